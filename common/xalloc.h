@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stddef.h>
+
+/*
+ * Allocation that cannot fail: on exhaustion the program prints "out of memory"
+ * and aborts (as crun and bubblewrap do), so ENOMEM is not threaded through every
+ * caller.  Not for the parasite blob.
+ */
+__attribute__((noreturn)) void xoom(void);
+void *xmalloc(size_t size);
+void *xzalloc(size_t size);
+void *xcalloc(size_t nmemb, size_t size);
+void *xrealloc(void *ptr, size_t size);
+/* Like reallocarray(): checks nmemb * size for overflow. */
+void *xreallocarray(void *ptr, size_t nmemb, size_t size);
+char *xstrdup(const char *s);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

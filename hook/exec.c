@@ -1,0 +1,9 @@
+// SPDX-License-Identifier: MIT
+#include "hook/verbs.h"
+
+/* Placeholder until the parasite lands (parasite issue). */
+int hook_cmd_exec(int argc, char **argv, struct ck_err **err)
+{
+	ck_err_set(err, 0, "not implemented yet");
+	return HOOK_EXIT_ERR;
+}

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include "common/err.h"
+
+/*
+ * One function per verb (hook/<verb>.c).  Each parses its own options and calls
+ * one runtime-glue entry point.  It returns the process exit code; on failure it
+ * returns HOOK_EXIT_ERR with *err set, and main() prints the error once.
+ */
+enum hook_exit {
+	HOOK_EXIT_OK = 0,
+	HOOK_EXIT_ERR = 1,   /* operation failed */
+	HOOK_EXIT_USAGE = 2, /* bad command line */
+};
+
+struct hook_verb {
+	const char *name;
+	int (*run)(int argc, char **argv, struct ck_err **err);
+	const char *summary;
+	const char *usage; /* printed by --help */
+};
+
+int hook_cmd_check(int argc, char **argv, struct ck_err **err);
+int hook_cmd_show(int argc, char **argv, struct ck_err **err);
+int hook_cmd_exec(int argc, char **argv, struct ck_err **err);
+
+extern const struct hook_verb hook_verbs[];
+
+/* Print a verb's usage to stdout (for --help) or stderr (for errors). */
+void hook_usage(const struct hook_verb *v, int to_stderr);
+const struct hook_verb *hook_find_verb(const char *name);
+
+/* Common exit for a bad command line: prints "ckpt VERB: MSG" and the usage hint. */
+int hook_usage_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

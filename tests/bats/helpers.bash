@@ -1,0 +1,100 @@
+# shellcheck shell=bash
+# Loaded by every .bats file: paths, the ckpt wrapper, requirements, victims.
+set -u
+bats_require_minimum_version 1.8.0
+bats_load_library bats-support
+bats_load_library bats-assert
+
+REPO_ROOT="$(cd "$BATS_TEST_DIRNAME/../.." && pwd)"
+BUILD="${BUILD:-$REPO_ROOT/build}"
+case "$BUILD" in /*) ;; *) BUILD="$REPO_ROOT/$BUILD" ;; esac
+CKPT="$BUILD/ckpt"
+VICTIMS="$BUILD/tests/victims"
+UNIT="$BUILD/tests/unit"
+export ASAN_OPTIONS=detect_leaks=0
+
+# Run ckpt through bats' `run`, echoing the command and result to stderr so a
+# failing test shows them (runc's sane_run idea).  Use as: ckpt_run -0 check ...
+ckpt_run() {
+	local flags=()
+	while [[ $# -gt 0 && ("$1" =~ ^-[0-9]+$ || "$1" == "!" || "$1" == --separate-stderr) ]]; do
+		flags+=("$1")
+		shift
+	done
+	run "${flags[@]}" "$CKPT" "$@"
+	echo "ckpt $* (status=$status)" >&2
+	echo "$output" >&2
+}
+
+in_userns() {
+	[ -r /proc/self/uid_map ] || return 1
+	! grep -qE '^\s*0\s+0\s+4294967295' /proc/self/uid_map
+}
+
+requires() {
+	local r
+	for r in "$@"; do
+		case "$r" in
+		root) { [ "$EUID" -eq 0 ] && ! in_userns; } || skip "test requires root" ;;
+		ptrace) [ "$(cat /proc/sys/kernel/yama/ptrace_scope 2>/dev/null || echo 0)" -lt 3 ] || skip "ptrace disabled (yama ptrace_scope=3)" ;;
+		soft-dirty | uffd-wp-async | cgroup-freezer | seccomp-suspend)
+			"$CKPT" check --feature "$r" >/dev/null 2>&1 || skip "kernel lacks $r" ;;
+		crit | runc | criu) command -v "$r" >/dev/null || skip "test requires $r" ;;
+		nobody) id nobody >/dev/null 2>&1 || skip "test requires user nobody" ;;
+		*) fail "BUG: unknown requirement '$r'" ;;
+		esac
+	done
+}
+
+# retry N DELAY CMD...: run CMD until it succeeds, at most N times.
+retry() {
+	local n=$1 delay=$2 i
+	shift 2
+	for ((i = 0; i < n; i++)); do
+		"$@" && return 0
+		sleep "$delay"
+	done
+	echo "retry: '$*' failed $n times" >&2
+	return 1
+}
+
+# Start a victim in the background (closing bats' fd 3) and wait until it
+# prints its readiness line to $BATS_TEST_TMPDIR/<name>.out.  Sets VICTIM_PID.
+# Usage: start_victim NAME [ARGS...]
+start_victim() {
+	local name=$1
+	shift
+	local out="$BATS_TEST_TMPDIR/$name.out"
+	"$VICTIMS/$name" "$@" >"$out" 2>&1 3>&- </dev/null &
+	VICTIM_PID=$!
+	VICTIM_PIDS+=("$VICTIM_PID")
+	retry 100 0.05 grep -q '^READY' "$out" || {
+		cat "$out" >&2
+		return 1
+	}
+}
+VICTIM_PIDS=()
+
+# Kill every victim this test started; idempotent.
+kill_victims() {
+	local p
+	for p in "${VICTIM_PIDS[@]+"${VICTIM_PIDS[@]}"}"; do
+		kill -CONT "$p" 2>/dev/null || true
+		kill -KILL "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
+	VICTIM_PIDS=()
+}
+
+# The victim's state letter from /proc (R, S, T, t, Z, ...).
+proc_state() {
+	awk '/^State:/ {print $2}' "/proc/$1/status"
+}
+
+# True when no task of pid $1 is traced (TracerPid 0 in every thread).
+untraced() {
+	local t
+	for t in /proc/"$1"/task/*; do
+		[ "$(awk '/^TracerPid:/ {print $2}' "$t/status")" = 0 ] || return 1
+	done
+}

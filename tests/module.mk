@@ -1,0 +1,17 @@
+# tests/: C unit tests (TAP) and victim programs used by the bats suites.
+UNIT_SRCS := $(wildcard tests/unit/test-*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
+VICTIM_SRCS := $(wildcard tests/victims/*.c)
+VICTIM_BINS := $(VICTIM_SRCS:tests/victims/%.c=$(BUILD)/tests/victims/%)
+
+$(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(BUILD)/tests/unit/tap.o $(CKPT_LIBS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(HOST_LDFLAGS) -o $@ $< $(BUILD)/tests/unit/tap.o $(CKPT_LIBS) $(PKG_LIBS) -lpthread
+
+# Victims are plain programs: no project libraries, no sanitizers (they are ptrace targets).
+$(BUILD)/tests/victims/%: tests/victims/%.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	@echo "  CC      $<"
+	$(Q)$(CC) -D_GNU_SOURCE -std=gnu11 -O1 -g -Wall -Wextra -Werror -o $@ $< -lpthread
+
+test-bins: $(UNIT_BINS) $(VICTIM_BINS)

@@ -1,0 +1,44 @@
+#!/bin/bash
+# make check: lint, C unit tests (TAP) and the bats suites, then one closing line
+# "check: N passed, N failed, N skipped".  Exits non-zero when anything failed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+BUILD="${BUILD:-build}"
+export BUILD
+log="$BUILD/check.tap"
+mkdir -p "$BUILD"
+: >"$log"
+
+fail=0
+echo "== lint"
+if ! tests/lint.sh; then
+	echo "not ok - lint" | tee -a "$log"
+	fail=1
+else
+	echo "ok - lint" >>"$log"
+fi
+
+echo "== unit tests"
+for t in "$BUILD"/tests/unit/test-*; do
+	[ -x "$t" ] || continue
+	case "$t" in *.o | *.d) continue ;; esac
+	echo "# $(basename "$t")"
+	"$t" | tee -a "$log"
+	[ "${PIPESTATUS[0]}" -eq 0 ] || fail=1
+done
+
+echo "== bats"
+suites=(tests/bats/*.bats)
+if [ -n "${CKPT_BATS_FILTER:-}" ]; then
+	suites=(tests/bats/${CKPT_BATS_FILTER}.bats)
+fi
+bats --formatter tap "${suites[@]}" | tee -a "$log"
+[ "${PIPESTATUS[0]}" -eq 0 ] || fail=1
+
+passed=$(grep -cE '^ok ' "$log" | tr -d ' ')
+skipped=$(grep -cE '^ok .*# ?[Ss][Kk][Ii][Pp]' "$log" | tr -d ' ')
+failed=$(grep -cE '^not ok ' "$log" | tr -d ' ')
+passed=$((passed - skipped))
+echo
+echo "check: $passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ] && [ "$fail" -eq 0 ]
