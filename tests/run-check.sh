@@ -2,7 +2,7 @@
 # make check: lint, C unit tests (TAP) and the bats suites, then one closing line
 # "check: N passed, N failed, N skipped".  Exits non-zero when anything failed.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 BUILD="${BUILD:-build}"
 export BUILD
 log="$BUILD/check.tap"
@@ -30,7 +30,7 @@ done
 echo "== bats"
 suites=(tests/bats/*.bats)
 if [ -n "${CKPT_BATS_FILTER:-}" ]; then
-	suites=(tests/bats/${CKPT_BATS_FILTER}.bats)
+	suites=("tests/bats/${CKPT_BATS_FILTER}.bats")
 fi
 bats --formatter tap "${suites[@]}" | tee -a "$log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || fail=1
