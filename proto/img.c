@@ -112,16 +112,17 @@ struct img {
 	int fd;
 	enum img_type type;
 	bool writing;
-	char *name;        /* as given, for messages */
-	uint64_t off;      /* file offset of the next byte read or written */
-	uint64_t size;     /* read: file size at open */
-	size_t nr_entries; /* entries read or written */
-	char *buf;         /* write: pending bytes; read: read-ahead */
-	size_t buf_len;    /* bytes in buf */
-	size_t buf_pos;    /* read: next unread byte in buf */
-	size_t buf_cap;    /* allocated size of buf */
-	uint64_t last_end; /* pagemap writer: end of the previous entry */
-	void *extra;       /* IMG_PIPES_DATA: raw bytes after the last entry */
+	char *name;         /* as given, for messages */
+	uint64_t off;       /* file offset of the next byte read or written */
+	uint64_t size;      /* read: file size at open */
+	size_t nr_entries;  /* entries read or written */
+	char *buf;          /* write: pending bytes; read: read-ahead */
+	size_t buf_len;     /* bytes in buf */
+	size_t buf_pos;     /* read: next unread byte in buf */
+	size_t buf_cap;     /* allocated size of buf */
+	uint64_t last_end;  /* pagemap writer: end of the previous entry */
+	uint64_t extra_due; /* write: raw bytes owed after the last entry */
+	void *extra;        /* IMG_PIPES_DATA: raw bytes after the last entry */
 	size_t extra_len;
 };
 
@@ -322,6 +323,10 @@ int img_write(struct img *img, const void *msg, struct ck_err **err)
 		return ck_err_set(err, EINVAL, "%s: entry %zu must be a %s, not a %s", img->name,
 				  img->nr_entries, want->name,
 				  m && m->descriptor ? m->descriptor->name : "(null)");
+	if (img->extra_due)
+		return ck_err_set(err, EINVAL,
+				  "%s: the previous entry still lacks its %" PRIu64 " data bytes",
+				  img->name, img->extra_due);
 	if (descs[img->type].single && img->nr_entries > 0)
 		return ck_err_set(err, EINVAL, "%s: %s images hold a single entry", img->name,
 				  img_type_name(img->type));
@@ -341,16 +346,13 @@ int img_write(struct img *img, const void *msg, struct ck_err **err)
 	img->buf_len += 4 + len;
 	img->off += 4 + len;
 	img->nr_entries++;
+	if (m->descriptor == &pipe_data_entry__descriptor)
+		img->extra_due = ((const PipeDataEntry *)m)->bytes;
 	return maybe_flush(img, err);
 }
 
-/* see img.h */
-int img_write_raw(struct img *img, const void *buf, size_t len, struct ck_err **err)
+static int append(struct img *img, const void *buf, size_t len, struct ck_err **err)
 {
-	if (check_writable(img, err))
-		return -1;
-	if (img->type != IMG_PAGES)
-		return ck_err_set(err, EINVAL, "%s: raw data only goes to pages images", img->name);
 	/* Large blocks go straight to the file after what is pending. */
 	if (len >= IMG_BUF_SIZE) {
 		const char *p = buf;
@@ -377,6 +379,32 @@ int img_write_raw(struct img *img, const void *buf, size_t len, struct ck_err **
 	img->buf_len += len;
 	img->off += len;
 	return maybe_flush(img, err);
+}
+
+/* see img.h */
+int img_write_extra(struct img *img, const void *buf, size_t len, struct ck_err **err)
+{
+	if (check_writable(img, err))
+		return -1;
+	if (img->type != IMG_PIPES_DATA || img->nr_entries == 0)
+		return ck_err_set(err, EINVAL, "%s: extra data only follows a pipes-data entry",
+				  img->name);
+	if (len != img->extra_due)
+		return ck_err_set(err, EINVAL,
+				  "%s: entry announced %" PRIu64 " data bytes, got %zu", img->name,
+				  img->extra_due, len);
+	img->extra_due = 0;
+	return append(img, buf, len, err);
+}
+
+/* see img.h */
+int img_write_raw(struct img *img, const void *buf, size_t len, struct ck_err **err)
+{
+	if (check_writable(img, err))
+		return -1;
+	if (img->type != IMG_PAGES)
+		return ck_err_set(err, EINVAL, "%s: raw data only goes to pages images", img->name);
+	return append(img, buf, len, err);
 }
 
 /* see img.h */
@@ -433,6 +461,9 @@ int img_close(struct img *img, struct ck_err **err)
 
 	if (!img)
 		return 0;
+	if (img->writing && img->extra_due)
+		rc = ck_err_set(err, EINVAL, "%s: the last entry lacks its %" PRIu64 " data bytes",
+				img->name, img->extra_due);
 	if (img->writing && flush(img, err))
 		rc = -1;
 	fd = img->fd;

@@ -97,6 +97,14 @@ int img_write_pagemap_entry(struct img *img, uint64_t vaddr, uint64_t nr_pages, 
 /* Append raw bytes to an IMG_PAGES image (buffered like img_write). */
 int img_write_raw(struct img *img, const void *buf, size_t len, struct ck_err **err);
 
+/*
+ * IMG_PIPES_DATA: every PipeDataEntry is followed by its `bytes` raw bytes of
+ * pipe content; write them with this right after the entry (len must equal
+ * `bytes`).  An entry whose data is missing makes the next img_write() and
+ * img_close() fail.
+ */
+int img_write_extra(struct img *img, const void *buf, size_t len, struct ck_err **err);
+
 /* Flush, close and free.  Reports write and close errors; img is freed either way. */
 int img_close(struct img *img, struct ck_err **err);
 

@@ -15,3 +15,17 @@ $(BUILD)/tests/victims/%: tests/victims/%.c | $(DEPS_STAMP)
 	$(Q)$(CC) -D_GNU_SOURCE -std=gnu11 -O1 -g -Wall -Wextra -Werror -o $@ $< -lpthread
 
 test-bins: $(UNIT_BINS) $(VICTIM_BINS)
+
+# Image tests and the sample-image writer (tests/unit/img-sample) share the
+# sample builders in img-sample-lib.c.
+# They need only proto/ and common/.
+IMG_SAMPLE_LIB := $(BUILD)/tests/unit/img-sample-lib.o
+IMG_TEST_LIBS := $(BUILD)/proto/libproto.a $(BUILD)/common/libcommon.a
+$(BUILD)/tests/unit/test-img: $(BUILD)/tests/unit/test-img.o $(BUILD)/tests/unit/tap.o \
+		$(IMG_SAMPLE_LIB) $(IMG_TEST_LIBS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(HOST_LDFLAGS) -o $@ $< $(BUILD)/tests/unit/tap.o $(IMG_SAMPLE_LIB) $(IMG_TEST_LIBS) $(PKG_LIBS) -lpthread
+$(BUILD)/tests/unit/img-sample: $(BUILD)/tests/unit/img-sample.o $(IMG_SAMPLE_LIB) $(IMG_TEST_LIBS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(HOST_LDFLAGS) -o $@ $< $(IMG_SAMPLE_LIB) $(IMG_TEST_LIBS) $(PKG_LIBS) -lpthread
+test-bins: $(BUILD)/tests/unit/img-sample
