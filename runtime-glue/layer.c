@@ -1,0 +1,892 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Layer directories, the images of the memory layer, and layer-chain reading.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "common/xalloc.h"
+#include "proto/img.h"
+#include "proto/inventory.pb-c.h"
+#include "proto/mm.pb-c.h"
+#include "proto/pagemap.pb-c.h"
+#include "proto/pstree.pb-c.h"
+#include "proto/stats.pb-c.h"
+#include "proto/vma.pb-c.h"
+#include "runtime-glue/layer.h"
+
+#define TMP_TAG  ".ckpt-tmp-"
+#define META     "ckpt-layer"
+#define MAX_LINK 1024 /* longest chain followed */
+
+/* Remove the files of a flat layer directory, then the directory. */
+static void remove_dir(const char *path)
+{
+	_cleanup_closedir_ DIR *d = opendir(path);
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			unlinkat(dirfd(d), de->d_name, 0);
+	rmdir(path);
+}
+
+static void split_path(const char *dir, char **parent, char **base)
+{
+	_cleanup_free_ char *a = xstrdup(dir), *b = xstrdup(dir);
+
+	*parent = xstrdup(dirname(a));
+	*base = xstrdup(basename(b));
+}
+
+/* Temporary directories of ckpt runs that died (SIGKILL) for the same layer name. */
+static void remove_stale(const char *parent, const char *base)
+{
+	_cleanup_closedir_ DIR *d = opendir(parent);
+	_cleanup_free_ char *prefix = xasprintf(".%s" TMP_TAG, base);
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		char *end;
+		long pid;
+
+		if (strncmp(de->d_name, prefix, strlen(prefix)))
+			continue;
+		pid = strtol(de->d_name + strlen(prefix), &end, 10);
+		if (*end || pid <= 0 || (kill((pid_t)pid, 0) == 0 || errno != ESRCH))
+			continue;
+		_cleanup_free_ char *p = xasprintf("%s/%s", parent, de->d_name);
+
+		pr_info("removing %s, left by a ckpt run that died", p);
+		remove_dir(p);
+	}
+}
+
+static int dir_is_empty(const char *path, bool *empty, struct ck_err **err)
+{
+	_cleanup_closedir_ DIR *d = opendir(path);
+	struct dirent *de;
+
+	if (!d)
+		return ck_err_set(err, errno, "open %s", path);
+	*empty = true;
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			*empty = false;
+	return 0;
+}
+
+/* see layer.h */
+int glue_layer_begin(const char *dir, const char *prev_rel, struct glue_layer *l,
+		     struct ck_err **err)
+{
+	_cleanup_free_ char *parent = NULL, *base = NULL, *clean = NULL;
+	struct stat st;
+	size_t len;
+
+	memset(l, 0, sizeof(*l));
+	l->dirfd = -1;
+	l->parent_dirfd = -1;
+	l->next_pages_id = 1;
+	if (!dir || !*dir)
+		return ck_err_set(err, 0, "no images directory (-D DIR)");
+	clean = xstrdup(dir);
+	len = strlen(clean);
+	while (len > 1 && clean[len - 1] == '/')
+		clean[--len] = '\0';
+	split_path(clean, &parent, &base);
+	if (!strcmp(base, ".") || !strcmp(base, "..") || !strcmp(base, "/"))
+		return ck_err_set(err, EINVAL, "images directory %s: give a directory name", dir);
+	if (stat(parent, &st) < 0)
+		return ck_err_set(err, errno, "images directory %s: parent %s", dir, parent);
+	if (stat(clean, &st) == 0) {
+		bool empty = false;
+
+		if (!S_ISDIR(st.st_mode))
+			return ck_err_set(err, ENOTDIR, "images directory %s", dir);
+		if (dir_is_empty(clean, &empty, err) < 0)
+			return -1;
+		if (!empty)
+			return ck_err_set(
+				err, ENOTEMPTY,
+				"images directory %s already holds files (a layer is never overwritten)",
+				dir);
+	} else if (errno != ENOENT) {
+		return ck_err_set(err, errno, "images directory %s", dir);
+	}
+	remove_stale(parent, base);
+	l->dir = xstrdup(clean);
+	l->tmp = xasprintf("%s/.%s" TMP_TAG "%d", parent, base, (int)getpid());
+	remove_dir(l->tmp);
+	if (mkdir(l->tmp, 0700) < 0) {
+		ck_err_set(err, errno, "mkdir %s", l->tmp);
+		goto fail;
+	}
+	l->dirfd = open(l->tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (l->dirfd < 0) {
+		ck_err_set(err, errno, "open %s", l->tmp);
+		goto fail;
+	}
+	if (prev_rel) {
+		if (!*prev_rel) {
+			ck_err_set(err, EINVAL, "empty --prev-images-dir");
+			goto fail;
+		}
+		if (prev_rel[0] == '/')
+			pr_warn("--prev-images-dir %s is absolute; CRIU expects a path relative to the images directory",
+				prev_rel);
+		l->parent_rel = xstrdup(prev_rel);
+		if (symlinkat(prev_rel, l->dirfd, "parent") < 0) {
+			ck_err_set(err, errno, "symlink parent -> %s", prev_rel);
+			goto fail;
+		}
+		/* The temporary dir is a sibling of DIR: relative links resolve alike. */
+		l->parent_dirfd = openat(l->dirfd, "parent", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (l->parent_dirfd < 0) {
+			ck_err_set(err, errno, "parent images directory %s (relative to %s)",
+				   prev_rel, dir);
+			goto fail;
+		}
+		if (faccessat(l->parent_dirfd, "inventory.img", F_OK, 0) < 0) {
+			ck_err_set(
+				err, errno,
+				"parent images directory %s (relative to %s) holds no layer (inventory.img)",
+				prev_rel, dir);
+			goto fail;
+		}
+	}
+	return 0;
+fail:
+	glue_layer_abort(l);
+	return -1;
+}
+
+/* see layer.h */
+int glue_layer_commit(struct glue_layer *l, struct ck_err **err)
+{
+	if (fsync(l->dirfd) < 0)
+		return ck_err_set(err, errno, "fsync %s", l->tmp);
+	if (rename(l->tmp, l->dir) < 0)
+		return ck_err_set(err, errno, "rename %s to %s", l->tmp, l->dir);
+	free(l->tmp);
+	l->tmp = NULL;
+	return 0;
+}
+
+/* see layer.h */
+void glue_layer_abort(struct glue_layer *l)
+{
+	if (l->tmp)
+		remove_dir(l->tmp);
+	if (l->dirfd >= 0)
+		close(l->dirfd);
+	if (l->parent_dirfd >= 0)
+		close(l->parent_dirfd);
+	free(l->tmp);
+	free(l->dir);
+	free(l->parent_rel);
+	memset(l, 0, sizeof(*l));
+	l->dirfd = -1;
+	l->parent_dirfd = -1;
+}
+
+static int write_single(struct glue_layer *l, const char *name, enum img_type type, const void *msg,
+			struct ck_err **err)
+{
+	_cleanup_(img_abortp) struct img *img = img_create(l->dirfd, name, type, err);
+
+	if (!img)
+		return -1;
+	if (img_write(img, msg, err) < 0)
+		return -1;
+	return img_close(steal_ptr(&img), err);
+}
+
+/* see layer.h */
+int glue_layer_write_inventory(struct glue_layer *l, bool pre_dump, struct ck_err **err)
+{
+	InventoryEntry inv = INVENTORY_ENTRY__INIT;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	inv.img_version = IMG_VERSION;
+	inv.has_dump_uptime = true;
+	inv.dump_uptime = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+	inv.has_fdinfo_per_id = true;
+	inv.fdinfo_per_id = true;
+	inv.has_ns_per_id = true;
+	inv.ns_per_id = true;
+	if (pre_dump) {
+		inv.has_pre_dump_mode = true;
+		inv.pre_dump_mode = 2; /* CRIU's PRE_DUMP_READ: pages read, not spliced */
+	}
+	return write_single(l, "inventory.img", IMG_INVENTORY, &inv, err);
+}
+
+/* see layer.h */
+int glue_layer_write_pstree(struct glue_layer *l, const struct glue_pstree *tree,
+			    struct ck_err **err)
+{
+	_cleanup_(img_abortp) struct img *img = img_create(l->dirfd, "pstree.img", IMG_PSTREE, err);
+
+	if (!img)
+		return -1;
+	for (size_t i = 0; i < tree->nr; i++) {
+		const struct glue_task *t = &tree->t[i];
+		PstreeEntry e = PSTREE_ENTRY__INIT;
+		_cleanup_free_ uint32_t *thr = xcalloc(t->nr_threads, sizeof(*thr));
+
+		e.pid = (uint32_t)t->vpid;
+		e.ppid = (uint32_t)t->vppid;
+		e.pgid = (uint32_t)t->vpgid;
+		e.sid = (uint32_t)t->vsid;
+		for (size_t j = 0; j < t->nr_threads; j++)
+			thr[j] = (uint32_t)t->vthreads[j];
+		e.n_threads = t->nr_threads;
+		e.threads = thr;
+		if (img_write(img, &e, err) < 0)
+			return -1;
+	}
+	return img_close(steal_ptr(&img), err);
+}
+
+/* Fields 3.. of /proc/PID/stat, split (comm skipped). */
+static int read_stat_fields(pid_t pid, unsigned long long *f, size_t nf, struct ck_err **err)
+{
+	char path[64], buf[2048];
+	_cleanup_close_ int fd = -1;
+	char *p, *save = NULL;
+	ssize_t n;
+	size_t k = 3;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return ck_err_set(err, errno, "open %s", path);
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return ck_err_set(err, n < 0 ? errno : 0, "read %s", path);
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	if (!p)
+		return ck_err_set(err, 0, "malformed %s", path);
+	memset(f, 0, nf * sizeof(*f));
+	for (char *tok = strtok_r(p + 1, " \n", &save); tok && k < nf;
+	     tok = strtok_r(NULL, " \n", &save), k++)
+		f[k] = strtoull(tok, NULL, 10);
+	if (k < 52)
+		return ck_err_set(err, 0, "%s has %zu fields, need 51", path, k - 1);
+	return 0;
+}
+
+static uint64_t *read_auxv(pid_t pid, size_t *n)
+{
+	char path[64];
+	_cleanup_close_ int fd = -1;
+	uint64_t *v = xcalloc(512, sizeof(*v));
+	ssize_t got;
+
+	*n = 0;
+	snprintf(path, sizeof(path), "/proc/%d/auxv", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return v;
+	got = read(fd, v, 512 * sizeof(*v));
+	if (got > 0)
+		*n = (size_t)got / sizeof(*v);
+	return v;
+}
+
+/* see layer.h */
+int glue_layer_write_mm(struct glue_layer *l, const struct glue_task *task,
+			const struct glue_vmas *vmas, struct ck_err **err)
+{
+	MmEntry mm = MM_ENTRY__INIT;
+	unsigned long long f[53];
+	_cleanup_free_ VmaEntry *ve = xcalloc(vmas->nr ? vmas->nr : 1, sizeof(*ve));
+	_cleanup_free_ VmaEntry **vp = xcalloc(vmas->nr ? vmas->nr : 1, sizeof(*vp));
+	_cleanup_free_ uint64_t *auxv = NULL;
+	_cleanup_free_ uint64_t *file_ids = xcalloc(vmas->nr ? vmas->nr * 2 : 1, sizeof(uint64_t));
+	_cleanup_free_ char *name = NULL;
+	size_t nfiles = 0, nauxv = 0;
+
+	if (read_stat_fields(task->pid, f, ARRAY_SIZE(f), err) < 0)
+		return -1;
+	mm.mm_start_code = f[26];
+	mm.mm_end_code = f[27];
+	mm.mm_start_stack = f[28];
+	mm.mm_start_data = f[45];
+	mm.mm_end_data = f[46];
+	mm.mm_start_brk = f[47];
+	mm.mm_arg_start = f[48];
+	mm.mm_arg_end = f[49];
+	mm.mm_env_start = f[50];
+	mm.mm_env_end = f[51];
+	/* The exact brk needs a syscall inside the task (final dump); the heap end is its page-rounded value. */
+	mm.mm_brk = mm.mm_start_brk;
+	mm.exe_file_id = 0;
+	auxv = read_auxv(task->pid, &nauxv);
+	mm.n_mm_saved_auxv = nauxv;
+	mm.mm_saved_auxv = auxv;
+	for (size_t i = 0; i < vmas->nr; i++) {
+		const struct glue_vma *v = &vmas->v[i];
+		VmaEntry *e = &ve[i];
+
+		vma_entry__init(e);
+		e->start = v->start;
+		e->end = v->end;
+		e->pgoff = v->pgoff;
+		e->prot = v->prot;
+		e->flags = v->flags;
+		e->status = v->status;
+		e->fd = -1;
+		if (v->madv) {
+			e->has_madv = true;
+			e->madv = v->madv;
+		}
+		if (v->status & GLUE_VMA_HEAP)
+			mm.mm_brk = v->end;
+		if (v->status & (GLUE_VMA_ANON_SHARED | GLUE_VMA_SYSVIPC)) {
+			e->shmid = v->ino;
+		} else if (v->status & (GLUE_VMA_FILE_PRIVATE | GLUE_VMA_FILE_SHARED)) {
+			/* No files.img in the memory layer: ids number the distinct files. */
+			size_t j;
+
+			for (j = 0; j < nfiles; j++)
+				if (file_ids[2 * j] == v->dev && file_ids[2 * j + 1] == v->ino)
+					break;
+			if (j == nfiles) {
+				file_ids[2 * j] = v->dev;
+				file_ids[2 * j + 1] = v->ino;
+				nfiles++;
+			}
+			e->shmid = j + 1;
+		}
+		vp[i] = e;
+	}
+	mm.n_vmas = vmas->nr;
+	mm.vmas = vp;
+	name = img_filename(IMG_MM, (unsigned long)task->vpid);
+	if (write_single(l, name, IMG_MM, &mm, err) < 0)
+		return ck_err_wrap(err, "task %d", (int)task->pid);
+	return 0;
+}
+
+static uint32_t clamp32(uint64_t v)
+{
+	return v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+}
+
+/* see layer.h */
+int glue_layer_write_stats(struct glue_layer *l, const struct glue_dump_stats *st,
+			   struct ck_err **err)
+{
+	StatsEntry s = STATS_ENTRY__INIT;
+	DumpStatsEntry d = DUMP_STATS_ENTRY__INIT;
+
+	d.freezing_time = clamp32(st->freezing_us);
+	d.frozen_time = clamp32(st->frozen_us);
+	d.memdump_time = clamp32(st->memdump_us);
+	d.memwrite_time = clamp32(st->memwrite_us);
+	d.pages_scanned = st->pages_scanned;
+	d.pages_skipped_parent = st->pages_skipped_parent;
+	d.pages_written = st->pages_written;
+	d.pages_lazy = 0;
+	d.has_shpages_scanned = d.has_shpages_skipped_parent = d.has_shpages_written = true;
+	d.shpages_scanned = st->shpages_scanned;
+	d.shpages_skipped_parent = st->shpages_skipped_parent;
+	d.shpages_written = st->shpages_written;
+	s.dump = &d;
+	return write_single(l, "stats-dump", IMG_STATS, &s, err);
+}
+
+/* see layer.h */
+int glue_layer_read_stats(const char *dir, struct glue_dump_stats *st, struct ck_err **err)
+{
+	_cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_(img_releasep) struct img *img = NULL;
+	StatsEntry *s = NULL;
+
+	memset(st, 0, sizeof(*st));
+	if (dfd < 0)
+		return ck_err_set(err, errno, "open %s", dir);
+	img = img_open(dfd, "stats-dump", IMG_STATS, err);
+	if (!img)
+		return -1;
+	if (img_read_entry(img, (void **)&s, err) < 0)
+		return -1;
+	if (!s || !s->dump) {
+		img_free_msg(s);
+		return ck_err_set(err, 0, "%s/stats-dump holds no dump statistics", dir);
+	}
+	st->freezing_us = s->dump->freezing_time;
+	st->frozen_us = s->dump->frozen_time;
+	st->memdump_us = s->dump->memdump_time;
+	st->memwrite_us = s->dump->memwrite_time;
+	st->pages_scanned = s->dump->pages_scanned;
+	st->pages_skipped_parent = s->dump->pages_skipped_parent;
+	st->pages_written = s->dump->pages_written;
+	st->shpages_scanned = s->dump->shpages_scanned;
+	st->shpages_skipped_parent = s->dump->shpages_skipped_parent;
+	st->shpages_written = s->dump->shpages_written;
+	img_free_msg(s);
+	return 0;
+}
+
+/* see layer.h */
+int glue_layer_write_meta(struct glue_layer *l, const char *tracker, const struct glue_pstree *tree,
+			  struct ck_err **err)
+{
+	int fd = openat(l->dirfd, META, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	_cleanup_fclose_ FILE *f = NULL;
+
+	if (fd < 0)
+		return ck_err_set(err, errno, "create %s", META);
+	f = fdopen(fd, "w");
+	if (!f) {
+		close(fd);
+		return ck_err_set(err, errno, "fdopen %s", META);
+	}
+	fprintf(f, "ckpt-layer 1\ntracker %s\n", tracker);
+	for (size_t i = 0; i < tree->nr; i++)
+		fprintf(f, "task %d %d %" PRIu64 "\n", (int)tree->t[i].vpid, (int)tree->t[i].pid,
+			tree->t[i].start_time);
+	if (fclose(steal_ptr(&f)) != 0)
+		return ck_err_set(err, errno, "write %s", META);
+	return 0;
+}
+
+/* see layer.h */
+int glue_layer_read_meta(int dirfd, pid_t vpid, uint64_t start_time, bool *same_task,
+			 char **tracker, struct ck_err **err)
+{
+	_cleanup_fclose_ FILE *f = NULL;
+	_cleanup_free_ char *line = NULL;
+	size_t n = 0;
+	int fd;
+
+	*same_task = false;
+	if (tracker)
+		*tracker = NULL;
+	fd = openat(dirfd, META, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 0; /* a CRIU layer: no history we can trust */
+		return ck_err_set(err, errno, "open %s", META);
+	}
+	f = fdopen(fd, "r");
+	if (!f) {
+		close(fd);
+		return ck_err_set(err, errno, "fdopen %s", META);
+	}
+	while (getline(&line, &n, f) > 0) {
+		char name[64];
+		int v, p;
+		uint64_t st;
+
+		if (tracker && !*tracker && sscanf(line, "tracker %63s", name) == 1)
+			*tracker = xstrdup(name);
+		if (sscanf(line, "task %d %d %" SCNu64, &v, &p, &st) == 3 && v == vpid &&
+		    st == start_time)
+			*same_task = true;
+	}
+	return 0;
+}
+
+/* see layer.h */
+char *glue_pagemap_name(bool shmem, uint64_t id)
+{
+	if (shmem)
+		return xasprintf("pagemap-shmem-%llu.img", (unsigned long long)id);
+	return img_filename(IMG_PAGEMAP, (unsigned long)id);
+}
+
+struct glue_pmw {
+	struct glue_layer *l;
+	struct img *pm, *pages;
+	char *name;
+	uint64_t pend_vaddr, pend_n;
+	bool pend_present;
+};
+
+/* see layer.h */
+struct glue_pmw *glue_pmw_open(struct glue_layer *l, const char *name, struct ck_err **err)
+{
+	struct glue_pmw *w = xzalloc(sizeof(*w));
+	uint32_t id = l->next_pages_id++;
+	_cleanup_free_ char *pages = img_filename(IMG_PAGES, id);
+
+	w->l = l;
+	w->name = xstrdup(name);
+	w->pm = img_create(l->dirfd, name, IMG_PAGEMAP, err);
+	if (!w->pm)
+		goto fail;
+	if (img_write_pagemap_head(w->pm, id, err) < 0)
+		goto fail;
+	w->pages = img_create(l->dirfd, pages, IMG_PAGES, err);
+	if (!w->pages)
+		goto fail;
+	return w;
+fail:
+	glue_pmw_abort(w);
+	return NULL;
+}
+
+static int flush_pending(struct glue_pmw *w, struct ck_err **err)
+{
+	if (!w->pend_n)
+		return 0;
+	if (img_write_pagemap_entry(w->pm, w->pend_vaddr, w->pend_n,
+				    w->pend_present ? IMG_PE_PRESENT : IMG_PE_PARENT, err) < 0)
+		return -1;
+	w->pend_n = 0;
+	return 0;
+}
+
+/* see layer.h */
+int glue_pmw_add(struct glue_pmw *w, uint64_t vaddr, size_t npages, const void *data,
+		 struct ck_err **err)
+{
+	bool present = data != NULL;
+
+	if (!npages)
+		return 0;
+	if (w->pend_n &&
+	    (w->pend_present != present || w->pend_vaddr + w->pend_n * GLUE_PAGE_SIZE != vaddr))
+		if (flush_pending(w, err) < 0)
+			return -1;
+	if (!w->pend_n) {
+		w->pend_vaddr = vaddr;
+		w->pend_present = present;
+	}
+	w->pend_n += npages;
+	if (present) {
+		if (img_write_raw(w->pages, data, npages * GLUE_PAGE_SIZE, err) < 0)
+			return -1;
+		w->l->bytes_written += npages * GLUE_PAGE_SIZE;
+	}
+	return 0;
+}
+
+/* see layer.h */
+int glue_pmw_close(struct glue_pmw *w, struct ck_err **err)
+{
+	int rc = 0;
+
+	if (flush_pending(w, err) < 0) {
+		glue_pmw_abort(w);
+		return -1;
+	}
+	if (img_close(steal_ptr(&w->pm), err) < 0)
+		rc = -1;
+	if (rc == 0 && img_close(steal_ptr(&w->pages), err) < 0)
+		rc = -1;
+	glue_pmw_abort(w);
+	return rc;
+}
+
+/* see layer.h */
+void glue_pmw_abort(struct glue_pmw *w)
+{
+	if (!w)
+		return;
+	img_abort(w->pm);
+	img_abort(w->pages);
+	free(w->name);
+	free(w);
+}
+
+/* see layer.h */
+int glue_pagemap_load(int dirfd, const char *name, struct glue_pagemap *out, bool *missing,
+		      struct ck_err **err)
+{
+	_cleanup_(img_releasep) struct img *img = NULL;
+	struct glue_pagemap pm = { 0 };
+	PagemapHead *head = NULL;
+	size_t cap = 0;
+	uint64_t off = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (missing)
+		*missing = false;
+	if (faccessat(dirfd, name, F_OK, 0) < 0 && errno == ENOENT && missing) {
+		*missing = true;
+		return 0;
+	}
+	img = img_open(dirfd, name, IMG_PAGEMAP, err);
+	if (!img)
+		return -1;
+	if (img_read_entry(img, (void **)&head, err) < 0)
+		return -1;
+	if (!head)
+		return ck_err_set(err, 0, "%s: no pagemap head", name);
+	pm.pages_id = head->pages_id;
+	img_free_msg(head);
+	for (;;) {
+		PagemapEntry *e = NULL;
+		struct glue_pm_ent ent;
+
+		if (img_read_entry(img, (void **)&e, err) < 0)
+			goto fail;
+		if (!e)
+			break;
+		ent.vaddr = e->vaddr;
+		ent.nr_pages = e->has_nr_pages ? e->nr_pages : e->compat_nr_pages;
+		ent.flags =
+			e->has_flags ? e->flags : (e->in_parent ? IMG_PE_PARENT : IMG_PE_PRESENT);
+		img_free_msg(e);
+		if (!ent.nr_pages || (ent.vaddr & (GLUE_PAGE_SIZE - 1)) ||
+		    !(ent.flags & (IMG_PE_PRESENT | IMG_PE_PARENT))) {
+			ck_err_set(err, 0, "%s: bad entry at %#" PRIx64, name, ent.vaddr);
+			goto fail;
+		}
+		if (pm.nr &&
+		    pm.e[pm.nr - 1].vaddr + pm.e[pm.nr - 1].nr_pages * GLUE_PAGE_SIZE > ent.vaddr) {
+			ck_err_set(err, 0, "%s: entries overlap or are unsorted at %#" PRIx64, name,
+				   ent.vaddr);
+			goto fail;
+		}
+		ent.pages_off = off;
+		if (ent.flags & IMG_PE_PRESENT && !(ent.flags & IMG_PE_PARENT))
+			off += ent.nr_pages * GLUE_PAGE_SIZE;
+		if (pm.nr == cap) {
+			cap = cap ? cap * 2 : 64;
+			pm.e = xreallocarray(pm.e, cap, sizeof(*pm.e));
+		}
+		pm.e[pm.nr++] = ent;
+	}
+	*out = pm;
+	return 0;
+fail:
+	glue_pagemap_free(&pm);
+	return -1;
+}
+
+/* see layer.h */
+void glue_pagemap_free(struct glue_pagemap *pm)
+{
+	free(pm->e);
+	memset(pm, 0, sizeof(*pm));
+}
+
+/* see layer.h */
+void glue_pagemap_ranges(const struct glue_pagemap *pm, struct glue_ranges *out)
+{
+	for (size_t i = 0; i < pm->nr; i++)
+		glue_ranges_add(out, pm->e[i].vaddr,
+				pm->e[i].vaddr + pm->e[i].nr_pages * GLUE_PAGE_SIZE);
+}
+
+/* see layer.h */
+int glue_chain_open(const char *dir, struct glue_chain *out, struct ck_err **err)
+{
+	struct glue_chain c = { 0 };
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_free_ char *path = xstrdup(dir);
+
+	memset(out, 0, sizeof(*out));
+	if (fd < 0)
+		return ck_err_set(err, errno, "images directory %s", dir);
+	for (;;) {
+		struct stat st;
+		int pfd;
+
+		if (faccessat(fd, "inventory.img", F_OK, 0) < 0) {
+			ck_err_set(err, errno, "%s holds no layer (inventory.img)", path);
+			close(fd);
+			goto fail;
+		}
+		c.l = xreallocarray(c.l, c.nr + 1, sizeof(*c.l));
+		c.l[c.nr].dirfd = fd;
+		c.l[c.nr].path = steal_ptr(&path);
+		c.nr++;
+		if (c.nr > MAX_LINK) {
+			ck_err_set(err, ELOOP,
+				   "layer chain of %s is longer than %d (a parent loop?)", dir,
+				   MAX_LINK);
+			goto fail;
+		}
+		if (fstatat(fd, "parent", &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			if (errno == ENOENT)
+				break;
+			ck_err_set(err, errno, "%s/parent", c.l[c.nr - 1].path);
+			goto fail;
+		}
+		pfd = openat(fd, "parent", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (pfd < 0) {
+			ck_err_set(err, errno, "%s/parent (dangling parent link?)",
+				   c.l[c.nr - 1].path);
+			goto fail;
+		}
+		fd = pfd;
+		path = xasprintf("%s/parent", c.l[c.nr - 1].path);
+	}
+	*out = c;
+	return 0;
+fail:
+	glue_chain_close(&c);
+	return -1;
+}
+
+/* see layer.h */
+void glue_chain_close(struct glue_chain *c)
+{
+	for (size_t i = 0; i < c->nr; i++) {
+		close(c->l[i].dirfd);
+		free(c->l[i].path);
+	}
+	free(c->l);
+	memset(c, 0, sizeof(*c));
+}
+
+struct chain_level {
+	bool loaded, missing;
+	struct glue_pagemap pm;
+	int pages_fd;
+};
+
+struct glue_chain_obj {
+	const struct glue_chain *c;
+	char *name;
+	struct chain_level *lv;
+};
+
+static int level_load(struct glue_chain_obj *o, size_t i, struct ck_err **err)
+{
+	struct chain_level *lv = &o->lv[i];
+	_cleanup_free_ char *pages = NULL;
+
+	if (lv->loaded)
+		return 0;
+	if (glue_pagemap_load(o->c->l[i].dirfd, o->name, &lv->pm, &lv->missing, err) < 0)
+		return ck_err_wrap(err, "%s", o->c->l[i].path);
+	lv->loaded = true;
+	if (lv->missing)
+		return 0;
+	pages = img_filename(IMG_PAGES, lv->pm.pages_id);
+	lv->pages_fd = openat(o->c->l[i].dirfd, pages, O_RDONLY | O_CLOEXEC);
+	if (lv->pages_fd < 0)
+		return ck_err_set(err, errno, "%s/%s", o->c->l[i].path, pages);
+	return 0;
+}
+
+/* see layer.h */
+struct glue_chain_obj *glue_chain_obj_open(const struct glue_chain *c, const char *pagemap_name,
+					   struct ck_err **err)
+{
+	struct glue_chain_obj *o = xzalloc(sizeof(*o));
+
+	o->c = c;
+	o->name = xstrdup(pagemap_name);
+	o->lv = xcalloc(c->nr, sizeof(*o->lv));
+	for (size_t i = 0; i < c->nr; i++)
+		o->lv[i].pages_fd = -1;
+	if (level_load(o, 0, err) < 0) {
+		glue_chain_obj_close(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* see layer.h */
+void glue_chain_obj_close(struct glue_chain_obj *o)
+{
+	if (!o)
+		return;
+	for (size_t i = 0; i < o->c->nr; i++) {
+		glue_pagemap_free(&o->lv[i].pm);
+		if (o->lv[i].pages_fd >= 0)
+			close(o->lv[i].pages_fd);
+	}
+	free(o->lv);
+	free(o->name);
+	free(o);
+}
+
+static const struct glue_pm_ent *pm_find(const struct glue_pagemap *pm, uint64_t vaddr)
+{
+	size_t lo = 0, hi = pm->nr;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct glue_pm_ent *e = &pm->e[mid];
+
+		if (vaddr < e->vaddr)
+			hi = mid;
+		else if (vaddr >= e->vaddr + e->nr_pages * GLUE_PAGE_SIZE)
+			lo = mid + 1;
+		else
+			return e;
+	}
+	return NULL;
+}
+
+/* see layer.h */
+int glue_chain_obj_read(struct glue_chain_obj *o, uint64_t vaddr, void *buf, bool *held,
+			struct ck_err **err)
+{
+	*held = false;
+	for (size_t i = 0; i < o->c->nr; i++) {
+		const struct glue_pm_ent *e;
+		ssize_t got;
+
+		if (level_load(o, i, err) < 0)
+			return -1;
+		if (o->lv[i].missing) {
+			if (i == 0)
+				return 0;
+			return ck_err_set(err, 0,
+					  "%s: %s missing, but the layer above refers to it",
+					  o->c->l[i].path, o->name);
+		}
+		e = pm_find(&o->lv[i].pm, vaddr);
+		if (!e) {
+			if (i == 0)
+				return 0;
+			return ck_err_set(err, 0, "%s/%s: missing %#" PRIx64 " in parent pagemap",
+					  o->c->l[i].path, o->name, vaddr);
+		}
+		if (e->flags & IMG_PE_PARENT) {
+			if (i + 1 == o->c->nr)
+				return ck_err_set(err, 0,
+						  "%s/%s: PE_PARENT at %#" PRIx64
+						  " but no parent layer",
+						  o->c->l[i].path, o->name, vaddr);
+			continue;
+		}
+		got = pread(o->lv[i].pages_fd, buf, GLUE_PAGE_SIZE,
+			    (off_t)(e->pages_off + (vaddr - e->vaddr)));
+		if (got != (ssize_t)GLUE_PAGE_SIZE)
+			return ck_err_set(err, got < 0 ? errno : 0,
+					  "%s: pages of %s end before %#" PRIx64, o->c->l[i].path,
+					  o->name, vaddr);
+		*held = true;
+		return 0;
+	}
+	return 0;
+}
+
+/* see layer.h */
+void glue_chain_obj_ranges(const struct glue_chain_obj *o, struct glue_ranges *out)
+{
+	if (!o->lv[0].missing)
+		glue_pagemap_ranges(&o->lv[0].pm, out);
+}

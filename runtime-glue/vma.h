@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "common/err.h"
+
+/*
+ * The VMAs of one task, parsed from /proc/PID/smaps and classified the way
+ * CRIU classifies them (criu-image-format.md 2.1): the status and flags fields
+ * are exactly what goes into VmaEntry.
+ */
+
+/* VmaEntry.status bits (CRIU's VMA_AREA_*) */
+#define GLUE_VMA_REGULAR      (1U << 0)
+#define GLUE_VMA_STACK        (1U << 1)
+#define GLUE_VMA_VSYSCALL     (1U << 2)
+#define GLUE_VMA_VDSO         (1U << 3)
+#define GLUE_VMA_HEAP         (1U << 5)
+#define GLUE_VMA_FILE_PRIVATE (1U << 6)
+#define GLUE_VMA_FILE_SHARED  (1U << 7)
+#define GLUE_VMA_ANON_SHARED  (1U << 8)
+#define GLUE_VMA_ANON_PRIVATE (1U << 9)
+#define GLUE_VMA_SYSVIPC      (1U << 10)
+#define GLUE_VMA_SOCKET       (1U << 11)
+#define GLUE_VMA_VVAR         (1U << 12)
+#define GLUE_VMA_AIORING      (1U << 13)
+#define GLUE_VMA_MEMFD        (1U << 14)
+#define GLUE_VMA_SHSTK        (1U << 15)
+#define GLUE_VMA_GUARD        (1U << 16)
+
+/* How the memory dumper treats a VMA's pages. */
+enum glue_vma_dump {
+	GLUE_DUMP_SKIP,    /* vvar, vsyscall, shared file mappings, droppable, guard */
+	GLUE_DUMP_PRIVATE, /* present/swapped pages that are not the zero page nor page cache */
+	GLUE_DUMP_WHOLE,   /* vdso, AIO ring: every page */
+	GLUE_DUMP_SHMEM,   /* shared anon / memfd / SysV: once per segment, by offset */
+};
+
+struct glue_vma {
+	uint64_t start, end; /* [start, end) */
+	uint64_t pgoff;      /* bytes */
+	uint32_t prot;       /* PROT_* */
+	uint32_t flags;      /* MAP_* as VmaEntry.flags */
+	uint32_t status;     /* GLUE_VMA_* */
+	uint64_t madv;       /* 1 << MADV_* */
+	uint64_t dev, ino;   /* backing inode (0 for plain anonymous) */
+	char *name;          /* path or [pseudo] name column, NULL when empty */
+	uint64_t rss_kb;     /* Rss + Swap: 0 means no page can be present */
+	enum glue_vma_dump dump;
+};
+
+struct glue_vmas {
+	size_t nr;
+	struct glue_vma *v; /* sorted by start, non-overlapping */
+};
+
+/*
+ * Read and classify the VMAs of task @pid from /proc/@pid/smaps.
+ * Returns 0 and fills @out (free with glue_vmas_free), or -1 with *err set.
+ */
+int glue_vmas_read(pid_t pid, struct glue_vmas *out, struct ck_err **err);
+
+/* Same, from an already opened smaps text (used by unit tests). */
+int glue_vmas_parse(FILE *smaps, struct glue_vmas *out, struct ck_err **err);
+
+void glue_vmas_free(struct glue_vmas *vmas);
+
+/* The VMA containing @addr, or NULL. */
+const struct glue_vma *glue_vma_find(const struct glue_vmas *vmas, uint64_t addr);
+
+/* Human-readable kind ("anon", "file-private", "vdso", ...) for logs and verify. */
+const char *glue_vma_kind(const struct glue_vma *vma);
