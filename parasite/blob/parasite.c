@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The blob: freestanding code run inside the target (no libc, no TLS, no stack
+ * protector).  One command per call; see parasite/parasite-abi.h.
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "parasite/parasite-abi.h"
+#include "parasite/blob/sys-x86_64.h"
+
+#define EINVAL_ 22
+
+long parasite_main(struct parasite_args *a);
+
+/* The compiler may emit calls to these even in freestanding code. */
+void *memset(void *s, int c, size_t n);
+void *memcpy(void *dst, const void *src, size_t n);
+
+void *memset(void *s, int c, size_t n)
+{
+	unsigned char *p = s;
+
+	while (n--)
+		*p++ = (unsigned char)c;
+	return s;
+}
+
+void *memcpy(void *dst, const void *src, size_t n)
+{
+	unsigned char *d = dst;
+	const unsigned char *s = src;
+
+	while (n--)
+		*d++ = *s++;
+	return dst;
+}
+
+static long get_sigactions(struct parasite_sigactions_args *out)
+{
+	for (int sig = 1; sig <= PARASITE_NSIG; sig++) {
+		struct parasite_ksigaction *act = &out->act[sig - 1];
+
+		memset(act, 0, sizeof(*act));
+		out->sigaction_err[sig - 1] = sys_rt_sigaction(sig, NULL, act, 8);
+	}
+	out->clear_child_tid = 0;
+	out->tid_address_err = sys_prctl2(PR_GET_TID_ADDRESS, (long)&out->clear_child_tid);
+	return 0;
+}
+
+long parasite_main(struct parasite_args *a)
+{
+	long ret;
+
+	if (a->magic != PARASITE_ARGS_MAGIC || a->version != PARASITE_ABI_VERSION)
+		return -EINVAL_;
+	switch (a->cmd) {
+	case PARASITE_CMD_PING:
+		ret = PARASITE_ABI_VERSION;
+		break;
+	case PARASITE_CMD_GET_SIGACTIONS:
+		if (a->payload_size < sizeof(struct parasite_sigactions_args))
+			ret = -EINVAL_;
+		else
+			ret = get_sigactions(parasite_args_payload(a));
+		break;
+	default:
+		ret = -EINVAL_;
+		break;
+	}
+	a->ret = ret;
+	return ret;
+}

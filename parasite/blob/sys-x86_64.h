@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * Raw x86_64 system calls for the blob (no libc).  Return the kernel's value:
+ * >= 0 on success, -errno on failure.
+ */
+static inline long sys_call2(long nr, long a1, long a2)
+{
+	long ret;
+
+	__asm__ volatile("syscall"
+			 : "=a"(ret)
+			 : "a"(nr), "D"(a1), "S"(a2)
+			 : "rcx", "r11", "memory");
+	return ret;
+}
+
+static inline long sys_call4(long nr, long a1, long a2, long a3, long a4)
+{
+	long ret;
+	register long r10 __asm__("r10") = a4;
+
+	__asm__ volatile("syscall"
+			 : "=a"(ret)
+			 : "a"(nr), "D"(a1), "S"(a2), "d"(a3), "r"(r10)
+			 : "rcx", "r11", "memory");
+	return ret;
+}
+
+#define NR_RT_SIGACTION    13
+#define NR_PRCTL           157
+#define PR_GET_TID_ADDRESS 40
+
+static inline long sys_rt_sigaction(long sig, const void *act, void *oact, long sigsetsize)
+{
+	return sys_call4(NR_RT_SIGACTION, sig, (long)act, (long)oact, sigsetsize);
+}
+
+static inline long sys_prctl2(long option, long arg2)
+{
+	return sys_call2(NR_PRCTL, option, arg2);
+}

@@ -1,0 +1,230 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Infect and cure: map the blob into the target and run its commands.
+ *
+ * Remote map (one anonymous private mapping made with a remote mmap):
+ *
+ *   blob_addr ─► +------------------------------+  PROT_READ | PROT_EXEC
+ *                | .head.text: parasite_entry   |  call parasite_main; int3
+ *                | .text, .rodata               |
+ *                +------------------------------+  PARASITE_BLOB_DATA_OFF (page aligned)
+ *                | .data, .bss                  |  PROT_READ | PROT_WRITE
+ *                +------------------------------+  page aligned
+ *   blob_args ─► | struct parasite_args         |  PARASITE_ARGS_SIZE
+ *                | command payload              |
+ *                +------------------------------+
+ *                | stack (grows down)           |  PARASITE_STACK_SIZE
+ *   stack_top ─► +------------------------------+  16-byte aligned
+ *
+ * A command: write the args, set %rip = parasite_entry, %rsp = stack_top,
+ * %rdi = blob_args, orig_rax = -1, PTRACE_CONT, wait for the SIGTRAP stop at
+ * parasite_trap + 1, read %rax and the args back, restore registers and FPU.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "common/xalloc.h"
+#include "parasite/parasite.h"
+#include "parasite/host/parasite-priv.h"
+#include "parasite/parasite-blob.h"
+
+#define PAGE_ALIGN(x) (((x) + 4095UL) & ~4095UL)
+
+_Static_assert(PARASITE_BLOB_ENTRY < PARASITE_BLOB_DATA_OFF, "blob entry outside its code");
+_Static_assert(PARASITE_BLOB_TRAP < PARASITE_BLOB_DATA_OFF, "blob trap outside its code");
+_Static_assert(PARASITE_BLOB_DATA_OFF % 4096 == 0, "blob data must start on a page");
+
+/* see parasite.h */
+bool parasite_infected(const struct parasite_ctl *ctl)
+{
+	return ctl->blob_addr != 0;
+}
+
+/* see parasite.h */
+int parasite_infect(struct parasite_ctl *ctl, struct ck_err **err)
+{
+	size_t data_end = PAGE_ALIGN(PARASITE_BLOB_END);
+	size_t len = data_end + PARASITE_ARGS_SIZE + PARASITE_STACK_SIZE;
+	unsigned long addr, args[6] = { 0 };
+	long ret;
+
+	if (ctl->blob_addr)
+		return 0;
+	if (ctl->sigign & (1ULL << (SIGTRAP - 1)))
+		return ck_err_set(
+			err, ENOTSUP,
+			"process %d ignores SIGTRAP: running the blob would reset that disposition",
+			ctl->pid);
+	if (parasite_blob_len > PARASITE_BLOB_END)
+		return ck_err_set(err, EINVAL, "parasite blob is inconsistent (size %u)",
+				  parasite_blob_len);
+	if (parasite_mmap(ctl, len, PROT_READ | PROT_WRITE, &addr, err) < 0)
+		return ck_err_wrap(err, "infect process %d", ctl->pid);
+	if (parasite_write(ctl, addr, parasite_blob, parasite_blob_len, err) < 0)
+		goto fail;
+	/* W^X: the code part becomes read+exec once written. */
+	args[0] = addr;
+	args[1] = PARASITE_BLOB_DATA_OFF;
+	args[2] = PROT_READ | PROT_EXEC;
+	if (parasite_syscall(ctl, SYS_mprotect, args, &ret, err) < 0)
+		goto fail;
+	if (ret < 0) {
+		ck_err_set(err, (int)-ret, "remote mprotect of the blob code");
+		goto fail;
+	}
+	ctl->blob_addr = addr;
+	ctl->blob_len = len;
+	ctl->blob_args = addr + data_end;
+	ctl->blob_stack_top = addr + len;
+	if (ctl->blob_stack_top & 15) {
+		ck_err_set(err, EINVAL, "BUG: blob stack 0x%lx is not 16-byte aligned",
+			   ctl->blob_stack_top);
+		goto fail;
+	}
+	pr_debug("parasite: process %d infected: blob at 0x%lx (%zu bytes), args 0x%lx", ctl->pid,
+		 addr, len, ctl->blob_args);
+	{
+		long v;
+
+		if (parasite_cmd(ctl, PARASITE_CMD_PING, NULL, 0, &v, err) < 0)
+			goto fail;
+		if (v != PARASITE_ABI_VERSION) {
+			ck_err_set(err, EPROTO,
+				   "parasite blob answered ABI version %ld, expected %d", v,
+				   PARASITE_ABI_VERSION);
+			goto fail;
+		}
+	}
+	return 0;
+fail:
+	ctl->blob_addr = 0;
+	if (!ctl->dead)
+		(void)!parasite_munmap(ctl, addr, NULL);
+	return ck_err_wrap(err, "infect process %d", ctl->pid);
+}
+
+/* see parasite.h */
+int parasite_cure(struct parasite_ctl *ctl, struct ck_err **err)
+{
+	unsigned long addr = ctl->blob_addr;
+
+	if (!addr)
+		return 0;
+	ctl->blob_addr = 0;
+	if (parasite_munmap(ctl, addr, err) < 0)
+		return ck_err_wrap(err, "cure process %d", ctl->pid);
+	pr_debug("parasite: process %d cured", ctl->pid);
+	return 0;
+}
+
+static int run_blob(struct parasite_ctl *ctl, long *rax, struct ck_err **err)
+{
+	struct parasite_thread *leader = &ctl->threads[0];
+	struct user_regs_struct regs;
+	enum leader_stop stop;
+	bool timed_out = false;
+	int rc = 0;
+
+	regs = leader->regs;
+	regs.rip = ctl->blob_addr + PARASITE_BLOB_ENTRY;
+	regs.rsp = ctl->blob_stack_top;
+	regs.rdi = ctl->blob_args;
+	regs.rax = 0;
+	regs.orig_rax = (unsigned long long)-1;
+	regs.eflags &= ~(0x100ULL | 0x400ULL); /* TF, DF */
+	if (ptr_setregs(ctl->pid, &regs, err) < 0)
+		return -1;
+	if (leader_run(ctl, PTRACE_CONT, true, &timed_out, &stop, err) < 0) {
+		rc = -1;
+	} else if (timed_out) {
+		rc = ck_err_set(err, ETIMEDOUT, "parasite command did not finish within %u ms",
+				ctl->timeout_ms);
+	} else if (stop != LEADER_STOP_SIGTRAP) {
+		rc = ck_err_set(err, EIO, "parasite command: unexpected stop kind %d", (int)stop);
+	} else if (ptrace(PTRACE_GETREGS, ctl->pid, NULL, &regs) < 0) {
+		rc = ck_err_set(err, errno, "PTRACE_GETREGS of process %d", ctl->pid);
+	} else if (regs.rip != ctl->blob_addr + PARASITE_BLOB_TRAP + 1) {
+		rc = ck_err_set(err, EFAULT,
+				"parasite command trapped at 0x%llx, not at the blob's trap",
+				regs.rip);
+	} else {
+		*rax = (long)regs.rax;
+	}
+	if (ctl->dead)
+		return -1;
+	/* The leader now sits in a get_signal() stop (the SIGTRAP, or our
+	 * interrupt): put its registers and FPU state back. */
+	if (ptr_setregs(ctl->pid, &leader->regs, err) < 0)
+		rc = -1;
+	if (ptr_set_xsave(leader, err) < 0)
+		rc = -1;
+	return rc;
+}
+
+/* see parasite.h */
+int parasite_cmd(struct parasite_ctl *ctl, enum parasite_cmd cmd, void *payload, size_t size,
+		 long *blob_ret, struct ck_err **err)
+{
+	struct parasite_thread *leader;
+	struct parasite_args hdr = { 0 };
+	long rax = 0;
+
+	if (!ctl->seized || ctl->dead)
+		return ck_err_set(err, ESRCH, "process %d is not seized", ctl->pid);
+	if (!ctl->blob_addr)
+		return ck_err_set(err, EINVAL, "process %d is not infected", ctl->pid);
+	if (cmd <= 0 || cmd >= PARASITE_CMD_MAX)
+		return ck_err_set(err, EINVAL, "invalid parasite command %d", (int)cmd);
+	if (size > PARASITE_ARGS_SIZE - sizeof(hdr))
+		return ck_err_set(err, E2BIG,
+				  "parasite command %d: payload of %zu bytes does not fit",
+				  (int)cmd, size);
+	leader = &ctl->threads[0];
+	if (!leader->xsave && ptr_get_xsave(leader, err) < 0)
+		return -1;
+	hdr.magic = PARASITE_ARGS_MAGIC;
+	hdr.version = PARASITE_ABI_VERSION;
+	hdr.cmd = (uint32_t)cmd;
+	hdr.payload_size = (uint32_t)size;
+	if (parasite_write(ctl, ctl->blob_args, &hdr, sizeof(hdr), err) < 0)
+		goto fail;
+	if (size && parasite_write(ctl, ctl->blob_args + sizeof(hdr), payload, size, err) < 0)
+		goto fail;
+	if (run_blob(ctl, &rax, err) < 0)
+		goto fail;
+	if (parasite_read(ctl, ctl->blob_args, &hdr, sizeof(hdr), err) < 0)
+		goto fail;
+	if (size && parasite_read(ctl, ctl->blob_args + sizeof(hdr), payload, size, err) < 0)
+		goto fail;
+	if (hdr.ret != rax) {
+		ck_err_set(err, EPROTO, "parasite command %d: result mismatch (%lld vs %ld)",
+			   (int)cmd, (long long)hdr.ret, rax);
+		goto fail;
+	}
+	*blob_ret = rax;
+	return 0;
+fail:
+	return ck_err_wrap(err, "parasite command %d in process %d", (int)cmd, ctl->pid);
+}
+
+/* see parasite.h */
+int parasite_get_sigactions(struct parasite_ctl *ctl, struct parasite_sigactions_args *out,
+			    struct ck_err **err)
+{
+	long ret;
+
+	memset(out, 0, sizeof(*out));
+	if (parasite_cmd(ctl, PARASITE_CMD_GET_SIGACTIONS, out, sizeof(*out), &ret, err) < 0)
+		return -1;
+	if (ret < 0)
+		return ck_err_set(err, (int)-ret, "get signal actions of process %d", ctl->pid);
+	return 0;
+}

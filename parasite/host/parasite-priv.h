@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * Private state of the injector, shared by seize.c (stop / detach),
+ * syscall.c (remote syscalls, memory) and infect.c (the blob).
+ *
+ * Invariant between API calls: the leader sits in a stop taken inside the
+ * kernel's get_signal() (the seize's interrupt or group-stop trap, a trap we
+ * re-armed after a remote syscall, or the SIGTRAP stop that ends the blob), with
+ * its saved registers in place.  Detaching from such a stop lets the kernel
+ * finish an interrupted syscall exactly as it would after any signal-less
+ * wake-up, so the task never sees a raw -ERESTART* value.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/user.h>
+
+#include "common/err.h"
+
+#if !defined(__x86_64__)
+#error "parasite: only x86_64 is implemented"
+#endif
+
+struct parasite_thread {
+	pid_t tid;
+	bool waited;        /* its seize stop has been collected */
+	bool group_stopped; /* seized in group-stop */
+	struct user_regs_struct regs;
+	uint64_t sigmask;
+	void *xsave; /* NT_X86_XSTATE, NULL until read */
+	size_t xsave_len;
+};
+
+struct parasite_map {
+	unsigned long addr;
+	size_t len;
+};
+
+struct parasite_ctl {
+	pid_t pid;
+	unsigned int flags;
+	unsigned int timeout_ms;
+	bool seized;
+	bool dead; /* the leader exited or was killed while seized */
+	bool was_stopped;
+	int seccomp_mode;
+	bool seccomp_suspended;
+	uint64_t sigign; /* SigIgn of the process at seize time */
+
+	struct parasite_thread *threads; /* threads[0] is the leader */
+	size_t nr_threads;
+
+	/* Leader prepared for injection: settled, sigmask blocked. */
+	bool prepared;
+	bool fpu_dirty; /* blob ran: restore xsave on release */
+	unsigned long syscall_ip;
+	bool syscall_poked;  /* syscall_ip is in the first exec mapping, poked per call */
+	uint64_t poke_saved; /* original word at syscall_ip while poked */
+
+	struct parasite_map *maps; /* parasite_mmap() areas still mapped */
+	size_t nr_maps;
+
+	/* blob map, see infect.c for the layout */
+	unsigned long blob_addr;
+	size_t blob_len;
+	unsigned long blob_args;
+	unsigned long blob_stack_top;
+
+	int mem_fd; /* /proc/PID/mem, opened on first fallback use */
+};
+
+#define PARASITE_DEFAULT_TIMEOUT_MS 10000u
+
+/* ptrace(2) wrappers that set *err with context (seize.c). */
+int ptr_getregs(pid_t tid, struct user_regs_struct *regs, struct ck_err **err);
+int ptr_setregs(pid_t tid, const struct user_regs_struct *regs, struct ck_err **err);
+int ptr_getsigmask(pid_t tid, uint64_t *mask, struct ck_err **err);
+int ptr_setsigmask(pid_t tid, uint64_t mask, struct ck_err **err);
+int ptr_get_xsave(struct parasite_thread *t, struct ck_err **err);
+int ptr_set_xsave(const struct parasite_thread *t, struct ck_err **err);
+
+/*
+ * Outcome of running the leader until it stops for us (syscall.c).
+ */
+enum leader_stop {
+	LEADER_STOP_SYSCALL, /* syscall-entry or -exit stop */
+	LEADER_STOP_TRAP,    /* PTRACE_EVENT_STOP (interrupt or group-stop trap) */
+	LEADER_STOP_SIGTRAP, /* signal-delivery-stop of SIGTRAP (the blob's int3) */
+};
+
+/*
+ * Resume the leader with @request (PTRACE_SYSCALL or PTRACE_CONT) and wait
+ * until it reaches one of the stops above.  Stop signals arriving meanwhile are
+ * let through (the task enters group-stop and stays stopped after detach); any
+ * other signal stop is a failure ("unexpected signal").  With @timeout set,
+ * the leader is interrupted after ctl->timeout_ms and *timed_out is set.
+ * The leader's death sets ctl->dead and fails with ESRCH.
+ */
+int leader_run(struct parasite_ctl *ctl, int request, bool timeout, bool *timed_out,
+	       enum leader_stop *stop, struct ck_err **err);
+
+/* Put the saved registers back and re-enter a get_signal() stop (syscall.c). */
+int leader_park(struct parasite_ctl *ctl, struct ck_err **err);
+
+/* First injection: settle a temp-sigmask syscall, block signals, find syscall_ip. */
+int leader_prepare(struct parasite_ctl *ctl, struct ck_err **err);
+
+/* Unmap every tracked mapping; continues past errors (syscall.c). */
+int unmap_all(struct parasite_ctl *ctl, struct ck_err **err);
+
+/* Describe a wait status of the leader's end ("exited with status 3"). */
+void describe_exit(int status, char *buf, size_t len);

@@ -1,0 +1,741 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Remote system calls and remote memory.
+ *
+ * A remote syscall borrows the leader: its registers are pointed at a `syscall`
+ * instruction (one of the vDSO's, so no code is written; or, failing that, one
+ * poked over the first executable mapping and removed again right after), it
+ * is stepped with PTRACE_SYSCALL to the syscall-exit stop, the result is read,
+ * and the saved registers are put back.  The leader is then sent back into a
+ * get_signal() stop (PTRACE_INTERRUPT + PTRACE_CONT) so that detaching later
+ * runs the kernel's own restart logic for whatever syscall the task was in.
+ *
+ *   seized (get_signal stop, regs R)
+ *     | SETREGS(rip=syscall insn, rax=nr, args, orig_rax=-1); PTRACE_SYSCALL
+ *     v
+ *   syscall-entry stop ---PTRACE_SYSCALL---> syscall-exit stop: read rax
+ *     | SETREGS(R); PTRACE_INTERRUPT; PTRACE_CONT
+ *     v
+ *   interrupt trap (get_signal stop, regs R)  == same state as after the seize
+ */
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "common/xalloc.h"
+#include "parasite/parasite.h"
+#include "parasite/host/parasite-priv.h"
+
+#define ERESTARTSYS           512
+#define ERESTARTNOINTR        513
+#define ERESTARTNOHAND        514
+#define ERESTART_RESTARTBLOCK 516
+
+#define SIGBIT(s) (1ULL << ((s)-1))
+/* Synchronous signals stay unblocked while we run code: a fault our code causes
+ * must reach us as a signal stop, not make the kernel reset the handler. */
+#define SYNC_SIGNALS                                                                           \
+	(SIGBIT(SIGSEGV) | SIGBIT(SIGBUS) | SIGBIT(SIGILL) | SIGBIT(SIGFPE) | SIGBIT(SIGSYS) | \
+	 SIGBIT(SIGTRAP))
+#define INJECT_SIGMASK (~0ULL & ~SYNC_SIGNALS)
+
+static bool is_stop_signal(int sig)
+{
+	return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
+}
+
+static void sleep_us(long us)
+{
+	struct timespec ts = { us / 1000000, (us % 1000000) * 1000 };
+
+	nanosleep(&ts, NULL);
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * waitpid() for the leader, with an optional deadline (ms since boot, 0 = none).
+ * Returns 0 with *status, 1 when the deadline passed.
+ */
+static int wait_leader(struct parasite_ctl *ctl, long deadline, int *status, struct ck_err **err)
+{
+	long delay = 20;
+
+	for (;;) {
+		pid_t r = waitpid(ctl->pid, status, __WALL | (deadline ? WNOHANG : 0));
+
+		if (r == ctl->pid)
+			return 0;
+		if (r < 0 && errno != EINTR)
+			return ck_err_set(err, errno, "waitpid of process %d", ctl->pid);
+		if (r == 0) {
+			if (now_ms() >= deadline)
+				return 1;
+			sleep_us(delay);
+			if (delay < 2000)
+				delay *= 2;
+		}
+	}
+}
+
+static int leader_gone(struct parasite_ctl *ctl, int status, struct ck_err **err)
+{
+	char how[96];
+
+	describe_exit(status, how, sizeof(how));
+	ctl->dead = true;
+	return ck_err_set(err, ESRCH, "process %d %s", ctl->pid, how);
+}
+
+/* see parasite-priv.h */
+int leader_run(struct parasite_ctl *ctl, int request, bool timeout, bool *timed_out,
+	       enum leader_stop *stop, struct ck_err **err)
+{
+	long deadline = timeout && ctl->timeout_ms ? now_ms() + ctl->timeout_ms : 0;
+	bool interrupted = false;
+	int sig = 0;
+
+	for (;;) {
+		int status, event, r;
+
+		if (ptrace(request, ctl->pid, NULL, (void *)(long)sig) < 0) {
+			int e = errno, st;
+
+			if (e == ESRCH && waitpid(ctl->pid, &st, __WALL | WNOHANG) == ctl->pid &&
+			    (WIFEXITED(st) || WIFSIGNALED(st)))
+				return leader_gone(ctl, st, err);
+			return ck_err_set(err, e, "resume process %d", ctl->pid);
+		}
+		sig = 0;
+again:
+		r = wait_leader(ctl, deadline, &status, err);
+		if (r < 0)
+			return -1;
+		if (r == 1) {
+			/* Too slow: interrupt it; the call ends at its exit stop. */
+			pr_debug("parasite: process %d: timeout after %u ms, interrupting",
+				 ctl->pid, ctl->timeout_ms);
+			if (ptrace(PTRACE_INTERRUPT, ctl->pid, NULL, NULL) < 0)
+				return ck_err_set(err, errno, "PTRACE_INTERRUPT of process %d",
+						  ctl->pid);
+			if (timed_out)
+				*timed_out = true;
+			deadline = 0;
+			interrupted = true;
+			goto again;
+		}
+		if (WIFEXITED(status) || WIFSIGNALED(status))
+			return leader_gone(ctl, status, err);
+		if (!WIFSTOPPED(status))
+			goto again;
+		sig = WSTOPSIG(status);
+		event = status >> 16;
+		if (sig == (SIGTRAP | 0x80)) {
+			*stop = LEADER_STOP_SYSCALL;
+			return 0;
+		}
+		if (event == PTRACE_EVENT_STOP) {
+			if (is_stop_signal(sig))
+				ctl->was_stopped = true;
+			if ((request == PTRACE_CONT && !timeout) || interrupted) {
+				*stop = LEADER_STOP_TRAP;
+				return 0;
+			}
+			sig = 0; /* group-stop or a stale interrupt: go on */
+			continue;
+		}
+		if (event)
+			return ck_err_set(err, EIO, "process %d: unexpected ptrace event %d",
+					  ctl->pid, event);
+		if (is_stop_signal(sig)) {
+			/* SIGSTOP & co. during our call: let it stop the task (it is still
+			 * ours to run) so that it stays stopped after the detach. */
+			continue;
+		}
+		if (sig == SIGTRAP) {
+			*stop = LEADER_STOP_SIGTRAP;
+			return 0;
+		}
+		{
+			siginfo_t si = { 0 };
+			struct user_regs_struct regs;
+
+			ptrace(PTRACE_GETSIGINFO, ctl->pid, NULL, &si);
+			if (ptrace(PTRACE_GETREGS, ctl->pid, NULL, &regs) < 0)
+				regs.rip = 0;
+			return ck_err_set(
+				err, EFAULT,
+				"process %d: unexpected signal %d (%s, code %d) at ip 0x%llx while running injected code",
+				ctl->pid, sig, strsignal(sig), si.si_code, regs.rip);
+		}
+	}
+}
+
+/* see parasite-priv.h */
+int leader_park(struct parasite_ctl *ctl, struct ck_err **err)
+{
+	struct parasite_thread *leader = &ctl->threads[0];
+	enum leader_stop stop;
+
+	if (ptr_setregs(leader->tid, &leader->regs, err) < 0)
+		return -1;
+	if (ptrace(PTRACE_INTERRUPT, leader->tid, NULL, NULL) < 0)
+		return ck_err_set(err, errno, "PTRACE_INTERRUPT of process %d", ctl->pid);
+	if (leader_run(ctl, PTRACE_CONT, false, NULL, &stop, err) < 0)
+		return -1;
+	if (stop != LEADER_STOP_TRAP)
+		return ck_err_set(err, EIO,
+				  "process %d: expected an interrupt trap, got stop kind %d",
+				  ctl->pid, (int)stop);
+	return 0;
+}
+
+static bool uses_temp_sigmask(long nr)
+{
+	switch (nr) {
+	case SYS_rt_sigsuspend:
+	case SYS_pselect6:
+	case SYS_ppoll:
+	case SYS_epoll_pwait:
+	case SYS_epoll_pwait2:
+	case SYS_io_pgetevents:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static bool is_restart_code(long v)
+{
+	return v == -ERESTARTSYS || v == -ERESTARTNOINTR || v == -ERESTARTNOHAND ||
+	       v == -ERESTART_RESTARTBLOCK;
+}
+
+/*
+ * The leader was stopped inside ppoll(), sigsuspend() & co: its current mask
+ * is the call's temporary one and the real one waits in the kernel's
+ * saved_sigmask.  PTRACE_SETSIGMASK would drop the saved mask, so first let
+ * the kernel finish the interruption: resume it (no signals blocked by us) to
+ * the syscall-entry stop of the restarted call, which it reaches with the real
+ * mask back in place, skip that call and take the "about to execute the
+ * syscall instruction" state as the one to restore.  A signal that becomes
+ * deliverable meanwhile is delivered (its handler frame then is the state).
+ */
+static int settle(struct parasite_ctl *ctl, struct ck_err **err)
+{
+	struct parasite_thread *leader = &ctl->threads[0];
+	struct user_regs_struct r;
+	int sig = 0;
+
+	pr_debug("parasite: process %d: settling syscall %lld (temporary sigmask)", ctl->pid,
+		 leader->regs.orig_rax);
+	for (;;) {
+		int status;
+
+		if (ptrace(PTRACE_SYSCALL, ctl->pid, NULL, (void *)(long)sig) < 0)
+			return ck_err_set(err, errno, "resume process %d", ctl->pid);
+		sig = 0;
+		if (wait_leader(ctl, 0, &status, err) < 0)
+			return -1;
+		if (WIFEXITED(status) || WIFSIGNALED(status))
+			return leader_gone(ctl, status, err);
+		if (WSTOPSIG(status) == (SIGTRAP | 0x80))
+			break;
+		if (status >> 16 == PTRACE_EVENT_STOP) {
+			if (is_stop_signal(WSTOPSIG(status)))
+				ctl->was_stopped = true;
+			continue;
+		}
+		sig = WSTOPSIG(status);
+		if (is_stop_signal(sig))
+			continue;
+		/* Deliver it, and stop again once its frame is set up. */
+		pr_debug("parasite: process %d: delivering signal %d while settling", ctl->pid,
+			 sig);
+		if (ptrace(PTRACE_INTERRUPT, ctl->pid, NULL, NULL) < 0)
+			return ck_err_set(err, errno, "PTRACE_INTERRUPT of process %d", ctl->pid);
+		{
+			if (ptrace(PTRACE_CONT, ctl->pid, NULL, (void *)(long)sig) < 0)
+				return ck_err_set(err, errno, "resume process %d", ctl->pid);
+			for (;;) {
+				if (wait_leader(ctl, 0, &status, err) < 0)
+					return -1;
+				if (WIFEXITED(status) || WIFSIGNALED(status))
+					return leader_gone(ctl, status, err);
+				if (status >> 16 == PTRACE_EVENT_STOP)
+					break;
+				/* another signal: deliver it too, the trap is still pending */
+				if (ptrace(PTRACE_CONT, ctl->pid, NULL,
+					   (void *)(long)WSTOPSIG(status)) < 0)
+					return ck_err_set(err, errno, "resume process %d",
+							  ctl->pid);
+			}
+		}
+		if (ptr_getregs(ctl->pid, &leader->regs, err) < 0 ||
+		    ptr_getsigmask(ctl->pid, &leader->sigmask, err) < 0)
+			return -1;
+		if (leader->xsave && ptr_get_xsave(leader, err) < 0)
+			return -1;
+		return 0;
+	}
+	/* Syscall-entry stop of the restarted call: skip it, keep "before it". */
+	if (ptr_getregs(ctl->pid, &r, err) < 0)
+		return -1;
+	leader->regs = r;
+	leader->regs.rip -= 2;
+	leader->regs.rax = r.orig_rax;
+	leader->regs.orig_rax = (unsigned long long)-1;
+	r.orig_rax = (unsigned long long)-1;
+	if (ptr_setregs(ctl->pid, &r, err) < 0)
+		return -1;
+	if (ptr_getsigmask(ctl->pid, &leader->sigmask, err) < 0)
+		return -1;
+	return leader_park(ctl, err);
+}
+
+struct maps_line {
+	unsigned long start, end;
+	char perms[5];
+	char name[PATH_MAX];
+};
+
+/* Find the first line of /proc/PID/maps accepted by @match. */
+static int find_mapping(pid_t pid, bool (*match)(const struct maps_line *), struct maps_line *out,
+			struct ck_err **err)
+{
+	_cleanup_fclose_ FILE *f = NULL;
+	char path[64], line[PATH_MAX + 128];
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return ck_err_set(err, errno, "open %s", path);
+	while (fgets(line, sizeof(line), f)) {
+		struct maps_line m = { 0 };
+		int n = 0;
+
+		if (sscanf(line, "%lx-%lx %4s %*s %*s %*s %n", &m.start, &m.end, m.perms, &n) < 3)
+			continue;
+		if (n > 0) {
+			snprintf(m.name, sizeof(m.name), "%s", line + n);
+			m.name[strcspn(m.name, "\n")] = '\0';
+		}
+		if (match(&m)) {
+			*out = m;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static bool is_vdso(const struct maps_line *m)
+{
+	return !strcmp(m->name, "[vdso]");
+}
+
+static bool is_exec(const struct maps_line *m)
+{
+	return m->perms[2] == 'x' && m->end - m->start >= 8 && strcmp(m->name, "[vsyscall]") != 0;
+}
+
+/*
+ * Look for a `syscall` (0f 05) in the target's vDSO.  Our own vDSO is the same
+ * image (same kernel, same ABI), so search it locally and check the bytes at
+ * the same offset in the target with PEEKTEXT.
+ */
+static int find_vdso_syscall(struct parasite_ctl *ctl, struct ck_err **err)
+{
+	struct maps_line self, target;
+	const unsigned char *local;
+	size_t len, off;
+	long word;
+	int r;
+
+	r = find_mapping(getpid(), is_vdso, &self, err);
+	if (r <= 0)
+		return r;
+	r = find_mapping(ctl->pid, is_vdso, &target, err);
+	if (r <= 0)
+		return r;
+	local = (const unsigned char *)getauxval(AT_SYSINFO_EHDR);
+	len = self.end - self.start;
+	if (!local || (unsigned long)local != self.start || target.end - target.start != len)
+		return 0;
+	for (off = 0; off + 1 < len; off++)
+		if (local[off] == 0x0f && local[off + 1] == 0x05)
+			break;
+	if (off + 1 >= len)
+		return 0;
+	errno = 0;
+	word = ptrace(PTRACE_PEEKTEXT, ctl->pid, (void *)(target.start + off), NULL);
+	if (errno)
+		return 0;
+	if ((word & 0xffff) != 0x050f)
+		return 0;
+	ctl->syscall_ip = target.start + off;
+	pr_debug("parasite: process %d: using the vDSO's syscall at 0x%lx", ctl->pid,
+		 ctl->syscall_ip);
+	return 1;
+}
+
+static int find_syscall_ip(struct parasite_ctl *ctl, struct ck_err **err)
+{
+	struct maps_line m;
+	int r;
+
+	if (!(ctl->flags & PARASITE_SEIZE_POKE_SYSCALL)) {
+		r = find_vdso_syscall(ctl, err);
+		if (r < 0)
+			return -1;
+		if (r == 1)
+			return 0;
+	}
+	r = find_mapping(ctl->pid, is_exec, &m, err);
+	if (r < 0)
+		return -1;
+	if (r == 0)
+		return ck_err_set(err, ENOEXEC,
+				  "process %d has no executable mapping to run a syscall from",
+				  ctl->pid);
+	ctl->syscall_ip = m.start;
+	ctl->syscall_poked = true;
+	pr_debug("parasite: process %d: will poke a syscall at 0x%lx (%s)", ctl->pid, m.start,
+		 m.name);
+	return 0;
+}
+
+/* Write "syscall; int3 x6" over syscall_ip, keeping the original word. */
+static int poke_syscall(struct parasite_ctl *ctl, struct ck_err **err)
+{
+	long word;
+
+	errno = 0;
+	word = ptrace(PTRACE_PEEKTEXT, ctl->pid, (void *)ctl->syscall_ip, NULL);
+	if (errno)
+		return ck_err_set(err, errno, "PTRACE_PEEKTEXT at 0x%lx", ctl->syscall_ip);
+	ctl->poke_saved = (uint64_t)word;
+	if (ptrace(PTRACE_POKETEXT, ctl->pid, (void *)ctl->syscall_ip,
+		   (void *)0xcccccccccccc050fUL) < 0)
+		return ck_err_set(err, errno, "PTRACE_POKETEXT at 0x%lx", ctl->syscall_ip);
+	return 0;
+}
+
+static int unpoke_syscall(struct parasite_ctl *ctl, struct ck_err **err)
+{
+	if (ptrace(PTRACE_POKETEXT, ctl->pid, (void *)ctl->syscall_ip, (void *)ctl->poke_saved) < 0)
+		return ck_err_set(err, errno, "restore the code at 0x%lx", ctl->syscall_ip);
+	return 0;
+}
+
+/* see parasite-priv.h */
+int leader_prepare(struct parasite_ctl *ctl, struct ck_err **err)
+{
+	struct parasite_thread *leader = &ctl->threads[0];
+
+	if (ctl->prepared)
+		return 0;
+	if (uses_temp_sigmask((long)leader->regs.orig_rax) &&
+	    is_restart_code((long)leader->regs.rax) && settle(ctl, err) < 0)
+		return ck_err_wrap(err, "prepare process %d", ctl->pid);
+	if (find_syscall_ip(ctl, err) < 0)
+		return -1;
+	if (ptr_setsigmask(ctl->pid, INJECT_SIGMASK, err) < 0)
+		return -1;
+	ctl->prepared = true;
+	return 0;
+}
+
+static bool refused_syscall(long nr)
+{
+	switch (nr) {
+	case SYS_fork:
+	case SYS_vfork:
+	case SYS_clone:
+	case SYS_clone3:
+	case SYS_execve:
+	case SYS_execveat:
+	case SYS_rt_sigreturn:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static int check_usable(struct parasite_ctl *ctl, struct ck_err **err)
+{
+	if (!ctl->seized)
+		return ck_err_set(err, EINVAL, "process %d is not seized", ctl->pid);
+	if (ctl->dead)
+		return ck_err_set(err, ESRCH, "process %d has exited", ctl->pid);
+	return 0;
+}
+
+/* Step the leader through the syscall set up in its registers; *rax = result. */
+static int step_syscall(struct parasite_ctl *ctl, long nr, long *rax, bool *timed_out,
+			struct ck_err **err)
+{
+	struct __ptrace_syscall_info info;
+	struct user_regs_struct regs;
+	enum leader_stop stop;
+
+	if (leader_run(ctl, PTRACE_SYSCALL, false, NULL, &stop, err) < 0)
+		return -1;
+	if (stop != LEADER_STOP_SYSCALL)
+		return ck_err_set(err, EIO, "process %d: no syscall-entry stop", ctl->pid);
+	if (ptrace(PTRACE_GET_SYSCALL_INFO, ctl->pid, (void *)sizeof(info), &info) > 0 &&
+	    (info.op != PTRACE_SYSCALL_INFO_ENTRY || (long)info.entry.nr != nr))
+		return ck_err_set(err, EIO, "process %d: expected entry of syscall %ld, got op %d",
+				  ctl->pid, nr, info.op);
+	if (leader_run(ctl, PTRACE_SYSCALL, true, timed_out, &stop, err) < 0)
+		return -1;
+	if (stop != LEADER_STOP_SYSCALL)
+		return ck_err_set(err, EIO, "process %d: no syscall-exit stop", ctl->pid);
+	if (ptrace(PTRACE_GETREGS, ctl->pid, NULL, &regs) < 0)
+		return ck_err_set(err, errno, "PTRACE_GETREGS of process %d", ctl->pid);
+	*rax = (long)regs.rax;
+	return 0;
+}
+
+/* see parasite.h */
+int parasite_syscall(struct parasite_ctl *ctl, long nr, const unsigned long args[6], long *ret,
+		     struct ck_err **err)
+{
+	struct parasite_thread *leader;
+	struct user_regs_struct regs;
+	bool timed_out = false;
+	long rax = 0;
+	int rc;
+
+	if (check_usable(ctl, err) < 0)
+		return -1;
+	if (nr < 0 || nr > 4095)
+		return ck_err_set(err, EINVAL, "invalid system call number %ld", nr);
+	if (refused_syscall(nr))
+		return ck_err_set(
+			err, EINVAL,
+			"system call %ld (fork, clone, execve or rt_sigreturn) cannot be run remotely",
+			nr);
+	if (leader_prepare(ctl, err) < 0)
+		return -1;
+	leader = &ctl->threads[0];
+	regs = leader->regs;
+	regs.rip = ctl->syscall_ip;
+	regs.rax = (unsigned long long)nr;
+	regs.orig_rax = (unsigned long long)-1;
+	regs.rdi = args[0];
+	regs.rsi = args[1];
+	regs.rdx = args[2];
+	regs.r10 = args[3];
+	regs.r8 = args[4];
+	regs.r9 = args[5];
+	regs.eflags &= ~0x100ULL; /* TF */
+	if (ptr_setregs(ctl->pid, &regs, err) < 0)
+		return -1;
+	if (ctl->syscall_poked && poke_syscall(ctl, err) < 0) {
+		ptr_setregs(ctl->pid, &leader->regs, err);
+		return -1;
+	}
+	rc = step_syscall(ctl, nr, &rax, &timed_out, err);
+	if (ctl->dead)
+		return ck_err_wrap(err, "during system call %ld", nr);
+	/* Whatever happened: original code, registers, and a get_signal() stop.
+	 * (ck_err_set keeps the first error, the cause.) */
+	if (ctl->syscall_poked && unpoke_syscall(ctl, err) < 0)
+		rc = -1;
+	if (leader_park(ctl, err) < 0)
+		rc = -1;
+	if (rc < 0)
+		return ck_err_wrap(err, "system call %ld in process %d", nr, ctl->pid);
+	if (timed_out)
+		return ck_err_set(
+			err, ETIMEDOUT,
+			"system call %ld in process %d did not finish within %u ms; it was interrupted",
+			nr, ctl->pid, ctl->timeout_ms);
+	*ret = rax;
+	return 0;
+}
+
+static int mem_fd(struct parasite_ctl *ctl, struct ck_err **err)
+{
+	char path[64];
+
+	if (ctl->mem_fd >= 0)
+		return ctl->mem_fd;
+	snprintf(path, sizeof(path), "/proc/%d/mem", ctl->pid);
+	ctl->mem_fd = open(path, O_RDWR | O_CLOEXEC);
+	if (ctl->mem_fd < 0)
+		return ck_err_set(err, errno, "open %s", path);
+	return ctl->mem_fd;
+}
+
+static int xfer(struct parasite_ctl *ctl, unsigned long raddr, void *buf, size_t len, bool write,
+		struct ck_err **err)
+{
+	size_t done = 0;
+	int fd;
+
+	if (check_usable(ctl, err) < 0)
+		return -1;
+	while (done < len) {
+		struct iovec l = { (char *)buf + done, len - done };
+		struct iovec r = { (void *)(raddr + done), len - done };
+		ssize_t n = write ? process_vm_writev(ctl->pid, &l, 1, &r, 1, 0)
+				  : process_vm_readv(ctl->pid, &l, 1, &r, 1, 0);
+
+		if (n <= 0)
+			break;
+		done += (size_t)n;
+	}
+	if (done == len)
+		return 0;
+	/* Read-only pages, or no process_vm_*: go through /proc/PID/mem. */
+	fd = mem_fd(ctl, err);
+	if (fd < 0)
+		return -1;
+	while (done < len) {
+		ssize_t n =
+			write ? pwrite(fd, (char *)buf + done, len - done, (off_t)(raddr + done))
+			      : pread(fd, (char *)buf + done, len - done, (off_t)(raddr + done));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return ck_err_set(
+				err, n < 0 ? errno : EFAULT, "%s %zu bytes at 0x%lx in process %d",
+				write ? "write" : "read", len - done, raddr + done, ctl->pid);
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+/* see parasite.h */
+int parasite_write(struct parasite_ctl *ctl, unsigned long raddr, const void *buf, size_t len,
+		   struct ck_err **err)
+{
+	return xfer(ctl, raddr, (void *)buf, len, true, err);
+}
+
+/* see parasite.h */
+int parasite_read(struct parasite_ctl *ctl, unsigned long raddr, void *buf, size_t len,
+		  struct ck_err **err)
+{
+	return xfer(ctl, raddr, buf, len, false, err);
+}
+
+static const char *seccomp_hint(const struct parasite_ctl *ctl)
+{
+	if (ctl->seccomp_mode && !ctl->seccomp_suspended)
+		return " (the process has a seccomp filter, which ckpt can only suspend when run as root)";
+	return "";
+}
+
+/* see parasite.h */
+int parasite_mmap(struct parasite_ctl *ctl, size_t len, int prot, unsigned long *addr,
+		  struct ck_err **err)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	unsigned long args[6] = { 0 };
+	long ret;
+
+	if (len == 0 || len > (1UL << 40))
+		return ck_err_set(err, EINVAL, "invalid remote mapping size %zu", len);
+	len = (len + page - 1) & ~(page - 1);
+	args[1] = len;
+	args[2] = (unsigned long)prot;
+	args[3] = MAP_PRIVATE | MAP_ANONYMOUS;
+	args[4] = (unsigned long)-1;
+	if (parasite_syscall(ctl, SYS_mmap, args, &ret, err) < 0)
+		return ck_err_wrap(err, "remote mmap");
+	if (ret < 0 && ret >= -4095)
+		return ck_err_set(err, (int)-ret, "remote mmap of %zu bytes in process %d%s", len,
+				  ctl->pid, seccomp_hint(ctl));
+	ctl->maps = xreallocarray(ctl->maps, ctl->nr_maps + 1, sizeof(*ctl->maps));
+	ctl->maps[ctl->nr_maps].addr = (unsigned long)ret;
+	ctl->maps[ctl->nr_maps].len = len;
+	ctl->nr_maps++;
+	*addr = (unsigned long)ret;
+	pr_debug("parasite: process %d: mapped %zu bytes at 0x%lx", ctl->pid, len, *addr);
+	return 0;
+}
+
+/* see parasite.h */
+int parasite_munmap(struct parasite_ctl *ctl, unsigned long addr, struct ck_err **err)
+{
+	unsigned long args[6] = { addr };
+	size_t i;
+	long ret;
+
+	for (i = 0; i < ctl->nr_maps; i++)
+		if (ctl->maps[i].addr == addr)
+			break;
+	if (i == ctl->nr_maps)
+		return ck_err_set(err, EINVAL, "0x%lx is not a mapping made by parasite_mmap()",
+				  addr);
+	args[1] = ctl->maps[i].len;
+	if (parasite_syscall(ctl, SYS_munmap, args, &ret, err) < 0)
+		return ck_err_wrap(err, "remote munmap");
+	if (ret < 0)
+		return ck_err_set(err, (int)-ret, "remote munmap of 0x%lx in process %d%s", addr,
+				  ctl->pid, seccomp_hint(ctl));
+	memmove(&ctl->maps[i], &ctl->maps[i + 1], (ctl->nr_maps - i - 1) * sizeof(ctl->maps[0]));
+	ctl->nr_maps--;
+	return 0;
+}
+
+/* see parasite-priv.h */
+int unmap_all(struct parasite_ctl *ctl, struct ck_err **err)
+{
+	int rc = 0;
+
+	while (ctl->nr_maps && !ctl->dead) {
+		struct ck_err *e = NULL;
+		unsigned long addr = ctl->maps[ctl->nr_maps - 1].addr;
+
+		if (parasite_munmap(ctl, addr, rc < 0 ? &e : err) < 0) {
+			ck_err_free(&e);
+			rc = -1;
+			ctl->nr_maps--; /* do not retry forever */
+		}
+	}
+	return rc;
+}
+
+/* see parasite.h */
+int parasite_steal_fd(struct parasite_ctl *ctl, int rfd, int *lfd, struct ck_err **err)
+{
+	_cleanup_close_ int pidfd = -1;
+	int fd;
+
+	if (check_usable(ctl, err) < 0)
+		return -1;
+	pidfd = (int)syscall(SYS_pidfd_open, ctl->pid, 0);
+	if (pidfd < 0)
+		return ck_err_set(err, errno, "pidfd_open of process %d", ctl->pid);
+	fd = (int)syscall(SYS_pidfd_getfd, pidfd, rfd, 0);
+	if (fd < 0)
+		return ck_err_set(err, errno, "pidfd_getfd of fd %d of process %d", rfd, ctl->pid);
+	*lfd = fd;
+	return 0;
+}

@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * The ABI between the host-side injector (parasite/host/) and the blob that
+ * runs inside the target (parasite/blob/).  Included by both halves, so it only
+ * uses fixed-width types and no host headers.
+ *
+ * One command runs per blob call (there is no daemon): the host fills a
+ * struct parasite_args in the args area of the remote map, points the target's
+ * registers at the blob entry with %rdi = the args area, resumes it, and waits
+ * for the trap that ends the blob.  The blob stores its result in args->ret
+ * (0 or -errno) and the command's output in the command's struct, which sits
+ * right after the header (reach it with parasite_args_payload()).
+ */
+#include <stdint.h>
+
+/* Bump on any change of the layout below. */
+#define PARASITE_ABI_VERSION 1
+#define PARASITE_ARGS_MAGIC  0x70617261u /* "para" */
+
+enum parasite_cmd {
+	PARASITE_CMD_PING = 1,       /* no payload; sets ret to PARASITE_ABI_VERSION */
+	PARASITE_CMD_GET_SIGACTIONS, /* struct parasite_sigactions_args */
+	PARASITE_CMD_MAX,
+};
+
+struct parasite_args {
+	uint32_t magic;        /* PARASITE_ARGS_MAGIC, checked by the blob */
+	uint32_t version;      /* PARASITE_ABI_VERSION */
+	uint32_t cmd;          /* enum parasite_cmd */
+	uint32_t payload_size; /* bytes after this header, checked against the command */
+	int64_t ret;           /* out: 0 or -errno (PING: the blob's ABI version) */
+};
+
+/* Number of signals whose handlers are reported (1..64). */
+#define PARASITE_NSIG 64
+
+/* The kernel's struct sigaction for x86_64 rt_sigaction(2) (not libc's). */
+struct parasite_ksigaction {
+	uint64_t handler; /* SIG_DFL = 0, SIG_IGN = 1, else the handler address */
+	uint64_t flags;   /* SA_* */
+	uint64_t restorer;
+	uint64_t mask; /* sa_mask, one bit per signal (bit n-1 for signal n) */
+};
+
+struct parasite_sigactions_args {
+	/* act[n - 1] holds signal n; SIGKILL and SIGSTOP read as SIG_DFL. */
+	struct parasite_ksigaction act[PARASITE_NSIG];
+	int64_t sigaction_err[PARASITE_NSIG]; /* 0 or -errno per signal */
+	uint64_t clear_child_tid;             /* PR_GET_TID_ADDRESS of the calling thread */
+	int64_t tid_address_err; /* 0 or -errno (e.g. -EINVAL without CHECKPOINT_RESTORE) */
+};
+
+/* Upper bound of the args area (header + payload), one page. */
+#define PARASITE_ARGS_SIZE 4096u
+/* Stack the blob runs on, in the same RW area after the args. */
+#define PARASITE_STACK_SIZE 0x4000u
+
+static inline void *parasite_args_payload(struct parasite_args *a)
+{
+	return (char *)a + sizeof(*a);
+}
+
+_Static_assert(sizeof(struct parasite_args) == 24, "parasite_args layout changed");
+_Static_assert(sizeof(struct parasite_ksigaction) == 32, "ksigaction layout changed");
+_Static_assert(sizeof(struct parasite_args) + sizeof(struct parasite_sigactions_args) <=
+		       PARASITE_ARGS_SIZE,
+	       "sigactions payload does not fit the args area");
+_Static_assert(PARASITE_ARGS_SIZE % 64 == 0 && PARASITE_STACK_SIZE % 4096 == 0,
+	       "args area and stack must keep the stack 16-byte aligned");

@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * parasite: seize a process, run system calls or blob commands inside it, and
+ * leave it exactly as found.  The only module that uses ptrace(2).
+ *
+ * Life cycle:
+ *
+ *	parasite_seize()            every thread stopped, state saved, no memory touched
+ *	  parasite_syscall() ...    one syscall in the leader's context (any number of times)
+ *	  parasite_mmap() / parasite_write() / parasite_read() / parasite_munmap()
+ *	  parasite_infect()         map the blob (optional)
+ *	    parasite_get_sigactions() / parasite_cmd()
+ *	  parasite_cure()           unmap the blob (parasite_release() does it too)
+ *	parasite_release()          restore registers, FPU, sigmask; unmap leftovers; detach
+ *	parasite_ctl_free()         free the handle (releases quietly if still seized)
+ *
+ * Errors: every function that can fail takes `struct ck_err **err` last and
+ * returns -1 with *err set (common/err.h).  A failed call never leaves the target
+ * modified: the registers and sigmask are restored before returning, and
+ * parasite_release() is still required (and safe) afterwards.
+ *
+ * The handle is not thread-safe and must be used by the thread that seized
+ * (ptrace ties the tracee to that thread).  x86_64 targets only for now.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "common/err.h"
+#include "parasite/parasite-abi.h"
+
+struct parasite_ctl;
+
+enum parasite_seize_flags {
+	/* Do not read the threads' FPU (xsave) state at seize time (it is read
+	 * lazily before the blob first runs).  For freezing many tasks cheaply. */
+	PARASITE_SEIZE_NO_FPU = 1u << 0,
+	/* Never use a syscall instruction of the vDSO; write one into the first
+	 * executable mapping instead (original bytes are restored).  For tests. */
+	PARASITE_SEIZE_POKE_SYSCALL = 1u << 1,
+};
+
+/*
+ * Stop every thread of process @pid with PTRACE_SEIZE + PTRACE_INTERRUPT.
+ * /proc/PID/task is re-scanned until no new thread shows up.  Saves each thread's
+ * registers, signal mask and (unless PARASITE_SEIZE_NO_FPU) xsave state.  Signals
+ * that were already being delivered are let through; a task in group-stop
+ * (SIGSTOP) is noted and stays stopped after release; blocked and pending
+ * signals stay pending.  Touches no memory of the target.
+ *
+ * Fails with a clear message (and the target untouched) when @pid does not
+ * exist (ESRCH), is a zombie, is a thread id rather than a process id
+ * (EINVAL, "is a thread of process N"), or cannot be traced (EPERM: other
+ * user, already traced, not dumpable).  On success *out owns the handle.
+ */
+int parasite_seize(pid_t pid, unsigned int flags, struct parasite_ctl **out, struct ck_err **err)
+	__attribute__((warn_unused_result));
+
+/*
+ * Undo everything and detach: unmap the blob and any scratch mapping still
+ * mapped, restore the leader's registers, FPU state and signal mask, and detach
+ * every thread.  A syscall that was interrupted by the seize restarts
+ * transparently (the kernel's own restart logic runs on detach).  The handle
+ * stays valid for parasite_ctl_free() only.  Detaching continues past errors;
+ * the first error is returned.
+ */
+int parasite_release(struct parasite_ctl *ctl, struct ck_err **err)
+	__attribute__((warn_unused_result));
+
+/* parasite_release() for error paths: best effort, errors only logged (debug). */
+void parasite_release_quiet(struct parasite_ctl *ctl);
+
+/* Free the handle; releases quietly first if still seized.  NULL is fine. */
+void parasite_ctl_free(struct parasite_ctl *ctl);
+
+static inline void parasite_ctl_freep(struct parasite_ctl **ctl)
+{
+	parasite_ctl_free(*ctl);
+	*ctl = NULL;
+}
+#define _cleanup_parasite_ctl_ __attribute__((cleanup(parasite_ctl_freep)))
+
+/* The seized process id, its number of seized threads and their tids. */
+pid_t parasite_pid(const struct parasite_ctl *ctl);
+size_t parasite_nr_threads(const struct parasite_ctl *ctl);
+pid_t parasite_thread_tid(const struct parasite_ctl *ctl, size_t idx);
+
+/* True when the process was in group-stop (SIGSTOP etc.) when seized. */
+bool parasite_was_stopped(const struct parasite_ctl *ctl);
+
+/*
+ * Seccomp state of the target: `Seccomp:` of /proc/PID/status (0 none,
+ * 1 strict, 2 filter), and whether the filter is suspended for our syscalls
+ * (PTRACE_O_SUSPEND_SECCOMP, root only).  When a filter is active and not
+ * suspended, injected syscalls go through it and may be refused (or worse,
+ * for RET_KILL filters).
+ */
+int parasite_seccomp_mode(const struct parasite_ctl *ctl);
+bool parasite_seccomp_suspended(const struct parasite_ctl *ctl);
+
+/* The target's audit architecture (AUDIT_ARCH_X86_64), for libseccomp. */
+unsigned int parasite_audit_arch(const struct parasite_ctl *ctl);
+
+/*
+ * Timeout for a single remote syscall or blob command, in milliseconds
+ * (default 10000; 0 = wait forever).  A call still running after it is
+ * interrupted (PTRACE_INTERRUPT) and fails with ETIMEDOUT; the target keeps
+ * running unharmed.
+ */
+void parasite_set_timeout(struct parasite_ctl *ctl, unsigned int timeout_ms);
+
+/*
+ * Run system call @nr with @args (missing args must be 0) in the leader's
+ * context and store its raw return value (-4095..-1 is -errno) in *ret.  Uses a
+ * `syscall` instruction of the target's vDSO, or a poked one (original bytes
+ * restored before returning).  All signals are blocked while it runs, so
+ * nothing is delivered; SIGKILL still kills.  Fails (returning -1) only when the
+ * syscall could not be run or did not finish: the target exited or was killed
+ * (ESRCH, "exited during the system call"), the timeout expired (ETIMEDOUT),
+ * or ptrace failed.  A return value of -1..-4095 is not a failure of this call.
+ */
+int parasite_syscall(struct parasite_ctl *ctl, long nr, const unsigned long args[6], long *ret,
+		     struct ck_err **err) __attribute__((warn_unused_result));
+
+/*
+ * Remote anonymous private mapping of @len bytes (rounded up to pages) with
+ * @prot (PROT_*), at an address chosen by the kernel.  Tracked by the handle:
+ * parasite_release() unmaps whatever is still mapped.
+ */
+int parasite_mmap(struct parasite_ctl *ctl, size_t len, int prot, unsigned long *addr,
+		  struct ck_err **err) __attribute__((warn_unused_result));
+/* Unmap a mapping made by parasite_mmap() (exact address). */
+int parasite_munmap(struct parasite_ctl *ctl, unsigned long addr, struct ck_err **err)
+	__attribute__((warn_unused_result));
+
+/*
+ * Copy to / from the target's memory (process_vm_writev/readv, falling back to
+ * /proc/PID/mem, so read-only pages can be written too).  Works unprivileged.
+ */
+int parasite_write(struct parasite_ctl *ctl, unsigned long raddr, const void *buf, size_t len,
+		   struct ck_err **err) __attribute__((warn_unused_result));
+int parasite_read(struct parasite_ctl *ctl, unsigned long raddr, void *buf, size_t len,
+		  struct ck_err **err) __attribute__((warn_unused_result));
+
+/*
+ * Duplicate the target's file descriptor @rfd into the caller (pidfd_open +
+ * pidfd_getfd; the new fd is O_CLOEXEC).  Typical use: create an fd in the
+ * target with parasite_syscall() (userfaultfd), take it with this, then close
+ * the target's copy with parasite_syscall(__NR_close).  The process must stay
+ * seized (it is, between seize and release).
+ */
+int parasite_steal_fd(struct parasite_ctl *ctl, int rfd, int *lfd, struct ck_err **err)
+	__attribute__((warn_unused_result));
+
+/*
+ * Map the blob into the target: code read+exec, then data, the args area and
+ * the blob's stack read+write (no W+X).  Fails if the target ignores SIGTRAP
+ * (the blob ends with int3, and the kernel would reset that disposition).
+ */
+int parasite_infect(struct parasite_ctl *ctl, struct ck_err **err)
+	__attribute__((warn_unused_result));
+/* Unmap the blob; the registers, FPU state and sigmask are already restored. */
+int parasite_cure(struct parasite_ctl *ctl, struct ck_err **err)
+	__attribute__((warn_unused_result));
+bool parasite_infected(const struct parasite_ctl *ctl);
+
+/*
+ * Run blob command @cmd in the leader: @payload (@size bytes, <= the space left
+ * in the args area) is copied in, the command runs, and the same bytes are copied
+ * back.  *blob_ret gets the blob's result (0 or -errno; PING: the ABI version).
+ */
+int parasite_cmd(struct parasite_ctl *ctl, enum parasite_cmd cmd, void *payload, size_t size,
+		 long *blob_ret, struct ck_err **err) __attribute__((warn_unused_result));
+
+/* PARASITE_CMD_GET_SIGACTIONS: the 64 signal dispositions and the tid address. */
+int parasite_get_sigactions(struct parasite_ctl *ctl, struct parasite_sigactions_args *out,
+			    struct ck_err **err) __attribute__((warn_unused_result));
