@@ -26,6 +26,12 @@ const struct hook_verb hook_verbs[] = {
 	  "ckpt show FILE|DIR [--pretty]" },
 	{ "exec", hook_cmd_exec, "run one system call inside a live task",
 	  "ckpt exec -t PID SYSCALL [ARG...]" },
+	{ "pre-dump", hook_cmd_pre_dump, "write a memory layer while the tree keeps running",
+	  "ckpt pre-dump -t PID|--cgroup PATH|auto -D DIR [--prev-images-dir REL] [--tracker NAME] [--track-mem] [--json-progress] [-o LOG] [-v]" },
+	{ "dump", hook_cmd_dump, "write the final memory layer with the tree frozen",
+	  "ckpt dump -t PID|--cgroup PATH|auto -D DIR [--prev-images-dir REL] [--tracker NAME] [--track-mem] [--leave-running|--leave-stopped] [--json-progress] [-o LOG] [-v]" },
+	{ "verify", hook_cmd_verify, "compare a layer chain with the memory of the frozen tree",
+	  "ckpt verify -t PID|--cgroup PATH|auto -D DIR [--max-report N] [-o LOG] [-v]" },
 	{ NULL, NULL, NULL, NULL },
 };
 /* clang-format on */

@@ -25,6 +25,10 @@ int hook_cmd_check(int argc, char **argv, struct ck_err **err);
 int hook_cmd_show(int argc, char **argv, struct ck_err **err);
 int hook_cmd_exec(int argc, char **argv, struct ck_err **err);
 
+int hook_cmd_pre_dump(int argc, char **argv, struct ck_err **err);
+int hook_cmd_dump(int argc, char **argv, struct ck_err **err);
+int hook_cmd_verify(int argc, char **argv, struct ck_err **err);
+
 extern const struct hook_verb hook_verbs[];
 
 /* Print a verb's usage to stdout (for --help) or stderr (for errors). */

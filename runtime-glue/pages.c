@@ -367,13 +367,50 @@ static ssize_t read_vm(struct glue_memreader *r, const struct glue_range *rs, si
 		got = process_vm_readv(r->pid, &local, 1, remote, k, 0);
 		if (got < 0 && errno == EINTR)
 			continue;
-		if (got < 0 && (errno == EFAULT || errno == ENOMEM))
-			return (ssize_t)done;
-		if (got < 0)
+		if (got < 0 && errno != EFAULT && errno != ENOMEM)
 			return ck_err_set(err, errno, "process_vm_readv from %d", (int)r->pid);
+		if (got < 0)
+			got = 0;
+		if ((size_t)got < want) {
+			/*
+			 * A page process_vm_readv cannot read: gone, or not readable
+			 * (PROT_NONE, write-only).  /proc/PID/mem reads with FOLL_FORCE,
+			 * which covers the second case; it still stops at unmapped pages.
+			 */
+			struct glue_range rest[IOV_MAX];
+			size_t skip = (size_t)got, m = 0;
+			ssize_t more;
+
+			for (size_t q = 0; q < k; q++) {
+				size_t len = remote[q].iov_len;
+
+				if (skip >= len) {
+					skip -= len;
+					continue;
+				}
+				rest[m].start = (uint64_t)(uintptr_t)remote[q].iov_base + skip;
+				rest[m].end = (uint64_t)(uintptr_t)remote[q].iov_base + len;
+				m++;
+				skip = 0;
+			}
+			if (r->memfd < 0) {
+				char path[64];
+
+				snprintf(path, sizeof(path), "/proc/%d/mem", (int)r->pid);
+				r->memfd = open(path, O_RDONLY | O_CLOEXEC);
+				if (r->memfd < 0)
+					return (ssize_t)(done + (size_t)got);
+			}
+			more = read_procmem(r, rest, m, buf + done + (size_t)got, err);
+			if (more < 0)
+				return -1;
+			done += (size_t)got + (size_t)more;
+			if ((size_t)got + (size_t)more < want)
+				return (ssize_t)done;
+			i += k;
+			continue;
+		}
 		done += (size_t)got;
-		if ((size_t)got < want)
-			return (ssize_t)done;
 		i += k;
 	}
 	return (ssize_t)done;

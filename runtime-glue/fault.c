@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: MIT
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/xalloc.h"
+#include "runtime-glue/fault.h"
+
+static char *faults; /* ",point:action,point:action," */
+
+/* see fault.h */
+void glue_fault_init(void)
+{
+	const char *e = getenv("CK_FAULT");
+
+	if (faults || !e || !*e)
+		return;
+	faults = xasprintf(",%s,", e);
+}
+
+static const char *lookup(const char *point)
+{
+	size_t n = strlen(point);
+
+	if (!faults)
+		return NULL;
+	for (const char *p = strchr(faults, ','); p && p[1]; p = strchr(p + 1, ',')) {
+		if (strncmp(p + 1, point, n))
+			continue;
+		if (p[1 + n] == ',')
+			return "fail";
+		if (p[1 + n] == ':')
+			return p + 2 + n;
+	}
+	return NULL;
+}
+
+/* see fault.h */
+int glue_fault_enabled(const char *point)
+{
+	return lookup(point) != NULL;
+}
+
+/* see fault.h */
+int glue_fault(const char *point, struct ck_err **err)
+{
+	const char *a = lookup(point);
+
+	if (!a)
+		return 0;
+	if (!strncmp(a, "kill", 4) && (a[4] == ',' || !a[4])) {
+		kill(getpid(), SIGKILL);
+	} else if (!strncmp(a, "pause", 5) && (a[5] == ',' || !a[5])) {
+		fprintf(stderr, "ckpt: paused at %s (pid %d)\n", point, (int)getpid());
+		fflush(stderr);
+		for (;;)
+			pause();
+	}
+	return ck_err_set(err, 0, "fault injected at %s", point);
+}

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include "common/err.h"
+
+/*
+ * Fault injection for tests (CRIU's CRIU_FAULT idea).  CK_FAULT is read once,
+ * by glue_fault_init(), as a comma-separated list of POINT[:ACTION]:
+ *
+ *   fail   (default) the point returns an error "fault injected at POINT"
+ *   kill   ckpt SIGKILLs itself there
+ *   pause  ckpt prints "ckpt: paused at POINT (pid N)" on stderr and waits
+ *          forever (for tests that kill it from outside)
+ *
+ * Points used by the memory engine: frozen (tree frozen, nothing read yet),
+ * collected (page lists taken, still frozen), thawed (pre-dump copying after
+ * thaw), pages (half of the pages written), commit (layer complete, before
+ * the rename).  Also: no-pagemap-scan (use pagemap reads instead of the ioctl).
+ */
+void glue_fault_init(void);
+
+/* Run the action configured for @point; returns -1 with *err for "fail", else 0. */
+int glue_fault(const char *point, struct ck_err **err);
+
+/* Whether @point is configured at all (for switches such as no-pagemap-scan). */
+int glue_fault_enabled(const char *point);
