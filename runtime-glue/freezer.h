@@ -18,7 +18,7 @@
  *   freeze, so it cannot change under us.  A guardian process thaws the cgroup
  *   if ckpt dies meanwhile.  A cgroup that was already frozen stays frozen.
  * - A pid target (-t PID) is frozen by seizing every thread of every task
- *   with ptrace (parasite_seize), re-reading the tree until no new task
+ *   with ptrace, through parasite_seize(), re-reading the tree until no new task
  *   appears.  If ckpt dies, the kernel detaches and the tasks run on.
  */
 struct glue_target {
