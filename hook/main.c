@@ -24,6 +24,8 @@ const struct hook_verb hook_verbs[] = {
 	  "ckpt check [--feature NAME] [--json] [-v]" },
 	{ "show", hook_cmd_show, "decode CRIU/ckpt image files to JSON",
 	  "ckpt show FILE|DIR [--pretty]" },
+	{ "restore", hook_cmd_restore, "restore a final dump through CRIU",
+	  "ckpt restore -D DIR [--criu PATH] [-d] [--shell-job] [-o LOG] [--pidfile FILE] [-- CRIU-ARGS...]" },
 	{ "exec", hook_cmd_exec, "run one system call inside a live task",
 	  "ckpt exec -t PID SYSCALL [ARG...]" },
 	{ "pre-dump", hook_cmd_pre_dump, "write a memory layer while the tree keeps running",

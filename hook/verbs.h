@@ -24,6 +24,7 @@ struct hook_verb {
 int hook_cmd_check(int argc, char **argv, struct ck_err **err);
 int hook_cmd_show(int argc, char **argv, struct ck_err **err);
 int hook_cmd_exec(int argc, char **argv, struct ck_err **err);
+int hook_cmd_restore(int argc, char **argv, struct ck_err **err);
 
 int hook_cmd_pre_dump(int argc, char **argv, struct ck_err **err);
 int hook_cmd_dump(int argc, char **argv, struct ck_err **err);
