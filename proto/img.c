@@ -180,6 +180,12 @@ uint64_t img_offset(const struct img *img)
 }
 
 /* see img.h */
+uint64_t img_size(const struct img *img)
+{
+	return img->size;
+}
+
+/* see img.h */
 size_t img_nr_entries(const struct img *img)
 {
 	return img->nr_entries;
@@ -722,6 +728,16 @@ const void *img_extra(const struct img *img, size_t *len)
 {
 	*len = img->extra_len;
 	return img->extra;
+}
+
+/* see img.h */
+ssize_t img_read_raw(struct img *img, void *buf, size_t len, struct ck_err **err)
+{
+	if (img->writing)
+		return ck_err_set(err, EBADF, "%s: image is open for writing", img->name);
+	if (img->type != IMG_PAGES)
+		return ck_err_set(err, EINVAL, "%s: raw reads only from pages images", img->name);
+	return read_some(img, buf, len, err);
 }
 
 /* see img.h */

@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <protobuf-c/protobuf-c.h>
 
@@ -147,6 +148,12 @@ int img_read_entry(struct img *img, void **out, struct ck_err **err);
  */
 const void *img_extra(const struct img *img, size_t *len);
 
+/*
+ * IMG_PAGES: read up to len bytes of raw data.  Returns the number read (less
+ * than len only at end of file, 0 at end of file) or -1 with *err set.
+ */
+ssize_t img_read_raw(struct img *img, void *buf, size_t len, struct ck_err **err);
+
 /* Free a message returned by img_read(); safe on NULL. */
 void img_free_msg(void *msg);
 
@@ -207,5 +214,7 @@ enum img_type img_type(const struct img *img);
 const char *img_name(const struct img *img);
 /* Byte offset of the next read/write. */
 uint64_t img_offset(const struct img *img);
+/* Read images: the file size seen at open. */
+uint64_t img_size(const struct img *img);
 /* Entries read or written so far. */
 size_t img_nr_entries(const struct img *img);

@@ -341,6 +341,18 @@ static void test_pages(void)
 	tap_ok(!img_probe(tdir, "pages-3.img", &info, &err) && info.type == IMG_PAGES &&
 		       info.size == len,
 	       "pages: probe reports raw pages and the size");
+	img = img_open(tdir, "pages-3.img", IMG_PAGES, &err);
+	{
+		char *rb = xmalloc(len + 10);
+		ssize_t a = img ? img_read_raw(img, rb, 2, &err) : -1;
+		ssize_t b = img ? img_read_raw(img, rb + 2, len + 10, &err) : -1;
+		ssize_t c = img ? img_read_raw(img, rb, 1, &err) : -1;
+
+		tap_ok(img && img_size(img) == len && a == 2 && b == (ssize_t)len - 2 && c == 0 &&
+			       !memcmp(rb + 2, back + 2, len - 2) && !memcmp(rb, "ab", 2),
+		       "pages: raw reads return the bytes, short at end of file, 0 after");
+		free(rb);
+	}
 }
 
 /* A valid 3-entry pstree image, as bytes. */
