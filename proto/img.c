@@ -817,6 +817,13 @@ int img_probe(int dirfd, const char *name, struct img_info *info, struct ck_err 
 		info->magic_name = descs[t].name;
 		return 0;
 	}
+	for (int k = 0; k < IMG_NR; k++)
+		if (descs[k].magic && descs[k].magic == info->magic)
+			return ck_err_set(
+				err, 0,
+				"%s: offset 0: %s magic 0x%08x behind head magic 0x%08x, expected head 0x%08x",
+				name, descs[k].name, info->magic, info->head_magic,
+				descs[k].head_magic);
 	info->type = IMG_NR;
 	info->magic_name = foreign_name(info->magic);
 	if (info->magic_name)

@@ -518,6 +518,13 @@ static void test_probe(void)
 		       err_has(err, "unknown.img: offset 4", "unknown image magic 0x12345678"),
 	       "probe: unknown magic names file, offset and value");
 	ck_err_free(&err);
+	w[1] = 0x58313116; /* INVENTORY has no head magic */
+	write_file("headinv.img", w, sizeof(w));
+	tap_ok(img_probe(tdir, "headinv.img", &info, &err) == -1 &&
+		       err_has(err, "headinv.img: offset 0: INVENTORY magic",
+			       "expected head 0x00000000"),
+	       "probe: a known type behind the wrong head magic is named");
+	ck_err_free(&err);
 	write_file("short.img", w, 2);
 	tap_ok(img_probe(tdir, "short.img", &info, &err) == -1 &&
 		       err_has(err, "short.img", "too short"),
