@@ -28,6 +28,7 @@
 #include "common/xalloc.h"
 #include "runtime-glue/dump-priv.h"
 #include "runtime-glue/dump-state.h"
+#include "runtime-glue/freezer.h"
 #include "runtime-glue/pstree.h"
 #include "runtime-glue/vma.h"
 
@@ -425,5 +426,30 @@ int glue_dump_check(const struct glue_pstree *tree, const struct glue_dump_opts 
 	}
 	free(p.text);
 	glue_files_free(&pipes_seen);
+	return rc;
+}
+
+/* see dump-state.h */
+int glue_dump_check_target(const struct glue_target *tgt, const struct glue_dump_opts *opts,
+			   struct ck_err **err)
+{
+	struct glue_pstree tree = { 0 };
+	struct glue_cgroup cg = { 0 };
+	int rc;
+
+	if (tgt->cgroup) {
+		if (!strcmp(tgt->cgroup, "auto"))
+			rc = glue_cgroup_of_pid(tgt->pid, &cg, err);
+		else
+			rc = glue_cgroup_resolve(tgt->cgroup, &cg, err);
+		if (rc == 0)
+			rc = glue_pstree_from_cgroup(cg.dir, &tree, err);
+		glue_cgroup_free(&cg);
+	} else {
+		rc = glue_pstree_from_pid(tgt->pid, &tree, err);
+	}
+	if (rc == 0)
+		rc = glue_dump_check(&tree, opts, err);
+	glue_pstree_free(&tree);
 	return rc;
 }

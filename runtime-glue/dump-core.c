@@ -204,8 +204,18 @@ struct fpu_buf {
 	uint64_t bndreg[8], bndcsr[8], opmask[8], zmm_upper[64], hi16[128];
 };
 
-#define GLUE_FX_SW_MAGIC1 0x46505853u
-#define XSAVE_HDR_OFF     512
+#define XSAVE_HDR_OFF 512
+
+/* XCR0: the xsave components the kernel enabled, 0 without OSXSAVE. */
+static uint64_t xcr0(void)
+{
+	unsigned int a, b, c, d, lo, hi;
+
+	if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27)))
+		return 0;
+	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	return (uint64_t)hi << 32 | lo;
+}
 
 /* Offset of xsave component @nr in the standard (ptrace) format, 0 if unknown. */
 static uint32_t xfeature_offset(unsigned int nr, uint32_t *size)
@@ -241,8 +251,7 @@ static int fill_fpregs(UserX86FpregsEntry *fp, UserX86XsaveEntry *x, struct fpu_
 {
 	const uint8_t *xs = tr->xsave;
 	struct user_fpregs_struct f;
-	uint64_t enabled = 0;
-	uint32_t magic;
+	uint64_t enabled;
 
 	if (!xs || tr->xsave_len < XSAVE_HDR_OFF + 64)
 		return ck_err_set(err, 0, "thread %d: no FPU/xsave state was saved", (int)tid);
@@ -262,10 +271,12 @@ static int fill_fpregs(UserX86FpregsEntry *fp, UserX86XsaveEntry *x, struct fpu_
 	fp->n_xmm_space = 64;
 	fp->xmm_space = b->xmm;
 
-	/* The kernel puts the enabled feature mask into the legacy area's software bytes. */
-	memcpy(&magic, xs + 464, sizeof(magic));
-	if (magic == GLUE_FX_SW_MAGIC1)
-		memcpy(&enabled, xs + 472, sizeof(enabled));
+	/*
+	 * The components the buffer has room for are those enabled in XCR0 (the
+	 * same for every task on this machine); xstate_bv says which of them hold
+	 * non-initial state.
+	 */
+	enabled = xcr0();
 	memcpy(&x->xstate_bv, xs + XSAVE_HDR_OFF, sizeof(x->xstate_bv));
 	if (take_feature(xs, tr->xsave_len, enabled, 2, b->ymmh, sizeof(b->ymmh))) {
 		x->n_ymmh_space = 64;

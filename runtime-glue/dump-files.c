@@ -96,7 +96,12 @@ static uint32_t fd_file_id(struct glue_files *fs, pid_t pid, int fd, uint32_t ty
 	return f->id;
 }
 
-static void note_pipe(struct glue_files *fs, uint32_t ino, uint32_t flags, pid_t pid, int fd)
+static int pipe_peek(const struct glue_dpipe *dp, void **data, size_t *len, uint32_t *size,
+		     struct ck_err **err);
+
+/* Record a pipe end; the first read end seen is used to copy the pipe's content. */
+static int note_pipe(struct glue_files *fs, uint32_t ino, uint32_t flags, pid_t pid, int fd,
+		     struct ck_err **err)
 {
 	struct glue_dpipe *dp = NULL;
 
@@ -114,7 +119,10 @@ static void note_pipe(struct glue_files *fs, uint32_t ino, uint32_t flags, pid_t
 		dp->has_read = true;
 		dp->rpid = pid;
 		dp->rfd = fd;
+		if (pipe_peek(dp, &dp->data, &dp->len, &dp->size, err) < 0)
+			return ck_err_wrap(err, "pid %d fd %d", (int)pid, fd);
 	}
+	return 0;
 }
 
 static int cmp_int(const void *a, const void *b)
@@ -185,7 +193,8 @@ int glue_files_dump_fds(struct glue_dump_state *st, int dirfd, const struct glue
 			fe.type = FD_TYPES__PIPE;
 			fe.id = fd_file_id(&st->files, task->pid, fds[i], FD_TYPES__PIPE, NULL,
 					   flags, 0, ino, &sb);
-			note_pipe(&st->files, ino, flags, task->pid, fds[i]);
+			if (note_pipe(&st->files, ino, flags, task->pid, fds[i], err) < 0)
+				return -1;
 		} else {
 			fe.type = FD_TYPES__REG;
 			fe.id = fd_file_id(&st->files, task->pid, fds[i], FD_TYPES__REG, path,
@@ -252,16 +261,9 @@ static int write_pipes_data(struct glue_files *fs, int dirfd, struct ck_err **er
 
 	for (size_t i = 0; i < fs->nr_pipes; i++) {
 		const struct glue_dpipe *dp = &fs->pipes[i];
-		_cleanup_free_ void *data = NULL;
 		PipeDataEntry pd = PIPE_DATA_ENTRY__INIT;
-		uint32_t size = 0;
-		size_t len;
 
-		if (!dp->has_read)
-			continue;
-		if (pipe_peek(dp, &data, &len, &size, err) < 0)
-			return -1;
-		if (!len)
+		if (!dp->has_read || !dp->len)
 			continue;
 		if (!img) {
 			img = img_create(dirfd, "pipes-data.img", IMG_PIPES_DATA, err);
@@ -269,12 +271,13 @@ static int write_pipes_data(struct glue_files *fs, int dirfd, struct ck_err **er
 				return -1;
 		}
 		pd.pipe_id = dp->ino;
-		pd.bytes = (uint32_t)len;
-		if (size) {
+		pd.bytes = (uint32_t)dp->len;
+		if (dp->size) {
 			pd.has_size = true;
-			pd.size = size;
+			pd.size = dp->size;
 		}
-		if (img_write(img, &pd, err) < 0 || img_write_extra(img, data, len, err) < 0)
+		if (img_write(img, &pd, err) < 0 ||
+		    img_write_extra(img, dp->data, dp->len, err) < 0)
 			return -1;
 	}
 	return img ? img_close(steal_ptr(&img), err) : 0;
@@ -324,6 +327,8 @@ void glue_files_free(struct glue_files *fs)
 {
 	for (size_t i = 0; i < fs->nr; i++)
 		free(fs->f[i].path);
+	for (size_t i = 0; i < fs->nr_pipes; i++)
+		free(fs->pipes[i].data);
 	free(fs->f);
 	free(fs->pipes);
 	*fs = (struct glue_files){ 0 };

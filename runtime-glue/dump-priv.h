@@ -34,6 +34,9 @@ struct glue_dpipe {
 	bool has_read, has_write;
 	pid_t rpid; /* a task holding the read end, and its fd */
 	int rfd;
+	void *data; /* content at dump time (read while frozen), NULL when empty */
+	size_t len;
+	uint32_t size; /* F_GETPIPE_SZ */
 };
 
 struct glue_files {
@@ -44,8 +47,17 @@ struct glue_files {
 	uint32_t next_id;
 };
 
+/* What mm-<pid>.img needs, kept from the frozen phase until glue_dump_finish(). */
+struct glue_task_mm {
+	bool done;
+	uint64_t brk;
+	int dumpable, thp_disabled;
+	struct glue_vmas vmas; /* own copy */
+};
+
 struct glue_dump_state {
 	const struct glue_pstree *tree;
+	struct glue_task_mm *mm; /* one per task of the tree */
 	struct glue_dump_opts opts;
 	struct glue_files files;
 	struct timespec monotonic, boottime; /* clocks at the start of the dump */

@@ -12,6 +12,7 @@
 #include "runtime-glue/vma.h"
 
 struct parasite_ctl;
+struct glue_target;
 
 /*
  * The restorable part of a final dump: everything `criu restore` needs besides
@@ -21,21 +22,24 @@ struct parasite_ctl;
  *     glue_dump_check(tree)                 /proc only, tree running: refuse what ckpt
  *                                           cannot dump, with the whole list, up front
  *     freeze / seize the tree
+ *     memory layer (mm/pagemap/pages: the memory engine)
  *     st = glue_dump_state_new(tree)
  *     for each process of the tree:
- *       memory layer (mm/pagemap/pages: the memory engine)
  *       glue_dump_task_state(st, dirfd, task, ctl, vmas)
  *                                           core-TID (every thread), ids, fs,
- *                                           fdinfo-<files_id>, mm-PID (with file ids)
- *     glue_dump_finish(st, dirfd)           files.img, pipes-data.img, pstree.img,
+ *                                           fdinfo-<files_id>; pipe contents
+ *     (with --leave-running/--leave-stopped the tree may be released here)
+ *     the memory engine's inventory, pstree, mm
+ *     glue_dump_finish(st, dirfd)           mm-PID (with file ids), files.img,
+ *                                           pipes-data.img, pstree.img,
  *                                           inventory.img (root_ids, fdinfo_per_id),
  *                                           timens-0.img, seccomp.img
  *     commit the layer
  *     kill the tree (default) / leave it running / leave it stopped
  *
  * The file ids in mm-PID.img (exe_file_id, each file VMA's shmid) point into
- * files.img, so glue_dump_task_state() writes mm-PID.img itself (replacing a
- * memory-only one written earlier into the same directory).
+ * files.img, so glue_dump_finish() writes mm-PID.img itself, replacing the
+ * memory engine's (it must therefore run after the engine wrote its images).
  */
 
 struct glue_dump_opts {
@@ -56,6 +60,13 @@ struct glue_dump_opts {
 int glue_dump_check(const struct glue_pstree *tree, const struct glue_dump_opts *opts,
 		    struct ck_err **err);
 
+/*
+ * glue_dump_check() for a dump target (-t PID or --cgroup PATH|auto), whose
+ * tree is listed here without stopping it.
+ */
+int glue_dump_check_target(const struct glue_target *tgt, const struct glue_dump_opts *opts,
+			   struct ck_err **err);
+
 /* One final dump's shared state: the file registry and the kernel-object ids. */
 struct glue_dump_state;
 
@@ -65,10 +76,14 @@ void glue_dump_state_free(struct glue_dump_state *st);
 
 /*
  * Write the per-process images of @task into directory @dirfd: core-<vtid>.img
- * for every thread, ids-<vpid>.img, fs-<vpid>.img, fdinfo-<files_id>.img and
- * mm-<vpid>.img (@vmas as read while frozen; NULL = read them here).  @ctl is
+ * for every thread, ids-<vpid>.img, fs-<vpid>.img, fdinfo-<files_id>.img; and
+ * keep what mm-<vpid>.img needs (@vmas as read while frozen; NULL = read them
+ * here).  @ctl is
  * the task seized by parasite_seize() (registers, sigactions, remote syscalls
- * for timers, brk, sigaltstack, prctl values).  The task must stay seized.
+ * for timers, brk, sigaltstack, prctl values) and must stay seized; NULL (a
+ * tree frozen by a cgroup v2 freezer) makes this function seize and release
+ * the task itself.  Pipe contents are copied here too, so everything that
+ * needs the tree frozen is done when this returns for every task.
  * Returns 0, or -1 with *err set.
  */
 int glue_dump_task_state(struct glue_dump_state *st, int dirfd, const struct glue_task *task,
@@ -76,8 +91,9 @@ int glue_dump_task_state(struct glue_dump_state *st, int dirfd, const struct glu
 			 struct ck_err **err);
 
 /*
- * Write the tree-wide images into @dirfd once every task is done: files.img,
- * pipes-data.img (when a pipe holds data), pstree.img, inventory.img (final:
+ * Write the tree-wide images into @dirfd once every task is done: mm-<vpid>.img
+ * of every task, files.img, pipes-data.img (when a pipe held data),
+ * pstree.img, inventory.img (final:
  * root_ids, fdinfo_per_id, dump_uptime), timens-0.img and seccomp.img (when a
  * task is in seccomp strict mode).  Returns 0 or -1.
  */

@@ -61,6 +61,7 @@ struct glue_dump_state *glue_dump_state_new(const struct glue_pstree *tree,
 	}
 	st = xzalloc(sizeof(*st));
 	st->tree = tree;
+	st->mm = xcalloc(tree->nr, sizeof(*st->mm));
 	if (opts)
 		st->opts = *opts;
 	clock_gettime(CLOCK_MONOTONIC, &st->monotonic);
@@ -74,6 +75,9 @@ void glue_dump_state_free(struct glue_dump_state *st)
 	if (!st)
 		return;
 	glue_files_free(&st->files);
+	for (size_t i = 0; i < st->tree->nr; i++)
+		glue_vmas_free(&st->mm[i].vmas);
+	free(st->mm);
 	free(st);
 }
 
@@ -177,10 +181,30 @@ static int read_mm_stat(pid_t pid, struct mm_stat *ms, struct ck_err **err)
 	return 0;
 }
 
+/* Keep what write_mm() needs: the frozen VMA list and the values read in the task. */
+static void keep_mm(struct glue_dump_state *st, const struct glue_task *task,
+		    const struct glue_vmas *vmas, const struct glue_task_remote *rem)
+{
+	struct glue_task_mm *m = &st->mm[task - st->tree->t];
+
+	glue_vmas_free(&m->vmas);
+	m->vmas.nr = vmas->nr;
+	m->vmas.v = xcalloc(vmas->nr ? vmas->nr : 1, sizeof(*m->vmas.v));
+	for (size_t i = 0; i < vmas->nr; i++) {
+		m->vmas.v[i] = vmas->v[i];
+		m->vmas.v[i].name = vmas->v[i].name ? xstrdup(vmas->v[i].name) : NULL;
+	}
+	m->brk = rem->brk;
+	m->dumpable = rem->dumpable;
+	m->thp_disabled = rem->thp_disabled;
+	m->done = true;
+}
+
 static int write_mm(struct glue_dump_state *st, int dirfd, const struct glue_task *task,
-		    const struct glue_vmas *vmas, const struct glue_task_remote *rem,
 		    struct ck_err **err)
 {
+	const struct glue_task_mm *m = &st->mm[task - st->tree->t];
+	const struct glue_vmas *vmas = &m->vmas;
 	MmEntry mm = MM_ENTRY__INIT;
 	_cleanup_free_ VmaEntry *ve = NULL;
 	_cleanup_free_ VmaEntry **vp = NULL;
@@ -198,7 +222,7 @@ static int write_mm(struct glue_dump_state *st, int dirfd, const struct glue_tas
 	mm.mm_end_data = ms.end_data;
 	mm.mm_start_stack = ms.start_stack;
 	mm.mm_start_brk = ms.start_brk;
-	mm.mm_brk = rem->brk;
+	mm.mm_brk = m->brk;
 	mm.mm_arg_start = ms.arg_start;
 	mm.mm_arg_end = ms.arg_end;
 	mm.mm_env_start = ms.env_start;
@@ -218,9 +242,9 @@ static int write_mm(struct glue_dump_state *st, int dirfd, const struct glue_tas
 	mm.n_mm_saved_auxv = (size_t)n / sizeof(uint64_t);
 	mm.mm_saved_auxv = auxv;
 	mm.has_dumpable = true;
-	mm.dumpable = rem->dumpable;
+	mm.dumpable = m->dumpable;
 	mm.has_thp_disabled = true;
-	mm.thp_disabled = rem->thp_disabled != 0;
+	mm.thp_disabled = m->thp_disabled != 0;
 
 	if (!vmas->nr)
 		return ck_err_set(err, EINVAL, "pid %d has no memory mappings", (int)task->pid);
@@ -270,6 +294,7 @@ int glue_dump_task_state(struct glue_dump_state *st, int dirfd, const struct glu
 			 struct parasite_ctl *ctl, const struct glue_vmas *vmas,
 			 struct ck_err **err)
 {
+	_cleanup_parasite_ctl_ struct parasite_ctl *own_ctl = NULL;
 	struct glue_task_remote rem;
 	struct glue_vmas own = { 0 };
 	int rc = -1;
@@ -277,6 +302,12 @@ int glue_dump_task_state(struct glue_dump_state *st, int dirfd, const struct glu
 	if (task < st->tree->t || task >= st->tree->t + st->tree->nr)
 		return ck_err_set(err, EINVAL, "pid %d is not a task of the dumped tree",
 				  (int)task->pid);
+	if (!ctl) {
+		/* frozen by a cgroup freezer: seize it for the registers (cgroup v2 allows it) */
+		if (parasite_seize(task->pid, 0, &own_ctl, err) < 0)
+			return ck_err_wrap(err, "dumping the state of pid %d", (int)task->pid);
+		ctl = own_ctl;
+	}
 	if (parasite_pid(ctl) != task->pid)
 		return ck_err_set(err, EINVAL, "parasite handle of pid %d given for pid %d",
 				  (int)parasite_pid(ctl), (int)task->pid);
@@ -288,12 +319,14 @@ int glue_dump_task_state(struct glue_dump_state *st, int dirfd, const struct glu
 	if (glue_task_remote_read(ctl, &rem, err) < 0 ||
 	    glue_dump_cores(st, dirfd, task, ctl, &rem, err) < 0 ||
 	    write_ids(st, dirfd, task, err) < 0 || write_fs(st, dirfd, task, err) < 0 ||
-	    glue_files_dump_fds(st, dirfd, task, glue_task_kid(st, task), err) < 0 ||
-	    write_mm(st, dirfd, task, vmas, &rem, err) < 0)
+	    glue_files_dump_fds(st, dirfd, task, glue_task_kid(st, task), err) < 0)
 		goto out;
+	keep_mm(st, task, vmas, &rem);
 	rc = 0;
 out:
 	glue_vmas_free(&own);
+	if (own_ctl && rc == 0 && parasite_release(own_ctl, err) < 0)
+		rc = -1;
 	if (rc < 0)
 		return ck_err_wrap(err, "dumping the state of pid %d", (int)task->pid);
 	return 0;
@@ -357,6 +390,14 @@ int glue_dump_finish(struct glue_dump_state *st, int dirfd, struct ck_err **err)
 	TimensEntry tn = TIMENS_ENTRY__INIT;
 	Timespec mono = TIMESPEC__INIT, boot = TIMESPEC__INIT;
 
+	for (size_t i = 0; i < st->tree->nr; i++) {
+		if (!st->mm[i].done)
+			return ck_err_set(err, EINVAL, "final dump: pid %d was not dumped",
+					  (int)st->tree->t[i].pid);
+		if (write_mm(st, dirfd, &st->tree->t[i], err) < 0)
+			return ck_err_wrap(err, "final dump: mm of pid %d",
+					   (int)st->tree->t[i].pid);
+	}
 	if (glue_files_write(&st->files, dirfd, err) < 0 || write_pstree(st->tree, dirfd, err) < 0)
 		return ck_err_wrap(err, "final dump");
 	mono.tv_sec = (uint64_t)st->monotonic.tv_sec;

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 static volatile sig_atomic_t rst_term, rst_usr1;
@@ -30,12 +31,14 @@ static void rst_on_usr1(int sig)
 	rst_usr1++;
 }
 
-/* Own session (so the tree holds its session leader), line-buffered output,
+/* A clean fd table, own session (so the tree holds its session leader), line-buffered output,
  * SIGTERM and SIGUSR1 handlers. */
 static inline void rst_setup(void)
 {
 	struct sigaction sa;
 
+	/* a clean fd table: nothing inherited from the test harness but stdio */
+	syscall(SYS_close_range, 3U, ~0U, 0U);
 	setsid();
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	memset(&sa, 0, sizeof(sa));
