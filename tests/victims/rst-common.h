@@ -31,7 +31,8 @@ static void rst_on_usr1(int sig)
 	rst_usr1++;
 }
 
-/* A clean fd table, own session (so the tree holds its session leader), line-buffered output,
+/* A clean fd table, own session unless RST_NO_SETSID is set (so the tree
+ * holds its session leader), line-buffered output,
  * SIGTERM and SIGUSR1 handlers. */
 static inline void rst_setup(void)
 {
@@ -39,7 +40,8 @@ static inline void rst_setup(void)
 
 	/* a clean fd table: nothing inherited from the test harness but stdio */
 	syscall(SYS_close_range, 3U, ~0U, 0U);
-	setsid();
+	if (!getenv("RST_NO_SETSID"))
+		setsid();
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = rst_on_term;
