@@ -3,6 +3,7 @@
 #   make              build build/ckpt
 #   make demo         run ckpt on a built-in workload
 #   make check        every test (lint, unit, bats; later lanes as they land)
+#   make check-vm     only the soft-dirty lane (Debian 6.1 kernel under qemu)
 #   make bench        benchmarks (figures and ratios, never pass/fail)
 #   make install PREFIX=/usr/local
 #
@@ -52,6 +53,10 @@ GEN_HDRS :=
 
 all: $(BUILD)/ckpt
 
+# Link order: callers before callees.  Defined before the module.mk files use it.
+CKPT_LIBS := $(BUILD)/runtime-glue/libruntime-glue.a $(BUILD)/parasite/libparasite.a \
+	$(BUILD)/proto/libproto.a $(BUILD)/oci-spec/liboci-spec.a $(BUILD)/common/libcommon.a
+
 include common/module.mk
 include proto/module.mk
 include oci-spec/module.mk
@@ -59,6 +64,7 @@ include parasite/module.mk
 include runtime-glue/module.mk
 include hook/module.mk
 include tests/module.mk
+include tests/vm/module.mk
 
 $(DEPS_STAMP): tests/install-deps.sh
 	$(Q)tests/install-deps.sh
@@ -73,10 +79,6 @@ $(BUILD)/%.o: %.c | $(DEPS_STAMP) $(GEN_HDRS)
 	@mkdir -p $(@D)
 	@echo "  AR      $@"
 	$(Q)rm -f $@ && ar rcs $@ $^
-
-# Link order: callers before callees.
-CKPT_LIBS := $(BUILD)/runtime-glue/libruntime-glue.a $(BUILD)/parasite/libparasite.a \
-	$(BUILD)/proto/libproto.a $(BUILD)/oci-spec/liboci-spec.a $(BUILD)/common/libcommon.a
 
 $(BUILD)/ckpt: $(hook_OBJS) $(CKPT_LIBS)
 	@echo "  LD      $@"
@@ -101,7 +103,7 @@ format:
 
 analyze: $(DEPS_STAMP)
 	$(Q)cppcheck --quiet --enable=warning,portability --inline-suppr --error-exitcode=1 \
-		-D_GNU_SOURCE -I. -I$(BUILD) $$(git ls-files 'common/*.c' 'proto/*.c' 'oci-spec/*.c' \
+		-DPROTOBUF_C_VERSION_NUMBER=1004001 -D_GNU_SOURCE -I. -I$(BUILD) $$(git ls-files 'common/*.c' 'proto/*.c' 'oci-spec/*.c' \
 		'runtime-glue/*.c' 'hook/*.c' 'parasite/host/*.c')
 
 install: all

@@ -8,9 +8,14 @@ PKGS=(
 	bats bats-assert bats-support jq xxd clang-format
 	criu runc busybox-static util-linux procps
 )
-# Optional packages for the soft-dirty qemu lane, installed when CKPT_VM_DEPS=1.
+# Packages for the soft-dirty qemu lane, installed when CKPT_VM_DEPS=1 (tests/vm/check-vm.sh,
+# run by make check, sets it).  linux-image-amd64 only adds /boot and /lib/modules files; it
+# needs an initramfs generator, and when none is installed tiny-initramfs is chosen because
+# initramfs-tools would pull in udev and upgrade systemd.
 if [ "${CKPT_VM_DEPS:-0}" = 1 ]; then
-	PKGS+=(qemu-system-x86 linux-image-amd64 cpio)
+	PKGS+=(qemu-system-x86 linux-image-amd64 cpio busybox-static xz-utils)
+	gens="$(dpkg-query -W -f='${Status}\n' initramfs-tools dracut tiny-initramfs 2>/dev/null || true)"
+	grep -q "install ok installed" <<<"$gens" || PKGS+=(tiny-initramfs)
 fi
 
 missing=()

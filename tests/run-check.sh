@@ -1,5 +1,5 @@
 #!/bin/bash
-# make check: lint, C unit tests (TAP) and the bats suites, then one closing line
+# make check: lint, C unit tests (TAP), the bats suites and the VM lane, then one closing line
 # "check: N passed, N failed, N skipped".  Exits non-zero when anything failed.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
@@ -33,6 +33,10 @@ if [ -n "${CKPT_BATS_FILTER:-}" ]; then
 	suites=("tests/bats/${CKPT_BATS_FILTER}.bats")
 fi
 bats --formatter tap "${suites[@]}" | tee -a "$log"
+[ "${PIPESTATUS[0]}" -eq 0 ] || fail=1
+
+echo "== vm lane (Debian 12's 6.1 kernel under qemu: soft-dirty, CRIU as judge)"
+tests/vm/check-vm.sh | tee -a "$log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || fail=1
 
 passed=$(grep -cE '^ok ' "$log" | tr -d ' ')
