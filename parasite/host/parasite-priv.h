@@ -52,7 +52,7 @@ struct parasite_ctl {
 	struct parasite_thread *threads; /* threads[0] is the leader */
 	size_t nr_threads;
 
-	/* Leader prepared for injection: settled, sigmask blocked. */
+	/* Leader prepared for injection: sigmask blocked, syscall_ip known. */
 	bool prepared;
 	bool fpu_dirty; /* blob ran: restore xsave on release */
 	unsigned long syscall_ip;
@@ -104,7 +104,7 @@ int leader_run(struct parasite_ctl *ctl, int request, bool timeout, bool *timed_
 /* Put the saved registers back and re-enter a get_signal() stop (syscall.c). */
 int leader_park(struct parasite_ctl *ctl, struct ck_err **err);
 
-/* First injection: settle a temp-sigmask syscall, block signals, find syscall_ip. */
+/* First injection: block signals, find syscall_ip. */
 int leader_prepare(struct parasite_ctl *ctl, struct ck_err **err);
 
 /* Unmap every tracked mapping; continues past errors (syscall.c). */

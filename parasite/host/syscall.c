@@ -42,11 +42,6 @@
 #include "parasite/parasite.h"
 #include "parasite/host/parasite-priv.h"
 
-#define ERESTARTSYS           512
-#define ERESTARTNOINTR        513
-#define ERESTARTNOHAND        514
-#define ERESTART_RESTARTBLOCK 516
-
 #define SIGBIT(s) (1ULL << ((s)-1))
 /* Synchronous signals stay unblocked while we run code: a fault our code causes
  * must reach us as a signal stop, not make the kernel reset the handler. */
@@ -212,109 +207,6 @@ int leader_park(struct parasite_ctl *ctl, struct ck_err **err)
 	return 0;
 }
 
-static bool uses_temp_sigmask(long nr)
-{
-	switch (nr) {
-	case SYS_rt_sigsuspend:
-	case SYS_pselect6:
-	case SYS_ppoll:
-	case SYS_epoll_pwait:
-	case SYS_epoll_pwait2:
-	case SYS_io_pgetevents:
-		return true;
-	default:
-		return false;
-	}
-}
-
-static bool is_restart_code(long v)
-{
-	return v == -ERESTARTSYS || v == -ERESTARTNOINTR || v == -ERESTARTNOHAND ||
-	       v == -ERESTART_RESTARTBLOCK;
-}
-
-/*
- * The leader was stopped inside ppoll(), sigsuspend() & co: its current mask
- * is the call's temporary one and the real one waits in the kernel's
- * saved_sigmask.  PTRACE_SETSIGMASK would drop the saved mask, so first let
- * the kernel finish the interruption: resume it (no signals blocked by us) to
- * the syscall-entry stop of the restarted call, which it reaches with the real
- * mask back in place, skip that call and take the "about to execute the
- * syscall instruction" state as the one to restore.  A signal that becomes
- * deliverable meanwhile is delivered (its handler frame then is the state).
- */
-static int settle(struct parasite_ctl *ctl, struct ck_err **err)
-{
-	struct parasite_thread *leader = &ctl->threads[0];
-	struct user_regs_struct r;
-	int sig = 0;
-
-	pr_debug("parasite: process %d: settling syscall %lld (temporary sigmask)", ctl->pid,
-		 leader->regs.orig_rax);
-	for (;;) {
-		int status;
-
-		if (ptrace(PTRACE_SYSCALL, ctl->pid, NULL, (void *)(long)sig) < 0)
-			return ck_err_set(err, errno, "resume process %d", ctl->pid);
-		sig = 0;
-		if (wait_leader(ctl, 0, &status, err) < 0)
-			return -1;
-		if (WIFEXITED(status) || WIFSIGNALED(status))
-			return leader_gone(ctl, status, err);
-		if (WSTOPSIG(status) == (SIGTRAP | 0x80))
-			break;
-		if (status >> 16 == PTRACE_EVENT_STOP) {
-			if (is_stop_signal(WSTOPSIG(status)))
-				ctl->was_stopped = true;
-			continue;
-		}
-		sig = WSTOPSIG(status);
-		if (is_stop_signal(sig))
-			continue;
-		/* Deliver it, and stop again once its frame is set up. */
-		pr_debug("parasite: process %d: delivering signal %d while settling", ctl->pid,
-			 sig);
-		if (ptrace(PTRACE_INTERRUPT, ctl->pid, NULL, NULL) < 0)
-			return ck_err_set(err, errno, "PTRACE_INTERRUPT of process %d", ctl->pid);
-		{
-			if (ptrace(PTRACE_CONT, ctl->pid, NULL, (void *)(long)sig) < 0)
-				return ck_err_set(err, errno, "resume process %d", ctl->pid);
-			for (;;) {
-				if (wait_leader(ctl, 0, &status, err) < 0)
-					return -1;
-				if (WIFEXITED(status) || WIFSIGNALED(status))
-					return leader_gone(ctl, status, err);
-				if (status >> 16 == PTRACE_EVENT_STOP)
-					break;
-				/* another signal: deliver it too, the trap is still pending */
-				if (ptrace(PTRACE_CONT, ctl->pid, NULL,
-					   (void *)(long)WSTOPSIG(status)) < 0)
-					return ck_err_set(err, errno, "resume process %d",
-							  ctl->pid);
-			}
-		}
-		if (ptr_getregs(ctl->pid, &leader->regs, err) < 0 ||
-		    ptr_getsigmask(ctl->pid, &leader->sigmask, err) < 0)
-			return -1;
-		if (leader->xsave && ptr_get_xsave(leader, err) < 0)
-			return -1;
-		return 0;
-	}
-	/* Syscall-entry stop of the restarted call: skip it, keep "before it". */
-	if (ptr_getregs(ctl->pid, &r, err) < 0)
-		return -1;
-	leader->regs = r;
-	leader->regs.rip -= 2;
-	leader->regs.rax = r.orig_rax;
-	leader->regs.orig_rax = (unsigned long long)-1;
-	r.orig_rax = (unsigned long long)-1;
-	if (ptr_setregs(ctl->pid, &r, err) < 0)
-		return -1;
-	if (ptr_getsigmask(ctl->pid, &leader->sigmask, err) < 0)
-		return -1;
-	return leader_park(ctl, err);
-}
-
 struct maps_line {
 	unsigned long start, end;
 	char perms[5];
@@ -452,13 +344,15 @@ static int unpoke_syscall(struct parasite_ctl *ctl, struct ck_err **err)
 /* see parasite-priv.h */
 int leader_prepare(struct parasite_ctl *ctl, struct ck_err **err)
 {
-	struct parasite_thread *leader = &ctl->threads[0];
-
 	if (ctl->prepared)
 		return 0;
-	if (uses_temp_sigmask((long)leader->regs.orig_rax) &&
-	    is_restart_code((long)leader->regs.rax) && settle(ctl, err) < 0)
-		return ck_err_wrap(err, "prepare process %d", ctl->pid);
+	/*
+	 * A task stopped inside sigsuspend(), ppoll() & co runs with the call's
+	 * temporary mask and keeps its real one in saved_sigmask
+	 * (TIF_RESTORE_SIGMASK).  PTRACE_GETSIGMASK reported the real one at
+	 * seize time, and PTRACE_SETSIGMASK clears the flag, so restoring
+	 * that mask on release and letting the call restart is exact.
+	 */
 	if (find_syscall_ip(ctl, err) < 0)
 		return -1;
 	if (ptr_setsigmask(ctl->pid, INJECT_SIGMASK, err) < 0)
