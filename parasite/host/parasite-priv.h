@@ -48,6 +48,7 @@ struct parasite_ctl {
 	int seccomp_mode;
 	bool seccomp_suspended;
 	uint64_t sigign; /* SigIgn of the process at seize time */
+	uint64_t resend; /* signals sent to the leader while we ran code: re-sent on release */
 
 	struct parasite_thread *threads; /* threads[0] is the leader */
 	size_t nr_threads;

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -424,6 +425,8 @@ int parasite_seize(pid_t pid, unsigned int flags, struct parasite_ctl **out, str
 
 	if (pid <= 0)
 		return ck_err_set(err, EINVAL, "invalid process id %d", pid);
+	if (pid == getpid())
+		return ck_err_set(err, EINVAL, "process %d is ckpt itself", pid);
 	if (read_status(pid, &st, err) < 0)
 		return -1;
 	if (st.tgid != pid)
@@ -503,6 +506,12 @@ int parasite_release(struct parasite_ctl *ctl, struct ck_err **err)
 			keep_first(&first, &e);
 		if (!ctl->dead && ptr_setsigmask(leader->tid, leader->sigmask, &e) < 0)
 			keep_first(&first, &e);
+		for (int sig = 1; sig <= 64 && !ctl->dead; sig++)
+			if ((ctl->resend & (1ULL << (sig - 1))) &&
+			    syscall(SYS_tgkill, ctl->pid, leader->tid, sig) < 0) {
+				ck_err_set(&e, errno, "re-send signal %d", sig);
+				keep_first(&first, &e);
+			}
 	}
 	for (size_t i = 0; i < ctl->nr_threads; i++) {
 		pid_t tid = ctl->threads[i].tid;
@@ -516,7 +525,14 @@ int parasite_release(struct parasite_ctl *ctl, struct ck_err **err)
 				continue;
 			}
 		}
-		if (ptrace(PTRACE_DETACH, tid, NULL, NULL) < 0 && errno != ESRCH) {
+		if (ptrace(PTRACE_DETACH, tid, NULL, NULL) == 0)
+			continue;
+		if (errno == ESRCH) {
+			int st;
+
+			/* Gone with its process: reap the traced thread's exit. */
+			waitpid(tid, &st, __WALL | WNOHANG);
+		} else {
 			struct ck_err *e = NULL;
 
 			ck_err_set(&e, errno, "PTRACE_DETACH of thread %d", tid);

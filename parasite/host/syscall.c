@@ -169,15 +169,28 @@ again:
 			 * ours to run) so that it stays stopped after the detach. */
 			continue;
 		}
-		if (sig == SIGTRAP) {
-			*stop = LEADER_STOP_SIGTRAP;
-			return 0;
-		}
 		{
 			siginfo_t si = { 0 };
 			struct user_regs_struct regs;
 
-			ptrace(PTRACE_GETSIGINFO, ctl->pid, NULL, &si);
+			if (ptrace(PTRACE_GETSIGINFO, ctl->pid, NULL, &si) < 0)
+				return ck_err_set(err, errno, "PTRACE_GETSIGINFO of process %d",
+						  ctl->pid);
+			if (si.si_code <= 0) {
+				/* Sent by someone (kill, tgkill, sigqueue) in the window
+				 * where only synchronous signals are unblocked: hold it
+				 * back, release sends it again. */
+				pr_debug(
+					"parasite: process %d: holding back signal %d sent during injection",
+					ctl->pid, sig);
+				ctl->resend |= 1ULL << (sig - 1);
+				sig = 0;
+				continue;
+			}
+			if (sig == SIGTRAP) {
+				*stop = LEADER_STOP_SIGTRAP;
+				return 0;
+			}
 			if (ptrace(PTRACE_GETREGS, ctl->pid, NULL, &regs) < 0)
 				regs.rip = 0;
 			return ck_err_set(
@@ -361,7 +374,7 @@ int leader_prepare(struct parasite_ctl *ctl, struct ck_err **err)
 	return 0;
 }
 
-static bool refused_syscall(long nr)
+static bool refused_syscall(long nr, size_t nr_threads)
 {
 	switch (nr) {
 	case SYS_fork:
@@ -372,6 +385,10 @@ static bool refused_syscall(long nr)
 	case SYS_execveat:
 	case SYS_rt_sigreturn:
 		return true;
+	case SYS_exit:
+		/* The leader would become a zombie we wait for while its
+		 * other threads sit stopped by us. */
+		return nr_threads > 1;
 	default:
 		return false;
 	}
@@ -426,10 +443,10 @@ int parasite_syscall(struct parasite_ctl *ctl, long nr, const unsigned long args
 		return -1;
 	if (nr < 0 || nr > 4095)
 		return ck_err_set(err, EINVAL, "invalid system call number %ld", nr);
-	if (refused_syscall(nr))
+	if (refused_syscall(nr, ctl->nr_threads))
 		return ck_err_set(
 			err, EINVAL,
-			"system call %ld (fork, clone, execve or rt_sigreturn) cannot be run remotely",
+			"system call %ld cannot be run remotely (fork, clone, execve, rt_sigreturn, and exit of a multi-threaded process would break the restore)",
 			nr);
 	if (leader_prepare(ctl, err) < 0)
 		return -1;

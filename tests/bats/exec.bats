@@ -186,7 +186,8 @@ victim_out() {
 		assert_output "Syscall returned $pid ($(printf '0x%x' "$pid"))"
 	done
 	victim_ok "$pid"
-	[ "$(ls "/proc/$pid/task" | wc -l)" = 5 ] || fail "threads lost"
+	local tasks=(/proc/"$pid"/task/*)
+	[ "${#tasks[@]}" = 5 ] || fail "threads lost"
 	kill -USR2 "$pid"
 	wait "$pid"
 	run victim_out exec-threads
@@ -373,8 +374,10 @@ victim_out() {
 
 @test "error: a thread id instead of a process id" {
 	start_victim exec-threads
-	local pid=$VICTIM_PID tid
-	tid=$(ls "/proc/$pid/task" | grep -vx "$pid" | head -1)
+	local pid=$VICTIM_PID tid t
+	for t in /proc/"$pid"/task/*; do
+		[ "${t##*/}" = "$pid" ] || tid=${t##*/}
+	done
 	ckpt_run -1 exec -t "$tid" getpid
 	assert_output --partial "$tid is a thread of process $pid, not a process (use -t $pid)"
 	victim_ok "$pid"
@@ -392,7 +395,14 @@ victim_out() {
 
 @test "error: refused calls that cannot be run remotely" {
 	start_victim exec-sleeper 60
-	ckpt_run -1 exec -t "$VICTIM_PID" fork
+	local pid=$VICTIM_PID
+	ckpt_run -1 exec -t "$pid" fork
+	assert_output --partial "cannot be run remotely"
+	ckpt_run -1 exec -t "$pid" execve "&/bin/true" 0 0
+	assert_output --partial "cannot be run remotely"
+	victim_ok "$pid"
+	start_victim exec-threads
+	ckpt_run -1 exec -t "$VICTIM_PID" exit 0
 	assert_output --partial "cannot be run remotely"
 	victim_ok "$VICTIM_PID"
 }
