@@ -424,10 +424,12 @@ int glue_restore(const struct glue_restore_opts *o, int *root_pid, struct ck_err
 		goto out;
 	}
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 127 &&
-	    strstr(errtext, "Error (ckpt): exec"))
-		ck_err_set(err, 0, "cannot run %s: %s", criu, errtext + 19);
-	else
+	    !strncmp(errtext, "Error (ckpt): exec ", 19)) {
+		errtext[strcspn(errtext, "\n")] = '\0';
+		ck_err_set(err, 0, "cannot run %s", errtext + 19);
+	} else {
 		explain_failure(criu, status, log_path, errtext, err);
+	}
 out:
 	summary_free(&s);
 	if (rc < 0)
