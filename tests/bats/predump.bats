@@ -1,0 +1,478 @@
+#!/usr/bin/env bats
+# bats file_tags=root
+# Memory layers: pre-dump / dump / verify with the hash and none trackers, on a
+# victim driven through a fifo (tests/victims/mem-victim.c).
+
+load helpers
+
+setup() {
+	requires root ptrace crit
+	FIFO="$BATS_TEST_TMPDIR/cmd"
+	OUT="$BATS_TEST_TMPDIR/mem-victim.out"
+	IMG="$BATS_TEST_TMPDIR/img"
+	mkdir -p "$IMG"
+	mkfifo "$FIFO"
+	NCMD=0
+	CGROUPS=()
+	# glibc registers an rseq area that the kernel rewrites (cpu id) whenever the
+	# task resumes on another CPU, i.e. after every thaw: not a memory change
+	# the test should see, so the victim runs without rseq.
+	GLIBC_TUNABLES=glibc.pthread.rseq=0 start_victim mem-victim "$FIFO"
+	VPID=$VICTIM_PID
+}
+
+teardown() {
+	local cg
+	for cg in "${CGROUPS[@]+"${CGROUPS[@]}"}"; do
+		[ -e "$cg/cgroup.freeze" ] && echo 0 >"$cg/cgroup.freeze" 2>/dev/null
+		[ -e "$cg/freezer.state" ] && echo THAWED >"$cg/freezer.state" 2>/dev/null
+	done
+	kill_victims
+	for cg in "${CGROUPS[@]+"${CGROUPS[@]}"}"; do
+		retry 20 0.05 rmdir "$cg" 2>/dev/null || true
+	done
+}
+
+# vcmd CMD...: send one command to the victim and wait for its ACK.
+vcmd() {
+	NCMD=$((NCMD + 1))
+	echo "$*" >"$FIFO"
+	retry 200 0.02 grep -qE "^(ACK|ERROR) $NCMD( |\$)" "$OUT" || fail "victim did not answer '$*'"
+	! grep -qE "^ERROR $NCMD " "$OUT" || fail "victim: $(grep -E "^ERROR $NCMD " "$OUT")"
+	# back in read(2) on the fifo: its memory no longer changes
+	retry 200 0.01 victim_idle || fail "victim did not go back to reading commands"
+}
+
+victim_idle() {
+	local s
+	s=$(cat "/proc/$VPID/syscall" 2>/dev/null) || return 1
+	[ "${s%% *}" = 0 ]
+}
+
+# region_addr NAME: decimal start address of the victim's region NAME.
+region_addr() {
+	printf '%d' "$(awk -v n="$1" '$1 == "REGION" && $2 == n {a = $3} END {print a}' "$OUT")"
+}
+
+# layer_pages DIR PID FLAG: decimal addresses of the pages of pagemap-PID.img
+# whose entry flags equal FLAG (4 = PE_PRESENT, 1 = PE_PARENT), one per line.
+layer_pages() {
+	crit decode -i "$1/pagemap-$2.img" |
+		jq -r --argjson f "$3" '.entries[1:][] | select(.flags == $f) |
+			range(.vaddr; .vaddr + .nr_pages * 4096; 4096)'
+}
+
+# region_pages NAME FIRST COUNT: decimal addresses of those pages of region NAME.
+region_pages() {
+	local base i
+	base=$(region_addr "$1")
+	for ((i = $2; i < $2 + $3; i++)); do
+		echo $((base + i * 4096))
+	done
+}
+
+# in_region NAME PAGES: the lines of stdin that fall inside region NAME (PAGES long).
+in_region() {
+	local base
+	base=$(region_addr "$1")
+	awk -v lo="$base" -v hi="$((base + $2 * 4096))" '$1 >= lo && $1 < hi'
+}
+
+# expect_layer DIR PID NAME PAGES EXPECTED_FILE: the PE_PRESENT pages of region
+# NAME in layer DIR are exactly those listed in EXPECTED_FILE.  Pages written
+# that are missing (false negatives) fail; extra ones (false positives) fail too
+# inside the region, where the victim wrote nothing else.
+expect_layer() {
+	local got="$BATS_TEST_TMPDIR/got"
+	layer_pages "$1" "$2" 4 | in_region "$3" "$4" | sort -n >"$got"
+	sort -n "$5" >"$5.sorted"
+	local fn fp
+	fn=$(comm -13 "$got" "$5.sorted" | wc -l)
+	fp=$(comm -23 "$got" "$5.sorted" | wc -l)
+	echo "# layer $(basename "$1") region $3: $(wc -l <"$got") pages, $fn false negatives, $fp false positives" >&3
+	[ "$fn" -eq 0 ] || fail "layer $1 lacks $fn pages written since its parent"
+	[ "$fp" -eq 0 ] || fail "layer $1 holds $fp pages of $3 not written since its parent"
+}
+
+# Every image of every layer decodes with crit.
+crit_all() {
+	local d f
+	for d in "$@"; do
+		for f in "$d"/*.img "$d"/stats-dump; do
+			case "$f" in */pages-*.img) continue ;; esac
+			crit decode -i "$f" >/dev/null || fail "crit cannot decode $f"
+		done
+	done
+}
+
+verify_ok() {
+	ckpt_run verify -t "$VPID" -D "$1"
+	assert_success
+	assert_output --partial ": OK"
+}
+
+make_cgroup() {
+	local v=$1 cg
+	if [ "$v" = 2 ]; then
+		cg=/sys/fs/cgroup/unified/ckpt-test-$$-$BATS_TEST_NUMBER-${#CGROUPS[@]}
+		[ -d /sys/fs/cgroup/unified ] || skip "no cgroup v2 hierarchy"
+	else
+		cg=/sys/fs/cgroup/freezer/ckpt-test-$$-$BATS_TEST_NUMBER-${#CGROUPS[@]}
+		[ -d /sys/fs/cgroup/freezer ] || skip "no v1 freezer hierarchy"
+	fi
+	mkdir "$cg"
+	CGROUPS+=("$cg")
+	echo "$VPID" >"$cg/cgroup.procs"
+	CG=$cg
+}
+
+@test "pre-dump x3 + dump (hash): each layer holds exactly the pages written since its parent, chain equals memory" {
+	vcmd alloc a 256
+	vcmd fill a 0 256 1
+	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/1" --tracker hash
+	assert_output --partial "tracker hash"
+	region_pages a 0 256 >"$BATS_TEST_TMPDIR/exp1"
+	expect_layer "$IMG/1" "$VPID" a 256 "$BATS_TEST_TMPDIR/exp1"
+
+	vcmd fill a 10 5 2
+	vcmd fill a 100 1 3
+	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/2" --prev-images-dir ../1 --tracker hash
+	{ region_pages a 10 5; region_pages a 100 1; } >"$BATS_TEST_TMPDIR/exp2"
+	expect_layer "$IMG/2" "$VPID" a 256 "$BATS_TEST_TMPDIR/exp2"
+	[ "$(readlink "$IMG/2/parent")" = ../1 ]
+
+	# rewriting a page with the same content is not a change
+	vcmd fill a 200 3 4
+	vcmd fill a 10 1 2
+	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/3" --prev-images-dir ../2 --tracker hash
+	region_pages a 200 3 >"$BATS_TEST_TMPDIR/exp3"
+	expect_layer "$IMG/3" "$VPID" a 256 "$BATS_TEST_TMPDIR/exp3"
+
+	vcmd fill a 255 1 5
+	ckpt_run -0 dump -t "$VPID" -D "$IMG/4" --prev-images-dir ../3 --tracker hash --leave-running
+	region_pages a 255 1 >"$BATS_TEST_TMPDIR/exp4"
+	expect_layer "$IMG/4" "$VPID" a 256 "$BATS_TEST_TMPDIR/exp4"
+	# unchanged pages are PE_PARENT entries
+	[ "$(layer_pages "$IMG/4" "$VPID" 1 | in_region a 256 | wc -l)" -eq 255 ]
+
+	crit_all "$IMG"/1 "$IMG"/2 "$IMG"/3 "$IMG"/4
+	verify_ok "$IMG/4"
+	# every layer of the chain is a valid reconstruction of its own time; the
+	# newest one equals memory
+	run -0 crit decode -i "$IMG/4/stats-dump"
+	echo "$output" | jq -e '.entries[0].dump | .pages_written > 0 and .pages_skipped_parent > 0 and .frozen_time > 0'
+	echo "$output" | jq -e '.entries[0].dump | .pages_scanned == .pages_written + .pages_skipped_parent'
+	# the victim keeps running
+	vcmd fill a 0 1 9
+}
+
+@test "none tracker: every layer is full, the chain still verifies" {
+	vcmd alloc a 64
+	vcmd fill a 0 64 1
+	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/1" --tracker none
+	vcmd fill a 3 1 2
+	ckpt_run -0 dump -t "$VPID" -D "$IMG/2" --prev-images-dir ../1 --tracker none --leave-running
+	assert_output --partial "0 from parent"
+	region_pages a 0 64 >"$BATS_TEST_TMPDIR/exp"
+	expect_layer "$IMG/2" "$VPID" a 64 "$BATS_TEST_TMPDIR/exp"
+	crit_all "$IMG/1" "$IMG/2"
+	verify_ok "$IMG/2"
+}
+
+@test "verify detects a corrupted page and a page changed after the dump" {
+	vcmd alloc a 32
+	vcmd fill a 0 32 1
+	ckpt_run -0 dump -t "$VPID" -D "$IMG/1" --leave-running
+	verify_ok "$IMG/1"
+	vcmd fill a 7 1 2
+	ckpt_run -1 verify -t "$VPID" -D "$IMG/1"
+	assert_output --partial "MISMATCH pid $VPID page $(printf '%#x' "$(region_pages a 7 1)")"
+	assert_output --regexp "[1-9][0-9]* differ, 0 missing"
+	# a fresh layer, then damage the image itself
+	ckpt_run -0 dump -t "$VPID" -D "$IMG/2" --leave-running
+	verify_ok "$IMG/2"
+	local off
+	off=$(($(stat -c %s "$IMG/2/pages-1.img") / 2))
+	printf '\x5a' | dd of="$IMG/2/pages-1.img" bs=1 seek="$off" conv=notrunc status=none
+	ckpt_run -1 verify -t "$VPID" -D "$IMG/2"
+	assert_output --regexp "MISMATCH pid $VPID page 0x[0-9a-f]+"
+	assert_output --partial "1 differ, 0 missing"
+}
+
+@test "forked child: both tasks are dumped, pstree lists them, chain verifies" {
+	vcmd alloc a 32
+	vcmd fill a 0 32 1
+	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/1" --tracker hash
+	vcmd fork a 2
+	local child
+	child=$(awk '$1 == "CHILD" {print $2}' "$OUT")
+	VICTIM_PIDS+=("$child")
+	vcmd fill a 0 1 3
+	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/2" --prev-images-dir ../1 --tracker hash
+	run -0 crit decode -i "$IMG/2/pstree.img"
+	echo "$output" | jq -e --argjson p "$VPID" --argjson c "$child" \
+		'[.entries[] | {pid, ppid}] == [{pid: $p, ppid: 0}, {pid: $c, ppid: $p}]'
+	# the child is new: all its pages are in the layer
+	region_pages a 0 32 >"$BATS_TEST_TMPDIR/expc"
+	expect_layer "$IMG/2" "$child" a 32 "$BATS_TEST_TMPDIR/expc"
+	region_pages a 0 1 >"$BATS_TEST_TMPDIR/expp"
+	expect_layer "$IMG/2" "$VPID" a 32 "$BATS_TEST_TMPDIR/expp"
+	ckpt_run -0 dump -t "$VPID" -D "$IMG/3" --prev-images-dir ../2 --leave-running
+	crit_all "$IMG/2" "$IMG/3"
+	verify_ok "$IMG/3"
+	assert_output --partial "2 tasks"
+}
+
+@test "new mmap, munmap, mremap and MADV_DONTNEED between rounds" {
+	vcmd alloc a 64
+	vcmd fill a 0 64 1
+	vcmd alloc m 16
+	vcmd fill m 0 16 5
+	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/1" --tracker hash
+	vcmd alloc b 8
+	vcmd fill b 0 8 2
+	vcmd unmap a 32 16
+	vcmd zero a 0 4
+	vcmd remap m m2 20
+	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/2" --prev-images-dir ../1 --tracker hash
+	# the new VMA and the moved pages are written whole; zeroed and unmapped pages are gone
+	region_pages b 0 8 >"$BATS_TEST_TMPDIR/expb"
+	expect_layer "$IMG/2" "$VPID" b 8 "$BATS_TEST_TMPDIR/expb"
+	region_pages m2 0 16 >"$BATS_TEST_TMPDIR/expm"
+	expect_layer "$IMG/2" "$VPID" m2 16 "$BATS_TEST_TMPDIR/expm"
+	[ "$(layer_pages "$IMG/2" "$VPID" 4 | in_region a 64 | wc -l)" -eq 0 ]
+	[ "$(layer_pages "$IMG/2" "$VPID" 1 | in_region a 64 | wc -l)" -eq 44 ]
+	ckpt_run -0 dump -t "$VPID" -D "$IMG/3" --prev-images-dir ../2 --leave-running
+	crit_all "$IMG/2" "$IMG/3"
+	verify_ok "$IMG/3"
+	refute_output --partial OUTSIDE
+}
+
+@test "private file mapping: only written (COW) pages are dumped" {
+	local f="$BATS_TEST_TMPDIR/data"
+	head -c $((32 * 4096)) /dev/urandom >"$f"
+	vcmd file fm "$f" 32
+	vcmd fill fm 4 2 1
+	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/1" --tracker hash
+	region_pages fm 4 2 >"$BATS_TEST_TMPDIR/exp1"
+	expect_layer "$IMG/1" "$VPID" fm 32 "$BATS_TEST_TMPDIR/exp1"
+	vcmd fill fm 20 1 2
+	ckpt_run -0 dump -t "$VPID" -D "$IMG/2" --prev-images-dir ../1 --leave-running
+	region_pages fm 20 1 >"$BATS_TEST_TMPDIR/exp2"
+	expect_layer "$IMG/2" "$VPID" fm 32 "$BATS_TEST_TMPDIR/exp2"
+	run -0 crit decode -i "$IMG/2/mm-$VPID.img"
+	# REGULAR|FILE_PRIVATE
+	echo "$output" | jq -e --argjson a "$(region_addr fm)" '.entries[0].vmas[] | select(.start == $a) | .status == 65'
+	verify_ok "$IMG/2"
+}
+
+@test "multi-threaded writer: the final dump equals memory" {
+	vcmd alloc a 16
+	vcmd fill a 0 16 1
+	vcmd threads 2 64
+	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/1"
+	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/2" --prev-images-dir ../1
+	ckpt_run -0 dump -t "$VPID" -D "$IMG/3" --prev-images-dir ../2 --leave-stopped
+	[ "$(proc_state "$VPID")" = T ]
+	run -0 crit decode -i "$IMG/3/pstree.img"
+	echo "$output" | jq -e '.entries[0].threads | length == 3'
+	verify_ok "$IMG/3"
+	[ "$(proc_state "$VPID")" = T ]
+	kill -CONT "$VPID"
+	vcmd stop-threads
+}
+
+@test "shared anonymous memory is dumped once as a shmem pagemap" {
+	vcmd shared s 16
+	vcmd fill s 0 8 1
+	ckpt_run -0 dump -t "$VPID" -D "$IMG/1" --leave-running
+	local ino
+	ino=$(stat -L -c %i "/proc/$VPID/map_files/$(printf '%x' "$(region_addr s)")-$(printf '%x' $(($(region_addr s) + 16 * 4096)))")
+	[ -f "$IMG/1/pagemap-shmem-$ino.img" ]
+	run -0 crit decode -i "$IMG/1/pagemap-shmem-$ino.img"
+	echo "$output" | jq -e '[.entries[1:][] | .nr_pages] | add == 8'
+	verify_ok "$IMG/1"
+	assert_output --partial "1 segments"
+}
+
+@test "PROT_NONE pages with content are dumped and verified" {
+	vcmd alloc a 8
+	vcmd fill a 0 8 1
+	vcmd protect a 2 2 none
+	ckpt_run -0 dump -t "$VPID" -D "$IMG/1" --leave-running
+	region_pages a 0 8 >"$BATS_TEST_TMPDIR/exp"
+	expect_layer "$IMG/1" "$VPID" a 8 "$BATS_TEST_TMPDIR/exp"
+	verify_ok "$IMG/1"
+}
+
+@test "pagemap fallback (no PAGEMAP_SCAN) selects the same pages" {
+	vcmd alloc a 64
+	vcmd fill a 0 20 1
+	ckpt_run -0 dump -t "$VPID" -D "$IMG/1" --leave-running
+	CK_FAULT=no-pagemap-scan ckpt_run -0 dump -t "$VPID" -D "$IMG/2" --leave-running
+	diff <(layer_pages "$IMG/1" "$VPID" 4) <(layer_pages "$IMG/2" "$VPID" 4)
+	verify_ok "$IMG/2"
+}
+
+@test "cgroup v2 and v1 freezer: pre-dump, dump, verify; the cgroup ends thawed" {
+	requires cgroup-freezer
+	local v
+	for v in 2 1; do
+		make_cgroup "$v"
+		vcmd alloc a$v 16
+		vcmd fill a$v 0 16 $v
+		ckpt_run -0 pre-dump --cgroup "$CG" -D "$IMG/$v-1" -v
+		vcmd fill a$v 0 1 9
+		ckpt_run -0 dump --cgroup "$CG" -D "$IMG/$v-2" --prev-images-dir "../$v-1" --leave-running
+		region_pages a$v 0 1 >"$BATS_TEST_TMPDIR/exp"
+		expect_layer "$IMG/$v-2" "$VPID" a$v 16 "$BATS_TEST_TMPDIR/exp"
+		ckpt_run -0 verify --cgroup "$CG" -D "$IMG/$v-2"
+		assert_output --partial ": OK"
+		if [ "$v" = 2 ]; then
+			grep -q '^frozen 0' "$CG/cgroup.events"
+		else
+			[ "$(cat "$CG/freezer.state")" = THAWED ]
+		fi
+		echo "$VPID" >/sys/fs/cgroup/unified/cgroup.procs 2>/dev/null || true
+		echo "$VPID" >/sys/fs/cgroup/freezer/cgroup.procs 2>/dev/null || true
+	done
+	# --cgroup auto finds the cgroup of -t PID
+	make_cgroup 2
+	ckpt_run -0 dump -t "$VPID" --cgroup auto -D "$IMG/auto" --leave-running -v
+	assert_output --partial "cgroup v2 $CG"
+}
+
+@test "dump --leave-stopped leaves a frozen cgroup frozen; a frozen cgroup is not thawed by verify" {
+	requires cgroup-freezer
+	make_cgroup 2
+	vcmd alloc a 4
+	vcmd fill a 0 4 1
+	ckpt_run -0 dump --cgroup "$CG" -D "$IMG/1" --leave-stopped
+	grep -q '^frozen 1' "$CG/cgroup.events"
+	ckpt_run -0 verify --cgroup "$CG" -D "$IMG/1"
+	grep -q '^frozen 1' "$CG/cgroup.events"
+	echo 0 >"$CG/cgroup.freeze"
+	vcmd fill a 0 1 2
+}
+
+# Start ckpt in the background with CK_FAULT=POINT:pause and wait until it is paused.
+ckpt_paused() {
+	local log="$BATS_TEST_TMPDIR/ckpt.err"
+	CK_FAULT="$1:pause" "$CKPT" "${@:2}" >/dev/null 2>"$log" 3>&- &
+	CKPT_PID=$!
+	retry 200 0.02 grep -q "paused at $1" "$log" || fail "ckpt did not pause at $1: $(cat "$log")"
+}
+
+@test "SIGKILL of ckpt while a cgroup is frozen: the guardian thaws it" {
+	requires cgroup-freezer
+	local v
+	for v in 2 1; do
+		make_cgroup "$v"
+		ckpt_paused frozen pre-dump --cgroup "$CG" -D "$IMG/k$v"
+		if [ "$v" = 2 ]; then grep -q '^frozen 1' "$CG/cgroup.events"; else [ "$(cat "$CG/freezer.state")" = FROZEN ]; fi
+		kill -KILL "$CKPT_PID"
+		wait "$CKPT_PID" || true
+		if [ "$v" = 2 ]; then
+			retry 100 0.02 grep -q '^frozen 0' "$CG/cgroup.events"
+		else
+			retry 100 0.02 grep -qx THAWED "$CG/freezer.state"
+		fi
+		grep -q "ckpt guardian: ckpt died with $CG frozen; thawed it" "$BATS_TEST_TMPDIR/ckpt.err"
+		vcmd alloc x$v 1
+		[ ! -e "$IMG/k$v" ]
+		echo "$VPID" >/sys/fs/cgroup/unified/cgroup.procs 2>/dev/null || true
+		echo "$VPID" >/sys/fs/cgroup/freezer/cgroup.procs 2>/dev/null || true
+	done
+}
+
+@test "SIGKILL of ckpt while the tree is seized: the kernel detaches and the tasks run on" {
+	vcmd alloc a 8
+	vcmd fork a 1
+	local child point
+	child=$(awk '$1 == "CHILD" {print $2}' "$OUT")
+	VICTIM_PIDS+=("$child")
+	for point in frozen collected; do
+		ckpt_paused "$point" dump -t "$VPID" -D "$IMG/$point"
+		[ "$(proc_state "$VPID")" = t ]
+		kill -KILL "$CKPT_PID"
+		wait "$CKPT_PID" || true
+		retry 100 0.02 untraced "$VPID"
+		retry 100 0.02 untraced "$child"
+		[ "$(proc_state "$child")" != t ] && [ "$(proc_state "$child")" != T ]
+		vcmd fill a 0 1 2
+		[ ! -e "$IMG/$point" ]
+	done
+	# the pre-dump's copy phase runs after the thaw
+	ckpt_paused thawed pre-dump -t "$VPID" -D "$IMG/t"
+	untraced "$VPID"
+	vcmd fill a 0 1 3
+	kill -KILL "$CKPT_PID"
+	wait "$CKPT_PID" || true
+}
+
+@test "a failed run leaves no half layer and the earlier layers intact" {
+	vcmd alloc a 64
+	vcmd fill a 0 64 1
+	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/1"
+	local before
+	before=$(cd "$IMG/1" && sha256sum ./* | sha256sum)
+	CK_FAULT=pages ckpt_run -1 pre-dump -t "$VPID" -D "$IMG/2" --prev-images-dir ../1
+	assert_output --partial "fault injected at pages"
+	[ ! -e "$IMG/2" ]
+	CK_FAULT=frozen ckpt_run -1 dump -t "$VPID" -D "$IMG/2" --prev-images-dir ../1
+	assert_output --partial "fault injected at frozen"
+	[ ! -e "$IMG/2" ]
+	untraced "$VPID"
+	[ "$(proc_state "$VPID")" != t ]
+	# killed right before the rename: only a hidden temporary dir remains, removed by the next run
+	CK_FAULT=commit:kill ckpt_run ! pre-dump -t "$VPID" -D "$IMG/2" --prev-images-dir ../1
+	[ ! -e "$IMG/2" ]
+	ls -A "$IMG" | grep -q '^\.2\.ckpt-tmp-'
+	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/2" --prev-images-dir ../1
+	! ls -A "$IMG" | grep -q 'ckpt-tmp'
+	[ "$(cd "$IMG/1" && sha256sum ./* | sha256sum)" = "$before" ]
+	vcmd fill a 0 1 2
+}
+
+@test "json progress and stats-dump agree" {
+	vcmd alloc a 32
+	vcmd fill a 0 32 1
+	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/1" --json-progress
+	local done
+	done=$(echo "$output" | grep '"event":"done"')
+	echo "$done" | jq -e '.tracker == "hash" and .frozen_us > 0 and .pages_written > 0'
+	echo "$output" | grep -q '"phase":"frozen"'
+	echo "$output" | grep -q '"phase":"thawed"'
+	run -0 crit decode -i "$IMG/1/stats-dump"
+	[ "$(echo "$output" | jq '.entries[0].dump.pages_written')" = "$(echo "$done" | jq .pages_written)" ]
+	[ "$(echo "$output" | jq '.entries[0].dump.frozen_time')" = "$(echo "$done" | jq .frozen_us)" ]
+}
+
+@test "bad input: clear message, non-zero status, victim untouched" {
+	ckpt_run -2 pre-dump -D "$IMG/x"
+	assert_output --partial "no target"
+	ckpt_run -2 pre-dump -t "$VPID"
+	assert_output --partial "no images directory"
+	ckpt_run -2 pre-dump -t abc -D "$IMG/x"
+	assert_output --partial "not a process id"
+	ckpt_run -2 pre-dump -t "$VPID" -D "$IMG/x" --tracker fast
+	assert_output --partial "unknown tracker 'fast'"
+	ckpt_run -2 pre-dump -t "$VPID" -D "$IMG/x" --leave-running
+	assert_output --partial "dump options"
+	ckpt_run -1 pre-dump -t 999999999 -D "$IMG/x"
+	assert_output --partial "999999999"
+	ckpt_run -1 pre-dump -t "$VPID" -D "$IMG/x" --tracker soft-dirty
+	assert_output --partial "not implemented in this build"
+	ckpt_run -1 pre-dump -t "$VPID" -D "$IMG/x" --prev-images-dir ../nope
+	assert_output --partial "parent images directory ../nope"
+	mkdir -p "$IMG/full" && touch "$IMG/full/junk"
+	ckpt_run -1 pre-dump -t "$VPID" -D "$IMG/full"
+	assert_output --partial "already holds files"
+	ckpt_run -1 pre-dump --cgroup /no/such/cgroup -D "$IMG/x"
+	assert_output --partial "cgroup /no/such/cgroup not found"
+	ckpt_run -1 verify -t "$VPID" -D "$IMG/none"
+	assert_output --partial "$IMG/none"
+	[ ! -e "$IMG/x" ]
+	untraced "$VPID"
+	vcmd alloc a 1
+}

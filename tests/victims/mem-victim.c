@@ -1,0 +1,256 @@
+// SPDX-License-Identifier: MIT
+/*
+ * mem-victim FIFO: a zdtm-style memory workload driven by commands.
+ *
+ * Reads one command per line from FIFO, acts, then prints "ACK <n>" (n counts
+ * commands from 1) on stdout.  Regions are named; "REGION name addr pages" is
+ * printed whenever one is created or moves.  Page contents are a function of
+ * (seed, page index), so tests can tell which pages a round wrote.
+ *
+ *   alloc NAME PAGES            private anonymous mapping (untouched)
+ *   fill NAME FIRST COUNT SEED  write pages [FIRST, FIRST+COUNT)
+ *   zero NAME FIRST COUNT       MADV_DONTNEED
+ *   unmap NAME FIRST COUNT      munmap part of it
+ *   remap NAME NEW PAGES        mremap(MAYMOVE) to a fresh address, new size
+ *   file NAME PATH PAGES        private writable mapping of PATH
+ *   shared NAME PAGES           shared anonymous mapping
+ *   protect NAME FIRST COUNT P  mprotect with P = none|r|rw
+ *   fork NAME SEED              child rewrites all of NAME with SEED and waits
+ *   threads N PAGES             N threads, each rewriting its own PAGES region forever
+ *   stop-threads                stop them (joins)
+ *   exit                        exit 0
+ *
+ * Prints READY first.  Dies with its parent's death signal (no orphan).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define PG 4096UL
+
+struct region {
+	char name[32];
+	char *addr;
+	size_t pages;
+};
+
+static struct region regions[64];
+static int nregions;
+static atomic_int stop_threads;
+static pthread_t threads[16];
+static int nthreads;
+
+static uint64_t mix(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ULL;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
+}
+
+static void fill_page(char *p, uint64_t seed, uint64_t idx)
+{
+	uint64_t *w = (uint64_t *)p;
+
+	for (size_t i = 0; i < PG / 8; i++)
+		w[i] = mix(seed * 1000003 + idx * 4099 + i);
+}
+
+static struct region *find(const char *name)
+{
+	for (int i = 0; i < nregions; i++)
+		if (!strcmp(regions[i].name, name))
+			return &regions[i];
+	return NULL;
+}
+
+static struct region *add(const char *name, void *addr, size_t pages)
+{
+	struct region *r = find(name);
+
+	if (!r)
+		r = &regions[nregions++];
+	snprintf(r->name, sizeof(r->name), "%s", name);
+	r->addr = addr;
+	r->pages = pages;
+	printf("REGION %s %#lx %zu\n", name, (unsigned long)addr, pages);
+	return r;
+}
+
+struct writer {
+	char *addr;
+	size_t pages;
+	uint64_t seed;
+};
+
+static void *writer(void *arg)
+{
+	struct writer *w = arg;
+	uint64_t round = 0;
+
+	while (!atomic_load(&stop_threads)) {
+		for (size_t i = 0; i < w->pages; i++)
+			fill_page(w->addr + i * PG, w->seed + round, i);
+		round++;
+		usleep(1000);
+	}
+	return NULL;
+}
+
+static int run(char *line)
+{
+	char a[64] = "", b[256] = "", c[32] = "";
+	unsigned long x = 0, y = 0, z = 0;
+	struct region *r;
+
+	if (sscanf(line, "alloc %63s %lu", a, &x) == 2) {
+		void *p = mmap(NULL, x * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			       -1, 0);
+
+		if (p == MAP_FAILED)
+			return -1;
+		add(a, p, x);
+	} else if (sscanf(line, "fill %63s %lu %lu %lu", a, &x, &y, &z) == 4) {
+		r = find(a);
+		if (!r || x + y > r->pages)
+			return -1;
+		for (unsigned long i = x; i < x + y; i++)
+			fill_page(r->addr + i * PG, z, i);
+	} else if (sscanf(line, "zero %63s %lu %lu", a, &x, &y) == 3) {
+		r = find(a);
+		if (!r || madvise(r->addr + x * PG, y * PG, MADV_DONTNEED))
+			return -1;
+	} else if (sscanf(line, "unmap %63s %lu %lu", a, &x, &y) == 3) {
+		r = find(a);
+		if (!r || munmap(r->addr + x * PG, y * PG))
+			return -1;
+	} else if (sscanf(line, "remap %63s %63s %lu", a, b, &x) == 3) {
+		void *p;
+
+		r = find(a);
+		if (!r)
+			return -1;
+		/* reserve a fresh spot so the move is real */
+		p = mmap(NULL, x * PG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			return -1;
+		p = mremap(r->addr, r->pages * PG, x * PG, MREMAP_MAYMOVE | MREMAP_FIXED, p);
+		if (p == MAP_FAILED)
+			return -1;
+		r->name[0] = '\0';
+		add(b, p, x);
+	} else if (sscanf(line, "file %63s %255s %lu", a, b, &x) == 3) {
+		int fd = open(b, O_RDONLY);
+		void *p;
+
+		if (fd < 0)
+			return -1;
+		p = mmap(NULL, x * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+		close(fd);
+		if (p == MAP_FAILED)
+			return -1;
+		add(a, p, x);
+	} else if (sscanf(line, "shared %63s %lu", a, &x) == 2) {
+		void *p = mmap(NULL, x * PG, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1,
+			       0);
+
+		if (p == MAP_FAILED)
+			return -1;
+		add(a, p, x);
+	} else if (sscanf(line, "protect %63s %lu %lu %31s", a, &x, &y, c) == 4) {
+		int prot = !strcmp(c, "none") ? PROT_NONE
+			   : !strcmp(c, "r")  ? PROT_READ
+					      : PROT_READ | PROT_WRITE;
+
+		r = find(a);
+		if (!r || mprotect(r->addr + x * PG, y * PG, prot))
+			return -1;
+	} else if (sscanf(line, "fork %63s %lu", a, &x) == 2) {
+		pid_t pid;
+
+		r = find(a);
+		if (!r)
+			return -1;
+		fflush(stdout);
+		pid = fork();
+		if (pid < 0)
+			return -1;
+		if (pid == 0) {
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			for (size_t i = 0; i < r->pages; i++)
+				fill_page(r->addr + i * PG, x, i);
+			for (;;)
+				pause();
+		}
+		printf("CHILD %d\n", (int)pid);
+	} else if (sscanf(line, "threads %lu %lu", &x, &y) == 2) {
+		atomic_store(&stop_threads, 0);
+		for (unsigned long i = 0; i < x && nthreads < 16; i++) {
+			struct writer *w = calloc(1, sizeof(*w));
+			char name[32];
+
+			w->pages = y;
+			w->seed = 7777 + (uint64_t)nthreads * 100000;
+			w->addr = mmap(NULL, y * PG, PROT_READ | PROT_WRITE,
+				       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			if (w->addr == MAP_FAILED)
+				return -1;
+			snprintf(name, sizeof(name), "thread%d", nthreads);
+			add(name, w->addr, y);
+			if (pthread_create(&threads[nthreads++], NULL, writer, w))
+				return -1;
+		}
+	} else if (!strncmp(line, "stop-threads", 12)) {
+		atomic_store(&stop_threads, 1);
+		for (int i = 0; i < nthreads; i++)
+			pthread_join(threads[i], NULL);
+		nthreads = 0;
+	} else if (!strncmp(line, "exit", 4)) {
+		exit(0);
+	} else {
+		return -1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	char line[512];
+	unsigned long n = 0;
+	FILE *f;
+	int fd;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: mem-victim FIFO\n");
+		return 2;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* O_RDWR: the fifo never reports EOF when a writer goes away */
+	fd = open(argv[1], O_RDWR);
+	if (fd < 0) {
+		perror(argv[1]);
+		return 1;
+	}
+	f = fdopen(fd, "r");
+	printf("READY %d\n", (int)getpid());
+	while (fgets(line, sizeof(line), f)) {
+		n++;
+		if (run(line) < 0) {
+			printf("ERROR %lu %s: %s", n, strerror(errno), line);
+			continue;
+		}
+		printf("ACK %lu\n", n);
+	}
+	return 0;
+}
