@@ -6,8 +6,8 @@
 # guest killed by the timeout or a suite that stopped early is reported as a
 # "not ok" line, so it is counted as a failure, never as a pass.
 #
-# CKPT_VM_FILTER=GLOB runs only tests/vm/GLOB.bats in the guest (the host
-# tests are skipped then); CKPT_SKIP_VM=1 reports the lane as skipped.
+# CKPT_VM_FILTER="GLOB..." runs only tests/vm/GLOB.bats for each word in the
+# guest (the host tests are skipped then); CKPT_SKIP_VM=1 reports the lane as skipped.
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 BUILD="${BUILD:-build}"
@@ -27,8 +27,11 @@ if [ -z "${CKPT_VM_FILTER:-}" ]; then
 	bats --formatter tap tests/vm/host/*.bats || fail=1
 	suites=(tests/vm/*.bats)
 else
-	# shellcheck disable=SC2206 # the filter is a glob
-	suites=(tests/vm/${CKPT_VM_FILTER}.bats)
+	suites=()
+	for f in $CKPT_VM_FILTER; do
+		# shellcheck disable=SC2206 # each word is a glob
+		suites+=(tests/vm/$f.bats)
+	done
 fi
 
 out="$(mktemp)"

@@ -26,6 +26,9 @@ r=/newroot
 # cache=loose: the root is read-only and nothing changes it during a run.
 mount -t 9p -o ro,trans=virtio,version=9p2000.L,msize=262144,cache=loose hostroot $r ||
 	fail "cannot mount the host's root over 9p"
+# A second view of the host's root, without the tmpfs mounts put over it below.
+mkdir -p /hostroot
+mount --bind $r /hostroot || fail "bind the host's root"
 mount -t proc proc $r/proc || fail "mount proc"
 mount -t sysfs sysfs $r/sys || fail "mount sysfs"
 mount -t devtmpfs devtmpfs $r/dev || fail "mount devtmpfs"
@@ -43,6 +46,12 @@ mkdir -p $r/run/ckpt-vm
 mount -t 9p -o rw,trans=virtio,version=9p2000.L,msize=262144,cache=none results $r/run/ckpt-vm ||
 	fail "cannot mount the results export"
 [ -r $r/run/ckpt-vm/stage2 ] || fail "no stage2 in the results export"
+# Paths the job needs that are hidden by those tmpfs mounts (a repo under /tmp).
+while read -r p; do
+	[ -n "$p" ] || continue
+	mkdir -p "$r$p" || fail "cannot create $p"
+	mount --bind "/hostroot$p" "$r$p" || fail "cannot bind $p"
+done <$r/run/ckpt-vm/binds
 stage2=$(cat $r/run/ckpt-vm/stage2)
 [ -r "$r$stage2" ] || fail "$stage2 not visible in the guest"
 

@@ -165,9 +165,11 @@ if [ -n "$results" ]; then
 	mkdir -p "$results"
 	results="$(cd "$results" && pwd)"
 	keep=1
-	rm -f "$results"/{job,stdout,stderr,status,console.log,guest-times}
+	rm -f "$results"/{job,stage2,binds,stdout,stderr,status,console.log,guest-times}
 else
 	mkdir -p "$BUILD/vm/runs"
+	# results of failed runs are kept for a day
+	find "$BUILD/vm/runs" -mindepth 1 -maxdepth 1 -mmin +1440 -exec rm -rf {} + 2>/dev/null || true
 	results="$(mktemp -d "$BUILD/vm/runs/run.XXXXXX")"
 fi
 chmod 0755 "$results"
@@ -185,6 +187,13 @@ chmod 0755 "$results"
 	printf ' )\n'
 } >"$results/job"
 echo "$vmdir/guest-run.sh" >"$results/stage2"
+# The guest mounts tmpfs over /tmp, /run and /dev/shm; a repository or build
+# folder under one of them is bound back from the host's root at the same path.
+: >"$results/binds"
+for p in "$repo" "$BUILD"; do
+	[ "$p" = "$BUILD" ] && [[ "$BUILD/" == "$repo/"* ]] && continue
+	case "$p" in /tmp/* | /run/* | /dev/shm/*) echo "$p" >>"$results/binds" ;; esac
+done
 
 smp="${CKPT_VM_SMP:-1}"
 mem="${CKPT_VM_MEM:-1024}"
