@@ -124,7 +124,7 @@ restore_and_check() {
 	retry 200 0.05 grep -qE '^(PASS|FAIL)' "$OUT"
 	cat "$OUT" >&2
 	run -0 grep -q '^PASS$' "$OUT"
-	echo "# restored by $(criu --version | head -n1), the victim checked itself: PASS" >&3
+	echo "# restored by CRIU ($(criu --version | head -n1)), the victim checked itself: PASS" >&3
 }
 
 @test "single-threaded memory pattern: two pre-dumps, final dump, restore" {
