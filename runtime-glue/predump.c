@@ -182,7 +182,9 @@ static int collect(struct engine *e, struct ck_err **err)
 		ob->m.pid = t->pid;
 		ob->m.id = (uint64_t)t->vpid;
 		ob->m.task = t;
-		if (glue_vmas_read(t->pid, &ob->vmas, err) < 0)
+		/* pre-dump: the cheap maps inside the freeze, VmFlags after the thaw */
+		if ((e->o->pre_dump ? glue_vmas_read_fast : glue_vmas_read)(t->pid, &ob->vmas,
+									    err) < 0)
 			return ck_err_wrap(err, "task %d", (int)t->pid);
 		ob->m.vmas = &ob->vmas;
 		ob->m.scan = glue_pagescan_open(t->pid, sm, err);
@@ -419,7 +421,19 @@ static int write_rest(struct engine *e, struct ck_err **err)
 	for (size_t i = 0; i < e->nr_obj; i++) {
 		struct mobj *ob = &e->obj[i];
 
-		if (!ob->m.shmem && glue_layer_write_mm(&e->layer, ob->m.task, &ob->vmas, err) < 0)
+		if (ob->m.shmem)
+			continue;
+		if (e->o->pre_dump) {
+			struct glue_vmas full = { 0 };
+			_cleanup_err_ struct ck_err *e2 = NULL;
+
+			/* VmFlags of the VMAs that did not change since the freeze */
+			if (glue_vmas_read(ob->m.task->pid, &full, &e2) == 0) {
+				glue_vmas_merge_flags(&ob->vmas, &full);
+				glue_vmas_free(&full);
+			}
+		}
+		if (glue_layer_write_mm(&e->layer, ob->m.task, &ob->vmas, err) < 0)
 			return -1;
 	}
 	if (glue_layer_write_meta(&e->layer, glue_tracker_name(e->trk.ops->id), &e->tree, err) < 0)
@@ -499,7 +513,7 @@ int glue_mem_dump(const struct glue_mem_opts *o, struct glue_mem_result *res, st
 		" scanned, frozen %" PRIu64 " us",
 		o->images_dir, res->st.pages_written, res->st.pages_skipped_parent,
 		res->st.pages_scanned, res->st.frozen_us);
-	glue_progress_done(steal_ptr(&e.prog), glue_tracker_name(tid), &res->st);
+	glue_progress_done(steal_ptr(&e.prog), glue_tracker_name(tid), &res->st, res->discover_us);
 	rc = 0;
 out:
 	if (rc < 0 && e.fz) {

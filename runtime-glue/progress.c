@@ -91,17 +91,27 @@ void glue_progress_free(struct glue_progress *p)
 
 /* see progress.h */
 void glue_progress_done(struct glue_progress *p, const char *tracker,
-			const struct glue_dump_stats *st)
+			const struct glue_dump_stats *st, uint64_t discover_us)
 {
 	if (p->json) {
+		char hwm[64] = "0";
+		FILE *f = fopen("/proc/self/status", "re");
+		char line[256];
+
+		while (f && fgets(line, sizeof(line), f))
+			if (sscanf(line, "VmHWM: %63s", hwm) == 1)
+				break;
+		if (f)
+			fclose(f);
 		printf("{\"event\":\"done\",\"tracker\":\"%s\",\"freezing_us\":%" PRIu64
 		       ",\"frozen_us\":%" PRIu64 ",\"memdump_us\":%" PRIu64
 		       ",\"memwrite_us\":%" PRIu64 ",\"pages_scanned\":%" PRIu64
 		       ",\"pages_written\":%" PRIu64 ",\"pages_skipped_parent\":%" PRIu64
-		       ",\"shpages_written\":%" PRIu64 ",\"elapsed_ms\":%" PRIu64 "}\n",
+		       ",\"shpages_written\":%" PRIu64 ",\"discover_us\":%" PRIu64
+		       ",\"peak_rss_kb\":%s,\"elapsed_ms\":%" PRIu64 "}\n",
 		       tracker, st->freezing_us, st->frozen_us, st->memdump_us, st->memwrite_us,
 		       st->pages_scanned, st->pages_written, st->pages_skipped_parent,
-		       st->shpages_written, elapsed_ms(p));
+		       st->shpages_written, discover_us, hwm, elapsed_ms(p));
 		fflush(stdout);
 	}
 	glue_progress_free(p);

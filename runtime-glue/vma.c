@@ -176,6 +176,7 @@ static int parse_header(const char *line, struct glue_vma *v, struct vma_raw *ra
 		return -1;
 	memset(v, 0, sizeof(*v));
 	memset(raw, 0, sizeof(*raw));
+	raw->resident_kb = UINT64_MAX; /* unknown until an Rss: line (maps has none) */
 	v->start = start;
 	v->end = end;
 	v->pgoff = off;
@@ -256,6 +257,8 @@ int glue_vmas_parse(FILE *f, struct glue_vmas *out, struct ck_err **err)
 		} else if (have && (starts_with(line, "Rss:") || starts_with(line, "Swap:"))) {
 			unsigned long long kb = 0;
 
+			if (raw.resident_kb == UINT64_MAX)
+				raw.resident_kb = 0;
 			if (sscanf(strchr(line, ':') + 1, "%llu", &kb) == 1)
 				raw.resident_kb += kb;
 		}
@@ -278,21 +281,47 @@ int glue_vmas_parse(FILE *f, struct glue_vmas *out, struct ck_err **err)
 	return 0;
 }
 
-/* see vma.h */
-int glue_vmas_read(pid_t pid, struct glue_vmas *out, struct ck_err **err)
+static int read_file(pid_t pid, const char *file, struct glue_vmas *out, struct ck_err **err)
 {
 	_cleanup_fclose_ FILE *f = NULL;
 	char path[64];
 
-	snprintf(path, sizeof(path), "/proc/%d/smaps", (int)pid);
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
 	f = fopen(path, "re");
 	if (!f)
 		return ck_err_set(err, errno, "open %s", path);
-	/* smaps is generated in page-sized chunks; a large buffer keeps reads few */
+	/* generated in page-sized chunks; a large buffer keeps reads few */
 	setvbuf(f, NULL, _IOFBF, 1 << 16);
 	if (glue_vmas_parse(f, out, err) < 0)
 		return ck_err_wrap(err, "%s", path);
 	return 0;
+}
+
+/* see vma.h */
+int glue_vmas_read(pid_t pid, struct glue_vmas *out, struct ck_err **err)
+{
+	return read_file(pid, "smaps", out, err);
+}
+
+/* see vma.h */
+int glue_vmas_read_fast(pid_t pid, struct glue_vmas *out, struct ck_err **err)
+{
+	return read_file(pid, "maps", out, err);
+}
+
+/* see vma.h */
+void glue_vmas_merge_flags(struct glue_vmas *fast, const struct glue_vmas *full)
+{
+	for (size_t i = 0; i < fast->nr; i++) {
+		struct glue_vma *v = &fast->v[i];
+		const struct glue_vma *w = glue_vma_find(full, v->start);
+
+		if (!w || w->start != v->start || w->end != v->end || w->ino != v->ino)
+			continue;
+		v->flags = w->flags;
+		v->madv = w->madv;
+		v->status = w->status;
+	}
 }
 
 /* see vma.h */

@@ -49,7 +49,7 @@ struct glue_vma {
 	uint64_t madv;       /* 1 << MADV_* */
 	uint64_t dev, ino;   /* backing inode (0 for plain anonymous) */
 	char *name;          /* path or [pseudo] name column, NULL when empty */
-	uint64_t rss_kb;     /* Rss + Swap: 0 means no page can be present */
+	uint64_t rss_kb;     /* Rss + Swap: 0 means no page can be present; UINT64_MAX unknown */
 	enum glue_vma_dump dump;
 };
 
@@ -64,7 +64,18 @@ struct glue_vmas {
  */
 int glue_vmas_read(pid_t pid, struct glue_vmas *out, struct ck_err **err);
 
-/* Same, from an already opened smaps text (used by unit tests). */
+/*
+ * The same from /proc/@pid/maps: about 300 times cheaper than smaps on a
+ * populated 1 GiB mapping (smaps walks the page tables for Rss), but without
+ * VmFlags: flags and madv lack GROWSDOWN/LOCKED/... and rss_kb is UINT64_MAX.
+ * Used inside the pre-dump freeze; glue_vmas_merge_flags() completes it.
+ */
+int glue_vmas_read_fast(pid_t pid, struct glue_vmas *out, struct ck_err **err);
+
+/* Copy flags, madv and status from @full into the VMAs of @fast that match exactly. */
+void glue_vmas_merge_flags(struct glue_vmas *fast, const struct glue_vmas *full);
+
+/* Same, from an already opened smaps (or maps) text (used by unit tests). */
 int glue_vmas_parse(FILE *smaps, struct glue_vmas *out, struct ck_err **err);
 
 void glue_vmas_free(struct glue_vmas *vmas);

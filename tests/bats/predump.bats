@@ -5,6 +5,10 @@
 
 load helpers
 
+# The tracker under test; the next trackers run this file with
+# CKPT_TEST_TRACKER=uffd-wp (or soft-dirty in its lane).
+TRACKER=${CKPT_TEST_TRACKER:-hash}
+
 setup() {
 	requires root ptrace crit
 	FIFO="$BATS_TEST_TMPDIR/cmd"
@@ -129,14 +133,14 @@ make_cgroup() {
 @test "pre-dump x3 + dump (hash): each layer holds exactly the pages written since its parent, chain equals memory" {
 	vcmd alloc a 256
 	vcmd fill a 0 256 1
-	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/1" --tracker hash
-	assert_output --partial "tracker hash"
+	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/1" --tracker "$TRACKER"
+	assert_output --partial "tracker $TRACKER"
 	region_pages a 0 256 >"$BATS_TEST_TMPDIR/exp1"
 	expect_layer "$IMG/1" "$VPID" a 256 "$BATS_TEST_TMPDIR/exp1"
 
 	vcmd fill a 10 5 2
 	vcmd fill a 100 1 3
-	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/2" --prev-images-dir ../1 --tracker hash
+	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/2" --prev-images-dir ../1 --tracker "$TRACKER"
 	{ region_pages a 10 5; region_pages a 100 1; } >"$BATS_TEST_TMPDIR/exp2"
 	expect_layer "$IMG/2" "$VPID" a 256 "$BATS_TEST_TMPDIR/exp2"
 	[ "$(readlink "$IMG/2/parent")" = ../1 ]
@@ -144,12 +148,12 @@ make_cgroup() {
 	# rewriting a page with the same content is not a change
 	vcmd fill a 200 3 4
 	vcmd fill a 10 1 2
-	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/3" --prev-images-dir ../2 --tracker hash
+	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/3" --prev-images-dir ../2 --tracker "$TRACKER"
 	region_pages a 200 3 >"$BATS_TEST_TMPDIR/exp3"
 	expect_layer "$IMG/3" "$VPID" a 256 "$BATS_TEST_TMPDIR/exp3"
 
 	vcmd fill a 255 1 5
-	ckpt_run -0 dump -t "$VPID" -D "$IMG/4" --prev-images-dir ../3 --tracker hash --leave-running
+	ckpt_run -0 dump -t "$VPID" -D "$IMG/4" --prev-images-dir ../3 --tracker "$TRACKER" --leave-running
 	region_pages a 255 1 >"$BATS_TEST_TMPDIR/exp4"
 	expect_layer "$IMG/4" "$VPID" a 256 "$BATS_TEST_TMPDIR/exp4"
 	# unchanged pages are PE_PARENT entries
@@ -182,14 +186,14 @@ make_cgroup() {
 @test "verify detects a corrupted page and a page changed after the dump" {
 	vcmd alloc a 32
 	vcmd fill a 0 32 1
-	ckpt_run -0 dump -t "$VPID" -D "$IMG/1" --leave-running
+	ckpt_run -0 dump -t "$VPID" -D "$IMG/1" --leave-running --tracker "$TRACKER"
 	verify_ok "$IMG/1"
 	vcmd fill a 7 1 2
 	ckpt_run -1 verify -t "$VPID" -D "$IMG/1"
 	assert_output --partial "MISMATCH pid $VPID page $(printf '%#x' "$(region_pages a 7 1)")"
 	assert_output --regexp "[1-9][0-9]* differ, 0 missing"
 	# a fresh layer, then damage the image itself
-	ckpt_run -0 dump -t "$VPID" -D "$IMG/2" --leave-running
+	ckpt_run -0 dump -t "$VPID" -D "$IMG/2" --leave-running --tracker "$TRACKER"
 	verify_ok "$IMG/2"
 	local off
 	off=$(($(stat -c %s "$IMG/2/pages-1.img") / 2))
@@ -202,13 +206,13 @@ make_cgroup() {
 @test "forked child: both tasks are dumped, pstree lists them, chain verifies" {
 	vcmd alloc a 32
 	vcmd fill a 0 32 1
-	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/1" --tracker hash
+	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/1" --tracker "$TRACKER"
 	vcmd fork a 2
 	local child
 	child=$(awk '$1 == "CHILD" {print $2}' "$OUT")
 	VICTIM_PIDS+=("$child")
 	vcmd fill a 0 1 3
-	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/2" --prev-images-dir ../1 --tracker hash
+	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/2" --prev-images-dir ../1 --tracker "$TRACKER"
 	run -0 crit decode -i "$IMG/2/pstree.img"
 	echo "$output" | jq -e --argjson p "$VPID" --argjson c "$child" \
 		'[.entries[] | {pid, ppid}] == [{pid: $p, ppid: 0}, {pid: $c, ppid: $p}]'
@@ -217,7 +221,7 @@ make_cgroup() {
 	expect_layer "$IMG/2" "$child" a 32 "$BATS_TEST_TMPDIR/expc"
 	region_pages a 0 1 >"$BATS_TEST_TMPDIR/expp"
 	expect_layer "$IMG/2" "$VPID" a 32 "$BATS_TEST_TMPDIR/expp"
-	ckpt_run -0 dump -t "$VPID" -D "$IMG/3" --prev-images-dir ../2 --leave-running
+	ckpt_run -0 dump -t "$VPID" -D "$IMG/3" --prev-images-dir ../2 --leave-running --tracker "$TRACKER"
 	crit_all "$IMG/2" "$IMG/3"
 	verify_ok "$IMG/3"
 	assert_output --partial "2 tasks"
@@ -228,13 +232,13 @@ make_cgroup() {
 	vcmd fill a 0 64 1
 	vcmd alloc m 16
 	vcmd fill m 0 16 5
-	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/1" --tracker hash
+	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/1" --tracker "$TRACKER"
 	vcmd alloc b 8
 	vcmd fill b 0 8 2
 	vcmd unmap a 32 16
 	vcmd zero a 0 4
 	vcmd remap m m2 20
-	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/2" --prev-images-dir ../1 --tracker hash
+	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/2" --prev-images-dir ../1 --tracker "$TRACKER"
 	# the new VMA and the moved pages are written whole; zeroed and unmapped pages are gone
 	region_pages b 0 8 >"$BATS_TEST_TMPDIR/expb"
 	expect_layer "$IMG/2" "$VPID" b 8 "$BATS_TEST_TMPDIR/expb"
@@ -242,7 +246,7 @@ make_cgroup() {
 	expect_layer "$IMG/2" "$VPID" m2 16 "$BATS_TEST_TMPDIR/expm"
 	[ "$(layer_pages "$IMG/2" "$VPID" 4 | in_region a 64 | wc -l)" -eq 0 ]
 	[ "$(layer_pages "$IMG/2" "$VPID" 1 | in_region a 64 | wc -l)" -eq 44 ]
-	ckpt_run -0 dump -t "$VPID" -D "$IMG/3" --prev-images-dir ../2 --leave-running
+	ckpt_run -0 dump -t "$VPID" -D "$IMG/3" --prev-images-dir ../2 --leave-running --tracker "$TRACKER"
 	crit_all "$IMG/2" "$IMG/3"
 	verify_ok "$IMG/3"
 	refute_output --partial OUTSIDE
@@ -253,11 +257,11 @@ make_cgroup() {
 	head -c $((32 * 4096)) /dev/urandom >"$f"
 	vcmd file fm "$f" 32
 	vcmd fill fm 4 2 1
-	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/1" --tracker hash
+	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/1" --tracker "$TRACKER"
 	region_pages fm 4 2 >"$BATS_TEST_TMPDIR/exp1"
 	expect_layer "$IMG/1" "$VPID" fm 32 "$BATS_TEST_TMPDIR/exp1"
 	vcmd fill fm 20 1 2
-	ckpt_run -0 dump -t "$VPID" -D "$IMG/2" --prev-images-dir ../1 --leave-running
+	ckpt_run -0 dump -t "$VPID" -D "$IMG/2" --prev-images-dir ../1 --leave-running --tracker "$TRACKER"
 	region_pages fm 20 1 >"$BATS_TEST_TMPDIR/exp2"
 	expect_layer "$IMG/2" "$VPID" fm 32 "$BATS_TEST_TMPDIR/exp2"
 	run -0 crit decode -i "$IMG/2/mm-$VPID.img"
@@ -270,9 +274,9 @@ make_cgroup() {
 	vcmd alloc a 16
 	vcmd fill a 0 16 1
 	vcmd threads 2 64
-	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/1"
-	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/2" --prev-images-dir ../1
-	ckpt_run -0 dump -t "$VPID" -D "$IMG/3" --prev-images-dir ../2 --leave-stopped
+	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/1" --tracker "$TRACKER"
+	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/2" --prev-images-dir ../1 --tracker "$TRACKER"
+	ckpt_run -0 dump -t "$VPID" -D "$IMG/3" --prev-images-dir ../2 --leave-stopped --tracker "$TRACKER"
 	[ "$(proc_state "$VPID")" = T ]
 	run -0 crit decode -i "$IMG/3/pstree.img"
 	echo "$output" | jq -e '.entries[0].threads | length == 3'
@@ -285,7 +289,7 @@ make_cgroup() {
 @test "shared anonymous memory is dumped once as a shmem pagemap" {
 	vcmd shared s 16
 	vcmd fill s 0 8 1
-	ckpt_run -0 dump -t "$VPID" -D "$IMG/1" --leave-running
+	ckpt_run -0 dump -t "$VPID" -D "$IMG/1" --leave-running --tracker "$TRACKER"
 	local ino
 	ino=$(stat -L -c %i "/proc/$VPID/map_files/$(printf '%x' "$(region_addr s)")-$(printf '%x' $(($(region_addr s) + 16 * 4096)))")
 	[ -f "$IMG/1/pagemap-shmem-$ino.img" ]
@@ -299,7 +303,7 @@ make_cgroup() {
 	vcmd alloc a 8
 	vcmd fill a 0 8 1
 	vcmd protect a 2 2 none
-	ckpt_run -0 dump -t "$VPID" -D "$IMG/1" --leave-running
+	ckpt_run -0 dump -t "$VPID" -D "$IMG/1" --leave-running --tracker "$TRACKER"
 	region_pages a 0 8 >"$BATS_TEST_TMPDIR/exp"
 	expect_layer "$IMG/1" "$VPID" a 8 "$BATS_TEST_TMPDIR/exp"
 	verify_ok "$IMG/1"
@@ -308,8 +312,8 @@ make_cgroup() {
 @test "pagemap fallback (no PAGEMAP_SCAN) selects the same pages" {
 	vcmd alloc a 64
 	vcmd fill a 0 20 1
-	ckpt_run -0 dump -t "$VPID" -D "$IMG/1" --leave-running
-	CK_FAULT=no-pagemap-scan ckpt_run -0 dump -t "$VPID" -D "$IMG/2" --leave-running
+	ckpt_run -0 dump -t "$VPID" -D "$IMG/1" --leave-running --tracker "$TRACKER"
+	CK_FAULT=no-pagemap-scan ckpt_run -0 dump -t "$VPID" -D "$IMG/2" --leave-running --tracker "$TRACKER"
 	diff <(layer_pages "$IMG/1" "$VPID" 4) <(layer_pages "$IMG/2" "$VPID" 4)
 	verify_ok "$IMG/2"
 }
@@ -321,9 +325,9 @@ make_cgroup() {
 		make_cgroup "$v"
 		vcmd alloc a$v 16
 		vcmd fill a$v 0 16 $v
-		ckpt_run -0 pre-dump --cgroup "$CG" -D "$IMG/$v-1" -v
+		ckpt_run -0 pre-dump --cgroup "$CG" -D "$IMG/$v-1" -v --tracker "$TRACKER"
 		vcmd fill a$v 0 1 9
-		ckpt_run -0 dump --cgroup "$CG" -D "$IMG/$v-2" --prev-images-dir "../$v-1" --leave-running
+		ckpt_run -0 dump --cgroup "$CG" -D "$IMG/$v-2" --prev-images-dir "../$v-1" --leave-running --tracker "$TRACKER"
 		region_pages a$v 0 1 >"$BATS_TEST_TMPDIR/exp"
 		expect_layer "$IMG/$v-2" "$VPID" a$v 16 "$BATS_TEST_TMPDIR/exp"
 		ckpt_run -0 verify --cgroup "$CG" -D "$IMG/$v-2"
@@ -338,7 +342,7 @@ make_cgroup() {
 	done
 	# --cgroup auto finds the cgroup of -t PID
 	make_cgroup 2
-	ckpt_run -0 dump -t "$VPID" --cgroup auto -D "$IMG/auto" --leave-running -v
+	ckpt_run -0 dump -t "$VPID" --cgroup auto -D "$IMG/auto" --leave-running -v --tracker "$TRACKER"
 	assert_output --partial "cgroup v2 $CG"
 }
 
@@ -347,7 +351,7 @@ make_cgroup() {
 	make_cgroup 2
 	vcmd alloc a 4
 	vcmd fill a 0 4 1
-	ckpt_run -0 dump --cgroup "$CG" -D "$IMG/1" --leave-stopped
+	ckpt_run -0 dump --cgroup "$CG" -D "$IMG/1" --leave-stopped --tracker "$TRACKER"
 	grep -q '^frozen 1' "$CG/cgroup.events"
 	ckpt_run -0 verify --cgroup "$CG" -D "$IMG/1"
 	grep -q '^frozen 1' "$CG/cgroup.events"
@@ -368,7 +372,7 @@ ckpt_paused() {
 	local v
 	for v in 2 1; do
 		make_cgroup "$v"
-		ckpt_paused frozen pre-dump --cgroup "$CG" -D "$IMG/k$v"
+		ckpt_paused frozen pre-dump --cgroup "$CG" -D "$IMG/k$v" --tracker "$TRACKER"
 		if [ "$v" = 2 ]; then grep -q '^frozen 1' "$CG/cgroup.events"; else [ "$(cat "$CG/freezer.state")" = FROZEN ]; fi
 		kill -KILL "$CKPT_PID"
 		wait "$CKPT_PID" || true
@@ -392,7 +396,7 @@ ckpt_paused() {
 	child=$(awk '$1 == "CHILD" {print $2}' "$OUT")
 	VICTIM_PIDS+=("$child")
 	for point in frozen collected; do
-		ckpt_paused "$point" dump -t "$VPID" -D "$IMG/$point"
+		ckpt_paused "$point" dump -t "$VPID" -D "$IMG/$point" --tracker "$TRACKER"
 		[ "$(proc_state "$VPID")" = t ]
 		kill -KILL "$CKPT_PID"
 		wait "$CKPT_PID" || true
@@ -403,7 +407,7 @@ ckpt_paused() {
 		[ ! -e "$IMG/$point" ]
 	done
 	# the pre-dump's copy phase runs after the thaw
-	ckpt_paused thawed pre-dump -t "$VPID" -D "$IMG/t"
+	ckpt_paused thawed pre-dump -t "$VPID" -D "$IMG/t" --tracker "$TRACKER"
 	untraced "$VPID"
 	vcmd fill a 0 1 3
 	kill -KILL "$CKPT_PID"
@@ -413,22 +417,22 @@ ckpt_paused() {
 @test "a failed run leaves no half layer and the earlier layers intact" {
 	vcmd alloc a 64
 	vcmd fill a 0 64 1
-	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/1"
+	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/1" --tracker "$TRACKER"
 	local before
 	before=$(cd "$IMG/1" && sha256sum ./* | sha256sum)
-	CK_FAULT=pages ckpt_run -1 pre-dump -t "$VPID" -D "$IMG/2" --prev-images-dir ../1
+	CK_FAULT=pages ckpt_run -1 pre-dump -t "$VPID" -D "$IMG/2" --prev-images-dir ../1 --tracker "$TRACKER"
 	assert_output --partial "fault injected at pages"
 	[ ! -e "$IMG/2" ]
-	CK_FAULT=frozen ckpt_run -1 dump -t "$VPID" -D "$IMG/2" --prev-images-dir ../1
+	CK_FAULT=frozen ckpt_run -1 dump -t "$VPID" -D "$IMG/2" --prev-images-dir ../1 --tracker "$TRACKER"
 	assert_output --partial "fault injected at frozen"
 	[ ! -e "$IMG/2" ]
 	untraced "$VPID"
 	[ "$(proc_state "$VPID")" != t ]
 	# killed right before the rename: only a hidden temporary dir remains, removed by the next run
-	CK_FAULT=commit:kill ckpt_run ! pre-dump -t "$VPID" -D "$IMG/2" --prev-images-dir ../1
+	CK_FAULT=commit:kill ckpt_run ! pre-dump -t "$VPID" -D "$IMG/2" --prev-images-dir ../1 --tracker "$TRACKER"
 	[ ! -e "$IMG/2" ]
 	ls -A "$IMG" | grep -q '^\.2\.ckpt-tmp-'
-	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/2" --prev-images-dir ../1
+	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/2" --prev-images-dir ../1 --tracker "$TRACKER"
 	! ls -A "$IMG" | grep -q 'ckpt-tmp'
 	[ "$(cd "$IMG/1" && sha256sum ./* | sha256sum)" = "$before" ]
 	vcmd fill a 0 1 2
@@ -437,10 +441,10 @@ ckpt_paused() {
 @test "json progress and stats-dump agree" {
 	vcmd alloc a 32
 	vcmd fill a 0 32 1
-	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/1" --json-progress
+	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/1" --json-progress --tracker "$TRACKER"
 	local done
 	done=$(echo "$output" | grep '"event":"done"')
-	echo "$done" | jq -e '.tracker == "hash" and .frozen_us > 0 and .pages_written > 0'
+	echo "$done" | jq -e --arg t "$TRACKER" '.tracker == $t and .frozen_us > 0 and .pages_written > 0'
 	echo "$output" | grep -q '"phase":"frozen"'
 	echo "$output" | grep -q '"phase":"thawed"'
 	run -0 crit decode -i "$IMG/1/stats-dump"
@@ -459,16 +463,16 @@ ckpt_paused() {
 	assert_output --partial "unknown tracker 'fast'"
 	ckpt_run -2 pre-dump -t "$VPID" -D "$IMG/x" --leave-running
 	assert_output --partial "dump options"
-	ckpt_run -1 pre-dump -t 999999999 -D "$IMG/x"
+	ckpt_run -1 pre-dump -t 999999999 -D "$IMG/x" --tracker "$TRACKER"
 	assert_output --partial "999999999"
 	ckpt_run -1 pre-dump -t "$VPID" -D "$IMG/x" --tracker soft-dirty
 	assert_output --partial "not implemented in this build"
-	ckpt_run -1 pre-dump -t "$VPID" -D "$IMG/x" --prev-images-dir ../nope
+	ckpt_run -1 pre-dump -t "$VPID" -D "$IMG/x" --prev-images-dir ../nope --tracker "$TRACKER"
 	assert_output --partial "parent images directory ../nope"
 	mkdir -p "$IMG/full" && touch "$IMG/full/junk"
-	ckpt_run -1 pre-dump -t "$VPID" -D "$IMG/full"
+	ckpt_run -1 pre-dump -t "$VPID" -D "$IMG/full" --tracker "$TRACKER"
 	assert_output --partial "already holds files"
-	ckpt_run -1 pre-dump --cgroup /no/such/cgroup -D "$IMG/x"
+	ckpt_run -1 pre-dump --cgroup /no/such/cgroup -D "$IMG/x" --tracker "$TRACKER"
 	assert_output --partial "cgroup /no/such/cgroup not found"
 	ckpt_run -1 verify -t "$VPID" -D "$IMG/none"
 	assert_output --partial "$IMG/none"
