@@ -15,7 +15,7 @@ OUT="$PWD/$BUILD/bench-memory.json"
 MIB=${BENCH_MIB:-1024}
 BIG_MIB=${BENCH_BIG_MIB:-4096}
 ROUND_MIB=32
-TRACKERS=(${BENCH_TRACKERS:-hash none})
+read -r -a TRACKERS <<<"${BENCH_TRACKERS:-hash none}"
 WORK=$(mktemp -d "$PWD/$BUILD/bench.XXXXXX")
 export GLIBC_TUNABLES=glibc.pthread.rseq=0
 
@@ -123,7 +123,7 @@ for t in "${TRACKERS[@]}"; do
 		"$CKPT" pre-dump -t "$VPID" -D "$d/1" --tracker "$t" >/dev/null
 		while [ ! -e "$WORK/stop" ]; do
 			"$CKPT" pre-dump -t "$VPID" -D "$d/$((i + 1))" --prev-images-dir "../$i" --tracker "$t" >/dev/null
-			rm -rf "$d/$((i - 1))" 2>/dev/null || true
+			rm -rf "${d:?}/$((i - 1))" 2>/dev/null || true
 			i=$((i + 1))
 		done
 	) &
