@@ -205,21 +205,31 @@ qemu_args=(
 	-virtfs "local,path=$results,mount_tag=results,security_model=none,multidevs=remap"
 )
 
+# The guest writes stdout and stderr straight into the results export (9p,
+# uncached), so they are followed here while the guest runs.
+: >"$results/stdout"
+: >"$results/stderr"
 start=$(date +%s.%N)
 set +e
 if [ "${CKPT_VM_CONSOLE:-0}" = 1 ]; then
-	timeout --kill-after=10 "$timeout_s" "$qemu" "${qemu_args[@]}" </dev/null 2>&1 |
-		tee "$results/console.log" >&2
-	qrc=${PIPESTATUS[0]}
+	timeout --kill-after=10 "$timeout_s" "$qemu" "${qemu_args[@]}" </dev/null \
+		> >(tee "$results/console.log" >&2) 2>&1 &
 else
-	timeout --kill-after=10 "$timeout_s" "$qemu" "${qemu_args[@]}" </dev/null >"$results/console.log" 2>&1
-	qrc=$?
+	timeout --kill-after=10 "$timeout_s" "$qemu" "${qemu_args[@]}" </dev/null >"$results/console.log" 2>&1 &
 fi
+qpid=$!
+# timeout passes the signal on to qemu
+trap 'kill -TERM "$qpid" 2>/dev/null; wait "$qpid"; exit 125' INT TERM HUP
+tail -s 0.5 -n +1 -F --pid="$qpid" "$results/stdout" 2>/dev/null &
+t1=$!
+tail -s 0.5 -n +1 -F --pid="$qpid" "$results/stderr" 1>&2 2>/dev/null &
+t2=$!
+wait "$qpid"
+qrc=$?
+wait "$t1" "$t2"
+trap - INT TERM HUP
 set -e
 end=$(date +%s.%N)
-
-[ -f "$results/stdout" ] && cat "$results/stdout"
-[ -f "$results/stderr" ] && cat "$results/stderr" >&2
 
 total=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')
 times=""
