@@ -172,7 +172,7 @@ static int parse_header(const char *line, struct glue_vma *v, struct vma_raw *ra
 	if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %7s %" SCNx64 " %31s %" SCNu64 "%n", &start, &end,
 		   perms, &off, dev, &ino, &pos) != 6)
 		return -1;
-	if (sscanf(dev, "%x:%x", &maj, &min) != 2)
+	if (sscanf(dev, "%x:%x", &maj, &min) != 2 || end <= start)
 		return -1;
 	memset(v, 0, sizeof(*v));
 	memset(raw, 0, sizeof(*raw));
