@@ -455,7 +455,7 @@ static const struct {
 } tracker_info[GLUE_TRACKER_NR] = {
 	[GLUE_TRACKER_UFFD_WP] = {
 		{ GLUE_FEAT_UFFD_WP_ASYNC, GLUE_FEAT_PAGEMAP_SCAN, GLUE_FEAT_PTRACE,
-		  GLUE_FEAT_PIDFD_GETFD }, 4, false,
+		  GLUE_FEAT_PIDFD_GETFD }, 4, true,
 		"userfaultfd async write-protect + PAGEMAP_SCAN find written pages; the freeze covers only the scan" },
 	[GLUE_TRACKER_SOFT_DIRTY] = {
 		{ GLUE_FEAT_SOFT_DIRTY }, 1, false,

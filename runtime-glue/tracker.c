@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * Tracker registry: maps the tracker enum of features.h to an implementation.
- * The next trackers (uffd-wp, soft-dirty) add their ops here.
+ * A new tracker adds its ops here and sets `built` in features.c.
  */
 #include <errno.h>
 
@@ -11,11 +11,12 @@
 const struct glue_tracker_ops *glue_tracker_ops(enum glue_tracker id, struct ck_err **err)
 {
 	switch (id) {
+	case GLUE_TRACKER_UFFD_WP:
+		return &glue_tracker_uffd_ops;
 	case GLUE_TRACKER_HASH:
 		return &glue_tracker_hash_ops;
 	case GLUE_TRACKER_NONE:
 		return &glue_tracker_none_ops;
-	case GLUE_TRACKER_UFFD_WP:
 	case GLUE_TRACKER_SOFT_DIRTY:
 	case GLUE_TRACKER_NR:
 		break;

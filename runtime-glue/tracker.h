@@ -124,6 +124,7 @@ struct glue_tracker_ctx {
 const struct glue_tracker_ops *glue_tracker_ops(enum glue_tracker id, struct ck_err **err);
 
 /* Implementations (tracker-<name>.c). */
+extern const struct glue_tracker_ops glue_tracker_uffd_ops;
 extern const struct glue_tracker_ops glue_tracker_hash_ops;
 extern const struct glue_tracker_ops glue_tracker_none_ops;
 

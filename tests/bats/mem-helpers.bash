@@ -1,0 +1,126 @@
+# shellcheck shell=bash
+# Shared by the memory-layer suites (predump.bats, uffd.bats): a mem-victim
+# driven through a fifo, layer inspection with crit, verify.
+# Load after helpers: `load helpers; load mem-helpers`.
+
+# mem_setup: start the mem-victim on a fifo (call from setup() after requires).
+mem_setup() {
+	FIFO="$BATS_TEST_TMPDIR/cmd"
+	OUT="$BATS_TEST_TMPDIR/mem-victim.out"
+	IMG="$BATS_TEST_TMPDIR/img"
+	mkdir -p "$IMG"
+	mkfifo "$FIFO"
+	NCMD=0
+	CGROUPS=()
+	# glibc registers an rseq area that the kernel rewrites (cpu id) whenever the
+	# task resumes on another CPU, i.e. after every thaw: not a memory change
+	# the test should see, so the victim runs without rseq.
+	GLIBC_TUNABLES=glibc.pthread.rseq=0 start_victim mem-victim "$FIFO"
+	VPID=$VICTIM_PID
+}
+
+# mem_teardown: thaw and remove test cgroups, kill victims; idempotent.
+mem_teardown() {
+	local cg
+	for cg in "${CGROUPS[@]+"${CGROUPS[@]}"}"; do
+		[ -e "$cg/cgroup.freeze" ] && echo 0 >"$cg/cgroup.freeze" 2>/dev/null
+		[ -e "$cg/freezer.state" ] && echo THAWED >"$cg/freezer.state" 2>/dev/null
+	done
+	kill_victims
+	for cg in "${CGROUPS[@]+"${CGROUPS[@]}"}"; do
+		retry 20 0.05 rmdir "$cg" 2>/dev/null || true
+	done
+}
+
+# vcmd CMD...: send one command to the victim and wait for its ACK.
+vcmd() {
+	NCMD=$((NCMD + 1))
+	echo "$*" >"$FIFO"
+	retry 200 0.02 grep -qE "^(ACK|ERROR) $NCMD( |\$)" "$OUT" || fail "victim did not answer '$*'"
+	! grep -qE "^ERROR $NCMD " "$OUT" || fail "victim: $(grep -E "^ERROR $NCMD " "$OUT")"
+	# back in read(2) on the fifo: its memory no longer changes
+	retry 200 0.01 victim_idle || fail "victim did not go back to reading commands"
+}
+
+victim_idle() {
+	local s
+	s=$(cat "/proc/$VPID/syscall" 2>/dev/null) || return 1
+	[ "${s%% *}" = 0 ]
+}
+
+# region_addr NAME: decimal start address of the victim's region NAME.
+region_addr() {
+	printf '%d' "$(awk -v n="$1" '$1 == "REGION" && $2 == n {a = $3} END {print a}' "$OUT")"
+}
+
+# layer_pages DIR PID FLAG: decimal addresses of the pages of pagemap-PID.img
+# whose entry flags equal FLAG (4 = PE_PRESENT, 1 = PE_PARENT), one per line.
+layer_pages() {
+	crit decode -i "$1/pagemap-$2.img" |
+		jq -r --argjson f "$3" '.entries[1:][] | select(.flags == $f) |
+			range(.vaddr; .vaddr + .nr_pages * 4096; 4096)'
+}
+
+# region_pages NAME FIRST COUNT: decimal addresses of those pages of region NAME.
+region_pages() {
+	local base i
+	base=$(region_addr "$1")
+	for ((i = $2; i < $2 + $3; i++)); do
+		echo $((base + i * 4096))
+	done
+}
+
+# in_region NAME PAGES: the lines of stdin that fall inside region NAME (PAGES long).
+in_region() {
+	local base
+	base=$(region_addr "$1")
+	awk -v lo="$base" -v hi="$((base + $2 * 4096))" '$1 >= lo && $1 < hi'
+}
+
+# expect_layer DIR PID NAME PAGES EXPECTED_FILE: the PE_PRESENT pages of region
+# NAME in layer DIR are exactly those listed in EXPECTED_FILE.  Pages written
+# that are missing (false negatives) fail; extra ones (false positives) fail too
+# inside the region, where the victim wrote nothing else.
+expect_layer() {
+	local got="$BATS_TEST_TMPDIR/got"
+	layer_pages "$1" "$2" 4 | in_region "$3" "$4" | sort -n >"$got"
+	sort -n "$5" >"$5.sorted"
+	local fn fp
+	fn=$(comm -13 "$got" "$5.sorted" | wc -l)
+	fp=$(comm -23 "$got" "$5.sorted" | wc -l)
+	echo "# layer $(basename "$1") region $3: $(wc -l <"$got") pages, $fn false negatives, $fp false positives" >&3
+	[ "$fn" -eq 0 ] || fail "layer $1 lacks $fn pages written since its parent"
+	[ "$fp" -eq 0 ] || fail "layer $1 holds $fp pages of $3 not written since its parent"
+}
+
+# Every image of every layer decodes with crit.
+crit_all() {
+	local d f
+	for d in "$@"; do
+		for f in "$d"/*.img "$d"/stats-dump; do
+			case "$f" in */pages-*.img) continue ;; esac
+			crit decode -i "$f" >/dev/null || fail "crit cannot decode $f"
+		done
+	done
+}
+
+verify_ok() {
+	ckpt_run verify -t "$VPID" -D "$1"
+	assert_success
+	assert_output --partial ": OK"
+}
+
+make_cgroup() {
+	local v=$1 cg
+	if [ "$v" = 2 ]; then
+		cg=/sys/fs/cgroup/unified/ckpt-test-$$-$BATS_TEST_NUMBER-${#CGROUPS[@]}
+		[ -d /sys/fs/cgroup/unified ] || skip "no cgroup v2 hierarchy"
+	else
+		cg=/sys/fs/cgroup/freezer/ckpt-test-$$-$BATS_TEST_NUMBER-${#CGROUPS[@]}
+		[ -d /sys/fs/cgroup/freezer ] || skip "no v1 freezer hierarchy"
+	fi
+	mkdir "$cg"
+	CGROUPS+=("$cg")
+	echo "$VPID" >"$cg/cgroup.procs"
+	CG=$cg
+}
