@@ -18,6 +18,12 @@
  *   fork NAME SEED              child rewrites all of NAME with SEED and waits
  *   threads N PAGES             N threads, each rewriting its own PAGES region forever
  *   stop-threads                stop them (joins)
+ *   thp NAME PAGES              2 MiB-aligned private anonymous mapping with
+ *                               MADV_HUGEPAGE, every page written (seed 1)
+ *   scatter NAME COUNT SEED     write COUNT distinct pseudo-random pages of NAME;
+ *                               prints "SCATTER NAME i1 i2 ..." (page indexes)
+ *   readin NAME FIRST COUNT PATH  read(2) COUNT pages of PATH into NAME at FIRST
+ *                               (the kernel writes the pages, not the task)
  *   exit                        exit 0
  *
  * Prints READY first.  Dies with its parent's death signal (no orphan).
@@ -215,6 +221,60 @@ static int run(char *line)
 		for (int i = 0; i < nthreads; i++)
 			pthread_join(threads[i], NULL);
 		nthreads = 0;
+	} else if (sscanf(line, "thp %63s %lu", a, &x) == 2) {
+		const size_t huge = 2UL << 20;
+		char *p = mmap(NULL, x * PG + huge, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		char *al;
+
+		if (p == MAP_FAILED)
+			return -1;
+		al = (char *)(((uintptr_t)p + huge - 1) & ~(uintptr_t)(huge - 1));
+		if (madvise(al, x * PG, MADV_HUGEPAGE))
+			return -1;
+		for (unsigned long i = 0; i < x; i++)
+			fill_page(al + i * PG, 1, i);
+		add(a, al, x);
+	} else if (sscanf(line, "scatter %63s %lu %lu", a, &x, &y) == 3) {
+		uint64_t state = mix(y);
+		unsigned long done = 0;
+		unsigned char *seen;
+
+		r = find(a);
+		if (!r || x > r->pages)
+			return -1;
+		seen = calloc(r->pages, 1);
+		if (!seen)
+			return -1;
+		printf("SCATTER %s", a);
+		while (done < x) {
+			unsigned long i;
+
+			state = mix(state);
+			i = (unsigned long)(state % r->pages);
+			if (seen[i])
+				continue;
+			seen[i] = 1;
+			fill_page(r->addr + i * PG, y, i);
+			printf(" %lu", i);
+			done++;
+		}
+		printf("\n");
+		free(seen);
+	} else if (sscanf(line, "readin %63s %lu %lu %255s", a, &x, &y, b) == 4) {
+		ssize_t n;
+		int fd;
+
+		r = find(a);
+		if (!r || x + y > r->pages)
+			return -1;
+		fd = open(b, O_RDONLY);
+		if (fd < 0)
+			return -1;
+		n = read(fd, r->addr + x * PG, y * PG);
+		close(fd);
+		if (n != (ssize_t)(y * PG))
+			return -1;
 	} else if (!strncmp(line, "exit", 4)) {
 		exit(0);
 	} else {
