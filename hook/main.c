@@ -21,20 +21,28 @@
 /* clang-format off */
 const struct hook_verb hook_verbs[] = {
 	{ "check", hook_cmd_check, "probe kernel features and say which dirty tracker is used",
-	  "ckpt check [--feature NAME] [--json] [-v]" },
+	  "ckpt check [--feature NAME] [--json] [-v]", NULL },
 	{ "show", hook_cmd_show, "decode CRIU/ckpt image files to JSON",
-	  "ckpt show FILE|DIR [--pretty]" },
+	  "ckpt show FILE|DIR [--pretty]", NULL },
 	{ "restore", hook_cmd_restore, "restore a final dump through CRIU",
-	  "ckpt restore -D DIR [--criu PATH] [-d] [--shell-job] [-o LOG] [--pidfile FILE] [-- CRIU-ARGS...]" },
+	  "ckpt restore -D DIR [--criu PATH] [-d] [--shell-job] [-o LOG] [--pidfile FILE] [-- CRIU-ARGS...]", NULL },
 	{ "exec", hook_cmd_exec, "run one system call inside a live task",
-	  "ckpt exec -t PID SYSCALL [ARG...]" },
+	  "ckpt exec -t PID SYSCALL [ARG...]", NULL },
 	{ "pre-dump", hook_cmd_pre_dump, "write a memory layer while the tree keeps running",
-	  "ckpt pre-dump -t PID|--cgroup PATH|auto -D DIR [--prev-images-dir REL] [--tracker NAME] [--track-mem] [--json-progress] [-o LOG] [-v]" },
-	{ "dump", hook_cmd_dump, "write the final memory layer with the tree frozen",
-	  "ckpt dump -t PID|--cgroup PATH|auto -D DIR [--prev-images-dir REL] [--tracker NAME] [--track-mem] [--leave-running|--leave-stopped] [--json-progress] [-o LOG] [-v]" },
+	  "ckpt pre-dump -t PID|--cgroup PATH|auto -D DIR [--prev-images-dir REL] [--tracker NAME] [--track-mem] [--json-progress] [-o LOG] [-v]", NULL },
+	{ "dump", hook_cmd_dump, "write the final, restorable dump of the frozen tree",
+	  "ckpt dump -t PID|--cgroup PATH|auto -D DIR [--prev-images-dir REL] [--tracker NAME] [--track-mem] [--leave-running|--leave-stopped] [--shell-job] [--memory-only] [--json-progress] [-o LOG] [-v]",
+	  "By default dump writes the complete image set `criu restore` needs.  The tree is\n"
+	  "checked first: if it holds anything ckpt cannot dump, the dump is refused with\n"
+	  "the whole list and the tree keeps running.  After a successful dump the tree is\n"
+	  "killed (as CRIU does) unless --leave-running or --leave-stopped is given.\n"
+	  "--shell-job accepts a session or process group leader outside the tree.\n"
+	  "--memory-only writes the frozen memory layer only (inventory, pstree, mm,\n"
+	  "pagemap, pages, stats-dump), which cannot be restored, without the check; the\n"
+	  "tree is then left stopped by default (--leave-running resumes it)." },
 	{ "verify", hook_cmd_verify, "compare a layer chain with the memory of the frozen tree",
-	  "ckpt verify -t PID|--cgroup PATH|auto -D DIR [--max-report N] [-o LOG] [-v]" },
-	{ NULL, NULL, NULL, NULL },
+	  "ckpt verify -t PID|--cgroup PATH|auto -D DIR [--max-report N] [-o LOG] [-v]", NULL },
+	{ NULL, NULL, NULL, NULL, NULL },
 };
 /* clang-format on */
 
@@ -52,8 +60,10 @@ void hook_usage(const struct hook_verb *v, int to_stderr)
 {
 	FILE *f = to_stderr ? stderr : stdout;
 
-	fprintf(f, "Usage: %s\n", v->usage);
-	fprintf(f, "%s.\nSee ckpt(1) for the options and exit codes.\n", v->summary);
+	fprintf(f, "Usage: %s\n%s.\n", v->usage, v->summary);
+	if (v->help)
+		fprintf(f, "%s\n", v->help);
+	fprintf(f, "See ckpt(1) for the options and exit codes.\n");
 }
 
 /* see verbs.h */

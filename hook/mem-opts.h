@@ -14,7 +14,9 @@
  *   --prev-images-dir REL   parent layer, relative to DIR (pre-dump, dump)
  *   --track-mem             keep tracking for a later layer (implied by pre-dump)
  *   --tracker NAME          auto|uffd-wp|soft-dirty|hash|none
- *   --leave-running / --leave-stopped (dump)
+ *   --leave-running / --leave-stopped (dump; default: killed, or stopped with --memory-only)
+ *   --shell-job             (dump) session/group leader may be outside the tree
+ *   --memory-only           (dump) the frozen memory layer only, no restorability check
  *   --json-progress         JSON lines on stdout
  *   -o, --log-file FILE     log to FILE (relative to the current directory)
  *   -v[N]                   more log (repeatable, or a level 0-4)

@@ -29,6 +29,8 @@ enum {
 	OPT_LEAVE_STOPPED,
 	OPT_JSON,
 	OPT_MAX_REPORT,
+	OPT_SHELL_JOB,
+	OPT_MEMORY_ONLY,
 };
 
 static const char *verb_name(enum hook_mem_verb v)
@@ -51,11 +53,13 @@ int hook_mem_parse(enum hook_mem_verb verb, int argc, char **argv, struct hook_m
 		{ "json-progress", no_argument, NULL, OPT_JSON },
 		{ "log-file", required_argument, NULL, 'o' },
 		{ "max-report", required_argument, NULL, OPT_MAX_REPORT },
+		{ "shell-job", no_argument, NULL, OPT_SHELL_JOB },
+		{ "memory-only", no_argument, NULL, OPT_MEMORY_ONLY },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *name = verb_name(verb);
 	const char *log_file = NULL;
-	bool running = false, stopped = false;
+	bool running = false, stopped = false, memory_only = false;
 	int level = CK_LOG_WARN, c;
 	char *end;
 
@@ -111,6 +115,16 @@ int hook_mem_parse(enum hook_mem_verb verb, int argc, char **argv, struct hook_m
 		case OPT_LEAVE_STOPPED:
 			stopped = true;
 			break;
+		case OPT_SHELL_JOB:
+			if (verb != HOOK_MEM_DUMP)
+				return hook_usage_error(name, "--shell-job is a dump option");
+			a->mem.shell_job = true;
+			break;
+		case OPT_MEMORY_ONLY:
+			if (verb != HOOK_MEM_DUMP)
+				return hook_usage_error(name, "--memory-only is a dump option");
+			memory_only = true;
+			break;
 		case OPT_JSON:
 			a->mem.json_progress = true;
 			break;
@@ -160,8 +174,17 @@ int hook_mem_parse(enum hook_mem_verb verb, int argc, char **argv, struct hook_m
 		return hook_usage_error(name, "--cgroup auto needs -t PID");
 	if (!a->mem.images_dir)
 		return hook_usage_error(name, "no images directory: give -D DIR");
-	/* The memory layer cannot be restored yet, so dump never kills the tree. */
-	a->mem.leave_stopped = !running;
+	if (memory_only && a->mem.shell_job)
+		return hook_usage_error(
+			name, "--shell-job belongs to the restorable dump, not to --memory-only");
+	/*
+	 * dump writes a restorable image set and, like CRIU, then kills the tree
+	 * by default; --memory-only writes the memory layer alone, which cannot
+	 * be restored, so the tree is left stopped unless --leave-running.
+	 */
+	a->mem.restorable = verb == HOOK_MEM_DUMP && !memory_only;
+	a->mem.leave_stopped = memory_only ? !running : stopped;
+	a->mem.kill_after = a->mem.restorable && !running && !stopped;
 	ck_log_set_level(level);
 	if (log_file) {
 		int fd = open(log_file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);

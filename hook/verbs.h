@@ -19,6 +19,7 @@ struct hook_verb {
 	int (*run)(int argc, char **argv, struct ck_err **err);
 	const char *summary;
 	const char *usage; /* printed by --help */
+	const char *help;  /* more detail for --help, or NULL */
 };
 
 int hook_cmd_check(int argc, char **argv, struct ck_err **err);

@@ -296,6 +296,15 @@ void glue_freezer_free(struct glue_freezer *fz)
 }
 
 /* see freezer.h */
+struct parasite_ctl *glue_freezer_ctl(const struct glue_freezer *fz, pid_t pid)
+{
+	for (size_t i = 0; fz && i < fz->nr_ctl; i++)
+		if (parasite_pid(fz->ctl[i]) == pid)
+			return fz->ctl[i];
+	return NULL;
+}
+
+/* see freezer.h */
 uint64_t glue_freezer_freezing_us(const struct glue_freezer *fz)
 {
 	return fz->t_frozen - fz->t_start;

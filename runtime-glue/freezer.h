@@ -27,6 +27,7 @@ struct glue_target {
 };
 
 struct glue_freezer;
+struct parasite_ctl;
 
 /*
  * Freeze the target and collect its tree into @tree (freed by the caller).
@@ -51,6 +52,12 @@ static inline void glue_freezer_freep(struct glue_freezer **fz)
 	glue_freezer_free(*fz);
 	*fz = NULL;
 }
+
+/*
+ * The parasite handle of process @pid when the tree was frozen by seizing it
+ * (-t PID), NULL for a cgroup freeze or an unknown pid.  Still owned by @fz.
+ */
+struct parasite_ctl *glue_freezer_ctl(const struct glue_freezer *fz, pid_t pid);
 
 /* Microseconds spent getting frozen, and frozen (until thaw, or until now). */
 uint64_t glue_freezer_freezing_us(const struct glue_freezer *fz);

@@ -15,6 +15,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/xalloc.h"
+#include "runtime-glue/dump-state.h"
 #include "runtime-glue/fault.h"
 #include "runtime-glue/predump.h"
 #include "runtime-glue/progress.h"
@@ -443,6 +444,31 @@ static int write_rest(struct engine *e, struct ck_err **err)
 	return 0;
 }
 
+/*
+ * Final dump: registers, files, ids, ... of every task (dump-state.h), while
+ * the tree is still frozen.
+ */
+static int dump_restorable(struct engine *e, struct glue_dump_state **out, struct ck_err **err)
+{
+	struct glue_dump_opts dopts = { .shell_job = e->o->shell_job };
+
+	*out = glue_dump_state_new(&e->tree, &dopts, err);
+	if (!*out)
+		return -1;
+	for (size_t i = 0; i < e->tree.nr; i++) {
+		const struct glue_task *t = &e->tree.t[i];
+		const struct glue_vmas *v = NULL;
+
+		for (size_t j = 0; j < e->nr_obj; j++)
+			if (!e->obj[j].m.shmem && e->obj[j].m.task == t)
+				v = &e->obj[j].vmas;
+		if (glue_dump_task_state(*out, e->layer.dirfd, t, glue_freezer_ctl(e->fz, t->pid),
+					 v, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int thaw(struct engine *e, bool leave_stopped, struct ck_err **err)
 {
 	int rc = glue_thaw(e->fz, leave_stopped, err);
@@ -458,12 +484,20 @@ static int thaw(struct engine *e, bool leave_stopped, struct ck_err **err)
 int glue_mem_dump(const struct glue_mem_opts *o, struct glue_mem_result *res, struct ck_err **err)
 {
 	struct engine e = { .o = o, .res = res };
+	struct glue_dump_state *rst = NULL; /* final dump: the restorable part */
 	enum glue_tracker tid;
 	char why[1024];
 	int rc = -1;
 
 	memset(res, 0, sizeof(*res));
 	e.layer.dirfd = e.layer.parent_dirfd = -1;
+	if (o->restorable) {
+		/* refuse what cannot be restored before anything is stopped */
+		struct glue_dump_opts dopts = { .shell_job = o->shell_job };
+
+		if (glue_dump_check_target(&o->target, &dopts, err) < 0)
+			return -1;
+	}
 	if (glue_mem_pick_tracker(o->tracker, &tid, why, sizeof(why), err) < 0)
 		return -1;
 	res->tracker = tid;
@@ -498,9 +532,13 @@ int glue_mem_dump(const struct glue_mem_opts *o, struct glue_mem_result *res, st
 	for (size_t i = 0; i < e.nr_obj; i++)
 		if (dump_obj(&e, &e.obj[i], err) < 0)
 			goto out;
-	if (!o->pre_dump && thaw(&e, o->leave_stopped, err) < 0)
+	if (o->restorable && dump_restorable(&e, &rst, err) < 0)
+		goto out;
+	if (!o->pre_dump && !o->kill_after && thaw(&e, o->leave_stopped, err) < 0)
 		goto out;
 	if (write_rest(&e, err) < 0)
+		goto out;
+	if (rst && glue_dump_finish(rst, e.layer.dirfd, err) < 0)
 		goto out;
 	if (glue_layer_write_stats(&e.layer, &res->st, err) < 0)
 		goto out;
@@ -509,6 +547,15 @@ int glue_mem_dump(const struct glue_mem_opts *o, struct glue_mem_result *res, st
 	res->bytes_written = e.layer.bytes_written;
 	if (glue_layer_commit(&e.layer, err) < 0)
 		goto out;
+	if (o->kill_after) {
+		/* CRIU's default: the dumped tree never runs again (killed while stopped) */
+		_cleanup_err_ struct ck_err *e2 = NULL;
+
+		if (glue_dump_after(&e.tree, GLUE_DUMP_KILL, err) < 0)
+			goto out;
+		if (thaw(&e, false, &e2) < 0)
+			pr_debug("release after kill: %s", e2->msg);
+	}
 	pr_info("layer %s: %" PRIu64 " pages written, %" PRIu64 " in parent, %" PRIu64
 		" scanned, frozen %" PRIu64 " us",
 		o->images_dir, res->st.pages_written, res->st.pages_skipped_parent,
@@ -526,6 +573,7 @@ out:
 			pr_warn("thaw: %s", m);
 		}
 	}
+	glue_dump_state_free(rst);
 	free_objs(&e);
 	if (e.trk_open && e.trk.ops->close)
 		e.trk.ops->close(&e.trk);

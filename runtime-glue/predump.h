@@ -30,6 +30,10 @@ struct glue_mem_opts {
 	bool track_mem;       /* dump: keep tracking for a later layer */
 	int tracker;          /* enum glue_tracker, or -1 for the best available */
 	bool json_progress;
+	/* dump: also write what `criu restore` needs besides memory (dump-state.h) */
+	bool restorable;
+	bool shell_job;   /* session/group leaders may be outside the tree */
+	bool kill_after;  /* dump: SIGKILL the tree once the layer is complete */
 	const char *verb; /* for the progress line */
 };
 

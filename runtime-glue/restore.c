@@ -60,7 +60,7 @@ static int read_image(int dirfd, const char *dir, struct image_summary *s, struc
 		img_free_msg(ie);
 		return ck_err_set(
 			err, EINVAL,
-			"%s holds a pre-dump (memory only), not a restorable dump: restore the final 'ckpt dump' directory",
+			"%s holds a memory layer only (a pre-dump or a dump --memory-only), not a restorable dump: restore the final 'ckpt dump' directory",
 			dir);
 	}
 	img_free_msg(ie);

@@ -13,8 +13,6 @@ load helpers
 
 setup() {
 	requires root ptrace crit
-	! "$CKPT" dump --shell-job 2>&1 | grep -q "unknown option '--shell-job'" ||
-		skip "this ckpt's dump writes the memory layer only (docs/final-dump-integration.patch not applied)"
 	IMG="$BATS_TEST_TMPDIR/img"
 	OUT="$BATS_TEST_TMPDIR/victim.out"
 	mkdir -p "$IMG"
@@ -275,7 +273,11 @@ assert g["ax"] == (1 << 64) - 4, hex(g["ax"])            # -ERESTART_RESTARTBLOC
 	victim rst-mem
 	ckpt_run -0 pre-dump -t "$VICTIM_PID" -D "$IMG/pre"
 	ckpt_run -1 --separate-stderr restore -D "$IMG/pre"
-	stderr_has "holds a pre-dump"
+	stderr_has "holds a memory layer only"
+	ckpt_run -0 dump --memory-only -t "$VICTIM_PID" -D "$IMG/mem" --prev-images-dir ../pre --leave-running
+	[ ! -e "$IMG/mem/core-$VICTIM_PID.img" ]
+	ckpt_run -1 --separate-stderr restore -D "$IMG/mem"
+	stderr_has "holds a memory layer only"
 	ckpt_run -0 dump -t "$VICTIM_PID" -D "$IMG/final" --leave-running
 	ckpt_run -1 --separate-stderr restore -D "$IMG/final"
 	stderr_has "pid $VICTIM_PID is in use"

@@ -43,7 +43,7 @@ teardown() {
 	expect_layer "$IMG/3" "$VPID" a 256 "$BATS_TEST_TMPDIR/exp3"
 
 	vcmd fill a 255 1 5
-	ckpt_run -0 dump -t "$VPID" -D "$IMG/4" --prev-images-dir ../3 --tracker "$TRACKER" --leave-running
+	ckpt_run -0 dump --memory-only -t "$VPID" -D "$IMG/4" --prev-images-dir ../3 --tracker "$TRACKER" --leave-running
 	region_pages a 255 1 >"$BATS_TEST_TMPDIR/exp4"
 	expect_layer "$IMG/4" "$VPID" a 256 "$BATS_TEST_TMPDIR/exp4"
 	# unchanged pages are PE_PARENT entries
@@ -65,7 +65,7 @@ teardown() {
 	vcmd fill a 0 64 1
 	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/1" --tracker none
 	vcmd fill a 3 1 2
-	ckpt_run -0 dump -t "$VPID" -D "$IMG/2" --prev-images-dir ../1 --tracker none --leave-running
+	ckpt_run -0 dump --memory-only -t "$VPID" -D "$IMG/2" --prev-images-dir ../1 --tracker none --leave-running
 	assert_output --partial "0 from parent"
 	region_pages a 0 64 >"$BATS_TEST_TMPDIR/exp"
 	expect_layer "$IMG/2" "$VPID" a 64 "$BATS_TEST_TMPDIR/exp"
@@ -76,14 +76,14 @@ teardown() {
 @test "verify detects a corrupted page and a page changed after the dump" {
 	vcmd alloc a 32
 	vcmd fill a 0 32 1
-	ckpt_run -0 dump -t "$VPID" -D "$IMG/1" --leave-running --tracker "$TRACKER"
+	ckpt_run -0 dump --memory-only -t "$VPID" -D "$IMG/1" --leave-running --tracker "$TRACKER"
 	verify_ok "$IMG/1"
 	vcmd fill a 7 1 2
 	ckpt_run -1 verify -t "$VPID" -D "$IMG/1"
 	assert_output --partial "MISMATCH pid $VPID page $(printf '%#x' "$(region_pages a 7 1)")"
 	assert_output --regexp "[1-9][0-9]* differ, 0 missing"
 	# a fresh layer, then damage the image itself
-	ckpt_run -0 dump -t "$VPID" -D "$IMG/2" --leave-running --tracker "$TRACKER"
+	ckpt_run -0 dump --memory-only -t "$VPID" -D "$IMG/2" --leave-running --tracker "$TRACKER"
 	verify_ok "$IMG/2"
 	local off
 	off=$(($(stat -c %s "$IMG/2/pages-1.img") / 2))
@@ -111,7 +111,7 @@ teardown() {
 	expect_layer "$IMG/2" "$child" a 32 "$BATS_TEST_TMPDIR/expc"
 	region_pages a 0 1 >"$BATS_TEST_TMPDIR/expp"
 	expect_layer "$IMG/2" "$VPID" a 32 "$BATS_TEST_TMPDIR/expp"
-	ckpt_run -0 dump -t "$VPID" -D "$IMG/3" --prev-images-dir ../2 --leave-running --tracker "$TRACKER"
+	ckpt_run -0 dump --memory-only -t "$VPID" -D "$IMG/3" --prev-images-dir ../2 --leave-running --tracker "$TRACKER"
 	crit_all "$IMG/2" "$IMG/3"
 	verify_ok "$IMG/3"
 	assert_output --partial "2 tasks"
@@ -136,7 +136,7 @@ teardown() {
 	expect_layer "$IMG/2" "$VPID" m2 16 "$BATS_TEST_TMPDIR/expm"
 	[ "$(layer_pages "$IMG/2" "$VPID" 4 | in_region a 64 | wc -l)" -eq 0 ]
 	[ "$(layer_pages "$IMG/2" "$VPID" 1 | in_region a 64 | wc -l)" -eq 44 ]
-	ckpt_run -0 dump -t "$VPID" -D "$IMG/3" --prev-images-dir ../2 --leave-running --tracker "$TRACKER"
+	ckpt_run -0 dump --memory-only -t "$VPID" -D "$IMG/3" --prev-images-dir ../2 --leave-running --tracker "$TRACKER"
 	crit_all "$IMG/2" "$IMG/3"
 	verify_ok "$IMG/3"
 	refute_output --partial OUTSIDE
@@ -151,7 +151,7 @@ teardown() {
 	region_pages fm 4 2 >"$BATS_TEST_TMPDIR/exp1"
 	expect_layer "$IMG/1" "$VPID" fm 32 "$BATS_TEST_TMPDIR/exp1"
 	vcmd fill fm 20 1 2
-	ckpt_run -0 dump -t "$VPID" -D "$IMG/2" --prev-images-dir ../1 --leave-running --tracker "$TRACKER"
+	ckpt_run -0 dump --memory-only -t "$VPID" -D "$IMG/2" --prev-images-dir ../1 --leave-running --tracker "$TRACKER"
 	region_pages fm 20 1 >"$BATS_TEST_TMPDIR/exp2"
 	expect_layer "$IMG/2" "$VPID" fm 32 "$BATS_TEST_TMPDIR/exp2"
 	run -0 crit decode -i "$IMG/2/mm-$VPID.img"
@@ -166,7 +166,7 @@ teardown() {
 	vcmd threads 2 64
 	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/1" --tracker "$TRACKER"
 	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/2" --prev-images-dir ../1 --tracker "$TRACKER"
-	ckpt_run -0 dump -t "$VPID" -D "$IMG/3" --prev-images-dir ../2 --leave-stopped --tracker "$TRACKER"
+	ckpt_run -0 dump --memory-only -t "$VPID" -D "$IMG/3" --prev-images-dir ../2 --leave-stopped --tracker "$TRACKER"
 	[ "$(proc_state "$VPID")" = T ]
 	run -0 crit decode -i "$IMG/3/pstree.img"
 	echo "$output" | jq -e '.entries[0].threads | length == 3'
@@ -179,7 +179,7 @@ teardown() {
 @test "shared anonymous memory is dumped once as a shmem pagemap" {
 	vcmd shared s 16
 	vcmd fill s 0 8 1
-	ckpt_run -0 dump -t "$VPID" -D "$IMG/1" --leave-running --tracker "$TRACKER"
+	ckpt_run -0 dump --memory-only -t "$VPID" -D "$IMG/1" --leave-running --tracker "$TRACKER"
 	local ino
 	ino=$(stat -L -c %i "/proc/$VPID/map_files/$(printf '%x' "$(region_addr s)")-$(printf '%x' $(($(region_addr s) + 16 * 4096)))")
 	[ -f "$IMG/1/pagemap-shmem-$ino.img" ]
@@ -193,7 +193,7 @@ teardown() {
 	vcmd alloc a 8
 	vcmd fill a 0 8 1
 	vcmd protect a 2 2 none
-	ckpt_run -0 dump -t "$VPID" -D "$IMG/1" --leave-running --tracker "$TRACKER"
+	ckpt_run -0 dump --memory-only -t "$VPID" -D "$IMG/1" --leave-running --tracker "$TRACKER"
 	region_pages a 0 8 >"$BATS_TEST_TMPDIR/exp"
 	expect_layer "$IMG/1" "$VPID" a 8 "$BATS_TEST_TMPDIR/exp"
 	verify_ok "$IMG/1"
@@ -202,8 +202,8 @@ teardown() {
 @test "pagemap fallback (no PAGEMAP_SCAN) selects the same pages" {
 	vcmd alloc a 64
 	vcmd fill a 0 20 1
-	ckpt_run -0 dump -t "$VPID" -D "$IMG/1" --leave-running --tracker "$TRACKER"
-	CK_FAULT=no-pagemap-scan ckpt_run -0 dump -t "$VPID" -D "$IMG/2" --leave-running --tracker "$TRACKER"
+	ckpt_run -0 dump --memory-only -t "$VPID" -D "$IMG/1" --leave-running --tracker "$TRACKER"
+	CK_FAULT=no-pagemap-scan ckpt_run -0 dump --memory-only -t "$VPID" -D "$IMG/2" --leave-running --tracker "$TRACKER"
 	diff <(layer_pages "$IMG/1" "$VPID" 4) <(layer_pages "$IMG/2" "$VPID" 4)
 	verify_ok "$IMG/2"
 }
@@ -217,7 +217,7 @@ teardown() {
 		vcmd fill a$v 0 16 $v
 		ckpt_run -0 pre-dump --cgroup "$CG" -D "$IMG/$v-1" -v --tracker "$TRACKER"
 		vcmd fill a$v 0 1 9
-		ckpt_run -0 dump --cgroup "$CG" -D "$IMG/$v-2" --prev-images-dir "../$v-1" --leave-running --tracker "$TRACKER"
+		ckpt_run -0 dump --memory-only --cgroup "$CG" -D "$IMG/$v-2" --prev-images-dir "../$v-1" --leave-running --tracker "$TRACKER"
 		region_pages a$v 0 1 >"$BATS_TEST_TMPDIR/exp"
 		expect_layer "$IMG/$v-2" "$VPID" a$v 16 "$BATS_TEST_TMPDIR/exp"
 		ckpt_run -0 verify --cgroup "$CG" -D "$IMG/$v-2"
@@ -232,7 +232,7 @@ teardown() {
 	done
 	# --cgroup auto finds the cgroup of -t PID
 	make_cgroup 2
-	ckpt_run -0 dump -t "$VPID" --cgroup auto -D "$IMG/auto" --leave-running -v --tracker "$TRACKER"
+	ckpt_run -0 dump --memory-only -t "$VPID" --cgroup auto -D "$IMG/auto" --leave-running -v --tracker "$TRACKER"
 	assert_output --partial "cgroup v2 $CG"
 }
 
@@ -241,7 +241,7 @@ teardown() {
 	make_cgroup 2
 	vcmd alloc a 4
 	vcmd fill a 0 4 1
-	ckpt_run -0 dump --cgroup "$CG" -D "$IMG/1" --leave-stopped --tracker "$TRACKER"
+	ckpt_run -0 dump --memory-only --cgroup "$CG" -D "$IMG/1" --leave-stopped --tracker "$TRACKER"
 	grep -q '^frozen 1' "$CG/cgroup.events"
 	ckpt_run -0 verify --cgroup "$CG" -D "$IMG/1"
 	grep -q '^frozen 1' "$CG/cgroup.events"
@@ -286,7 +286,7 @@ ckpt_paused() {
 	child=$(awk '$1 == "CHILD" {print $2}' "$OUT")
 	VICTIM_PIDS+=("$child")
 	for point in frozen collected; do
-		ckpt_paused "$point" dump -t "$VPID" -D "$IMG/$point" --tracker "$TRACKER"
+		ckpt_paused "$point" dump --memory-only -t "$VPID" -D "$IMG/$point" --tracker "$TRACKER"
 		[ "$(proc_state "$VPID")" = t ]
 		kill -KILL "$CKPT_PID"
 		wait "$CKPT_PID" || true
@@ -313,7 +313,7 @@ ckpt_paused() {
 	CK_FAULT=pages ckpt_run -1 pre-dump -t "$VPID" -D "$IMG/2" --prev-images-dir ../1 --tracker "$TRACKER"
 	assert_output --partial "fault injected at pages"
 	[ ! -e "$IMG/2" ]
-	CK_FAULT=frozen ckpt_run -1 dump -t "$VPID" -D "$IMG/2" --prev-images-dir ../1 --tracker "$TRACKER"
+	CK_FAULT=frozen ckpt_run -1 dump --memory-only -t "$VPID" -D "$IMG/2" --prev-images-dir ../1 --tracker "$TRACKER"
 	assert_output --partial "fault injected at frozen"
 	[ ! -e "$IMG/2" ]
 	untraced "$VPID"
@@ -340,6 +340,34 @@ ckpt_paused() {
 	run -0 crit decode -i "$IMG/1/stats-dump"
 	[ "$(echo "$output" | jq '.entries[0].dump.pages_written')" = "$(echo "$done" | jq .pages_written)" ]
 	[ "$(echo "$output" | jq '.entries[0].dump.frozen_time')" = "$(echo "$done" | jq .frozen_us)" ]
+}
+
+@test "plain dump (restorable) of the fifo-driven victim: refused up front with the list, victim keeps running" {
+	vcmd alloc a 8
+	vcmd fill a 0 8 1
+	ckpt_run -1 --separate-stderr dump -t "$VPID" -D "$IMG/1" --tracker "$TRACKER"
+	[[ "$stderr" == *"cannot dump"* ]] || fail "no list: $stderr"
+	[[ "$stderr" == *"named fifo $FIFO"* ]] || fail "the fifo is not listed: $stderr"
+	[[ "$stderr" == *"session leader"*"--shell-job"* ]] || fail "the session is not listed: $stderr"
+	[ -z "$(ls -A "$IMG")" ] || fail "left behind: $(ls -A "$IMG")"
+	untraced "$VPID"
+	[ "$(proc_state "$VPID")" = S ]
+	# still alive and answering; --memory-only dumps the same tree
+	vcmd fill a 0 1 2
+	ckpt_run -0 dump --memory-only -t "$VPID" -D "$IMG/2" --tracker "$TRACKER" --leave-running
+	[ ! -e "$IMG/2/core-$VPID.img" ]
+	vcmd fill a 1 1 3
+	# without --leave-running, --memory-only leaves the tree stopped (not killed)
+	ckpt_run -0 dump --memory-only -t "$VPID" -D "$IMG/4" --prev-images-dir ../2 --tracker "$TRACKER"
+	retry 50 0.05 bash -c "[ \"\$(awk '/^State:/ {print \$2}' /proc/$VPID/status)\" = T ]"
+	untraced "$VPID"
+	kill -CONT "$VPID"
+	vcmd fill a 2 1 4
+	ckpt_run -2 dump --memory-only --shell-job -t "$VPID" -D "$IMG/3"
+	assert_output --partial "--shell-job belongs to the restorable dump"
+	ckpt_run -2 pre-dump --memory-only -t "$VPID" -D "$IMG/3"
+	assert_output --partial "--memory-only is a dump option"
+	[ ! -e "$IMG/3" ]
 }
 
 @test "bad input: clear message, non-zero status, victim untouched" {

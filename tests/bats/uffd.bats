@@ -57,7 +57,7 @@ no_uffd_in() {
 	expect_layer "$IMG/3" "$VPID" a 256 "$BATS_TEST_TMPDIR/exp3"
 
 	vcmd fill a 255 1 5
-	ckpt_run -0 dump -t "$VPID" -D "$IMG/4" --prev-images-dir ../3 --tracker uffd-wp --leave-running
+	ckpt_run -0 dump --memory-only -t "$VPID" -D "$IMG/4" --prev-images-dir ../3 --tracker uffd-wp --leave-running
 	region_pages a 255 1 >"$BATS_TEST_TMPDIR/exp4"
 	expect_layer "$IMG/4" "$VPID" a 256 "$BATS_TEST_TMPDIR/exp4"
 	[ "$(layer_pages "$IMG/4" "$VPID" 1 | in_region a 256 | wc -l)" -eq 255 ]
@@ -109,7 +109,7 @@ no_uffd_in() {
 	expect_layer "$IMG/3" "$VPID" b 8 "$BATS_TEST_TMPDIR/expb3"
 	region_pages m2 0 1 >"$BATS_TEST_TMPDIR/expm3"
 	expect_layer "$IMG/3" "$VPID" m2 20 "$BATS_TEST_TMPDIR/expm3"
-	ckpt_run -0 dump -t "$VPID" -D "$IMG/4" --prev-images-dir ../3 --tracker uffd-wp --leave-running
+	ckpt_run -0 dump --memory-only -t "$VPID" -D "$IMG/4" --prev-images-dir ../3 --tracker uffd-wp --leave-running
 	crit_all "$IMG/2" "$IMG/3" "$IMG/4"
 	verify_ok "$IMG/4"
 }
@@ -135,7 +135,7 @@ no_uffd_in() {
 	: >"$BATS_TEST_TMPDIR/none"
 	expect_layer "$IMG/3" "$child" a 32 "$BATS_TEST_TMPDIR/none"
 	expect_layer "$IMG/3" "$VPID" a 32 "$BATS_TEST_TMPDIR/none"
-	ckpt_run -0 dump -t "$VPID" -D "$IMG/4" --prev-images-dir ../3 --tracker uffd-wp --leave-running
+	ckpt_run -0 dump --memory-only -t "$VPID" -D "$IMG/4" --prev-images-dir ../3 --tracker uffd-wp --leave-running
 	verify_ok "$IMG/4"
 	assert_output --partial "2 tasks"
 	retry 100 0.02 no_holder_for "$child"
@@ -156,7 +156,7 @@ no_uffd_in() {
 	expect_layer "$IMG/2" "$VPID" fm 32 "$BATS_TEST_TMPDIR/exp2"
 	# page 4 is page cache again: neither present nor parent in the new layer
 	[ "$(region_pages fm 4 1 | grep -cxFf - <(layer_pages "$IMG/2" "$VPID" 1))" -eq 0 ]
-	ckpt_run -0 dump -t "$VPID" -D "$IMG/3" --prev-images-dir ../2 --tracker uffd-wp --leave-running
+	ckpt_run -0 dump --memory-only -t "$VPID" -D "$IMG/3" --prev-images-dir ../2 --tracker uffd-wp --leave-running
 	verify_ok "$IMG/3"
 }
 
@@ -167,7 +167,7 @@ no_uffd_in() {
 	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/1" --tracker uffd-wp
 	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/2" --prev-images-dir ../1 --tracker uffd-wp
 	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/3" --prev-images-dir ../2 --tracker uffd-wp
-	ckpt_run -0 dump -t "$VPID" -D "$IMG/4" --prev-images-dir ../3 --tracker uffd-wp --leave-stopped
+	ckpt_run -0 dump --memory-only -t "$VPID" -D "$IMG/4" --prev-images-dir ../3 --tracker uffd-wp --leave-stopped
 	verify_ok "$IMG/4"
 	kill -CONT "$VPID"
 	vcmd stop-threads
@@ -189,7 +189,7 @@ no_uffd_in() {
 	expect_layer "$IMG/2" "$VPID" a 64 "$BATS_TEST_TMPDIR/exp2"
 	# and tracking is armed again
 	vcmd fill a 6 1 3
-	ckpt_run -0 dump -t "$VPID" -D "$IMG/3" --prev-images-dir ../2 --tracker uffd-wp --leave-running
+	ckpt_run -0 dump --memory-only -t "$VPID" -D "$IMG/3" --prev-images-dir ../2 --tracker uffd-wp --leave-running
 	region_pages a 6 1 >"$BATS_TEST_TMPDIR/exp3"
 	expect_layer "$IMG/3" "$VPID" a 64 "$BATS_TEST_TMPDIR/exp3"
 	verify_ok "$IMG/3"
@@ -213,7 +213,7 @@ no_uffd_in() {
 	region_pages a 0 16 >"$BATS_TEST_TMPDIR/exp2"
 	expect_layer "$IMG/2" "$VPID" a 16 "$BATS_TEST_TMPDIR/exp2"
 	vcmd fill a 3 1 2
-	ckpt_run -0 dump -t "$VPID" -D "$IMG/3" --prev-images-dir ../2 --tracker uffd-wp --leave-running
+	ckpt_run -0 dump --memory-only -t "$VPID" -D "$IMG/3" --prev-images-dir ../2 --tracker uffd-wp --leave-running
 	region_pages a 3 1 >"$BATS_TEST_TMPDIR/exp3"
 	expect_layer "$IMG/3" "$VPID" a 16 "$BATS_TEST_TMPDIR/exp3"
 	verify_ok "$IMG/3"
