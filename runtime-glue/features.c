@@ -458,7 +458,7 @@ static const struct {
 		  GLUE_FEAT_PIDFD_GETFD }, 4, true,
 		"userfaultfd async write-protect + PAGEMAP_SCAN find written pages; the freeze covers only the scan" },
 	[GLUE_TRACKER_SOFT_DIRTY] = {
-		{ GLUE_FEAT_SOFT_DIRTY }, 1, false,
+		{ GLUE_FEAT_SOFT_DIRTY }, 1, true,
 		"clear_refs 4 + pagemap bit 55 find written pages" },
 	[GLUE_TRACKER_HASH] = {
 		{ 0 }, 0, true,

@@ -475,6 +475,52 @@ int glue_layer_write_meta(struct glue_layer *l, const char *tracker, const struc
 }
 
 /* see layer.h */
+int glue_layer_read_inventory(int dirfd, uint64_t *dump_uptime, bool *pre_dump, struct ck_err **err)
+{
+	_cleanup_(img_releasep) struct img *img = NULL;
+	InventoryEntry *inv = NULL;
+
+	*dump_uptime = 0;
+	*pre_dump = false;
+	img = img_open(dirfd, "inventory.img", IMG_INVENTORY, err);
+	if (!img)
+		return -1;
+	if (img_read_entry(img, (void **)&inv, err) < 0)
+		return -1;
+	if (!inv)
+		return ck_err_set(err, 0, "inventory.img holds no entry");
+	if (inv->has_dump_uptime)
+		*dump_uptime = inv->dump_uptime;
+	*pre_dump = inv->has_pre_dump_mode;
+	img_free_msg(inv);
+	return 0;
+}
+
+/* see layer.h */
+bool glue_layer_is_ckpt(int dirfd)
+{
+	return faccessat(dirfd, META, F_OK, 0) == 0;
+}
+
+/*
+ * A layer written by CRIU has no ckpt-layer file.  Whether a task is the one
+ * it dumped is decided by CRIU's own rule (detect_pid_reuse): the task started
+ * before the dump, comparing its start time (clock ticks since boot, from
+ * /proc/PID/stat) with the inventory's dump_uptime in the same unit.
+ */
+static int criu_same_task(int dirfd, uint64_t start_time, bool *same, struct ck_err **err)
+{
+	long tps = sysconf(_SC_CLK_TCK);
+	uint64_t up;
+	bool pre;
+
+	if (glue_layer_read_inventory(dirfd, &up, &pre, err) < 0)
+		return ck_err_wrap(err, "parent layer written by CRIU");
+	*same = up && tps > 0 && tps <= 1000000 && start_time < up / (1000000 / (uint64_t)tps);
+	return 0;
+}
+
+/* see layer.h */
 int glue_layer_read_meta(int dirfd, pid_t vpid, uint64_t start_time, bool *same_task,
 			 char **tracker, struct ck_err **err)
 {
@@ -489,7 +535,7 @@ int glue_layer_read_meta(int dirfd, pid_t vpid, uint64_t start_time, bool *same_
 	fd = openat(dirfd, META, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		if (errno == ENOENT)
-			return 0; /* a CRIU layer: no history we can trust */
+			return criu_same_task(dirfd, start_time, same_task, err);
 		return ck_err_set(err, errno, "open %s", META);
 	}
 	f = fdopen(fd, "r");

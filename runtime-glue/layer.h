@@ -81,10 +81,21 @@ int glue_layer_write_meta(struct glue_layer *l, const char *tracker, const struc
 			  struct ck_err **err);
 /*
  * Whether the layer at @dirfd recorded task @vpid with @start_time; *tracker
- * (may be NULL) gets the tracker name (caller frees).  0 or -1.
+ * (may be NULL) gets the tracker name (caller frees).  0 or -1.  A layer
+ * written by CRIU (no ckpt-layer file) holds every task that started before
+ * its inventory's dump_uptime: CRIU's own pid-reuse rule; *tracker stays NULL.
  */
 int glue_layer_read_meta(int dirfd, pid_t vpid, uint64_t start_time, bool *same_task,
 			 char **tracker, struct ck_err **err);
+/*
+ * From inventory.img of the layer at @dirfd: @dump_uptime (µs of
+ * CLOCK_BOOTTIME when it was taken; 0 when absent) and @pre_dump
+ * (pre_dump_mode set: a pre-dump by ckpt or CRIU).  0 or -1.
+ */
+int glue_layer_read_inventory(int dirfd, uint64_t *dump_uptime, bool *pre_dump,
+			      struct ck_err **err);
+/* Whether the layer at @dirfd was written by ckpt (has a ckpt-layer file). */
+bool glue_layer_is_ckpt(int dirfd);
 
 /* Name of the pagemap image of a task (vpid) or shared segment (inode).  Caller frees. */
 char *glue_pagemap_name(bool shmem, uint64_t id);

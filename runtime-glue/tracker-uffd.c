@@ -97,8 +97,15 @@ static bool trackable(const struct glue_vma *v)
 static int uffd_open(struct glue_tracker_ctx *t, int parent_dirfd, int layer_dirfd, bool rearm,
 		     struct ck_err **err)
 {
-	struct uffd_run *r = xzalloc(sizeof(*r));
+	struct glue_feature_result res;
+	struct uffd_run *r;
 
+	glue_probe_feature(GLUE_FEAT_UFFD_WP_ASYNC, &res);
+	if (!res.available)
+		return ck_err_set(err, ENOTSUP,
+				  "tracker uffd-wp is not available on this kernel: %s",
+				  res.detail);
+	r = xzalloc(sizeof(*r));
 	r->parent_dirfd = parent_dirfd;
 	r->rearm = rearm;
 	t->priv = r;

@@ -13,11 +13,12 @@ const struct glue_tracker_ops *glue_tracker_ops(enum glue_tracker id, struct ck_
 	switch (id) {
 	case GLUE_TRACKER_UFFD_WP:
 		return &glue_tracker_uffd_ops;
+	case GLUE_TRACKER_SOFT_DIRTY:
+		return &glue_tracker_softdirty_ops;
 	case GLUE_TRACKER_HASH:
 		return &glue_tracker_hash_ops;
 	case GLUE_TRACKER_NONE:
 		return &glue_tracker_none_ops;
-	case GLUE_TRACKER_SOFT_DIRTY:
 	case GLUE_TRACKER_NR:
 		break;
 	}

@@ -125,6 +125,7 @@ const struct glue_tracker_ops *glue_tracker_ops(enum glue_tracker id, struct ck_
 
 /* Implementations (tracker-<name>.c). */
 extern const struct glue_tracker_ops glue_tracker_uffd_ops;
+extern const struct glue_tracker_ops glue_tracker_softdirty_ops;
 extern const struct glue_tracker_ops glue_tracker_hash_ops;
 extern const struct glue_tracker_ops glue_tracker_none_ops;
 
