@@ -298,7 +298,7 @@ static bool has_history(const struct sd_run *r, const struct glue_mobj *obj)
 	}
 	/* A CRIU layer (the engine checked the pid against its dump_uptime). */
 	if (!r->parent_pre_dump || !r->parent_uptime) {
-		pr_info("soft-dirty: pid %d: the parent layer is a CRIU dump, not a pre-dump (no record that it cleared soft-dirty): full layer",
+		pr_info("soft-dirty: pid %d: the parent layer is a CRIU dump, not a pre-dump (its images do not say whether it cleared soft-dirty): full layer",
 			pid);
 		return false;
 	}
