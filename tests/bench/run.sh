@@ -15,7 +15,12 @@ OUT="$PWD/$BUILD/bench-memory.json"
 MIB=${BENCH_MIB:-1024}
 BIG_MIB=${BENCH_BIG_MIB:-4096}
 ROUND_MIB=32
-read -r -a TRACKERS <<<"${BENCH_TRACKERS:-hash none}"
+DEFAULT_TRACKERS="hash none"
+if "$CKPT" check --feature uffd-wp-async >/dev/null 2>&1; then
+	DEFAULT_TRACKERS="uffd-wp hash none"
+fi
+read -r -a TRACKERS <<<"${BENCH_TRACKERS:-$DEFAULT_TRACKERS}"
+THP_MIB=${BENCH_THP_MIB:-256}
 WORK=$(mktemp -d "$PWD/$BUILD/bench.XXXXXX")
 export GLIBC_TUNABLES=glibc.pthread.rseq=0
 
@@ -105,7 +110,7 @@ for t in "${TRACKERS[@]}"; do
 	add "$t" incr_predump_frozen_ms "$(jq -n --argjson us "$(jget "$j" .frozen_us)" '$us / 10 | round / 100')"
 	add "$t" incr_predump_pages_written "$(jget "$j" .pages_written)"
 	wcmd rewrite "$ROUND_MIB" 4
-	j=$(ckpt_json dump -t "$VPID" -D "$d/4" --prev-images-dir ../3 --tracker "$t" --leave-running)
+	j=$(ckpt_json dump --memory-only --track-mem -t "$VPID" -D "$d/4" --prev-images-dir ../3 --tracker "$t" --leave-running)
 	add "$t" final_dump_frozen_ms "$(jq -n --argjson us "$(jget "$j" .frozen_us)" '$us / 10 | round / 100')"
 	add "$t" final_dump_pages_written "$(jget "$j" .pages_written)"
 	# dirty-page discovery at 1 %
@@ -149,6 +154,41 @@ for m in vm-readv procmem; do
 done
 stop_workload
 
+# Second layer of a THP-backed workload: 64 random 4 KiB pages rewritten every
+# 20 ms between two pre-dumps (soft-dirty would mark whole 2 MiB pages).
+thp_second_layer() {
+	local t=$1 pid n i j thp
+	local d="$WORK/thp-$t" fifo="$WORK/thp-fifo-$t" out="$WORK/thp-out-$t"
+	mkdir -p "$d"
+	mkfifo "$fifo"
+	"$PWD/$BUILD/tests/victims/mem-victim" "$fifo" >"$out" 2>&1 &
+	pid=$!
+	exec 7>"$fifo"
+	echo "thp h $((THP_MIB * 256))" >&7
+	n=1
+	for _ in $(seq 600); do grep -q "^ACK $n" "$out" && break; sleep 0.05; done
+	thp=$(awk '/^AnonHugePages:/ {s += $2} END {print int(s / 1024)}' "/proc/$pid/smaps")
+	ckpt_json pre-dump -t "$pid" -D "$d/1" --tracker "$t" >/dev/null
+	for i in $(seq 50); do
+		echo "scatter h 64 $((i + 100))" >&7
+		sleep 0.02
+	done
+	n=$((n + 50))
+	for _ in $(seq 600); do grep -q "^ACK $n" "$out" && break; sleep 0.05; done
+	j=$(ckpt_json pre-dump -t "$pid" -D "$d/2" --prev-images-dir ../1 --tracker "$t")
+	exec 7>&-
+	kill -KILL "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	rm -rf "$d" "$fifo" "$out"
+	add "$t" thp_huge_mib_before "$thp"
+	add "$t" thp_second_layer_pages "$(jget "$j" .pages_written)"
+	add "$t" thp_second_layer_pct "$(jq -n --argjson w "$(jget "$j" .pages_written)" --argjson s "$(jget "$j" .pages_scanned)" '($w / $s * 1000 | round) / 10')"
+}
+echo "bench: ${THP_MIB} MiB THP workload, 64 random pages per 20 ms between two pre-dumps" >&2
+for t in "${TRACKERS[@]}"; do
+	thp_second_layer "$t"
+done
+
 # peak RSS of ckpt on a big target
 if [ "$(awk '/MemAvailable/ {print int($2 / 1024)}' /proc/meminfo)" -gt $((BIG_MIB * 3)) ]; then
 	echo "bench: ${BIG_MIB} MiB target for peak RSS" >&2
@@ -156,7 +196,7 @@ if [ "$(awk '/MemAvailable/ {print int($2 / 1024)}' /proc/meminfo)" -gt $((BIG_M
 	for t in "${TRACKERS[@]}"; do
 		j=$(ckpt_json pre-dump -t "$VPID" -D "$WORK/big-$t-1" --tracker "$t")
 		wcmd rewrite "$ROUND_MIB" 9
-		j2=$(ckpt_json dump -t "$VPID" -D "$WORK/big-$t-2" --prev-images-dir "../big-$t-1" --tracker "$t" --leave-running)
+		j2=$(ckpt_json dump --memory-only -t "$VPID" -D "$WORK/big-$t-2" --prev-images-dir "../big-$t-1" --tracker "$t" --leave-running)
 		rss=$(jq -n --argjson a "$(jget "$j" .peak_rss_kb)" --argjson b "$(jget "$j2" .peak_rss_kb)" '[$a, $b] | max / 1024 * 10 | round / 10')
 		add "$t" peak_rss_mib_big_target "$rss"
 		rm -rf "$WORK/big-$t-1" "$WORK/big-$t-2"
@@ -166,18 +206,20 @@ else
 	echo "bench: not enough memory for the ${BIG_MIB} MiB target; peak RSS skipped" >&2
 fi
 
-jq -n --argjson r "$results" --arg kernel "$(uname -r)" --argjson mib "$MIB" --argjson big "$BIG_MIB" \
+jq -n --argjson r "$results" --arg kernel "$(uname -r)" --argjson mib "$MIB" --argjson big "$BIG_MIB" --argjson thp "$THP_MIB" \
 	--argjson round "$ROUND_MIB" '{
 	kernel: $kernel, workload_mib: $mib, big_target_mib: $big, round_mib: $round,
 	criu: "not measured: CRIU does not run on this kernel (criu-3.17: vdso bounds; 4.2 pre-dump: BUG at mem.c:46)",
 	goals: {first_layer_gbps: 2.3, incr_predump_frozen_ms: "10 + dirty pages", final_dump_frozen_ms: 40,
 		discovery_1pct_ms: 2, peak_rss_mib_big_target: 64},
+	thp_workload: {mib: $thp, note: "64 random 4 KiB pages rewritten every 20 ms for 1 s between two pre-dumps"},
 	results: $r}' >"$OUT"
 
 # table
 figs=(first_layer_gbps first_layer_frozen_ms incr_predump_frozen_ms incr_predump_pages_written
 	final_dump_frozen_ms final_dump_pages_written discovery_1pct_ms discovery_1pct_pages_written
-	workload_slowdown_pct peak_rss_mib_big_target)
+	workload_slowdown_pct thp_huge_mib_before thp_second_layer_pages thp_second_layer_pct
+	peak_rss_mib_big_target)
 printf '%-30s' figure
 for t in "${TRACKERS[@]}"; do printf '%14s' "$t"; done
 printf '%10s\n' goal
