@@ -367,6 +367,12 @@ static ssize_t read_vm(struct glue_memreader *r, const struct glue_range *rs, si
 		got = process_vm_readv(r->pid, &local, 1, remote, k, 0);
 		if (got < 0 && errno == EINTR)
 			continue;
+		/*
+		 * The task exited (a pre-dump copies after the thaw): nothing more
+		 * to read, like an unmapped range; the caller reports the short read.
+		 */
+		if (got < 0 && errno == ESRCH)
+			return (ssize_t)done;
 		if (got < 0 && errno != EFAULT && errno != ENOMEM)
 			return ck_err_set(err, errno, "process_vm_readv from %d", (int)r->pid);
 		if (got < 0)

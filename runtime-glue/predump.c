@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -434,8 +435,17 @@ static int write_rest(struct engine *e, struct ck_err **err)
 				glue_vmas_free(&full);
 			}
 		}
-		if (glue_layer_write_mm(&e->layer, ob->m.task, &ob->vmas, err) < 0)
-			return -1;
+		if (glue_layer_write_mm(&e->layer, ob->m.task, &ob->vmas, err) < 0) {
+			/*
+			 * A pre-dump writes this after the thaw: a task that exited
+			 * since (a short-lived child) has no mm to describe.  Its
+			 * pages are in the layer; no later layer will refer to them.
+			 */
+			if (!e->o->pre_dump || kill(ob->m.task->pid, 0) == 0 || errno != ESRCH)
+				return -1;
+			pr_info("pid %d exited during the pre-dump: no mm image", (int)ob->m.task->pid);
+			ck_err_free(err);
+		}
 	}
 	if (glue_layer_write_meta(&e->layer, glue_tracker_name(e->trk.ops->id), &e->tree, err) < 0)
 		return -1;

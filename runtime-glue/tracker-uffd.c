@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -416,6 +417,11 @@ static void maybe_arm(struct glue_tracker_ctx *t, struct glue_mobj *obj)
 	if (arm_new(uo, obj, &e2) < 0) {
 		_cleanup_free_ char *msg = ck_err_str(e2);
 
+		uo->armed = false;
+		if (kill(obj->pid, 0) < 0 && errno == ESRCH) {
+			pr_info("uffd-wp: pid %d exited before its tracker was armed", (int)obj->pid);
+			return;
+		}
 		pr_warn("uffd-wp: pid %d: cannot arm the tracker (%s); the next layer is full",
 			(int)obj->pid, msg);
 		uo->armed = false;

@@ -1,39 +1,110 @@
 #!/bin/bash
-# make demo: ckpt on a built-in workload.  Each step prints what it does.
+# make demo: ckpt on built-in workloads.  Each step says what it does.
+#   1. ckpt check
+#   2. an image round trip (write a CRIU image set, decode it with ckpt show and crit)
+#   3. iterative pre-dumps of a sample process, with per-layer stats, and verify
+#   4. iterative pre-dumps of a runc container (busybox), with per-layer stats
+#   5. ckpt exec: redirect a running process's stdout into a file
 set -euo pipefail
 cd "$(dirname "$0")/.." || exit 1
 BUILD="${BUILD:-build}"
-CKPT="$BUILD/ckpt"
+CKPT="$PWD/$BUILD/ckpt"
+VICTIMS="$PWD/$BUILD/tests/victims"
 work=$(mktemp -d /tmp/ckpt-demo.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+pids=()
+ctr=""
+cleanup() {
+	local p
+	for p in "${pids[@]+"${pids[@]}"}"; do kill -KILL "$p" 2>/dev/null || true; done
+	[ -n "$ctr" ] && runc delete -f "$ctr" >/dev/null 2>&1
+	rm -rf "$work"
+}
+trap cleanup EXIT
 
 step() { printf '\n== %s\n' "$*"; }
+# layer_stats DIR: one line from the layer's stats-dump.
+layer_stats() {
+	crit decode -i "$1/stats-dump" | jq -r --arg d "$(basename "$1")" \
+		'.entries[0].dump | "  layer \($d): \(.pages_written) pages written, \(.pages_skipped_parent) from parent, frozen \(.frozen_time / 1000) ms"'
+}
+
+if [ "$(id -u)" != 0 ]; then
+	echo "make demo needs root (ptrace of the sample processes, cgroups, runc)" >&2
+	exit 1
+fi
 
 step "ckpt check: what this kernel offers and which dirty tracker pre-dump uses"
 "$CKPT" check || true
 
-if [ -x "$BUILD/tests/unit/img-sample" ]; then
-	step "image round trip: write a CRIU-format image set, decode it with ckpt show and crit"
-	"$BUILD/tests/unit/img-sample" "$work/images"
-	ls -l "$work/images"
-	"$CKPT" show --pretty "$work/images/pagemap-"*.img
-	if command -v crit >/dev/null; then
-		for f in "$work"/images/*.img; do
-			case "$f" in */pages-*) continue ;; esac
-			crit decode -i "$f" >/dev/null && echo "crit decode $(basename "$f"): ok"
-		done
-	fi
+step "image round trip: write a CRIU-format image set, decode it with ckpt show and crit"
+"$BUILD/tests/unit/img-sample" "$work/images"
+ls "$work/images"
+"$CKPT" show --pretty "$work/images/pagemap-"*.img | head -20
+for f in "$work"/images/*.img "$work/images/stats-dump"; do
+	case "$f" in */pages-*) continue ;; esac
+	crit decode -i "$f" >/dev/null && echo "crit decode $(basename "$f"): ok"
+done
+
+step "iterative pre-dumps of a sample process (64 MiB, a few pages rewritten per round)"
+mkfifo "$work/cmd"
+GLIBC_TUNABLES=glibc.pthread.rseq=0 "$VICTIMS/mem-victim" "$work/cmd" >"$work/victim.out" 2>&1 3>&- &
+pids+=($!)
+vpid=$!
+exec 7>"$work/cmd"
+n=0
+vcmd() {
+	n=$((n + 1))
+	echo "$*" >&7
+	for _ in $(seq 500); do grep -q "^ACK $n" "$work/victim.out" && return 0; sleep 0.01; done
+	echo "demo: the sample process did not answer" >&2
+	return 1
+}
+vcmd alloc a 16384
+vcmd fill a 0 16384 1
+"$CKPT" pre-dump -t "$vpid" -D "$work/p1"
+layer_stats "$work/p1"
+prev=p1
+for r in 2 3; do
+	vcmd scatter a 256 "$r"
+	"$CKPT" pre-dump -t "$vpid" -D "$work/p$r" --prev-images-dir "../$prev" >/dev/null
+	layer_stats "$work/p$r"
+	prev=p$r
+done
+vcmd scatter a 16 4
+"$CKPT" dump --memory-only -t "$vpid" -D "$work/final" --prev-images-dir "../$prev" --leave-running >/dev/null
+layer_stats "$work/final"
+"$CKPT" verify -t "$vpid" -D "$work/final"
+exec 7>&-
+
+if command -v runc >/dev/null && [ -x /bin/busybox ]; then
+	step "iterative pre-dumps of a runc container (busybox shell loop)"
+	b="$work/bundle"
+	mkdir -p "$b/rootfs/bin"
+	cp /bin/busybox "$b/rootfs/bin/"
+	for c in sh sleep; do ln -s busybox "$b/rootfs/bin/$c"; done
+	(cd "$b" && runc spec)
+	jq '.process.terminal = false | .process.args = ["/bin/sh", "-c", "i=0; while true; do i=$((i+1)); sleep 0.05; done"]' \
+		"$b/config.json" >"$b/config.new" && mv "$b/config.new" "$b/config.json"
+	ctr="ckpt-demo-$$"
+	runc run -d --bundle "$b" "$ctr" >/dev/null 2>&1 </dev/null 3>&-
+	cpid=$(runc state "$ctr" | jq .pid)
+	echo "container $ctr, init pid $cpid"
+	"$CKPT" pre-dump -t "$cpid" --cgroup auto -D "$work/c1" >/dev/null
+	layer_stats "$work/c1"
+	for r in 2 3; do
+		sleep 0.3
+		"$CKPT" pre-dump -t "$cpid" --cgroup auto -D "$work/c$r" --prev-images-dir "../c$((r - 1))" >/dev/null
+		layer_stats "$work/c$r"
+	done
+	runc state "$ctr" | jq -r '"container status after the pre-dumps: \(.status)"'
 fi
 
-if [ -x "$BUILD/tests/victims/exec-writer" ] && "$CKPT" exec --help >/dev/null 2>&1; then
-	step "ckpt exec: redirect a running process's stdout into a file"
-	"$BUILD/tests/victims/exec-writer" >"$work/before.log" 3>&- &
-	pid=$!
-	sleep 0.3
-	"$CKPT" exec -t "$pid" close 1 || true
-	"$CKPT" exec -t "$pid" open "&$work/after.log" 0x441 0644 || true
-	sleep 0.5
-	kill "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
-	echo "lines before: $(wc -l <"$work/before.log"), lines after the redirect: $(wc -l <"$work/after.log" 2>/dev/null || echo 0)"
-fi
+step "ckpt exec: redirect a running process's stdout into a file"
+"$VICTIMS/exec-writer" >"$work/before.log" 3>&- &
+pids+=($!)
+wpid=$!
+sleep 0.3
+"$CKPT" exec -t "$wpid" close 1
+"$CKPT" exec -t "$wpid" open "&$work/after.log" 0x441 0644
+sleep 0.5
+echo "lines before the redirect: $(wc -l <"$work/before.log"), lines in the new file: $(wc -l <"$work/after.log")"
