@@ -443,7 +443,8 @@ static int write_rest(struct engine *e, struct ck_err **err)
 			 */
 			if (!e->o->pre_dump || kill(ob->m.task->pid, 0) == 0 || errno != ESRCH)
 				return -1;
-			pr_info("pid %d exited during the pre-dump: no mm image", (int)ob->m.task->pid);
+			pr_info("pid %d exited during the pre-dump: no mm image",
+				(int)ob->m.task->pid);
 			ck_err_free(err);
 		}
 	}

@@ -419,7 +419,8 @@ static void maybe_arm(struct glue_tracker_ctx *t, struct glue_mobj *obj)
 
 		uo->armed = false;
 		if (kill(obj->pid, 0) < 0 && errno == ESRCH) {
-			pr_info("uffd-wp: pid %d exited before its tracker was armed", (int)obj->pid);
+			pr_info("uffd-wp: pid %d exited before its tracker was armed",
+				(int)obj->pid);
 			return;
 		}
 		pr_warn("uffd-wp: pid %d: cannot arm the tracker (%s); the next layer is full",
