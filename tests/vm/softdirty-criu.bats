@@ -8,6 +8,7 @@
 load ../bats/helpers
 load ../bats/mem-helpers
 load vm-helpers
+load sd-helpers
 
 setup() {
 	requires_vm
@@ -16,15 +17,6 @@ setup() {
 
 teardown() {
 	mem_teardown
-}
-
-# Pagemap entries through `ckpt show` (crit-shaped JSON, no Python start-up);
-# CRIU 3.17 writes the page count in field 2 only.  FLAG is a bit (1 =
-# PE_PARENT, 4 = PE_PRESENT).
-layer_pages() {
-	"$CKPT" show "$1/pagemap-$2.img" |
-		jq -r --argjson f "$3" '.entries[1:][] | select(.flags / $f | floor % 2 == 1) |
-			range(.vaddr; .vaddr + (.nr_pages // .compat_nr_pages) * 4096; 4096)'
 }
 
 # The stats CRIU or ckpt wrote into a layer, as JSON (.pages_written, ...).

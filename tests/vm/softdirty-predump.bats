@@ -9,6 +9,7 @@
 load ../bats/helpers
 load ../bats/mem-helpers
 load vm-helpers
+load sd-helpers
 
 THP=/sys/kernel/mm/transparent_hugepage/enabled
 
@@ -39,20 +40,11 @@ teardown() {
 	mem_teardown
 }
 
-# Pagemap entries through `ckpt show` (same JSON as crit decode, without
-# Python's start-up, which costs seconds under TCG).  crit itself reads every
-# image in softdirty-criu.bats.
-layer_pages() {
-	"$CKPT" show "$1/pagemap-$2.img" |
-		jq -r --argjson f "$3" '.entries[1:][] | select(.flags == $f) |
-			range(.vaddr; .vaddr + (.nr_pages // .compat_nr_pages) * 4096; 4096)'
-}
-
 sd() {
 	ckpt_run -0 pre-dump -t "$VPID" --tracker soft-dirty "$@"
 }
 
-@test "soft-dirty: pre-dump x3 + dump --memory-only: each layer holds exactly the pages written since its parent, the chain equals memory" {
+@test "soft-dirty: pre-dump x4 + dump --memory-only: each layer holds exactly the pages written since its parent, the chain equals memory" {
 	vcmd alloc a 256
 	vcmd fill a 0 256 1
 	sd -D "$IMG/1"
@@ -75,31 +67,25 @@ sd() {
 	{ region_pages a 200 3; region_pages a 10 1; } >"$BATS_TEST_TMPDIR/exp3"
 	expect_layer "$IMG/3" "$VPID" a 256 "$BATS_TEST_TMPDIR/exp3"
 
+	# kernel writes count: read(2) into the buffer
+	head -c $((3 * 4096)) /dev/urandom >"$BATS_TEST_TMPDIR/data"
+	vcmd readin a 50 3 "$BATS_TEST_TMPDIR/data"
+	sd -D "$IMG/4" --prev-images-dir ../3
+	region_pages a 50 3 >"$BATS_TEST_TMPDIR/exp4"
+	expect_layer "$IMG/4" "$VPID" a 256 "$BATS_TEST_TMPDIR/exp4"
+
 	# the final layer: frozen throughout, no re-arm (no state file)
 	vcmd fill a 255 1 5
-	ckpt_run -0 dump --memory-only -t "$VPID" -D "$IMG/4" --prev-images-dir ../3 --tracker soft-dirty --leave-running
-	region_pages a 255 1 >"$BATS_TEST_TMPDIR/exp4"
-	expect_layer "$IMG/4" "$VPID" a 256 "$BATS_TEST_TMPDIR/exp4"
-	[ "$(layer_pages "$IMG/4" "$VPID" 1 | in_region a 256 | wc -l)" -eq 255 ]
-	[ ! -e "$IMG/4/softdirty-$VPID.state" ]
-	verify_ok "$IMG/4"
+	ckpt_run -0 dump --memory-only -t "$VPID" -D "$IMG/5" --prev-images-dir ../4 --tracker soft-dirty --leave-running
+	region_pages a 255 1 >"$BATS_TEST_TMPDIR/exp5"
+	expect_layer "$IMG/5" "$VPID" a 256 "$BATS_TEST_TMPDIR/exp5"
+	[ "$(layer_pages "$IMG/5" "$VPID" 1 | in_region a 256 | wc -l)" -eq 255 ]
+	[ ! -e "$IMG/5/softdirty-$VPID.state" ]
+	verify_ok "$IMG/5"
 	# the whole process, not only the region: the incremental layer is small
-	run -0 "$CKPT" show "$IMG/4/stats-dump"
+	run -0 "$CKPT" show "$IMG/5/stats-dump"
 	echo "$output" | jq -e '.entries[0].dump | .pages_written < 32 and .pages_skipped_parent > 200'
 	vcmd fill a 0 1 9
-}
-
-@test "soft-dirty: kernel writes (read(2) into the buffer) are in the next layer" {
-	local f="$BATS_TEST_TMPDIR/data"
-	head -c $((8 * 4096)) /dev/urandom >"$f"
-	vcmd alloc a 32
-	vcmd fill a 0 32 1
-	sd -D "$IMG/1"
-	vcmd readin a 4 3 "$f"
-	sd -D "$IMG/2" --prev-images-dir ../1
-	region_pages a 4 3 >"$BATS_TEST_TMPDIR/exp2"
-	expect_layer "$IMG/2" "$VPID" a 32 "$BATS_TEST_TMPDIR/exp2"
-	verify_ok "$IMG/2"
 }
 
 @test "soft-dirty: new mmap, munmap, mremap and MADV_DONTNEED between rounds; no false negatives, the chain equals memory" {
@@ -205,14 +191,16 @@ sd() {
 	sd -D "$IMG/1"
 	vcmd scatter h 8 7
 	sd -D "$IMG/2" --prev-images-dir ../1
-	local idx i base got fp exp="$BATS_TEST_TMPDIR/exp2" blocks="$BATS_TEST_TMPDIR/blocks"
-	idx=$(awk '$1 == "SCATTER" {for (i = 3; i <= NF; i++) print $i}' "$OUT")
-	base=$(region_addr h)
-	for i in $idx; do echo $((base + i * 4096)); done | sort -n >"$exp"
-	# each written page's 2 MiB block (512 pages) is in the layer, whole
-	for i in $idx; do
-		for ((j = i / 512 * 512; j < i / 512 * 512 + 512; j++)); do echo $((base + j * 4096)); done
-	done | sort -nu >"$blocks"
+	local got fp exp="$BATS_TEST_TMPDIR/exp2" blocks="$BATS_TEST_TMPDIR/blocks"
+	# the written pages, and the 2 MiB blocks (512 pages) that hold them
+	awk -v b="$(region_addr h)" '$1 == "SCATTER" {
+		for (k = 3; k <= NF; k++) printf "%.0f\n", b + $k * 4096 }' "$OUT" | sort -n >"$exp"
+	awk -v b="$(region_addr h)" '$1 == "SCATTER" {
+		for (k = 3; k <= NF; k++) {
+			s = int($k / 512) * 512
+			for (j = s; j < s + 512; j++) printf "%.0f\n", b + j * 4096
+		} }' "$OUT" | sort -nu >"$blocks"
+	[ "$(wc -l <"$exp")" -eq 8 ]
 	layer_pages "$IMG/2" "$VPID" 4 | in_region h 1024 | sort -n >"$BATS_TEST_TMPDIR/got"
 	got=$(wc -l <"$BATS_TEST_TMPDIR/got")
 	fp=$(comm -23 "$BATS_TEST_TMPDIR/got" "$exp" | wc -l)
@@ -223,7 +211,7 @@ sd() {
 	verify_ok "$IMG/2"
 }
 
-@test "soft-dirty: no valid history means a full layer with a log line (other tracker, another chain, a failed run)" {
+@test "soft-dirty: no valid history means a full layer with a log line (other tracker, another chain, a failed run); --tracker uffd-wp refused; auto is soft-dirty" {
 	vcmd alloc a 16
 	vcmd fill a 0 16 1
 	: >"$BATS_TEST_TMPDIR/none"
@@ -250,16 +238,13 @@ sd() {
 	expect_layer "$IMG/4" "$VPID" a 16 "$BATS_TEST_TMPDIR/none"
 	verify_ok "$IMG/4"
 	untraced "$VPID"
-}
-
-@test "explicit --tracker uffd-wp is refused on this kernel with the reason; auto picks soft-dirty" {
-	vcmd alloc a 4
-	vcmd fill a 0 4 1
-	ckpt_run -1 pre-dump -t "$VPID" -D "$IMG/1" --tracker uffd-wp
+	# an explicit tracker the kernel lacks is refused, with the reason
+	ckpt_run -1 pre-dump -t "$VPID" -D "$IMG/u" --tracker uffd-wp
 	assert_output --partial "tracker uffd-wp is not available on this kernel"
-	[ ! -e "$IMG/1" ]
+	[ ! -e "$IMG/u" ]
 	untraced "$VPID"
-	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/2"
+	# and the automatic choice is soft-dirty
+	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/5" --prev-images-dir ../4
 	assert_output --partial "tracker soft-dirty"
-	vcmd fill a 0 1 2
+	expect_layer "$IMG/5" "$VPID" a 16 "$BATS_TEST_TMPDIR/none"
 }
