@@ -4,3 +4,9 @@ check-vm: all test-bins
 	$(Q)BUILD=$(BUILD) tests/vm/check-vm.sh
 
 .PHONY: check-vm
+
+# make bench-vm: ckpt (soft-dirty) vs CRIU 3.17 in the guest, side by side (not part of check).
+bench-vm: all test-bins
+	$(Q)BUILD=$(BUILD) tests/vm/bench-vm.sh
+
+.PHONY: bench-vm
