@@ -210,6 +210,9 @@ static int collect(struct engine *e, struct ck_err **err)
 	for (size_t i = 0; i < e->nr_obj; i++) {
 		struct mobj *ob = &e->obj[i];
 
+		/* add_obj() moved the array: point each object at its own VMAs again */
+		if (!ob->m.shmem)
+			ob->m.vmas = &ob->vmas;
 		if (load_parent(e, ob, err) < 0)
 			return -1;
 		if (e->trk.ops->collect && e->trk.ops->collect(&e->trk, &ob->m, err) < 0)
