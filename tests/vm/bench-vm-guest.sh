@@ -135,8 +135,11 @@ run_criu() {
 }
 
 echo "bench-vm: kernel $(uname -r), workload ${MIB} MiB ($pages pages), THP $thp_mode, every 7th page rewritten between layers"
+# one tool's images at a time on the guest's tmpfs (THP=always makes every layer full)
 run_ckpt
+rm -rf "$WORK/ckpt"
 run_criu
+rm -rf "$WORK/criu"
 
 jq -s --arg kernel "$(uname -r)" --argjson mib "$MIB" --arg thp "$thp_mode" '
 	def ratio(a; b): if b > 0 then (a / b * 1000 | round / 1000) else null end;
