@@ -22,6 +22,7 @@ BUILD="${BUILD:-build}"
 CKPT="$BUILD/ckpt"
 VICTIM="$BUILD/tests/victims/vm-roundtrip"
 MIB=${BENCH_VM_MIB:-256}
+REPEAT=${BENCH_VM_RUNS:-3}
 JSON=${BENCH_VM_JSON:-/run/ckpt-vm/bench-vm.json}
 THP=/sys/kernel/mm/transparent_hugepage/enabled
 WORK=$(mktemp -d /tmp/bench-vm.XXXXXX)
@@ -84,9 +85,9 @@ record() {
 	local d="$WORK/$1/$2" pbytes lbytes
 	pbytes=$(find "$d" -maxdepth 1 -name 'pages-*.img' -printf '%s\n' | awk '{s += $1} END {print s + 0}')
 	lbytes=$(find "$d" -maxdepth 1 -type f -printf '%s\n' | awk '{s += $1} END {print s + 0}')
-	"$CKPT" show "$d/stats-dump" | jq -c --arg tool "$1" --arg layer "$2" --argjson wall "$3" \
+	"$CKPT" show "$d/stats-dump" | jq -c --arg tool "$1" --arg layer "$2" --argjson wall "$3" --argjson run "$RUN" \
 		--argjson pb "$pbytes" --argjson lb "$lbytes" '.entries[0].dump |
-		{tool: $tool, layer: $layer, frozen_us: .frozen_time, pages_written,
+		{tool: $tool, layer: $layer, run: $run, frozen_us: .frozen_time, pages_written,
 		 pages_parent: .pages_skipped_parent, pages_bytes: $pb, layer_bytes: $lb, wall_ms: $wall}' \
 		>>"$WORK/records.jsonl"
 }
@@ -134,21 +135,29 @@ run_criu() {
 	VPID=""
 }
 
-echo "bench-vm: kernel $(uname -r), workload ${MIB} MiB ($pages pages), THP $thp_mode, every 7th page rewritten between layers"
-# one tool's images at a time on the guest's tmpfs (THP=always makes every layer full)
-run_ckpt
-rm -rf "$WORK/ckpt"
-run_criu
-rm -rf "$WORK/criu"
+echo "bench-vm: kernel $(uname -r), workload ${MIB} MiB ($pages pages), THP $thp_mode, every 7th page rewritten between layers, $REPEAT runs"
+# one tool's images at a time on the guest's tmpfs (THP=always makes every
+# layer full); the tools take turns, and each figure is the median of the runs
+for ((RUN = 1; RUN <= REPEAT; RUN++)); do
+	run_ckpt
+	rm -rf "$WORK/ckpt"
+	run_criu
+	rm -rf "$WORK/criu"
+done
 
-jq -s --arg kernel "$(uname -r)" --argjson mib "$MIB" --arg thp "$thp_mode" '
+jq -s --arg kernel "$(uname -r)" --argjson mib "$MIB" --arg thp "$thp_mode" --argjson runs "$REPEAT" '
 	def ratio(a; b): if b > 0 then (a / b * 1000 | round / 1000) else null end;
-	{ kernel: $kernel, workload_mib: $mib, thp: $thp,
-	  note: "ckpt --tracker soft-dirty vs criu pre-dump/dump --track-mem, same workload, one guest boot; TCG: compare ratios only",
+	def median: sort | if length % 2 == 1 then .[length / 2 | floor]
+		else (.[length / 2 - 1] + .[length / 2]) / 2 end;
+	def medians: . as $r | reduce ($r[0] | del(.tool, .layer, .run) | keys[]) as $k
+		({}; .[$k] = ($r | map(.[$k]) | median));
+	{ kernel: $kernel, workload_mib: $mib, thp: $thp, runs: $runs,
+	  note: "ckpt --tracker soft-dirty vs criu pre-dump/dump --track-mem, same workload, one guest boot, medians of the runs; TCG: compare ratios only",
+	  records: .,
 	  layers: [ group_by(.layer)[] | { layer: .[0].layer,
 		kind: (if .[0].layer == "3" then "final dump" else "pre-dump" end),
-		ckpt: (map(select(.tool == "ckpt"))[0] | del(.tool, .layer)),
-		criu: (map(select(.tool == "criu"))[0] | del(.tool, .layer)) } |
+		ckpt: (map(select(.tool == "ckpt")) | medians),
+		criu: (map(select(.tool == "criu")) | medians) } |
 		. + { ratio: { frozen: ratio(.ckpt.frozen_us; .criu.frozen_us),
 			pages_bytes: ratio(.ckpt.pages_bytes; .criu.pages_bytes),
 			layer_bytes: ratio(.ckpt.layer_bytes; .criu.layer_bytes),
@@ -164,4 +173,4 @@ jq -r '.layers[] | [(.kind + " " + .layer), (.ckpt.frozen_us / 1000), (.criu.fro
 	awk -F'\t' '{ printf "%-18s %9.1f ms %9.1f ms %7.3f  %10.2f %10.2f %7.3f  %7.2f s %7.2f s %7.3f\n",
 		$1, $2, $3, $4, $5, $6, $7, $8, $9, $10 }'
 jq -r '.layers[] | "layer \(.layer): pages written ckpt \(.ckpt.pages_written) / criu \(.criu.pages_written), from parent ckpt \(.ckpt.pages_parent) / criu \(.criu.pages_parent)"' "$WORK/bench.json"
-echo "(ratio = ckpt / CRIU; frozen = stats-dump frozen_time; MiB = pages-*.img; wall = whole command)"
+echo "(medians of $REPEAT runs; ratio = ckpt / CRIU; frozen = stats-dump frozen_time; MiB = pages-*.img; wall = whole command)"

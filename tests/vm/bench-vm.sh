@@ -8,7 +8,8 @@
 # Knobs: BENCH_VM_MIB (workload, 4..256 MiB, default 256), BENCH_VM_THP
 # (never|madvise|always: the guest's transparent huge pages; default never:
 # with huge pages, soft-dirty marks 2 MiB per write and every layer of this
-# workload is full, for both tools), CKPT_VM_MEM (guest MiB, default here 2048: images live on the
+# workload is full, for both tools), BENCH_VM_RUNS (3: each figure is the
+# median), CKPT_VM_MEM (guest MiB, default here 2048: images live on the
 # guest's tmpfs).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -19,8 +20,9 @@ res="$BUILD/vm/bench-vm"
 rm -rf "$res"
 mib="${BENCH_VM_MIB:-256}"
 thp="${BENCH_VM_THP:-never}"
+runs="${BENCH_VM_RUNS:-3}"
 CKPT_VM_MEM="${CKPT_VM_MEM:-2048}" CKPT_VM_TIMEOUT="${CKPT_VM_TIMEOUT:-1200}" \
-	tests/vm/run-in-vm.sh -o "$res" -- env BENCH_VM_MIB="$mib" BENCH_VM_THP="$thp" \
+	tests/vm/run-in-vm.sh -o "$res" -- env BENCH_VM_MIB="$mib" BENCH_VM_THP="$thp" BENCH_VM_RUNS="$runs" \
 	tests/vm/bench-vm-guest.sh
 cp "$res/bench-vm.json" "$BUILD/bench-vm.json"
 echo "bench-vm: $BUILD/bench-vm.json"
