@@ -49,7 +49,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <linux/kcmp.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -69,6 +71,9 @@ struct sd_run {
 	/* a CRIU parent: its inventory */
 	uint64_t parent_uptime;
 	bool parent_pre_dump;
+	/* tasks collected in this run, whose bits may already be cleared */
+	pid_t *seen;
+	size_t nr_seen;
 };
 
 struct sd_obj {
@@ -358,16 +363,41 @@ static int clear_refs(pid_t pid, struct ck_err **err)
 	return 0;
 }
 
+/*
+ * The task collected earlier in this run that shares @pid's address space
+ * (CLONE_VM without CLONE_THREAD, vfork), or 0.  Its clear already wiped the
+ * bits of this one.  When kcmp cannot tell, assume shared (a full layer).
+ */
+static pid_t shares_mm(const struct sd_run *r, pid_t pid)
+{
+	for (size_t i = 0; i < r->nr_seen; i++) {
+		long rc = syscall(SYS_kcmp, r->seen[i], pid, KCMP_VM, 0, 0);
+
+		if (rc <= 0) /* 0: the same mm; 1, 2, 3: different */
+			return r->seen[i];
+	}
+	return 0;
+}
+
 /* Frozen, after the presence scan: read the written set, then clear. */
 static int sd_collect(struct glue_tracker_ctx *t, struct glue_mobj *obj, struct ck_err **err)
 {
 	struct sd_run *r = t->priv;
 	struct sd_obj *so = xzalloc(sizeof(*so));
 	_cleanup_err_ struct ck_err *e2 = NULL;
+	pid_t other;
 
 	obj->tracker_priv = so;
 	if (obj->shmem)
 		return 0; /* written through any mapper: always whole */
+	other = shares_mm(r, obj->pid);
+	r->seen = xreallocarray(r->seen, r->nr_seen + 1, sizeof(*r->seen));
+	r->seen[r->nr_seen++] = obj->pid;
+	if (other) {
+		pr_info("soft-dirty: pid %d shares its address space with pid %d, whose bits were just read and cleared: full layer, not tracked",
+			(int)obj->pid, (int)other);
+		return 0;
+	}
 	if (has_history(r, obj)) {
 		if (read_written(obj, &so->written, err) < 0)
 			return -1;
@@ -442,6 +472,10 @@ static void sd_release_obj(struct glue_tracker_ctx *t, struct glue_mobj *obj)
 
 static void sd_close(struct glue_tracker_ctx *t)
 {
+	struct sd_run *r = t->priv;
+
+	if (r)
+		free(r->seen);
 	free(t->priv);
 	t->priv = NULL;
 }
