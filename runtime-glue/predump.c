@@ -554,6 +554,9 @@ int glue_mem_dump(const struct glue_mem_opts *o, struct glue_mem_result *res, st
 		goto out;
 	if (rst && glue_dump_finish(rst, e.layer.dirfd, err) < 0)
 		goto out;
+	/* A dump that kills the tree is still frozen here: frozen until now. */
+	if (o->kill_after)
+		res->st.frozen_us = glue_freezer_frozen_us(e.fz);
 	if (glue_layer_write_stats(&e.layer, &res->st, err) < 0)
 		goto out;
 	if (glue_fault("commit", err) < 0)

@@ -252,6 +252,18 @@ assert g["ax"] == (1 << 64) - 4, hex(g["ax"])            # -ERESTART_RESTARTBLOC
 	kill -CONT "$VICTIM_PID"
 	kill -TERM "$VICTIM_PID"
 	retry 100 0.05 grep -q '^PASS$' "$OUT"
+	# the default: killed after the dump, like CRIU
+	victim rst-signals
+	local pid=$VICTIM_PID
+	ckpt_run -0 dump -t "$pid" -D "$IMG/kill"
+	retry 100 0.05 bash -c "! kill -0 $pid 2>/dev/null || grep -q '^State:.*Z' /proc/$pid/status"
+	# every dump reports how long the tree was frozen (podman --print-stats reads it)
+	local d
+	for d in run stop kill; do
+		run -0 crit decode -i "$IMG/$d/stats-dump"
+		echo "$output" | jq -e '.entries[0].dump.frozen_time > 0' >/dev/null ||
+			fail "$d: stats-dump frozen_time is 0"
+	done
 }
 
 @test "a session led from outside the tree needs --shell-job" {
