@@ -204,37 +204,6 @@ static int reg_write(const struct glue_mobj *obj, uint64_t token, struct ck_err 
 	return 0;
 }
 
-static char *state_name(const struct glue_mobj *obj)
-{
-	return xasprintf("softdirty-%" PRIu64 ".state", obj->id);
-}
-
-/* The state the parent layer recorded for this process, if any. */
-static bool parent_state(const struct sd_run *r, const struct glue_mobj *obj, uint64_t *token,
-			 uint64_t *starttime)
-{
-	_cleanup_free_ char *name = state_name(obj);
-	_cleanup_close_ int fd = -1;
-	unsigned long long tok, st;
-	char buf[256];
-	ssize_t n;
-
-	if (r->parent_dirfd < 0)
-		return false;
-	fd = openat(r->parent_dirfd, name, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
-	if (sscanf(buf, "token %llx starttime %llu", &tok, &st) != 2)
-		return false;
-	*token = tok;
-	*starttime = st;
-	return true;
-}
-
 static int sd_open(struct glue_tracker_ctx *t, int parent_dirfd, int layer_dirfd, bool rearm,
 		   struct ck_err **err)
 {
@@ -279,7 +248,7 @@ static bool has_history(const struct sd_run *r, const struct glue_mobj *obj)
 	}
 	reg_read(obj, &reg);
 	if (r->parent_is_ckpt) {
-		if (!parent_state(r, obj, &token, &st)) {
+		if (!glue_tracker_state_read(r->parent_dirfd, "softdirty", obj->id, &token, &st)) {
 			pr_info("soft-dirty: pid %d: no tracker state in the parent layer: full layer",
 				pid);
 			return false;
@@ -437,20 +406,11 @@ static int sd_finish_obj(struct glue_tracker_ctx *t, struct glue_mobj *obj, int 
 			 struct ck_err **err)
 {
 	struct sd_obj *so = obj->tracker_priv;
-	_cleanup_free_ char *name = NULL, *text = NULL;
-	_cleanup_close_ int fd = -1;
 
 	if (obj->shmem || !so->armed)
 		return 0;
-	name = state_name(obj);
-	text = xasprintf("token %016" PRIx64 " starttime %" PRIu64 "\n", so->token,
-			 obj->task->start_time);
-	fd = openat(layer_dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return ck_err_set(err, errno, "create %s", name);
-	if (write(fd, text, strlen(text)) != (ssize_t)strlen(text))
-		return ck_err_set(err, errno, "write %s", name);
-	return 0;
+	return glue_tracker_state_write(layer_dirfd, "softdirty", obj->id, so->token,
+					obj->task->start_time, err);
 }
 
 static int sd_commit(struct glue_tracker_ctx *t, int layer_dirfd, struct ck_err **err)

@@ -59,37 +59,6 @@ struct uffd_obj {
 	uint64_t nr_written, nr_whole_vmas;
 };
 
-static char *state_name(const struct glue_mobj *obj)
-{
-	return xasprintf("uffd-%" PRIu64 ".state", obj->id);
-}
-
-/* The token the parent layer recorded for this process, if any. */
-static bool parent_token(const struct uffd_run *r, const struct glue_mobj *obj, uint64_t *token,
-			 uint64_t *starttime)
-{
-	_cleanup_free_ char *name = state_name(obj);
-	_cleanup_close_ int fd = -1;
-	unsigned long long tok, st;
-	char buf[256];
-	ssize_t n;
-
-	if (r->parent_dirfd < 0)
-		return false;
-	fd = openat(r->parent_dirfd, name, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
-	if (sscanf(buf, "token %llx starttime %llu", &tok, &st) != 2)
-		return false;
-	*token = tok;
-	*starttime = st;
-	return true;
-}
-
 static bool trackable(const struct glue_vma *v)
 {
 	return v->dump == GLUE_DUMP_PRIVATE;
@@ -221,7 +190,8 @@ static int uffd_collect(struct glue_tracker_ctx *t, struct glue_mobj *obj, struc
 	obj->tracker_priv = uo;
 	if (obj->shmem)
 		return 0; /* shared segments: written through any mapper; always whole */
-	if (!obj->has_parent || !parent_token(r, obj, &want_token, &want_st)) {
+	if (!obj->has_parent ||
+	    !glue_tracker_state_read(r->parent_dirfd, "uffd", obj->id, &want_token, &want_st)) {
 		pr_info("uffd-wp: pid %d: no tracker state in the parent layer: full layer",
 			(int)obj->pid);
 		return 0;
@@ -452,8 +422,6 @@ static int uffd_finish_obj(struct glue_tracker_ctx *t, struct glue_mobj *obj, in
 {
 	struct uffd_run *r = t->priv;
 	struct uffd_obj *uo = obj->tracker_priv;
-	_cleanup_free_ char *name = NULL, *text = NULL;
-	_cleanup_close_ int fd = -1;
 
 	if (obj->shmem)
 		return 0;
@@ -467,15 +435,8 @@ static int uffd_finish_obj(struct glue_tracker_ctx *t, struct glue_mobj *obj, in
 	}
 	if (!uo->armed)
 		return 0;
-	name = state_name(obj);
-	text = xasprintf("token %016" PRIx64 " starttime %" PRIu64 "\n", uo->token,
-			 obj->task->start_time);
-	fd = openat(layer_dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return ck_err_set(err, errno, "create %s", name);
-	if (write(fd, text, strlen(text)) != (ssize_t)strlen(text))
-		return ck_err_set(err, errno, "write %s", name);
-	return 0;
+	return glue_tracker_state_write(layer_dirfd, "uffd", obj->id, uo->token,
+					obj->task->start_time, err);
 }
 
 static void uffd_release_obj(struct glue_tracker_ctx *t, struct glue_mobj *obj)

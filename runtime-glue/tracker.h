@@ -123,6 +123,17 @@ struct glue_tracker_ctx {
  */
 const struct glue_tracker_ops *glue_tracker_ops(enum glue_tracker id, struct ck_err **err);
 
+/*
+ * Per-process tracker state kept in a layer: "<prefix>-<id>.state" holding
+ * "token T starttime S" (the tracker instance that armed the process, and the
+ * process's start time, which tells a reused pid apart).  read returns false
+ * when the file is absent or malformed (no history); @dirfd may be -1.
+ */
+bool glue_tracker_state_read(int dirfd, const char *prefix, uint64_t id, uint64_t *token,
+			     uint64_t *starttime);
+int glue_tracker_state_write(int dirfd, const char *prefix, uint64_t id, uint64_t token,
+			     uint64_t starttime, struct ck_err **err);
+
 /* Implementations (tracker-<name>.c). */
 extern const struct glue_tracker_ops glue_tracker_uffd_ops;
 extern const struct glue_tracker_ops glue_tracker_softdirty_ops;
