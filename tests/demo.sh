@@ -49,6 +49,7 @@ step "iterative pre-dumps of a sample process (64 MiB, a few pages rewritten per
 mkfifo "$work/cmd"
 GLIBC_TUNABLES=glibc.pthread.rseq=0 "$VICTIMS/mem-victim" "$work/cmd" >"$work/victim.out" 2>&1 3>&- &
 pids+=($!)
+disown
 vpid=$!
 exec 7>"$work/cmd"
 n=0
@@ -102,6 +103,7 @@ fi
 step "ckpt exec: redirect a running process's stdout into a file"
 "$VICTIMS/exec-writer" >"$work/before.log" 3>&- &
 pids+=($!)
+disown
 wpid=$!
 sleep 0.3
 "$CKPT" exec -t "$wpid" close 1
