@@ -323,7 +323,7 @@ ckpt_paused() {
 	[ ! -e "$IMG/2" ]
 	ls -A "$IMG" | grep -q '^\.2\.ckpt-tmp-'
 	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/2" --prev-images-dir ../1 --tracker "$TRACKER"
-	! ls -A "$IMG" | grep -q 'ckpt-tmp'
+	run -1 bash -c "ls -A '$IMG' | grep -q ckpt-tmp"
 	[ "$(cd "$IMG/1" && sha256sum ./* | sha256sum)" = "$before" ]
 	vcmd fill a 0 1 2
 }

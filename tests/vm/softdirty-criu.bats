@@ -56,7 +56,7 @@ mem_setup_session() {
 	assert_success
 	# CRIU found ckpt's layer to be this process's history (pid-reuse check on
 	# ckpt's dump_uptime) and trusted the soft-dirty state ckpt left
-	! grep -q "Pid reuse" "$IMG/3/dump.log"
+	run -1 grep -q "Pid reuse" "$IMG/3/dump.log"
 	st=$(stats "$IMG/3")
 	echo "criu dump: $st" >&2
 	echo "$st" | jq -e '.pages_skipped_parent > 400 and .pages_written < 150'
