@@ -40,6 +40,7 @@
 #include "proto/img.h"
 #include "proto/core.pb-c.h"
 #include "runtime-glue/dump-priv.h"
+#include "runtime-glue/proc.h"
 #include "runtime-glue/pstree.h"
 
 /* Kernel-internal restart codes, seen in ax of a task stopped inside a syscall. */
@@ -389,30 +390,6 @@ static unsigned long proc_ul(pid_t pid, const char *file, int base, unsigned lon
 	return strtoul(buf, NULL, base);
 }
 
-/* Field @nr (1-based) of /proc/PID/stat, after the comm. */
-static int stat_field(pid_t pid, int nr, unsigned long long *val, struct ck_err **err)
-{
-	char path[64], buf[2048], *p;
-	int i;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if (glue_read_small(path, buf, sizeof(buf)) < 0)
-		return ck_err_set(err, errno, "read %s", path);
-	p = strrchr(buf, ')');
-	if (!p)
-		return ck_err_set(err, EINVAL, "%s: malformed", path);
-	p += 2; /* field 3 */
-	for (i = 3; i < nr && p; i++) {
-		p = strchr(p, ' ');
-		if (p)
-			p++;
-	}
-	if (!p)
-		return ck_err_set(err, EINVAL, "%s: no field %d", path, nr);
-	*val = strtoull(p, NULL, 10);
-	return 0;
-}
-
 /* ---- the entries ---- */
 
 /*
@@ -554,7 +531,7 @@ static int dump_one_core(struct glue_dump_state *st, int dirfd, const struct glu
 
 	/* task_core: per process, in the leader's image */
 	if (leader) {
-		unsigned long long pf = 0;
+		uint64_t f[GLUE_STAT_FIELDS];
 
 		core.tc = &task_core;
 		task_core.task_state = parasite_was_stopped(ctl) ? 3 : 1;
@@ -564,9 +541,9 @@ static int dump_one_core(struct glue_dump_state *st, int dirfd, const struct glu
 		}
 		task_core.exit_code = 0;
 		task_core.personality = (uint32_t)proc_ul(task->pid, "personality", 16, 0);
-		if (stat_field(task->pid, 9, &pf, err) < 0)
+		if (glue_proc_stat_need(task->pid, f, 9, err) < 0)
 			goto out;
-		task_core.flags = (uint32_t)pf;
+		task_core.flags = (uint32_t)f[9];
 		task_core.blk_sigset = tr.sigmask;
 		task_core.comm = tp.comm;
 		for (int i = 0; i < 3; i++) {

@@ -39,6 +39,7 @@
 #include "proto/timens.pb-c.h"
 #include "proto/vma.pb-c.h"
 #include "runtime-glue/dump-priv.h"
+#include "runtime-glue/proc.h"
 #include "runtime-glue/dump-state.h"
 #include "runtime-glue/pstree.h"
 #include "runtime-glue/vma.h"
@@ -142,45 +143,6 @@ static int write_fs(struct glue_dump_state *st, int dirfd, const struct glue_tas
 }
 
 /* Fields 26.. of /proc/PID/stat that MmEntry needs. */
-struct mm_stat {
-	uint64_t start_code, end_code, start_stack, start_data, end_data, start_brk;
-	uint64_t arg_start, arg_end, env_start, env_end;
-};
-
-static int read_mm_stat(pid_t pid, struct mm_stat *ms, struct ck_err **err)
-{
-	char path[64], buf[2048], *p, *end;
-	uint64_t f[53] = { 0 };
-	int i;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if (glue_read_small(path, buf, sizeof(buf)) < 0)
-		return ck_err_set(err, errno, "read %s", path);
-	p = strrchr(buf, ')');
-	if (!p || p[1] != ' ')
-		return ck_err_set(err, EINVAL, "%s: malformed", path);
-	p += 4; /* skip ") S " : field 4 next */
-	for (i = 4; i <= 52; i++) {
-		f[i] = strtoull(p, &end, 10);
-		if (end == p)
-			break;
-		p = end;
-	}
-	if (i <= 51)
-		return ck_err_set(err, EINVAL, "%s: only %d fields", path, i - 1);
-	ms->start_code = f[26];
-	ms->end_code = f[27];
-	ms->start_stack = f[28];
-	ms->start_data = f[45];
-	ms->end_data = f[46];
-	ms->start_brk = f[47];
-	ms->arg_start = f[48];
-	ms->arg_end = f[49];
-	ms->env_start = f[50];
-	ms->env_end = f[51];
-	return 0;
-}
-
 /* Keep what write_mm() needs: the frozen VMA list and the values read in the task. */
 static void keep_mm(struct glue_dump_state *st, const struct glue_task *task,
 		    const struct glue_vmas *vmas, const struct glue_task_remote *rem)
@@ -210,23 +172,23 @@ static int write_mm(struct glue_dump_state *st, int dirfd, const struct glue_tas
 	_cleanup_free_ VmaEntry **vp = NULL;
 	uint64_t auxv[512];
 	char exe[PATH_MAX], path[64];
-	struct mm_stat ms = { 0 };
+	uint64_t f[GLUE_STAT_FIELDS];
 	ssize_t n;
 
-	if (read_mm_stat(task->pid, &ms, err) < 0 ||
+	if (glue_proc_stat_need(task->pid, f, 51, err) < 0 ||
 	    proc_link(task->pid, "exe", exe, sizeof(exe), err) < 0)
 		return -1;
-	mm.mm_start_code = ms.start_code;
-	mm.mm_end_code = ms.end_code;
-	mm.mm_start_data = ms.start_data;
-	mm.mm_end_data = ms.end_data;
-	mm.mm_start_stack = ms.start_stack;
-	mm.mm_start_brk = ms.start_brk;
+	mm.mm_start_code = f[26];
+	mm.mm_end_code = f[27];
+	mm.mm_start_data = f[45];
+	mm.mm_end_data = f[46];
+	mm.mm_start_stack = f[28];
+	mm.mm_start_brk = f[47];
 	mm.mm_brk = m->brk;
-	mm.mm_arg_start = ms.arg_start;
-	mm.mm_arg_end = ms.arg_end;
-	mm.mm_env_start = ms.env_start;
-	mm.mm_env_end = ms.env_end;
+	mm.mm_arg_start = f[48];
+	mm.mm_arg_end = f[49];
+	mm.mm_env_start = f[50];
+	mm.mm_env_end = f[51];
 	mm.exe_file_id = glue_files_path_id(&st->files, exe, O_RDONLY);
 
 	snprintf(path, sizeof(path), "/proc/%d/auxv", (int)task->pid);

@@ -28,6 +28,7 @@
 #include "proto/stats.pb-c.h"
 #include "proto/vma.pb-c.h"
 #include "runtime-glue/layer.h"
+#include "runtime-glue/proc.h"
 
 #define TMP_TAG  ".ckpt-tmp-"
 #define META     "ckpt-layer"
@@ -268,35 +269,6 @@ int glue_layer_write_pstree(struct glue_layer *l, const struct glue_pstree *tree
 	return img_close(steal_ptr(&img), err);
 }
 
-/* Fields 3.. of /proc/PID/stat, split (comm skipped). */
-static int read_stat_fields(pid_t pid, unsigned long long *f, size_t nf, struct ck_err **err)
-{
-	char path[64], buf[2048];
-	_cleanup_close_ int fd = -1;
-	char *p, *save = NULL;
-	ssize_t n;
-	size_t k = 3;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return ck_err_set(err, errno, "open %s", path);
-	n = read(fd, buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return ck_err_set(err, n < 0 ? errno : 0, "read %s", path);
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	if (!p)
-		return ck_err_set(err, 0, "malformed %s", path);
-	memset(f, 0, nf * sizeof(*f));
-	for (char *tok = strtok_r(p + 1, " \n", &save); tok && k < nf;
-	     tok = strtok_r(NULL, " \n", &save), k++)
-		f[k] = strtoull(tok, NULL, 10);
-	if (k < 52)
-		return ck_err_set(err, 0, "%s has %zu fields, need 51", path, k - 1);
-	return 0;
-}
-
 static uint64_t *read_auxv(pid_t pid, size_t *n)
 {
 	char path[64];
@@ -320,7 +292,7 @@ int glue_layer_write_mm(struct glue_layer *l, const struct glue_task *task,
 			const struct glue_vmas *vmas, struct ck_err **err)
 {
 	MmEntry mm = MM_ENTRY__INIT;
-	unsigned long long f[53];
+	uint64_t f[GLUE_STAT_FIELDS];
 	_cleanup_free_ VmaEntry *ve = xcalloc(vmas->nr ? vmas->nr : 1, sizeof(*ve));
 	_cleanup_free_ VmaEntry **vp = xcalloc(vmas->nr ? vmas->nr : 1, sizeof(*vp));
 	_cleanup_free_ uint64_t *auxv = NULL;
@@ -328,7 +300,7 @@ int glue_layer_write_mm(struct glue_layer *l, const struct glue_task *task,
 	_cleanup_free_ char *name = NULL;
 	size_t nfiles = 0, nauxv = 0;
 
-	if (read_stat_fields(task->pid, f, ARRAY_SIZE(f), err) < 0)
+	if (glue_proc_stat_need(task->pid, f, 51, err) < 0)
 		return -1;
 	mm.mm_start_code = f[26];
 	mm.mm_end_code = f[27];

@@ -17,6 +17,7 @@
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/xalloc.h"
+#include "runtime-glue/proc.h"
 #include "runtime-glue/pstree.h"
 
 struct pidvec {
@@ -82,34 +83,14 @@ static pid_t last_num(const char *s)
 /* Fill the stat-derived fields of @t from /proc/PID/stat. */
 static int read_stat(struct glue_task *t, struct ck_err **err)
 {
-	char path[64], buf[1024];
-	_cleanup_close_ int fd = -1;
-	unsigned long long start = 0;
-	int ppid, pgid, sid;
-	ssize_t n;
-	char *p;
+	uint64_t f[GLUE_STAT_FIELDS];
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)t->pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return ck_err_set(err, errno, "open %s", path);
-	n = read(fd, buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return ck_err_set(err, n < 0 ? errno : 0, "read %s", path);
-	buf[n] = '\0';
-	p = strrchr(buf, ')'); /* comm may hold spaces and parens */
-	if (!p)
-		return ck_err_set(err, 0, "malformed %s", path);
-	/* state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime
-	 * cutime cstime priority nice num_threads itrealvalue starttime */
-	if (sscanf(p + 2,
-		   "%*c %d %d %d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
-		   &ppid, &pgid, &sid, &start) != 4)
-		return ck_err_set(err, 0, "malformed %s", path);
-	t->ppid = ppid;
-	t->pgid = pgid;
-	t->sid = sid;
-	t->start_time = start;
+	if (glue_proc_stat_need(t->pid, f, 22, err) < 0)
+		return -1;
+	t->ppid = (pid_t)f[4];
+	t->pgid = (pid_t)f[5];
+	t->sid = (pid_t)f[6];
+	t->start_time = f[22];
 	return 0;
 }
 

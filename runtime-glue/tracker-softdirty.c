@@ -60,6 +60,7 @@
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "runtime-glue/layer.h"
+#include "runtime-glue/proc.h"
 #include "runtime-glue/tracker.h"
 
 #define REG_DIR "/run/ckpt/soft-dirty"
@@ -151,27 +152,15 @@ static void reg_prune(void)
 	if (!d)
 		return;
 	while ((de = readdir(d))) {
-		char path[64], stat[1024];
-		unsigned long long st, now_st = 0;
-		_cleanup_close_ int fd = -1;
-		const char *p;
-		ssize_t n;
+		_cleanup_err_ struct ck_err *e2 = NULL;
+		unsigned long long st;
+		uint64_t now_st = 0;
 		int pid;
 
 		if (sscanf(de->d_name, "%d-%llu", &pid, &st) != 2)
 			continue;
-		snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		n = fd < 0 ? -1 : read(fd, stat, sizeof(stat) - 1);
-		if (n > 0) {
-			stat[n] = '\0';
-			p = strrchr(stat, ')');
-			/* field 22 is the 20th after the comm */
-			for (int i = 0; p && i < 20; i++)
-				p = strchr(p + 1, ' ');
-			if (p)
-				now_st = strtoull(p + 1, NULL, 10);
-		}
+		if (glue_proc_starttime(pid, &now_st, &e2) < 0)
+			now_st = 0;
 		if (now_st != st)
 			unlinkat(dirfd(d), de->d_name, 0);
 	}

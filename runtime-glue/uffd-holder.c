@@ -16,6 +16,7 @@
 #include "common/linux-compat.h"
 #include "common/log.h"
 #include "common/xalloc.h"
+#include "runtime-glue/proc.h"
 #include "runtime-glue/uffd-holder.h"
 
 /* The holder's reply to 'G': this header, with the uffd attached. */
@@ -26,32 +27,6 @@ struct holder_reply {
 };
 
 #define HOLDER_MAGIC 0x646c6f48u /* "Hold" */
-
-/* see uffd-holder.h */
-int glue_proc_starttime(pid_t pid, uint64_t *starttime, struct ck_err **err)
-{
-	_cleanup_free_ char *path = xasprintf("/proc/%d/stat", (int)pid);
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	char buf[2048], *p;
-	unsigned long long st;
-	ssize_t n;
-
-	if (fd < 0)
-		return ck_err_set(err, errno, "open %s", path);
-	n = read(fd, buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return ck_err_set(err, n < 0 ? errno : EIO, "read %s", path);
-	buf[n] = '\0';
-	/* comm may hold spaces and parentheses: fields restart after the last ')'. */
-	p = strrchr(buf, ')');
-	if (!p ||
-	    sscanf(p + 2,
-		   "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
-		   &st) != 1)
-		return ck_err_set(err, EINVAL, "parse %s", path);
-	*starttime = st;
-	return 0;
-}
 
 static int holder_addr(pid_t target, struct sockaddr_un *sa, socklen_t *len, struct ck_err **err)
 {

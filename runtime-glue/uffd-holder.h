@@ -30,9 +30,6 @@
  * parent layer" from a new one.
  */
 
-/* Start time of @pid (clock ticks since boot, /proc/PID/stat field 22). */
-int glue_proc_starttime(pid_t pid, uint64_t *starttime, struct ck_err **err);
-
 /*
  * Fork the holder for @target, handing it @uffd and @token.  Returns once the
  * holder is listening; the caller keeps its own copy of @uffd.  Fails with

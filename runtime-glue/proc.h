@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/err.h"
+
+/*
+ * /proc/PID/stat, parsed once for every caller.  f[n] is field n as numbered
+ * in proc(5): f[3] holds the state letter, f[4] the ppid, ..., f[22] the start
+ * time; fields 1 (pid) and 2 (comm) are not stored.  comm may contain spaces
+ * and parentheses, so parsing restarts after its last ')'.
+ */
+#define GLUE_STAT_FIELDS 53 /* f[0..52] */
+
+/*
+ * Fill f (zeroing fields the kernel does not report).  Returns the number of
+ * the last field read (>= 3), or -1 with *err set (errno of the open, so a
+ * vanished task gives ENOENT).
+ */
+int glue_proc_stat(pid_t pid, uint64_t f[GLUE_STAT_FIELDS], struct ck_err **err);
+
+/* Like glue_proc_stat(), failing with EINVAL when field @need is missing. */
+int glue_proc_stat_need(pid_t pid, uint64_t f[GLUE_STAT_FIELDS], int need, struct ck_err **err);
+
+/* Start time of @pid (clock ticks since boot, field 22): tells a reused pid apart. */
+int glue_proc_starttime(pid_t pid, uint64_t *starttime, struct ck_err **err);
