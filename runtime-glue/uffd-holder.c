@@ -249,6 +249,11 @@ int glue_uffd_holder_fetch(pid_t target, int *uffd, uint64_t *token, bool *found
 	mh.msg_control = cmsgbuf;
 	mh.msg_controllen = sizeof(cmsgbuf);
 	n = recvmsg(s, &mh, MSG_CMSG_CLOEXEC);
+	if (n < 0 && errno == ECONNRESET) {
+		/* The holder was exiting (stopped, or its target died): none. */
+		*found = false;
+		return 0;
+	}
 	if (n < 0)
 		return ck_err_set(err, errno, "receive from the uffd holder of pid %d",
 				  (int)target);
