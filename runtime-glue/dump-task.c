@@ -39,6 +39,7 @@
 #include "proto/timens.pb-c.h"
 #include "proto/vma.pb-c.h"
 #include "runtime-glue/dump-priv.h"
+#include "runtime-glue/layer.h"
 #include "runtime-glue/proc.h"
 #include "runtime-glue/dump-state.h"
 #include "runtime-glue/pstree.h"
@@ -216,18 +217,7 @@ static int write_mm(struct glue_dump_state *st, int dirfd, const struct glue_tas
 		const struct glue_vma *v = &vmas->v[i];
 		VmaEntry *e = &ve[i];
 
-		vma_entry__init(e);
-		e->start = v->start;
-		e->end = v->end;
-		e->pgoff = v->pgoff;
-		e->prot = v->prot;
-		e->flags = v->flags;
-		e->status = v->status;
-		e->fd = -1;
-		if (v->madv) {
-			e->has_madv = true;
-			e->madv = v->madv;
-		}
+		glue_vma_entry_fill(e, v);
 		if (v->status & (GLUE_VMA_FILE_PRIVATE | GLUE_VMA_FILE_SHARED)) {
 			uint32_t fl = ((v->flags & MAP_SHARED) && (v->prot & PROT_WRITE))
 					      ? O_RDWR

@@ -288,6 +288,23 @@ static uint64_t *read_auxv(pid_t pid, size_t *n)
 }
 
 /* see layer.h */
+void glue_vma_entry_fill(struct VmaEntry *e, const struct glue_vma *v)
+{
+	vma_entry__init(e);
+	e->start = v->start;
+	e->end = v->end;
+	e->pgoff = v->pgoff;
+	e->prot = v->prot;
+	e->flags = v->flags;
+	e->status = v->status;
+	e->fd = -1;
+	if (v->madv) {
+		e->has_madv = true;
+		e->madv = v->madv;
+	}
+}
+
+/* see layer.h */
 int glue_layer_write_mm(struct glue_layer *l, const struct glue_task *task,
 			const struct glue_vmas *vmas, struct ck_err **err)
 {
@@ -322,18 +339,7 @@ int glue_layer_write_mm(struct glue_layer *l, const struct glue_task *task,
 		const struct glue_vma *v = &vmas->v[i];
 		VmaEntry *e = &ve[i];
 
-		vma_entry__init(e);
-		e->start = v->start;
-		e->end = v->end;
-		e->pgoff = v->pgoff;
-		e->prot = v->prot;
-		e->flags = v->flags;
-		e->status = v->status;
-		e->fd = -1;
-		if (v->madv) {
-			e->has_madv = true;
-			e->madv = v->madv;
-		}
+		glue_vma_entry_fill(e, v);
 		if (v->status & GLUE_VMA_HEAP)
 			mm.mm_brk = v->end;
 		if (v->status & (GLUE_VMA_ANON_SHARED | GLUE_VMA_SYSVIPC)) {

@@ -60,6 +60,15 @@ int glue_layer_write_inventory(struct glue_layer *l, bool pre_dump, struct ck_er
 /* pstree.img, namespace pids. */
 int glue_layer_write_pstree(struct glue_layer *l, const struct glue_pstree *tree,
 			    struct ck_err **err);
+struct VmaEntry;
+
+/*
+ * Fill the fields of a VmaEntry that come straight from the VMA (range,
+ * pgoff, prot, flags, status, madv, fd -1); shmid and fdflags are the
+ * caller's, since they depend on the image set being written.
+ */
+void glue_vma_entry_fill(struct VmaEntry *e, const struct glue_vma *v);
+
 /* mm-<vpid>.img from /proc/PID/stat, auxv and the VMA list. */
 int glue_layer_write_mm(struct glue_layer *l, const struct glue_task *task,
 			const struct glue_vmas *vmas, struct ck_err **err);
