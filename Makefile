@@ -104,7 +104,7 @@ format:
 analyze: $(DEPS_STAMP)
 	$(Q)cppcheck --quiet --enable=warning,portability --inline-suppr --error-exitcode=1 \
 		-DPROTOBUF_C_VERSION_NUMBER=1004001 -D_GNU_SOURCE -I. -I$(BUILD) $$(git ls-files 'common/*.c' 'proto/*.c' 'oci-spec/*.c' \
-		'runtime-glue/*.c' 'hook/*.c' 'parasite/host/*.c')
+		'runtime-glue/*.c' 'runtime-glue/*/*.c' 'hook/*.c' 'parasite/host/*.c')
 
 install: all
 	install -D -m 0755 $(BUILD)/ckpt $(DESTDIR)$(PREFIX)/bin/ckpt

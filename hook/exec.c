@@ -28,7 +28,7 @@
 #include "common/log.h"
 #include "hook/verbs.h"
 #include "runtime-glue/exec.h"
-#include "runtime-glue/seccomp.h"
+#include "runtime-glue/proc/seccomp.h"
 
 static void print_line(size_t off, const unsigned char *p, size_t n)
 {

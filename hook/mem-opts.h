@@ -4,7 +4,7 @@
 #include <stdbool.h>
 
 #include "common/err.h"
-#include "runtime-glue/predump.h"
+#include "runtime-glue/dump/predump.h"
 
 /*
  * Command line shared by pre-dump, dump and verify (CRIU's spelling):

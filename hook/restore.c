@@ -13,7 +13,7 @@
 
 #include "common/log.h"
 #include "hook/verbs.h"
-#include "runtime-glue/restore.h"
+#include "runtime-glue/dump/restore.h"
 
 /* see verbs.h */
 int hook_cmd_restore(int argc, char **argv, struct ck_err **err)

@@ -14,7 +14,7 @@
 
 #include "hook/mem-opts.h"
 #include "hook/verbs.h"
-#include "runtime-glue/verify.h"
+#include "runtime-glue/dump/verify.h"
 
 int hook_cmd_verify(int argc, char **argv, struct ck_err **err)
 {

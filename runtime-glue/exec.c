@@ -19,7 +19,7 @@
 #include "common/xalloc.h"
 #include "parasite/parasite.h"
 #include "runtime-glue/exec.h"
-#include "runtime-glue/seccomp.h"
+#include "runtime-glue/proc/seccomp.h"
 
 #define SLOT_ALIGN(x) (((x) + 15UL) & ~15UL)
 

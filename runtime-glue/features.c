@@ -25,7 +25,7 @@
 #include "common/xalloc.h"
 #include "parasite/probe.h"
 #include "runtime-glue/features.h"
-#include "runtime-glue/cgroup-probe.h"
+#include "runtime-glue/proc/cgroup-probe.h"
 
 static const char *const feature_names[GLUE_FEAT_NR] = {
 	[GLUE_FEAT_SOFT_DIRTY] = "soft-dirty",

@@ -44,6 +44,45 @@ boundary "protobuf packing outside proto/" 'protobuf_c_message_(pack|unpack)|__(
 boundary "a leaf module includes hook/ or runtime-glue/" '#include\s*"(hook|runtime-glue)/' "${leaves[@]}"
 boundary "common/ depends on a module" '#include\s*"(proto|oci-spec|parasite)/' "${commons[@]}"
 
+# runtime-glue/ wings: a wing includes only the wings below it.  The rank of
+# each wing; the top of runtime-glue/ (feature probes, exec glue, image-to-JSON,
+# fault points) serves every wing and itself uses proc/ only.
+declare -A wing_rank=([proc]=1 [mem]=2 [track]=3 [dump]=4 [agent]=5 [rpc]=6)
+wing_of() {
+	local rest=${1#runtime-glue/}
+	case "$rest" in
+	*/*) echo "${rest%%/*}" ;;
+	*) echo top ;;
+	esac
+}
+for f in $(in_dirs runtime-glue); do
+	from=$(wing_of "$f")
+	if [ "$from" != top ] && [ -z "${wing_rank[$from]:-}" ]; then
+		echo "lint: $f: runtime-glue/$from/ is not a known wing (add it to wing_rank in tests/lint.sh)" >&2
+		rc=1
+		continue
+	fi
+	while IFS= read -r inc; do
+		to=$(wing_of "$inc")
+		[ "$to" = top ] && continue
+		[ "$to" = "$from" ] && continue
+		if [ "$from" = top ]; then
+			[ "$to" = proc ] && continue
+		elif [ -n "${wing_rank[$to]:-}" ] && [ "${wing_rank[$to]}" -lt "${wing_rank[$from]}" ]; then
+			continue
+		fi
+		echo "lint: $f includes \"$inc\": runtime-glue/$from may only use the wings below it (dump -> track -> mem -> proc)" >&2
+		rc=1
+	done < <(sed -n 's|^#include "\(runtime-glue/[^"]*\)".*|\1|p' "$f")
+done
+
+# Files a reader can take in: warn (not fail) above 800 lines.
+for f in $(in_dirs common proto oci-spec parasite runtime-glue hook tests/unit); do
+	case "$f" in *.c) ;; *) continue ;; esac
+	n=$(wc -l <"$f")
+	[ "$n" -le 800 ] || echo "lint: warning: $f has $n lines (over 800: split it along its seams)" >&2
+done
+
 if command -v shellcheck >/dev/null; then
 	mapfile -t scripts < <(git ls-files '*.sh' '*.bash' '.ci/run'; git ls-files --others --exclude-standard '*.sh' '*.bash')
 	if ! shellcheck -x -e SC1091,SC2154,SC2034 "${scripts[@]}"; then

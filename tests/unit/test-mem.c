@@ -13,10 +13,10 @@
 
 #include "common/err.h"
 #include "proto/img.h"
-#include "runtime-glue/layer.h"
-#include "runtime-glue/pages.h"
-#include "runtime-glue/tracker.h"
-#include "runtime-glue/vma.h"
+#include "runtime-glue/mem/layer.h"
+#include "runtime-glue/mem/pages.h"
+#include "runtime-glue/track/tracker.h"
+#include "runtime-glue/mem/vma.h"
 #include "tests/unit/tap.h"
 
 static const char smaps[] =

@@ -20,8 +20,8 @@
 
 #include "common/cleanup.h"
 #include "common/linux-compat.h"
-#include "runtime-glue/uffd-holder.h"
-#include "runtime-glue/uffd-track.h"
+#include "runtime-glue/track/uffd-holder.h"
+#include "runtime-glue/track/uffd-track.h"
 #include "tests/unit/tap.h"
 
 #define NPAGES 16

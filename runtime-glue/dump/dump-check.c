@@ -1,0 +1,455 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Up-front refusal of what the final dump cannot write: every problem of the
+ * whole tree is collected (not just the first), so the user sees the complete
+ * list in one run.  Only /proc is read (plus kcmp and, for a socket's
+ * protocol, a pidfd_getfd copy); the tree keeps running.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <netinet/in.h>
+#include <linux/kcmp.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/err.h"
+#include "common/linux-compat.h"
+#include "common/xalloc.h"
+#include "runtime-glue/dump/dump-priv.h"
+#include "runtime-glue/dump/dump-state.h"
+#include "runtime-glue/proc/freezer.h"
+#include "runtime-glue/proc/pstree.h"
+#include "runtime-glue/mem/vma.h"
+
+/* Cap on listed problems; the rest are counted. */
+#define MAX_PROBLEMS 32
+
+struct problems {
+	size_t nr;
+	char *text; /* "; "-separated */
+};
+
+static void add_problem(struct problems *p, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void add_problem(struct problems *p, const char *fmt, ...)
+{
+	_cleanup_free_ char *one = NULL;
+	char *joined;
+	va_list ap;
+
+	p->nr++;
+	if (p->nr > MAX_PROBLEMS)
+		return;
+	va_start(ap, fmt);
+	if (vasprintf(&one, fmt, ap) < 0)
+		xoom();
+	va_end(ap);
+	joined = p->text ? xasprintf("%s; %s", p->text, one) : xstrdup(one);
+	free(p->text);
+	p->text = joined;
+}
+
+/* see dump-priv.h */
+int glue_read_small(const char *path, char *buf, size_t len)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = TEMP_FAILURE_RETRY_INT(read(fd, buf, len - 1));
+	if (n < 0)
+		return -1;
+	buf[n] = '\0';
+	return 0;
+}
+
+/* see dump-priv.h */
+int glue_fdinfo_read(pid_t pid, int fd, uint32_t *flags, uint64_t *pos)
+{
+	char path[64], buf[4096], *p;
+
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", (int)pid, fd);
+	if (glue_read_small(path, buf, sizeof(buf)) < 0)
+		return -1;
+	p = strstr(buf, "pos:");
+	if (!p) {
+		errno = EINVAL;
+		return -1;
+	}
+	*pos = strtoull(p + 4, NULL, 10);
+	p = strstr(buf, "flags:");
+	if (!p) {
+		errno = EINVAL;
+		return -1;
+	}
+	*flags = (uint32_t)strtoul(p + 6, NULL, 8);
+	return 0;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t a = strlen(s), b = strlen(suffix);
+
+	return a >= b && !strcmp(s + a - b, suffix);
+}
+
+/* "TCP", "UDP", "unix stream", ... for a socket fd of another process, or "". */
+static void describe_socket(pid_t pid, int fd, char *buf, size_t len)
+{
+	_cleanup_close_ int pidfd = -1, sk = -1;
+	int domain = -1, type = -1, proto = -1;
+	socklen_t sl = sizeof(int);
+
+	buf[0] = '\0';
+	pidfd = (int)syscall(__NR_pidfd_open, pid, 0);
+	if (pidfd < 0)
+		return;
+	sk = (int)syscall(__NR_pidfd_getfd, pidfd, fd, 0);
+	if (sk < 0)
+		return;
+	if (getsockopt(sk, SOL_SOCKET, SO_DOMAIN, &domain, &sl) < 0)
+		return;
+	sl = sizeof(int);
+	getsockopt(sk, SOL_SOCKET, SO_TYPE, &type, &sl);
+	sl = sizeof(int);
+	getsockopt(sk, SOL_SOCKET, SO_PROTOCOL, &proto, &sl);
+	if (domain == AF_INET || domain == AF_INET6) {
+		const char *v = domain == AF_INET ? "" : "v6";
+
+		if (proto == IPPROTO_TCP)
+			snprintf(buf, len, "TCP%s", v);
+		else if (proto == IPPROTO_UDP)
+			snprintf(buf, len, "UDP%s", v);
+		else
+			snprintf(buf, len, "inet%s proto %d", v, proto);
+	} else if (domain == AF_UNIX) {
+		snprintf(buf, len, "unix %s",
+			 type == SOCK_STREAM  ? "stream"
+			 : type == SOCK_DGRAM ? "dgram"
+					      : "seqpacket");
+	} else if (domain == AF_NETLINK) {
+		snprintf(buf, len, "netlink");
+	} else {
+		snprintf(buf, len, "family %d", domain);
+	}
+}
+
+/* see dump-priv.h */
+enum glue_fd_kind glue_fd_classify(pid_t pid, int fd, char *path, size_t path_len,
+				   uint32_t *pipe_ino, char *why, size_t why_len)
+{
+	char proc[64];
+	struct stat st, st2;
+	ssize_t n;
+
+	why[0] = '\0';
+	snprintf(proc, sizeof(proc), "/proc/%d/fd/%d", (int)pid, fd);
+	n = readlink(proc, path, path_len - 1);
+	if (n < 0) {
+		snprintf(why, why_len, "unreadable (%s)", strerror(errno));
+		return GLUE_FD_UNSUPP;
+	}
+	path[n] = '\0';
+	if (!strncmp(path, "pipe:[", 6)) {
+		*pipe_ino = (uint32_t)strtoul(path + 6, NULL, 10);
+		return GLUE_FD_PIPE;
+	}
+	if (!strncmp(path, "socket:[", 8)) {
+		char d[64];
+
+		describe_socket(pid, fd, d, sizeof(d));
+		snprintf(why, why_len, "%s%s%s%s", path, d[0] ? " (" : "", d,
+			 d[0] ? " socket)" : "");
+		return GLUE_FD_UNSUPP;
+	}
+	if (path[0] != '/') {
+		/* anon_inode:[eventfd], anon_inode:[io_uring], [userfaultfd], ... */
+		snprintf(why, why_len, "%s", path);
+		return GLUE_FD_UNSUPP;
+	}
+	if (!strncmp(path, "/memfd:", 7)) {
+		snprintf(why, why_len, "memfd %s", path + 7);
+		return GLUE_FD_UNSUPP;
+	}
+	if (ends_with(path, " (deleted)")) {
+		snprintf(why, why_len, "deleted file %s", path);
+		return GLUE_FD_UNSUPP;
+	}
+	if (stat(proc, &st) < 0) {
+		snprintf(why, why_len, "%s: %s", path, strerror(errno));
+		return GLUE_FD_UNSUPP;
+	}
+	if (S_ISCHR(st.st_mode)) {
+		unsigned int maj = major(st.st_rdev);
+
+		/* /dev/null, zero, full, random, urandom: reopened by path */
+		if (maj == 1)
+			goto by_path;
+		if (maj == 4 || maj == 5 || (maj >= 136 && maj <= 143))
+			snprintf(why, why_len, "terminal %s", path);
+		else
+			snprintf(why, why_len, "character device %s (%u:%u)", path, maj,
+				 minor(st.st_rdev));
+		return GLUE_FD_UNSUPP;
+	}
+	if (S_ISFIFO(st.st_mode)) {
+		snprintf(why, why_len, "named fifo %s", path);
+		return GLUE_FD_UNSUPP;
+	}
+	if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+		snprintf(why, why_len, "%s (file type 0%o)", path, (unsigned)(st.st_mode & S_IFMT));
+		return GLUE_FD_UNSUPP;
+	}
+by_path:
+	/* CRIU reopens it by name: the name must lead to the same inode. */
+	if (stat(path, &st2) < 0 || st2.st_dev != st.st_dev || st2.st_ino != st.st_ino) {
+		snprintf(why, why_len,
+			 "%s is not reachable under that name from ckpt's mount namespace", path);
+		return GLUE_FD_UNSUPP;
+	}
+	return GLUE_FD_REG;
+}
+
+/* The fds of one process: unsupported kinds, and pipe ends for the tree-wide check. */
+static void check_fds(const struct glue_task *t, struct glue_files *pipes_seen, struct problems *p)
+{
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *de;
+	char dir[64];
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)t->pid);
+	d = opendir(dir);
+	if (!d) {
+		add_problem(p, "pid %d: cannot list its fds (%s)", (int)t->pid, strerror(errno));
+		return;
+	}
+	while ((de = readdir(d))) {
+		char path[PATH_MAX], why[PATH_MAX + 64];
+		uint32_t ino = 0, flags = 0;
+		uint64_t pos;
+		int fd;
+
+		if (de->d_name[0] == '.')
+			continue;
+		fd = atoi(de->d_name);
+		switch (glue_fd_classify(t->pid, fd, path, sizeof(path), &ino, why, sizeof(why))) {
+		case GLUE_FD_REG:
+			break;
+		case GLUE_FD_UNSUPP:
+			add_problem(p, "pid %d fd %d: %s", (int)t->pid, fd, why);
+			break;
+		case GLUE_FD_PIPE: {
+			struct glue_dpipe *dp = NULL;
+
+			if (glue_fdinfo_read(t->pid, fd, &flags, &pos) < 0)
+				flags = 0;
+			for (size_t i = 0; i < pipes_seen->nr_pipes; i++)
+				if (pipes_seen->pipes[i].ino == ino)
+					dp = &pipes_seen->pipes[i];
+			if (!dp) {
+				pipes_seen->pipes =
+					xreallocarray(pipes_seen->pipes, pipes_seen->nr_pipes + 1,
+						      sizeof(*pipes_seen->pipes));
+				dp = &pipes_seen->pipes[pipes_seen->nr_pipes++];
+				*dp = (struct glue_dpipe){ .ino = ino, .rpid = t->pid, .rfd = fd };
+			}
+			if ((flags & O_ACCMODE) == O_WRONLY)
+				dp->has_write = true;
+			else
+				dp->has_read = true;
+			break;
+		}
+		}
+	}
+}
+
+static void check_vmas(const struct glue_task *t, struct problems *p)
+{
+	_cleanup_err_ struct ck_err *e = NULL;
+	struct glue_vmas vmas = { 0 };
+
+	if (glue_vmas_read(t->pid, &vmas, &e) < 0) {
+		_cleanup_free_ char *s = ck_err_str(e);
+
+		add_problem(p, "pid %d: %s", (int)t->pid, s);
+		return;
+	}
+	for (size_t i = 0; i < vmas.nr; i++) {
+		const struct glue_vma *v = &vmas.v[i];
+		const char *what = NULL;
+		struct stat st;
+
+		if (v->status & GLUE_VMA_SOCKET)
+			what = "a socket mapping";
+		else if (v->status & GLUE_VMA_SYSVIPC)
+			what = "SysV shared memory";
+		else if (v->status & GLUE_VMA_MEMFD)
+			what = "a memfd mapping";
+		else if (v->status & GLUE_VMA_AIORING)
+			what = "an AIO ring";
+		else if (v->status & GLUE_VMA_SHSTK)
+			what = "a shadow stack";
+		else if (v->status & (1U << 17))
+			what = "uprobes";
+		else if (v->status & (GLUE_VMA_FILE_PRIVATE | GLUE_VMA_FILE_SHARED)) {
+			if (!v->name || v->name[0] != '/' || ends_with(v->name, " (deleted)"))
+				what = "a mapping of a deleted or unnamed file";
+			else if (stat(v->name, &st) < 0 || st.st_ino != v->ino)
+				what = "a mapped file not reachable under its name";
+		}
+		if (what)
+			add_problem(p, "pid %d: %s at %#" PRIx64 "-%#" PRIx64 " (%s)", (int)t->pid,
+				    what, v->start, v->end, v->name ? v->name : "anonymous");
+	}
+	glue_vmas_free(&vmas);
+}
+
+static const char *const namespaces[] = { "mnt", "net",  "pid",    "ipc",
+					  "uts", "user", "cgroup", "time" };
+
+static void check_task(const struct glue_pstree *tree, const struct glue_task *t,
+		       const struct glue_dump_opts *opts, struct glue_files *pipes_seen,
+		       struct problems *p)
+{
+	char path[96], buf[4096], b2[256];
+	uint64_t pend;
+
+	if (glue_proc_status_field(t->pid, "State", buf, sizeof(buf)) == 0 && buf[0] == 'Z') {
+		add_problem(p, "pid %d is a zombie", (int)t->pid);
+		return;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(namespaces); i++) {
+		struct stat a, b;
+
+		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)t->pid, namespaces[i]);
+		snprintf(b2, sizeof(b2), "/proc/self/ns/%s", namespaces[i]);
+		if (stat(path, &a) < 0 || stat(b2, &b) < 0)
+			continue; /* kernel without that namespace */
+		if (a.st_ino != b.st_ino)
+			add_problem(p, "pid %d: %s namespace differs from ckpt's", (int)t->pid,
+				    namespaces[i]);
+	}
+	if (glue_proc_status_field(t->pid, "Seccomp", buf, sizeof(buf)) == 0 && atoi(buf) == 2)
+		add_problem(p, "pid %d: seccomp filters", (int)t->pid);
+	if (glue_proc_status_field(t->pid, "ShdPnd", buf, sizeof(buf)) == 0 &&
+	    (pend = strtoull(buf, NULL, 16)))
+		add_problem(p, "pid %d: pending signals (mask %#" PRIx64 ")", (int)t->pid, pend);
+	for (size_t i = 0; i < t->nr_threads; i++) {
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)t->pid,
+			 (int)t->threads[i]);
+		_cleanup_fclose_ FILE *f = fopen(path, "re");
+		_cleanup_free_ char *line = NULL;
+		size_t n = 0;
+
+		while (f && getline(&line, &n, f) > 0) {
+			if (!strncmp(line, "SigPnd:", 7) && (pend = strtoull(line + 7, NULL, 16)))
+				add_problem(p, "thread %d: pending signals (mask %#" PRIx64 ")",
+					    (int)t->threads[i], pend);
+			if (!strncmp(line, "TracerPid:", 10) && atoi(line + 10) != 0)
+				add_problem(p, "thread %d is traced by pid %d", (int)t->threads[i],
+					    atoi(line + 10));
+		}
+	}
+	snprintf(path, sizeof(path), "/proc/%d/timers", (int)t->pid);
+	if (glue_read_small(path, buf, sizeof(buf)) == 0 && buf[0])
+		add_problem(p, "pid %d: POSIX timers (timer_create)", (int)t->pid);
+
+	/* Session and process group leaders must be in the tree, or --shell-job. */
+	if (!opts->shell_job) {
+		if (!glue_pstree_find(tree, t->sid))
+			add_problem(
+				p,
+				"pid %d: its session leader %d is outside the tree (use --shell-job, or start it with setsid)",
+				(int)t->pid, (int)t->sid);
+		else if (!glue_pstree_find(tree, t->pgid))
+			add_problem(
+				p,
+				"pid %d: its process group leader %d is outside the tree (use --shell-job)",
+				(int)t->pid, (int)t->pgid);
+	}
+	/* CLONE_FILES / CLONE_FS / CLONE_VM / CLONE_SIGHAND between processes. */
+	for (const struct glue_task *o = tree->t; o < t; o++) {
+		static const struct {
+			int type;
+			const char *what;
+		} k[] = { { KCMP_VM, "memory" },
+			  { KCMP_FILES, "fd table" },
+			  { KCMP_FS, "fs info" },
+			  { KCMP_SIGHAND, "signal handlers" } };
+
+		for (size_t i = 0; i < ARRAY_SIZE(k); i++)
+			if (syscall(SYS_kcmp, o->pid, t->pid, k[i].type, 0, 0) == 0)
+				add_problem(p, "pids %d and %d share their %s", (int)o->pid,
+					    (int)t->pid, k[i].what);
+	}
+	check_fds(t, pipes_seen, p);
+	check_vmas(t, p);
+}
+
+/* see dump-state.h */
+int glue_dump_check(const struct glue_pstree *tree, const struct glue_dump_opts *opts,
+		    struct ck_err **err)
+{
+	struct glue_files pipes_seen = { 0 };
+	struct problems p = { 0 };
+	int rc = 0;
+
+	for (size_t i = 0; i < tree->nr; i++)
+		check_task(tree, &tree->t[i], opts, &pipes_seen, &p);
+	for (size_t i = 0; i < pipes_seen.nr_pipes; i++) {
+		const struct glue_dpipe *dp = &pipes_seen.pipes[i];
+
+		if (!dp->has_read || !dp->has_write)
+			add_problem(
+				&p,
+				"pid %d fd %d: pipe:[%u] leads outside the tree (its %s end is not held by the tree)",
+				(int)dp->rpid, dp->rfd, dp->ino, dp->has_read ? "write" : "read");
+	}
+	if (p.nr) {
+		if (p.nr > MAX_PROBLEMS)
+			rc = ck_err_set(err, 0, "cannot dump: %s; and %zu more", p.text,
+					p.nr - MAX_PROBLEMS);
+		else
+			rc = ck_err_set(err, 0, "cannot dump: %s", p.text);
+	}
+	free(p.text);
+	glue_files_free(&pipes_seen);
+	return rc;
+}
+
+/* see dump-state.h */
+int glue_dump_check_target(const struct glue_target *tgt, const struct glue_dump_opts *opts,
+			   struct ck_err **err)
+{
+	struct glue_pstree tree = { 0 };
+	struct glue_cgroup cg = { 0 };
+	int rc;
+
+	if (tgt->cgroup) {
+		if (!strcmp(tgt->cgroup, "auto"))
+			rc = glue_cgroup_of_pid(tgt->pid, &cg, err);
+		else
+			rc = glue_cgroup_resolve(tgt->cgroup, &cg, err);
+		if (rc == 0)
+			rc = glue_pstree_from_cgroup(cg.dir, &tree, err);
+		glue_cgroup_free(&cg);
+	} else {
+		rc = glue_pstree_from_pid(tgt->pid, &tree, err);
+	}
+	if (rc == 0)
+		rc = glue_dump_check(&tree, opts, err);
+	glue_pstree_free(&tree);
+	return rc;
+}

@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * Private to the final-dump files (dump-core.c, dump-files.c, dump-task.c,
+ * dump-check.c): the file registry and the dump state they share.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "common/err.h"
+#include "runtime-glue/dump/dump-state.h"
+
+/* One FileEntry of files.img. */
+struct glue_dfile {
+	uint32_t id;
+	uint32_t type; /* FD_TYPES__REG or FD_TYPES__PIPE */
+	char *path;    /* REG: absolute path */
+	uint32_t flags;
+	uint64_t pos;
+	uint32_t pipe_id; /* PIPE: the pipe's inode */
+	/* An open file description: where it was first seen (for kcmp), else -1. */
+	pid_t owner_pid;
+	int owner_fd;
+	uint64_t dev, ino;
+};
+
+/* A pipe seen among the tree's fds. */
+struct glue_dpipe {
+	uint32_t ino;
+	bool has_read, has_write;
+	pid_t rpid; /* a task holding the read end, and its fd */
+	int rfd;
+	void *data; /* content at dump time (read while frozen), NULL when empty */
+	size_t len;
+	uint32_t size; /* F_GETPIPE_SZ */
+};
+
+struct glue_files {
+	size_t nr;
+	struct glue_dfile *f;
+	size_t nr_pipes;
+	struct glue_dpipe *pipes;
+	uint32_t next_id;
+};
+
+/* What mm-<pid>.img needs, kept from the frozen phase until glue_dump_finish(). */
+struct glue_task_mm {
+	bool done;
+	uint64_t brk;
+	int dumpable, thp_disabled;
+	struct glue_vmas vmas; /* own copy */
+};
+
+struct glue_dump_state {
+	const struct glue_pstree *tree;
+	struct glue_task_mm *mm; /* one per task of the tree */
+	struct glue_dump_opts opts;
+	struct glue_files files;
+	struct timespec monotonic, boottime; /* clocks at the start of the dump */
+	bool seccomp_strict;                 /* some task is in seccomp strict mode */
+};
+
+/* Kernel-object ids: the root_ids of inventory.img are all 1, tasks use 2 + index. */
+#define GLUE_ROOT_KID 1u
+uint32_t glue_task_kid(const struct glue_dump_state *st, const struct glue_task *task);
+
+/*
+ * The FileEntry id of @path opened with @flags (exe, mapped files, cwd, root):
+ * the same path and flags share one entry.  Never fails.
+ */
+uint32_t glue_files_path_id(struct glue_files *fs, const char *path, uint32_t flags);
+
+/* fdinfo-<files_id>.img of @task (every fd, registering its file).  0 or -1. */
+int glue_files_dump_fds(struct glue_dump_state *st, int dirfd, const struct glue_task *task,
+			uint32_t files_id, struct ck_err **err);
+
+/* files.img and, when a pipe holds data, pipes-data.img.  0 or -1. */
+int glue_files_write(struct glue_files *fs, int dirfd, struct ck_err **err);
+
+void glue_files_free(struct glue_files *fs);
+
+/* ---- /proc helpers (dump-check.c) ---- */
+
+/* Read a small /proc file into @buf (NUL-terminated, trailing newline kept).  0 or -1 (errno). */
+int glue_read_small(const char *path, char *buf, size_t len);
+
+/*
+ * What an fd of @pid is, for the registry and the checker: GLUE_FD_REG (a file
+ * CRIU reopens by path: regular file, directory, /dev/null and the other
+ * memory devices), GLUE_FD_PIPE (*pipe_ino set), or GLUE_FD_UNSUPP with a
+ * description in @why ("socket:[123] (TCP)", "anon_inode:[eventfd]", ...).
+ */
+enum glue_fd_kind {
+	GLUE_FD_REG,
+	GLUE_FD_PIPE,
+	GLUE_FD_UNSUPP,
+};
+enum glue_fd_kind glue_fd_classify(pid_t pid, int fd, char *path, size_t path_len,
+				   uint32_t *pipe_ino, char *why, size_t why_len);
+
+/* "flags:" (octal, includes O_CLOEXEC) and "pos:" of /proc/PID/fdinfo/FD.  0 or -1. */
+int glue_fdinfo_read(pid_t pid, int fd, uint32_t *flags, uint64_t *pos);
+
+/* ---- values read inside the task (dump-core.c, leader context) ---- */
+
+#include <sys/time.h>
+#include <signal.h>
+
+#include "parasite/parasite-abi.h"
+
+struct glue_task_remote {
+	struct itimerval itimer[3]; /* ITIMER_REAL, VIRTUAL, PROF */
+	uint64_t brk;               /* current program break */
+	stack_t sas;                /* the leader's sigaltstack */
+	int pdeath_sig, child_subreaper, secbits, dumpable, thp_disabled;
+	struct parasite_sigactions_args sa; /* dispositions + leader's clear_child_tid */
+};
+
+/*
+ * Collect the values only the task itself can tell (remote syscalls through
+ * @ctl into a scratch page, and the blob's sigaction command).  0 or -1.
+ */
+int glue_task_remote_read(struct parasite_ctl *ctl, struct glue_task_remote *out,
+			  struct ck_err **err);
+
+/* core-<vtid>.img for every thread of @task.  0 or -1. */
+int glue_dump_cores(struct glue_dump_state *st, int dirfd, const struct glue_task *task,
+		    struct parasite_ctl *ctl, const struct glue_task_remote *rem,
+		    struct ck_err **err);

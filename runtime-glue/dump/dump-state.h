@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/user.h>
+
+#include "common/err.h"
+#include "runtime-glue/proc/pstree.h"
+#include "runtime-glue/mem/vma.h"
+
+struct parasite_ctl;
+struct glue_target;
+
+/*
+ * The restorable part of a final dump: everything `criu restore` needs besides
+ * the memory layer (criu-image-format.md section 3).
+ *
+ *   ckpt dump (final)
+ *     glue_dump_check(tree)                 /proc only, tree running: refuse what ckpt
+ *                                           cannot dump, with the whole list, up front
+ *     freeze / seize the tree
+ *     memory layer (mm/pagemap/pages: the memory engine)
+ *     st = glue_dump_state_new(tree)
+ *     for each process of the tree:
+ *       glue_dump_task_state(st, dirfd, task, ctl, vmas)
+ *                                           core-TID (every thread), ids, fs,
+ *                                           fdinfo-<files_id>; pipe contents
+ *     (with --leave-running/--leave-stopped the tree may be released here)
+ *     the memory engine's inventory, pstree, mm
+ *     glue_dump_finish(st, dirfd)           mm-PID (with file ids), files.img,
+ *                                           pipes-data.img, pstree.img,
+ *                                           inventory.img (root_ids, fdinfo_per_id),
+ *                                           timens-0.img, seccomp.img
+ *     commit the layer
+ *     kill the tree (default) / leave it running / leave it stopped
+ *
+ * The file ids in mm-PID.img (exe_file_id, each file VMA's shmid) point into
+ * files.img, so glue_dump_finish() writes mm-PID.img itself, replacing the
+ * memory engine's (it must therefore run after the engine wrote its images).
+ */
+
+struct glue_dump_opts {
+	bool shell_job; /* session / process group leader may be outside the tree */
+};
+
+/*
+ * Check what the tree holds against what ckpt can dump: sockets, ttys, named
+ * fifos, anon-inode fds (eventfd, epoll, signalfd, timerfd, inotify, io_uring,
+ * userfaultfd, pidfd, ...), deleted or memfd files, pipes leading outside the
+ * tree, namespaces other than ckpt's own, shared files/fs/vm tables between
+ * processes, posix timers, seccomp filters, pending signals, zombies, tracers,
+ * unsupported mappings (SysV shm, memfd, sockets, AIO rings, shadow stacks), a
+ * session or process group led from outside the tree (without --shell-job).
+ * Reads /proc only and never stops the tree.  Returns 0, or -1 with *err
+ * holding one message that lists every problem ("cannot dump: ...").
+ */
+int glue_dump_check(const struct glue_pstree *tree, const struct glue_dump_opts *opts,
+		    struct ck_err **err);
+
+/*
+ * glue_dump_check() for a dump target (-t PID or --cgroup PATH|auto), whose
+ * tree is listed here without stopping it.
+ */
+int glue_dump_check_target(const struct glue_target *tgt, const struct glue_dump_opts *opts,
+			   struct ck_err **err);
+
+/* One final dump's shared state: the file registry and the kernel-object ids. */
+struct glue_dump_state;
+
+struct glue_dump_state *glue_dump_state_new(const struct glue_pstree *tree,
+					    const struct glue_dump_opts *opts, struct ck_err **err);
+void glue_dump_state_free(struct glue_dump_state *st);
+
+/*
+ * Write the per-process images of @task into directory @dirfd: core-<vtid>.img
+ * for every thread, ids-<vpid>.img, fs-<vpid>.img, fdinfo-<files_id>.img; and
+ * keep what mm-<vpid>.img needs (@vmas as read while frozen; NULL = read them
+ * here).  @ctl is
+ * the task seized by parasite_seize() (registers, sigactions, remote syscalls
+ * for timers, brk, sigaltstack, prctl values) and must stay seized; NULL (a
+ * tree frozen by a cgroup v2 freezer) makes this function seize and release
+ * the task itself.  Pipe contents are copied here too, so everything that
+ * needs the tree frozen is done when this returns for every task.
+ * Returns 0, or -1 with *err set.
+ */
+int glue_dump_task_state(struct glue_dump_state *st, int dirfd, const struct glue_task *task,
+			 struct parasite_ctl *ctl, const struct glue_vmas *vmas,
+			 struct ck_err **err);
+
+/*
+ * Write the tree-wide images into @dirfd once every task is done: mm-<vpid>.img
+ * of every task, files.img, pipes-data.img (when a pipe held data),
+ * pstree.img, inventory.img (final:
+ * root_ids, fdinfo_per_id, dump_uptime), timens-0.img and seccomp.img (when a
+ * task is in seccomp strict mode).  Returns 0 or -1.
+ */
+int glue_dump_finish(struct glue_dump_state *st, int dirfd, struct ck_err **err);
+
+/*
+ * What to do with the tree after a successful final dump (CRIU's default is
+ * to kill it; runc relies on that).
+ */
+enum glue_dump_after {
+	GLUE_DUMP_KILL, /* SIGKILL every process while still stopped */
+	GLUE_DUMP_LEAVE_RUNNING,
+	GLUE_DUMP_LEAVE_STOPPED, /* SIGSTOP every process before release */
+};
+
+/*
+ * Apply @after to the tree: for GLUE_DUMP_KILL sends SIGKILL to every process
+ * (callable while the tree is still seized or frozen: the tasks die as soon as
+ * they are released and never run again); for GLUE_DUMP_LEAVE_STOPPED sends
+ * SIGSTOP (pending until release, so the tasks stop in group-stop).  Nothing
+ * for GLUE_DUMP_LEAVE_RUNNING.  Returns 0, or -1 when a signal could not be
+ * sent to a live process.
+ */
+int glue_dump_after(const struct glue_pstree *tree, enum glue_dump_after after,
+		    struct ck_err **err);
+
+/* ---- pieces, exposed for tests and the orchestrator ---- */
+
+/*
+ * Apply the interrupted-syscall fix-up to registers saved while a task sat in
+ * a syscall (criu-image-format.md 2.3): -ERESTARTSYS/-NOINTR/-NOHAND re-run
+ * the syscall (ax = orig_ax, ip -= 2), -ERESTART_RESTARTBLOCK becomes -EINTR.
+ */
+void glue_regs_fixup_syscall(struct user_regs_struct *regs);
+
+/*
+ * The saved state of one seized thread.  Until parasite.h exposes it, this is
+ * filled from the injector's private state (dump-regs.c).
+ */
+struct glue_thread_regs {
+	struct user_regs_struct regs; /* as saved at seize time, before any fix-up */
+	uint64_t sigmask;
+	const void *xsave; /* NT_X86_XSTATE buffer (standard format), may be NULL */
+	size_t xsave_len;
+};
+
+/* Saved state of thread @idx (0 = leader) of a seized process.  0 or -1. */
+int glue_thread_regs_get(struct parasite_ctl *ctl, size_t idx, struct glue_thread_regs *out,
+			 struct ck_err **err);

@@ -1,0 +1,398 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The per-process and tree-wide images of a final dump besides memory pages:
+ * ids, fs, mm (with file ids), pstree, inventory, timens, seccomp; and what
+ * happens to the tree afterwards.
+ *
+ * Kernel-object ids (TaskKobjIdsEntry): checkpointed processes never share
+ * their mm, fd table, fs info or signal handlers (glue_dump_check() refuses
+ * trees that do), so process #i simply gets id 2 + i for all four, and the
+ * inventory's root_ids are all 1 -- they must differ from the root task's
+ * files_id, and no namespace ids are written on either side (host
+ * namespaces only).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "common/xalloc.h"
+#include "parasite/parasite.h"
+#include "proto/img.h"
+#include "proto/core.pb-c.h"
+#include "proto/fs.pb-c.h"
+#include "proto/inventory.pb-c.h"
+#include "proto/mm.pb-c.h"
+#include "proto/pstree.pb-c.h"
+#include "proto/seccomp.pb-c.h"
+#include "proto/timens.pb-c.h"
+#include "proto/vma.pb-c.h"
+#include "runtime-glue/dump/dump-priv.h"
+#include "runtime-glue/mem/layer.h"
+#include "runtime-glue/proc/proc.h"
+#include "runtime-glue/dump/dump-state.h"
+#include "runtime-glue/proc/pstree.h"
+#include "runtime-glue/mem/vma.h"
+
+/* see dump-priv.h */
+uint32_t glue_task_kid(const struct glue_dump_state *st, const struct glue_task *task)
+{
+	return GLUE_ROOT_KID + 1 + (uint32_t)(task - st->tree->t);
+}
+
+/* see dump-state.h */
+struct glue_dump_state *glue_dump_state_new(const struct glue_pstree *tree,
+					    const struct glue_dump_opts *opts, struct ck_err **err)
+{
+	struct glue_dump_state *st;
+
+	if (!tree->nr) {
+		ck_err_set(err, EINVAL, "empty process tree");
+		return NULL;
+	}
+	st = xzalloc(sizeof(*st));
+	st->tree = tree;
+	st->mm = xcalloc(tree->nr, sizeof(*st->mm));
+	if (opts)
+		st->opts = *opts;
+	clock_gettime(CLOCK_MONOTONIC, &st->monotonic);
+	clock_gettime(CLOCK_BOOTTIME, &st->boottime);
+	return st;
+}
+
+/* see dump-state.h */
+void glue_dump_state_free(struct glue_dump_state *st)
+{
+	if (!st)
+		return;
+	glue_files_free(&st->files);
+	for (size_t i = 0; i < st->tree->nr; i++)
+		glue_vmas_free(&st->mm[i].vmas);
+	free(st->mm);
+	free(st);
+}
+
+static int write_single(int dirfd, enum img_type type, unsigned long id, const void *msg,
+			struct ck_err **err)
+{
+	_cleanup_free_ char *name = img_filename(type, id);
+	struct img *img = img_create(dirfd, name, type, err);
+
+	if (!img)
+		return -1;
+	if (img_write(img, msg, err) < 0) {
+		img_abort(img);
+		return -1;
+	}
+	return img_close(img, err);
+}
+
+static int write_ids(struct glue_dump_state *st, int dirfd, const struct glue_task *task,
+		     struct ck_err **err)
+{
+	TaskKobjIdsEntry ids = TASK_KOBJ_IDS_ENTRY__INIT;
+	uint32_t kid = glue_task_kid(st, task);
+
+	ids.vm_id = ids.files_id = ids.fs_id = ids.sighand_id = kid;
+	return write_single(dirfd, IMG_IDS, (unsigned long)task->vpid, &ids, err);
+}
+
+/* The path a /proc/PID/<link> points to (cwd, root, exe). */
+static int proc_link(pid_t pid, const char *link, char *buf, size_t len, struct ck_err **err)
+{
+	char path[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, link);
+	n = readlink(path, buf, len - 1);
+	if (n < 0)
+		return ck_err_set(err, errno, "readlink %s", path);
+	buf[n] = '\0';
+	if (buf[0] != '/' || strstr(buf, " (deleted)"))
+		return ck_err_set(err, 0, "pid %d: %s '%s' cannot be reopened by name", (int)pid,
+				  link, buf);
+	return 0;
+}
+
+static int write_fs(struct glue_dump_state *st, int dirfd, const struct glue_task *task,
+		    struct ck_err **err)
+{
+	FsEntry fs = FS_ENTRY__INIT;
+	char cwd[PATH_MAX], root[PATH_MAX], umask_s[32];
+
+	if (proc_link(task->pid, "cwd", cwd, sizeof(cwd), err) < 0 ||
+	    proc_link(task->pid, "root", root, sizeof(root), err) < 0)
+		return -1;
+	fs.cwd_id = glue_files_path_id(&st->files, cwd, O_RDONLY);
+	fs.root_id = glue_files_path_id(&st->files, root, O_RDONLY);
+	if (glue_proc_status_field(task->pid, "Umask", umask_s, sizeof(umask_s)) == 0) {
+		fs.has_umask = true;
+		fs.umask = (uint32_t)strtoul(umask_s, NULL, 8);
+	}
+	return write_single(dirfd, IMG_FS, (unsigned long)task->vpid, &fs, err);
+}
+
+/* Fields 26.. of /proc/PID/stat that MmEntry needs. */
+/* Keep what write_mm() needs: the frozen VMA list and the values read in the task. */
+static void keep_mm(struct glue_dump_state *st, const struct glue_task *task,
+		    const struct glue_vmas *vmas, const struct glue_task_remote *rem)
+{
+	struct glue_task_mm *m = &st->mm[task - st->tree->t];
+
+	glue_vmas_free(&m->vmas);
+	m->vmas.nr = vmas->nr;
+	m->vmas.v = xcalloc(vmas->nr ? vmas->nr : 1, sizeof(*m->vmas.v));
+	for (size_t i = 0; i < vmas->nr; i++) {
+		m->vmas.v[i] = vmas->v[i];
+		m->vmas.v[i].name = vmas->v[i].name ? xstrdup(vmas->v[i].name) : NULL;
+	}
+	m->brk = rem->brk;
+	m->dumpable = rem->dumpable;
+	m->thp_disabled = rem->thp_disabled;
+	m->done = true;
+}
+
+static int write_mm(struct glue_dump_state *st, int dirfd, const struct glue_task *task,
+		    struct ck_err **err)
+{
+	const struct glue_task_mm *m = &st->mm[task - st->tree->t];
+	const struct glue_vmas *vmas = &m->vmas;
+	MmEntry mm = MM_ENTRY__INIT;
+	_cleanup_free_ VmaEntry *ve = NULL;
+	_cleanup_free_ VmaEntry **vp = NULL;
+	uint64_t auxv[512];
+	char exe[PATH_MAX], path[64];
+	uint64_t f[GLUE_STAT_FIELDS];
+	ssize_t n;
+
+	if (glue_proc_stat_need(task->pid, f, 51, err) < 0 ||
+	    proc_link(task->pid, "exe", exe, sizeof(exe), err) < 0)
+		return -1;
+	mm.mm_start_code = f[26];
+	mm.mm_end_code = f[27];
+	mm.mm_start_data = f[45];
+	mm.mm_end_data = f[46];
+	mm.mm_start_stack = f[28];
+	mm.mm_start_brk = f[47];
+	mm.mm_brk = m->brk;
+	mm.mm_arg_start = f[48];
+	mm.mm_arg_end = f[49];
+	mm.mm_env_start = f[50];
+	mm.mm_env_end = f[51];
+	mm.exe_file_id = glue_files_path_id(&st->files, exe, O_RDONLY);
+
+	snprintf(path, sizeof(path), "/proc/%d/auxv", (int)task->pid);
+	{
+		_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+		if (fd < 0)
+			return ck_err_set(err, errno, "open %s", path);
+		n = read(fd, auxv, sizeof(auxv));
+		if (n < 0)
+			return ck_err_set(err, errno, "read %s", path);
+	}
+	mm.n_mm_saved_auxv = (size_t)n / sizeof(uint64_t);
+	mm.mm_saved_auxv = auxv;
+	mm.has_dumpable = true;
+	mm.dumpable = m->dumpable;
+	mm.has_thp_disabled = true;
+	mm.thp_disabled = m->thp_disabled != 0;
+
+	if (!vmas->nr)
+		return ck_err_set(err, EINVAL, "pid %d has no memory mappings", (int)task->pid);
+	ve = xcalloc(vmas->nr, sizeof(*ve));
+	vp = xcalloc(vmas->nr, sizeof(*vp));
+	for (size_t i = 0; i < vmas->nr; i++) {
+		const struct glue_vma *v = &vmas->v[i];
+		VmaEntry *e = &ve[i];
+
+		glue_vma_entry_fill(e, v);
+		if (v->status & (GLUE_VMA_FILE_PRIVATE | GLUE_VMA_FILE_SHARED)) {
+			uint32_t fl = ((v->flags & MAP_SHARED) && (v->prot & PROT_WRITE))
+					      ? O_RDWR
+					      : O_RDONLY;
+
+			if (!v->name || v->name[0] != '/')
+				return ck_err_set(err, EINVAL,
+						  "pid %d: file mapping %#" PRIx64
+						  " has no file name",
+						  (int)task->pid, v->start);
+			e->shmid = glue_files_path_id(&st->files, v->name, fl);
+			e->has_fdflags = true;
+			e->fdflags = fl;
+		} else if (v->status & GLUE_VMA_ANON_SHARED) {
+			e->shmid = v->ino;
+		}
+		vp[i] = e;
+	}
+	mm.n_vmas = vmas->nr;
+	mm.vmas = vp;
+	return write_single(dirfd, IMG_MM, (unsigned long)task->vpid, &mm, err);
+}
+
+/* see dump-state.h */
+int glue_dump_task_state(struct glue_dump_state *st, int dirfd, const struct glue_task *task,
+			 struct parasite_ctl *ctl, const struct glue_vmas *vmas,
+			 struct ck_err **err)
+{
+	_cleanup_parasite_ctl_ struct parasite_ctl *own_ctl = NULL;
+	struct glue_task_remote rem;
+	struct glue_vmas own = { 0 };
+	int rc = -1;
+
+	if (task < st->tree->t || task >= st->tree->t + st->tree->nr)
+		return ck_err_set(err, EINVAL, "pid %d is not a task of the dumped tree",
+				  (int)task->pid);
+	if (!ctl) {
+		/* frozen by a cgroup freezer: seize it for the registers (cgroup v2 allows it) */
+		if (parasite_seize(task->pid, 0, &own_ctl, err) < 0)
+			return ck_err_wrap(err, "dumping the state of pid %d", (int)task->pid);
+		ctl = own_ctl;
+	}
+	if (parasite_pid(ctl) != task->pid)
+		return ck_err_set(err, EINVAL, "parasite handle of pid %d given for pid %d",
+				  (int)parasite_pid(ctl), (int)task->pid);
+	if (!vmas) {
+		if (glue_vmas_read(task->pid, &own, err) < 0)
+			return ck_err_wrap(err, "pid %d", (int)task->pid);
+		vmas = &own;
+	}
+	if (glue_task_remote_read(ctl, &rem, err) < 0 ||
+	    glue_dump_cores(st, dirfd, task, ctl, &rem, err) < 0 ||
+	    write_ids(st, dirfd, task, err) < 0 || write_fs(st, dirfd, task, err) < 0 ||
+	    glue_files_dump_fds(st, dirfd, task, glue_task_kid(st, task), err) < 0)
+		goto out;
+	keep_mm(st, task, vmas, &rem);
+	rc = 0;
+out:
+	glue_vmas_free(&own);
+	if (own_ctl && rc == 0 && parasite_release(own_ctl, err) < 0)
+		rc = -1;
+	if (rc < 0)
+		return ck_err_wrap(err, "dumping the state of pid %d", (int)task->pid);
+	return 0;
+}
+
+static int write_pstree(const struct glue_pstree *tree, int dirfd, struct ck_err **err)
+{
+	_cleanup_(img_abortp) struct img *img = img_create(dirfd, "pstree.img", IMG_PSTREE, err);
+
+	if (!img)
+		return -1;
+	for (size_t i = 0; i < tree->nr; i++) {
+		const struct glue_task *t = &tree->t[i];
+		PstreeEntry pe = PSTREE_ENTRY__INIT;
+		_cleanup_free_ uint32_t *th = xcalloc(t->nr_threads, sizeof(*th));
+
+		pe.pid = (uint32_t)t->vpid;
+		pe.ppid = i ? (uint32_t)t->vppid : 0;
+		pe.pgid = (uint32_t)t->vpgid;
+		pe.sid = (uint32_t)t->vsid;
+		for (size_t j = 0; j < t->nr_threads; j++)
+			th[j] = (uint32_t)t->vthreads[j];
+		pe.n_threads = t->nr_threads;
+		pe.threads = th;
+		if (img_write(img, &pe, err) < 0)
+			return -1;
+	}
+	return img_close(steal_ptr(&img), err);
+}
+
+static int write_inventory(int dirfd, struct ck_err **err)
+{
+	InventoryEntry inv = INVENTORY_ENTRY__INIT;
+	TaskKobjIdsEntry root = TASK_KOBJ_IDS_ENTRY__INIT;
+	struct timespec up;
+	struct img *img;
+
+	root.vm_id = root.files_id = root.fs_id = root.sighand_id = GLUE_ROOT_KID;
+	inv.img_version = IMG_VERSION;
+	inv.has_fdinfo_per_id = true;
+	inv.fdinfo_per_id = true;
+	inv.root_ids = &root;
+	inv.has_lsmtype = true;
+	inv.lsmtype = LSMTYPE__NO_LSM;
+	clock_gettime(CLOCK_BOOTTIME, &up);
+	inv.has_dump_uptime = true;
+	inv.dump_uptime = (uint64_t)up.tv_sec * 1000000u + (uint64_t)up.tv_nsec / 1000u;
+	img = img_create(dirfd, "inventory.img", IMG_INVENTORY, err);
+	if (!img)
+		return -1;
+	if (img_write(img, &inv, err) < 0) {
+		img_abort(img);
+		return -1;
+	}
+	return img_close(img, err);
+}
+
+/* see dump-state.h */
+int glue_dump_finish(struct glue_dump_state *st, int dirfd, struct ck_err **err)
+{
+	TimensEntry tn = TIMENS_ENTRY__INIT;
+	Timespec mono = TIMESPEC__INIT, boot = TIMESPEC__INIT;
+
+	for (size_t i = 0; i < st->tree->nr; i++) {
+		if (!st->mm[i].done)
+			return ck_err_set(err, EINVAL, "final dump: pid %d was not dumped",
+					  (int)st->tree->t[i].pid);
+		if (write_mm(st, dirfd, &st->tree->t[i], err) < 0)
+			return ck_err_wrap(err, "final dump: mm of pid %d",
+					   (int)st->tree->t[i].pid);
+	}
+	if (glue_files_write(&st->files, dirfd, err) < 0 || write_pstree(st->tree, dirfd, err) < 0)
+		return ck_err_wrap(err, "final dump");
+	mono.tv_sec = (uint64_t)st->monotonic.tv_sec;
+	mono.tv_nsec = (uint64_t)st->monotonic.tv_nsec;
+	boot.tv_sec = (uint64_t)st->boottime.tv_sec;
+	boot.tv_nsec = (uint64_t)st->boottime.tv_nsec;
+	tn.monotonic = &mono;
+	tn.boottime = &boot;
+	if (write_single(dirfd, IMG_TIMENS, 0, &tn, err) < 0)
+		return ck_err_wrap(err, "final dump");
+	if (st->seccomp_strict) {
+		SeccompEntry se = SECCOMP_ENTRY__INIT;
+
+		if (write_single(dirfd, IMG_SECCOMP, 0, &se, err) < 0)
+			return ck_err_wrap(err, "final dump");
+	}
+	if (write_inventory(dirfd, err) < 0)
+		return ck_err_wrap(err, "final dump");
+	return 0;
+}
+
+/* see dump-state.h */
+int glue_dump_after(const struct glue_pstree *tree, enum glue_dump_after after, struct ck_err **err)
+{
+	int sig, rc = 0;
+
+	switch (after) {
+	case GLUE_DUMP_LEAVE_RUNNING:
+		return 0;
+	case GLUE_DUMP_KILL:
+		sig = SIGKILL;
+		break;
+	case GLUE_DUMP_LEAVE_STOPPED:
+		sig = SIGSTOP;
+		break;
+	default:
+		return ck_err_set(err, EINVAL, "unknown post-dump action %d", (int)after);
+	}
+	/* children first, so no parent sees a child die before it is signalled itself */
+	for (size_t i = tree->nr; i-- > 0;) {
+		if (kill(tree->t[i].pid, sig) < 0 && errno != ESRCH && rc == 0)
+			rc = ck_err_set(err, errno, "%s pid %d", sig == SIGKILL ? "kill" : "stop",
+					(int)tree->t[i].pid);
+	}
+	return rc;
+}

@@ -1,0 +1,609 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The memory engine: freeze, select pages, ask the tracker, write the layer.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "common/xalloc.h"
+#include "runtime-glue/dump/dump-state.h"
+#include "runtime-glue/fault.h"
+#include "runtime-glue/dump/predump.h"
+#include "runtime-glue/dump/progress.h"
+#include "runtime-glue/track/tracker.h"
+
+#define CHUNK_PAGES 512 /* 2 MiB copied per step: bounds ckpt's memory */
+
+/* A memory object plus what only the engine needs. */
+struct mobj {
+	struct glue_mobj m;
+	struct glue_vmas vmas;     /* task objects */
+	struct glue_memreader *rd; /* task objects */
+	int shm_fd;                /* shmem objects: the segment, via map_files */
+	uint64_t shm_dev;
+	bool collected;
+};
+
+struct engine {
+	const struct glue_mem_opts *o;
+	struct glue_layer layer;
+	struct glue_tracker_ctx trk;
+	bool trk_open;
+	struct glue_freezer *fz;
+	struct glue_pstree tree;
+	struct mobj *obj;
+	size_t nr_obj;
+	struct glue_progress *prog;
+	struct glue_mem_result *res;
+	uint8_t *buf, *held, *dirty, *rd;
+	uint64_t pages_total, pages_done;
+	bool half_fault_done;
+};
+
+/* see predump.h */
+int glue_mem_pick_tracker(int want, enum glue_tracker *out, char *why, size_t why_len,
+			  struct ck_err **err)
+{
+	char tmp[1024];
+
+	if (want < 0) {
+		*out = glue_auto_tracker(tmp, sizeof(tmp));
+		if (why)
+			snprintf(why, why_len, "%s", tmp);
+	} else {
+		*out = (enum glue_tracker)want;
+		if (why)
+			snprintf(why, why_len, "%s: chosen with --tracker",
+				 glue_tracker_name(*out));
+	}
+	return glue_tracker_ops(*out, err) ? 0 : -1;
+}
+
+static struct mobj *add_obj(struct engine *e)
+{
+	e->obj = xreallocarray(e->obj, e->nr_obj + 1, sizeof(*e->obj));
+	memset(&e->obj[e->nr_obj], 0, sizeof(*e->obj));
+	e->obj[e->nr_obj].shm_fd = -1;
+	return &e->obj[e->nr_obj++];
+}
+
+static void free_objs(struct engine *e)
+{
+	for (size_t i = 0; i < e->nr_obj; i++) {
+		struct mobj *ob = &e->obj[i];
+
+		if (ob->collected && e->trk.ops->release_obj)
+			e->trk.ops->release_obj(&e->trk, &ob->m);
+		glue_vmas_free(&ob->vmas);
+		glue_pagescan_close(ob->m.scan);
+		glue_memreader_close(ob->rd);
+		glue_ranges_free(&ob->m.present);
+		glue_ranges_free(&ob->m.parent_held);
+		if (ob->shm_fd >= 0)
+			close(ob->shm_fd);
+	}
+	free(e->obj);
+	e->obj = NULL;
+	e->nr_obj = 0;
+}
+
+/* Pages of the parent layer for this object, when the parent is this object's history. */
+static int load_parent(struct engine *e, struct mobj *ob, struct ck_err **err)
+{
+	_cleanup_free_ char *name = glue_pagemap_name(ob->m.shmem, ob->m.id);
+	struct glue_pagemap pm;
+	bool missing = false, same = true;
+
+	if (e->layer.parent_dirfd < 0)
+		return 0;
+	if (!ob->m.shmem && glue_layer_read_meta(e->layer.parent_dirfd, ob->m.task->vpid,
+						 ob->m.task->start_time, &same, NULL, err) < 0)
+		return -1;
+	if (!same) {
+		pr_info("pid %d: the parent layer is not its history (new or reused pid): full dump",
+			(int)ob->m.task->vpid);
+		return 0;
+	}
+	if (glue_pagemap_load(e->layer.parent_dirfd, name, &pm, &missing, err) < 0)
+		return ck_err_wrap(err, "parent layer");
+	if (missing)
+		return 0;
+	ob->m.has_parent = true;
+	glue_pagemap_ranges(&pm, &ob->m.parent_held);
+	glue_pagemap_free(&pm);
+	return 0;
+}
+
+/* Shared segments of a task's VMAs, once per inode across the tree. */
+static int add_shmem(struct engine *e, const struct glue_task *t, const struct glue_vma *v,
+		     struct ck_err **err)
+{
+	char path[128];
+	struct stat st;
+	struct mobj *ob;
+	int fd;
+
+	for (size_t i = 0; i < e->nr_obj; i++)
+		if (e->obj[i].m.shmem && e->obj[i].m.id == v->ino && e->obj[i].shm_dev == v->dev)
+			return 0;
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, (int)t->pid,
+		 v->start, v->end);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return ck_err_set(err, errno, "open %s (shared segment of %s)", path,
+				  v->name ? v->name : "?");
+	if (fstat(fd, &st) < 0) {
+		close(fd);
+		return ck_err_set(err, errno, "stat %s", path);
+	}
+	ob = add_obj(e);
+	ob->m.shmem = true;
+	ob->m.pid = t->pid;
+	ob->m.id = v->ino;
+	ob->shm_dev = v->dev;
+	ob->shm_fd = fd;
+	/* Data ranges of the segment (holes were never written). */
+	for (off_t off = 0; off < st.st_size;) {
+		off_t data = lseek(fd, off, SEEK_DATA), hole;
+
+		if (data < 0)
+			break; /* ENXIO: no more data */
+		hole = lseek(fd, data, SEEK_HOLE);
+		if (hole < 0)
+			hole = st.st_size;
+		data &= ~(off_t)(GLUE_PAGE_SIZE - 1);
+		hole = (hole + (off_t)GLUE_PAGE_SIZE - 1) & ~(off_t)(GLUE_PAGE_SIZE - 1);
+		glue_ranges_add(&ob->m.present, (uint64_t)data, (uint64_t)hole);
+		off = hole;
+	}
+	return 0;
+}
+
+/* Frozen: VMAs, the pages to dump, the tracker's snapshot. */
+static int collect(struct engine *e, struct ck_err **err)
+{
+	enum glue_scan_method sm =
+		glue_fault_enabled("no-pagemap-scan") ? GLUE_SCAN_PAGEMAP : GLUE_SCAN_AUTO;
+	uint64_t t0 = glue_now_us();
+
+	for (size_t i = 0; i < e->tree.nr; i++) {
+		const struct glue_task *t = &e->tree.t[i];
+		struct mobj *ob = add_obj(e);
+		size_t first_shm;
+
+		ob->m.pid = t->pid;
+		ob->m.id = (uint64_t)t->vpid;
+		ob->m.task = t;
+		/* pre-dump: the cheap maps inside the freeze, VmFlags after the thaw */
+		if ((e->o->pre_dump ? glue_vmas_read_fast : glue_vmas_read)(t->pid, &ob->vmas,
+									    err) < 0)
+			return ck_err_wrap(err, "task %d", (int)t->pid);
+		ob->m.vmas = &ob->vmas;
+		ob->m.scan = glue_pagescan_open(t->pid, sm, err);
+		if (!ob->m.scan)
+			return -1;
+		ob->rd = glue_memreader_open(t->pid, glue_copy_method_default(), err);
+		if (!ob->rd)
+			return -1;
+		for (size_t j = 0; j < ob->vmas.nr; j++)
+			if (glue_pagescan_vma(ob->m.scan, &ob->vmas.v[j], &ob->m.present, err) < 0)
+				return ck_err_wrap(err, "task %d", (int)t->pid);
+		/* add_shmem() may move e->obj: use indexes from here */
+		first_shm = e->nr_obj;
+		for (size_t j = 0; j < e->obj[first_shm - 1].vmas.nr; j++) {
+			const struct glue_vma *v = &e->obj[first_shm - 1].vmas.v[j];
+
+			if (v->dump == GLUE_DUMP_SHMEM && add_shmem(e, t, v, err) < 0)
+				return ck_err_wrap(err, "task %d", (int)t->pid);
+		}
+	}
+	for (size_t i = 0; i < e->nr_obj; i++) {
+		struct mobj *ob = &e->obj[i];
+
+		/* add_obj() moved the array: point each object at its own VMAs again */
+		if (!ob->m.shmem)
+			ob->m.vmas = &ob->vmas;
+		if (load_parent(e, ob, err) < 0)
+			return -1;
+		if (e->trk.ops->collect && e->trk.ops->collect(&e->trk, &ob->m, err) < 0)
+			return ck_err_wrap(err, "tracker %s", glue_tracker_name(e->trk.ops->id));
+		ob->collected = true;
+		e->pages_total += ob->m.present.pages;
+	}
+	e->res->discover_us += glue_now_us() - t0;
+	pr_info("%zu memory objects, %" PRIu64 " pages to look at (page scan: %s)", e->nr_obj,
+		e->pages_total,
+		e->nr_obj && e->obj[0].m.scan &&
+				glue_pagescan_method(e->obj[0].m.scan) == GLUE_SCAN_PAGEMAP_SCAN
+			? "PAGEMAP_SCAN"
+			: "pagemap");
+	return glue_fault("collected", err);
+}
+
+/* Read @n pages at @addr of @ob into @buf; returns pages read (a prefix). */
+static ssize_t read_pages(struct mobj *ob, uint64_t addr, size_t n, uint8_t *buf,
+			  struct ck_err **err)
+{
+	ssize_t got;
+
+	if (ob->m.shmem) {
+		size_t len = n * GLUE_PAGE_SIZE, off = 0;
+
+		while (off < len) {
+			got = pread(ob->shm_fd, buf + off, len - off, (off_t)(addr + off));
+			if (got < 0 && errno == EINTR)
+				continue;
+			if (got < 0)
+				return ck_err_set(err, errno, "read shared segment %" PRIu64,
+						  ob->m.id);
+			if (got == 0)
+				break;
+			off += (size_t)got;
+		}
+		return (ssize_t)(off / GLUE_PAGE_SIZE);
+	}
+	struct glue_range r = { addr, addr + n * GLUE_PAGE_SIZE };
+
+	got = glue_memreader_read(ob->rd, &r, 1, buf, err);
+	if (got < 0)
+		return -1;
+	return got / (ssize_t)GLUE_PAGE_SIZE;
+}
+
+static void fill_held(const struct glue_ranges *h, size_t *cur, uint64_t addr, size_t n,
+		      uint8_t *held)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint64_t a = addr + i * GLUE_PAGE_SIZE;
+
+		while (*cur < h->nr && h->r[*cur].end <= a)
+			(*cur)++;
+		held[i] = *cur < h->nr && h->r[*cur].start <= a;
+	}
+}
+
+/*
+ * One chunk: decide, read, write.  Returns the pages consumed (<= n; fewer
+ * when the running task unmapped the rest), or -1.
+ */
+static ssize_t do_chunk(struct engine *e, struct mobj *ob, struct glue_pmw *w, size_t *hcur,
+			uint64_t addr, size_t n, struct ck_err **err)
+{
+	const struct glue_tracker_ops *ops = e->trk.ops;
+	struct glue_chunk c = {
+		.addr = addr,
+		.npages = n,
+		.held = e->held,
+		.dirty = e->dirty,
+		.buf = e->buf,
+		.read = e->rd,
+	};
+	uint64_t t0 = glue_now_us(), t1, written = 0;
+	size_t valid = n;
+
+	fill_held(&ob->m.parent_held, hcur, addr, n, e->held);
+	for (size_t i = 0; i < n; i++)
+		e->dirty[i] = !e->held[i];
+	memset(e->rd, 0, n);
+	if (ops->classify && ops->classify(&e->trk, &ob->m, &c, err) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		e->dirty[i] |= !e->held[i];
+
+	/* Read what must be looked at: everything for content trackers, else dirty runs. */
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+		ssize_t got;
+
+		if (!ops->needs_content && !e->dirty[i]) {
+			i++;
+			continue;
+		}
+		while (j < n && (ops->needs_content || e->dirty[j]))
+			j++;
+		got = read_pages(ob, addr + i * GLUE_PAGE_SIZE, j - i, e->buf + i * GLUE_PAGE_SIZE,
+				 err);
+		if (got < 0)
+			return -1;
+		memset(e->rd + i, 1, (size_t)got);
+		if ((size_t)got < j - i) {
+			if (!e->o->pre_dump)
+				return ck_err_set(
+					err, EFAULT,
+					"cannot read page %#" PRIx64 " of %s %" PRIu64
+					" while frozen",
+					(uint64_t)(addr + (i + (size_t)got) * GLUE_PAGE_SIZE),
+					ob->m.shmem ? "segment" : "pid", ob->m.id);
+			/* Unmapped since the frozen scan: this layer ends here for the range. */
+			valid = i + (size_t)got;
+			break;
+		}
+		i = j;
+	}
+	c.npages = valid;
+	if (ops->compare) {
+		if (ops->compare(&e->trk, &ob->m, &c, err) < 0)
+			return -1;
+		for (size_t i = 0; i < valid; i++)
+			e->dirty[i] |= !e->held[i];
+	}
+	t1 = glue_now_us();
+	if (ops->needs_content)
+		e->res->discover_us += t1 - t0;
+
+	/* Write runs: PE_PRESENT for dirty pages, PE_PARENT for the rest. */
+	for (size_t i = 0; i < valid;) {
+		size_t j = i;
+		bool d = e->dirty[i];
+
+		while (j < valid && e->dirty[j] == d)
+			j++;
+		if (glue_pmw_add(w, addr + i * GLUE_PAGE_SIZE, j - i,
+				 d ? e->buf + i * GLUE_PAGE_SIZE : NULL, err) < 0)
+			return -1;
+		if (d)
+			written += j - i;
+		i = j;
+	}
+	if (ops->record && ops->record(&e->trk, &ob->m, &c, err) < 0)
+		return -1;
+	if (ob->m.shmem) {
+		e->res->st.shpages_scanned += valid;
+		e->res->st.shpages_written += written;
+		e->res->st.shpages_skipped_parent += valid - written;
+	} else {
+		e->res->st.pages_scanned += valid;
+		e->res->st.pages_written += written;
+		e->res->st.pages_skipped_parent += valid - written;
+	}
+	e->res->st.memwrite_us += glue_now_us() - t1;
+	e->res->st.memdump_us += t1 - t0;
+	glue_progress_add(e->prog, n * GLUE_PAGE_SIZE);
+	e->pages_done += n;
+	if (!e->half_fault_done && e->pages_done * 2 >= e->pages_total) {
+		e->half_fault_done = true;
+		if (glue_fault("pages", err) < 0)
+			return -1;
+	}
+	return (ssize_t)valid;
+}
+
+static int dump_obj(struct engine *e, struct mobj *ob, struct ck_err **err)
+{
+	_cleanup_free_ char *name = glue_pagemap_name(ob->m.shmem, ob->m.id);
+	struct glue_pmw *w = glue_pmw_open(&e->layer, name, err);
+	size_t hcur = 0;
+
+	if (!w)
+		return -1;
+	for (size_t r = 0; r < ob->m.present.nr; r++) {
+		uint64_t a = ob->m.present.r[r].start, end = ob->m.present.r[r].end;
+
+		while (a < end) {
+			size_t n = (size_t)((end - a) / GLUE_PAGE_SIZE);
+			ssize_t done;
+
+			if (n > CHUNK_PAGES)
+				n = CHUNK_PAGES;
+			done = do_chunk(e, ob, w, &hcur, a, n, err);
+			if (done < 0)
+				goto fail;
+			if ((size_t)done < n) {
+				pr_info("%s: %#" PRIx64 "-%#" PRIx64
+					" vanished while copying; left to the next layer",
+					name, (uint64_t)(a + (uint64_t)done * GLUE_PAGE_SIZE), end);
+				break;
+			}
+			a += n * GLUE_PAGE_SIZE;
+		}
+	}
+	if (glue_pmw_close(w, err) < 0)
+		return ck_err_wrap(err, "%s", name);
+	if (e->trk.ops->finish_obj &&
+	    e->trk.ops->finish_obj(&e->trk, &ob->m, e->layer.dirfd, err) < 0)
+		return -1;
+	return 0;
+fail:
+	glue_pmw_abort(w);
+	return ck_err_wrap(err, "%s", name);
+}
+
+static int write_rest(struct engine *e, struct ck_err **err)
+{
+	if (glue_layer_write_inventory(&e->layer, e->o->pre_dump, err) < 0 ||
+	    glue_layer_write_pstree(&e->layer, &e->tree, err) < 0)
+		return -1;
+	for (size_t i = 0; i < e->nr_obj; i++) {
+		struct mobj *ob = &e->obj[i];
+
+		if (ob->m.shmem)
+			continue;
+		if (e->o->pre_dump) {
+			struct glue_vmas full = { 0 };
+			_cleanup_err_ struct ck_err *e2 = NULL;
+
+			/* VmFlags of the VMAs that did not change since the freeze */
+			if (glue_vmas_read(ob->m.task->pid, &full, &e2) == 0) {
+				glue_vmas_merge_flags(&ob->vmas, &full);
+				glue_vmas_free(&full);
+			}
+		}
+		if (glue_layer_write_mm(&e->layer, ob->m.task, &ob->vmas, err) < 0) {
+			/*
+			 * A pre-dump writes this after the thaw: a task that exited
+			 * since (a short-lived child) has no mm to describe.  Its
+			 * pages are in the layer; no later layer will refer to them.
+			 */
+			if (!e->o->pre_dump || kill(ob->m.task->pid, 0) == 0 || errno != ESRCH)
+				return -1;
+			pr_info("pid %d exited during the pre-dump: no mm image",
+				(int)ob->m.task->pid);
+			ck_err_free(err);
+		}
+	}
+	if (glue_layer_write_meta(&e->layer, glue_tracker_name(e->trk.ops->id), &e->tree, err) < 0)
+		return -1;
+	if (e->trk.ops->commit && e->trk.ops->commit(&e->trk, e->layer.dirfd, err) < 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * Final dump: registers, files, ids, ... of every task (dump-state.h), while
+ * the tree is still frozen.
+ */
+static int dump_restorable(struct engine *e, struct glue_dump_state **out, struct ck_err **err)
+{
+	struct glue_dump_opts dopts = { .shell_job = e->o->shell_job };
+
+	*out = glue_dump_state_new(&e->tree, &dopts, err);
+	if (!*out)
+		return -1;
+	for (size_t i = 0; i < e->tree.nr; i++) {
+		const struct glue_task *t = &e->tree.t[i];
+		const struct glue_vmas *v = NULL;
+
+		for (size_t j = 0; j < e->nr_obj; j++)
+			if (!e->obj[j].m.shmem && e->obj[j].m.task == t)
+				v = &e->obj[j].vmas;
+		if (glue_dump_task_state(*out, e->layer.dirfd, t, glue_freezer_ctl(e->fz, t->pid),
+					 v, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int thaw(struct engine *e, bool leave_stopped, struct ck_err **err)
+{
+	int rc = glue_thaw(e->fz, leave_stopped, err);
+
+	e->res->st.frozen_us = glue_freezer_frozen_us(e->fz);
+	glue_progress_phase(e->prog, leave_stopped ? "left-stopped" : "thawed");
+	pr_info("frozen for %" PRIu64 " us (%s)", e->res->st.frozen_us,
+		glue_freezer_describe(e->fz));
+	return rc;
+}
+
+/* see predump.h */
+int glue_mem_dump(const struct glue_mem_opts *o, struct glue_mem_result *res, struct ck_err **err)
+{
+	struct engine e = { .o = o, .res = res };
+	struct glue_dump_state *rst = NULL; /* final dump: the restorable part */
+	enum glue_tracker tid;
+	char why[1024];
+	int rc = -1;
+
+	memset(res, 0, sizeof(*res));
+	e.layer.dirfd = e.layer.parent_dirfd = -1;
+	if (o->restorable) {
+		/* refuse what cannot be restored before anything is stopped */
+		struct glue_dump_opts dopts = { .shell_job = o->shell_job };
+
+		if (glue_dump_check_target(&o->target, &dopts, err) < 0)
+			return -1;
+	}
+	if (glue_mem_pick_tracker(o->tracker, &tid, why, sizeof(why), err) < 0)
+		return -1;
+	res->tracker = tid;
+	pr_info("tracker: %s", why);
+	e.trk.ops = glue_tracker_ops(tid, err);
+	if (glue_layer_begin(o->images_dir, o->prev_dir, &e.layer, err) < 0)
+		return -1;
+	if (e.trk.ops->open && e.trk.ops->open(&e.trk, e.layer.parent_dirfd, e.layer.dirfd,
+					       o->pre_dump || o->track_mem, err) < 0)
+		goto out;
+	e.trk_open = true;
+	e.prog = glue_progress_new(o->verb ? o->verb : "dump", o->json_progress);
+	e.buf = xmalloc(CHUNK_PAGES * GLUE_PAGE_SIZE);
+	e.held = xmalloc(CHUNK_PAGES);
+	e.dirty = xmalloc(CHUNK_PAGES);
+	e.rd = xmalloc(CHUNK_PAGES);
+
+	if (glue_freeze(&o->target, &e.fz, &e.tree, err) < 0)
+		goto out;
+	res->st.freezing_us = glue_freezer_freezing_us(e.fz);
+	res->nr_tasks = e.tree.nr;
+	glue_progress_phase(e.prog, "frozen");
+	if (collect(&e, err) < 0)
+		goto out;
+	glue_progress_set_total(e.prog, e.pages_total * GLUE_PAGE_SIZE);
+	if (o->pre_dump) {
+		if (thaw(&e, false, err) < 0)
+			goto out;
+		if (glue_fault("thawed", err) < 0)
+			goto out;
+	}
+	for (size_t i = 0; i < e.nr_obj; i++)
+		if (dump_obj(&e, &e.obj[i], err) < 0)
+			goto out;
+	if (o->restorable && dump_restorable(&e, &rst, err) < 0)
+		goto out;
+	if (!o->pre_dump && !o->kill_after && thaw(&e, o->leave_stopped, err) < 0)
+		goto out;
+	if (write_rest(&e, err) < 0)
+		goto out;
+	if (rst && glue_dump_finish(rst, e.layer.dirfd, err) < 0)
+		goto out;
+	/* A dump that kills the tree is still frozen here: frozen until now. */
+	if (o->kill_after)
+		res->st.frozen_us = glue_freezer_frozen_us(e.fz);
+	if (glue_layer_write_stats(&e.layer, &res->st, err) < 0)
+		goto out;
+	if (glue_fault("commit", err) < 0)
+		goto out;
+	res->bytes_written = e.layer.bytes_written;
+	if (glue_layer_commit(&e.layer, err) < 0)
+		goto out;
+	if (o->kill_after) {
+		/* CRIU's default: the dumped tree never runs again (killed while stopped) */
+		_cleanup_err_ struct ck_err *e2 = NULL;
+
+		if (glue_dump_after(&e.tree, GLUE_DUMP_KILL, err) < 0)
+			goto out;
+		if (thaw(&e, false, &e2) < 0)
+			pr_debug("release after kill: %s", e2->msg);
+	}
+	pr_info("layer %s: %" PRIu64 " pages written, %" PRIu64 " in parent, %" PRIu64
+		" scanned, frozen %" PRIu64 " us",
+		o->images_dir, res->st.pages_written, res->st.pages_skipped_parent,
+		res->st.pages_scanned, res->st.frozen_us);
+	glue_progress_done(steal_ptr(&e.prog), glue_tracker_name(tid), &res->st, res->discover_us);
+	rc = 0;
+out:
+	if (rc < 0 && e.fz) {
+		/* The tree runs again before anything else is cleaned up. */
+		_cleanup_err_ struct ck_err *e2 = NULL;
+
+		if (glue_thaw(e.fz, false, &e2) < 0) {
+			_cleanup_free_ char *m = ck_err_str(e2);
+
+			pr_warn("thaw: %s", m);
+		}
+	}
+	glue_dump_state_free(rst);
+	free_objs(&e);
+	if (e.trk_open && e.trk.ops->close)
+		e.trk.ops->close(&e.trk);
+	glue_freezer_free(e.fz);
+	glue_pstree_free(&e.tree);
+	glue_layer_abort(&e.layer);
+	glue_progress_free(e.prog);
+	free(e.buf);
+	free(e.held);
+	free(e.dirty);
+	free(e.rd);
+	if (rc < 0)
+		ck_err_wrap(err, "%s of %s", o->pre_dump ? "pre-dump" : "dump",
+			    o->target.cgroup ? o->target.cgroup : "the tree");
+	return rc;
+}

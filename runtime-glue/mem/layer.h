@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+#include "runtime-glue/mem/pages.h"
+#include "runtime-glue/proc/pstree.h"
+#include "runtime-glue/mem/vma.h"
+
+/*
+ * Image layers: one directory per ckpt run, linked to its parent.
+ *
+ *   pre-1/            pre-2/                 dump/
+ *   inventory.img     inventory.img          inventory.img
+ *   pstree.img        pstree.img             pstree.img
+ *   mm-1.img          mm-1.img               mm-1.img
+ *   pagemap-1.img     pagemap-1.img          pagemap-1.img
+ *    P P P P P         P . . P .              . . . . P      P = PE_PRESENT (data here)
+ *   pages-1.img       pages-1.img            pages-1.img     . = PE_PARENT  (data below)
+ *   stats-dump        stats-dump             stats-dump
+ *   ckpt-layer        ckpt-layer             ckpt-layer
+ *   ckpt-hash-*.bin   ckpt-hash-*.bin        ckpt-hash-*.bin
+ *                     parent -> ../pre-1     parent -> ../pre-2
+ *
+ * A layer is written into a hidden sibling directory (.NAME.ckpt-tmp-PID) and
+ * renamed onto NAME when complete, so NAME either does not exist, is an empty
+ * directory made by the caller (runc does this), or holds a whole layer.
+ */
+
+struct glue_layer {
+	char *dir;        /* final path as given */
+	char *tmp;        /* temporary sibling */
+	int dirfd;        /* the temporary directory */
+	int parent_dirfd; /* the parent layer, or -1 */
+	char *parent_rel; /* --prev-images-dir as given */
+	uint32_t next_pages_id;
+	uint64_t bytes_written; /* page data written (pages-*.img) */
+};
+
+/*
+ * Prepare a new layer for final directory @dir, with @prev_rel (relative to
+ * @dir, may be NULL) as its parent: checks the parent holds a layer
+ * (inventory.img), creates the temporary directory and the `parent` symlink.
+ * Removes stale temporary directories of dead ckpt runs for the same @dir.
+ */
+int glue_layer_begin(const char *dir, const char *prev_rel, struct glue_layer *l,
+		     struct ck_err **err);
+
+/* fsync the images and rename the temporary directory onto @dir. */
+int glue_layer_commit(struct glue_layer *l, struct ck_err **err);
+
+/* Remove the temporary directory (no error: cleanup path).  Safe after commit. */
+void glue_layer_abort(struct glue_layer *l);
+
+/* inventory.img: img_version 2, dump_uptime; pre_dump_mode READ for pre-dumps. */
+int glue_layer_write_inventory(struct glue_layer *l, bool pre_dump, struct ck_err **err);
+/* pstree.img, namespace pids. */
+int glue_layer_write_pstree(struct glue_layer *l, const struct glue_pstree *tree,
+			    struct ck_err **err);
+struct VmaEntry;
+
+/*
+ * Fill the fields of a VmaEntry that come straight from the VMA (range,
+ * pgoff, prot, flags, status, madv, fd -1); shmid and fdflags are the
+ * caller's, since they depend on the image set being written.
+ */
+void glue_vma_entry_fill(struct VmaEntry *e, const struct glue_vma *v);
+
+/* mm-<vpid>.img from /proc/PID/stat, auxv and the VMA list. */
+int glue_layer_write_mm(struct glue_layer *l, const struct glue_task *task,
+			const struct glue_vmas *vmas, struct ck_err **err);
+
+/* Figures for stats-dump (CRIU's DumpStatsEntry), times in microseconds. */
+struct glue_dump_stats {
+	uint64_t freezing_us, frozen_us, memdump_us, memwrite_us;
+	uint64_t pages_scanned, pages_skipped_parent, pages_written;
+	uint64_t shpages_scanned, shpages_skipped_parent, shpages_written;
+};
+int glue_layer_write_stats(struct glue_layer *l, const struct glue_dump_stats *st,
+			   struct ck_err **err);
+
+/* Read stats-dump of the layer directory @dir. */
+int glue_layer_read_stats(const char *dir, struct glue_dump_stats *st, struct ck_err **err);
+
+/* ckpt-layer: tracker name and "vpid pid start_time" per task (pid-reuse detection). */
+int glue_layer_write_meta(struct glue_layer *l, const char *tracker, const struct glue_pstree *tree,
+			  struct ck_err **err);
+/*
+ * Whether the layer at @dirfd recorded task @vpid with @start_time; *tracker
+ * (may be NULL) gets the tracker name (caller frees).  0 or -1.  A layer
+ * written by CRIU (no ckpt-layer file) holds every task that started before
+ * its inventory's dump_uptime: CRIU's own pid-reuse rule; *tracker stays NULL.
+ */
+int glue_layer_read_meta(int dirfd, pid_t vpid, uint64_t start_time, bool *same_task,
+			 char **tracker, struct ck_err **err);
+/*
+ * From inventory.img of the layer at @dirfd: @dump_uptime (µs of
+ * CLOCK_BOOTTIME when it was taken; 0 when absent) and @pre_dump
+ * (pre_dump_mode set: a pre-dump by ckpt or CRIU).  0 or -1.
+ */
+int glue_layer_read_inventory(int dirfd, uint64_t *dump_uptime, bool *pre_dump,
+			      struct ck_err **err);
+/* Whether the layer at @dirfd was written by ckpt (has a ckpt-layer file). */
+bool glue_layer_is_ckpt(int dirfd);
+
+/* Name of the pagemap image of a task (vpid) or shared segment (inode).  Caller frees. */
+char *glue_pagemap_name(bool shmem, uint64_t id);
+
+/* ---- writing a pagemap + its pages ---- */
+
+struct glue_pmw;
+
+/* Create pagemap @name and a new pages-<id>.img in the layer. */
+struct glue_pmw *glue_pmw_open(struct glue_layer *l, const char *name, struct ck_err **err);
+/*
+ * Add @npages pages at @vaddr, in increasing order: PE_PRESENT with @data
+ * (npages * 4096 bytes) or PE_PARENT (@data NULL).  Adjacent pages of the same
+ * kind are merged into one entry.
+ */
+int glue_pmw_add(struct glue_pmw *w, uint64_t vaddr, size_t npages, const void *data,
+		 struct ck_err **err);
+int glue_pmw_close(struct glue_pmw *w, struct ck_err **err);
+void glue_pmw_abort(struct glue_pmw *w);
+
+/* ---- reading pagemaps ---- */
+
+struct glue_pm_ent {
+	uint64_t vaddr, nr_pages;
+	uint32_t flags;     /* IMG_PE_* */
+	uint64_t pages_off; /* byte offset of the data in pages-<id>.img (PE_PRESENT) */
+};
+
+struct glue_pagemap {
+	size_t nr;
+	struct glue_pm_ent *e;
+	uint32_t pages_id;
+};
+
+/*
+ * Load pagemap @name of the layer @dirfd.  *missing (may be NULL) is set and 0
+ * returned when the layer has no such pagemap.  Checks ordering and flags.
+ */
+int glue_pagemap_load(int dirfd, const char *name, struct glue_pagemap *out, bool *missing,
+		      struct ck_err **err);
+void glue_pagemap_free(struct glue_pagemap *pm);
+/* Every page the pagemap covers (PE_PRESENT or PE_PARENT), appended to @out. */
+void glue_pagemap_ranges(const struct glue_pagemap *pm, struct glue_ranges *out);
+
+/* ---- reading a layer chain ---- */
+
+struct glue_chain_layer {
+	int dirfd;
+	char *path;
+};
+
+struct glue_chain {
+	size_t nr;
+	struct glue_chain_layer *l; /* l[0] is the top layer, l[nr-1] the oldest */
+};
+
+/* Open @dir and its parents (following `parent` links).  0 or -1. */
+int glue_chain_open(const char *dir, struct glue_chain *out, struct ck_err **err);
+void glue_chain_close(struct glue_chain *c);
+
+/* Reconstructed content of one memory object along a chain. */
+struct glue_chain_obj;
+
+struct glue_chain_obj *glue_chain_obj_open(const struct glue_chain *c, const char *pagemap_name,
+					   struct ck_err **err);
+void glue_chain_obj_close(struct glue_chain_obj *o);
+/*
+ * Content of the page at @vaddr into @buf (4096 bytes).  *held is false when
+ * the chain has no entry for it.  Fails on a PE_PARENT entry whose parent lacks
+ * the page, or a short pages file.
+ */
+int glue_chain_obj_read(struct glue_chain_obj *o, uint64_t vaddr, void *buf, bool *held,
+			struct ck_err **err);
+/* Every page the top layer covers. */
+void glue_chain_obj_ranges(const struct glue_chain_obj *o, struct glue_ranges *out);

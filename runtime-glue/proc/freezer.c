@@ -1,0 +1,325 @@
+// SPDX-License-Identifier: MIT
+/*
+ * cgroup freezer (v1, v2) and ptrace seizing of a process tree.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "common/xalloc.h"
+#include "parasite/parasite.h"
+#include "runtime-glue/fault.h"
+#include "runtime-glue/proc/freezer.h"
+#include "runtime-glue/proc/guardian.h"
+
+#define FREEZE_TIMEOUT_US (10ULL * 1000 * 1000)
+#define MAX_SEIZE_ROUNDS  16
+
+struct glue_freezer {
+	bool cgroup_mode;
+	struct glue_cgroup cg;
+	bool was_frozen; /* the cgroup was frozen before us: leave it so */
+	bool frozen;
+	struct glue_guardian *guardian;
+	/* ptrace mode */
+	size_t nr_ctl;
+	struct parasite_ctl **ctl;
+	uint64_t t_start, t_frozen, t_thawed;
+	char desc[PATH_MAX + 32];
+};
+
+/* see freezer.h */
+uint64_t glue_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static int read_small(const char *dir, const char *file, char *buf, size_t len)
+{
+	char path[PATH_MAX];
+	_cleanup_close_ int fd = -1;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, len - 1);
+	if (n < 0)
+		return -1;
+	buf[n] = '\0';
+	return 0;
+}
+
+static int write_small(const char *dir, const char *file, const char *val)
+{
+	char path[PATH_MAX];
+	_cleanup_close_ int fd = -1;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	return write(fd, val, strlen(val)) < 0 ? -1 : 0;
+}
+
+static bool cg_is_frozen(const struct glue_cgroup *cg)
+{
+	char buf[256];
+
+	if (cg->v2) {
+		if (read_small(cg->dir, "cgroup.events", buf, sizeof(buf)) < 0)
+			return false;
+		return strstr(buf, "frozen 1") != NULL;
+	}
+	if (read_small(cg->dir, "freezer.state", buf, sizeof(buf)) < 0)
+		return false;
+	return !strncmp(buf, "FROZEN", 6);
+}
+
+static int cg_freeze(struct glue_freezer *fz, struct ck_err **err)
+{
+	const struct glue_cgroup *cg = &fz->cg;
+	const char *file = cg->v2 ? "cgroup.freeze" : "freezer.state";
+	const char *val = cg->v2 ? "1" : "FROZEN";
+	uint64_t deadline, delay = 50;
+
+	if (write_small(cg->dir, file, val) < 0)
+		return ck_err_set(err, errno, "freeze %s/%s", cg->dir, file);
+	deadline = glue_now_us() + FREEZE_TIMEOUT_US;
+	for (unsigned i = 0; !cg_is_frozen(cg); i++) {
+		if (glue_now_us() > deadline)
+			return ck_err_set(err, ETIMEDOUT, "cgroup %s did not freeze within %llu s",
+					  cg->dir, FREEZE_TIMEOUT_US / 1000000);
+		/* v1 can stay FREEZING when a task was busy in the kernel: ask again */
+		if (!cg->v2 && i % 16 == 15)
+			write_small(cg->dir, file, val);
+		usleep((useconds_t)delay);
+		if (delay < 5000)
+			delay *= 2;
+	}
+	return 0;
+}
+
+static int freeze_cgroup(struct glue_freezer *fz, struct glue_pstree *tree, struct ck_err **err)
+{
+	pid_t self = getpid();
+
+	snprintf(fz->desc, sizeof(fz->desc), "cgroup %s %s", fz->cg.v2 ? "v2" : "v1", fz->cg.dir);
+	fz->was_frozen = cg_is_frozen(&fz->cg);
+	if (!fz->was_frozen) {
+		fz->guardian = glue_guardian_start(err);
+		if (!fz->guardian)
+			return -1;
+		if (glue_guardian_arm(fz->guardian, fz->cg.dir, fz->cg.v2, err) < 0)
+			return -1;
+		fz->t_start = glue_now_us();
+		fz->frozen = true;
+		if (cg_freeze(fz, err) < 0)
+			return -1; /* glue_freezer_free thaws */
+	} else {
+		pr_info("cgroup %s was frozen already; it stays frozen", fz->cg.dir);
+		fz->t_start = glue_now_us();
+		fz->frozen = true;
+	}
+	fz->t_frozen = glue_now_us();
+	if (glue_pstree_from_cgroup(fz->cg.dir, tree, err) < 0)
+		return -1;
+	if (glue_pstree_find(tree, self))
+		return ck_err_set(err, EDEADLK, "ckpt itself runs in cgroup %s", fz->cg.dir);
+	return 0;
+}
+
+static bool ctl_has(struct glue_freezer *fz, pid_t pid)
+{
+	for (size_t i = 0; i < fz->nr_ctl; i++)
+		if (parasite_pid(fz->ctl[i]) == pid)
+			return true;
+	return false;
+}
+
+static int freeze_ptrace(struct glue_freezer *fz, pid_t root, struct glue_pstree *tree,
+			 struct ck_err **err)
+{
+	snprintf(fz->desc, sizeof(fz->desc), "ptrace");
+	fz->t_start = glue_now_us();
+	fz->frozen = true;
+	for (int round = 0;; round++) {
+		struct glue_pstree t = { 0 };
+		size_t added = 0;
+
+		if (glue_pstree_from_pid(root, &t, err) < 0)
+			return -1;
+		for (size_t i = 0; i < t.nr; i++) {
+			struct parasite_ctl *ctl = NULL;
+
+			if (ctl_has(fz, t.t[i].pid))
+				continue;
+			if (parasite_seize(t.t[i].pid, PARASITE_SEIZE_NO_FPU, &ctl, err) < 0) {
+				if (i > 0 && (*err)->errnum == ESRCH) {
+					/* a child exited meanwhile */
+					ck_err_free(err);
+					continue;
+				}
+				glue_pstree_free(&t);
+				return ck_err_wrap(err, "seize %d", (int)t.t[i].pid);
+			}
+			fz->ctl = xreallocarray(fz->ctl, fz->nr_ctl + 1, sizeof(*fz->ctl));
+			fz->ctl[fz->nr_ctl++] = ctl;
+			added++;
+		}
+		if (!added) {
+			/* Every task of this listing was stopped before it was read: stable. */
+			*tree = t;
+			break;
+		}
+		glue_pstree_free(&t);
+		if (round == MAX_SEIZE_ROUNDS)
+			return ck_err_set(err, EAGAIN,
+					  "the tree of %d keeps forking; gave up after %d rounds",
+					  (int)root, MAX_SEIZE_ROUNDS);
+	}
+	fz->t_frozen = glue_now_us();
+	return 0;
+}
+
+/* see freezer.h */
+int glue_freeze(const struct glue_target *tgt, struct glue_freezer **out, struct glue_pstree *tree,
+		struct ck_err **err)
+{
+	struct glue_freezer *fz = xzalloc(sizeof(*fz));
+	int rc;
+
+	memset(tree, 0, sizeof(*tree));
+	if (tgt->cgroup) {
+		fz->cgroup_mode = true;
+		if (!strcmp(tgt->cgroup, "auto")) {
+			if (tgt->pid <= 0)
+				rc = ck_err_set(err, EINVAL, "--cgroup auto needs -t PID");
+			else
+				rc = glue_cgroup_of_pid(tgt->pid, &fz->cg, err);
+		} else {
+			rc = glue_cgroup_resolve(tgt->cgroup, &fz->cg, err);
+		}
+		if (rc == 0)
+			rc = freeze_cgroup(fz, tree, err);
+		if (rc == 0 && tgt->pid > 0 && !glue_pstree_find(tree, tgt->pid))
+			rc = ck_err_set(err, ESRCH, "process %d is not in cgroup %s", (int)tgt->pid,
+					fz->cg.dir);
+	} else {
+		rc = freeze_ptrace(fz, tgt->pid, tree, err);
+	}
+	if (rc == 0)
+		rc = glue_fault("frozen", err);
+	if (rc < 0) {
+		glue_pstree_free(tree);
+		glue_freezer_free(fz);
+		return -1;
+	}
+	pr_info("froze %zu tasks (%zu threads) with %s in %llu us", tree->nr,
+		glue_pstree_nr_threads(tree), fz->desc,
+		(unsigned long long)(fz->t_frozen - fz->t_start));
+	*out = fz;
+	return 0;
+}
+
+/* see freezer.h */
+int glue_thaw(struct glue_freezer *fz, bool leave_stopped, struct ck_err **err)
+{
+	int rc = 0;
+
+	if (!fz->frozen)
+		return 0;
+	fz->frozen = false;
+	if (fz->cgroup_mode) {
+		if (!fz->was_frozen && !leave_stopped) {
+			if (glue_cgroup_write_thaw(fz->cg.dir, fz->cg.v2) < 0)
+				rc = ck_err_set(err, errno, "thaw cgroup %s", fz->cg.dir);
+		}
+		fz->t_thawed = glue_now_us();
+		if (fz->guardian && rc == 0) {
+			_cleanup_err_ struct ck_err *e2 = NULL;
+
+			if (glue_guardian_disarm(fz->guardian, &e2) < 0)
+				pr_warn("guardian: %s", e2->msg);
+		}
+		glue_guardian_stop(fz->guardian);
+		fz->guardian = NULL;
+		return rc;
+	}
+	for (size_t i = 0; i < fz->nr_ctl; i++) {
+		_cleanup_err_ struct ck_err *e2 = NULL;
+
+		if (leave_stopped)
+			kill(parasite_pid(fz->ctl[i]), SIGSTOP);
+		if (parasite_release(fz->ctl[i], &e2) < 0 && rc == 0) {
+			rc = -1;
+			*err = steal_ptr(&e2);
+		}
+	}
+	fz->t_thawed = glue_now_us();
+	return rc;
+}
+
+/* see freezer.h */
+void glue_freezer_free(struct glue_freezer *fz)
+{
+	if (!fz)
+		return;
+	if (fz->frozen) {
+		_cleanup_err_ struct ck_err *e = NULL;
+
+		if (glue_thaw(fz, false, &e) < 0) {
+			_cleanup_free_ char *m = ck_err_str(e);
+
+			pr_warn("thaw after failure: %s", m);
+		}
+	}
+	for (size_t i = 0; i < fz->nr_ctl; i++)
+		parasite_ctl_free(fz->ctl[i]);
+	free(fz->ctl);
+	glue_guardian_stop(fz->guardian);
+	glue_cgroup_free(&fz->cg);
+	free(fz);
+}
+
+/* see freezer.h */
+struct parasite_ctl *glue_freezer_ctl(const struct glue_freezer *fz, pid_t pid)
+{
+	for (size_t i = 0; fz && i < fz->nr_ctl; i++)
+		if (parasite_pid(fz->ctl[i]) == pid)
+			return fz->ctl[i];
+	return NULL;
+}
+
+/* see freezer.h */
+uint64_t glue_freezer_freezing_us(const struct glue_freezer *fz)
+{
+	return fz->t_frozen - fz->t_start;
+}
+
+/* see freezer.h */
+uint64_t glue_freezer_frozen_us(const struct glue_freezer *fz)
+{
+	uint64_t end = fz->t_thawed ? fz->t_thawed : glue_now_us();
+
+	return end - fz->t_frozen;
+}
+
+/* see freezer.h */
+const char *glue_freezer_describe(const struct glue_freezer *fz)
+{
+	return fz->desc;
+}

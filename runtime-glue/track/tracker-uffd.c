@@ -1,0 +1,469 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The uffd-wp tracker: userfaultfd async write-protect + PAGEMAP_SCAN.
+ *
+ * Per process (one uffd per address space):
+ *
+ *   first layer (no history)            every later layer
+ *   ------------------------            -----------------
+ *   frozen: nothing                     frozen: per VMA, PAGEMAP_SCAN written
+ *   all pages dirty (full layer)          set + re-protect (one ioctl each);
+ *   before any page is read:              VMAs the kernel says are not
+ *     seize, userfaultfd() in the         registered (new, moved, forked) are
+ *     target, pidfd_getfd, close() in     registered and armed, and dumped whole
+ *     the target, register every VMA,   thaw (pre-dump)
+ *     arm (first scan), release,        dirty = written set | whole VMAs
+ *     hand the uffd to a holder
+ *   uffd-<id>.state: token              uffd-<id>.state: token
+ *
+ * Arming always happens before the pages it covers are copied, so a page
+ * written after the arm is reported next time and a page copied "too new" is
+ * harmless.  The engine adds its own safety net: a page becomes PE_PARENT
+ * only when it is present now, this tracker calls it clean and the parent
+ * chain holds it.  Anything without valid history (no state in the parent
+ * layer, holder gone, token mismatch, pid reused) is a full layer for that
+ * process, with a log line saying why.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/random.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/linux-compat.h"
+#include "common/log.h"
+#include "common/xalloc.h"
+#include "parasite/parasite.h"
+#include "runtime-glue/proc/cgroup-probe.h"
+#include "runtime-glue/track/tracker.h"
+#include "runtime-glue/track/uffd-holder.h"
+#include "runtime-glue/track/uffd-track.h"
+
+struct uffd_run {
+	int parent_dirfd;
+	bool rearm;
+};
+
+struct uffd_obj {
+	bool history;               /* written/whole are valid against the parent layer */
+	bool armed;                 /* tracking is armed for the next layer */
+	uint64_t token;             /* identifies the uffd (and its holder) */
+	struct glue_ranges written; /* pages written since the parent layer */
+	struct glue_ranges whole;   /* VMAs without tracking this round */
+	uint64_t nr_written, nr_whole_vmas;
+};
+
+static bool trackable(const struct glue_vma *v)
+{
+	return v->dump == GLUE_DUMP_PRIVATE;
+}
+
+static int uffd_open(struct glue_tracker_ctx *t, int parent_dirfd, int layer_dirfd, bool rearm,
+		     struct ck_err **err)
+{
+	struct glue_feature_result res;
+	struct uffd_run *r;
+
+	glue_probe_feature(GLUE_FEAT_UFFD_WP_ASYNC, &res);
+	if (!res.available)
+		return ck_err_set(err, ENOTSUP,
+				  "tracker uffd-wp is not available on this kernel: %s",
+				  res.detail);
+	r = xzalloc(sizeof(*r));
+	r->parent_dirfd = parent_dirfd;
+	r->rearm = rearm;
+	t->priv = r;
+	return 0;
+}
+
+/*
+ * The arming scan leaves a uffd-wp PTE marker in every empty slot of an
+ * existing page table.  PAGEMAP_SCAN reports markers as PAGE_IS_SWAPPED, so
+ * the engine's presence scan would dump them as (zero) pages.  /proc/PID/pagemap
+ * tells them apart for root: swap type 31 (the kernel's marker type, last of
+ * the 5-bit types) with no swap location.  Without the PFN/swap fields
+ * (unprivileged) nothing is dropped: they then cost space, never correctness.
+ */
+#define SWP_TYPE_MASK   0x1fULL
+#define SWP_TYPE_MARKER 31ULL
+
+/* Split [start, end) of swap entries: markers are dropped from @kept. */
+static int filter_swapped(int pm, uint64_t start, uint64_t end, struct glue_ranges *kept,
+			  uint64_t *keep_from, uint64_t *dropped, struct ck_err **err)
+{
+	uint64_t pme[512];
+
+	while (start < end) {
+		uint64_t cnt = (end - start) / GLUE_PAGE_SIZE;
+		size_t bytes;
+
+		if (cnt > ARRAY_SIZE(pme))
+			cnt = ARRAY_SIZE(pme);
+		bytes = (size_t)cnt * sizeof(pme[0]);
+		if (pread(pm, pme, bytes, (off_t)(start / GLUE_PAGE_SIZE * 8)) != (ssize_t)bytes)
+			return ck_err_set(err, errno, "read pagemap");
+		for (uint64_t j = 0; j < cnt; j++, start += GLUE_PAGE_SIZE) {
+			if (!(pme[j] & PME_SWAP) || (pme[j] & PME_PRESENT) ||
+			    (pme[j] & SWP_TYPE_MASK) != SWP_TYPE_MARKER)
+				continue;
+			if (start > *keep_from)
+				glue_ranges_add(kept, *keep_from, start);
+			*keep_from = start + GLUE_PAGE_SIZE;
+			(*dropped)++;
+		}
+	}
+	return 0;
+}
+
+static int drop_markers(struct glue_mobj *obj, struct ck_err **err)
+{
+	int pm = glue_pagescan_fd(obj->scan);
+	struct glue_ranges kept = { 0 };
+	struct page_region vec[256];
+	uint64_t dropped = 0;
+
+	for (size_t i = 0; i < obj->present.nr; i++) {
+		const struct glue_range *r = &obj->present.r[i];
+		uint64_t pos = r->start, keep_from = r->start;
+
+		while (pos < r->end) {
+			struct pm_scan_arg arg = {
+				.size = sizeof(arg),
+				.start = pos,
+				.end = r->end,
+				.vec = (uintptr_t)vec,
+				.vec_len = ARRAY_SIZE(vec),
+				/* swapped and not present */
+				.category_inverted = PAGE_IS_PRESENT,
+				.category_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+				.return_mask = PAGE_IS_SWAPPED,
+			};
+			long n = ioctl(pm, PAGEMAP_SCAN, &arg);
+
+			if (n < 0) {
+				glue_ranges_free(&kept);
+				return ck_err_set(err, errno,
+						  "PAGEMAP_SCAN (swap entries) of pid %d",
+						  (int)obj->pid);
+			}
+			for (long k = 0; k < n; k++) {
+				if (filter_swapped(pm, vec[k].start, vec[k].end, &kept, &keep_from,
+						   &dropped, err) < 0) {
+					glue_ranges_free(&kept);
+					return ck_err_wrap(err, "pid %d", (int)obj->pid);
+				}
+			}
+			if (arg.walk_end <= pos)
+				break;
+			pos = arg.walk_end;
+		}
+		if (keep_from < r->end)
+			glue_ranges_add(&kept, keep_from, r->end);
+	}
+	if (dropped)
+		pr_debug("uffd-wp: pid %d: %" PRIu64 " marker slots are not pages", (int)obj->pid,
+			 dropped);
+	glue_ranges_free(&obj->present);
+	obj->present = kept;
+	return 0;
+}
+
+/*
+ * Frozen.  With history: read and re-arm the written set of every VMA; VMAs
+ * the uffd does not cover yet are registered, armed and dumped whole.
+ */
+static int uffd_collect(struct glue_tracker_ctx *t, struct glue_mobj *obj, struct ck_err **err)
+{
+	struct uffd_run *r = t->priv;
+	struct uffd_obj *uo = xzalloc(sizeof(*uo));
+	_cleanup_close_ int uffd = -1;
+	uint64_t want_token = 0, want_st = 0, token = 0;
+	bool found = false;
+	int pm;
+
+	obj->tracker_priv = uo;
+	if (obj->shmem)
+		return 0; /* shared segments: written through any mapper; always whole */
+	if (!obj->has_parent ||
+	    !glue_tracker_state_read(r->parent_dirfd, "uffd", obj->id, &want_token, &want_st)) {
+		pr_info("uffd-wp: pid %d: no tracker state in the parent layer: full layer",
+			(int)obj->pid);
+		return 0;
+	}
+	if (want_st != obj->task->start_time) {
+		pr_warn("uffd-wp: pid %d is not the process of the parent layer (pid reused): full layer",
+			(int)obj->pid);
+		return 0;
+	}
+	if (glue_uffd_holder_fetch(obj->pid, &uffd, &token, &found, err) < 0)
+		return ck_err_wrap(err, "pid %d", (int)obj->pid);
+	if (!found) {
+		pr_warn("uffd-wp: pid %d: the tracker process that armed the parent layer is gone: full layer",
+			(int)obj->pid);
+		return 0;
+	}
+	if (token != want_token) {
+		pr_warn("uffd-wp: pid %d: the tracker process is not the one of the parent layer: full layer",
+			(int)obj->pid);
+		return 0;
+	}
+	if (drop_markers(obj, err) < 0)
+		return -1;
+	pm = glue_pagescan_fd(obj->scan);
+	for (size_t i = 0; i < obj->vmas->nr; i++) {
+		const struct glue_vma *v = &obj->vmas->v[i];
+		_cleanup_err_ struct ck_err *e2 = NULL;
+		struct glue_ranges arm = { 0 };
+		bool tracked;
+
+		if (!trackable(v))
+			continue;
+		if (glue_uffd_scan_written(pm, v->start, v->end, &uo->written, &tracked, err) < 0)
+			return ck_err_wrap(err, "pid %d", (int)obj->pid);
+		if (tracked)
+			continue;
+		/* New, moved or never-registered VMA: whole now, tracked from now on. */
+		glue_ranges_add(&uo->whole, v->start, v->end);
+		uo->nr_whole_vmas++;
+		if (glue_uffd_register(uffd, v->start, v->end, &e2) < 0) {
+			pr_debug("uffd-wp: pid %d: %s: stays untracked", (int)obj->pid, e2->msg);
+			continue;
+		}
+		if (glue_uffd_scan_written(pm, v->start, v->end, &arm, &tracked, err) < 0)
+			return ck_err_wrap(err, "pid %d", (int)obj->pid);
+		glue_ranges_free(&arm);
+	}
+	uo->history = true;
+	uo->armed = true; /* the scans above re-protected everything they reported */
+	uo->token = token;
+	uo->nr_written = uo->written.pages;
+	pr_info("uffd-wp: pid %d: %" PRIu64 " written pages, %" PRIu64 " VMAs dumped whole",
+		(int)obj->pid, uo->nr_written, uo->nr_whole_vmas);
+	return 0;
+}
+
+/*
+ * Arm a new uffd in a running (or seizable) process: create it inside the
+ * target, take it out, close the target's copy, register and arm every VMA,
+ * and give it to a holder.  Called before any page of @obj is read.
+ */
+static int arm_new(struct uffd_obj *uo, struct glue_mobj *obj, struct ck_err **err)
+{
+	_cleanup_parasite_ctl_ struct parasite_ctl *ctl = NULL;
+	_cleanup_close_ int uffd = -1;
+	unsigned long args[6] = { O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY };
+	_cleanup_err_ struct ck_err *e2 = NULL;
+	long rfd = -1, ret;
+	uint64_t token;
+	int pm = glue_pagescan_fd(obj->scan);
+
+	if (parasite_seize(obj->pid, PARASITE_SEIZE_NO_FPU, &ctl, err) < 0)
+		return -1;
+	if (parasite_syscall(ctl, __NR_userfaultfd, args, &rfd, err) < 0)
+		return -1;
+	if (rfd < 0) {
+		parasite_release_quiet(ctl);
+		return ck_err_set(err, (int)-rfd, "userfaultfd() inside pid %d%s", (int)obj->pid,
+				  rfd == -EPERM && parasite_seccomp_mode(ctl) == 2 &&
+						  !parasite_seccomp_suspended(ctl)
+					  ? " (refused by its seccomp filter; root can suspend it)"
+					  : "");
+	}
+	if (parasite_steal_fd(ctl, (int)rfd, &uffd, err) < 0) {
+		args[0] = (unsigned long)rfd;
+		if (parasite_syscall(ctl, __NR_close, args, &ret, &e2) < 0)
+			pr_warn("uffd-wp: pid %d keeps a userfaultfd at fd %ld: %s", (int)obj->pid,
+				rfd, e2->msg);
+		return -1;
+	}
+	/* The target must not end up with an extra fd. */
+	args[0] = (unsigned long)rfd;
+	if (parasite_syscall(ctl, __NR_close, args, &ret, err) < 0)
+		return -1;
+	if (parasite_release(ctl, err) < 0)
+		return -1;
+	if (glue_uffd_api(uffd, err) < 0)
+		return -1;
+	for (size_t i = 0; i < obj->vmas->nr; i++) {
+		const struct glue_vma *v = &obj->vmas->v[i];
+		struct glue_ranges arm = { 0 };
+		bool tracked;
+
+		if (!trackable(v))
+			continue;
+		if (glue_uffd_register(uffd, v->start, v->end, &e2) < 0) {
+			/* Gone since the frozen VMA list, or not trackable: whole next time. */
+			pr_debug("uffd-wp: pid %d: %s", (int)obj->pid, e2->msg);
+			ck_err_free(&e2);
+			continue;
+		}
+		if (glue_uffd_scan_written(pm, v->start, v->end, &arm, &tracked, err) < 0)
+			return -1;
+		glue_ranges_free(&arm);
+	}
+	if (getrandom(&token, sizeof(token), 0) != sizeof(token))
+		return ck_err_set(err, errno, "getrandom");
+	/* A holder from an older chain may still run for this pid: replace it. */
+	if (glue_uffd_holder_stop(obj->pid, err) < 0)
+		return -1;
+	if (glue_uffd_holder_spawn(obj->pid, uffd, token, NULL, err) < 0)
+		return -1;
+	uo->token = token;
+	uo->armed = true;
+	return 0;
+}
+
+/*
+ * Whether @pid can be seized now: not while our own ptrace freeze holds it,
+ * and not while a cgroup v1 freezer holds it (its tasks cannot enter a
+ * ptrace stop until thawed; v2 frozen tasks can).
+ */
+static bool seizable_now(pid_t pid)
+{
+	_cleanup_free_ char *path = xasprintf("/proc/%d/status", (int)pid);
+	_cleanup_free_ char *line = NULL, *mnt = NULL, *state = NULL;
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	_cleanup_err_ struct ck_err *e2 = NULL;
+	size_t cap = 0;
+	char buf[32] = "";
+	int tracer = 0;
+
+	if (!f)
+		return false;
+	while (getline(&line, &cap, f) > 0)
+		if (sscanf(line, "TracerPid: %d", &tracer) == 1)
+			break;
+	if (tracer)
+		return false;
+	fclosep(&f);
+	free(path);
+	path = xasprintf("/proc/%d/cgroup", (int)pid);
+	f = fopen(path, "re");
+	mnt = glue_cgroup_mount(1, &e2);
+	if (!f || !mnt)
+		return true;
+	while (getline(&line, &cap, f) > 0) {
+		char *ctrl = strchr(line, ':'), *cg;
+
+		if (!ctrl || !(cg = strchr(ctrl + 1, ':')))
+			continue;
+		*cg++ = '\0';
+		if (!strstr(ctrl + 1, "freezer"))
+			continue;
+		cg[strcspn(cg, "\n")] = '\0';
+		state = xasprintf("%s%s/freezer.state", mnt, cg);
+		break;
+	}
+	if (state) {
+		_cleanup_close_ int fd = open(state, O_RDONLY | O_CLOEXEC);
+
+		if (fd >= 0 && read(fd, buf, sizeof(buf) - 1) > 0 && strncmp(buf, "THAWED", 6))
+			return false;
+	}
+	return true;
+}
+
+static void maybe_arm(struct glue_tracker_ctx *t, struct glue_mobj *obj)
+{
+	struct uffd_run *r = t->priv;
+	struct uffd_obj *uo = obj->tracker_priv;
+	_cleanup_err_ struct ck_err *e2 = NULL;
+
+	if (!r->rearm || uo->armed || obj->shmem)
+		return;
+	uo->armed = true; /* one attempt per run */
+	if (!seizable_now(obj->pid)) {
+		pr_info("uffd-wp: pid %d: not armed while the tree is held frozen; the next layer is full",
+			(int)obj->pid);
+		uo->armed = false;
+		return;
+	}
+	if (arm_new(uo, obj, &e2) < 0) {
+		_cleanup_free_ char *msg = ck_err_str(e2);
+
+		uo->armed = false;
+		if (kill(obj->pid, 0) < 0 && errno == ESRCH) {
+			pr_info("uffd-wp: pid %d exited before its tracker was armed",
+				(int)obj->pid);
+			return;
+		}
+		pr_warn("uffd-wp: pid %d: cannot arm the tracker (%s); the next layer is full",
+			(int)obj->pid, msg);
+		uo->armed = false;
+		return;
+	}
+	pr_info("uffd-wp: pid %d: tracker armed", (int)obj->pid);
+}
+
+static int uffd_classify(struct glue_tracker_ctx *t, struct glue_mobj *obj, struct glue_chunk *c,
+			 struct ck_err **err)
+{
+	struct uffd_obj *uo = obj->tracker_priv;
+
+	maybe_arm(t, obj);
+	for (size_t i = 0; i < c->npages; i++) {
+		uint64_t a = c->addr + i * GLUE_PAGE_SIZE;
+
+		if (!uo->history || glue_ranges_contains(&uo->written, a) ||
+		    glue_ranges_contains(&uo->whole, a))
+			c->dirty[i] = 1;
+	}
+	return 0;
+}
+
+static int uffd_finish_obj(struct glue_tracker_ctx *t, struct glue_mobj *obj, int layer_dirfd,
+			   struct ck_err **err)
+{
+	struct uffd_run *r = t->priv;
+	struct uffd_obj *uo = obj->tracker_priv;
+
+	if (obj->shmem)
+		return 0;
+	/* A process with no page to copy was never classified: arm it now. */
+	maybe_arm(t, obj);
+	if (!r->rearm) {
+		/* Final dump: nobody will ask for this tracker again. */
+		if (glue_uffd_holder_stop(obj->pid, err) < 0)
+			return ck_err_wrap(err, "pid %d", (int)obj->pid);
+		return 0;
+	}
+	if (!uo->armed)
+		return 0;
+	return glue_tracker_state_write(layer_dirfd, "uffd", obj->id, uo->token,
+					obj->task->start_time, err);
+}
+
+static void uffd_release_obj(struct glue_tracker_ctx *t, struct glue_mobj *obj)
+{
+	struct uffd_obj *uo = obj->tracker_priv;
+
+	if (!uo)
+		return;
+	glue_ranges_free(&uo->written);
+	glue_ranges_free(&uo->whole);
+	free(uo);
+	obj->tracker_priv = NULL;
+}
+
+static void uffd_close(struct glue_tracker_ctx *t)
+{
+	free(t->priv);
+	t->priv = NULL;
+}
+
+const struct glue_tracker_ops glue_tracker_uffd_ops = {
+	.id = GLUE_TRACKER_UFFD_WP,
+	.needs_content = false,
+	.open = uffd_open,
+	.collect = uffd_collect,
+	.classify = uffd_classify,
+	.finish_obj = uffd_finish_obj,
+	.release_obj = uffd_release_obj,
+	.close = uffd_close,
+};

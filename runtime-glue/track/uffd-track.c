@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "common/cleanup.h"
+#include "common/linux-compat.h"
+#include "runtime-glue/track/uffd-track.h"
+
+/* see uffd-track.h */
+int glue_uffd_api(int uffd, struct ck_err **err)
+{
+	const uint64_t want = UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED;
+	struct uffdio_api api = { .api = UFFD_API, .features = want };
+
+	if (ioctl(uffd, UFFDIO_API, &api))
+		return ck_err_set(err, errno, "UFFDIO_API (WP_ASYNC|WP_UNPOPULATED)");
+	if ((api.features & want) != want)
+		return ck_err_set(err, EOPNOTSUPP, "UFFDIO_API: no WP_ASYNC|WP_UNPOPULATED");
+	return 0;
+}
+
+/* see uffd-track.h */
+int glue_uffd_register(int uffd, uint64_t start, uint64_t end, struct ck_err **err)
+{
+	struct uffdio_register reg = {
+		.range = { .start = start, .len = end - start },
+		.mode = UFFDIO_REGISTER_MODE_WP,
+	};
+
+	if (ioctl(uffd, UFFDIO_REGISTER, &reg))
+		return ck_err_set(err, errno, "UFFDIO_REGISTER %#llx-%#llx",
+				  (unsigned long long)start, (unsigned long long)end);
+	return 0;
+}
+
+/* see uffd-track.h */
+int glue_uffd_scan_written(int pagemap_fd, uint64_t start, uint64_t end, struct glue_ranges *out,
+			   bool *tracked, struct ck_err **err)
+{
+	struct page_region vec[256];
+	struct pm_scan_arg arg = {
+		.size = sizeof(arg),
+		.flags = PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC,
+		.vec = (uintptr_t)vec,
+		.vec_len = ARRAY_SIZE(vec),
+		.category_mask = PAGE_IS_WRITTEN,
+		.return_mask = PAGE_IS_WRITTEN,
+	};
+	uint64_t pos = start;
+
+	*tracked = true;
+	while (pos < end) {
+		long n;
+
+		arg.start = pos;
+		arg.end = end;
+		arg.walk_end = 0;
+		memset(vec, 0, sizeof(vec));
+		n = ioctl(pagemap_fd, PAGEMAP_SCAN, &arg);
+		if (n < 0 && errno == EPERM) {
+			*tracked = false;
+			return 0;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return ck_err_set(err, errno, "PAGEMAP_SCAN %#llx-%#llx",
+					  (unsigned long long)pos, (unsigned long long)end);
+		for (long i = 0; i < n; i++)
+			glue_ranges_add(out, vec[i].start, vec[i].end);
+		/* The kernel stops early when vec is full; walk_end says where. */
+		if (arg.walk_end <= pos)
+			return ck_err_set(err, EIO, "PAGEMAP_SCAN made no progress at %#llx",
+					  (unsigned long long)pos);
+		pos = arg.walk_end;
+	}
+	return 0;
+}

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/err.h"
+#include "runtime-glue/mem/pages.h"
+
+/*
+ * Userfaultfd async write-protect tracking of another process's memory, one
+ * VMA at a time (a multi-VMA register or scan fails as a whole, and a scan
+ * that fails half-way has already re-protected the VMAs before the failure).
+ *
+ * The uffd is created inside the target and pulled out (see uffd-holder.h);
+ * after that every call here runs in ckpt, so the target's seccomp filter
+ * does not apply to them.
+ */
+
+/* UFFDIO_API with WP_ASYNC|WP_UNPOPULATED on a fresh uffd. */
+int glue_uffd_api(int uffd, struct ck_err **err);
+
+/*
+ * Register [start, end) in write-protect mode.  Fails (errnum from the kernel)
+ * for VMAs that cannot be tracked: no VM_MAYWRITE (EPERM), owned by another
+ * uffd (EBUSY), VM_DROPPABLE or special mappings (EINVAL).
+ */
+int glue_uffd_register(int uffd, uint64_t start, uint64_t end, struct ck_err **err);
+
+/*
+ * Append to @out the pages of [start, end) written since the previous scan,
+ * and write-protect them again: PAGEMAP_SCAN with WP_MATCHING|CHECK_WPASYNC
+ * and category_mask = return_mask = PAGE_IS_WRITTEN (the kernel's fast path;
+ * richer masks drop zapped pages).  The first scan after registration
+ * reports every populated page.  *tracked is false, with 0 returned, when the
+ * kernel refuses because part of the range is not registered (EPERM): a new,
+ * moved or forked mapping; the caller must then treat the whole range as
+ * written and register it.
+ */
+int glue_uffd_scan_written(int pagemap_fd, uint64_t start, uint64_t end, struct glue_ranges *out,
+			   bool *tracked, struct ck_err **err);
