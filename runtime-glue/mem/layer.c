@@ -27,8 +27,8 @@
 #include "proto/pstree.pb-c.h"
 #include "proto/stats.pb-c.h"
 #include "proto/vma.pb-c.h"
-#include "runtime-glue/layer.h"
-#include "runtime-glue/proc.h"
+#include "runtime-glue/mem/layer.h"
+#include "runtime-glue/proc/proc.h"
 
 #define TMP_TAG  ".ckpt-tmp-"
 #define META     "ckpt-layer"
