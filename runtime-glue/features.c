@@ -23,6 +23,7 @@
 #include "common/err.h"
 #include "common/linux-compat.h"
 #include "common/xalloc.h"
+#include "common/names.h"
 #include "parasite/probe.h"
 #include "runtime-glue/features.h"
 #include "runtime-glue/proc/cgroup-probe.h"
@@ -48,31 +49,25 @@ static const char *const tracker_names[GLUE_TRACKER_NR] = {
 /* see features.h */
 const char *glue_feature_name(enum glue_feature f)
 {
-	return (unsigned)f < GLUE_FEAT_NR ? feature_names[f] : "?";
+	return ck_name_of(feature_names, ARRAY_SIZE(feature_names), (int)f);
 }
 
 /* see features.h */
 int glue_feature_lookup(const char *name)
 {
-	for (int i = 0; i < GLUE_FEAT_NR; i++)
-		if (!strcmp(feature_names[i], name))
-			return i;
-	return -1;
+	return ck_name_index(feature_names, ARRAY_SIZE(feature_names), name);
 }
 
 /* see features.h */
 const char *glue_tracker_name(enum glue_tracker t)
 {
-	return (unsigned)t < GLUE_TRACKER_NR ? tracker_names[t] : "?";
+	return ck_name_of(tracker_names, ARRAY_SIZE(tracker_names), (int)t);
 }
 
 /* see features.h */
 int glue_tracker_lookup(const char *name)
 {
-	for (int i = 0; i < GLUE_TRACKER_NR; i++)
-		if (!strcmp(tracker_names[i], name))
-			return i;
-	return -1;
+	return ck_name_index(tracker_names, ARRAY_SIZE(tracker_names), name);
 }
 
 static void set_detail(struct glue_feature_result *out, bool ok, const char *fmt, ...)
