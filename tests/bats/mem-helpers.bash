@@ -3,8 +3,28 @@
 # driven through a fifo, layer inspection with crit, verify.
 # Load after helpers: `load helpers; load mem-helpers`.
 
-# mem_setup: start the mem-victim on a fifo (call from setup() after requires).
+# mem_suite REQUIREMENT...: the setup()/teardown() every memory suite uses:
+# skip unless the requirements hold, start the mem-victim, tear it all down.
+# Call at the top of a suite, after `load mem-helpers`.
+# shellcheck disable=SC2317,SC2119 # setup/teardown are called by bats
+mem_suite() {
+	MEM_SUITE_REQUIRES=("$@")
+	setup() {
+		requires "${MEM_SUITE_REQUIRES[@]}"
+		mem_setup
+	}
+	teardown() {
+		mem_teardown
+	}
+}
+
+# mem_setup [--session]: start the mem-victim on a fifo (call from setup()
+# after requires); --session makes it lead its own session (a CRIU dump then
+# needs no --shell-job).
+# shellcheck disable=SC2120 # --session is optional
 mem_setup() {
+	local start=start_victim
+	[ "${1:-}" = --session ] && start=start_session_victim
 	FIFO="$BATS_TEST_TMPDIR/cmd"
 	OUT="$BATS_TEST_TMPDIR/mem-victim.out"
 	IMG="$BATS_TEST_TMPDIR/img"
@@ -15,7 +35,7 @@ mem_setup() {
 	# glibc registers an rseq area that the kernel rewrites (cpu id) whenever the
 	# task resumes on another CPU, i.e. after every thaw: not a memory change
 	# the test should see, so the victim runs without rseq.
-	GLIBC_TUNABLES=glibc.pthread.rseq=0 start_victim mem-victim "$FIFO"
+	GLIBC_TUNABLES=glibc.pthread.rseq=0 "$start" mem-victim "$FIFO"
 	VPID=$VICTIM_PID
 }
 

@@ -11,14 +11,7 @@ TRACKER=${CKPT_TEST_TRACKER:-hash}
 
 load mem-helpers
 
-setup() {
-	requires root ptrace crit
-	mem_setup
-}
-
-teardown() {
-	mem_teardown
-}
+mem_suite root ptrace crit
 
 @test "pre-dump x3 + dump (hash): each layer holds exactly the pages written since its parent, chain equals memory" {
 	vcmd alloc a 256

@@ -6,14 +6,7 @@
 load helpers
 load mem-helpers
 
-setup() {
-	requires root ptrace crit uffd-wp-async
-	mem_setup
-}
-
-teardown() {
-	mem_teardown
-}
+mem_suite root ptrace crit uffd-wp-async
 
 # scattered NAME: page indexes of the last "scatter NAME" command, one per line.
 scattered() {

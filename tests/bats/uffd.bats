@@ -6,14 +6,7 @@
 load helpers
 load mem-helpers
 
-setup() {
-	requires root ptrace crit uffd-wp-async
-	mem_setup
-}
-
-teardown() {
-	mem_teardown
-}
+mem_suite root ptrace crit uffd-wp-async
 
 # holder_of PID: the pid of the uffd holder serving PID ("" when none).
 holder_of() {

@@ -24,19 +24,6 @@ stats() {
 	"$CKPT" show "$1/stats-dump" | jq -c '.entries[0].dump'
 }
 
-# mem_setup with the victim leading its own session (criu dump needs no --shell-job).
-mem_setup_session() {
-	FIFO="$BATS_TEST_TMPDIR/cmd"
-	OUT="$BATS_TEST_TMPDIR/mem-victim.out"
-	IMG="$BATS_TEST_TMPDIR/img"
-	mkdir -p "$IMG"
-	mkfifo "$FIFO"
-	NCMD=0
-	CGROUPS=()
-	GLIBC_TUNABLES=glibc.pthread.rseq=0 start_session_victim mem-victim "$FIFO"
-	VPID=$VICTIM_PID
-}
-
 @test "CRIU chains onto ckpt: ckpt pre-dump --track-mem x2, criu dump --prev-images-dir ../ckpt-layer --track-mem, criu restore: the process resumes and passes its memory checks" {
 	IMG="$BATS_TEST_TMPDIR/img"
 	local out="$BATS_TEST_TMPDIR/vm-roundtrip.out" st
@@ -75,7 +62,7 @@ mem_setup_session() {
 }
 
 @test "ckpt chains onto CRIU: criu pre-dump, then ckpt pre-dump --prev-images-dir ../criu-layer: PE_PARENT into CRIU's layer, exact layers, verify; crit decodes every image ckpt wrote" {
-	mem_setup_session
+	mem_setup --session
 	local f="$BATS_TEST_TMPDIR/data" child
 	head -c $((16 * 4096)) /dev/urandom >"$f"
 	vcmd alloc a 64
