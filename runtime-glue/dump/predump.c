@@ -19,6 +19,7 @@
 #include "runtime-glue/dump/dump-state.h"
 #include "runtime-glue/fault.h"
 #include "runtime-glue/dump/predump.h"
+#include "runtime-glue/mem/pagemap.h"
 #include "runtime-glue/dump/progress.h"
 #include "runtime-glue/track/tracker.h"
 

@@ -28,6 +28,9 @@
  * A layer is written into a hidden sibling directory (.NAME.ckpt-tmp-PID) and
  * renamed onto NAME when complete, so NAME either does not exist, is an empty
  * directory made by the caller (runc does this), or holds a whole layer.
+ *
+ * layer.c: the directory and its meta; pagemap.h: the pagemap writer and
+ * loader; chain.h: reading a layer and its parents.
  */
 
 struct glue_layer {
@@ -105,78 +108,3 @@ int glue_layer_read_inventory(int dirfd, uint64_t *dump_uptime, bool *pre_dump,
 			      struct ck_err **err);
 /* Whether the layer at @dirfd was written by ckpt (has a ckpt-layer file). */
 bool glue_layer_is_ckpt(int dirfd);
-
-/* Name of the pagemap image of a task (vpid) or shared segment (inode).  Caller frees. */
-char *glue_pagemap_name(bool shmem, uint64_t id);
-
-/* ---- writing a pagemap + its pages ---- */
-
-struct glue_pmw;
-
-/* Create pagemap @name and a new pages-<id>.img in the layer. */
-struct glue_pmw *glue_pmw_open(struct glue_layer *l, const char *name, struct ck_err **err);
-/*
- * Add @npages pages at @vaddr, in increasing order: PE_PRESENT with @data
- * (npages * 4096 bytes) or PE_PARENT (@data NULL).  Adjacent pages of the same
- * kind are merged into one entry.
- */
-int glue_pmw_add(struct glue_pmw *w, uint64_t vaddr, size_t npages, const void *data,
-		 struct ck_err **err);
-int glue_pmw_close(struct glue_pmw *w, struct ck_err **err);
-void glue_pmw_abort(struct glue_pmw *w);
-
-/* ---- reading pagemaps ---- */
-
-struct glue_pm_ent {
-	uint64_t vaddr, nr_pages;
-	uint32_t flags;     /* IMG_PE_* */
-	uint64_t pages_off; /* byte offset of the data in pages-<id>.img (PE_PRESENT) */
-};
-
-struct glue_pagemap {
-	size_t nr;
-	struct glue_pm_ent *e;
-	uint32_t pages_id;
-};
-
-/*
- * Load pagemap @name of the layer @dirfd.  *missing (may be NULL) is set and 0
- * returned when the layer has no such pagemap.  Checks ordering and flags.
- */
-int glue_pagemap_load(int dirfd, const char *name, struct glue_pagemap *out, bool *missing,
-		      struct ck_err **err);
-void glue_pagemap_free(struct glue_pagemap *pm);
-/* Every page the pagemap covers (PE_PRESENT or PE_PARENT), appended to @out. */
-void glue_pagemap_ranges(const struct glue_pagemap *pm, struct glue_ranges *out);
-
-/* ---- reading a layer chain ---- */
-
-struct glue_chain_layer {
-	int dirfd;
-	char *path;
-};
-
-struct glue_chain {
-	size_t nr;
-	struct glue_chain_layer *l; /* l[0] is the top layer, l[nr-1] the oldest */
-};
-
-/* Open @dir and its parents (following `parent` links).  0 or -1. */
-int glue_chain_open(const char *dir, struct glue_chain *out, struct ck_err **err);
-void glue_chain_close(struct glue_chain *c);
-
-/* Reconstructed content of one memory object along a chain. */
-struct glue_chain_obj;
-
-struct glue_chain_obj *glue_chain_obj_open(const struct glue_chain *c, const char *pagemap_name,
-					   struct ck_err **err);
-void glue_chain_obj_close(struct glue_chain_obj *o);
-/*
- * Content of the page at @vaddr into @buf (4096 bytes).  *held is false when
- * the chain has no entry for it.  Fails on a PE_PARENT entry whose parent lacks
- * the page, or a short pages file.
- */
-int glue_chain_obj_read(struct glue_chain_obj *o, uint64_t vaddr, void *buf, bool *held,
-			struct ck_err **err);
-/* Every page the top layer covers. */
-void glue_chain_obj_ranges(const struct glue_chain_obj *o, struct glue_ranges *out);

@@ -13,7 +13,9 @@
 
 #include "common/err.h"
 #include "proto/img.h"
+#include "runtime-glue/mem/chain.h"
 #include "runtime-glue/mem/layer.h"
+#include "runtime-glue/mem/pagemap.h"
 #include "runtime-glue/mem/pages.h"
 #include "runtime-glue/track/tracker.h"
 #include "runtime-glue/mem/vma.h"

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * Image I/O: magics, u32-length framing, pack/unpack.  See img.h for the file
- * layout and docs/images.md for the validation rules.
+ * Image I/O, reading: the table of image types, opening and checking magics,
+ * u32-length framing and unpacking, probing a file's type.  See img.h for the
+ * file layout and docs/images.md for the validation rules; img-write.c writes.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +16,7 @@
 #include "common/cleanup.h"
 #include "common/xalloc.h"
 #include "proto/img.h"
+#include "proto/img-priv.h"
 #include "proto/core.pb-c.h"
 #include "proto/creds.pb-c.h"
 #include "proto/fdinfo.pb-c.h"
@@ -31,21 +33,8 @@
 #include "proto/stats.pb-c.h"
 #include "proto/timens.pb-c.h"
 
-#define IMG_BUF_SIZE  (64u << 10) /* write flush threshold and read chunk */
-#define IMG_PAGE_SIZE 4096u
-
-struct img_desc {
-	const char *name;     /* crit's magic name */
-	const char *file_fmt; /* printf format taking one unsigned long, or a fixed name */
-	uint32_t head_magic;  /* 0: none */
-	uint32_t magic;
-	const ProtobufCMessageDescriptor *first; /* descriptor of entry 0 */
-	const ProtobufCMessageDescriptor *rest;  /* descriptor of entries 1.. */
-	bool single;                             /* one entry only */
-};
-
 /* clang-format off */
-static const struct img_desc descs[IMG_NR] = {
+const struct img_desc img_descs[IMG_NR] = {
 	[IMG_INVENTORY]   = { "INVENTORY", "inventory.img", 0, 0x58313116,
 			      &inventory_entry__descriptor, &inventory_entry__descriptor, true },
 	[IMG_PSTREE]      = { "PSTREE", "pstree.img", IMG_COMMON_MAGIC, 0x50273030,
@@ -108,41 +97,18 @@ static const struct { const char *name; uint32_t magic; } foreign[] = {
 };
 /* clang-format on */
 
-struct img {
-	int fd;
-	enum img_type type;
-	bool writing;
-	char *name;         /* as given, for messages */
-	uint64_t off;       /* file offset of the next byte read or written */
-	uint64_t size;      /* read: file size at open */
-	size_t nr_entries;  /* entries read or written */
-	char *buf;          /* write: pending bytes; read: read-ahead */
-	size_t buf_len;     /* bytes in buf */
-	size_t buf_pos;     /* read: next unread byte in buf */
-	size_t buf_cap;     /* allocated size of buf */
-	uint64_t last_end;  /* pagemap writer: end of the previous entry */
-	uint64_t extra_due; /* write: raw bytes owed after the last entry */
-	void *extra;        /* IMG_PIPES_DATA: raw bytes after the last entry */
-	size_t extra_len;
-};
-
-static bool type_valid(enum img_type type)
-{
-	return (unsigned)type < IMG_NR;
-}
-
 /* see img.h */
 const char *img_type_name(enum img_type type)
 {
-	return type_valid(type) ? descs[type].name : "UNKNOWN";
+	return img_type_valid(type) ? img_descs[type].name : "UNKNOWN";
 }
 
 /* see img.h */
 const ProtobufCMessageDescriptor *img_entry_desc(enum img_type type, size_t index)
 {
-	if (!type_valid(type))
+	if (!img_type_valid(type))
 		return NULL;
-	return index == 0 ? descs[type].first : descs[type].rest;
+	return index == 0 ? img_descs[type].first : img_descs[type].rest;
 }
 
 /* see img.h */
@@ -150,9 +116,9 @@ char *img_filename(enum img_type type, unsigned long id)
 {
 	const char *fmt;
 
-	if (!type_valid(type))
+	if (!img_type_valid(type))
 		return NULL;
-	fmt = descs[type].file_fmt;
+	fmt = img_descs[type].file_fmt;
 	if (!strchr(fmt, '%'))
 		return xstrdup(fmt);
 #pragma GCC diagnostic push
@@ -191,7 +157,8 @@ size_t img_nr_entries(const struct img *img)
 	return img->nr_entries;
 }
 
-static struct img *img_alloc(int fd, const char *name, enum img_type type, bool writing)
+/* see img-priv.h */
+struct img *img_alloc(int fd, const char *name, enum img_type type, bool writing)
 {
 	struct img *img = xzalloc(sizeof(*img));
 
@@ -202,7 +169,8 @@ static struct img *img_alloc(int fd, const char *name, enum img_type type, bool 
 	return img;
 }
 
-static void img_free(struct img *img)
+/* see img-priv.h */
+void img_free(struct img *img)
 {
 	if (img->fd >= 0)
 		close(img->fd);
@@ -212,288 +180,22 @@ static void img_free(struct img *img)
 	free(img);
 }
 
-/* ---- writing ----------------------------------------------------------- */
-
-static void put_u32(char *p, uint32_t v)
-{
-	memcpy(p, &v, sizeof(v)); /* host order, as CRIU */
-}
-
-static uint32_t get_u32(const char *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static int flush(struct img *img, struct ck_err **err)
-{
-	size_t done = 0;
-
-	while (done < img->buf_len) {
-		ssize_t n = write(img->fd, img->buf + done, img->buf_len - done);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return ck_err_set(err, errno, "%s: write at offset %" PRIu64, img->name,
-					  img->off - (img->buf_len - done));
-		}
-		done += (size_t)n;
-	}
-	img->buf_len = 0;
-	return 0;
-}
-
-/* Make room for len more bytes in the write buffer. */
-static void reserve(struct img *img, size_t len)
-{
-	size_t want = img->buf_len + len;
-
-	if (want <= img->buf_cap)
-		return;
-	if (want < IMG_BUF_SIZE)
-		want = IMG_BUF_SIZE;
-	img->buf = xrealloc(img->buf, want);
-	img->buf_cap = want;
-}
-
-static int maybe_flush(struct img *img, struct ck_err **err)
-{
-	if (img->buf_len < IMG_BUF_SIZE)
-		return 0;
-	if (flush(img, err))
-		return -1;
-	/* A huge entry grew the buffer: give the memory back. */
-	if (img->buf_cap > IMG_BUF_SIZE) {
-		free(img->buf);
-		img->buf = NULL;
-		img->buf_cap = 0;
-	}
-	return 0;
-}
-
 /* see img.h */
-struct img *img_create(int dirfd, const char *name, enum img_type type, struct ck_err **err)
-{
-	_cleanup_close_ int fd = -1;
-	struct img *img;
-	const struct img_desc *d;
-
-	if (!type_valid(type)) {
-		ck_err_set(err, EINVAL, "%s: invalid image type %d", name, (int)type);
-		return NULL;
-	}
-	d = &descs[type];
-	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		ck_err_set(err, errno, "create %s", name);
-		return NULL;
-	}
-	img = img_alloc(steal_fd(&fd), name, type, true);
-	reserve(img, 8);
-	if (d->head_magic) {
-		put_u32(img->buf + img->buf_len, d->head_magic);
-		img->buf_len += 4;
-	}
-	if (d->magic) {
-		put_u32(img->buf + img->buf_len, d->magic);
-		img->buf_len += 4;
-	}
-	img->off = img->buf_len;
-	return img;
-}
-
-static int check_writable(struct img *img, struct ck_err **err)
-{
-	if (!img->writing)
-		return ck_err_set(err, EBADF, "%s: image is open for reading", img->name);
-	return 0;
-}
-
-/* see img.h */
-int img_write(struct img *img, const void *msg, struct ck_err **err)
-{
-	const ProtobufCMessage *m = msg;
-	const ProtobufCMessageDescriptor *want;
-	size_t len;
-
-	if (check_writable(img, err))
-		return -1;
-	want = img_entry_desc(img->type, img->nr_entries);
-	if (!want)
-		return ck_err_set(err, EINVAL, "%s: %s images hold raw data, not messages",
-				  img->name, img_type_name(img->type));
-	if (!m || m->descriptor != want)
-		return ck_err_set(err, EINVAL, "%s: entry %zu must be a %s, not a %s", img->name,
-				  img->nr_entries, want->name,
-				  m && m->descriptor ? m->descriptor->name : "(null)");
-	if (img->extra_due)
-		return ck_err_set(err, EINVAL,
-				  "%s: the previous entry still lacks its %" PRIu64 " data bytes",
-				  img->name, img->extra_due);
-	if (descs[img->type].single && img->nr_entries > 0)
-		return ck_err_set(err, EINVAL, "%s: %s images hold a single entry", img->name,
-				  img_type_name(img->type));
-	if (!protobuf_c_message_check(m))
-		return ck_err_set(err, EINVAL,
-				  "%s: %s at offset %" PRIu64 " lacks a required field", img->name,
-				  want->name, img->off);
-	len = protobuf_c_message_get_packed_size(m);
-	if (len > IMG_MAX_ENTRY)
-		return ck_err_set(err, EFBIG, "%s: %s of %zu bytes exceeds the %u-byte entry limit",
-				  img->name, want->name, len, IMG_MAX_ENTRY);
-	reserve(img, 4 + len);
-	put_u32(img->buf + img->buf_len, (uint32_t)len);
-	if (protobuf_c_message_pack(m, (uint8_t *)img->buf + img->buf_len + 4) != len)
-		return ck_err_set(err, EINVAL, "%s: packing %s gave an unexpected size", img->name,
-				  want->name);
-	img->buf_len += 4 + len;
-	img->off += 4 + len;
-	img->nr_entries++;
-	if (m->descriptor == &pipe_data_entry__descriptor)
-		img->extra_due = ((const PipeDataEntry *)m)->bytes;
-	return maybe_flush(img, err);
-}
-
-static int append(struct img *img, const void *buf, size_t len, struct ck_err **err)
-{
-	/* Large blocks go straight to the file after what is pending. */
-	if (len >= IMG_BUF_SIZE) {
-		const char *p = buf;
-
-		if (flush(img, err))
-			return -1;
-		while (len) {
-			ssize_t n = write(img->fd, p, len);
-
-			if (n < 0) {
-				if (errno == EINTR)
-					continue;
-				return ck_err_set(err, errno, "%s: write at offset %" PRIu64,
-						  img->name, img->off);
-			}
-			p += n;
-			len -= (size_t)n;
-			img->off += (uint64_t)n;
-		}
-		return 0;
-	}
-	reserve(img, len);
-	memcpy(img->buf + img->buf_len, buf, len);
-	img->buf_len += len;
-	img->off += len;
-	return maybe_flush(img, err);
-}
-
-/* see img.h */
-int img_write_extra(struct img *img, const void *buf, size_t len, struct ck_err **err)
-{
-	if (check_writable(img, err))
-		return -1;
-	if (img->type != IMG_PIPES_DATA || img->nr_entries == 0)
-		return ck_err_set(err, EINVAL, "%s: extra data only follows a pipes-data entry",
-				  img->name);
-	if (len != img->extra_due)
-		return ck_err_set(err, EINVAL,
-				  "%s: entry announced %" PRIu64 " data bytes, got %zu", img->name,
-				  img->extra_due, len);
-	img->extra_due = 0;
-	return append(img, buf, len, err);
-}
-
-/* see img.h */
-int img_write_raw(struct img *img, const void *buf, size_t len, struct ck_err **err)
-{
-	if (check_writable(img, err))
-		return -1;
-	if (img->type != IMG_PAGES)
-		return ck_err_set(err, EINVAL, "%s: raw data only goes to pages images", img->name);
-	return append(img, buf, len, err);
-}
-
-/* see img.h */
-int img_write_pagemap_head(struct img *img, uint32_t pages_id, struct ck_err **err)
-{
-	PagemapHead h = PAGEMAP_HEAD__INIT;
-
-	h.pages_id = pages_id;
-	return img_write(img, &h, err);
-}
-
-/* see img.h */
-int img_write_pagemap_entry(struct img *img, uint64_t vaddr, uint64_t nr_pages, uint32_t flags,
-			    struct ck_err **err)
-{
-	PagemapEntry pe = PAGEMAP_ENTRY__INIT;
-
-	if (img->type != IMG_PAGEMAP)
-		return ck_err_set(err, EINVAL, "%s: not a pagemap image", img->name);
-	if (img->nr_entries == 0)
-		return ck_err_set(err, EINVAL, "%s: pagemap entry written before the head",
-				  img->name);
-	if (!(flags & (IMG_PE_PRESENT | IMG_PE_PARENT)))
-		return ck_err_set(err, EINVAL,
-				  "%s: pagemap entry at 0x%" PRIx64
-				  " has neither PE_PRESENT nor PE_PARENT (flags 0x%x)",
-				  img->name, vaddr, flags);
-	if (nr_pages == 0 || vaddr % IMG_PAGE_SIZE ||
-	    nr_pages > (UINT64_MAX - vaddr) / IMG_PAGE_SIZE)
-		return ck_err_set(err, EINVAL,
-				  "%s: bad pagemap range 0x%" PRIx64 " + %" PRIu64 " pages",
-				  img->name, vaddr, nr_pages);
-	if (img->nr_entries > 1 && vaddr < img->last_end)
-		return ck_err_set(err, EINVAL,
-				  "%s: pagemap entry at 0x%" PRIx64
-				  " overlaps or precedes the previous one (ends 0x%" PRIx64 ")",
-				  img->name, vaddr, img->last_end);
-	pe.vaddr = vaddr;
-	pe.compat_nr_pages = nr_pages <= UINT32_MAX ? (uint32_t)nr_pages : 0;
-	pe.has_flags = true;
-	pe.flags = flags;
-	pe.has_nr_pages = true;
-	pe.nr_pages = nr_pages;
-	if (img_write(img, &pe, err))
-		return -1;
-	img->last_end = vaddr + nr_pages * IMG_PAGE_SIZE;
-	return 0;
-}
-
-/* see img.h */
-int img_close(struct img *img, struct ck_err **err)
-{
-	int rc = 0, fd;
-
-	if (!img)
-		return 0;
-	if (img->writing && img->extra_due)
-		rc = ck_err_set(err, EINVAL, "%s: the last entry lacks its %" PRIu64 " data bytes",
-				img->name, img->extra_due);
-	if (img->writing && flush(img, err))
-		rc = -1;
-	fd = img->fd;
-	img->fd = -1;
-	if (close(fd) && rc == 0 && errno != EINTR)
-		rc = ck_err_set(err, errno, "%s: close", img->name);
-	img_free(img);
-	return rc;
-}
-
-/* see img.h */
-void img_abort(struct img *img)
+void img_release(struct img *img)
 {
 	if (img)
 		img_free(img);
 }
 
-/* see img.h */
-void img_release(struct img *img)
-{
-	img_abort(img);
-}
-
 /* ---- reading ----------------------------------------------------------- */
+
+static uint32_t get_u32(const char *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v)); /* host order, as CRIU */
+	return v;
+}
 
 /* Bytes left in the file after the current offset (by the size seen at open). */
 static uint64_t remaining(const struct img *img)
@@ -553,7 +255,7 @@ static ssize_t read_some(struct img *img, void *dst, size_t len, struct ck_err *
 
 static int read_magics(struct img *img, struct ck_err **err)
 {
-	const struct img_desc *d = &descs[img->type];
+	const struct img_desc *d = &img_descs[img->type];
 	char b[4];
 	ssize_t n;
 
@@ -613,7 +315,7 @@ struct img *img_open(int dirfd, const char *name, enum img_type type, struct ck_
 	uint64_t size;
 	int fd;
 
-	if (!type_valid(type)) {
+	if (!img_type_valid(type)) {
 		ck_err_set(err, EINVAL, "%s: invalid image type %d", name, (int)type);
 		return NULL;
 	}
@@ -763,7 +465,8 @@ static bool is_pages_name(const char *name)
 static enum img_type type_by_magic(uint32_t head, uint32_t magic)
 {
 	for (int t = 0; t < IMG_NR; t++)
-		if (descs[t].magic && descs[t].magic == magic && descs[t].head_magic == head)
+		if (img_descs[t].magic && img_descs[t].magic == magic &&
+		    img_descs[t].head_magic == head)
 			return (enum img_type)t;
 	return IMG_NR;
 }
@@ -792,7 +495,7 @@ int img_probe(int dirfd, const char *name, struct img_info *info, struct ck_err 
 	info->size = size;
 	if (is_pages_name(name)) {
 		info->type = IMG_PAGES;
-		info->magic_name = descs[IMG_PAGES].name;
+		info->magic_name = img_descs[IMG_PAGES].name;
 		return 0;
 	}
 	n = TEMP_FAILURE_RETRY_INT(pread(fd, w, sizeof(w), 0));
@@ -814,16 +517,16 @@ int img_probe(int dirfd, const char *name, struct img_info *info, struct ck_err 
 	t = type_by_magic(info->head_magic, info->magic);
 	if (t != IMG_NR) {
 		info->type = t;
-		info->magic_name = descs[t].name;
+		info->magic_name = img_descs[t].name;
 		return 0;
 	}
 	for (int k = 0; k < IMG_NR; k++)
-		if (descs[k].magic && descs[k].magic == info->magic)
+		if (img_descs[k].magic && img_descs[k].magic == info->magic)
 			return ck_err_set(
 				err, 0,
 				"%s: offset 0: %s magic 0x%08x behind head magic 0x%08x, expected head 0x%08x",
-				name, descs[k].name, info->magic, info->head_magic,
-				descs[k].head_magic);
+				name, img_descs[k].name, info->magic, info->head_magic,
+				img_descs[k].head_magic);
 	info->type = IMG_NR;
 	info->magic_name = foreign_name(info->magic);
 	if (info->magic_name)

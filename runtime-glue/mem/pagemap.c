@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Pagemaps of a layer: the writer (pagemap-*.img plus its pages-*.img, adjacent
+ * pages merged into one entry) and the loader (checked entries with the offset
+ * of their data).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/err.h"
+#include "common/xalloc.h"
+#include "proto/img.h"
+#include "proto/pagemap.pb-c.h"
+#include "runtime-glue/mem/layer.h"
+#include "runtime-glue/mem/pagemap.h"
+
+/* see pagemap.h */
+char *glue_pagemap_name(bool shmem, uint64_t id)
+{
+	if (shmem)
+		return xasprintf("pagemap-shmem-%llu.img", (unsigned long long)id);
+	return img_filename(IMG_PAGEMAP, (unsigned long)id);
+}
+
+struct glue_pmw {
+	struct glue_layer *l;
+	struct img *pm, *pages;
+	char *name;
+	uint64_t pend_vaddr, pend_n;
+	bool pend_present;
+};
+
+/* see pagemap.h */
+struct glue_pmw *glue_pmw_open(struct glue_layer *l, const char *name, struct ck_err **err)
+{
+	struct glue_pmw *w = xzalloc(sizeof(*w));
+	uint32_t id = l->next_pages_id++;
+	_cleanup_free_ char *pages = img_filename(IMG_PAGES, id);
+
+	w->l = l;
+	w->name = xstrdup(name);
+	w->pm = img_create(l->dirfd, name, IMG_PAGEMAP, err);
+	if (!w->pm)
+		goto fail;
+	if (img_write_pagemap_head(w->pm, id, err) < 0)
+		goto fail;
+	w->pages = img_create(l->dirfd, pages, IMG_PAGES, err);
+	if (!w->pages)
+		goto fail;
+	return w;
+fail:
+	glue_pmw_abort(w);
+	return NULL;
+}
+
+static int flush_pending(struct glue_pmw *w, struct ck_err **err)
+{
+	if (!w->pend_n)
+		return 0;
+	if (img_write_pagemap_entry(w->pm, w->pend_vaddr, w->pend_n,
+				    w->pend_present ? IMG_PE_PRESENT : IMG_PE_PARENT, err) < 0)
+		return -1;
+	w->pend_n = 0;
+	return 0;
+}
+
+/* see pagemap.h */
+int glue_pmw_add(struct glue_pmw *w, uint64_t vaddr, size_t npages, const void *data,
+		 struct ck_err **err)
+{
+	bool present = data != NULL;
+
+	if (!npages)
+		return 0;
+	if (w->pend_n &&
+	    (w->pend_present != present || w->pend_vaddr + w->pend_n * GLUE_PAGE_SIZE != vaddr))
+		if (flush_pending(w, err) < 0)
+			return -1;
+	if (!w->pend_n) {
+		w->pend_vaddr = vaddr;
+		w->pend_present = present;
+	}
+	w->pend_n += npages;
+	if (present) {
+		if (img_write_raw(w->pages, data, npages * GLUE_PAGE_SIZE, err) < 0)
+			return -1;
+		w->l->bytes_written += npages * GLUE_PAGE_SIZE;
+	}
+	return 0;
+}
+
+/* see pagemap.h */
+int glue_pmw_close(struct glue_pmw *w, struct ck_err **err)
+{
+	int rc = 0;
+
+	if (flush_pending(w, err) < 0) {
+		glue_pmw_abort(w);
+		return -1;
+	}
+	if (img_close(steal_ptr(&w->pm), err) < 0)
+		rc = -1;
+	if (rc == 0 && img_close(steal_ptr(&w->pages), err) < 0)
+		rc = -1;
+	glue_pmw_abort(w);
+	return rc;
+}
+
+/* see pagemap.h */
+void glue_pmw_abort(struct glue_pmw *w)
+{
+	if (!w)
+		return;
+	img_abort(w->pm);
+	img_abort(w->pages);
+	free(w->name);
+	free(w);
+}
+
+/* see pagemap.h */
+int glue_pagemap_load(int dirfd, const char *name, struct glue_pagemap *out, bool *missing,
+		      struct ck_err **err)
+{
+	_cleanup_(img_releasep) struct img *img = NULL;
+	struct glue_pagemap pm = { 0 };
+	PagemapHead *head = NULL;
+	size_t cap = 0;
+	uint64_t off = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (missing)
+		*missing = false;
+	if (faccessat(dirfd, name, F_OK, 0) < 0 && errno == ENOENT && missing) {
+		*missing = true;
+		return 0;
+	}
+	img = img_open(dirfd, name, IMG_PAGEMAP, err);
+	if (!img)
+		return -1;
+	if (img_read_entry(img, (void **)&head, err) < 0)
+		return -1;
+	if (!head)
+		return ck_err_set(err, 0, "%s: no pagemap head", name);
+	pm.pages_id = head->pages_id;
+	img_free_msg(head);
+	for (;;) {
+		PagemapEntry *e = NULL;
+		struct glue_pm_ent ent;
+
+		if (img_read_entry(img, (void **)&e, err) < 0)
+			goto fail;
+		if (!e)
+			break;
+		ent.vaddr = e->vaddr;
+		ent.nr_pages = e->has_nr_pages ? e->nr_pages : e->compat_nr_pages;
+		ent.flags =
+			e->has_flags ? e->flags : (e->in_parent ? IMG_PE_PARENT : IMG_PE_PRESENT);
+		img_free_msg(e);
+		if (!ent.nr_pages || (ent.vaddr & (GLUE_PAGE_SIZE - 1)) ||
+		    !(ent.flags & (IMG_PE_PRESENT | IMG_PE_PARENT))) {
+			ck_err_set(err, 0, "%s: bad entry at %#" PRIx64, name, ent.vaddr);
+			goto fail;
+		}
+		if (pm.nr &&
+		    pm.e[pm.nr - 1].vaddr + pm.e[pm.nr - 1].nr_pages * GLUE_PAGE_SIZE > ent.vaddr) {
+			ck_err_set(err, 0, "%s: entries overlap or are unsorted at %#" PRIx64, name,
+				   ent.vaddr);
+			goto fail;
+		}
+		ent.pages_off = off;
+		if (ent.flags & IMG_PE_PRESENT && !(ent.flags & IMG_PE_PARENT))
+			off += ent.nr_pages * GLUE_PAGE_SIZE;
+		if (pm.nr == cap) {
+			cap = cap ? cap * 2 : 64;
+			pm.e = xreallocarray(pm.e, cap, sizeof(*pm.e));
+		}
+		pm.e[pm.nr++] = ent;
+	}
+	*out = pm;
+	return 0;
+fail:
+	glue_pagemap_free(&pm);
+	return -1;
+}
+
+/* see pagemap.h */
+void glue_pagemap_free(struct glue_pagemap *pm)
+{
+	free(pm->e);
+	memset(pm, 0, sizeof(*pm));
+}
+
+/* see pagemap.h */
+void glue_pagemap_ranges(const struct glue_pagemap *pm, struct glue_ranges *out)
+{
+	for (size_t i = 0; i < pm->nr; i++)
+		glue_ranges_add(out, pm->e[i].vaddr,
+				pm->e[i].vaddr + pm->e[i].nr_pages * GLUE_PAGE_SIZE);
+}

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+#include "runtime-glue/mem/pages.h"
+
+/*
+ * Pagemaps of a layer (pagemap.c): pagemap-<vpid>.img (or
+ * pagemap-shmem-<inode>.img) lists page ranges, each PE_PRESENT (data in this
+ * layer's pages-<id>.img, in the order of the entries) or PE_PARENT (data in a
+ * layer below).
+ */
+
+struct glue_layer;
+
+/* Name of the pagemap image of a task (vpid) or shared segment (inode).  Caller frees. */
+char *glue_pagemap_name(bool shmem, uint64_t id);
+
+/* ---- writing a pagemap + its pages ---- */
+
+struct glue_pmw;
+
+/* Create pagemap @name and a new pages-<id>.img in the layer. */
+struct glue_pmw *glue_pmw_open(struct glue_layer *l, const char *name, struct ck_err **err);
+/*
+ * Add @npages pages at @vaddr, in increasing order: PE_PRESENT with @data
+ * (npages * 4096 bytes) or PE_PARENT (@data NULL).  Adjacent pages of the same
+ * kind are merged into one entry.
+ */
+int glue_pmw_add(struct glue_pmw *w, uint64_t vaddr, size_t npages, const void *data,
+		 struct ck_err **err);
+int glue_pmw_close(struct glue_pmw *w, struct ck_err **err);
+void glue_pmw_abort(struct glue_pmw *w);
+
+/* ---- reading pagemaps ---- */
+
+struct glue_pm_ent {
+	uint64_t vaddr, nr_pages;
+	uint32_t flags;     /* IMG_PE_* */
+	uint64_t pages_off; /* byte offset of the data in pages-<id>.img (PE_PRESENT) */
+};
+
+struct glue_pagemap {
+	size_t nr;
+	struct glue_pm_ent *e;
+	uint32_t pages_id;
+};
+
+/*
+ * Load pagemap @name of the layer @dirfd.  *missing (may be NULL) is set and 0
+ * returned when the layer has no such pagemap.  Checks ordering and flags.
+ */
+int glue_pagemap_load(int dirfd, const char *name, struct glue_pagemap *out, bool *missing,
+		      struct ck_err **err);
+void glue_pagemap_free(struct glue_pagemap *pm);
+/* Every page the pagemap covers (PE_PRESENT or PE_PARENT), appended to @out. */
+void glue_pagemap_ranges(const struct glue_pagemap *pm, struct glue_ranges *out);
