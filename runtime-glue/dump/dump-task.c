@@ -171,10 +171,9 @@ static int write_mm(struct glue_dump_state *st, int dirfd, const struct glue_tas
 	MmEntry mm = MM_ENTRY__INIT;
 	_cleanup_free_ VmaEntry *ve = NULL;
 	_cleanup_free_ VmaEntry **vp = NULL;
-	uint64_t auxv[512];
-	char exe[PATH_MAX], path[64];
+	uint64_t auxv[GLUE_AUXV_WORDS];
+	char exe[PATH_MAX];
 	uint64_t f[GLUE_STAT_FIELDS];
-	ssize_t n;
 
 	if (glue_proc_stat_need(task->pid, f, 51, err) < 0 ||
 	    proc_link(task->pid, "exe", exe, sizeof(exe), err) < 0)
@@ -192,17 +191,8 @@ static int write_mm(struct glue_dump_state *st, int dirfd, const struct glue_tas
 	mm.mm_env_end = f[51];
 	mm.exe_file_id = glue_files_path_id(&st->files, exe, O_RDONLY);
 
-	snprintf(path, sizeof(path), "/proc/%d/auxv", (int)task->pid);
-	{
-		_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-		if (fd < 0)
-			return ck_err_set(err, errno, "open %s", path);
-		n = read(fd, auxv, sizeof(auxv));
-		if (n < 0)
-			return ck_err_set(err, errno, "read %s", path);
-	}
-	mm.n_mm_saved_auxv = (size_t)n / sizeof(uint64_t);
+	if (glue_proc_auxv(task->pid, auxv, &mm.n_mm_saved_auxv, err) < 0)
+		return -1;
 	mm.mm_saved_auxv = auxv;
 	mm.has_dumpable = true;
 	mm.dumpable = m->dumpable;

@@ -269,24 +269,6 @@ int glue_layer_write_pstree(struct glue_layer *l, const struct glue_pstree *tree
 	return img_close(steal_ptr(&img), err);
 }
 
-static uint64_t *read_auxv(pid_t pid, size_t *n)
-{
-	char path[64];
-	_cleanup_close_ int fd = -1;
-	uint64_t *v = xcalloc(512, sizeof(*v));
-	ssize_t got;
-
-	*n = 0;
-	snprintf(path, sizeof(path), "/proc/%d/auxv", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return v;
-	got = read(fd, v, 512 * sizeof(*v));
-	if (got > 0)
-		*n = (size_t)got / sizeof(*v);
-	return v;
-}
-
 /* see layer.h */
 void glue_vma_entry_fill(struct VmaEntry *e, const struct glue_vma *v)
 {
@@ -312,10 +294,10 @@ int glue_layer_write_mm(struct glue_layer *l, const struct glue_task *task,
 	uint64_t f[GLUE_STAT_FIELDS];
 	_cleanup_free_ VmaEntry *ve = xcalloc(vmas->nr ? vmas->nr : 1, sizeof(*ve));
 	_cleanup_free_ VmaEntry **vp = xcalloc(vmas->nr ? vmas->nr : 1, sizeof(*vp));
-	_cleanup_free_ uint64_t *auxv = NULL;
+	_cleanup_free_ uint64_t *auxv = xcalloc(GLUE_AUXV_WORDS, sizeof(*auxv));
 	_cleanup_free_ uint64_t *file_ids = xcalloc(vmas->nr ? vmas->nr * 2 : 1, sizeof(uint64_t));
 	_cleanup_free_ char *name = NULL;
-	size_t nfiles = 0, nauxv = 0;
+	size_t nfiles = 0;
 
 	if (glue_proc_stat_need(task->pid, f, 51, err) < 0)
 		return -1;
@@ -332,8 +314,8 @@ int glue_layer_write_mm(struct glue_layer *l, const struct glue_task *task,
 	/* The exact brk needs a syscall inside the task (final dump); the heap end is its page-rounded value. */
 	mm.mm_brk = mm.mm_start_brk;
 	mm.exe_file_id = 0;
-	auxv = read_auxv(task->pid, &nauxv);
-	mm.n_mm_saved_auxv = nauxv;
+	/* A memory layer does without auxv when it cannot be read (err NULL: no error). */
+	glue_proc_auxv(task->pid, auxv, &mm.n_mm_saved_auxv, NULL);
 	mm.mm_saved_auxv = auxv;
 	for (size_t i = 0; i < vmas->nr; i++) {
 		const struct glue_vma *v = &vmas->v[i];

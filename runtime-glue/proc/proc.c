@@ -63,3 +63,22 @@ int glue_proc_starttime(pid_t pid, uint64_t *starttime, struct ck_err **err)
 	*starttime = f[22];
 	return 0;
 }
+
+/* see proc.h */
+int glue_proc_auxv(pid_t pid, uint64_t auxv[GLUE_AUXV_WORDS], size_t *n, struct ck_err **err)
+{
+	char path[64];
+	_cleanup_close_ int fd = -1;
+	ssize_t got;
+
+	*n = 0;
+	snprintf(path, sizeof(path), "/proc/%d/auxv", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return ck_err_set(err, errno, "open %s", path);
+	got = read(fd, auxv, GLUE_AUXV_WORDS * sizeof(auxv[0]));
+	if (got < 0)
+		return ck_err_set(err, errno, "read %s", path);
+	*n = (size_t)got / sizeof(auxv[0]);
+	return 0;
+}

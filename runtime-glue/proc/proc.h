@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -26,3 +27,13 @@ int glue_proc_stat_need(pid_t pid, uint64_t f[GLUE_STAT_FIELDS], int need, struc
 
 /* Start time of @pid (clock ticks since boot, field 22): tells a reused pid apart. */
 int glue_proc_starttime(pid_t pid, uint64_t *starttime, struct ck_err **err);
+
+/* Room for /proc/PID/auxv: 64-bit words, in (type, value) pairs. */
+#define GLUE_AUXV_WORDS 512
+
+/*
+ * Read /proc/PID/auxv (one read, as the kernel hands it out whole) into @auxv;
+ * *n is the number of words.  0, or -1 with *err set (errno of the open or
+ * read) and *n 0.
+ */
+int glue_proc_auxv(pid_t pid, uint64_t auxv[GLUE_AUXV_WORDS], size_t *n, struct ck_err **err);
