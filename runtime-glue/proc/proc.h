@@ -28,12 +28,24 @@ int glue_proc_stat_need(pid_t pid, uint64_t f[GLUE_STAT_FIELDS], int need, struc
 /* Start time of @pid (clock ticks since boot, field 22): tells a reused pid apart. */
 int glue_proc_starttime(pid_t pid, uint64_t *starttime, struct ck_err **err);
 
-/* Room for /proc/PID/auxv: 64-bit words, in (type, value) pairs. */
-#define GLUE_AUXV_WORDS 512
+/*
+ * The most auxv words (64-bit, in (type, value) pairs) an mm image holds:
+ * CRIU's AT_VECTOR_SIZE for the architecture.  CRIU's dump keeps the first
+ * that many words of /proc/PID/auxv as they are, so a longer vector loses its
+ * tail, the terminating AT_NULL pair included; CRIU's restore refuses an
+ * MmEntry with more ("Image corrupted").  Linux 6.3 grew x86_64's auxv to 46
+ * words (AT_RSEQ_FEATURE_SIZE, AT_RSEQ_ALIGN), past CRIU's 44, so ckpt cuts
+ * it where CRIU does.
+ */
+#if defined(__x86_64__)
+#define GLUE_AUXV_WORDS 44
+#else
+#error "GLUE_AUXV_WORDS: CRIU's AT_VECTOR_SIZE for this architecture is not known"
+#endif
 
 /*
- * Read /proc/PID/auxv (one read, as the kernel hands it out whole) into @auxv;
- * *n is the number of words.  0, or -1 with *err set (errno of the open or
- * read) and *n 0.
+ * Read at most the first GLUE_AUXV_WORDS words of /proc/PID/auxv (one read)
+ * into @auxv; *n is the number of words.  0, or -1 with *err set (errno of the
+ * open or read) and *n 0.
  */
 int glue_proc_auxv(pid_t pid, uint64_t auxv[GLUE_AUXV_WORDS], size_t *n, struct ck_err **err);

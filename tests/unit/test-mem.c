@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * Unit tests of the memory layer's pure parts: smaps classification, page
- * ranges, the page hash, and a pagemap write/read round trip through a layer.
+ * ranges, the page hash, a pagemap write/read round trip through a layer, and
+ * the auxv rule of mm images (CRIU's AT_VECTOR_SIZE).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,12 +14,14 @@
 
 #include "common/err.h"
 #include "proto/img.h"
+#include "proto/mm.pb-c.h"
 #include "runtime-glue/mem/chain.h"
 #include "runtime-glue/mem/layer.h"
 #include "runtime-glue/mem/pagemap.h"
 #include "runtime-glue/mem/pages.h"
 #include "runtime-glue/track/tracker.h"
 #include "runtime-glue/mem/vma.h"
+#include "runtime-glue/proc/proc.h"
 #include "tests/unit/tap.h"
 
 static const char smaps[] =
@@ -199,11 +202,93 @@ static void test_pagemap_roundtrip(void)
 		tap_diag("could not remove %s", dir);
 }
 
+/*
+ * mm images hold at most CRIU's AT_VECTOR_SIZE auxv words (44 on x86_64): the
+ * first words of /proc/PID/auxv as they are, as CRIU's dump keeps them; a
+ * longer vector (x86_64 since Linux 6.3: 46 words) loses its tail, AT_NULL
+ * pair included, since CRIU's restore refuses more.
+ */
+static void test_auxv(void)
+{
+	char tmpl[] = "/tmp/test-mem-auxv-XXXXXX";
+	char *dir = mkdtemp(tmpl);
+	char path[96], cmd[96];
+	uint64_t raw[512], got[GLUE_AUXV_WORDS + 2];
+	const uint64_t fence = 0x5a5a5a5a5a5a5a5aull;
+	size_t nraw = 0, n = 99, want;
+	struct ck_err *err = NULL;
+	struct glue_task task = { 0 };
+	struct glue_vmas vmas = { 0 };
+	struct glue_layer l;
+	struct img *img = NULL;
+	MmEntry *mm = NULL;
+	ssize_t r;
+	int fd;
+#if defined(__x86_64__)
+	const size_t criu_cap = 44; /* CRIU 4.2's AT_VECTOR_SIZE on x86 */
+#else
+	const size_t criu_cap = GLUE_AUXV_WORDS;
+#endif
+
+	tap_ok(GLUE_AUXV_WORDS == criu_cap, "at most %zu auxv words (CRIU 4.2's AT_VECTOR_SIZE)",
+	       criu_cap);
+	fd = open("/proc/self/auxv", O_RDONLY | O_CLOEXEC);
+	r = fd >= 0 ? read(fd, raw, sizeof(raw)) : -1;
+	if (fd >= 0)
+		close(fd);
+	if (r > 0)
+		nraw = (size_t)r / sizeof(raw[0]);
+	tap_ok(nraw >= 2 && nraw % 2 == 0 && raw[nraw - 2] == 0 && raw[nraw - 1] == 0,
+	       "the kernel's auxv: %zu words in pairs, ending with AT_NULL", nraw);
+	want = nraw < criu_cap ? nraw : criu_cap;
+	got[GLUE_AUXV_WORDS] = got[GLUE_AUXV_WORDS + 1] = fence;
+	tap_ok(glue_proc_auxv(getpid(), got, &n, &err) == 0, "own auxv reads");
+	tap_ok(n <= GLUE_AUXV_WORDS && got[GLUE_AUXV_WORDS] == fence &&
+		       got[GLUE_AUXV_WORDS + 1] == fence,
+	       "never more than %d words read (%zu)", GLUE_AUXV_WORDS, n);
+	tap_ok(n == want && !memcmp(got, raw, want * sizeof(raw[0])),
+	       "the first %zu of the kernel's %zu words, as they are", want, nraw);
+	if (nraw > criu_cap)
+		tap_ok(n == criu_cap && (got[n - 2] != 0 || got[n - 1] != 0),
+		       "a longer auxv (this kernel) is cut at the cap, its AT_NULL pair with it");
+	else
+		tap_ok(n >= 2 && got[n - 2] == 0 && got[n - 1] == 0,
+		       "a short auxv keeps its AT_NULL pair");
+	tap_ok(glue_proc_auxv(-1, got, &n, &err) < 0 && err && n == 0, "a bad pid is an error");
+	ck_err_free(&err);
+
+	/* The memory layer's mm image carries the same words. */
+	if (!dir) {
+		tap_skip("mkdtemp failed", "memory layer mm image");
+		return;
+	}
+	task.pid = task.vpid = getpid();
+	snprintf(path, sizeof(path), "%s/l1", dir);
+	tap_ok(glue_layer_begin(path, NULL, &l, &err) == 0 &&
+		       glue_layer_write_mm(&l, &task, &vmas, &err) == 0 &&
+		       glue_layer_commit(&l, &err) == 0,
+	       "memory layer with an mm image");
+	glue_layer_abort(&l);
+	snprintf(path, sizeof(path), "%s/l1/mm-%d.img", dir, (int)task.vpid);
+	img = img_open(AT_FDCWD, path, IMG_MM, &err);
+	tap_ok(img && img_read_entry(img, (void **)&mm, &err) == 0 && mm &&
+		       mm->n_mm_saved_auxv == want &&
+		       !memcmp(mm->mm_saved_auxv, raw, want * sizeof(raw[0])),
+	       "its mm image holds those %zu auxv words", want);
+	img_free_msg(mm);
+	img_release(img);
+	ck_err_free(&err);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		tap_diag("could not remove %s", dir);
+}
+
 int main(void)
 {
 	test_smaps();
 	test_ranges();
 	test_hash();
 	test_pagemap_roundtrip();
+	test_auxv();
 	return tap_done();
 }
