@@ -142,3 +142,14 @@ opt_rows() {
 	[[ "$stderr" != *"tracker: "* ]] || fail "the default level logs info: $stderr"
 	[ ! -e "$d" ]
 }
+
+@test "restore passes what follows '--' to CRIU instead of refusing it" {
+	local d="$BATS_TEST_TMPDIR/none"
+	# parsed, then refused for the missing directory (exit 1), not a usage error
+	ckpt_run -1 --separate-stderr restore -D "$d" -- --tcp-established -v0
+	[[ "$stderr" == *"image directory $d"* ]] || fail "$stderr"
+	ckpt_run -2 --separate-stderr restore -D "$d" stray
+	[[ "$stderr" == *"unexpected argument 'stray'"* ]] || fail "$stderr"
+	ckpt_run -2 --separate-stderr restore -D "$d" --tcp-established
+	[[ "$stderr" == *"unknown option '--tcp-established' (pass CRIU options after '--')"* ]] || fail "$stderr"
+}
