@@ -153,3 +153,17 @@ opt_rows() {
 	ckpt_run -2 --separate-stderr restore -D "$d" --tcp-established
 	[[ "$stderr" == *"unknown option '--tcp-established' (pass CRIU options after '--')"* ]] || fail "$stderr"
 }
+
+@test "lint fails when an option of a verb's table is missing from the man page, naming both" {
+	local man="$BATS_TEST_TMPDIR/ckpt.1"
+	# the man page as it is documents every option
+	run "$REPO_ROOT/tests/lint.sh"
+	refute_output --partial "lacks its option"
+	# without --timeout and --max-report it does not
+	sed -e 's/\\-\\-timeout/\\-\\-tmo/g' -e 's/\\-\\-max\\-report/\\-\\-mr/g' \
+		"$REPO_ROOT/docs/ckpt.1" >"$man"
+	LINT_MAN=$man run -1 "$REPO_ROOT/tests/lint.sh"
+	assert_line "lint: $man: the section of 'ckpt exec' lacks its option --timeout (hook/ option table)"
+	assert_line "lint: $man: the section of 'ckpt verify' lacks its option --max-report (hook/ option table)"
+	refute_line --partial "ckpt pre-dump"
+}
