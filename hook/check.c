@@ -6,7 +6,6 @@
  * process_vm_readv work), 1 otherwise.  --feature NAME: 0 available, 1 not,
  * 2 unknown name.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -14,6 +13,17 @@
 #include "hook/verbs.h"
 #include "oci-spec/oci-spec.h"
 #include "runtime-glue/features.h"
+
+enum { OPT_FEATURE = 1, OPT_JSON, OPT_VERBOSE };
+
+/* clang-format off */
+const struct hook_opt hook_opts_check[] = {
+	HOOK_OPT(OPT_FEATURE, "feature", 0, ARG, "NAME", NULL, "probe only NAME: exit 0 when available, 1 when not"),
+	HOOK_OPT(OPT_JSON, "json", 0, NONE, NULL, NULL, "print one JSON object instead of lines"),
+	HOOK_OPT(OPT_VERBOSE, "verbose", 'v', NONE, NULL, NULL, "give the detail of available features too"),
+	HOOK_OPT_END,
+};
+/* clang-format on */
 
 static int print_json(const struct glue_feature_result *res, int nfeat, const int *feats,
 		      int tracker, const char *why, struct ck_err **err)
@@ -69,33 +79,29 @@ static void print_line(const struct glue_feature_result *r, int f, bool verbose)
 /* see verbs.h */
 int hook_cmd_check(int argc, char **argv, struct ck_err **err)
 {
-	static const struct option opts[] = {
-		{ "feature", required_argument, NULL, 'f' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ NULL, 0, NULL, 0 },
-	};
+	struct hook_getopt g;
 	struct glue_feature_result res[GLUE_FEAT_NR] = { 0 };
 	int feats[GLUE_FEAT_NR], nfeat = 0, tracker = -1, c;
 	const char *feature = NULL;
 	bool json = false, verbose = false;
 	char why[1024] = "";
 
-	while ((c = getopt_long(argc, argv, "+f:jv", opts, NULL)) != -1) {
+	hook_getopt_init(&g, "check", hook_opts_check, true, argc, argv);
+	while ((c = hook_getopt_next(&g)) > 0) {
 		switch (c) {
-		case 'f':
-			feature = optarg;
+		case OPT_FEATURE:
+			feature = g.arg;
 			break;
-		case 'j':
+		case OPT_JSON:
 			json = true;
 			break;
-		case 'v':
+		case OPT_VERBOSE:
 			verbose = true;
 			break;
-		default:
-			return hook_usage_error("check", "bad option");
 		}
 	}
+	if (c < 0)
+		return HOOK_EXIT_USAGE;
 	if (optind < argc)
 		return hook_usage_error("check", "unexpected argument '%s'", argv[optind]);
 

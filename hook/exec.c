@@ -18,7 +18,6 @@
  * 2 on a usage error.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,52 +102,55 @@ static int parse_pid(const char *s, pid_t *pid)
 	return 0;
 }
 
+enum { OPT_TREE = 1, OPT_TIMEOUT, OPT_VERBOSE };
+
+/* clang-format off */
+const struct hook_opt hook_opts_exec[] = {
+	HOOK_OPT(OPT_TREE, "tree", 't', ARG, "PID", NULL, "the process to run the call in (required)"),
+	HOOK_OPT(OPT_TREE, "pid", 0, ARG, "PID", NULL, "the same as -t"),
+	HOOK_OPT(OPT_TIMEOUT, "timeout", 0, ARG, "SEC", NULL, "give up after SEC seconds (default 10; 0: no limit)"),
+	HOOK_OPT(OPT_VERBOSE, "verbose", 'v', NONE, NULL, NULL, "log every step (debug level)"),
+	HOOK_OPT_END,
+};
+/* clang-format on */
+
 /* see verbs.h */
 int hook_cmd_exec(int argc, char **argv, struct ck_err **err)
 {
-	static const struct option opts[] = {
-		{ "pid", required_argument, NULL, 't' },
-		{ "timeout", required_argument, NULL, 'T' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct glue_exec x = { 0 };
 	const char *pid_arg = NULL;
+	struct hook_getopt g;
 	int c, rc;
 
 	x.timeout_ms = 10000;
-	opterr = 0;
-	optind = 1;
-	/* '+': stop at SYSCALL, so that negative numbers after it are arguments. */
-	while ((c = getopt_long(argc, argv, "+t:v", opts, NULL)) != -1) {
+	/* stop at SYSCALL, so that negative numbers after it are arguments */
+	hook_getopt_init(&g, "exec", hook_opts_exec, true, argc, argv);
+	while ((c = hook_getopt_next(&g)) > 0) {
 		switch (c) {
-		case 't':
-			pid_arg = optarg;
+		case OPT_TREE:
+			pid_arg = g.arg;
 			break;
-		case 'T': {
+		case OPT_TIMEOUT: {
 			char *end;
 			double s;
 
 			errno = 0;
-			s = strtod(optarg, &end);
-			if (errno || *end || end == optarg || s < 0 || s > 86400)
+			s = strtod(g.arg, &end);
+			if (errno || *end || end == g.arg || !(s >= 0 && s <= 86400))
 				return hook_usage_error(
-					"exec", "invalid timeout '%s' (seconds, 0 = none)", optarg);
+					"exec", "invalid timeout '%s' (seconds, 0 = none)", g.arg);
 			x.timeout_ms = (unsigned int)(s * 1000);
 			if (s > 0 && x.timeout_ms == 0)
 				x.timeout_ms = 1;
 			break;
 		}
-		case 'v':
+		case OPT_VERBOSE:
 			ck_log_set_level(CK_LOG_DEBUG);
 			break;
-		case '?':
-		default:
-			if (optopt == 't')
-				return hook_usage_error("exec", "option -t needs a process id");
-			return hook_usage_error("exec", "unknown option '%s'", argv[optind - 1]);
 		}
 	}
+	if (c < 0)
+		return HOOK_EXIT_USAGE;
 	if (!pid_arg)
 		return hook_usage_error("exec", "missing -t PID");
 	if (parse_pid(pid_arg, &x.pid) < 0)

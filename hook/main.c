@@ -21,17 +21,20 @@
 /* clang-format off */
 const struct hook_verb hook_verbs[] = {
 	{ "check", hook_cmd_check, "probe kernel features and say which dirty tracker is used",
-	  "ckpt check [--feature NAME] [--json] [-v]", NULL },
+	  "ckpt check [--feature NAME] [--json] [-v]", NULL, hook_opts_check },
 	{ "show", hook_cmd_show, "decode CRIU/ckpt image files to JSON",
-	  "ckpt show FILE|DIR [--pretty]", NULL },
+	  "ckpt show FILE|DIR [--pretty]", NULL, hook_opts_show },
 	{ "restore", hook_cmd_restore, "restore a final dump through CRIU",
-	  "ckpt restore -D DIR [--criu PATH] [-d] [--shell-job] [-o LOG] [--pidfile FILE] [-- CRIU-ARGS...]", NULL },
+	  "ckpt restore -D DIR [OPTIONS] [-- CRIU-ARGS...]", NULL, hook_opts_restore },
 	{ "exec", hook_cmd_exec, "run one system call inside a live task",
-	  "ckpt exec -t PID SYSCALL [ARG...]", NULL },
+	  "ckpt exec [OPTIONS] -t PID SYSCALL [ARG...]",
+	  "SYSCALL is a name or a number; an ARG is a number (decimal or 0x hex, may be\n"
+	  "negative), &STRING (copied into the task, passed as a pointer) or @N (a pointer\n"
+	  "to an N-byte buffer, printed after the call).", hook_opts_exec },
 	{ "pre-dump", hook_cmd_pre_dump, "write a memory layer while the tree keeps running",
-	  "ckpt pre-dump -t PID|--cgroup PATH|auto -D DIR [--prev-images-dir REL] [--tracker NAME] [--track-mem] [--json-progress] [-o LOG] [-v]", NULL },
+	  "ckpt pre-dump -t PID|--cgroup PATH|auto -D DIR [OPTIONS]", NULL, hook_opts_mem },
 	{ "dump", hook_cmd_dump, "write the final, restorable dump of the frozen tree",
-	  "ckpt dump -t PID|--cgroup PATH|auto -D DIR [--prev-images-dir REL] [--tracker NAME] [--track-mem] [--leave-running|--leave-stopped] [--shell-job] [--memory-only] [--json-progress] [-o LOG] [-v]",
+	  "ckpt dump -t PID|--cgroup PATH|auto -D DIR [OPTIONS]",
 	  "By default dump writes the complete image set `criu restore` needs.  The tree is\n"
 	  "checked first: if it holds anything ckpt cannot dump, the dump is refused with\n"
 	  "the whole list and the tree keeps running.  After a successful dump the tree is\n"
@@ -39,10 +42,12 @@ const struct hook_verb hook_verbs[] = {
 	  "--shell-job accepts a session or process group leader outside the tree.\n"
 	  "--memory-only writes the frozen memory layer only (inventory, pstree, mm,\n"
 	  "pagemap, pages, stats-dump), which cannot be restored, without the check; the\n"
-	  "tree is then left stopped by default (--leave-running resumes it)." },
+	  "tree is then left stopped by default (--leave-running resumes it).", hook_opts_mem },
 	{ "verify", hook_cmd_verify, "compare a layer chain with the memory of the frozen tree",
-	  "ckpt verify -t PID|--cgroup PATH|auto -D DIR [--max-report N] [-o LOG] [-v]", NULL },
-	{ NULL, NULL, NULL, NULL, NULL },
+	  "ckpt verify -t PID|--cgroup PATH|auto -D DIR [OPTIONS]",
+	  "verify follows the parent links of DIR (no --prev-images-dir); the tree is\n"
+	  "frozen for the comparison and thawed afterwards.", hook_opts_mem },
+	{ NULL, NULL, NULL, NULL, NULL, NULL },
 };
 /* clang-format on */
 
@@ -61,9 +66,11 @@ void hook_usage(const struct hook_verb *v, int to_stderr)
 	FILE *f = to_stderr ? stderr : stdout;
 
 	fprintf(f, "Usage: %s\n%s.\n", v->usage, v->summary);
+	if (v->opts)
+		hook_opts_print(f, v->name, v->opts);
 	if (v->help)
-		fprintf(f, "%s\n", v->help);
-	fprintf(f, "See ckpt(1) for the options and exit codes.\n");
+		fprintf(f, "\n%s\n", v->help);
+	fprintf(f, "\nSee ckpt(1) for the details and exit codes.\n");
 }
 
 /* see verbs.h */

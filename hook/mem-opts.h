@@ -7,20 +7,8 @@
 #include "runtime-glue/dump/predump.h"
 
 /*
- * Command line shared by pre-dump, dump and verify (CRIU's spelling):
- *   -t, --tree PID          the task, its threads and descendants
- *   --cgroup PATH|auto      every task of a cgroup (auto: the cgroup of -t PID)
- *   -D, --images-dir DIR    the layer to write (or to verify)
- *   --prev-images-dir REL   parent layer, relative to DIR (pre-dump, dump)
- *   --track-mem             keep tracking for a later layer (implied by pre-dump)
- *   --tracker NAME          auto|uffd-wp|soft-dirty|hash|none
- *   --leave-running / --leave-stopped (dump; default: killed, or stopped with --memory-only)
- *   --shell-job             (dump) session/group leader may be outside the tree
- *   --memory-only           (dump) the frozen memory layer only, no restorability check
- *   --json-progress         JSON lines on stdout
- *   -o, --log-file FILE     log to FILE (relative to the current directory)
- *   -v[N]                   more log (repeatable, or a level 0-4)
- *   --max-report N          (verify) problems printed per task
+ * The command line of pre-dump, dump and verify (CRIU's spelling): one option
+ * table, hook_opts_mem in pre-dump.c, whose rows name the verbs that take them.
  */
 enum hook_mem_verb { HOOK_MEM_PRE_DUMP, HOOK_MEM_DUMP, HOOK_MEM_VERIFY };
 

@@ -8,7 +8,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,17 +20,41 @@
 #include "runtime-glue/features.h"
 
 enum {
-	OPT_CGROUP = 256,
+	OPT_TREE = 1,
+	OPT_CGROUP,
+	OPT_DIR,
 	OPT_PREV,
 	OPT_TRACK_MEM,
 	OPT_TRACKER,
 	OPT_LEAVE_RUNNING,
 	OPT_LEAVE_STOPPED,
-	OPT_JSON,
-	OPT_MAX_REPORT,
 	OPT_SHELL_JOB,
 	OPT_MEMORY_ONLY,
+	OPT_JSON,
+	OPT_LOG,
+	OPT_VERBOSE,
+	OPT_MAX_REPORT,
 };
+
+/* clang-format off */
+const struct hook_opt hook_opts_mem[] = {
+	HOOK_OPT(OPT_TREE, "tree", 't', ARG, "PID", "pre-dump dump verify", "the task PID, its threads and all its descendants"),
+	HOOK_OPT(OPT_CGROUP, "cgroup", 0, ARG, "PATH|auto", "pre-dump dump verify", "every task of a cgroup (auto: the cgroup of -t PID)"),
+	HOOK_OPT(OPT_DIR, "images-dir", 'D', ARG, "DIR", "pre-dump dump verify", "the layer to write (verify: to compare with)"),
+	HOOK_OPT(OPT_PREV, "prev-images-dir", 0, ARG, "REL", "pre-dump dump", "the parent layer, relative to DIR"),
+	HOOK_OPT(OPT_TRACK_MEM, "track-mem", 0, NONE, NULL, "pre-dump dump", "keep tracking changes for a later layer (pre-dump: always)"),
+	HOOK_OPT(OPT_TRACKER, "tracker", 0, ARG, "NAME", "pre-dump dump", "auto, uffd-wp, soft-dirty, hash or none"),
+	HOOK_OPT(OPT_LEAVE_RUNNING, "leave-running", 0, NONE, NULL, "dump", "let the tree continue after the dump"),
+	HOOK_OPT(OPT_LEAVE_STOPPED, "leave-stopped", 0, NONE, NULL, "dump", "leave the tree stopped after the dump"),
+	HOOK_OPT(OPT_SHELL_JOB, "shell-job", 0, NONE, NULL, "dump", "accept a session or group leader outside the tree"),
+	HOOK_OPT(OPT_MEMORY_ONLY, "memory-only", 0, NONE, NULL, "dump", "write the frozen memory layer only (not restorable)"),
+	HOOK_OPT(OPT_JSON, "json-progress", 0, NONE, NULL, "pre-dump dump", "print JSON lines instead of the summary line"),
+	HOOK_OPT(OPT_LOG, "log-file", 'o', ARG, "FILE", "pre-dump dump verify", "append the log to FILE (at least at info level)"),
+	HOOK_OPT(OPT_VERBOSE, NULL, 'v', LEVEL, "N", "pre-dump dump verify", "more log; repeatable, or a level 0-4 (-v4, -v 4)"),
+	HOOK_OPT(OPT_MAX_REPORT, "max-report", 0, ARG, "N", "verify", "print at most N problems per task (default 20)"),
+	HOOK_OPT_END,
+};
+/* clang-format on */
 
 static const char *verb_name(enum hook_mem_verb v)
 {
@@ -41,26 +64,11 @@ static const char *verb_name(enum hook_mem_verb v)
 /* see mem-opts.h */
 int hook_mem_parse(enum hook_mem_verb verb, int argc, char **argv, struct hook_mem_args *a)
 {
-	static const struct option opts[] = {
-		{ "tree", required_argument, NULL, 't' },
-		{ "cgroup", required_argument, NULL, OPT_CGROUP },
-		{ "images-dir", required_argument, NULL, 'D' },
-		{ "prev-images-dir", required_argument, NULL, OPT_PREV },
-		{ "track-mem", no_argument, NULL, OPT_TRACK_MEM },
-		{ "tracker", required_argument, NULL, OPT_TRACKER },
-		{ "leave-running", no_argument, NULL, OPT_LEAVE_RUNNING },
-		{ "leave-stopped", no_argument, NULL, OPT_LEAVE_STOPPED },
-		{ "json-progress", no_argument, NULL, OPT_JSON },
-		{ "log-file", required_argument, NULL, 'o' },
-		{ "max-report", required_argument, NULL, OPT_MAX_REPORT },
-		{ "shell-job", no_argument, NULL, OPT_SHELL_JOB },
-		{ "memory-only", no_argument, NULL, OPT_MEMORY_ONLY },
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *name = verb_name(verb);
 	const char *log_file = NULL;
 	bool running = false, stopped = false, memory_only = false;
 	int level = CK_LOG_WARN, c;
+	struct hook_getopt g;
 	char *end;
 
 	memset(a, 0, sizeof(*a));
@@ -68,45 +76,40 @@ int hook_mem_parse(enum hook_mem_verb verb, int argc, char **argv, struct hook_m
 	a->mem.verb = name;
 	a->mem.pre_dump = verb == HOOK_MEM_PRE_DUMP;
 	a->max_report = 20;
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":t:D:o:v::", opts, NULL)) != -1) {
+	hook_getopt_init(&g, name, hook_opts_mem, false, argc, argv);
+	while ((c = hook_getopt_next(&g)) > 0) {
 		switch (c) {
-		case 't': {
-			long pid = strtol(optarg, &end, 10);
+		case OPT_TREE: {
+			long pid = strtol(g.arg, &end, 10);
 
 			if (*end || pid <= 0 || pid > 0x7fffffff)
 				return hook_usage_error(name, "-t: '%s' is not a process id",
-							optarg);
+							g.arg);
 			a->mem.target.pid = (pid_t)pid;
 			break;
 		}
 		case OPT_CGROUP:
-			a->mem.target.cgroup = optarg;
+			a->mem.target.cgroup = g.arg;
 			break;
-		case 'D':
-			a->mem.images_dir = optarg;
+		case OPT_DIR:
+			a->mem.images_dir = g.arg;
 			break;
 		case OPT_PREV:
-			if (verb == HOOK_MEM_VERIFY)
-				return hook_usage_error(
-					name,
-					"--prev-images-dir: verify follows the parent links of -D");
-			a->mem.prev_dir = optarg;
+			a->mem.prev_dir = g.arg;
 			break;
 		case OPT_TRACK_MEM:
 			a->mem.track_mem = true;
 			break;
 		case OPT_TRACKER:
-			if (!strcmp(optarg, "auto")) {
+			if (!strcmp(g.arg, "auto")) {
 				a->mem.tracker = -1;
 			} else {
-				a->mem.tracker = glue_tracker_lookup(optarg);
+				a->mem.tracker = glue_tracker_lookup(g.arg);
 				if (a->mem.tracker < 0)
 					return hook_usage_error(
 						name,
 						"--tracker: unknown tracker '%s' (auto, uffd-wp, soft-dirty, hash, none)",
-						optarg);
+						g.arg);
 			}
 			break;
 		case OPT_LEAVE_RUNNING:
@@ -116,58 +119,46 @@ int hook_mem_parse(enum hook_mem_verb verb, int argc, char **argv, struct hook_m
 			stopped = true;
 			break;
 		case OPT_SHELL_JOB:
-			if (verb != HOOK_MEM_DUMP)
-				return hook_usage_error(name, "--shell-job is a dump option");
 			a->mem.shell_job = true;
 			break;
 		case OPT_MEMORY_ONLY:
-			if (verb != HOOK_MEM_DUMP)
-				return hook_usage_error(name, "--memory-only is a dump option");
 			memory_only = true;
 			break;
 		case OPT_JSON:
 			a->mem.json_progress = true;
 			break;
-		case 'o':
-			log_file = optarg;
+		case OPT_LOG:
+			log_file = g.arg;
 			break;
-		case 'v':
-			if (optarg) {
-				level = (int)strtol(optarg, &end, 10);
+		case OPT_VERBOSE:
+			if (g.arg) {
+				level = (int)strtol(g.arg, &end, 10);
 				if (*end || level < 0 || level > 4)
 					return hook_usage_error(name, "-v: bad level '%s' (0-4)",
-								optarg);
+								g.arg);
 				level = level > 0 ? level - 1 : 0;
 			} else {
 				level++;
 			}
 			break;
 		case OPT_MAX_REPORT: {
-			long n = strtol(optarg, &end, 10);
+			long n = strtol(g.arg, &end, 10);
 
 			if (*end || n < 0)
 				return hook_usage_error(name, "--max-report: bad number '%s'",
-							optarg);
+							g.arg);
 			a->max_report = (unsigned)n;
 			break;
 		}
-		case ':':
-			return hook_usage_error(name, "option '%s' needs an argument",
-						argv[optind - 1]);
-		default:
-			return hook_usage_error(name, "unknown option '%s'", argv[optind - 1]);
 		}
 	}
+	if (c < 0)
+		return HOOK_EXIT_USAGE;
 	if (optind < argc)
 		return hook_usage_error(name, "unexpected argument '%s'", argv[optind]);
-	if ((running || stopped) && verb != HOOK_MEM_DUMP)
-		return hook_usage_error(name, "--leave-running/--leave-stopped are dump options");
 	if (running && stopped)
 		return hook_usage_error(name,
 					"--leave-running and --leave-stopped exclude each other");
-	if (verb == HOOK_MEM_VERIFY && (a->mem.tracker >= 0 || a->mem.json_progress))
-		return hook_usage_error(name,
-					"--tracker and --json-progress are pre-dump/dump options");
 	if (!a->mem.target.pid && !a->mem.target.cgroup)
 		return hook_usage_error(name, "no target: give -t PID or --cgroup PATH");
 	if (a->mem.target.cgroup && !strcmp(a->mem.target.cgroup, "auto") && !a->mem.target.pid)

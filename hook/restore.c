@@ -6,7 +6,6 @@
  * tree runs and criu has exited; without: the restored root has finished and
  * criu returned 0), 1 failure, 2 bad command line.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,59 +14,59 @@
 #include "hook/verbs.h"
 #include "runtime-glue/dump/restore.h"
 
+enum { OPT_DIR = 1, OPT_CRIU, OPT_DETACH, OPT_SHELL_JOB, OPT_LOG, OPT_PIDFILE, OPT_VERBOSE };
+
+/* clang-format off */
+const struct hook_opt hook_opts_restore[] = {
+	HOOK_OPT(OPT_DIR, "images-dir", 'D', ARG, "DIR", NULL, "the final dump's directory (required)"),
+	HOOK_OPT(OPT_CRIU, "criu", 0, ARG, "PATH", NULL, "the criu binary to run (default: criu from PATH)"),
+	HOOK_OPT(OPT_DETACH, "restore-detached", 'd', NONE, NULL, NULL, "return once the tree runs (criu's -d)"),
+	HOOK_OPT(OPT_SHELL_JOB, "shell-job", 0, NONE, NULL, NULL, "pass --shell-job to CRIU (automatic when the dump needs it)"),
+	HOOK_OPT(OPT_LOG, "log-file", 'o', ARG, "LOG", NULL, "CRIU's log file (default: a temporary one, kept on failure)"),
+	HOOK_OPT(OPT_PIDFILE, "pidfile", 0, ARG, "FILE", NULL, "have CRIU write the restored root's pid to FILE"),
+	HOOK_OPT(OPT_VERBOSE, "verbose", 'v', NONE, NULL, NULL, "more of ckpt's own log (repeatable)"),
+	HOOK_OPT_END,
+};
+/* clang-format on */
+
 /* see verbs.h */
 int hook_cmd_restore(int argc, char **argv, struct ck_err **err)
 {
-	static const struct option opts[] = {
-		{ "images-dir", required_argument, NULL, 'D' },
-		{ "criu", required_argument, NULL, 'c' },
-		{ "restore-detached", no_argument, NULL, 'd' },
-		{ "shell-job", no_argument, NULL, 's' },
-		{ "log-file", required_argument, NULL, 'o' },
-		{ "pidfile", required_argument, NULL, 'p' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct glue_restore_opts o = { 0 };
+	struct hook_getopt g;
 	int c, pid = 0;
 
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+D:do:v", opts, NULL)) != -1) {
+	hook_getopt_init(&g, "restore", hook_opts_restore, true, argc, argv);
+	g.unknown_hint = "pass CRIU options after '--'";
+	while ((c = hook_getopt_next(&g)) > 0) {
 		switch (c) {
-		case 'D':
-			o.dir = optarg;
+		case OPT_DIR:
+			o.dir = g.arg;
 			break;
-		case 'c':
-			o.criu = optarg;
+		case OPT_CRIU:
+			o.criu = g.arg;
 			break;
-		case 'd':
+		case OPT_DETACH:
 			o.detach = true;
 			break;
-		case 's':
+		case OPT_SHELL_JOB:
 			o.shell_job = true;
 			break;
-		case 'o':
-			o.log_file = optarg;
+		case OPT_LOG:
+			o.log_file = g.arg;
 			break;
-		case 'p':
-			o.pidfile = optarg;
+		case OPT_PIDFILE:
+			o.pidfile = g.arg;
 			break;
-		case 'v':
+		case OPT_VERBOSE:
 			ck_log_set_level(ck_log_get_level() + 1);
 			break;
-		case ':':
-			return hook_usage_error("restore", "option '%s' needs an argument",
-						argv[optind - 1]);
-		default:
-			return hook_usage_error(
-				"restore", "unknown option '%s' (pass CRIU options after '--')",
-				argv[optind - 1]);
 		}
 	}
-	if (optind < argc && !strcmp(argv[optind], "--"))
-		optind++;
-	else if (optind < argc)
+	if (c < 0)
+		return HOOK_EXIT_USAGE;
+	/* getopt consumed a "--": what follows is CRIU's */
+	if (optind < argc && strcmp(argv[optind - 1], "--"))
 		return hook_usage_error("restore", "unexpected argument '%s'", argv[optind]);
 	o.extra = argv + optind;
 	o.nr_extra = (size_t)(argc - optind);

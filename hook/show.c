@@ -7,7 +7,6 @@
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
-#include <string.h>
 #include <sys/stat.h>
 
 #include "common/cleanup.h"
@@ -15,29 +14,37 @@
 #include "oci-spec/oci-spec.h"
 #include "runtime-glue/image-json.h"
 
+enum { OPT_PRETTY = 1 };
+
+/* clang-format off */
+const struct hook_opt hook_opts_show[] = {
+	HOOK_OPT(OPT_PRETTY, "pretty", 0, NONE, NULL, NULL, "indent the JSON, addresses in hex, flags by name"),
+	HOOK_OPT_END,
+};
+/* clang-format on */
+
 int hook_cmd_show(int argc, char **argv, struct ck_err **err)
 {
 	_cleanup_(oci_json_freep) struct oci_json *j = NULL;
 	_cleanup_close_ int dirfd = -1;
 	const char *path = NULL, *doc;
-	bool pretty = false, dashdash = false;
+	bool pretty = false;
+	struct hook_getopt g;
 	struct stat st;
 	size_t len;
-	int rc;
+	int rc, c;
 
-	for (int i = 1; i < argc; i++) {
-		if (!dashdash && !strcmp(argv[i], "--pretty")) {
+	hook_getopt_init(&g, "show", hook_opts_show, false, argc, argv);
+	while ((c = hook_getopt_next(&g)) > 0)
+		if (c == OPT_PRETTY)
 			pretty = true;
-		} else if (!dashdash && !strcmp(argv[i], "--")) {
-			dashdash = true;
-		} else if (!dashdash && argv[i][0] == '-' && argv[i][1]) {
-			return hook_usage_error("show", "unknown option '%s'", argv[i]);
-		} else if (path) {
+	if (c < 0)
+		return HOOK_EXIT_USAGE;
+	for (int i = optind; i < argc; i++) {
+		if (path)
 			return hook_usage_error("show", "one FILE or DIR only ('%s' and '%s')",
 						path, argv[i]);
-		} else {
-			path = argv[i];
-		}
+		path = argv[i];
 	}
 	if (!path)
 		return hook_usage_error("show", "missing FILE or DIR");

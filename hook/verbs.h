@@ -2,6 +2,7 @@
 #pragma once
 
 #include "common/err.h"
+#include "hook/opts.h"
 
 /*
  * One function per verb (hook/<verb>.c).  Each parses its own options and calls
@@ -18,8 +19,9 @@ struct hook_verb {
 	const char *name;
 	int (*run)(int argc, char **argv, struct ck_err **err);
 	const char *summary;
-	const char *usage; /* printed by --help */
-	const char *help;  /* more detail for --help, or NULL */
+	const char *usage;           /* printed by --help */
+	const char *help;            /* more detail for --help, or NULL */
+	const struct hook_opt *opts; /* its option table (opts.h) */
 };
 
 int hook_cmd_check(int argc, char **argv, struct ck_err **err);
@@ -30,6 +32,13 @@ int hook_cmd_restore(int argc, char **argv, struct ck_err **err);
 int hook_cmd_pre_dump(int argc, char **argv, struct ck_err **err);
 int hook_cmd_dump(int argc, char **argv, struct ck_err **err);
 int hook_cmd_verify(int argc, char **argv, struct ck_err **err);
+
+/* Option tables, one per verb (pre-dump, dump and verify share one). */
+extern const struct hook_opt hook_opts_check[];
+extern const struct hook_opt hook_opts_show[];
+extern const struct hook_opt hook_opts_restore[];
+extern const struct hook_opt hook_opts_exec[];
+extern const struct hook_opt hook_opts_mem[];
 
 extern const struct hook_verb hook_verbs[];
 

@@ -16,6 +16,7 @@
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/num.h"
 #include "common/xalloc.h"
 #include "parasite/parasite.h"
 #include "runtime-glue/exec.h"
@@ -45,7 +46,7 @@ int glue_exec_parse_arg(const char *s, struct glue_exec_arg *a, struct ck_err **
 				"invalid buffer size in '%s' (expected @N, N a positive number)",
 				s);
 		errno = 0;
-		n = strtoull(s + 1, &end, 0);
+		n = strtoull(s + 1, &end, ck_num_base(s + 1));
 		if (errno || *end || n == 0)
 			return ck_err_set(
 				err, EINVAL,
@@ -63,11 +64,11 @@ int glue_exec_parse_arg(const char *s, struct glue_exec_arg *a, struct ck_err **
 		return ck_err_set(err, EINVAL,
 				  "empty argument (expected a number, &string or @size)");
 	errno = 0;
-	a->num = (unsigned long)strtol(s, &end, 0);
+	a->num = (unsigned long)strtol(s, &end, ck_num_base(s));
 	if (errno == ERANGE && s[0] != '-') {
 		/* Large unsigned values (0xffffffffffffffff) are fine too. */
 		errno = 0;
-		a->num = strtoul(s, &end, 0);
+		a->num = strtoul(s, &end, ck_num_base(s));
 	}
 	if (errno || *end || end == s)
 		return ck_err_set(err, EINVAL,

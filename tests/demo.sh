@@ -107,6 +107,6 @@ disown
 wpid=$!
 sleep 0.3
 "$CKPT" exec -t "$wpid" close 1
-"$CKPT" exec -t "$wpid" open "&$work/after.log" 0x441 0644
+"$CKPT" exec -t "$wpid" open "&$work/after.log" 0x441 0x1a4
 sleep 0.5
 echo "lines before the redirect: $(wc -l <"$work/before.log"), lines in the new file: $(wc -l <"$work/after.log")"

@@ -83,6 +83,31 @@ for f in $(in_dirs common proto oci-spec parasite runtime-glue hook tests/unit);
 	[ "$n" -le 800 ] || echo "lint: warning: $f has $n lines (over 800: split it along its seams)" >&2
 done
 
+# Every option of every verb's table (hook/opts.h rows) is in that verb's
+# section of docs/ckpt.1 (its .SS, up to the next .SS or .SH).  LINT_MAN: another
+# man page, for the test of this check.
+man=${LINT_MAN:-docs/ckpt.1}
+man_section() {
+	sed -e 's/\\-/-/g' -e 's/\\f[BIRP]//g' "$man" |
+		awk -v v="$1" '/^\.S[SH]/ { on = ($0 ~ "^\\.SS \"?" v "( |\"|$)") } on'
+}
+nrows=0
+while read -r verb long short; do
+	nrows=$((nrows + 1))
+	sec=$(man_section "$verb")
+	for o in "--$long" "-$short"; do
+		case "$o" in --- | --) continue ;; esac
+		if ! grep -qE -- "(^|[^a-z0-9-])$o([^a-z0-9-]|\$)" <<<"$sec"; then
+			echo "lint: $man: the section of 'ckpt $verb' lacks its option $o (hook/ option table)" >&2
+			rc=1
+		fi
+	done
+done < <(awk -f tests/opt-table.awk hook/*.c)
+if [ "$nrows" -lt 10 ]; then
+	echo "lint: tests/opt-table.awk found $nrows option rows in hook/*.c (the tables moved?)" >&2
+	rc=1
+fi
+
 if command -v shellcheck >/dev/null; then
 	mapfile -t scripts < <(git ls-files '*.sh' '*.bash' '.ci/run'; git ls-files --others --exclude-standard '*.sh' '*.bash')
 	if ! shellcheck -x -e SC1091,SC2154,SC2034 "${scripts[@]}"; then

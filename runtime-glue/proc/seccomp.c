@@ -7,6 +7,7 @@
 #include <seccomp.h>
 
 #include "common/err.h"
+#include "common/num.h"
 #include "runtime-glue/proc/seccomp.h"
 
 static uint32_t arch_token(uint32_t arch)
@@ -58,7 +59,7 @@ int glue_syscall_nr(const char *name, uint32_t arch, long *nr, struct ck_err **e
 		long v;
 
 		errno = 0;
-		v = strtol(name, &end, 0);
+		v = strtol(name, &end, ck_num_base(name));
 		if (errno || *end || v < 0 || v > 4095)
 			return ck_err_set(err, EINVAL, "invalid system call number '%s'", name);
 		*nr = v;

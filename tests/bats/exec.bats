@@ -108,8 +108,8 @@ victim_out() {
 	local pid=$VICTIM_PID file="$BATS_TEST_TMPDIR/redirected.txt"
 	ckpt_run -0 exec -t "$pid" close 1
 	assert_output "Syscall returned 0 (0x0)"
-	# O_WRONLY|O_CREAT|O_TRUNC = 0x241, mode 0644 (octal, as strtol reads it)
-	ckpt_run -0 exec -t "$pid" open "&$file" 0x241 0644
+	# O_WRONLY|O_CREAT|O_TRUNC = 0x241, mode 0644 = 0x1a4 (numbers are decimal or 0x hex)
+	ckpt_run -0 exec -t "$pid" open "&$file" 0x241 0x1a4
 	assert_output "Syscall returned 1 (0x1)"
 	retry 50 0.1 grep -q '^line [0-9]' "$file"
 	[ "$(stat -c %a "$file")" = 644 ] || fail "mode $(stat -c %a "$file")"
@@ -405,4 +405,72 @@ victim_out() {
 	ckpt_run -1 exec -t "$VICTIM_PID" exit 0
 	assert_output --partial "cannot be run remotely"
 	victim_ok "$VICTIM_PID"
+}
+
+@test "item 16: exec reads numbers as decimal or 0x hex, never octal (0100 is a hundred)" {
+	start_victim exec-sleeper 60
+	local pid=$VICTIM_PID
+	[ ! -e "/proc/$pid/fd/100" ] || fail "victim has fd 100 open"
+	[ ! -e "/proc/$pid/fd/64" ] || fail "victim has fd 64 open"
+	# dup2(0, 0100): the new fd is 100, not 64 (octal)
+	ckpt_run -0 exec -t "$pid" dup2 0 0100
+	assert_output "Syscall returned 100 (0x64)"
+	[ -e "/proc/$pid/fd/100" ] || fail "fd 100 not opened"
+	[ ! -e "/proc/$pid/fd/64" ] || fail "fd 64 opened: 0100 read as octal"
+	ckpt_run -0 exec -t "$pid" close 0x64
+	assert_output "Syscall returned 0 (0x0)"
+	[ ! -e "/proc/$pid/fd/100" ] || fail "fd 100 still open"
+	# a buffer size and a system call number the same way (039 is not octal)
+	ckpt_run -0 exec -t "$pid" getcwd @010 4096
+	assert_line --regexp '^Argument 1 \(@10 at 0x[0-9a-f]+\):$'
+	if [ "$(uname -m)" = x86_64 ]; then
+		ckpt_run -0 exec -t "$pid" 039
+		assert_output "Syscall returned $pid ($(printf '0x%x' "$pid"))"
+		ckpt_run -0 exec -t "$pid" 0x27
+		assert_output "Syscall returned $pid ($(printf '0x%x' "$pid"))"
+	fi
+	ckpt_run -2 exec -t "$pid" close 09z
+	assert_output --partial "invalid argument '09z'"
+	victim_ok "$pid"
+}
+
+@test "item 16: exec takes -t/--tree like the other verbs, --pid stays an alias" {
+	start_victim exec-sleeper 60
+	local pid=$VICTIM_PID opt
+	for opt in -t --tree --pid; do
+		ckpt_run -0 exec "$opt" "$pid" getpid
+		assert_output "Syscall returned $pid ($(printf '0x%x' "$pid"))"
+	done
+	ckpt_run -0 exec --tree="$pid" getpid
+	assert_output "Syscall returned $pid ($(printf '0x%x' "$pid"))"
+	ckpt_run -2 exec --tree
+	assert_output --partial "option '--tree' needs an argument (PID)"
+	victim_ok "$pid"
+}
+
+@test "item 16: exec --timeout and --pid are in exec --help and in the man page" {
+	ckpt_run -0 exec --help
+	assert_line --regexp '^  -t, --tree PID +[a-z]'
+	assert_line --regexp '^      --pid PID +[a-z]'
+	assert_line --regexp '^      --timeout SEC +[a-z]'
+	local sec
+	# the exec section of the man page, as plain text
+	sec=$(sed -e 's/\\-/-/g' -e 's/\\f[BIRP]//g' -e 's/"//g' "$REPO_ROOT/docs/ckpt.1" |
+		awk '/^\.S[SH]/ { on = /^\.SS exec / } on')
+	[ -n "$sec" ] || fail "no exec section in docs/ckpt.1"
+	grep -qE -- '--timeout +SEC' <<<"$sec" || fail "--timeout not in the man page's exec section"
+	grep -qE -- '--pid +PID' <<<"$sec" || fail "--pid not in the man page's exec section"
+	grep -qE -- '-t +, +--tree +PID' <<<"$sec" || fail "-t, --tree not in the man page's exec section"
+}
+
+@test "item 16: exec --timeout SEC lets a call that finishes in time through" {
+	start_victim exec-sleeper 60
+	local pid=$VICTIM_PID
+	ckpt_run -0 exec --timeout 30 -t "$pid" getpid
+	assert_output "Syscall returned $pid ($(printf '0x%x' "$pid"))"
+	ckpt_run -0 exec --timeout 0 -t "$pid" getpid
+	assert_output "Syscall returned $pid ($(printf '0x%x' "$pid"))"
+	ckpt_run -2 exec --timeout nan -t "$pid" getpid
+	assert_output --partial "invalid timeout 'nan'"
+	victim_ok "$pid"
 }

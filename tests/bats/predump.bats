@@ -373,7 +373,7 @@ ckpt_paused() {
 	ckpt_run -2 pre-dump -t "$VPID" -D "$IMG/x" --tracker fast
 	assert_output --partial "unknown tracker 'fast'"
 	ckpt_run -2 pre-dump -t "$VPID" -D "$IMG/x" --leave-running
-	assert_output --partial "dump options"
+	assert_output --partial "--leave-running is a dump option"
 	ckpt_run -1 pre-dump -t 999999999 -D "$IMG/x" --tracker "$TRACKER"
 	assert_output --partial "999999999"
 	if ! "$CKPT" check --feature soft-dirty >/dev/null 2>&1; then
