@@ -171,9 +171,10 @@ int oci_agent_req_decode(const char *buf, size_t len, struct oci_agent_req *out,
 		if (!strcmp(cmd, cmd_names[i]))
 			break;
 	if (i == sizeof(cmd_names) / sizeof(cmd_names[0])) {
-		ck_err_set(err, EINVAL,
-			   "agent request: field \"cmd\": unknown command \"%s\" (status, layer, final, stop)",
-			   cmd);
+		ck_err_set(
+			err, EINVAL,
+			"agent request: field \"cmd\": unknown command \"%s\" (status, layer, final, stop)",
+			cmd);
 		goto fail;
 	}
 	out->cmd = (enum oci_agent_cmd)i;
@@ -182,13 +183,15 @@ int oci_agent_req_decode(const char *buf, size_t len, struct oci_agent_req *out,
 		goto fail;
 	}
 	if (leave && strcmp(leave, "running") && strcmp(leave, "frozen")) {
-		ck_err_set(err, EINVAL,
-			   "agent request: field \"leave\": \"%s\" is not \"running\" or \"frozen\"",
-			   leave);
+		ck_err_set(
+			err, EINVAL,
+			"agent request: field \"leave\": \"%s\" is not \"running\" or \"frozen\"",
+			leave);
 		goto fail;
 	}
 	if (out->dir && out->cmd != OCI_AGENT_LAYER && out->cmd != OCI_AGENT_FINAL) {
-		ck_err_set(err, EINVAL, "agent request: field \"dir\" belongs to \"layer\" and \"final\"");
+		ck_err_set(err, EINVAL,
+			   "agent request: field \"dir\" belongs to \"layer\" and \"final\"");
 		goto fail;
 	}
 	out->leave_frozen = leave && !strcmp(leave, "frozen");
@@ -238,7 +241,8 @@ int oci_agent_reply_decode(const char *buf, size_t len, struct oci_agent_reply *
 
 	memset(out, 0, sizeof(*out));
 	if (len > OCI_AGENT_MSG_MAX)
-		return ck_err_set(err, EFBIG, "agent reply: larger than %d bytes", OCI_AGENT_MSG_MAX);
+		return ck_err_set(err, EFBIG, "agent reply: larger than %d bytes",
+				  OCI_AGENT_MSG_MAX);
 	root = jt_parse(buf, len, d.what, err);
 	if (!root)
 		return -1;
@@ -278,11 +282,13 @@ int oci_agent_reply_decode(const char *buf, size_t len, struct oci_agent_reply *
 			out->nr_layers = i + 1;
 			snprintf(prefix, sizeof(prefix), "layers[%zu].", i);
 			if (!YAJL_IS_OBJECT(layers->u.array.values[i])) {
-				ck_err_set(err, EINVAL, "agent reply: field \"layers[%zu]\": expected an object", i);
+				ck_err_set(err, EINVAL,
+					   "agent reply: field \"layers[%zu]\": expected an object",
+					   i);
 				goto fail;
 			}
-			if (layer_decode(&d, layers->u.array.values[i], "n", prefix, &out->layers[i],
-					 err) < 0)
+			if (layer_decode(&d, layers->u.array.values[i], "n", prefix,
+					 &out->layers[i], err) < 0)
 				goto fail;
 		}
 	}

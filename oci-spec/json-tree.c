@@ -31,7 +31,8 @@ yajl_val jt_parse(const char *buf, size_t len, const char *what, struct ck_err *
 		len = strlen(ebuf);
 		while (len && ebuf[len - 1] == ' ')
 			ebuf[--len] = '\0';
-		ck_err_set(err, EINVAL, "%s: malformed JSON: %s", what, *ebuf ? ebuf : "parse error");
+		ck_err_set(err, EINVAL, "%s: malformed JSON: %s", what,
+			   *ebuf ? ebuf : "parse error");
 		return NULL;
 	}
 	if (!YAJL_IS_OBJECT(root)) {
@@ -73,8 +74,8 @@ static int missing(const struct jdoc *d, const char *field, struct ck_err **err)
 }
 
 /* see json-tree.h */
-int jt_string(const struct jdoc *d, yajl_val obj, const char *key, const char *field,
-	      bool required, char **out, struct ck_err **err)
+int jt_string(const struct jdoc *d, yajl_val obj, const char *key, const char *field, bool required,
+	      char **out, struct ck_err **err)
 {
 	bool bad;
 	yajl_val v = jt_get(d, obj, key, field, &bad, err);
@@ -133,8 +134,8 @@ int jt_bool(const struct jdoc *d, yajl_val obj, const char *key, const char *fie
 }
 
 /* see json-tree.h */
-int jt_object(const struct jdoc *d, yajl_val obj, const char *key, const char *field,
-	      yajl_val *out, struct ck_err **err)
+int jt_object(const struct jdoc *d, yajl_val obj, const char *key, const char *field, yajl_val *out,
+	      struct ck_err **err)
 {
 	bool bad;
 	yajl_val v = jt_get(d, obj, key, field, &bad, err);
@@ -149,8 +150,8 @@ int jt_object(const struct jdoc *d, yajl_val obj, const char *key, const char *f
 }
 
 /* see json-tree.h */
-int jt_array(const struct jdoc *d, yajl_val obj, const char *key, const char *field,
-	     yajl_val *out, struct ck_err **err)
+int jt_array(const struct jdoc *d, yajl_val obj, const char *key, const char *field, yajl_val *out,
+	     struct ck_err **err)
 {
 	bool bad;
 	yajl_val v = jt_get(d, obj, key, field, &bad, err);
@@ -173,8 +174,8 @@ void jt_strv_free(char **v, size_t n)
 }
 
 /* see json-tree.h */
-int jt_strings(const struct jdoc *d, yajl_val obj, const char *key, const char *field,
-	       char ***out, size_t *n, struct ck_err **err)
+int jt_strings(const struct jdoc *d, yajl_val obj, const char *key, const char *field, char ***out,
+	       size_t *n, struct ck_err **err)
 {
 	yajl_val a;
 	char **v;

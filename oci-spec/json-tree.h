@@ -27,19 +27,19 @@ yajl_val jt_get(const struct jdoc *d, yajl_val obj, const char *key, const char 
 		struct ck_err **err);
 
 /* Typed getters: 0 (absent: *present false) or -1 with *err naming the field. */
-int jt_string(const struct jdoc *d, yajl_val obj, const char *key, const char *field,
-	      bool required, char **out, struct ck_err **err);
+int jt_string(const struct jdoc *d, yajl_val obj, const char *key, const char *field, bool required,
+	      char **out, struct ck_err **err);
 int jt_int(const struct jdoc *d, yajl_val obj, const char *key, const char *field, bool required,
 	   long long lo, long long hi, long long *out, bool *present, struct ck_err **err);
 int jt_bool(const struct jdoc *d, yajl_val obj, const char *key, const char *field, bool *out,
 	    struct ck_err **err);
-int jt_strings(const struct jdoc *d, yajl_val obj, const char *key, const char *field,
-	       char ***out, size_t *n, struct ck_err **err);
+int jt_strings(const struct jdoc *d, yajl_val obj, const char *key, const char *field, char ***out,
+	       size_t *n, struct ck_err **err);
 int jt_string_map(const struct jdoc *d, yajl_val obj, const char *key, const char *field,
 		  struct oci_kv **out, size_t *n, struct ck_err **err);
-int jt_object(const struct jdoc *d, yajl_val obj, const char *key, const char *field,
-	      yajl_val *out, struct ck_err **err);
-int jt_array(const struct jdoc *d, yajl_val obj, const char *key, const char *field,
-	     yajl_val *out, struct ck_err **err);
+int jt_object(const struct jdoc *d, yajl_val obj, const char *key, const char *field, yajl_val *out,
+	      struct ck_err **err);
+int jt_array(const struct jdoc *d, yajl_val obj, const char *key, const char *field, yajl_val *out,
+	     struct ck_err **err);
 
 void jt_strv_free(char **v, size_t n);

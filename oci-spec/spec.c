@@ -51,8 +51,7 @@ const char *oci_status_name(enum oci_status s)
 }
 
 /* see spec.h */
-int oci_read_fd(int fd, size_t max, const char *what, char **buf, size_t *len,
-		struct ck_err **err)
+int oci_read_fd(int fd, size_t max, const char *what, char **buf, size_t *len, struct ck_err **err)
 {
 	_cleanup_free_ char *b = xmalloc(max + 2);
 	size_t n = 0;
@@ -153,21 +152,23 @@ int oci_state_parse(const char *buf, size_t len, const char *what, struct oci_st
 		if (!strcmp(status, status_names[i]))
 			break;
 	if (i == (int)(sizeof(status_names) / sizeof(status_names[0]))) {
-		ck_err_set(err, EINVAL,
-			   "%s: field \"status\": \"%s\" is not creating, created, running or stopped",
-			   what, status);
+		ck_err_set(
+			err, EINVAL,
+			"%s: field \"status\": \"%s\" is not creating, created, running or stopped",
+			what, status);
 		goto fail;
 	}
 	s->status = (enum oci_status)i;
 	if ((s->status == OCI_STATUS_CREATED || s->status == OCI_STATUS_RUNNING) &&
 	    (!has_pid || pid == 0)) {
-		ck_err_set(err, EINVAL, "%s: field \"pid\" is missing (status \"%s\")", what, status);
+		ck_err_set(err, EINVAL, "%s: field \"pid\" is missing (status \"%s\")", what,
+			   status);
 		goto fail;
 	}
 	s->pid = (pid_t)pid;
 	if (s->bundle[0] != '/') {
-		ck_err_set(err, EINVAL, "%s: field \"bundle\": \"%s\" is not an absolute path", what,
-			   s->bundle);
+		ck_err_set(err, EINVAL, "%s: field \"bundle\": \"%s\" is not an absolute path",
+			   what, s->bundle);
 		goto fail;
 	}
 	yajl_tree_free(root);
@@ -267,15 +268,16 @@ static int parse_hooks(const struct jdoc *d, yajl_val root, struct oci_config *c
 			snprintf(field, sizeof(field), "hooks.%s[%zu]", stage_names[s], i);
 			c->nr_hooks[s] = i + 1;
 			if (!YAJL_IS_OBJECT(h))
-				return ck_err_set(err, EINVAL, "%s: field \"%s\": expected an object",
-						  d->what, field);
+				return ck_err_set(err, EINVAL,
+						  "%s: field \"%s\": expected an object", d->what,
+						  field);
 			snprintf(field, sizeof(field), "hooks.%s[%zu].path", stage_names[s], i);
 			if (jt_string(d, h, "path", field, true, &o->path, err) < 0)
 				return -1;
 			if (o->path[0] != '/')
 				return ck_err_set(err, EINVAL,
-						  "%s: field \"%s\": \"%s\" is not absolute", d->what,
-						  field, o->path);
+						  "%s: field \"%s\": \"%s\" is not absolute",
+						  d->what, field, o->path);
 			snprintf(field, sizeof(field), "hooks.%s[%zu].args", stage_names[s], i);
 			if (jt_strings(d, h, "args", field, &o->args, &o->nr_args, err) < 0)
 				return -1;
@@ -301,7 +303,8 @@ static int parse_linux(const struct jdoc *d, yajl_val root, struct oci_config *c
 		return -1;
 	if (!lx)
 		return 0;
-	if (jt_string(d, lx, "cgroupsPath", "linux.cgroupsPath", false, &c->cgroups_path, err) < 0 ||
+	if (jt_string(d, lx, "cgroupsPath", "linux.cgroupsPath", false, &c->cgroups_path, err) <
+		    0 ||
 	    jt_array(d, lx, "namespaces", "linux.namespaces", &ns, err) < 0)
 		return -1;
 	if (!ns)

@@ -16,7 +16,7 @@
  * "state (stdin): field \"pid\": expected a non-negative integer".
  */
 
-#define OCI_STATE_MAX  (256 * 1024)       /* bytes of a state JSON */
+#define OCI_STATE_MAX  (256 * 1024)      /* bytes of a state JSON */
 #define OCI_CONFIG_MAX (4 * 1024 * 1024) /* bytes of a config.json */
 
 struct oci_kv {
@@ -93,8 +93,7 @@ const char *oci_status_name(enum oci_status s);
  * Read all of @fd into *buf (NUL-terminated, caller frees), refusing more than
  * @max bytes.  @what names the input in errors ("state (stdin)").
  */
-int oci_read_fd(int fd, size_t max, const char *what, char **buf, size_t *len,
-		struct ck_err **err);
+int oci_read_fd(int fd, size_t max, const char *what, char **buf, size_t *len, struct ck_err **err);
 
 /* Parse a state JSON of @len bytes; @what names it in errors.  0 or -1. */
 int oci_state_parse(const char *buf, size_t len, const char *what, struct oci_state **out,
