@@ -1,7 +1,7 @@
 # runtime-glue/: orchestration, in wings that use only the wings below them
 # (tests/lint.sh checks it; docs/design.md draws it):
 #
-#   dump  -> track -> mem -> proc
+#   agent -> dump -> track -> mem -> proc
 #
 # The files at the top (feature probes, exec glue, image-to-JSON, fault points)
 # serve every wing.  Each wing's module.mk adds its sources; all of them go into
@@ -12,6 +12,7 @@ include runtime-glue/proc/module.mk
 include runtime-glue/mem/module.mk
 include runtime-glue/track/module.mk
 include runtime-glue/dump/module.mk
+include runtime-glue/agent/module.mk
 
 runtime-glue_OBJS := $(runtime-glue_SRCS:%.c=$(BUILD)/%.o)
 $(BUILD)/runtime-glue/libruntime-glue.a: $(runtime-glue_OBJS)
