@@ -47,6 +47,16 @@ const struct hook_verb hook_verbs[] = {
 	  "ckpt verify -t PID|--cgroup PATH|auto -D DIR [OPTIONS]",
 	  "verify follows the parent links of DIR (no --prev-images-dir); the tree is\n"
 	  "frozen for the comparison and thawed afterwards.", hook_opts_mem },
+	{ "hook", hook_cmd_hook, "OCI hook: start or stop a container's pre-copy agent",
+	  "ckpt hook [createRuntime|poststart|poststop] [-v]  (state JSON on stdin)",
+	  "Reads the OCI state JSON on stdin and the bundle's config.json.  Unless the\n"
+	  "container has the annotation org.ckpt.enable=true nothing happens (exit 0).\n"
+	  "Otherwise poststart (or createRuntime) starts the pre-copy agent detached and\n"
+	  "returns; poststop stops it.  A refused org.ckpt.* value is reported on stderr\n"
+	  "and in <bundle>/ckpt-hook.log, and the container still starts (exit 0).\n"
+	  "Exit 1: malformed or oversized state, missing or unreadable bundle.", hook_opts_hook },
+	{ "agent", hook_cmd_agent, "talk to a container's pre-copy agent",
+	  "ckpt agent status|layer|final|stop --bundle DIR|--id ID [OPTIONS]", NULL, hook_opts_agent },
 	{ NULL, NULL, NULL, NULL, NULL, NULL },
 };
 /* clang-format on */

@@ -39,6 +39,11 @@ extern const struct hook_opt hook_opts_show[];
 extern const struct hook_opt hook_opts_restore[];
 extern const struct hook_opt hook_opts_exec[];
 extern const struct hook_opt hook_opts_mem[];
+extern const struct hook_opt hook_opts_hook[];
+extern const struct hook_opt hook_opts_agent[];
+
+int hook_cmd_hook(int argc, char **argv, struct ck_err **err);
+int hook_cmd_agent(int argc, char **argv, struct ck_err **err);
 
 extern const struct hook_verb hook_verbs[];
 
