@@ -7,6 +7,9 @@ PKGS=(
 	gcc make pkg-config libyajl-dev libprotobuf-c-dev protobuf-c-compiler libseccomp-dev
 	bats bats-assert bats-support jq xxd clang-format
 	criu runc busybox-static util-linux procps
+	# the OCI hook suites (tests/bats/agent-podman.bats); runc is named so apt keeps it
+	# instead of pulling crun in for podman's "crun | runc"
+	podman conmon
 )
 # Packages for the soft-dirty qemu lane, installed when CKPT_VM_DEPS=1 (tests/vm/check-vm.sh,
 # run by make check, sets it).  linux-image-amd64 only adds /boot and /lib/modules files; it

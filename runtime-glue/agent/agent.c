@@ -127,8 +127,12 @@ int agent_take_layer(struct agent *a, const char *dir, bool final, bool leave_fr
 	o.prev_dir = prev;
 	o.pre_dump = !final;
 	o.leave_stopped = final && leave_frozen;
-	/* a frozen final ends the tracking: arming needs the tree running */
-	o.track_mem = !(final && leave_frozen);
+	/*
+	 * The final layer ends the tracking: arming the tracker of a task that
+	 * has none yet while the tree is held frozen for the copy does not
+	 * return (uffd-wp).  Layers after a final are full ones.
+	 */
+	o.track_mem = !final;
 	o.tracker = a->c->tracker;
 	o.verb = final ? "agent final" : "agent layer";
 	if (glue_mem_dump(&o, &res, err) < 0)
