@@ -23,6 +23,7 @@
 #include "runtime-glue/agent/client.h"
 #include "runtime-glue/agent/sock.h"
 #include "runtime-glue/dump/predump.h"
+#include "runtime-glue/proc/guardian.h"
 #include "runtime-glue/proc/proc.h"
 #include "runtime-glue/proc/pstree.h"
 #include "runtime-glue/track/uffd-holder.h"
@@ -126,7 +127,12 @@ int agent_take_layer(struct agent *a, const char *dir, bool final, bool leave_fr
 	o.images_dir = path;
 	o.prev_dir = prev;
 	o.pre_dump = !final;
-	o.leave_stopped = final && leave_frozen;
+	/*
+	 * A final layer always leaves the cgroup frozen and is thawed here: the
+	 * engine writes part of a frozen dump's metadata after its thaw, and a
+	 * forking container's short-lived task may be gone by then.
+	 */
+	o.leave_stopped = final;
 	/*
 	 * The final layer ends the tracking: arming the tracker of a task that
 	 * has none yet while the tree is held frozen for the copy does not
@@ -137,6 +143,8 @@ int agent_take_layer(struct agent *a, const char *dir, bool final, bool leave_fr
 	o.verb = final ? "agent final" : "agent layer";
 	if (glue_mem_dump(&o, &res, err) < 0)
 		return ck_err_wrap(err, "layer %u (%s)", n, path);
+	if (final && !leave_frozen && glue_cgroup_write_thaw(a->cg.dir, a->cg.v2) < 0)
+		return ck_err_set(err, errno, "final layer %u: thaw %s", n, a->cg.dir);
 	memset(out, 0, sizeof(*out));
 	out->n = n;
 	out->dir = steal_ptr(&path);

@@ -94,10 +94,15 @@ agents_of() {
 	return 0
 }
 
+layers_at_least() {
+	"$CKPT" agent status --bundle "$1" --json 2>/dev/null | jq -e --argjson n "$2" '(.layers | length) >= $n' >/dev/null
+}
+
 gone() { ! kill -0 "$1" 2>/dev/null || grep -q '^State:.*Z' "/proc/$1/status"; }
 
 @test "podman: hooks.d + annotation start the agent under conmon; layers, final frozen, verify; rm -f leaves nothing and conmon exits" {
-	prun "$CTR" --annotation org.ckpt.enable=true --annotation org.ckpt.interval=300ms
+	prun "$CTR" --annotation org.ckpt.enable=true --annotation org.ckpt.interval=300ms \
+		--annotation org.ckpt.max-layers=50
 	local B CPID CONMON D
 	B=$(podman inspect -f '{{.StaticDir}}' "$CTR")
 	CPID=$(podman inspect -f '{{.State.Pid}}' "$CTR")
@@ -160,8 +165,8 @@ gone() { ! kill -0 "$1" 2>/dev/null || grep -q '^State:.*Z' "/proc/$1/status"; }
 	B1=$(podman inspect -f '{{.StaticDir}}' "$CTR")
 	B2=$(podman inspect -f '{{.StaticDir}}' "$C2")
 	ID1=$(podman inspect -f '{{.Id}}' "$CTR")
-	retry 100 0.1 test -e "$B1/checkpoint/2/inventory.img"
-	retry 100 0.1 test -e "$B2/checkpoint/2/inventory.img"
+	retry 100 0.1 layers_at_least "$B1" 2
+	retry 100 0.1 layers_at_least "$B2" 2
 	agents_of "$B1/checkpoint" >"$BATS_TEST_TMPDIR/agent-pids"
 	agents_of "$B2/checkpoint" >>"$BATS_TEST_TMPDIR/agent-pids"
 	[ "$(sort -u "$BATS_TEST_TMPDIR/agent-pids" | wc -l)" = 2 ]

@@ -25,6 +25,7 @@ setup() {
 }
 
 teardown() {
+	[ -n "${BATS_TEST_COMPLETED:-}" ] || tail -n 40 "$BUNDLE"/checkpoint/agent.log >&2 2>/dev/null || true
 	local c
 	for c in "${CTRS[@]}"; do
 		runc --root "$HOOK_RUNC_ROOT" delete -f "$c" >/dev/null 2>&1 || true
@@ -80,6 +81,11 @@ thaw() {
 	echo 0 >"/sys/fs/cgroup/unified$cg/cgroup.freeze" 2>/dev/null || true
 	cg=$(awk -F: '$2 ~ /freezer/ {print $3}' "/proc/$1/cgroup")
 	echo THAWED >"/sys/fs/cgroup/freezer$cg/freezer.state" 2>/dev/null || true
+}
+
+# layers_at_least DIR N: the agent's chain holds N layers (numbered ones come and go with rebases)
+layers_at_least() {
+	"$CKPT" agent status --bundle "$(dirname "$1")" --json 2>/dev/null | jq -e --argjson n "$2" '(.layers | length) >= $n' >/dev/null
 }
 
 # pids of agents for this bundle (ckpt processes with the ckpt-dir's log open)
@@ -144,7 +150,7 @@ agents_of() {
 	start "$CTR" "$BUNDLE"
 	local D="$BUNDLE/checkpoint"
 	agents_of "$D" >"$BATS_TEST_TMPDIR/agent-pids"
-	retry 100 0.1 test -e "$D/2/inventory.img"
+	retry 100 0.1 layers_at_least "$D" 2
 	local ap
 	ap=$(head -1 "$BATS_TEST_TMPDIR/agent-pids")
 	rc delete -f "$CTR"
@@ -174,7 +180,7 @@ agents_of() {
 	start "$CTR" "$BUNDLE"
 	local D="$BUNDLE/checkpoint"
 	agents_of "$D" >"$BATS_TEST_TMPDIR/agent-pids"
-	retry 150 0.1 test -e "$D/7/inventory.img"
+	retry 150 0.1 bash -c "[ \$(grep -c 'chain rebased' '$D/agent.log') -ge 2 ]"
 	run -0 grep -m1 'converged after layer' "$D/agent.log"
 	echo "$output" | grep -E 'converged after layer [0-9]+: [0-9]+ pages \(previous [0-9]+'
 	grep -q 'chain rebased' "$D/agent.log"
@@ -201,7 +207,7 @@ agents_of() {
 	start "$CTR" "$BUNDLE"
 	local D="$BUNDLE/checkpoint"
 	agents_of "$D" >"$BATS_TEST_TMPDIR/agent-pids"
-	retry 150 0.1 test -e "$D/5/inventory.img"
+	retry 150 0.1 bash -c "grep -q 'chain rebased' '$D/agent.log'"
 	ckpt_run -0 agent layer --bundle "$BUNDLE" --dir "$BATS_TEST_TMPDIR/ext" --json
 	echo "$output" | jq -e --arg d "$BATS_TEST_TMPDIR/ext" '.dir == $d'
 	[ -e "$BATS_TEST_TMPDIR/ext/inventory.img" ]
@@ -231,8 +237,8 @@ agents_of() {
 	agents_of "$BUNDLE/checkpoint" >"$BATS_TEST_TMPDIR/agent-pids"
 	agents_of "$B2/checkpoint" >>"$BATS_TEST_TMPDIR/agent-pids"
 	[ "$(sort -u "$BATS_TEST_TMPDIR/agent-pids" | wc -l)" = 2 ]
-	retry 100 0.1 test -e "$BUNDLE/checkpoint/3/inventory.img"
-	retry 100 0.1 test -e "$B2/checkpoint/3/inventory.img"
+	retry 100 0.1 layers_at_least "$BUNDLE/checkpoint" 3
+	retry 100 0.1 layers_at_least "$B2/checkpoint" 3
 	ckpt_run -0 agent status --id "$CTR" --json
 	echo "$output" | jq -e --arg d "$BUNDLE/checkpoint" '.latest | startswith($d)'
 	ckpt_run -0 agent status --id "$C2" --json
