@@ -4,7 +4,9 @@
 #   2. an image round trip (write a CRIU image set, decode it with ckpt show and crit)
 #   3. iterative pre-dumps of a sample process, with per-layer stats, and verify
 #   4. iterative pre-dumps of a runc container (busybox), with per-layer stats
-#   5. ckpt exec: redirect a running process's stdout into a file
+#   5. a runc container started with `ckpt hook`: the pre-copy agent's layers, then
+#      `ckpt agent final` and its frozen time
+#   6. ckpt exec: redirect a running process's stdout into a file
 set -euo pipefail
 cd "$(dirname "$0")/.." || exit 1
 BUILD="${BUILD:-build}"
@@ -13,7 +15,9 @@ VICTIMS="$PWD/$BUILD/tests/victims"
 work=$(mktemp -d /tmp/ckpt-demo.XXXXXX)
 pids=()
 ctr=""
+hctr=""
 cleanup() {
+	[ -n "$hctr" ] && runc delete -f "$hctr" >/dev/null 2>&1
 	local p
 	for p in "${pids[@]+"${pids[@]}"}"; do kill -KILL "$p" 2>/dev/null || true; done
 	[ -n "$ctr" ] && runc delete -f "$ctr" >/dev/null 2>&1
@@ -98,6 +102,41 @@ if command -v runc >/dev/null && [ -x /bin/busybox ]; then
 		layer_stats "$work/c$r"
 	done
 	runc state "$ctr" | jq -r '"container status after the pre-dumps: \(.status)"'
+fi
+
+if command -v runc >/dev/null && [ -x /bin/busybox ]; then
+	step "a runc container with ckpt hook in config.json: the pre-copy agent"
+	hb="$work/hbundle"
+	mkdir -p "$hb/rootfs/bin"
+	cp /bin/busybox "$hb/rootfs/bin/"
+	for c in sh sleep dd od head; do ln -s busybox "$hb/rootfs/bin/$c"; done
+	(cd "$hb" && runc spec)
+	# the workload rewrites ~200 KB of its heap every 0.2 s
+	jq --arg ck "$CKPT" '.process.terminal = false
+		| .process.args = ["/bin/sh", "-c", "while :; do v=$(dd if=/dev/urandom bs=64k count=1 2>/dev/null | od -An -tx1 | head -c 200000); sleep 0.2; done"]
+		| .annotations = {"org.ckpt.enable": "true", "org.ckpt.interval": "500ms", "org.ckpt.max-layers": "20"}
+		| .hooks = {"poststart": [{"path": $ck, "args": ["ckpt", "hook", "poststart"], "timeout": 10}],
+			"poststop": [{"path": $ck, "args": ["ckpt", "hook", "poststop"], "timeout": 10}]}' \
+		"$hb/config.json" >"$hb/config.new" && mv "$hb/config.new" "$hb/config.json"
+	hctr="ckpt-demo-hook-$$"
+	runc run -d --bundle "$hb" "$hctr" >/dev/null 2>&1 </dev/null 3>&-
+	echo "container $hctr started; its agent writes layers to $hb/checkpoint"
+	seen=0
+	for _ in $(seq 40); do
+		sleep 0.1
+		for l in "$hb"/checkpoint/[0-9]*; do
+			[ -e "$l/stats-dump" ] || continue
+			n=$(basename "$l")
+			[ "$n" -gt "$seen" ] || continue
+			layer_stats "$l"
+			seen=$n
+		done
+	done
+	"$CKPT" agent status --bundle "$hb" | head -1
+	"$CKPT" agent final --bundle "$hb" --leave running
+	layer_stats "$hb/checkpoint/latest" | sed 's/layer latest/final layer (stats-dump)/'
+	runc delete -f "$hctr"
+	hctr=""
 fi
 
 step "ckpt exec: redirect a running process's stdout into a file"
