@@ -51,11 +51,13 @@ int main(void)
 			   "{\"org.ckpt.enable\":\"true\",\"x\":\"y\"},\"future\":[1,2]}";
 
 	tap_ok(oci_state_parse(good, strlen(good), "s", &st, &err) == 0, "a runc state parses");
-	tap_ok(st && st->pid == 4242 && st->status == OCI_STATUS_CREATED && !strcmp(st->id, "web") &&
-		       !strcmp(st->bundle, "/b"),
+	tap_ok(st && st->pid == 4242 && st->status == OCI_STATUS_CREATED &&
+		       !strcmp(st->id, "web") && !strcmp(st->bundle, "/b"),
 	       "its fields");
-	tap_ok(st && !strcmp(oci_annotation(st->annotations, st->nr_annotations, "org.ckpt.enable"),
-			     "true") &&
+	tap_ok(st &&
+		       !strcmp(oci_annotation(st->annotations, st->nr_annotations,
+					      "org.ckpt.enable"),
+			       "true") &&
 		       !oci_annotation(st->annotations, st->nr_annotations, "nope"),
 	       "annotations looked up");
 	oci_state_free(st);
@@ -63,21 +65,28 @@ int main(void)
 		   NULL, "stopped without pid");
 	state_case("{\"ociVersion\":\"1\",\"id\":\"a\",\"status\":\"created\",\"bundle\":\"/b\"}",
 		   "field \"pid\" is missing", "created without pid");
-	state_case("{\"ociVersion\":\"1\",\"id\":\"a\",\"status\":\"created\",\"pid\":-1,\"bundle\":\"/b\"}",
-		   "field \"pid\": expected an integer", "negative pid");
-	state_case("{\"ociVersion\":\"1\",\"id\":\"a\",\"status\":\"created\",\"pid\":1.5,\"bundle\":\"/b\"}",
-		   "field \"pid\"", "fractional pid");
-	state_case("{\"ociVersion\":\"1\",\"id\":\"a\",\"id\":\"b\",\"status\":\"created\",\"pid\":1,\"bundle\":\"/b\"}",
-		   "appears twice", "duplicate key");
-	state_case("{\"ociVersion\":\"1\",\"id\":\"a/b\",\"status\":\"created\",\"pid\":1,\"bundle\":\"/b\"}",
-		   "field \"id\"", "id with a slash");
-	state_case("{\"ociVersion\":\"1\",\"id\":\"a\",\"status\":\"paused\",\"pid\":1,\"bundle\":\"/b\"}",
-		   "field \"status\"", "unknown status");
-	state_case("{\"ociVersion\":\"1\",\"id\":\"a\",\"status\":\"created\",\"pid\":1,\"bundle\":\"b\"}",
-		   "not an absolute path", "relative bundle");
-	state_case("{\"ociVersion\":\"1\",\"id\":\"a\",\"status\":\"created\",\"pid\":1,\"bundle\":\"/b\","
-		   "\"annotations\":{\"k\":1}}",
-		   "field \"annotations.k\": expected a string", "non-string annotation");
+	state_case(
+		"{\"ociVersion\":\"1\",\"id\":\"a\",\"status\":\"created\",\"pid\":-1,\"bundle\":\"/b\"}",
+		"field \"pid\": expected an integer", "negative pid");
+	state_case(
+		"{\"ociVersion\":\"1\",\"id\":\"a\",\"status\":\"created\",\"pid\":1.5,\"bundle\":\"/b\"}",
+		"field \"pid\"", "fractional pid");
+	state_case(
+		"{\"ociVersion\":\"1\",\"id\":\"a\",\"id\":\"b\",\"status\":\"created\",\"pid\":1,\"bundle\":\"/b\"}",
+		"appears twice", "duplicate key");
+	state_case(
+		"{\"ociVersion\":\"1\",\"id\":\"a/b\",\"status\":\"created\",\"pid\":1,\"bundle\":\"/b\"}",
+		"field \"id\"", "id with a slash");
+	state_case(
+		"{\"ociVersion\":\"1\",\"id\":\"a\",\"status\":\"paused\",\"pid\":1,\"bundle\":\"/b\"}",
+		"field \"status\"", "unknown status");
+	state_case(
+		"{\"ociVersion\":\"1\",\"id\":\"a\",\"status\":\"created\",\"pid\":1,\"bundle\":\"b\"}",
+		"not an absolute path", "relative bundle");
+	state_case(
+		"{\"ociVersion\":\"1\",\"id\":\"a\",\"status\":\"created\",\"pid\":1,\"bundle\":\"/b\","
+		"\"annotations\":{\"k\":1}}",
+		"field \"annotations.k\": expected a string", "non-string annotation");
 	state_case("{\"ociVersion\":\"1\",\"id\":", "malformed JSON", "truncated");
 	state_case("[1]", "expected a JSON object", "an array");
 	state_case("{\"id\":\"a\",\"status\":\"created\",\"pid\":1,\"bundle\":\"/b\"}",
@@ -100,7 +109,8 @@ int main(void)
 			"\"hooks\":{\"poststart\":[{\"path\":\"/usr/bin/ckpt\",\"args\":[\"ckpt\",\"hook\"],"
 			"\"env\":[\"A=1\"],\"timeout\":10}]}}";
 
-		tap_ok(oci_config_parse(cfg, strlen(cfg), "c", &c, &err) == 0, "a config.json parses");
+		tap_ok(oci_config_parse(cfg, strlen(cfg), "c", &c, &err) == 0,
+		       "a config.json parses");
 		tap_ok(c && c->nr_args == 3 && !strcmp(c->root_path, "rootfs") &&
 			       !strcmp(c->cgroups_path, "/x") && c->nr_namespaces == 2 &&
 			       !strcmp(c->namespaces[1].path, "/proc/1/ns/net"),
@@ -113,19 +123,24 @@ int main(void)
 		       "hooks and stage names");
 		oci_config_free(c);
 	}
-	config_case("{\"ociVersion\":3}", "field \"ociVersion\": expected a string", "numeric version");
+	config_case("{\"ociVersion\":3}", "field \"ociVersion\": expected a string",
+		    "numeric version");
 	config_case("{\"ociVersion\":\"1\",\"hooks\":{\"poststart\":[{\"path\":\"rel\"}]}}",
 		    "hooks.poststart[0].path", "relative hook path");
-	config_case("{\"ociVersion\":\"1\",\"hooks\":{\"poststart\":[{\"path\":\"/x\",\"timeout\":0}]}}",
-		    "hooks.poststart[0].timeout", "zero timeout");
-	config_case("{\"ociVersion\":\"1\",\"process\":{\"cwd\":\"/\",\"user\":{\"uid\":\"0\",\"gid\":0}}}",
-		    "process.user.uid", "string uid");
+	config_case(
+		"{\"ociVersion\":\"1\",\"hooks\":{\"poststart\":[{\"path\":\"/x\",\"timeout\":0}]}}",
+		"hooks.poststart[0].timeout", "zero timeout");
+	config_case(
+		"{\"ociVersion\":\"1\",\"process\":{\"cwd\":\"/\",\"user\":{\"uid\":\"0\",\"gid\":0}}}",
+		"process.user.uid", "string uid");
 	config_case("{\"ociVersion\":\"1\",\"linux\":{\"namespaces\":[{\"path\":\"/x\"}]}}",
 		    "linux.namespaces[0].type", "namespace without type");
 
 	/* agent messages round trip */
 	{
-		struct oci_agent_req q = { .cmd = OCI_AGENT_FINAL, .dir = "/d", .leave_frozen = true };
+		struct oci_agent_req q = { .cmd = OCI_AGENT_FINAL,
+					   .dir = "/d",
+					   .leave_frozen = true };
 		struct oci_agent_req q2;
 		size_t len;
 		_cleanup_free_ char *j = oci_agent_req_encode(&q, &len);
@@ -154,21 +169,28 @@ int main(void)
 			int r = oci_agent_req_decode(bad[i][0], strlen(bad[i][0]), &q, &e);
 
 			m = e ? ck_err_str(e) : xstrdup("");
-			tap_ok(r == -1 && strstr(m, bad[i][1]), "request %s refused: %s", bad[i][0], m);
+			tap_ok(r == -1 && strstr(m, bad[i][1]), "request %s refused: %s", bad[i][0],
+			       m);
 		}
 	}
 	{
-		struct oci_agent_layer ls[2] = { { 1, "/c/1", 10, 0, 300 }, { 2, "/c/2", 3, 7, 250 } };
-		struct oci_agent_reply r = { .ok = true, .state = "converged", .tracker = "uffd-wp",
-					     .cgroup = "/sys/fs/cgroup/x", .latest = "/c/2",
-					     .layers = ls, .nr_layers = 2 };
+		struct oci_agent_layer ls[2] = { { 1, "/c/1", 10, 0, 300 },
+						 { 2, "/c/2", 3, 7, 250 } };
+		struct oci_agent_reply r = { .ok = true,
+					     .state = "converged",
+					     .tracker = "uffd-wp",
+					     .cgroup = "/sys/fs/cgroup/x",
+					     .latest = "/c/2",
+					     .layers = ls,
+					     .nr_layers = 2 };
 		struct oci_agent_reply r2;
 		size_t len;
 		_cleanup_free_ char *j = oci_agent_reply_encode(&r, &len);
 
-		tap_ok(oci_agent_reply_decode(j, len, &r2, &err) == 0 && r2.ok && r2.nr_layers == 2 &&
-			       r2.layers[1].pages_parent == 7 && r2.layers[0].frozen_us == 300 &&
-			       !strcmp(r2.latest, "/c/2") && !strcmp(r2.state, "converged"),
+		tap_ok(oci_agent_reply_decode(j, len, &r2, &err) == 0 && r2.ok &&
+			       r2.nr_layers == 2 && r2.layers[1].pages_parent == 7 &&
+			       r2.layers[0].frozen_us == 300 && !strcmp(r2.latest, "/c/2") &&
+			       !strcmp(r2.state, "converged"),
 		       "status reply round trip: %s", j);
 		oci_agent_reply_clear(&r2);
 	}
