@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/log.h"
 #include "common/xalloc.h"
 #include "runtime-glue/agent/client.h"
 #include "runtime-glue/agent/sock.h"
@@ -82,9 +83,31 @@ int glue_agent_sock_accept(int lfd, uid_t own_uid, struct ck_err **err)
 		return ck_err_set(err, errno, "accept");
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0)
 		return ck_err_set(err, errno, "SO_PEERCRED");
-	if (cr.uid != 0 && cr.uid != own_uid)
-		return ck_err_set(err, EPERM, "peer pid %d uid %u refused (not root, not uid %u)",
-				  (int)cr.pid, (unsigned)cr.uid, (unsigned)own_uid);
+	if (cr.uid != 0 && cr.uid != own_uid) {
+		struct oci_agent_reply rep = { .ok = false };
+		_cleanup_free_ char *out = NULL;
+		size_t olen;
+
+		ck_err_set(err, EPERM, "peer pid %d uid %u refused (not root, not uid %u)",
+			   (int)cr.pid, (unsigned)cr.uid, (unsigned)own_uid);
+		/*
+		 * The peer learns why.  Its request is read (and dropped) first:
+		 * closing with unread data resets the connection, and the peer
+		 * would see ECONNRESET instead of the reply.
+		 */
+		{
+			_cleanup_free_ char *in = NULL;
+			_cleanup_err_ struct ck_err *e2 = NULL;
+			size_t ilen;
+
+			glue_agent_sock_recv(fd, 1000, &in, &ilen, &e2);
+		}
+		rep.error = (*err)->msg;
+		out = oci_agent_reply_encode(&rep, &olen);
+		if (send(fd, out, olen, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+			pr_debug("reply to a refused peer: %m");
+		return -1;
+	}
 	return steal_fd(&fd);
 }
 

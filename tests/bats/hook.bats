@@ -144,6 +144,33 @@ agents_of() {
 	[ "$(rc state "$CTR" | jq -r .status)" = running ]
 }
 
+@test "runc: the control socket serves root only (0600, and the peer's uid is checked)" {
+	requires nobody
+	write_config "$BUNDLE" 'while :; do sleep 0.1; done' org.ckpt.enable=true
+	start "$CTR" "$BUNDLE"
+	local D="$BUNDLE/checkpoint"
+	agents_of "$D" >"$BATS_TEST_TMPDIR/agent-pids"
+	cp "$CKPT" "$BATS_TEST_TMPDIR/ckpt-nobody"
+	chmod 755 "$BATS_TEST_TMPDIR/ckpt-nobody" "$BATS_TEST_TMPDIR"
+	# the mode keeps others out
+	run -1 setpriv --reuid=nobody --regid=nogroup --clear-groups "$BATS_TEST_TMPDIR/ckpt-nobody" agent status --id "$CTR"
+	# with the modes opened up, the agent itself refuses the peer
+	local d=$BATS_TEST_TMPDIR
+	while [ "$d" != / ] && [ "$d" != /tmp ]; do
+		chmod o+x "$d"
+		d=$(dirname "$d")
+	done
+	chmod 711 "$BUNDLE" "$D"
+	chmod 755 "$CKPT_AGENT_REGISTRY"
+	chmod 666 "$D/agent.sock"
+	run -1 setpriv --reuid=nobody --regid=nogroup --clear-groups "$BATS_TEST_TMPDIR/ckpt-nobody" agent status --id "$CTR"
+	echo "$output" >&2
+	assert_output --partial "the agent refused status: peer pid"
+	assert_output --partial "uid 65534 refused"
+	grep -q "uid 65534 refused" "$D/agent.log"
+	ckpt_run -0 agent status --bundle "$BUNDLE"
+}
+
 @test "runc: delete -f leaves no agent, holder, socket, registry entry or frozen cgroup" {
 	write_config "$BUNDLE" 'while :; do dd if=/dev/zero of=/dev/null bs=4k count=10 2>/dev/null; sleep 0.05; done' \
 		org.ckpt.enable=true org.ckpt.interval=200ms
