@@ -274,8 +274,11 @@ agents_of() {
 	rc delete -f "$C2"
 	retry 100 0.1 test ! -e "$B2/checkpoint/agent.sock"
 	ckpt_run -0 agent status --bundle "$BUNDLE"
+	grep -q "@ckpt-uffd-$P1-" /proc/net/unix
 	ckpt_run -0 agent stop --bundle "$BUNDLE"
 	retry 100 0.1 test ! -e "$BUNDLE/checkpoint/agent.sock"
+	# stop releases the trackers of the running container
+	retry 50 0.1 bash -c "! grep -q '@ckpt-uffd-$P1-' /proc/net/unix"
 	[ ! -e "$CKPT_AGENT_REGISTRY/id-$CTR" ]
 	[ "$(rc state "$CTR" | jq -r .status)" = running ]
 }
@@ -324,6 +327,9 @@ agents_of() {
 	assert_output --partial 'field "bundle"'
 	run -1 "$CKPT" hook <<<'{"ociVersion":"1.0.2","id":"x","status":"created","pid":1,"bundle":"/nonexistent-ckpt-hook"}'
 	assert_output --partial "/nonexistent-ckpt-hook/config.json"
+	mkdir -p "$BATS_TEST_TMPDIR/dirconf/config.json"
+	run -1 "$CKPT" hook <<<'{"ociVersion":"1.0.2","id":"x","status":"created","pid":1,"bundle":"'"$BATS_TEST_TMPDIR/dirconf"'"}'
+	assert_output --partial "dirconf/config.json: read: Is a directory"
 	echo '{"ociVersion": 3}' >"$BATS_TEST_TMPDIR/bad/config.json" 2>/dev/null || {
 		mkdir -p "$BATS_TEST_TMPDIR/bad"
 		echo '{"ociVersion": 3}' >"$BATS_TEST_TMPDIR/bad/config.json"
