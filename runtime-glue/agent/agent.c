@@ -112,6 +112,7 @@ int agent_take_layer(struct agent *a, const char *dir, bool final, bool leave_fr
 	struct agent_layer *latest = a->nr_chain ? &a->chain[a->nr_chain - 1] : NULL;
 	bool rebase = !final && latest && a->nr_chain >= a->c->max_layers;
 	unsigned n = 0;
+	int level, rc;
 
 	if (dir) {
 		path = xstrdup(dir);
@@ -141,7 +142,13 @@ int agent_take_layer(struct agent *a, const char *dir, bool final, bool leave_fr
 	o.track_mem = !final;
 	o.tracker = a->c->tracker;
 	o.verb = final ? "agent final" : "agent layer";
-	if (glue_mem_dump(&o, &res, err) < 0)
+	/* one line per layer in agent.log, not the engine's detail (it runs for days) */
+	level = ck_log_get_level();
+	if (level < CK_LOG_DEBUG)
+		ck_log_set_level(CK_LOG_WARN);
+	rc = glue_mem_dump(&o, &res, err);
+	ck_log_set_level(level);
+	if (rc < 0)
 		return ck_err_wrap(err, "layer %u (%s)", n, path);
 	if (final && !leave_frozen && glue_cgroup_write_thaw(a->cg.dir, a->cg.v2) < 0)
 		return ck_err_set(err, errno, "final layer %u: thaw %s", n, a->cg.dir);
