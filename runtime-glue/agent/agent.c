@@ -8,6 +8,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,13 @@
 #include "runtime-glue/proc/proc.h"
 #include "runtime-glue/proc/pstree.h"
 #include "runtime-glue/track/uffd-holder.h"
+
+static volatile sig_atomic_t got_term;
+
+static void on_term(int sig)
+{
+	got_term = sig;
+}
 
 static const char *const state_names[] = {
 	[AG_WAITING] = "waiting", [AG_PRECOPY] = "precopy",   [AG_CONVERGED] = "converged",
@@ -294,6 +302,13 @@ int glue_agent_run(const struct glue_agent_conf *c, int ready_fd, struct ck_err 
 		" ms, max-layers %u, converge-pages %" PRIu64,
 		c->id, (int)c->init_pid, c->bundle, c->ckpt_dir, c->interval_ms, c->max_layers,
 		c->converge_pages);
+	{
+		/* SIGTERM/SIGINT: clean up like `stop` (poll(2) is never restarted) */
+		struct sigaction sa = { .sa_handler = on_term, .sa_flags = SA_RESTART };
+
+		sigaction(SIGTERM, &sa, NULL);
+		sigaction(SIGINT, &sa, NULL);
+	}
 	pidfd = (int)syscall(SYS_pidfd_open, c->init_pid, 0);
 	if (pidfd < 0 || !init_alive(&a)) {
 		ck_err_set(err, pidfd < 0 ? errno : ESRCH,
@@ -324,6 +339,10 @@ int glue_agent_run(const struct glue_agent_conf *c, int ready_fd, struct ck_err 
 		if (timeout > 1000)
 			timeout = 1000;
 		r = poll(pf, 2, timeout);
+		if (got_term) {
+			pr_info("signal %d: stopping", (int)got_term);
+			break;
+		}
 		if (r < 0 && errno != EINTR) {
 			ck_err_set(err, errno, "poll");
 			goto out_registry;

@@ -169,6 +169,14 @@ agents_of() {
 	assert_output --partial "uid 65534 refused"
 	grep -q "uid 65534 refused" "$D/agent.log"
 	ckpt_run -0 agent status --bundle "$BUNDLE"
+	# SIGTERM: the agent cleans up as for stop
+	local ap
+	ap=$(head -1 "$BATS_TEST_TMPDIR/agent-pids")
+	kill -TERM "$ap"
+	retry 100 0.1 test ! -e "$D/agent.sock"
+	[ ! -e "$CKPT_AGENT_REGISTRY/id-$CTR" ]
+	grep -q 'signal 15: stopping' "$D/agent.log"
+	[ "$(rc state "$CTR" | jq -r .status)" = running ]
 }
 
 @test "runc: delete -f leaves no agent, holder, socket, registry entry or frozen cgroup" {
