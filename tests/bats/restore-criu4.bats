@@ -62,6 +62,29 @@ criu_log_ok() {
 	[ -z "$other" ] || fail "CRIU logged errors besides the RLIMIT_NOFILE one: $other"
 }
 
+# unread FILE...: set the access time back to 1970, so that the next read sets it again
+# (relatime updates an access time older than the modification time).
+unread() {
+	touch -a -d @1 "$@"
+}
+
+# all_read FILE...: every FILE was read since `unread` (by CRIU's restore, in between).
+# Only where reading sets the access time (not on a noatime mount): a probe file says.
+all_read() {
+	local f not=() probe="$BATS_TEST_TMPDIR/atime-probe"
+	echo probe >"$probe"
+	unread "$probe"
+	cat "$probe" >/dev/null
+	if [ "$(stat -c %X "$probe")" -le 1 ]; then
+		echo "# access times are not updated here: which images CRIU read is not checked" >&3
+		return 0
+	fi
+	for f in "$@"; do
+		[ "$(stat -c %X "$f")" -gt 1 ] || not+=("${f##*/}")
+	done
+	[ ${#not[@]} -eq 0 ] || fail "CRIU's restore did not read ${not[*]}"
+}
+
 # restore_criu4 DIR PID...: restore DIR with CRIU 4 once the dumped PIDs are free, then
 # SIGTERM the root (the first PID) and expect the victim's own PASS.
 restore_criu4() {
@@ -69,11 +92,13 @@ restore_criu4() {
 	shift
 	wait "$VICTIM_PID" 2>/dev/null || true
 	free_pids "$@"
+	unread "$dir"/*.img
 	ckpt_run restore -D "$dir" --criu "$CRIU4" -d -o "$RLOG"
 	[ "$status" -eq 0 ] || fail "CRIU 4 could not restore ${dir##*/}: $output"
 	assert_output --partial "restored pid $root"
 	RESTORED_PIDS+=("$@")
 	criu_log_ok "$RLOG"
+	all_read "$dir"/*.img
 	kill -0 "$root"
 	kill -TERM "$root"
 	retry 200 0.05 grep -qE '^(PASS|FAIL)' "$OUT"
