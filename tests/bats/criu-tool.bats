@@ -46,3 +46,21 @@ load helpers
 	# never installed over the system's criu
 	[ "$(command -v criu || true)" != "$CRIU4" ]
 }
+
+@test "requires criu4: skips with criu.sh's reason, fails on its errors" {
+	local r="$BATS_TEST_TMPDIR/repo"
+	mkdir -p "$r/tests/bats" "$r/tests/tools"
+	ln -s "$REPO_ROOT/tests/bats/helpers.bash" "$r/tests/bats/helpers.bash"
+	ln -s "$REPO_ROOT/tests/tools/criu.sh" "$r/tests/tools/criu.sh"
+	printf 'load helpers\n@test "needs criu4" {\n\trequires criu4\n\techo "CRIU4=$CRIU4" >&3\n}\n' \
+		>"$r/tests/bats/t.bats"
+	run -0 env -u CKPT_CRIU CKPT_TOOLS_DIR="$BATS_TEST_TMPDIR/none" bats --tap "$r/tests/bats/t.bats"
+	assert_line --partial "ok 1 needs criu4 # skip no CRIU 4: $BATS_TEST_TMPDIR/none/criu-4.2.tar.xz is absent"
+	run -1 env CKPT_CRIU=/usr/bin/true bats --tap "$r/tests/bats/t.bats"
+	assert_line "not ok 1 needs criu4"
+	assert_output --partial "tests/tools/criu.sh failed (exit 1)"
+	printf '#!/bin/sh\necho "Version: 4.0"\n' >"$BATS_TEST_TMPDIR/criu"
+	chmod +x "$BATS_TEST_TMPDIR/criu"
+	run -0 env CKPT_CRIU="$BATS_TEST_TMPDIR/criu" bats --tap "$r/tests/bats/t.bats"
+	assert_line "CRIU4=$BATS_TEST_TMPDIR/criu"
+}

@@ -53,8 +53,9 @@ requires() {
 requires_criu4() {
 	local f="$BATS_RUN_TMPDIR/criu4" rc path
 	if [ ! -f "$f" ]; then
-		path=$("$REPO_ROOT/tests/tools/criu.sh" 2>"$f.err")
-		echo "$? $path" >"$f"
+		rc=0
+		path=$("$REPO_ROOT/tests/tools/criu.sh" 2>"$f.err") || rc=$?
+		echo "$rc $path" >"$f"
 	fi
 	read -r rc path <"$f"
 	case "$rc" in
