@@ -20,6 +20,13 @@ if [ "${CKPT_VM_DEPS:-0}" = 1 ]; then
 	gens="$(dpkg-query -W -f='${Status}\n' initramfs-tools dracut tiny-initramfs 2>/dev/null || true)"
 	grep -q "install ok installed" <<<"$gens" || PKGS+=(tiny-initramfs)
 fi
+# Build dependencies of CRIU 4.2 (a test tool built from ../shared/tools by
+# tests/tools/criu.sh, which sets it), installed when CKPT_CRIU_DEPS=1.
+if [ "${CKPT_CRIU_DEPS:-0}" = 1 ]; then
+	PKGS+=(gcc make pkg-config xz-utils libnl-3-dev libnl-route-3-dev libnet1-dev libcap-dev
+		libbsd-dev libprotobuf-dev protobuf-compiler python3-protobuf libprotobuf-c-dev
+		protobuf-c-compiler uuid-dev libgnutls28-dev)
+fi
 
 missing=()
 for p in "${PKGS[@]}"; do

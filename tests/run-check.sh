@@ -27,6 +27,20 @@ for t in "$BUILD"/tests/unit/test-*; do
 	[ "${PIPESTATUS[0]}" -eq 0 ] || fail=1
 done
 
+echo "== tools"
+# CRIU >= 4.0 for the lane-1 restore suite, built once into a cache (tests/tools/criu.sh);
+# built here so its time is not charged to a test.  Absent tarball: those tests skip.
+criu4_rc=0
+criu4=$(tests/tools/criu.sh) || criu4_rc=$?
+case "$criu4_rc" in
+0) echo "# CRIU 4: $criu4" ;;
+3) echo "# no CRIU 4: the tests that need it skip" ;;
+*)
+	echo "not ok - CRIU 4 for the restore suite (tests/tools/criu.sh exit $criu4_rc)" | tee -a "$log"
+	fail=1
+	;;
+esac
+
 echo "== bats"
 suites=(tests/bats/*.bats)
 if [ -n "${CKPT_BATS_FILTER:-}" ]; then

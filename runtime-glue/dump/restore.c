@@ -202,6 +202,12 @@ static char *dup_n(const char *s, size_t n)
 	return d;
 }
 
+/*
+ * CRIU 4.x logs this on every restore without CAP_SYS_RESOURCE and goes on:
+ * it is never the reason a restore failed.
+ */
+#define HARMLESS_RLIMIT "rlimit: Can't setup RLIMIT_NOFILE for self"
+
 /* The text of the first CRIU "Error (file:line): ..." line, without its prefix. */
 static char *first_error(const char *log)
 {
@@ -212,6 +218,8 @@ static char *first_error(const char *log)
 		size_t len = eol ? (size_t)(eol - p) : strlen(p);
 		const char *e = memmem(p, len, "Error (", 7);
 
+		if (e && memmem(p, len, HARMLESS_RLIMIT, strlen(HARMLESS_RLIMIT)))
+			e = NULL;
 		if (e) {
 			const char *msg = memmem(e, len - (size_t)(e - p), "): ", 3);
 
@@ -286,6 +294,7 @@ static int explain_failure(const char *criu, int status, const char *log_path,
 			line, log_path);
 	if ((line = line_with(text, "Core march mismatch")) ||
 	    (line = line_with(text, "Corruption in")) ||
+	    (line = line_with(text, "Image corrupted")) ||
 	    (line = line_with(text, "Too old image")) ||
 	    (line = line_with(text, "Failed unpacking")))
 		return ck_err_set(

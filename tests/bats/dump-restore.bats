@@ -10,6 +10,7 @@
 # `ckpt restore` must say clearly that CRIU cannot run here.
 
 load helpers
+load restore-helpers
 
 setup() {
 	requires root ptrace crit
@@ -22,15 +23,6 @@ teardown() {
 	kill_victims
 	[ -v RESTORED_PID ] && kill -KILL "$RESTORED_PID" 2>/dev/null
 	return 0
-}
-
-# stderr_has TEXT: the last `run --separate-stderr` printed TEXT on stderr.
-stderr_has() {
-	[[ "$stderr" == *"$1"* ]] || {
-		echo "stderr lacks '$1':" >&2
-		echo "$stderr" >&2
-		return 1
-	}
 }
 
 # criu_works: CRIU can dump/restore on this kernel (the VM lane); cached.
@@ -46,67 +38,13 @@ criu_works() {
 	[ "$CRIU_WORKS" = yes ]
 }
 
-# victim NAME [ARGS...]: start an rst-* victim with its output in $OUT.
-victim() {
-	local name=$1
-	shift
-	"$VICTIMS/$name" "$@" >"$OUT" 2>&1 3>&- </dev/null &
-	VICTIM_PID=$!
-	VICTIM_PIDS+=("$VICTIM_PID")
-	retry 200 0.05 grep -q '^READY' "$OUT" || {
-		cat "$OUT" >&2
-		return 1
-	}
-}
-
-# change N: ask the victim to change its state and wait for "CHANGED N".
-change() {
-	kill -USR1 "$VICTIM_PID"
-	retry 200 0.05 grep -q "^CHANGED $1\$" "$OUT"
-}
-
-# dump_chain [DUMP-OPTIONS...]: pre-dump, change, pre-dump, change, final dump into $IMG/3.
-dump_chain() {
-	ckpt_run -0 pre-dump -t "$VICTIM_PID" -D "$IMG/1"
-	change 1
-	ckpt_run -0 pre-dump -t "$VICTIM_PID" -D "$IMG/2" --prev-images-dir ../1
-	change 2
-	ckpt_run -0 dump -t "$VICTIM_PID" -D "$IMG/3" --prev-images-dir ../2 "$@"
-}
-
-# check_images DIR PID...: the restorable set is there and every image decodes.
-check_images() {
-	local dir=$1 f p
-	shift
-	for f in inventory.img pstree.img files.img timens-0.img; do
-		[ -f "$dir/$f" ] || fail "$f missing"
-	done
-	for p in "$@"; do
-		for f in core-$p.img ids-$p.img mm-$p.img fs-$p.img pagemap-$p.img; do
-			[ -f "$dir/$f" ] || fail "$f missing"
-		done
-	done
-	for f in "$dir"/*.img; do
-		case "${f##*/}" in pages-*) continue ;; esac
-		crit decode -i "$f" -o /dev/null || fail "crit cannot decode ${f##*/}"
-		"$CKPT" show "$f" >/dev/null || fail "ckpt show (protobuf-c) rejects ${f##*/}"
-	done
-	# crit's explorers resolve every cross reference (fdinfo -> files, mm -> files)
-	run -0 crit x "$dir" ps
-	run -0 crit x "$dir" fds
-	run -0 crit x "$dir" mems
-}
-
-# gone PID: the dumped tree was killed (CRIU's default after a dump).
-gone() {
-	retry 100 0.05 bash -c "! kill -0 $1 2>/dev/null || grep -q '^State:.*Z' /proc/$1/status"
-}
-
-# restore_and_check PID: restore $IMG/3; where CRIU runs, SIGTERM the restored
-# victim and wait for PASS; elsewhere expect ckpt's "cannot run" message.
+# restore_and_check PID [PID...]: once the dumped PIDs are free, restore $IMG/3; where
+# CRIU runs, SIGTERM the restored victim (the first PID) and wait for PASS; elsewhere expect
+# ckpt's "cannot run" message.
 restore_and_check() {
 	local pid=$1
 	wait "$pid" 2>/dev/null || true
+	free_pids "$@"
 	if ! criu_works; then
 		if command -v criu >/dev/null; then
 			ckpt_run -1 --separate-stderr restore -D "$IMG/3" -d
@@ -166,7 +104,7 @@ restore_and_check() {
 	assert_output --partial '"type": "PIPE"'
 	gone "$VICTIM_PID"
 	gone "$child"
-	restore_and_check "$VICTIM_PID"
+	restore_and_check "$VICTIM_PID" "$child"
 }
 
 @test "regular files at an offset and O_APPEND, /dev/null, a shared offset" {

@@ -41,9 +41,28 @@ requires() {
 			"$CKPT" check --feature "$r" >/dev/null 2>&1 || skip "kernel lacks $r" ;;
 		crit | runc | criu) command -v "$r" >/dev/null || skip "test requires $r" ;;
 		nobody) id nobody >/dev/null 2>&1 || skip "test requires user nobody" ;;
+		criu4) requires_criu4 ;;
 		*) fail "BUG: unknown requirement '$r'" ;;
 		esac
 	done
+}
+
+# requires criu4: a CRIU >= 4.0 from tests/tools/criu.sh (CKPT_CRIU, or CRIU 4.2 built once
+# from ../shared/tools into a cache); sets CRIU4 to its path.  Skips with the script's reason
+# when none is available; a failed build or a bad CKPT_CRIU fails the test.  Asked once per run.
+requires_criu4() {
+	local f="$BATS_RUN_TMPDIR/criu4" rc path
+	if [ ! -f "$f" ]; then
+		rc=0
+		path=$("$REPO_ROOT/tests/tools/criu.sh" 2>"$f.err") || rc=$?
+		echo "$rc $path" >"$f"
+	fi
+	read -r rc path <"$f"
+	case "$rc" in
+	0) CRIU4=$path ;;
+	3) skip "$(tail -n1 "$f.err")" ;;
+	*) fail "tests/tools/criu.sh failed (exit $rc): $(cat "$f.err")" ;;
+	esac
 }
 
 # retry N DELAY CMD...: run CMD until it succeeds, at most N times.
