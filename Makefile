@@ -51,7 +51,7 @@ DEPS_STAMP := $(BUILD)/.deps-ok
 # Objects that include generated headers wait for them (order-only).
 GEN_HDRS :=
 
-all: $(BUILD)/ckpt
+all: $(BUILD)/ckpt $(BUILD)/criu
 
 # Link order: callers before callees.  Defined before the module.mk files use it.
 CKPT_LIBS := $(BUILD)/runtime-glue/libruntime-glue.a $(BUILD)/parasite/libparasite.a \
@@ -84,6 +84,10 @@ $(BUILD)/ckpt: $(hook_OBJS) $(CKPT_LIBS)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(HOST_LDFLAGS) -o $@ $(hook_OBJS) $(CKPT_LIBS) $(PKG_LIBS) -lpthread
 
+# The criu front-end is ckpt under another name (hook/criu.c).
+$(BUILD)/criu: $(BUILD)/ckpt
+	$(Q)ln -sfn ckpt $@
+
 deps: $(DEPS_STAMP)
 
 demo: all test-bins
@@ -109,6 +113,8 @@ analyze: $(DEPS_STAMP)
 install: all
 	install -D -m 0755 $(BUILD)/ckpt $(DESTDIR)$(PREFIX)/bin/ckpt
 	install -D -m 0644 docs/ckpt.1 $(DESTDIR)$(PREFIX)/share/man/man1/ckpt.1
+	install -d $(DESTDIR)$(PREFIX)/lib/ckpt
+	ln -sfn ../../bin/ckpt $(DESTDIR)$(PREFIX)/lib/ckpt/criu
 
 clean:
 	rm -rf $(BUILD)

@@ -57,6 +57,12 @@ const struct hook_verb hook_verbs[] = {
 	  "Exit 1: malformed or oversized state, missing or unreadable bundle.", hook_opts_hook },
 	{ "agent", hook_cmd_agent, "talk to a container's pre-copy agent",
 	  "ckpt agent status|layer|final|stop --bundle DIR|--id ID [OPTIONS]", NULL, hook_opts_agent },
+	{ "criu", hook_cmd_criu, "ckpt as criu for runc, Podman and libcriu (swrk RPC, check, --version)",
+	  "ckpt criu swrk FD | ckpt criu check [--feature NAME] | ckpt criu --version",
+	  "Installed as `criu` (a link to ckpt), the same front-end answers runc's, Podman's\n"
+	  "and libcriu's `criu swrk FD`: pre-dumps by ckpt, DUMP and RESTORE by the real\n"
+	  "CRIU (CKPT_CRIU, /etc/ckpt/criu.conf, or criu.real next to the front-end).\n"
+	  "Every other CRIU command is refused as not supported.", hook_opts_criu },
 	{ NULL, NULL, NULL, NULL, NULL, NULL },
 };
 /* clang-format on */
@@ -110,6 +116,23 @@ int main(int argc, char **argv)
 	const struct hook_verb *v;
 	int rc;
 
+	{
+		const char *base = strrchr(argv[0], '/');
+
+		base = base ? base + 1 : argv[0];
+		if (!strcmp(base, "criu")) {
+			/* the criu front-end prints nothing of its own in swrk mode */
+			rc = hook_criu_main(argc, argv, argv[0], &err);
+			if (err) {
+				_cleanup_free_ char *msg = ck_err_str(err);
+
+				fprintf(stderr, "criu: %s\n", msg);
+				if (rc == HOOK_EXIT_OK)
+					rc = HOOK_EXIT_ERR;
+			}
+			return rc;
+		}
+	}
 	if (argc < 2) {
 		usage(stderr);
 		return HOOK_EXIT_USAGE;

@@ -32,6 +32,13 @@ int hook_cmd_restore(int argc, char **argv, struct ck_err **err);
 int hook_cmd_pre_dump(int argc, char **argv, struct ck_err **err);
 int hook_cmd_dump(int argc, char **argv, struct ck_err **err);
 int hook_cmd_verify(int argc, char **argv, struct ck_err **err);
+int hook_cmd_criu(int argc, char **argv, struct ck_err **err);
+
+/*
+ * The `criu` front-end (hook/criu.c), for argv[0] `criu` and `ckpt criu`:
+ * argv[1] onwards are CRIU's arguments; @argv0 locates criu.real.
+ */
+int hook_criu_main(int argc, char **argv, const char *argv0, struct ck_err **err);
 
 /* Option tables, one per verb (pre-dump, dump and verify share one). */
 extern const struct hook_opt hook_opts_check[];
@@ -44,6 +51,7 @@ extern const struct hook_opt hook_opts_agent[];
 
 int hook_cmd_hook(int argc, char **argv, struct ck_err **err);
 int hook_cmd_agent(int argc, char **argv, struct ck_err **err);
+extern const struct hook_opt hook_opts_criu[];
 
 extern const struct hook_verb hook_verbs[];
 

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include "common/err.h"
+#include "runtime-glue/rpc/rpc-priv.h"
+
+/*
+ * The container's pre-copy agent (found through /run/ckpt/agents/pid-<pid>),
+ * when it has one: its chain is reused instead of starting a second one.
+ */
+
+/*
+ * PRE_DUMP: ask the agent to write its next layer into the client's images
+ * dir.  1 when the agent did, 0 when the container has no agent (the caller
+ * runs the engine itself), -1 with *err set when the agent failed.
+ */
+int rpc_agent_layer(struct rpc_session *s, struct ck_err **err);
+
+/*
+ * DUMP: the tracker of the agent's latest layer (caller frees), or NULL when
+ * the container has no agent.  -1 with *err set on failure.
+ */
+int rpc_agent_tracker(struct rpc_session *s, char **tracker, struct ck_err **err);
