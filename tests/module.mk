@@ -29,3 +29,10 @@ $(BUILD)/tests/unit/img-sample: $(BUILD)/tests/unit/img-sample.o $(IMG_SAMPLE_LI
 	@echo "  LD      $@"
 	$(Q)$(CC) $(HOST_LDFLAGS) -o $@ $< $(IMG_SAMPLE_LIB) $(IMG_TEST_LIBS) $(PKG_LIBS) -lpthread
 test-bins: $(BUILD)/tests/unit/img-sample
+
+# The libcriu-style RPC client (hand-encoded wire, no project code) for rpc.bats.
+$(BUILD)/tests/tools/rpc-client: tests/tools/rpc-client.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	@echo "  CC      $<"
+	$(Q)$(CC) -D_GNU_SOURCE -std=gnu11 -O1 -g -Wall -Wextra -Werror -o $@ $<
+test-bins: $(BUILD)/tests/tools/rpc-client

@@ -28,6 +28,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -354,11 +355,17 @@ static int exec_reencoded(struct rpc_session *s, const char *criu, const char *w
 	logfd = openat(work >= 0 ? work : img, o->log_file ? o->log_file : "criu.log",
 		       O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	note = xasprintf("ckpt's criu front-end: DUMP handed to %s: %s\n", criu, why);
+	/*
+	 * The relay is a grandchild: CRIU waits for its own children before
+	 * it exits, and the relay waits for CRIU to close its socket.
+	 */
 	child = fork();
 	if (child < 0) {
 		ck_err_set(&err, errno, "fork the relay");
 		goto fail;
 	}
+	if (child == 0 && fork() != 0)
+		_exit(0);
 	if (child == 0) {
 		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 
@@ -374,9 +381,12 @@ static int exec_reencoded(struct rpc_session *s, const char *criu, const char *w
 		relay(s->sk, pair[0], logfd, note);
 		_exit(0);
 	}
+	waitpid(child, NULL, 0);
 	close(pair[0]);
 	if (logfd >= 0)
 		close(logfd);
+	/* the client's socket is the relay's now */
+	fcntl(s->sk, F_SETFD, FD_CLOEXEC);
 	/* CRIU's socket: fd 3 would clash with nothing we still need */
 	exec_criu(criu, pair[1]);
 	ck_err_set(&err, errno, "exec %s", criu);

@@ -346,7 +346,12 @@ static int dispatch(struct rpc_session *s, bool *again)
 		rpc_consume(s);
 		ck_err_set(&err, EOPNOTSUPP, "request %s is not supported by ckpt's criu front-end",
 			   img_rpc_type_name(type, tn, sizeof(tn)));
-		rpc_send_error(s->sk, type, err);
+		/* an unknown number is answered as EMPTY, as CRIU does */
+		rpc_send_error(s->sk,
+			       protobuf_c_enum_descriptor_get_value(&criu_req_type__descriptor, type) ?
+				       type :
+				       CRIU_REQ_TYPE__EMPTY,
+			       err);
 		return 1;
 	}
 	if (rc < 0) {
