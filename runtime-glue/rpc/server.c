@@ -138,6 +138,7 @@ int rpc_setup_dirs(struct rpc_session *s, struct ck_err **err)
 {
 	const CriuOpts *o = s->req->opts;
 	const char *log_file;
+	char tn[32];
 	int fd;
 
 	if (!o)
@@ -179,8 +180,9 @@ int rpc_setup_dirs(struct rpc_session *s, struct ck_err **err)
 		return ck_err_set(err, errno, "log file %s/%s", s->work_dir, log_file);
 	ck_log_set_fd(fd);
 	ck_log_set_level(log_level(o));
-	pr_info("ckpt's criu front-end, pid %d, serving pid %d for client %d", (int)getpid(),
-		(int)s->pid, (int)s->peer);
+	pr_info("ckpt's criu front-end, pid %d: request %s for pid %d from client %d",
+		(int)getpid(), img_rpc_type_name(s->req->type, tn, sizeof(tn)), (int)s->pid,
+		(int)s->peer);
 	pr_info("images dir %s, work dir %s", s->images_dir, s->work_dir);
 	return 0;
 }
@@ -347,11 +349,12 @@ static int dispatch(struct rpc_session *s, bool *again)
 		ck_err_set(&err, EOPNOTSUPP, "request %s is not supported by ckpt's criu front-end",
 			   img_rpc_type_name(type, tn, sizeof(tn)));
 		/* an unknown number is answered as EMPTY, as CRIU does */
-		rpc_send_error(s->sk,
-			       protobuf_c_enum_descriptor_get_value(&criu_req_type__descriptor, type) ?
-				       type :
-				       CRIU_REQ_TYPE__EMPTY,
-			       err);
+		rpc_send_error(
+			s->sk,
+			protobuf_c_enum_descriptor_get_value(&criu_req_type__descriptor, type)
+				? type
+				: CRIU_REQ_TYPE__EMPTY,
+			err);
 		return 1;
 	}
 	if (rc < 0) {
