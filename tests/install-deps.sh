@@ -27,6 +27,11 @@ if [ "${CKPT_CRIU_DEPS:-0}" = 1 ]; then
 		libbsd-dev libprotobuf-dev protobuf-compiler python3-protobuf libprotobuf-c-dev
 		protobuf-c-compiler uuid-dev libgnutls28-dev)
 fi
+# Podman for the Podman suites (docs: ../shared/docs/podman.md), when CKPT_PODMAN_DEPS=1.
+# runc is named so that apt does not pick crun to satisfy podman's "crun | runc".
+if [ "${CKPT_PODMAN_DEPS:-0}" = 1 ]; then
+	PKGS+=(podman runc busybox-static)
+fi
 
 missing=()
 for p in "${PKGS[@]}"; do

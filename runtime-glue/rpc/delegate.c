@@ -426,6 +426,13 @@ int rpc_delegate(struct rpc_session *s)
 	ck_err_set(&err, errno, "exec %s", criu);
 fail:
 	rpc_consume(s);
+	if (s->req->opts) {
+		/* runc 1.1.5 shows only cr_errno and the log's name: say it there */
+		_cleanup_err_ struct ck_err *e2 = NULL;
+
+		if (rpc_setup_dirs(s, &e2) < 0)
+			pr_debug("no log for the error: %s", e2->msg);
+	}
 	rpc_send_error(s->sk, type, err);
 	return 1;
 }

@@ -1,0 +1,140 @@
+#!/usr/bin/env bats
+# bats file_tags=root
+# Podman 4.3.1 with ckpt's criu front-end first in PATH: --pre-checkpoint by
+# ckpt, --with-previous delegated to CRIU 4.2, --print-stats, --export, and
+# restore --import-previous/--import through CRIU 4.2.  Podman gets a store of
+# its own (shared/docs/podman.md, "a store of its own"); packages:
+# CKPT_PODMAN_DEPS=1 tests/install-deps.sh.
+
+load helpers
+
+P=ckpt-rpc-
+
+setup_file() {
+	command -v podman >/dev/null || return 0
+	local T=$BATS_FILE_TMPDIR
+	mkdir -p "$T/bin" "$T/rootfs/bin" "$T/rootfs/proc" "$T/rootfs/sys" "$T/rootfs/dev" "$T/rootfs/tmp" "$T/rootfs/etc"
+	cat >"$T/storage.conf" <<EOF
+[storage]
+driver = "vfs"
+graphroot = "$T/root"
+runroot = "$T/run"
+EOF
+	cat >"$T/containers.conf" <<EOF
+[containers]
+netns = "none"
+default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
+log_driver = "k8s-file"
+
+[engine]
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+runtime = "runc"
+tmp_dir = "$T/tmp"
+static_dir = "$T/root/libpod"
+volume_path = "$T/root/volumes"
+lock_type = "file"
+events_logfile_path = "$T/events.log"
+EOF
+	export CONTAINERS_CONF="$T/containers.conf" CONTAINERS_STORAGE_CONF="$T/storage.conf"
+	cp /bin/busybox "$T/rootfs/bin/busybox"
+	local a
+	for a in $(/bin/busybox --list); do
+		[ -e "$T/rootfs/bin/$a" ] || ln -s busybox "$T/rootfs/bin/$a"
+	done
+	tar -C "$T/rootfs" -cf "$T/rootfs.tar" .
+	podman import --change 'CMD ["/bin/sh"]' "$T/rootfs.tar" "localhost/${P}busybox:latest" >/dev/null
+	# the front-end as `criu`, first in PATH for podman, runc and conmon
+	ln -s "$CKPT" "$T/bin/criu"
+}
+
+teardown_file() {
+	command -v podman >/dev/null || return 0
+	podman ps -a --format '{{.Names}}' | grep "^$P" | xargs -r podman rm -f -t0 >/dev/null 2>&1 || true
+	podman rmi -f "localhost/${P}busybox:latest" >/dev/null 2>&1 || true
+}
+
+setup() {
+	requires root
+	command -v podman >/dev/null || skip "test requires podman (CKPT_PODMAN_DEPS=1 tests/install-deps.sh)"
+	T=$BATS_FILE_TMPDIR
+	export CONTAINERS_CONF="$T/containers.conf" CONTAINERS_STORAGE_CONF="$T/storage.conf"
+	export CKPT_CRIU_CONF="$T/no-criu.conf"
+	unset CKPT_CRIU
+	C="${P}${BATS_TEST_NUMBER}"
+}
+
+teardown() {
+	[ -v C ] || return 0
+	podman rm -f -t0 "$C" "$C-r" >/dev/null 2>&1 || true
+	rm -f "$T/bin/criu.real"
+}
+
+# pm ARGS: podman with the front-end first in PATH.
+pm() {
+	PATH="$T/bin:$PATH" podman "$@"
+}
+
+start_counter() {
+	podman run -d --name "$C" "localhost/${P}busybox" \
+		sh -c 'trap "exit 0" TERM; i=0; while :; do i=$((i+1)); echo $i; sleep 0.1; done' >/dev/null 3>&-
+	BUNDLE=$(podman inspect -f '{{.StaticDir}}' "$C")
+}
+
+@test "podman --pre-checkpoint twice by ckpt (container keeps running), --print-stats shows ckpt's figures" {
+	start_counter
+	run -0 pm container checkpoint --pre-checkpoint "$C"
+	[ "$(podman inspect -f '{{.State.Status}}' "$C")" = running ]
+	[ -f "$BUNDLE/pre-checkpoint/ckpt-layer" ]
+	run -0 pm container checkpoint --pre-checkpoint --print-stats "$C"
+	local json=$output
+	[ "$(podman inspect -f '{{.State.Status}}' "$C")" = running ]
+	# the figures podman prints are those of ckpt's layer
+	local written
+	written=$(sed -n 's/.*pre-dump: \([0-9]*\) pages written.*/\1/p' "$BUNDLE/dump.log")
+	[ -n "$written" ]
+	echo "$json" | jq -e --argjson w "$written" '.container_statistics[0].criu_statistics.pages_written == $w'
+	grep -q "request PRE_DUMP" "$BUNDLE/dump.log"
+	# written into the same directory twice: one whole layer, no leftovers
+	[ ! -e "$BUNDLE/pre-checkpoint/parent" ]
+	run -0 crit decode -i "$BUNDLE/pre-checkpoint/inventory.img"
+}
+
+@test "podman --with-previous without a real CRIU: podman fails with the RPC error, the container keeps running" {
+	start_counter
+	run -0 pm container checkpoint --pre-checkpoint "$C"
+	run -125 pm container checkpoint --with-previous --keep "$C"
+	assert_output --partial "criu failed: type DUMP"
+	grep -q "DUMP needs a real CRIU, and no real CRIU is configured" "$BUNDLE/dump.log"
+	[ "$(podman inspect -f '{{.State.Status}}' "$C")" = running ]
+}
+
+@test "podman: pre-checkpoint by ckpt, --with-previous --export delegated to CRIU 4.2, restore --import-previous/--import; the counter goes on" {
+	if declare -F requires_criu4 >/dev/null; then
+		requires criu4
+	else
+		CRIU4=${CKPT_TEST_CRIU4:-$(ls /var/cache/ckpt-tests/criu-4.2/*/criu 2>/dev/null | head -n1)}
+		[ -n "$CRIU4" ] && [ -x "$CRIU4" ] || skip "test requires CRIU 4 (tests/tools/criu.sh)"
+	fi
+	ln -sf "$CRIU4" "$T/bin/criu.real"
+	start_counter
+	run -0 pm container checkpoint --pre-checkpoint "$C"
+	run -0 pm container checkpoint --pre-checkpoint --export "$BATS_TEST_TMPDIR/pre.tar" "$C"
+	run -0 tar -tf "$BATS_TEST_TMPDIR/pre.tar"
+	assert_line "pre-checkpoint/inventory.img"
+	run -0 pm container checkpoint --with-previous --keep --print-stats --export "$BATS_TEST_TMPDIR/final.tar" "$C"
+	echo "$output" | jq -e '.container_statistics[0].criu_statistics.pages_written > 0'
+	[ "$(podman inspect -f '{{.State.Status}}' "$C")" = exited ]
+	grep -q "ckpt's criu front-end: DUMP handed to .*criu.real: the parent ../pre-checkpoint was written by ckpt's uffd-wp tracker" "$BUNDLE/dump.log"
+	[ "$(readlink "$BUNDLE/checkpoint/parent")" = ../pre-checkpoint ]
+	local last
+	last=$(tail -n1 "$BUNDLE/ctr.log" | awk '{print $NF}')
+	[ "$last" -gt 0 ]
+	run -0 pm container restore --import-previous "$BATS_TEST_TMPDIR/pre.tar" --import "$BATS_TEST_TMPDIR/final.tar" -n "$C-r" --print-stats
+	echo "$output" | jq -e '.container_statistics[0].criu_statistics.pages_restored > 0'
+	[ "$(podman inspect -f '{{.State.Status}}' "$C-r")" = running ]
+	retry 100 0.1 bash -c "[ \$(podman logs '$C-r' | tail -n1) -gt $((last + 2)) ]"
+	# the restore printed nothing into the container's stdout/stderr (the counter only)
+	run -0 podman logs "$C-r"
+	refute_output --regexp '[^0-9[:space:]]'
+}
