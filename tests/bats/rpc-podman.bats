@@ -138,3 +138,20 @@ start_counter() {
 	run -0 podman logs "$C-r"
 	refute_output --regexp '[^0-9[:space:]]'
 }
+
+@test "podman --runtime-flag criu=FRONT-END: runc's calls reach ckpt (podman's own checks still use the criu in PATH)" {
+	if declare -F requires_criu4 >/dev/null; then
+		requires criu4
+	else
+		CRIU4=${CKPT_TEST_CRIU4:-$(ls /var/cache/ckpt-tests/criu-4.2/*/criu 2>/dev/null | head -n1)}
+		[ -n "$CRIU4" ] && [ -x "$CRIU4" ] || skip "test requires CRIU 4 (tests/tools/criu.sh)"
+	fi
+	# podman's own VERSION and mem_track checks run `criu` from PATH: here CRIU 4.2
+	local real="$BATS_TEST_TMPDIR/real"
+	mkdir -p "$real"
+	ln -s "$CRIU4" "$real/criu"
+	start_counter
+	PATH="$real:$PATH" run -0 podman --runtime-flag "criu=$T/bin/criu" container checkpoint --pre-checkpoint "$C"
+	grep -q "ckpt's criu front-end, pid .*: request PRE_DUMP" "$BUNDLE/dump.log"
+	[ "$(podman inspect -f '{{.State.Status}}' "$C")" = running ]
+}
