@@ -17,7 +17,8 @@
 int rpc_agent_layer(struct rpc_session *s, struct ck_err **err);
 
 /*
- * DUMP: the tracker of the agent's latest layer (caller frees), or NULL when
- * the container has no agent.  -1 with *err set on failure.
+ * DUMP: stop the container's agent before CRIU freezes the tree; *tracker
+ * gets the tracker of its chain (caller frees), NULL when the container has
+ * no agent.  0, or -1 with *err set when the agent could not be asked.
  */
-int rpc_agent_tracker(struct rpc_session *s, char **tracker, struct ck_err **err);
+int rpc_agent_release(struct rpc_session *s, char **tracker, struct ck_err **err);

@@ -170,20 +170,21 @@ int glue_rpc_find_criu(const char *argv0, char **path, char *why, size_t why_len
 /*
  * Whether the layer named by parent_img was written by a ckpt tracker CRIU
  * cannot continue (uffd-wp, hash, none: CRIU continues only soft-dirty
- * chains).  *why (set when true) says which.
+ * chains).  @agent_tracker: that of the container's agent, whose chain the
+ * parent belongs to, or NULL.  *why (set when true) says which.
  */
-static bool parent_needs_full(struct rpc_session *s, char *why, size_t why_len)
+static bool parent_needs_full(struct rpc_session *s, const char *agent_tracker, char *why,
+			      size_t why_len)
 {
 	const CriuOpts *o = s->req->opts;
 	_cleanup_err_ struct ck_err *err = NULL;
-	_cleanup_free_ char *tracker = NULL;
+	_cleanup_free_ char *tracker = agent_tracker ? xstrdup(agent_tracker) : NULL;
 	_cleanup_close_ int imgfd = -1, pfd = -1;
 	bool same;
 
 	if (!o || !o->parent_img)
 		return false;
-	if (rpc_agent_tracker(s, &tracker, &err) < 0 || !tracker) {
-		ck_err_free(&err);
+	if (!tracker) {
 		if (o->images_dir_fd >= 0)
 			imgfd = rpc_peer_fd(s->peer, o->images_dir_fd, O_RDONLY | O_DIRECTORY, NULL,
 					    &err);
@@ -402,7 +403,7 @@ fail:
 int rpc_delegate(struct rpc_session *s)
 {
 	_cleanup_err_ struct ck_err *err = NULL;
-	_cleanup_free_ char *criu = NULL;
+	_cleanup_free_ char *criu = NULL, *agent_tracker = NULL;
 	char why[1024] = "", tn[32];
 	int type = s->req->type;
 
@@ -413,7 +414,9 @@ int rpc_delegate(struct rpc_session *s)
 			   img_rpc_type_name(type, tn, sizeof(tn)), why);
 		goto fail;
 	}
-	if (type == CRIU_REQ_TYPE__DUMP && parent_needs_full(s, why, sizeof(why))) {
+	if (type == CRIU_REQ_TYPE__DUMP && rpc_agent_release(s, &agent_tracker, &err) < 0)
+		goto fail;
+	if (type == CRIU_REQ_TYPE__DUMP && parent_needs_full(s, agent_tracker, why, sizeof(why))) {
 		if (!s->req->opts || s->req->opts->images_dir_fd < 0) {
 			ck_err_set(&err, EINVAL, "DUMP without images_dir_fd");
 			goto fail;

@@ -119,7 +119,6 @@ static int engine_layer(struct rpc_session *s, struct ck_err **err)
 	const CriuOpts *ro = s->req->opts;
 	struct glue_mem_opts o = { 0 };
 	struct glue_mem_result res;
-	_cleanup_free_ char *aside = NULL;
 
 	o.target.pid = s->pid;
 	/* runc names the container's freezer: freeze the cgroup of the container's init */
@@ -133,23 +132,43 @@ static int engine_layer(struct rpc_session *s, struct ck_err **err)
 	pr_info("pre-dump of pid %d%s into %s, parent %s", (int)o.target.pid,
 		o.target.cgroup ? " (its cgroup)" : "", o.images_dir,
 		o.prev_dir ? o.prev_dir : "(none)");
-	/* the client's fd keeps the old directory alive; the layer goes to the path */
-	close(s->imgfd);
-	s->imgfd = -1;
-	if (move_aside(s->images_dir, &aside, err) < 0)
+	if (glue_mem_dump(&o, &res, err) < 0)
 		return -1;
-	if (glue_mem_dump(&o, &res, err) < 0) {
-		if (aside && rename(aside, s->images_dir) < 0)
-			pr_warn("put %s back: %s", s->images_dir, strerror(errno));
-		return -1;
-	}
-	if (aside)
-		remove_flat(aside);
 	pr_info("pre-dump: %llu pages written, %llu in parent, %llu scanned, frozen %llu us, tracker %s",
 		(unsigned long long)res.st.pages_written,
 		(unsigned long long)res.st.pages_skipped_parent,
 		(unsigned long long)res.st.pages_scanned, (unsigned long long)res.st.frozen_us,
 		glue_tracker_name(res.tracker));
+	return 0;
+}
+
+/* The layer by the container's agent, else by the engine, into a fresh images dir. */
+static int layer(struct rpc_session *s, struct ck_err **err)
+{
+	_cleanup_free_ char *aside = NULL;
+	int found;
+
+	/* the client's fd keeps the old directory alive; the layer goes to the path */
+	close(s->imgfd);
+	s->imgfd = -1;
+	if (move_aside(s->images_dir, &aside, err) < 0)
+		return -1;
+	found = rpc_agent_layer(s, err);
+	if (found < 0 || (!found && engine_layer(s, err) < 0)) {
+		if (aside && rename(aside, s->images_dir) < 0)
+			pr_warn("put %s back: %s", s->images_dir, strerror(errno));
+		return -1;
+	}
+	if (aside && !strcmp(s->images_dir, s->work_dir)) {
+		/* the log was in the images dir (no work dir): it belongs to the new layer */
+		_cleanup_free_ char *from = xasprintf("%s/%s", aside, s->log_name);
+		_cleanup_free_ char *to = xasprintf("%s/%s", s->images_dir, s->log_name);
+
+		if (rename(from, to) < 0)
+			pr_warn("keep the log %s: %s", to, strerror(errno));
+	}
+	if (aside)
+		remove_flat(aside);
 	copy_stats(s);
 	return 0;
 }
@@ -160,14 +179,10 @@ int rpc_pre_dump(struct rpc_session *s)
 	_cleanup_err_ struct ck_err *err = NULL;
 	CriuResp resp = CRIU_RESP__INIT;
 	int type = s->req->type;
-	int found;
 
 	if (rpc_setup_dirs(s, &err) < 0)
 		goto fail;
-	found = rpc_agent_layer(s, &err);
-	if (found < 0)
-		goto fail;
-	if (!found && engine_layer(s, &err) < 0)
+	if (layer(s, &err) < 0)
 		goto fail;
 	resp.type = type;
 	resp.success = true;

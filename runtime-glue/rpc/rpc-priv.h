@@ -24,6 +24,7 @@ struct rpc_session {
 	/* set by rpc_setup_dirs() */
 	int imgfd, workfd; /* ours, O_CLOEXEC */
 	char *images_dir, *work_dir;
+	const char *log_name; /* in the work dir */
 	pid_t pid; /* opts.pid, or the peer */
 };
 

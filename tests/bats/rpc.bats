@@ -194,6 +194,14 @@ pre_dump() {
 	run -0 crit decode -i "$W/img/2/stats-dump"
 	echo "$output" | jq -e '.entries[0].dump | .pages_skipped_parent > .pages_written'
 	grep -q "request SINGLE_PRE_DUMP" "$W/work/dump.log"
+	# again into the same, now full, directory and without a work dir (CRIU then logs
+	# into the images dir): the old layer is replaced, the log kept in the new one
+	run -0 "$CLIENT" "$FRONT" pre-dump -t "$VPID" -D "$W/img/2" -P ../1
+	assert_line --partial "type=13 success=1"
+	grep -q "pre-dump: .* pages written" "$W/img/2/dump.log"
+	[ "$(readlink "$W/img/2/parent")" = ../1 ]
+	run -0 ls -a "$W/img"
+	refute_output --partial ckpt-old
 	kill -0 "$VPID"
 	[ "$(proc_state "$VPID")" != T ]
 	untraced "$VPID"
