@@ -25,7 +25,7 @@ struct rpc_session {
 	int imgfd, workfd; /* ours, O_CLOEXEC */
 	char *images_dir, *work_dir;
 	const char *log_name; /* in the work dir */
-	pid_t pid; /* opts.pid, or the peer */
+	pid_t pid;            /* opts.pid, or the peer */
 };
 
 /* Drop the request datagram from the socket (once). */
