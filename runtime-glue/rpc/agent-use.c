@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/cleanup.h"
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "runtime-glue/rpc/agent-use.h"
