@@ -133,6 +133,11 @@ int hook_criu_main(int argc, char **argv, const char *argv0, struct ck_err **err
 	for (int i = 1; i < argc && !cmd; i++)
 		if (argv[i][0] != '-')
 			cmd = argv[i];
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			usage(stdout);
+			return HOOK_EXIT_OK;
+		}
 	if (cmd && strcmp(cmd, "check") && strcmp(cmd, "swrk"))
 		return not_supported(cmd);
 	if (cmd && !strcmp(cmd, "swrk"))
