@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,8 @@
 
 /* cr_errmsg is cut here so that every response stays far below runc's 40960 bytes. */
 #define ERRMSG_MAX 4000
+/* After a PRE_DUMP answer: how long a client may keep the socket open. */
+#define EOF_WAIT_MS 30000
 
 /* see rpc-priv.h */
 int rpc_send(int sk, const CriuResp *resp, struct ck_err **err)
@@ -408,8 +411,17 @@ int glue_rpc_serve(int sk, const char *argv0, struct ck_err **err)
 		if (!again && (s.req->type == CRIU_REQ_TYPE__PRE_DUMP)) {
 			/*
 			 * CRIU waits for a further PRE_DUMP or DUMP here; runc
-			 * closes instead.  ckpt serves one request per process.
+			 * closes instead.  ckpt serves one request per process,
+			 * and a client that neither closes nor sends is left after
+			 * EOF_WAIT_MS: the layer is complete anyway.
 			 */
+			struct pollfd p = { .fd = sk, .events = POLLIN };
+
+			if (poll(&p, 1, EOF_WAIT_MS) == 0) {
+				pr_info("the client did not close the socket in %d s: exiting",
+					EOF_WAIT_MS / 1000);
+				break;
+			}
 			r = next_request(&s, err);
 			if (r == 1) {
 				_cleanup_err_ struct ck_err *e = NULL;

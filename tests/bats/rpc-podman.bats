@@ -155,3 +155,25 @@ start_counter() {
 	grep -q "ckpt's criu front-end, pid .*: request PRE_DUMP" "$BUNDLE/dump.log"
 	[ "$(podman inspect -f '{{.State.Status}}' "$C")" = running ]
 }
+
+@test "podman checkpoint and restore (no pre-checkpoint): both handed to CRIU 4.2 in place" {
+	if declare -F requires_criu4 >/dev/null; then
+		requires criu4
+	else
+		CRIU4=${CKPT_TEST_CRIU4:-$(ls /var/cache/ckpt-tests/criu-4.2/*/criu 2>/dev/null | head -n1)}
+		[ -n "$CRIU4" ] && [ -x "$CRIU4" ] || skip "test requires CRIU 4 (tests/tools/criu.sh)"
+	fi
+	ln -sf "$CRIU4" "$T/bin/criu.real"
+	start_counter
+	run -0 pm container checkpoint --keep "$C"
+	[ "$(podman inspect -f '{{.State.Status}}' "$C")" = exited ]
+	# CRIU itself wrote the log (exec'd in place: no relay, no note of ckpt's)
+	grep -q "Dumping finished successfully" "$BUNDLE/dump.log"
+	run ! grep -q "ckpt's criu front-end" "$BUNDLE/dump.log"
+	local last
+	last=$(tail -n1 "$BUNDLE/ctr.log" | awk '{print $NF}')
+	run -0 pm container restore --keep "$C"
+	[ "$(podman inspect -f '{{.State.Status}}' "$C")" = running ]
+	grep -q "Restore finished successfully" "$BUNDLE/restore.log"
+	retry 100 0.1 bash -c "[ \$(podman logs '$C' | tail -n1) -gt $((last + 2)) ]"
+}
