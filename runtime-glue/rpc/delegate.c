@@ -332,6 +332,14 @@ static int exec_reencoded(struct rpc_session *s, const char *criu, const char *w
 		ck_err_set(&err, errno, "keep the client's directories open for CRIU");
 		goto fail;
 	}
+	if (o->has_status_fd && o->status_fd >= 0) {
+		/* lazy pages: CRIU writes its readiness there, also a client fd */
+		int st = rpc_peer_fd(s->peer, o->status_fd, O_WRONLY, NULL, &err);
+
+		if (st < 0)
+			goto fail;
+		o->status_fd = inheritable(st);
+	}
 	o->images_dir_fd = img;
 	if (work >= 0)
 		o->work_dir_fd = work;
