@@ -15,7 +15,6 @@
 #include "common/xalloc.h"
 #include "runtime-glue/rpc/agent-use.h"
 
-#if __has_include("runtime-glue/agent/client.h")
 #include "runtime-glue/agent/client.h"
 
 /* A final layer of a big container takes a while; a hung agent must not hang runc. */
@@ -91,19 +90,3 @@ int rpc_agent_release(struct rpc_session *s, char **tracker, struct ck_err **err
 	free(dir);
 	return 0;
 }
-
-#else /* no agent client in this tree yet */
-
-/* see agent-use.h */
-int rpc_agent_layer(struct rpc_session *s, struct ck_err **err)
-{
-	return 0;
-}
-
-/* see agent-use.h */
-int rpc_agent_release(struct rpc_session *s, char **tracker, struct ck_err **err)
-{
-	*tracker = NULL;
-	return 0;
-}
-#endif

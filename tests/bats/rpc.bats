@@ -310,3 +310,54 @@ pre_dump() {
 	run -0 cat "$BUNDLE/rootfs/tmp/status"
 	assert_output --regexp '^[0-9]+ OK$'
 }
+
+# A stand-in for the container's pre-copy agent (tests/tools/stand-in-agent.py)
+# in $W/ckpt-dir, registered as pid-PID in a registry of the test's own.
+stand_in_agent() {
+	command -v python3 >/dev/null || skip "test requires python3 (the stand-in agent)"
+	mkdir -p "$W/ckpt-dir" "$W/agents"
+	export CKPT_AGENT_REGISTRY="$W/agents"
+	ln -sfn "$W/ckpt-dir" "$W/agents/pid-$1"
+	python3 "$REPO_ROOT/tests/tools/stand-in-agent.py" "$W/ckpt-dir" "$2" >"$W/agent.out" 2>&1 3>&- </dev/null &
+	SERVERS+=($!)
+	retry 100 0.05 grep -q READY "$W/agent.out"
+}
+
+@test "agent registry: a stale entry is no agent; PRE_DUMP goes to the container's agent, whose refusal is the RPC error" {
+	mem_setup
+	vcmd alloc a 16
+	vcmd fill a 0 16 1
+	mkdir -p "$W/img/1" "$W/img/2" "$W/work" "$W/ckpt-dir" "$W/agents"
+	export CKPT_AGENT_REGISTRY="$W/agents"
+	# an entry whose agent.sock does not answer: ckpt's engine writes the layer
+	ln -s "$W/ckpt-dir" "$W/agents/pid-$VPID"
+	run -0 "$CLIENT" "$FRONT" pre-dump -t "$VPID" -D "$W/img/1" -W "$W/work"
+	assert_line --partial "type=13 success=1"
+	grep -q "pre-dump: .* pages written" "$W/work/dump.log"
+	# an agent that answers: the layer request is its, with the client's images dir
+	stand_in_agent "$VPID" uffd-wp
+	run -0 "$CLIENT" "$FRONT" pre-dump -t "$VPID" -D "$W/img/2" -W "$W/work" -P ../1
+	assert_line --partial "type=13 success=0"
+	assert_line --partial "refused 'layer': the stand-in agent takes no layers"
+	run -0 jq -c . "$W/ckpt-dir/requests.log"
+	assert_output "{\"cmd\":\"layer\",\"dir\":\"$W/img/2\"}"
+	grep -q "has a pre-copy agent ($W/ckpt-dir)" "$W/work/dump.log"
+	[ "$(proc_state "$VPID")" != T ]
+	untraced "$VPID"
+}
+
+@test "runc checkpoint of a container with an agent: the agent is stopped first, its tracker decides a full CRIU dump" {
+	need_criu4
+	make_bundle
+	run_ctr 'while true; do sleep 0.1; done'
+	pre_dump 1
+	stand_in_agent "$CPID" hash
+	mkdir -p "$W/bin"
+	ln -s "$CKPT" "$W/bin/criu"
+	ln -s "$CRIU4" "$W/bin/criu.real"
+	run -0 runc --criu "$W/bin/criu" checkpoint --image-path "$W/img/final" --work-path "$W/workf" --parent-path ../pre1 "$CTR"
+	run -0 jq -r .cmd "$W/ckpt-dir/requests.log"
+	assert_output $'status\nstop'
+	grep -q "the parent ../pre1 was written by ckpt's hash tracker" "$W/workf/dump.log"
+	run ! runc state "$CTR"
+}
