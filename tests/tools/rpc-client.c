@@ -9,6 +9,7 @@
  *   rpc-client CRIU version
  *   rpc-client CRIU features   -D DIR [-W WORKDIR]
  *   rpc-client CRIU pre-dump   -t PID -D DIR [-W WORKDIR] [-P PARENT] [--type N]
+ *   rpc-client CRIU dump       -t PID -D DIR [-W WORKDIR] [-P PARENT]  (track_mem with -P)
  *   rpc-client CRIU raw HEX            send these bytes
  *   rpc-client CRIU garbage N          send N bytes of 0xff
  *   rpc-client CRIU pre-dump ... --exit-after-send   exit right after sending
@@ -249,7 +250,7 @@ int main(int argc, char **argv)
 		put_int(&req, 1, 10);
 		put_int(&opts, 1, 0);
 		put_bytes(&req, 2, opts.b, opts.n);
-	} else if (!strcmp(cmd, "features") || !strcmp(cmd, "pre-dump")) {
+	} else if (!strcmp(cmd, "features") || !strcmp(cmd, "pre-dump") || !strcmp(cmd, "dump")) {
 		if (!dir) {
 			fprintf(stderr, "rpc-client: -D DIR needed\n");
 			return 2;
@@ -261,11 +262,11 @@ int main(int argc, char **argv)
 		put_str(&opts, 10, "dump.log");
 		if (parent)
 			put_str(&opts, 14, parent);
-		if (!strcmp(cmd, "pre-dump"))
+		if (!strcmp(cmd, "pre-dump") || (!strcmp(cmd, "dump") && parent))
 			put_int(&opts, 15, 1); /* track_mem */
 		if (work)
 			put_int(&opts, 17, open_dir(work));
-		put_int(&req, 1, !strcmp(cmd, "features") ? 9 : type);
+		put_int(&req, 1, !strcmp(cmd, "features") ? 9 : !strcmp(cmd, "dump") ? 1 : type);
 		put_bytes(&req, 2, opts.b, opts.n);
 		if (!strcmp(cmd, "features")) {
 			put_int(&sub, 1, 1);
