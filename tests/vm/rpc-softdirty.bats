@@ -18,6 +18,12 @@ setup() {
 
 teardown() {
 	kill_victims
+	if [ -v CTR ]; then
+		runc delete -f "$CTR" >/dev/null 2>&1 || true
+	fi
+	if [ -v MOUNTED_CG ]; then
+		retry 20 0.1 umount /sys/fs/cgroup || umount -l /sys/fs/cgroup || true
+	fi
 }
 
 @test "front-end on soft-dirty: two SINGLE_PRE_DUMPs by ckpt, DUMP handed to CRIU 3.17 in place with the parent, criu restore: the victim passes" {
@@ -52,4 +58,45 @@ teardown() {
 	retry 100 0.1 grep -qE '^(PASS|FAIL)' "$out"
 	run cat "$out"
 	assert_line --regexp '^PASS'
+}
+
+@test "runc in the guest: two pre-dumps through the front-end (soft-dirty), runc checkpoint --parent-path handed to CRIU 3.17 in place (it chains onto ckpt's layer), runc restore: the container resumes with its memory" {
+	requires runc
+	[ -x /bin/busybox ] || skip "test requires busybox (busybox-static)"
+	local t="$BATS_TEST_TMPDIR" c
+	# the guest mounts no cgroups; runc needs them (a throwaway kernel)
+	if ! findmnt -n -t cgroup2 /sys/fs/cgroup >/dev/null; then
+		mount -t cgroup2 none /sys/fs/cgroup
+		MOUNTED_CG=1
+	fi
+	CTR=ckpt-rpc-vm-$$
+	mkdir -p "$t/bundle/rootfs/bin" "$t/bundle/rootfs/tmp" "$t/img" "$t/bin"
+	cp /bin/busybox "$t/bundle/rootfs/bin/"
+	for c in sh sleep md5sum head base64 tr echo; do ln -s busybox "$t/bundle/rootfs/bin/$c"; done
+	(cd "$t/bundle" && runc spec)
+	jq '.process.terminal = false | .root.readonly = false
+		| .linux.namespaces |= map(select(.type != "network"))
+		| .process.args = ["/bin/sh", "-c", "s=$(head -c 60000 /dev/urandom | base64 | tr -d \"\\n\"); h=$(echo \"$s\" | md5sum); i=0; while true; do [ \"$(echo \"$s\" | md5sum)\" = \"$h\" ] && r=OK || r=BAD; i=$((i+1)); echo \"$i $r\" >/tmp/status; sleep 0.1; done"]' \
+		"$t/bundle/config.json" >"$t/config.new"
+	mv "$t/config.new" "$t/bundle/config.json"
+	runc run -d --bundle "$t/bundle" "$CTR" >/dev/null 2>&1 </dev/null 3>&-
+	retry 100 0.1 grep -q OK "$t/bundle/rootfs/tmp/status"
+	ln -s "$CKPT" "$t/bin/criu"
+	ln -s "$(command -v criu)" "$t/bin/criu.real"
+	run -0 runc --criu "$t/bin/criu" checkpoint --pre-dump --image-path "$t/img/pre1" --work-path "$t/w1" "$CTR"
+	grep -q "tracker soft-dirty" "$t/w1/dump.log"
+	run -0 runc --criu "$t/bin/criu" checkpoint --pre-dump --image-path "$t/img/pre2" --work-path "$t/w2" --parent-path ../pre1 "$CTR"
+	[ "$(runc state "$CTR" | jq -r .status)" = running ]
+	run -0 runc --criu "$t/bin/criu" checkpoint --image-path "$t/img/final" --work-path "$t/wf" --parent-path ../pre2 "$CTR"
+	# in place with the parent: CRIU's log alone, pages taken from ckpt's layer
+	run ! grep -q "ckpt's criu front-end" "$t/wf/dump.log"
+	[ "$(readlink "$t/img/final/parent")" = ../pre2 ]
+	"$CKPT" show "$t/wf/stats-dump" | jq -e '.entries[0].dump.pages_skipped_parent > 0'
+	local before
+	before=$(cut -d' ' -f1 "$t/bundle/rootfs/tmp/status")
+	run -0 runc --criu "$t/bin/criu" restore -d --bundle "$t/bundle" --image-path "$t/img/final" --work-path "$t/wr" "$CTR" </dev/null 3>&-
+	[ "$(runc state "$CTR" | jq -r .status)" = running ]
+	retry 100 0.1 bash -c "[ \$(cut -d' ' -f1 '$t/bundle/rootfs/tmp/status') -gt $((before + 2)) ]"
+	run -0 cat "$t/bundle/rootfs/tmp/status"
+	assert_output --regexp '^[0-9]+ OK$'
 }
