@@ -257,6 +257,12 @@ static int relay_one(int from, int to)
  * appended to the log once CRIU has opened (and truncated) it, that is at
  * its first message.
  */
+static void write_note(int logfd, const char *note)
+{
+	if (logfd >= 0 && note && write(logfd, note, strlen(note)) < 0)
+		pr_debug("log note: %s", strerror(errno));
+}
+
 static void relay(int client, int criu, int logfd, const char *note)
 {
 	struct pollfd p[2] = { { .fd = client, .events = POLLIN },
@@ -270,14 +276,11 @@ static void relay(int client, int criu, int logfd, const char *note)
 			break;
 		}
 		if (p[1].revents) {
-			int r = relay_one(criu, client);
-
-			if (!noted && logfd >= 0 && note) {
-				if (write(logfd, note, strlen(note)) < 0)
-					noted = true;
-				noted = true;
-			}
-			if (r <= 0)
+			/* CRIU has opened its log by now; noted before the client hears anything */
+			if (!noted)
+				write_note(logfd, note);
+			noted = true;
+			if (relay_one(criu, client) <= 0)
 				break;
 		}
 		if (p[0].revents) {
@@ -290,8 +293,8 @@ static void relay(int client, int criu, int logfd, const char *note)
 			}
 		}
 	}
-	if (logfd >= 0 && note && !noted && write(logfd, note, strlen(note)) < 0)
-		return;
+	if (!noted)
+		write_note(logfd, note);
 }
 
 /* Move @fd to a number >= 10 without CLOEXEC (CRIU inherits it). */
