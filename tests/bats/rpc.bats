@@ -311,53 +311,57 @@ pre_dump() {
 	assert_output --regexp '^[0-9]+ OK$'
 }
 
-# A stand-in for the container's pre-copy agent (tests/tools/stand-in-agent.py)
-# in $W/ckpt-dir, registered as pid-PID in a registry of the test's own.
-stand_in_agent() {
-	command -v python3 >/dev/null || skip "test requires python3 (the stand-in agent)"
-	mkdir -p "$W/ckpt-dir" "$W/agents"
-	export CKPT_AGENT_REGISTRY="$W/agents"
-	ln -sfn "$W/ckpt-dir" "$W/agents/pid-$1"
-	python3 "$REPO_ROOT/tests/tools/stand-in-agent.py" "$W/ckpt-dir" "$2" >"$W/agent.out" 2>&1 3>&- </dev/null &
-	SERVERS+=($!)
-	retry 100 0.05 grep -q READY "$W/agent.out"
-}
-
-@test "agent registry: a stale entry is no agent; PRE_DUMP goes to the container's agent, whose refusal is the RPC error" {
+@test "agent registry: an entry whose agent does not answer is no agent: ckpt's engine writes the layer" {
 	mem_setup
 	vcmd alloc a 16
 	vcmd fill a 0 16 1
-	mkdir -p "$W/img/1" "$W/img/2" "$W/work" "$W/ckpt-dir" "$W/agents"
+	mkdir -p "$W/img/1" "$W/work" "$W/ckpt-dir" "$W/agents"
 	export CKPT_AGENT_REGISTRY="$W/agents"
-	# an entry whose agent.sock does not answer: ckpt's engine writes the layer
 	ln -s "$W/ckpt-dir" "$W/agents/pid-$VPID"
 	run -0 "$CLIENT" "$FRONT" pre-dump -t "$VPID" -D "$W/img/1" -W "$W/work"
 	assert_line --partial "type=13 success=1"
 	grep -q "pre-dump: .* pages written" "$W/work/dump.log"
-	# an agent that answers: the layer request is its, with the client's images dir
-	stand_in_agent "$VPID" uffd-wp
-	run -0 "$CLIENT" "$FRONT" pre-dump -t "$VPID" -D "$W/img/2" -W "$W/work" -P ../1
-	assert_line --partial "type=13 success=0"
-	assert_line --partial "refused 'layer': the stand-in agent takes no layers"
-	run -0 jq -c . "$W/ckpt-dir/requests.log"
-	assert_output "{\"cmd\":\"layer\",\"dir\":\"$W/img/2\"}"
-	grep -q "has a pre-copy agent ($W/ckpt-dir)" "$W/work/dump.log"
-	[ "$(proc_state "$VPID")" != T ]
-	untraced "$VPID"
+	run ! grep -q "pre-copy agent" "$W/work/dump.log"
 }
 
-@test "runc checkpoint of a container with an agent: the agent is stopped first, its tracker decides a full CRIU dump" {
+@test "a container with ckpt's pre-copy agent (ckpt hook): runc pre-dumps are the agent's layers; the final checkpoint stops it, a full CRIU 4.2 dump; restore resumes" {
 	need_criu4
 	make_bundle
-	run_ctr 'while true; do sleep 0.1; done'
+	export CKPT_AGENT_REGISTRY="$W/agents"
+	jq --arg ck "$CKPT" --arg reg "$CKPT_AGENT_REGISTRY" '
+		.annotations = {"org.ckpt.enable": "true", "org.ckpt.interval": "30m"}
+		| .hooks = {
+			"poststart": [{"path": $ck, "args": ["ckpt", "hook", "poststart"],
+				"env": ["CKPT_AGENT_REGISTRY=" + $reg], "timeout": 10}],
+			"poststop": [{"path": $ck, "args": ["ckpt", "hook", "poststop"],
+				"env": ["CKPT_AGENT_REGISTRY=" + $reg], "timeout": 10}] }' \
+		"$BUNDLE/config.json" >"$W/config.new"
+	mv "$W/config.new" "$BUNDLE/config.json"
+	run_ctr 's=$(head -c 60000 /dev/urandom | base64 | tr -d "\n"); h=$(echo "$s" | md5sum); i=0
+		while true; do [ "$(echo "$s" | md5sum)" = "$h" ] && r=OK || r=BAD; i=$((i+1)); echo "$i $r" >/tmp/status; sleep 0.05; done'
+	retry 100 0.1 grep -q OK "$BUNDLE/rootfs/tmp/status"
+	retry 200 0.1 bash -o pipefail -c "'$CKPT' agent status --bundle '$BUNDLE' --json | jq -e '.state == \"converged\"'"
 	pre_dump 1
-	stand_in_agent "$CPID" hash
+	grep -q "has a pre-copy agent ($BUNDLE/checkpoint)" "$W/work1/dump.log"
+	[ -f "$W/img/pre1/inventory.img" ]
+	pre_dump 2
+	grep -q "parent_img ../pre1 is not used" "$W/work2/dump.log"
+	# the agent's chain continues from the layer it wrote into pre1
+	[ "$(readlink "$W/img/pre2/parent")" = "$W/img/pre1" ]
+	run -0 "$CKPT" agent status --bundle "$BUNDLE" --json
+	echo "$output" | jq -e --arg d "$W/img/pre2" '.latest == $d'
+	[ "$(ctr_status)" = running ]
 	mkdir -p "$W/bin"
 	ln -s "$CKPT" "$W/bin/criu"
 	ln -s "$CRIU4" "$W/bin/criu.real"
-	run -0 runc --criu "$W/bin/criu" checkpoint --image-path "$W/img/final" --work-path "$W/workf" --parent-path ../pre1 "$CTR"
-	run -0 jq -r .cmd "$W/ckpt-dir/requests.log"
-	assert_output $'status\nstop'
-	grep -q "the parent ../pre1 was written by ckpt's hash tracker" "$W/workf/dump.log"
-	run ! runc state "$CTR"
+	run -0 runc --criu "$W/bin/criu" checkpoint --image-path "$W/img/final" --work-path "$W/workf" --parent-path ../pre2 "$CTR"
+	grep -q "the parent ../pre2 was written by ckpt's uffd-wp tracker" "$W/workf/dump.log"
+	[ ! -e "$CKPT_AGENT_REGISTRY/pid-$CPID" ]
+	local before
+	before=$(cut -d' ' -f1 "$BUNDLE/rootfs/tmp/status")
+	run -0 runc --criu "$W/bin/criu" restore -d --bundle "$BUNDLE" --image-path "$W/img/final" --work-path "$W/workr" "$CTR" </dev/null 3>&-
+	[ "$(ctr_status)" = running ]
+	retry 100 0.1 bash -c "[ \$(cut -d' ' -f1 '$BUNDLE/rootfs/tmp/status') -gt $((before + 2)) ]"
+	run -0 cat "$BUNDLE/rootfs/tmp/status"
+	assert_output --regexp '^[0-9]+ OK$'
 }
