@@ -110,12 +110,7 @@ start_counter() {
 }
 
 @test "podman: pre-checkpoint by ckpt, --with-previous --export delegated to CRIU 4.2, restore --import-previous/--import; the counter goes on" {
-	if declare -F requires_criu4 >/dev/null; then
-		requires criu4
-	else
-		CRIU4=${CKPT_TEST_CRIU4:-$(ls /var/cache/ckpt-tests/criu-4.2/*/criu 2>/dev/null | head -n1)}
-		[ -n "$CRIU4" ] && [ -x "$CRIU4" ] || skip "test requires CRIU 4 (tests/tools/criu.sh)"
-	fi
+	requires criu4
 	ln -sf "$CRIU4" "$T/bin/criu.real"
 	start_counter
 	run -0 pm container checkpoint --pre-checkpoint "$C"
@@ -140,12 +135,7 @@ start_counter() {
 }
 
 @test "podman --runtime-flag criu=FRONT-END: runc's calls reach ckpt (podman's own checks still use the criu in PATH)" {
-	if declare -F requires_criu4 >/dev/null; then
-		requires criu4
-	else
-		CRIU4=${CKPT_TEST_CRIU4:-$(ls /var/cache/ckpt-tests/criu-4.2/*/criu 2>/dev/null | head -n1)}
-		[ -n "$CRIU4" ] && [ -x "$CRIU4" ] || skip "test requires CRIU 4 (tests/tools/criu.sh)"
-	fi
+	requires criu4
 	# podman's own VERSION and mem_track checks run `criu` from PATH: here CRIU 4.2
 	local real="$BATS_TEST_TMPDIR/real"
 	mkdir -p "$real"
@@ -157,12 +147,7 @@ start_counter() {
 }
 
 @test "podman checkpoint and restore (no pre-checkpoint): both handed to CRIU 4.2 in place" {
-	if declare -F requires_criu4 >/dev/null; then
-		requires criu4
-	else
-		CRIU4=${CKPT_TEST_CRIU4:-$(ls /var/cache/ckpt-tests/criu-4.2/*/criu 2>/dev/null | head -n1)}
-		[ -n "$CRIU4" ] && [ -x "$CRIU4" ] || skip "test requires CRIU 4 (tests/tools/criu.sh)"
-	fi
+	requires criu4
 	ln -sf "$CRIU4" "$T/bin/criu.real"
 	start_counter
 	run -0 pm container checkpoint --keep "$C"

@@ -29,16 +29,6 @@ teardown() {
 	runc delete -f "$CTR" >/dev/null 2>&1 || true
 }
 
-# The real CRIU for delegated requests: CRIU 4 from tests/tools/criu.sh; sets CRIU4.
-need_criu4() {
-	if declare -F requires_criu4 >/dev/null; then
-		requires criu4
-		return
-	fi
-	CRIU4=${CKPT_TEST_CRIU4:-$(ls /var/cache/ckpt-tests/criu-4.2/*/criu 2>/dev/null | head -n1)}
-	[ -n "$CRIU4" ] && [ -x "$CRIU4" ] || skip "test requires CRIU 4 (tests/tools/criu.sh)"
-}
-
 # A busybox bundle without a network namespace (CRIU would lock the network
 # with iptables) and with a writable root (CRIU's restore needs a temp dir).
 make_bundle() {
@@ -48,7 +38,7 @@ make_bundle() {
 	mkdir -p "$BUNDLE/rootfs/bin" "$BUNDLE/rootfs/tmp"
 	cp /bin/busybox "$BUNDLE/rootfs/bin/"
 	local c
-	for c in sh sleep true md5sum head base64 tr cat echo; do ln -sf busybox "$BUNDLE/rootfs/bin/$c"; done
+	for c in sh sleep true md5sum head base64 tr cat echo mv; do ln -sf busybox "$BUNDLE/rootfs/bin/$c"; done
 	(cd "$BUNDLE" && runc spec)
 	CTR="ckpt-rpc-$$-$BATS_TEST_NUMBER"
 }
@@ -282,11 +272,11 @@ pre_dump() {
 }
 
 @test "runc: pre-dumps by ckpt, checkpoint and restore delegated to CRIU 4.2; the container resumes with its memory" {
-	need_criu4
+	requires criu4
 	make_bundle
 	# a 150 KB string kept in the shell's memory, checked every round; the count goes to a file
 	run_ctr 's=$(head -c 110000 /dev/urandom | base64 | tr -d "\n"); h=$(echo "$s" | md5sum); i=0
-		while true; do [ "$(echo "$s" | md5sum)" = "$h" ] && r=OK || r=BAD; i=$((i+1)); echo "$i $r" >/tmp/status; sleep 0.05; done'
+		while true; do [ "$(echo "$s" | md5sum)" = "$h" ] && r=OK || r=BAD; i=$((i+1)); echo "$i $r" >/tmp/s.new; mv /tmp/s.new /tmp/status; sleep 0.05; done'
 	retry 100 0.1 grep -q OK "$BUNDLE/rootfs/tmp/status"
 	pre_dump 1
 	pre_dump 2
@@ -325,7 +315,7 @@ pre_dump() {
 }
 
 @test "a container with ckpt's pre-copy agent (ckpt hook): runc pre-dumps are the agent's layers; the final checkpoint stops it, a full CRIU 4.2 dump; restore resumes" {
-	need_criu4
+	requires criu4
 	make_bundle
 	export CKPT_AGENT_REGISTRY="$W/agents"
 	jq --arg ck "$CKPT" --arg reg "$CKPT_AGENT_REGISTRY" '
@@ -338,9 +328,9 @@ pre_dump() {
 		"$BUNDLE/config.json" >"$W/config.new"
 	mv "$W/config.new" "$BUNDLE/config.json"
 	run_ctr 's=$(head -c 60000 /dev/urandom | base64 | tr -d "\n"); h=$(echo "$s" | md5sum); i=0
-		while true; do [ "$(echo "$s" | md5sum)" = "$h" ] && r=OK || r=BAD; i=$((i+1)); echo "$i $r" >/tmp/status; sleep 0.05; done'
+		while true; do [ "$(echo "$s" | md5sum)" = "$h" ] && r=OK || r=BAD; i=$((i+1)); echo "$i $r" >/tmp/s.new; mv /tmp/s.new /tmp/status; sleep 0.05; done'
 	retry 100 0.1 grep -q OK "$BUNDLE/rootfs/tmp/status"
-	retry 200 0.1 bash -o pipefail -c "'$CKPT' agent status --bundle '$BUNDLE' --json | jq -e '.state == \"converged\"'"
+	retry 200 0.1 bash -o pipefail -c "'$CKPT' agent status --bundle '$BUNDLE' --json | jq -e '.state == \"converged\" or .state == \"precopy\"'"
 	pre_dump 1
 	grep -q "has a pre-copy agent ($BUNDLE/checkpoint)" "$W/work1/dump.log"
 	[ -f "$W/img/pre1/inventory.img" ]

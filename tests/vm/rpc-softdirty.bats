@@ -72,11 +72,11 @@ teardown() {
 	CTR=ckpt-rpc-vm-$$
 	mkdir -p "$t/bundle/rootfs/bin" "$t/bundle/rootfs/tmp" "$t/img" "$t/bin"
 	cp /bin/busybox "$t/bundle/rootfs/bin/"
-	for c in sh sleep md5sum head base64 tr echo; do ln -s busybox "$t/bundle/rootfs/bin/$c"; done
+	for c in sh sleep md5sum head base64 tr echo mv; do ln -s busybox "$t/bundle/rootfs/bin/$c"; done
 	(cd "$t/bundle" && runc spec)
 	jq '.process.terminal = false | .root.readonly = false
 		| .linux.namespaces |= map(select(.type != "network"))
-		| .process.args = ["/bin/sh", "-c", "s=$(head -c 60000 /dev/urandom | base64 | tr -d \"\\n\"); h=$(echo \"$s\" | md5sum); i=0; while true; do [ \"$(echo \"$s\" | md5sum)\" = \"$h\" ] && r=OK || r=BAD; i=$((i+1)); echo \"$i $r\" >/tmp/status; sleep 0.1; done"]' \
+		| .process.args = ["/bin/sh", "-c", "s=$(head -c 60000 /dev/urandom | base64 | tr -d \"\\n\"); h=$(echo \"$s\" | md5sum); i=0; while true; do [ \"$(echo \"$s\" | md5sum)\" = \"$h\" ] && r=OK || r=BAD; i=$((i+1)); echo \"$i $r\" >/tmp/s.new; mv /tmp/s.new /tmp/status; sleep 0.1; done"]' \
 		"$t/bundle/config.json" >"$t/config.new"
 	mv "$t/config.new" "$t/bundle/config.json"
 	runc run -d --bundle "$t/bundle" "$CTR" >/dev/null 2>&1 </dev/null 3>&-
