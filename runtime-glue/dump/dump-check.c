@@ -327,7 +327,10 @@ static void check_task(const struct glue_pstree *tree, const struct glue_task *t
 	uint64_t pend;
 
 	if (glue_proc_status_field(t->pid, "State", buf, sizeof(buf)) == 0 && buf[0] == 'Z') {
-		add_problem(p, "pid %d is a zombie", (int)t->pid);
+		add_problem(
+			p,
+			"pid %d is a zombie (exited, not reaped): ckpt does not write zombies into a restorable dump yet (pre-dump and --memory-only do)",
+			(int)t->pid);
 		return;
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(namespaces); i++) {

@@ -170,6 +170,30 @@ static int add_shmem(struct engine *e, const struct glue_task *t, const struct g
 	return 0;
 }
 
+/*
+ * A zombie (a task that exited before the freeze stopped it, not yet reaped
+ * by its frozen parent) has no memory: it stays in the tree (pstree), without
+ * a memory object.  With @err set (reading its memory failed), the error is
+ * dropped when the task turns out dead, and its half-made object removed.
+ */
+static bool skip_dead(struct engine *e, struct glue_task *t, struct ck_err **err)
+{
+	if (!glue_task_refresh_dead(t))
+		return false;
+	if (err) {
+		struct mobj *ob = &e->obj[--e->nr_obj];
+
+		glue_vmas_free(&ob->vmas);
+		glue_pagescan_close(ob->m.scan);
+		glue_memreader_close(ob->rd);
+		glue_ranges_free(&ob->m.present);
+		ck_err_free(err);
+	}
+	pr_info("pid %d is a zombie (it exited, its parent has not reaped it): no memory to dump",
+		(int)t->pid);
+	return true;
+}
+
 /* Frozen: VMAs, the pages to dump, the tracker's snapshot. */
 static int collect(struct engine *e, struct ck_err **err)
 {
@@ -178,30 +202,48 @@ static int collect(struct engine *e, struct ck_err **err)
 	uint64_t t0 = glue_now_us();
 
 	for (size_t i = 0; i < e->tree.nr; i++) {
-		const struct glue_task *t = &e->tree.t[i];
-		struct mobj *ob = add_obj(e);
-		size_t first_shm;
+		struct glue_task *t = &e->tree.t[i];
+		struct mobj *ob;
+		size_t first_shm, j;
 
+		if (skip_dead(e, t, NULL))
+			continue;
+		ob = add_obj(e);
 		ob->m.pid = t->pid;
 		ob->m.id = (uint64_t)t->vpid;
 		ob->m.task = t;
 		/* pre-dump: the cheap maps inside the freeze, VmFlags after the thaw */
 		if ((e->o->pre_dump ? glue_vmas_read_fast : glue_vmas_read)(t->pid, &ob->vmas,
-									    err) < 0)
+									    err) < 0) {
+			if (skip_dead(e, t, err))
+				continue;
 			return ck_err_wrap(err, "task %d", (int)t->pid);
+		}
 		ob->m.vmas = &ob->vmas;
 		ob->m.scan = glue_pagescan_open(t->pid, sm, err);
-		if (!ob->m.scan)
+		if (!ob->m.scan) {
+			if (skip_dead(e, t, err))
+				continue;
 			return -1;
+		}
 		ob->rd = glue_memreader_open(t->pid, glue_copy_method_default(), err);
-		if (!ob->rd)
+		if (!ob->rd) {
+			if (skip_dead(e, t, err))
+				continue;
 			return -1;
-		for (size_t j = 0; j < ob->vmas.nr; j++)
-			if (glue_pagescan_vma(ob->m.scan, &ob->vmas.v[j], &ob->m.present, err) < 0)
-				return ck_err_wrap(err, "task %d", (int)t->pid);
+		}
+		j = 0;
+		while (j < ob->vmas.nr &&
+		       glue_pagescan_vma(ob->m.scan, &ob->vmas.v[j], &ob->m.present, err) == 0)
+			j++;
+		if (j < ob->vmas.nr) {
+			if (skip_dead(e, t, err))
+				continue;
+			return ck_err_wrap(err, "task %d", (int)t->pid);
+		}
 		/* add_shmem() may move e->obj: use indexes from here */
 		first_shm = e->nr_obj;
-		for (size_t j = 0; j < e->obj[first_shm - 1].vmas.nr; j++) {
+		for (j = 0; j < e->obj[first_shm - 1].vmas.nr; j++) {
 			const struct glue_vma *v = &e->obj[first_shm - 1].vmas.v[j];
 
 			if (v->dump == GLUE_DUMP_SHMEM && add_shmem(e, t, v, err) < 0)
@@ -474,6 +516,11 @@ static int dump_restorable(struct engine *e, struct glue_dump_state **out, struc
 		const struct glue_task *t = &e->tree.t[i];
 		const struct glue_vmas *v = NULL;
 
+		if (t->dead)
+			return ck_err_set(
+				err, ESRCH,
+				"pid %d exited while the tree was being stopped (a zombie now); a restorable dump of a zombie is not supported: dump again",
+				(int)t->pid);
 		for (size_t j = 0; j < e->nr_obj; j++)
 			if (!e->obj[j].m.shmem && e->obj[j].m.task == t)
 				v = &e->obj[j].vmas;

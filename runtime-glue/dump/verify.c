@@ -274,6 +274,10 @@ int glue_verify(const struct glue_verify_opts *o, struct glue_verify_result *r, 
 		struct glue_vmas vmas = { 0 };
 
 		v.reported = 0;
+		if (glue_task_refresh_dead(&tree.t[i])) {
+			pr_info("pid %d is a zombie: no memory to compare", (int)tree.t[i].pid);
+			continue;
+		}
 		if (verify_task(&v, &chain, &tree.t[i], err) < 0)
 			goto out;
 		r->tasks++;

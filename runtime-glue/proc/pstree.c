@@ -91,7 +91,23 @@ static int read_stat(struct glue_task *t, struct ck_err **err)
 	t->pgid = (pid_t)f[5];
 	t->sid = (pid_t)f[6];
 	t->start_time = f[22];
+	t->dead = f[3] == 'Z' || f[3] == 'X';
 	return 0;
+}
+
+/* see pstree.h */
+bool glue_task_refresh_dead(struct glue_task *t)
+{
+	uint64_t f[GLUE_STAT_FIELDS];
+	_cleanup_err_ struct ck_err *e = NULL;
+
+	if (glue_proc_stat_need(t->pid, f, 22, &e) < 0)
+		t->dead = e->errnum == ENOENT || e->errnum == ESRCH;
+	else if (f[22] == t->start_time)
+		t->dead = f[3] == 'Z' || f[3] == 'X';
+	else
+		t->dead = true; /* the pid was reused: ours is gone */
+	return t->dead;
 }
 
 static int read_threads(struct glue_task *t, struct ck_err **err)
@@ -212,6 +228,16 @@ static int build(const pid_t *pids, size_t nr, struct glue_pstree *out, struct c
 	tree.t = xcalloc(nr ? nr : 1, sizeof(*tree.t));
 	for (size_t i = 0; i < nr; i++) {
 		if (fill_task(&tree.t[tree.nr], pids[i], err) < 0) {
+			struct glue_task *t = &tree.t[tree.nr];
+			int e = (*err)->errnum;
+
+			free(t->threads);
+			free(t->vthreads);
+			if (i > 0 && (e == ENOENT || e == ESRCH)) {
+				/* exited and reaped since it was listed: not in the tree */
+				ck_err_free(err);
+				continue;
+			}
 			glue_pstree_free(&tree);
 			return -1;
 		}

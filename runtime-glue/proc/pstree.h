@@ -20,6 +20,7 @@ struct glue_task {
 	pid_t *threads;      /* host tids, the leader first */
 	pid_t *vthreads;     /* namespace tids */
 	uint64_t start_time; /* /proc/PID/stat field 22: tells a reused pid apart */
+	bool dead;           /* a zombie (exited, not yet reaped): no memory, no threads to seize */
 };
 
 struct glue_pstree {
@@ -44,6 +45,13 @@ void glue_pstree_free(struct glue_pstree *tree);
 
 /* The task with host pid @pid, or NULL. */
 struct glue_task *glue_pstree_find(const struct glue_pstree *tree, pid_t pid);
+
+/*
+ * Read @t's state again (a frozen tree: only a task that exited before it
+ * could be stopped changes) and set t->dead for a zombie or a vanished task.
+ * Returns t->dead.
+ */
+bool glue_task_refresh_dead(struct glue_task *t);
 
 /* Total number of threads in the tree. */
 size_t glue_pstree_nr_threads(const struct glue_pstree *tree);

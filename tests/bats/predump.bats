@@ -393,3 +393,36 @@ ckpt_paused() {
 	untraced "$VPID"
 	vcmd alloc a 1
 }
+
+@test "item 8: a parent with an unreaped zombie child: pre-dump, memory dump and verify succeed; the restorable dump refuses it" {
+	start_victim exec-zombie
+	local p=$VICTIM_PID child
+	child=$(sed -n 's/^READY child=//p' "$BATS_TEST_TMPDIR/exec-zombie.out")
+	[ "$(proc_state "$child")" = Z ]
+	ckpt_run -0 pre-dump -t "$p" -D "$IMG/z1" --tracker "$TRACKER" -v4
+	assert_output --partial "pid $child is a zombie"
+	# the zombie is in the tree (pstree), without memory (no pagemap)
+	run -0 crit decode -i "$IMG/z1/pstree.img"
+	echo "$output" | jq -e --argjson c "$child" '[.entries[].pid] | index($c) != null'
+	[ -e "$IMG/z1/pagemap-$p.img" ] && [ ! -e "$IMG/z1/pagemap-$child.img" ]
+	crit_all "$IMG/z1"
+	ckpt_run -0 dump --memory-only --leave-stopped -t "$p" -D "$IMG/z2" --prev-images-dir ../z1 --tracker "$TRACKER"
+	ckpt_run -0 verify -t "$p" -D "$IMG/z2"
+	assert_output --partial ": OK"
+	kill -CONT "$p"
+	ckpt_run -1 dump -t "$p" -D "$IMG/z3" --shell-job
+	assert_output --partial "pid $child is a zombie"
+	[ ! -e "$IMG/z3" ]
+	untraced "$p"
+	[ "$(proc_state "$child")" = Z ]
+}
+
+@test "item 8: a shell forking short-lived children: 10 pre-dumps in a row succeed" {
+	sh -c 'while :; do /bin/true; done' 3>&- </dev/null >/dev/null 2>&1 &
+	VICTIM_PIDS+=("$!")
+	local p=$! i
+	for i in $(seq 1 10); do
+		ckpt_run -0 pre-dump -t "$p" -D "$IMG/loop$i" --tracker "$TRACKER"
+	done
+	untraced "$p"
+}
