@@ -57,6 +57,11 @@ int glue_fault(const char *point, struct ck_err **err)
 		fflush(stderr);
 		for (;;)
 			pause();
+	} else if (!strncmp(a, "stop", 4) && (a[4] == ',' || !a[4])) {
+		fprintf(stderr, "ckpt: stopped at %s (pid %d)\n", point, (int)getpid());
+		fflush(stderr);
+		raise(SIGSTOP);
+		return 0; /* continued: go on */
 	}
 	return ck_err_set(err, 0, "fault injected at %s", point);
 }

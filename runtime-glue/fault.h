@@ -11,6 +11,8 @@
  *   kill   ckpt SIGKILLs itself there
  *   pause  ckpt prints "ckpt: paused at POINT (pid N)" on stderr and waits
  *          forever (for tests that kill it from outside)
+ *   stop   ckpt prints "ckpt: stopped at POINT (pid N)" on stderr, stops
+ *          itself (SIGSTOP) and goes on when continued (SIGCONT)
  *
  * Points used by the memory engine: frozen (tree frozen, nothing read yet),
  * collected (page lists taken, still frozen), thawed (pre-dump copying after

@@ -605,6 +605,14 @@ int glue_mem_dump(const struct glue_mem_opts *o, struct glue_mem_result *res, st
 	/* A dump that kills the tree is still frozen here: frozen until now. */
 	if (o->kill_after)
 		res->st.frozen_us = glue_freezer_frozen_us(e.fz);
+	/* a layer of a tree that is gone restores nothing: not a success */
+	if (o->pre_dump && glue_task_refresh_dead(&e.tree.t[0])) {
+		ck_err_set(
+			err, ESRCH,
+			"pid %d (the root of the tree) exited during the pre-dump; no layer written",
+			(int)e.tree.t[0].pid);
+		goto out;
+	}
 	if (glue_layer_write_stats(&e.layer, &res->st, err) < 0)
 		goto out;
 	if (glue_fault("commit", err) < 0)

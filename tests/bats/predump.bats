@@ -426,3 +426,22 @@ ckpt_paused() {
 	done
 	untraced "$p"
 }
+
+@test "item 9: the tree dies while a pre-dump copies: a clear error, no layer, no temporary directory" {
+	vcmd alloc a 4096
+	vcmd fill a 0 4096 1
+	local log="$BATS_TEST_TMPDIR/ckpt.err" rc=0
+	CK_FAULT=thawed:stop "$CKPT" pre-dump -t "$VPID" -D "$IMG/dead" --tracker "$TRACKER" >/dev/null 2>"$log" 3>&- &
+	CKPT_PID=$!
+	retry 200 0.02 grep -q "stopped at thawed" "$log" || fail "ckpt did not stop: $(cat "$log")"
+	kill -KILL "$VPID"
+	# dead: a zombie or reaped
+	retry 100 0.02 bash -c "! grep -qE '^State:.*[RSDTt] ' /proc/$VPID/status 2>/dev/null"
+	kill -CONT "$CKPT_PID"
+	wait "$CKPT_PID" || rc=$?
+	cat "$log" >&2
+	[ "$rc" = 1 ]
+	grep -q "pid $VPID (the root of the tree) exited during the pre-dump; no layer written" "$log"
+	[ ! -e "$IMG/dead" ]
+	run -1 bash -c "ls -A '$IMG' | grep -q ckpt-tmp"
+}
