@@ -432,12 +432,153 @@ static int entries_json(struct oci_json *j, struct img *img, bool pretty, struct
 	return 0;
 }
 
+#define CKPT_FILE_MAX (1U << 20) /* ckpt's text files are a few lines per task */
+
+/* ckpt-layer: "ckpt-layer 1", "tracker NAME", "task VPID PID START_TIME" per task. */
+static int layer_meta_json(struct oci_json *j, const char *name, FILE *f, struct ck_err **err)
+{
+	_cleanup_free_ char *line = NULL;
+	char tracker[64] = "";
+	size_t n = 0, lineno = 1;
+	unsigned version;
+	bool tasks = false;
+
+	if (getline(&line, &n, f) <= 0 || sscanf(line, "ckpt-layer %u", &version) != 1)
+		return ck_err_set(err, 0, "%s: line 1: not a ckpt-layer file (no 'ckpt-layer N')",
+				  name);
+	oci_json_map_open(j);
+	oci_json_key(j, "magic");
+	oci_json_string(j, "CKPT_LAYER");
+	oci_json_key(j, "version");
+	oci_json_uint(j, version);
+	while (getline(&line, &n, f) > 0) {
+		int vpid, pid;
+		uint64_t st;
+
+		lineno++;
+		if (!tasks && sscanf(line, "tracker %63s", tracker) == 1) {
+			oci_json_key(j, "tracker");
+			oci_json_string(j, tracker);
+		} else if (sscanf(line, "task %d %d %" SCNu64, &vpid, &pid, &st) == 3) {
+			if (!tasks) {
+				oci_json_key(j, "tasks");
+				oci_json_array_open(j);
+				tasks = true;
+			}
+			oci_json_map_open(j);
+			oci_json_key(j, "vpid");
+			oci_json_int(j, vpid);
+			oci_json_key(j, "pid");
+			oci_json_int(j, pid);
+			oci_json_key(j, "start_time");
+			oci_json_uint(j, st);
+			oci_json_map_close(j);
+		} else {
+			return ck_err_set(err, 0, "%s: line %zu: neither 'tracker' nor 'task'",
+					  name, lineno);
+		}
+	}
+	if (tasks)
+		oci_json_array_close(j);
+	oci_json_map_close(j);
+	return 0;
+}
+
+/* PREFIX-ID.state of the uffd-wp and soft-dirty trackers: "token T starttime S". */
+static int tracker_state_json(struct oci_json *j, const char *name, FILE *f, struct ck_err **err)
+{
+	unsigned long long tok, st;
+	char prefix[64], hex[20];
+	uint64_t id;
+
+	if (sscanf(name, "%63[a-z]-%" SCNu64 ".state", prefix, &id) != 2 ||
+	    fscanf(f, "token %llx starttime %llu", &tok, &st) != 2)
+		return ck_err_set(err, 0, "%s: not a tracker state file ('token T starttime S')",
+				  name);
+	oci_json_map_open(j);
+	oci_json_key(j, "magic");
+	oci_json_string(j, "CKPT_TRACKER_STATE");
+	oci_json_key(j, "tracker");
+	oci_json_string(j, prefix);
+	oci_json_key(j, "id");
+	oci_json_uint(j, id);
+	oci_json_key(j, "token");
+	snprintf(hex, sizeof(hex), "%016llx", tok);
+	oci_json_string(j, hex);
+	oci_json_key(j, "start_time");
+	oci_json_uint(j, st);
+	oci_json_map_close(j);
+	return 0;
+}
+
+static bool has_suffix(const char *s, const char *suffix)
+{
+	size_t a = strlen(s), b = strlen(suffix);
+
+	return a >= b && !strcmp(s + a - b, suffix);
+}
+
+/*
+ * ckpt's own files in a layer (not CRIU images): ckpt-layer, the trackers'
+ * *.state and the hash tracker's ckpt-hash-*.bin.  Returns 1 when @name is
+ * not one of them, else 0 or -1.
+ */
+static int ckpt_file_json(struct oci_json *j, int dirfd, const char *name, struct ck_err **err)
+{
+	const char *base = strrchr(name, '/') ? strrchr(name, '/') + 1 : name;
+	_cleanup_fclose_ FILE *f = NULL;
+	struct stat st;
+	int fd;
+
+	if (strcmp(base, "ckpt-layer") && !has_suffix(base, ".state") &&
+	    !(!strncmp(base, "ckpt-hash-", 10) && has_suffix(base, ".bin")))
+		return 1;
+	fd = openat(dirfd, name, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return ck_err_set(err, errno, "open %s", name);
+	if (fstat(fd, &st) < 0) {
+		close(fd);
+		return ck_err_set(err, errno, "stat %s", name);
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return ck_err_set(err, 0, "%s is not a regular file", name);
+	}
+	f = fdopen(fd, "re");
+	if (!f) {
+		close(fd);
+		return ck_err_set(err, errno, "fdopen %s", name);
+	}
+	if (has_suffix(base, ".bin")) {
+		char magic[8];
+
+		if (fread(magic, sizeof(magic), 1, f) != 1 || memcmp(magic, "CKPTHSH1", 8))
+			return ck_err_set(err, 0, "%s: offset 0: not a ckpt page-hash file", name);
+		oci_json_map_open(j);
+		oci_json_key(j, "magic");
+		oci_json_string(j, "CKPT_HASHES");
+		oci_json_key(j, "size");
+		oci_json_uint(j, (uint64_t)st.st_size);
+		oci_json_map_close(j);
+		return 0;
+	}
+	if ((uint64_t)st.st_size > CKPT_FILE_MAX)
+		return ck_err_set(err, EFBIG, "%s: %" PRIu64 " bytes: too big for a ckpt text file",
+				  name, (uint64_t)st.st_size);
+	if (!strcmp(base, "ckpt-layer"))
+		return layer_meta_json(j, name, f, err);
+	return tracker_state_json(j, name, f, err);
+}
+
 static int image_json(struct oci_json *j, int dirfd, const char *name, bool pretty,
 		      bool tolerate_unsupported, struct ck_err **err)
 {
 	_cleanup_(img_releasep) struct img *img = NULL;
 	struct img_info info;
+	int rc = ckpt_file_json(j, dirfd, name, err);
 
+	if (rc <= 0)
+		return rc;
 	if (img_probe(dirfd, name, &info, err))
 		return -1;
 	if (info.type == IMG_PAGES)

@@ -25,6 +25,13 @@
  * Raw pages-*.img files have no entries; they are described as
  *	{"magic": "PAGES", "size": BYTES, "pages": BYTES / 4096}
  * and a size that is not a whole number of pages is an error.
+ *
+ * ckpt's own files in a layer are decoded too: ckpt-layer as
+ *	{"magic": "CKPT_LAYER", "version": 1, "tracker": NAME,
+ *	 "tasks": [{"vpid": V, "pid": P, "start_time": T}, ...]}
+ * a tracker's PREFIX-ID.state as {"magic": "CKPT_TRACKER_STATE", "tracker":
+ * PREFIX, "id": ID, "token": HEX, "start_time": T}, and the hash tracker's
+ * ckpt-hash-*.bin as {"magic": "CKPT_HASHES", "size": BYTES}.
  */
 
 /* Append one message as a JSON object. */

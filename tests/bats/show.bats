@@ -10,6 +10,10 @@ setup() {
 	"$UNIT/img-sample" "$IMGS" 4242
 }
 
+teardown() {
+	kill_victims
+}
+
 # Write bytes given as hex (spaces allowed) to a file.
 hexfile() {
 	local out=$1
@@ -158,4 +162,32 @@ hexfile() {
 @test "show --help" {
 	ckpt_run -0 show --help
 	assert_line --partial 'Usage: ckpt show FILE|DIR [--pretty]'
+}
+
+@test "item 10: show DIR of a layer ckpt wrote decodes ckpt's own files (ckpt-layer, tracker state, hashes)" {
+	requires ptrace
+	sleep 1000 3>&- &
+	VICTIM_PIDS+=("$!")
+	local p=$! t trackers=(hash)
+	"$CKPT" check --feature uffd-wp-async >/dev/null 2>&1 && trackers+=(uffd-wp)
+	for t in "${trackers[@]}"; do
+		ckpt_run -0 pre-dump -t "$p" -D "$BATS_TEST_TMPDIR/l-$t" --tracker "$t"
+		ckpt_run -0 show "$BATS_TEST_TMPDIR/l-$t"
+		echo "$output" | jq -e --arg t "$t" --argjson p "$p" \
+			'.["ckpt-layer"] | .magic == "CKPT_LAYER" and .version == 1 and .tracker == $t and .tasks[0].pid == $p and .tasks[0].start_time > 0'
+		echo "$output" | jq -e '.["inventory.img"].magic == "INVENTORY"'
+		ckpt_run -0 show "$BATS_TEST_TMPDIR/l-$t/ckpt-layer"
+		echo "$output" | jq -e '.magic == "CKPT_LAYER"'
+	done
+	echo "$output" | jq -e --argjson p "$p" '.tasks[0].vpid == $p'
+	ckpt_run -0 show "$BATS_TEST_TMPDIR/l-hash"
+	echo "$output" | jq -e --arg f "ckpt-hash-pid-$p.bin" '.[$f].magic == "CKPT_HASHES" and .[$f].size > 8'
+	if [ "${#trackers[@]}" = 2 ]; then
+		ckpt_run -0 show "$BATS_TEST_TMPDIR/l-uffd-wp"
+		echo "$output" | jq -e --arg f "uffd-$p.state" --argjson p "$p" '.[$f] | .magic == "CKPT_TRACKER_STATE" and .tracker == "uffd" and .id == $p and (.token | test("^[0-9a-f]{16}$"))'
+	fi
+	# a damaged ckpt-layer is an error naming the file and line
+	printf 'ckpt-layer 1\ngarbage\n' >"$BATS_TEST_TMPDIR/ckpt-layer"
+	ckpt_run -1 show "$BATS_TEST_TMPDIR/ckpt-layer"
+	assert_output --partial "ckpt-layer: line 2: neither 'tracker' nor 'task'"
 }
