@@ -141,12 +141,31 @@ struct proc_status {
 	pid_t tracer;
 	int seccomp;
 	uint64_t sigign;
+	bool kthread;
 };
+
+/* PF_KTHREAD in the flags of /proc/PID/stat (field 9): kernels without "Kthread:". */
+static bool stat_kthread(pid_t pid)
+{
+	_cleanup_fclose_ FILE *f = NULL;
+	char path[64], line[1024], *p;
+	unsigned long flags;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "re");
+	if (!f || !fgets(line, sizeof(line), f))
+		return false;
+	p = strrchr(line, ')');
+	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %lu", &flags) != 1)
+		return false;
+	return flags & 0x00200000; /* PF_KTHREAD */
+}
 
 static int read_status(pid_t pid, struct proc_status *st, struct ck_err **err)
 {
 	_cleanup_fclose_ FILE *f = NULL;
 	char path[64], line[256];
+	bool has_kthread = false;
 
 	snprintf(path, sizeof(path), "/proc/%d/status", pid);
 	f = fopen(path, "re");
@@ -168,7 +187,13 @@ static int read_status(pid_t pid, struct proc_status *st, struct ck_err **err)
 			st->seccomp = (int)strtol(line + 8, NULL, 10);
 		else if (!strncmp(line, "SigIgn:", 7))
 			st->sigign = strtoull(line + 7, NULL, 16);
+		else if (!strncmp(line, "Kthread:", 8)) {
+			has_kthread = true;
+			st->kthread = strtol(line + 8, NULL, 10) == 1;
+		}
 	}
+	if (!has_kthread)
+		st->kthread = stat_kthread(pid);
 	if (st->tgid < 0)
 		return ck_err_set(err, EIO, "cannot parse %s", path);
 	return 0;
@@ -204,10 +229,20 @@ static int seize_error(pid_t pid, pid_t tid, int errnum, struct ck_err **err)
 				err, EBUSY,
 				"cannot attach to process %d: already traced by process %d", pid,
 				st.tracer);
+		if (st.kthread)
+			return ck_err_set(
+				err, 0,
+				"process %d is a kernel thread: it cannot be traced or dumped",
+				pid);
+		if (geteuid() == 0)
+			return ck_err_set(
+				err, EPERM,
+				"cannot attach to process %d (ptrace refused although ckpt runs as root: a security module such as Yama, or a missing CAP_SYS_PTRACE)",
+				pid);
 		return ck_err_set(
 			err, EPERM,
-			"cannot attach to process %d (ptrace refused: only processes of the same user can be traced, unless running as root): %s",
-			pid, strerror(EPERM));
+			"cannot attach to process %d (ptrace refused: only processes of the same user can be traced, unless running as root)",
+			pid);
 	}
 	if (errnum == ESRCH)
 		return ck_err_set(err, ESRCH, "no such process: %d", pid);

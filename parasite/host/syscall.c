@@ -374,23 +374,31 @@ int leader_prepare(struct parasite_ctl *ctl, struct ck_err **err)
 	return 0;
 }
 
-static bool refused_syscall(long nr, size_t nr_threads)
+/*
+ * Why ckpt refuses to run system call @nr inside the task, or NULL: the task
+ * must go on afterwards exactly as it was found.
+ */
+static const char *refused_syscall(long nr, size_t nr_threads)
 {
 	switch (nr) {
 	case SYS_fork:
 	case SYS_vfork:
 	case SYS_clone:
 	case SYS_clone3:
+		return "it would start a new process or thread at ckpt's injection point, with nobody to put it back";
 	case SYS_execve:
 	case SYS_execveat:
+		return "it would replace the task's program, so the task could not go on where it was stopped";
 	case SYS_rt_sigreturn:
-		return true;
+		return "it would load the task's registers from its stack, so the task could not go on where it was stopped";
 	case SYS_exit:
 		/* The leader would become a zombie we wait for while its
 		 * other threads sit stopped by us. */
-		return nr_threads > 1;
+		return nr_threads > 1
+			       ? "it would end the main thread while ckpt holds the other threads stopped"
+			       : NULL;
 	default:
-		return false;
+		return NULL;
 	}
 }
 
@@ -436,6 +444,7 @@ int parasite_syscall(struct parasite_ctl *ctl, long nr, const unsigned long args
 	struct parasite_thread *leader;
 	struct user_regs_struct regs;
 	bool timed_out = false;
+	const char *why;
 	long rax = 0;
 	int rc;
 
@@ -443,11 +452,9 @@ int parasite_syscall(struct parasite_ctl *ctl, long nr, const unsigned long args
 		return -1;
 	if (nr < 0 || nr > 4095)
 		return ck_err_set(err, EINVAL, "invalid system call number %ld", nr);
-	if (refused_syscall(nr, ctl->nr_threads))
-		return ck_err_set(
-			err, EINVAL,
-			"system call %ld cannot be run remotely (fork, clone, execve, rt_sigreturn, and exit of a multi-threaded process would break the restore)",
-			nr);
+	why = refused_syscall(nr, ctl->nr_threads);
+	if (why)
+		return ck_err_set(err, 0, "system call %ld cannot be run remotely: %s", nr, why);
 	if (leader_prepare(ctl, err) < 0)
 		return -1;
 	leader = &ctl->threads[0];

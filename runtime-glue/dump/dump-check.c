@@ -409,6 +409,9 @@ int glue_dump_check(const struct glue_pstree *tree, const struct glue_dump_opts 
 	struct problems p = { 0 };
 	int rc = 0;
 
+	if (tree->nr && tree->t[0].kthread)
+		return ck_err_set(err, 0, "cannot dump: process %d is a kernel thread",
+				  (int)tree->t[0].pid);
 	for (size_t i = 0; i < tree->nr; i++)
 		check_task(tree, &tree->t[i], opts, &pipes_seen, &p);
 	for (size_t i = 0; i < pipes_seen.nr_pipes; i++) {

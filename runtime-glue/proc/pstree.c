@@ -92,6 +92,7 @@ static int read_stat(struct glue_task *t, struct ck_err **err)
 	t->sid = (pid_t)f[6];
 	t->start_time = f[22];
 	t->dead = f[3] == 'Z' || f[3] == 'X';
+	t->kthread = f[9] & 0x00200000; /* PF_KTHREAD */
 	return 0;
 }
 

@@ -21,6 +21,7 @@ struct glue_task {
 	pid_t *vthreads;     /* namespace tids */
 	uint64_t start_time; /* /proc/PID/stat field 22: tells a reused pid apart */
 	bool dead;           /* a zombie (exited, not yet reaped): no memory, no threads to seize */
+	bool kthread;        /* a kernel thread (PF_KTHREAD): nothing ckpt can dump */
 };
 
 struct glue_pstree {

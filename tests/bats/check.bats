@@ -79,3 +79,12 @@ FEATURES=(soft-dirty uffd-wp-async pagemap-scan ptrace process-vm-readv pidfd-ge
 	ckpt_run -2 --separate-stderr check extra
 	[[ "$stderr" == *"unexpected argument 'extra'"* ]]
 }
+
+@test "item 14: an unknown option is one error line naming it, then the hint" {
+	ckpt_run -2 check --all
+	[ "${#lines[@]}" = 2 ]
+	assert_line -n 0 "ckpt check: unknown option '--all'"
+	assert_line -n 1 "Try 'ckpt check --help'."
+	ckpt_run -2 check --feature
+	assert_line -n 0 "ckpt check: option '--feature' needs an argument"
+}

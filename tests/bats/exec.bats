@@ -474,3 +474,26 @@ victim_out() {
 	assert_output --partial "invalid timeout 'nan'"
 	victim_ok "$pid"
 }
+
+@test "item 14: a kernel thread is named as such, each error once; refusals say why" {
+	ckpt_run -1 exec -t 2 getpid
+	assert_output "ckpt exec: process 2 is a kernel thread: it cannot be traced or dumped"
+	ckpt_run -1 dump -t 2 -D "$BATS_TEST_TMPDIR/k"
+	assert_output "ckpt dump: cannot dump: process 2 is a kernel thread"
+	[ ! -e "$BATS_TEST_TMPDIR/k" ]
+	start_victim exec-sleeper 60
+	local pid=$VICTIM_PID
+	ckpt_run -1 exec -t "$pid" fork
+	assert_output "ckpt exec: system call 57 cannot be run remotely: it would start a new process or thread at ckpt's injection point, with nobody to put it back"
+	ckpt_run -1 exec -t "$pid" execve "&/bin/true" 0 0
+	assert_output --partial "it would replace the task's program"
+	ckpt_run -1 exec -t "$pid" rt_sigreturn
+	assert_output --partial "it would load the task's registers from its stack"
+	refute_output --partial "restore"
+	refute_output --partial "Invalid argument"
+	victim_ok "$pid"
+	start_victim exec-threads
+	ckpt_run -1 exec -t "$VICTIM_PID" exit 0
+	assert_output --partial "it would end the main thread while ckpt holds the other threads stopped"
+	victim_ok "$VICTIM_PID"
+}
