@@ -10,8 +10,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.." || exit 1
 BUILD="${BUILD:-build}"
-CKPT="$PWD/$BUILD/ckpt"
-VICTIMS="$PWD/$BUILD/tests/victims"
+case "$BUILD" in /*) ;; *) BUILD="$PWD/$BUILD" ;; esac
+CKPT="$BUILD/ckpt"
+VICTIMS="$BUILD/tests/victims"
 work=$(mktemp -d /tmp/ckpt-demo.XXXXXX)
 pids=()
 ctr=""
@@ -66,7 +67,7 @@ vcmd() {
 }
 vcmd alloc a 16384
 vcmd fill a 0 16384 1
-"$CKPT" pre-dump -t "$vpid" -D "$work/p1"
+"$CKPT" pre-dump -t "$vpid" -D "$work/p1" >/dev/null
 layer_stats "$work/p1"
 prev=p1
 for r in 2 3; do
@@ -145,7 +146,8 @@ pids+=($!)
 disown
 wpid=$!
 sleep 0.3
-"$CKPT" exec -t "$wpid" close 1
-"$CKPT" exec -t "$wpid" open "&$work/after.log" 0x441 0x1a4
+xc() { echo "ckpt exec -t $wpid $*:" && "$CKPT" exec -t "$wpid" "$@"; }
+xc close 1
+xc open "&$work/after.log" 0x441 0x1a4
 sleep 0.5
 echo "lines before the redirect: $(wc -l <"$work/before.log"), lines in the new file: $(wc -l <"$work/after.log")"

@@ -1,6 +1,9 @@
 # tests/: C unit tests (TAP) and victim programs used by the bats suites.
 UNIT_SRCS := $(wildcard tests/unit/test-*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
+# The objects are real build products (kept for incremental builds), not
+# intermediates make would delete (and print "rm ..." for) after linking.
+.SECONDARY: $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%.o)
 VICTIM_SRCS := $(wildcard tests/victims/*.c)
 VICTIM_BINS := $(VICTIM_SRCS:tests/victims/%.c=$(BUILD)/tests/victims/%)
 

@@ -166,4 +166,26 @@ opt_rows() {
 	assert_line "lint: $man: the section of 'ckpt exec' lacks its option --timeout (hook/ option table)"
 	assert_line "lint: $man: the section of 'ckpt verify' lacks its option --max-report (hook/ option table)"
 	refute_line --partial "ckpt pre-dump"
+
+@test "item 17: make keeps the unit-test objects it links (no 'rm ...o' noise)" {
+	command -v make >/dev/null || skip "test requires make"
+	run -0 make -n -C "$REPO_ROOT" BUILD="$BATS_TEST_TMPDIR/b" test-bins
+	assert_line --partial "tests/unit/test-err"
+	refute_line --regexp '^rm .*tests/unit/.*\.o$'
+}
+
+@test "item 17: the demo prints each layer's stats once and names every exec call" {
+	requires root ptrace crit
+	run -0 env BUILD="$BUILD" "$REPO_ROOT/tests/demo.sh"
+	echo "$output" >&2
+	[ "$(grep -c 'layer p1:' <<<"$output")" = 1 ]
+	refute_line --regexp '^pre-dump: .*/p1: '
+	local n=0 i
+	for i in "${!lines[@]}"; do
+		[[ "${lines[$i]}" == "Syscall returned "* ]] || continue
+		[[ "${lines[$((i - 1))]}" =~ ^ckpt\ exec\ -t\ [0-9]+\ (close|open)\  ]] ||
+			fail "the call before '${lines[$i]}' is not named: '${lines[$((i - 1))]}'"
+		n=$((n + 1))
+	done
+	[ "$n" = 2 ]
 }
