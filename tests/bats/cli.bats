@@ -189,3 +189,21 @@ opt_rows() {
 	done
 	[ "$n" = 2 ]
 }
+
+@test "item 18: README's layout table names only folders that exist and points to docs/, not to notes outside the project" {
+	local d n=0
+	for d in $(sed -n 's/^| `\([a-z-]*\)\/` |.*/\1/p' "$REPO_ROOT/README.md"); do
+		[ -d "$REPO_ROOT/$d" ] || fail "README's layout table lists $d/, which does not exist"
+		n=$((n + 1))
+	done
+	[ "$n" -ge 6 ]
+	run -1 grep -qi 'issue notes' "$REPO_ROOT/README.md"
+	grep -q 'CRIU ≥ 4.0' "$REPO_ROOT/README.md"
+}
+
+@test "item 18: the man page's verify example leaves the dumped tree stopped" {
+	run -0 grep -A2 '^ckpt dump \\-\\-memory\\-only' "$REPO_ROOT/docs/ckpt.1"
+	assert_line --index 0 --partial 'leave\-stopped'
+	assert_line --index 1 --partial 'ckpt verify'
+	assert_line --index 2 'kill \-CONT 41'
+}

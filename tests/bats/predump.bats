@@ -445,3 +445,17 @@ ckpt_paused() {
 	[ ! -e "$IMG/dead" ]
 	run -1 bash -c "ls -A '$IMG' | grep -q ckpt-tmp"
 }
+
+@test "item 18: the man page's example on a process that keeps writing: dump --leave-stopped, verify OK, SIGCONT" {
+	sh -c 'i=0; while :; do i=$((i + 1)); done' 3>&- </dev/null >/dev/null 2>&1 &
+	VICTIM_PIDS+=("$!")
+	local p=$!
+	ckpt_run -0 dump --memory-only -t "$p" -D "$IMG/m" --leave-stopped --tracker "$TRACKER"
+	[ "$(proc_state "$p")" = T ]
+	ckpt_run -0 verify -t "$p" -D "$IMG/m"
+	assert_output --partial ": OK"
+	[ "$(proc_state "$p")" = T ]
+	kill -CONT "$p"
+	retry 50 0.02 bash -c "! grep -q '^State:.*T' /proc/$p/status"
+	untraced "$p"
+}
