@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/file.h"
 #include "common/xalloc.h"
 #include "proto/img.h"
 #include "runtime-glue/image-json.h"
@@ -533,16 +534,12 @@ static int ckpt_file_json(struct oci_json *j, int dirfd, const char *name, struc
 	if (strcmp(base, "ckpt-layer") && !has_suffix(base, ".state") &&
 	    !(!strncmp(base, "ckpt-hash-", 10) && has_suffix(base, ".bin")))
 		return 1;
-	fd = openat(dirfd, name, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+	fd = ck_open_regular(dirfd, name, false, err);
 	if (fd < 0)
-		return ck_err_set(err, errno, "open %s", name);
+		return -1;
 	if (fstat(fd, &st) < 0) {
 		close(fd);
 		return ck_err_set(err, errno, "stat %s", name);
-	}
-	if (!S_ISREG(st.st_mode)) {
-		close(fd);
-		return ck_err_set(err, 0, "%s is not a regular file", name);
 	}
 	f = fdopen(fd, "re");
 	if (!f) {

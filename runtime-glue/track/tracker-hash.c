@@ -24,6 +24,7 @@
 
 #include "common/cleanup.h"
 #include "common/err.h"
+#include "common/file.h"
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "runtime-glue/track/tracker.h"
@@ -117,15 +118,20 @@ static bool next_parent(struct hash_obj *ho)
 static void open_parent(struct hash_state *s, struct glue_mobj *obj, struct hash_obj *ho)
 {
 	_cleanup_free_ char *name = obj_file(obj);
+	_cleanup_err_ struct ck_err *e = NULL;
 	char magic[8];
 	int fd;
 
 	if (s->parent_dirfd < 0 || !obj->has_parent)
 		return;
-	fd = openat(s->parent_dirfd, name, O_RDONLY | O_CLOEXEC);
+	fd = ck_open_regular(s->parent_dirfd, name, true, &e);
 	if (fd < 0) {
-		pr_info("hash: parent has no %s, every page of %llu is written", name,
-			(unsigned long long)obj->id);
+		if (e->errnum == ENOENT)
+			pr_info("hash: parent has no %s, every page of %llu is written", name,
+				(unsigned long long)obj->id);
+		else
+			pr_warn("hash: parent layer: %s; every page of %llu is written", e->msg,
+				(unsigned long long)obj->id);
 		return;
 	}
 	ho->parent = fdopen(fd, "r");

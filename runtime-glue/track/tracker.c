@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/file.h"
+#include "common/log.h"
 #include "common/xalloc.h"
 
 #include "runtime-glue/track/tracker.h"
@@ -45,6 +47,7 @@ bool glue_tracker_state_read(int dirfd, const char *prefix, uint64_t id, uint64_
 			     uint64_t *starttime)
 {
 	_cleanup_free_ char *name = state_name(prefix, id);
+	_cleanup_err_ struct ck_err *e = NULL;
 	_cleanup_close_ int fd = -1;
 	unsigned long long tok, st;
 	char buf[256];
@@ -52,9 +55,12 @@ bool glue_tracker_state_read(int dirfd, const char *prefix, uint64_t id, uint64_
 
 	if (dirfd < 0)
 		return false;
-	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	fd = ck_open_regular(dirfd, name, true, &e);
+	if (fd < 0) {
+		if (e->errnum != ENOENT)
+			pr_warn("%s in the parent layer: %s; no history", name, e->msg);
 		return false;
+	}
 	n = read(fd, buf, sizeof(buf) - 1);
 	if (n <= 0)
 		return false;
