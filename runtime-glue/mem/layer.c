@@ -56,28 +56,54 @@ static void split_path(const char *dir, char **parent, char **base)
 	*base = xstrdup(basename(b));
 }
 
-/* Temporary directories of ckpt runs that died (SIGKILL) for the same layer name. */
-static void remove_stale(const char *parent, const char *base)
+/* Bytes in the files of a flat directory (a temporary layer). */
+static uint64_t dir_bytes(const char *path)
+{
+	_cleanup_closedir_ DIR *d = opendir(path);
+	struct dirent *de;
+	uint64_t n = 0;
+
+	while (d && (de = readdir(d))) {
+		struct stat st;
+
+		if (!fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) && S_ISREG(st.st_mode))
+			n += (uint64_t)st.st_size;
+	}
+	return n;
+}
+
+/*
+ * Temporary directories (.NAME.ckpt-tmp-PID) of ckpt runs that died (SIGKILL)
+ * in @parent, whatever layer they were for: a layer is written only by a live
+ * run, so the directory of a pid that no longer exists is garbage.
+ */
+static void remove_stale(const char *parent)
 {
 	_cleanup_closedir_ DIR *d = opendir(parent);
-	_cleanup_free_ char *prefix = xasprintf(".%s" TMP_TAG, base);
 	struct dirent *de;
 
 	if (!d)
 		return;
 	while ((de = readdir(d))) {
+		const char *tag = de->d_name[0] == '.' ? strstr(de->d_name, TMP_TAG) : NULL;
 		char *end;
 		long pid;
 
-		if (strncmp(de->d_name, prefix, strlen(prefix)))
+		if (!tag || tag == de->d_name)
 			continue;
-		pid = strtol(de->d_name + strlen(prefix), &end, 10);
-		if (*end || pid <= 0 || (kill((pid_t)pid, 0) == 0 || errno != ESRCH))
+		pid = strtol(tag + strlen(TMP_TAG), &end, 10);
+		if (*end || end == tag + strlen(TMP_TAG) || pid <= 0 || kill((pid_t)pid, 0) == 0 ||
+		    errno != ESRCH)
 			continue;
 		_cleanup_free_ char *p = xasprintf("%s/%s", parent, de->d_name);
+		uint64_t bytes = dir_bytes(p);
 
-		pr_info("removing %s, left by a ckpt run that died", p);
 		remove_dir(p);
+		if (access(p, F_OK) == 0)
+			pr_warn("cannot remove %s, left by ckpt run %ld that died", p, pid);
+		else
+			pr_warn("removed %s (%" PRIu64 " KiB), left by ckpt run %ld that died", p,
+				bytes / 1024, pid);
 	}
 }
 
@@ -133,7 +159,7 @@ int glue_layer_begin(const char *dir, const char *prev_rel, struct glue_layer *l
 	} else if (errno != ENOENT) {
 		return ck_err_set(err, errno, "images directory %s", dir);
 	}
-	remove_stale(parent, base);
+	remove_stale(parent);
 	l->dir = xstrdup(clean);
 	l->tmp = xasprintf("%s/.%s" TMP_TAG "%d", parent, base, (int)getpid());
 	remove_dir(l->tmp);

@@ -459,3 +459,19 @@ ckpt_paused() {
 	retry 50 0.02 bash -c "! grep -q '^State:.*T' /proc/$p/status"
 	untraced "$p"
 }
+
+@test "item 15: a killed run's hidden temporary directory is removed by the next run in that directory, whatever the layer's name" {
+	vcmd alloc a 64
+	vcmd fill a 0 64 1
+	CK_FAULT=commit:kill ckpt_run ! pre-dump -t "$VPID" -D "$IMG/a" --tracker "$TRACKER"
+	local stale
+	stale=$(ls -A "$IMG" | grep '^\.a\.ckpt-tmp-')
+	[ -n "$stale" ] && [ -d "$IMG/$stale" ]
+	# the temporary directory of a live run (bats itself stands in) stays
+	mkdir "$IMG/.b.ckpt-tmp-$$"
+	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/other" --tracker "$TRACKER"
+	assert_output --regexp "removed $IMG/$stale \([0-9]+ KiB\), left by ckpt run [0-9]+ that died"
+	[ ! -e "$IMG/$stale" ]
+	[ -d "$IMG/.b.ckpt-tmp-$$" ]
+	[ -e "$IMG/other/inventory.img" ]
+}
