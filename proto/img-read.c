@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/file.h"
 #include "common/xalloc.h"
 #include "proto/img.h"
 #include "proto/img-priv.h"
@@ -297,13 +298,12 @@ static int open_regular(int dirfd, const char *name, uint64_t *size, struct ck_e
 	_cleanup_close_ int fd = -1;
 	struct stat st;
 
-	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* never blocks on a FIFO; anything but a regular file is refused, named */
+	fd = ck_open_regular(dirfd, name, false, err);
 	if (fd < 0)
-		return ck_err_set(err, errno, "open %s", name);
+		return -1;
 	if (fstat(fd, &st))
 		return ck_err_set(err, errno, "stat %s", name);
-	if (!S_ISREG(st.st_mode))
-		return ck_err_set(err, 0, "%s: not a regular file", name);
 	*size = (uint64_t)st.st_size;
 	return steal_fd(&fd);
 }

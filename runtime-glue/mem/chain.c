@@ -3,6 +3,7 @@
  * Reading a layer chain: a directory and its parents (`parent` links), and the
  * content of one memory object reconstructed down the chain.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -12,13 +13,62 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/file.h"
 #include "common/err.h"
 #include "common/xalloc.h"
 #include "proto/img.h"
+#include "proto/inventory.pb-c.h"
 #include "runtime-glue/mem/chain.h"
+#include "runtime-glue/mem/layer.h"
 #include "runtime-glue/mem/pagemap.h"
 
 #define MAX_LINK 1024 /* longest chain followed */
+
+/*
+ * The files of one layer directory are data only: regular files (and the
+ * `parent` link, and directories, which nothing opens).  A FIFO, device,
+ * socket or other symlink would block or redirect a later open: refused here,
+ * before any tree is frozen.  inventory.img must decode, and a ckpt-layer file
+ * must start as one.
+ */
+static int check_layer(int dirfd, const char *path, struct ck_err **err)
+{
+	_cleanup_closedir_ DIR *d = NULL;
+	_cleanup_(img_releasep) struct img *img = NULL;
+	_cleanup_free_ char *inv_path = NULL;
+	InventoryEntry *inv = NULL;
+	struct dirent *de;
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return ck_err_set(err, errno, "%s", path);
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return ck_err_set(err, errno, "%s", path);
+	}
+	while ((de = readdir(d))) {
+		struct stat st;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			return ck_err_set(err, errno, "%s/%s", path, de->d_name);
+		if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) ||
+		    (S_ISLNK(st.st_mode) && !strcmp(de->d_name, "parent")))
+			continue;
+		return ck_err_set(err, 0, "%s/%s is %s, not a regular file", path, de->d_name,
+				  ck_file_kind(st.st_mode));
+	}
+	inv_path = xasprintf("%s/inventory.img", path);
+	img = img_open(AT_FDCWD, inv_path, IMG_INVENTORY, err);
+	if (!img || img_read_entry(img, (void **)&inv, err) < 0)
+		return -1;
+	if (!inv)
+		return ck_err_set(err, 0, "%s holds no entry", inv_path);
+	img_free_msg(inv);
+	return glue_layer_check_meta(dirfd, path, err);
+}
 
 /* see chain.h */
 int glue_chain_open(const char *dir, struct glue_chain *out, struct ck_err **err)
@@ -26,12 +76,14 @@ int glue_chain_open(const char *dir, struct glue_chain *out, struct ck_err **err
 	struct glue_chain c = { 0 };
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	_cleanup_free_ char *path = xstrdup(dir);
+	struct stat *ids = NULL;
 
 	memset(out, 0, sizeof(*out));
 	if (fd < 0)
 		return ck_err_set(err, errno, "images directory %s", dir);
 	for (;;) {
 		struct stat st;
+		char *real;
 		int pfd;
 
 		if (faccessat(fd, "inventory.img", F_OK, 0) < 0) {
@@ -43,6 +95,21 @@ int glue_chain_open(const char *dir, struct glue_chain *out, struct ck_err **err
 		c.l[c.nr].dirfd = fd;
 		c.l[c.nr].path = steal_ptr(&path);
 		c.nr++;
+		ids = xreallocarray(ids, c.nr, sizeof(*ids));
+		if (fstat(fd, &ids[c.nr - 1]) < 0) {
+			ck_err_set(err, errno, "%s", c.l[c.nr - 1].path);
+			goto fail;
+		}
+		for (size_t i = 0; i + 1 < c.nr; i++) {
+			if (ids[i].st_dev != ids[c.nr - 1].st_dev ||
+			    ids[i].st_ino != ids[c.nr - 1].st_ino)
+				continue;
+			ck_err_set(err, 0, "layer chain of %s loops: %s/parent leads back to %s",
+				   dir, c.l[c.nr - 2].path, c.l[i].path);
+			goto fail;
+		}
+		if (check_layer(fd, c.l[c.nr - 1].path, err) < 0)
+			goto fail;
 		if (c.nr > MAX_LINK) {
 			ck_err_set(err, ELOOP,
 				   "layer chain of %s is longer than %d (a parent loop?)", dir,
@@ -63,10 +130,18 @@ int glue_chain_open(const char *dir, struct glue_chain *out, struct ck_err **err
 		}
 		fd = pfd;
 		path = xasprintf("%s/parent", c.l[c.nr - 1].path);
+		/* messages name the parent by its own name where it resolves */
+		real = realpath(path, NULL);
+		if (real) {
+			free(path);
+			path = real;
+		}
 	}
+	free(ids);
 	*out = c;
 	return 0;
 fail:
+	free(ids);
 	glue_chain_close(&c);
 	return -1;
 }
@@ -107,9 +182,9 @@ static int level_load(struct glue_chain_obj *o, size_t i, struct ck_err **err)
 	if (lv->missing)
 		return 0;
 	pages = img_filename(IMG_PAGES, lv->pm.pages_id);
-	lv->pages_fd = openat(o->c->l[i].dirfd, pages, O_RDONLY | O_CLOEXEC);
+	lv->pages_fd = ck_open_regular(o->c->l[i].dirfd, pages, true, err);
 	if (lv->pages_fd < 0)
-		return ck_err_set(err, errno, "%s/%s", o->c->l[i].path, pages);
+		return ck_err_wrap(err, "%s", o->c->l[i].path);
 	return 0;
 }
 

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/file.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/xalloc.h"
@@ -28,6 +29,7 @@
 #include "proto/pstree.pb-c.h"
 #include "proto/stats.pb-c.h"
 #include "proto/vma.pb-c.h"
+#include "runtime-glue/mem/chain.h"
 #include "runtime-glue/mem/layer.h"
 #include "runtime-glue/proc/proc.h"
 
@@ -121,6 +123,26 @@ static int dir_is_empty(const char *path, bool *empty, struct ck_err **err)
 	return 0;
 }
 
+/*
+ * The whole parent chain, before anything is frozen: a corrupt layer or a
+ * parent loop is an error naming it, never silently a full layer.
+ */
+static int check_parent_chain(struct glue_layer *l, const char *prev_rel, const char *dir,
+			      struct ck_err **err)
+{
+	_cleanup_free_ char *link = xasprintf("%s/parent", l->tmp);
+	char real[PATH_MAX];
+	struct glue_chain c;
+
+	if (!realpath(link, real))
+		return ck_err_set(err, errno, "parent images directory %s (relative to %s)",
+				  prev_rel, dir);
+	if (glue_chain_open(real, &c, err) < 0)
+		return ck_err_wrap(err, "parent images directory %s", prev_rel);
+	glue_chain_close(&c);
+	return 0;
+}
+
 /* see layer.h */
 int glue_layer_begin(const char *dir, const char *prev_rel, struct glue_layer *l,
 		     struct ck_err **err)
@@ -199,6 +221,8 @@ int glue_layer_begin(const char *dir, const char *prev_rel, struct glue_layer *l
 				prev_rel, dir);
 			goto fail;
 		}
+		if (check_parent_chain(l, prev_rel, dir, err) < 0)
+			goto fail;
 	}
 	return 0;
 fail:
@@ -483,6 +507,44 @@ int glue_layer_read_inventory(int dirfd, uint64_t *dump_uptime, bool *pre_dump, 
 }
 
 /* see layer.h */
+int glue_layer_check_meta(int dirfd, const char *path, struct ck_err **err)
+{
+	_cleanup_fclose_ FILE *f = NULL;
+	_cleanup_free_ char *line = NULL;
+	size_t n = 0, lineno = 0;
+	int fd = ck_open_regular(dirfd, META, true, err);
+
+	if (fd < 0) {
+		if ((*err)->errnum != ENOENT)
+			return ck_err_wrap(err, "%s", path);
+		ck_err_free(err);
+		return 0;
+	}
+	f = fdopen(fd, "r");
+	if (!f) {
+		close(fd);
+		return ck_err_set(err, errno, "fdopen %s/%s", path, META);
+	}
+	while (getline(&line, &n, f) > 0) {
+		char name[64];
+		unsigned ver;
+		int v, p;
+		uint64_t st;
+
+		lineno++;
+		if (lineno == 1 ? sscanf(line, "ckpt-layer %u", &ver) != 1
+				: sscanf(line, "tracker %63s", name) != 1 &&
+					  sscanf(line, "task %d %d %" SCNu64, &v, &p, &st) != 3)
+			return ck_err_set(err, 0,
+					  "%s/%s: line %zu: damaged (not ckpt's layer record)",
+					  path, META, lineno);
+	}
+	if (!lineno)
+		return ck_err_set(err, 0, "%s/%s: empty", path, META);
+	return 0;
+}
+
+/* see layer.h */
 bool glue_layer_is_ckpt(int dirfd)
 {
 	return faccessat(dirfd, META, F_OK, 0) == 0;
@@ -518,11 +580,12 @@ int glue_layer_read_meta(int dirfd, pid_t vpid, uint64_t start_time, bool *same_
 	*same_task = false;
 	if (tracker)
 		*tracker = NULL;
-	fd = openat(dirfd, META, O_RDONLY | O_CLOEXEC);
+	fd = ck_open_regular(dirfd, META, true, err);
 	if (fd < 0) {
-		if (errno == ENOENT)
-			return criu_same_task(dirfd, start_time, same_task, err);
-		return ck_err_set(err, errno, "open %s", META);
+		if ((*err)->errnum != ENOENT)
+			return -1;
+		ck_err_free(err);
+		return criu_same_task(dirfd, start_time, same_task, err);
 	}
 	f = fdopen(fd, "r");
 	if (!f) {

@@ -106,5 +106,11 @@ int glue_layer_read_meta(int dirfd, pid_t vpid, uint64_t start_time, bool *same_
  */
 int glue_layer_read_inventory(int dirfd, uint64_t *dump_uptime, bool *pre_dump,
 			      struct ck_err **err);
+/*
+ * A ckpt-layer file at @dirfd, when there is one, is a regular file in
+ * ckpt-layer's format; else -1 with *err naming it (@path: the layer's
+ * directory, for messages).  0 when absent (CRIU).
+ */
+int glue_layer_check_meta(int dirfd, const char *path, struct ck_err **err);
 /* Whether the layer at @dirfd was written by ckpt (has a ckpt-layer file). */
 bool glue_layer_is_ckpt(int dirfd);

@@ -475,3 +475,68 @@ ckpt_paused() {
 	[ -d "$IMG/.b.ckpt-tmp-$$" ]
 	[ -e "$IMG/other/inventory.img" ]
 }
+
+@test "item 11: a corrupt or looping parent chain is an error naming the file; another process's layer as parent still means a full layer" {
+	vcmd alloc a 16
+	vcmd fill a 0 16 1
+	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/1" --tracker "$TRACKER"
+	local f
+	# a parent of random bytes
+	cp -r "$IMG/1" "$IMG/rand"
+	for f in "$IMG"/rand/*; do head -c "$(stat -c %s "$f")" /dev/urandom >"$f"; done
+	ckpt_run -1 pre-dump -t "$VPID" -D "$IMG/2" --prev-images-dir ../rand --tracker "$TRACKER"
+	assert_output --partial "rand/inventory.img"
+	[ ! -e "$IMG/2" ]
+	# a damaged ckpt-layer file
+	cp -r "$IMG/1" "$IMG/meta"
+	head -c 64 /dev/urandom >"$IMG/meta/ckpt-layer"
+	ckpt_run -1 pre-dump -t "$VPID" -D "$IMG/2" --prev-images-dir ../meta --tracker "$TRACKER"
+	assert_output --partial "meta/ckpt-layer"
+	# a parent link to itself, and a loop of two
+	cp -r "$IMG/1" "$IMG/self"
+	ln -s ../self "$IMG/self/parent"
+	ckpt_run -1 pre-dump -t "$VPID" -D "$IMG/2" --prev-images-dir ../self --tracker "$TRACKER"
+	assert_output --partial "loop"
+	assert_output --partial "self/parent"
+	cp -r "$IMG/1" "$IMG/x" && cp -r "$IMG/1" "$IMG/y"
+	ln -s ../y "$IMG/x/parent" && ln -s ../x "$IMG/y/parent"
+	ckpt_run -1 pre-dump -t "$VPID" -D "$IMG/2" --prev-images-dir ../x --tracker "$TRACKER"
+	assert_output --partial "loop"
+	ckpt_run -1 verify -t "$VPID" -D "$IMG/x"
+	assert_output --partial "loop"
+	refute_output --partial "longer than"
+	[ ! -e "$IMG/2" ]
+	run -1 bash -c "ls -A '$IMG' | grep -q ckpt-tmp"
+	# the layer of another process: CRIU's rule, a full layer
+	sleep 1000 3>&- &
+	VICTIM_PIDS+=("$!")
+	ckpt_run -0 pre-dump -t "$!" -D "$IMG/o1" --tracker "$TRACKER"
+	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/3" --prev-images-dir ../o1 --tracker "$TRACKER"
+	run -0 crit decode -i "$IMG/3/stats-dump"
+	echo "$output" | jq -e '.entries[0].dump | .pages_skipped_parent == 0 and .pages_written > 0'
+	verify_ok "$IMG/3"
+}
+
+@test "item 5: a FIFO in a layer chain: pre-dump and verify fail naming it, at once, the victim never left stopped" {
+	vcmd alloc a 16
+	vcmd fill a 0 16 1
+	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/1" --tracker "$TRACKER"
+	ckpt_run -0 dump --memory-only -t "$VPID" -D "$IMG/2" --prev-images-dir ../1 --tracker "$TRACKER" --leave-running
+	local f
+	for f in pages-1.img "pagemap-$VPID.img" inventory.img ckpt-layer; do
+		mv "$IMG/1/$f" "$IMG/1/$f.saved"
+		mkfifo "$IMG/1/$f"
+		run -1 timeout 20 "$CKPT" verify -t "$VPID" -D "$IMG/2"
+		echo "$output" >&2
+		assert_output --partial "1/$f is a FIFO, not a regular file"
+		run -1 timeout 20 "$CKPT" pre-dump -t "$VPID" -D "$IMG/3" --prev-images-dir ../1 --tracker "$TRACKER"
+		echo "$output" >&2
+		assert_output --partial "1/$f is a FIFO, not a regular file"
+		[ ! -e "$IMG/3" ]
+		untraced "$VPID"
+		[ "$(proc_state "$VPID")" != t ]
+		rm "$IMG/1/$f"
+		mv "$IMG/1/$f.saved" "$IMG/1/$f"
+	done
+	verify_ok "$IMG/2"
+}

@@ -191,3 +191,17 @@ hexfile() {
 	ckpt_run -1 show "$BATS_TEST_TMPDIR/ckpt-layer"
 	assert_output --partial "ckpt-layer: line 2: neither 'tracker' nor 'task'"
 }
+
+@test "item 5: show of a FIFO or a device fails at once naming it; show DIR skips them" {
+	mkfifo "$BATS_TEST_TMPDIR/fifo"
+	run -1 timeout 20 "$CKPT" show "$BATS_TEST_TMPDIR/fifo"
+	assert_output "ckpt show: $BATS_TEST_TMPDIR/fifo is a FIFO, not a regular file"
+	mkfifo "$BATS_TEST_TMPDIR/ckpt-layer"
+	run -1 timeout 20 "$CKPT" show "$BATS_TEST_TMPDIR/ckpt-layer"
+	assert_output --partial "ckpt-layer is a FIFO, not a regular file"
+	run -1 timeout 20 "$CKPT" show /dev/null
+	assert_output --partial "/dev/null is a character device, not a regular file"
+	mkfifo "$IMGS/fifo.img"
+	run -0 timeout 20 "$CKPT" show "$IMGS"
+	echo "$output" | jq -e 'has("fifo.img") | not'
+}
