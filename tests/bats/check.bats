@@ -86,5 +86,5 @@ FEATURES=(soft-dirty uffd-wp-async pagemap-scan ptrace process-vm-readv pidfd-ge
 	assert_line -n 0 "ckpt check: unknown option '--all'"
 	assert_line -n 1 "Try 'ckpt check --help'."
 	ckpt_run -2 check --feature
-	assert_line -n 0 "ckpt check: option '--feature' needs an argument"
+	assert_line -n 0 --partial "ckpt check: option '--feature' needs an argument"
 }

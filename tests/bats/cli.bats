@@ -166,6 +166,7 @@ opt_rows() {
 	assert_line "lint: $man: the section of 'ckpt exec' lacks its option --timeout (hook/ option table)"
 	assert_line "lint: $man: the section of 'ckpt verify' lacks its option --max-report (hook/ option table)"
 	refute_line --partial "ckpt pre-dump"
+}
 
 @test "item 17: make keeps the unit-test objects it links (no 'rm ...o' noise)" {
 	command -v make >/dev/null || skip "test requires make"
