@@ -67,6 +67,28 @@ static void exe_of(pid_t pid, char *buf, size_t len)
 	buf[n < 0 ? 0 : n] = '\0';
 }
 
+/*
+ * Whether the container's init is still the runtime's own init, waiting to
+ * exec the workload.  runc names it "runc:[2:INIT]" (and its earlier stages
+ * "runc:[0:PARENT]", "runc:[1:CHILD]").  The agent starts detached from the
+ * hook, so the exec may already have happened when it first looks: comparing
+ * the exe with the one seen at start would then wait forever.
+ */
+static bool init_is_runtime(pid_t pid)
+{
+	char path[64], comm[32] = "";
+	_cleanup_close_ int fd = -1;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, comm, sizeof(comm) - 1);
+	comm[n < 0 ? 0 : n] = '\0';
+	return !strncmp(comm, "runc:[", 6);
+}
+
 /* Remove a layer directory we wrote (files only, one level, plus `parent`). */
 static void remove_layer(const char *dir)
 {
@@ -355,7 +377,7 @@ int glue_agent_run(const struct glue_agent_conf *c, int ready_fd, struct ck_err 
 			agent_serve(&a);
 		if (a.state == AG_WAITING) {
 			exe_of(c->init_pid, exe, sizeof(exe));
-			if (!c->wait_exec || strcmp(exe, exe0)) {
+			if (!c->wait_exec || strcmp(exe, exe0) || !init_is_runtime(c->init_pid)) {
 				pr_info("workload started (%s); pre-copy", exe);
 				a.state = AG_PRECOPY;
 				a.next_at = glue_now_us();
