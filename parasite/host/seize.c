@@ -140,6 +140,7 @@ struct proc_status {
 	pid_t tgid;
 	pid_t tracer;
 	int seccomp;
+	bool kthread;
 	uint64_t sigign;
 };
 
@@ -168,6 +169,8 @@ static int read_status(pid_t pid, struct proc_status *st, struct ck_err **err)
 			st->seccomp = (int)strtol(line + 8, NULL, 10);
 		else if (!strncmp(line, "SigIgn:", 7))
 			st->sigign = strtoull(line + 7, NULL, 16);
+		else if (!strncmp(line, "Kthread:", 8))
+			st->kthread = strtol(line + 8, NULL, 10) != 0;
 	}
 	if (st->tgid < 0)
 		return ck_err_set(err, EIO, "cannot parse %s", path);
@@ -206,8 +209,8 @@ static int seize_error(pid_t pid, pid_t tid, int errnum, struct ck_err **err)
 				st.tracer);
 		return ck_err_set(
 			err, EPERM,
-			"cannot attach to process %d (ptrace refused: only processes of the same user can be traced, unless running as root): %s",
-			pid, strerror(EPERM));
+			"cannot attach to process %d (ptrace refused: only processes of the same user can be traced, unless running as root)",
+			pid);
 	}
 	if (errnum == ESRCH)
 		return ck_err_set(err, ESRCH, "no such process: %d", pid);
@@ -435,6 +438,12 @@ int parasite_seize(pid_t pid, unsigned int flags, struct parasite_ctl **out, str
 				  st.tgid, st.tgid);
 	if (st.state == 'Z' || st.state == 'X')
 		return ck_err_set(err, ESRCH, "process %d is a zombie (it has exited)", pid);
+	if (st.kthread)
+		return ck_err_set(err, EPERM, "process %d is a kernel thread", pid);
+	if (st.tracer)
+		return ck_err_set(err, EBUSY,
+				  "cannot attach to process %d: already traced by process %d", pid,
+				  st.tracer);
 
 	ctl = xzalloc(sizeof(*ctl));
 	ctl->pid = pid;
