@@ -164,7 +164,8 @@ static unsigned long find_restorer(struct parasite_ctl *ctl, const struct map_en
 				unsigned long foff = self[i].off + (unsigned long)o;
 
 				if (tm[j].perms[2] != 'x' || strcmp(tm[j].name, self[i].name) ||
-				    foff < tm[j].off || foff >= tm[j].off + (tm[j].end - tm[j].start))
+				    foff < tm[j].off ||
+				    foff >= tm[j].off + (tm[j].end - tm[j].start))
 					continue;
 				if (target_has(ctl, tm[j].start + foff - tm[j].off))
 					return tm[j].start + foff - tm[j].off;
@@ -231,8 +232,8 @@ struct fx_sw {
 	uint32_t xstate_size, padding[7];
 };
 
-#define XSAVE_MIN        576 /* legacy area + xsave header */
-#define XFEATURE_XTILE_DATA 18 /* dynamic: only in the frame when in use */
+#define XSAVE_MIN           576 /* legacy area + xsave header */
+#define XFEATURE_XTILE_DATA 18  /* dynamic: only in the frame when in use */
 
 /*
  * PTRACE_GETREGSET(NT_X86_XSTATE) leaves the task's xfeature mask in
@@ -301,11 +302,27 @@ static const char *build_frame(struct parasite_ctl *ctl, const struct map_ent *t
 	f->uc.ss_flags = 3; /* not a valid mode: the kernel keeps the sigaltstack */
 	f->uc.sigmask = t->sigmask;
 	f->uc.mc = (struct k_sigcontext){
-		.r8 = r->r8, .r9 = r->r9, .r10 = r->r10, .r11 = r->r11, .r12 = r->r12,
-		.r13 = r->r13, .r14 = r->r14, .r15 = r->r15, .rdi = r->rdi, .rsi = r->rsi,
-		.rbp = r->rbp, .rbx = r->rbx, .rdx = r->rdx, .rax = r->rax, .rcx = r->rcx,
-		.rsp = r->rsp, .rip = r->rip, .eflags = r->eflags, .cs = (uint16_t)r->cs,
-		.ss = (uint16_t)r->ss, .fpstate = fp,
+		.r8 = r->r8,
+		.r9 = r->r9,
+		.r10 = r->r10,
+		.r11 = r->r11,
+		.r12 = r->r12,
+		.r13 = r->r13,
+		.r14 = r->r14,
+		.r15 = r->r15,
+		.rdi = r->rdi,
+		.rsi = r->rsi,
+		.rbp = r->rbp,
+		.rbx = r->rbx,
+		.rdx = r->rdx,
+		.rax = r->rax,
+		.rcx = r->rcx,
+		.rsp = r->rsp,
+		.rip = r->rip,
+		.eflags = r->eflags,
+		.cs = (uint16_t)r->cs,
+		.ss = (uint16_t)r->ss,
+		.fpstate = fp,
 	};
 	rewind_restart(&f->uc.mc, r);
 	memcpy(buf + (fp - frame), t->xsave, xsize);

@@ -129,8 +129,8 @@ static const char *task_state(void)
 		tr = status_field(tp, "TracerPid:");
 		if (st[0] == 'Z' || st[0] == 'X' || st[0] == 't' || st[0] == 'T' ||
 		    strcmp(tr, "0")) {
-			snprintf(why, sizeof(why), "thread %s: state %s, tracer %s", de->d_name,
-				 st, tr);
+			snprintf(why, sizeof(why), "thread %s: state %s, tracer %s", de->d_name, st,
+				 tr);
 			free(st);
 			free(tr);
 			closedir(d);
@@ -192,17 +192,31 @@ int main(int argc, char **argv)
 
 	while ((opt = getopt(argc, argv, "+p:s:f:t:S:c")) != -1) {
 		switch (opt) {
-		case 'p': target = atoi(optarg); break;
-		case 's': sig = atoi(optarg); break;
-		case 'f': from = atol(optarg); break;
-		case 't': to = atol(optarg); break;
-		case 'S': step = atol(optarg); break;
-		case 'c': check_next = true; break;
-		default: return 2;
+		case 'p':
+			target = atoi(optarg);
+			break;
+		case 's':
+			sig = atoi(optarg);
+			break;
+		case 'f':
+			from = atol(optarg);
+			break;
+		case 't':
+			to = atol(optarg);
+			break;
+		case 'S':
+			step = atol(optarg);
+			break;
+		case 'c':
+			check_next = true;
+			break;
+		default:
+			return 2;
 		}
 	}
 	if (target <= 0 || optind >= argc || step <= 0) {
-		fprintf(stderr, "usage: kill-sweep -p PID [-s SIG] [-f US] [-t US] [-S US] [-c] -- CMD...\n");
+		fprintf(stderr,
+			"usage: kill-sweep -p PID [-s SIG] [-f US] [-t US] [-S US] [-c] -- CMD...\n");
 		return 2;
 	}
 	before = snapshot();
@@ -232,7 +246,8 @@ int main(int argc, char **argv)
 			how = "finished";
 			finished++;
 		} else {
-			printf("delay_us=%ld FAIL: the command ended with wait status 0x%x\n", d, st);
+			printf("delay_us=%ld FAIL: the command ended with wait status 0x%x\n", d,
+			       st);
 			return 1;
 		}
 		start = now_us();

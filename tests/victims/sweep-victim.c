@@ -90,7 +90,8 @@ int main(void)
 			for (int k = 0; k < 1000; k++)
 				x = x * 1.0000001 + 1e-9;
 			clock_gettime(CLOCK_MONOTONIC, &t1);
-		} while ((t1.tv_sec - t0.tv_sec) * 1000000000L + (t1.tv_nsec - t0.tv_nsec) < 200000);
+		} while ((t1.tv_sec - t0.tv_sec) * 1000000000L + (t1.tv_nsec - t0.tv_nsec) <
+			 200000);
 		nanosleep(&ts, NULL);
 		asm volatile("" : "+r"(carried));
 		if (carried != round * 7 + 1)
