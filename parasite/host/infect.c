@@ -31,6 +31,7 @@
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/stop.h"
 #include "common/xalloc.h"
 #include "parasite/parasite.h"
 #include "parasite/host/parasite-priv.h"
@@ -152,6 +153,8 @@ static int blob_until_exit(struct parasite_ctl *ctl, struct ck_err **err)
 
 		if (leader_run(ctl, PTRACE_SYSCALL, true, &timed_out, &stop, err) < 0)
 			return -1;
+		if (timed_out && ck_stop_sig)
+			return ck_stop_check(err);
 		if (timed_out)
 			return ck_err_set(err, ETIMEDOUT,
 					  "parasite command did not finish within %u ms",
@@ -224,6 +227,8 @@ int parasite_cmd(struct parasite_ctl *ctl, enum parasite_cmd cmd, void *payload,
 
 	if (!ctl->seized || ctl->dead)
 		return ck_err_set(err, ESRCH, "process %d is not seized", ctl->pid);
+	if (ck_stop_check(err) < 0)
+		return -1;
 	if (!ctl->blob_addr)
 		return ck_err_set(err, EINVAL, "process %d is not infected", ctl->pid);
 	if (cmd <= 0 || cmd >= PARASITE_CMD_MAX)

@@ -20,6 +20,7 @@
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/stop.h"
 #include "common/xalloc.h"
 #include "parasite/parasite.h"
 #include "parasite/host/parasite-priv.h"
@@ -428,6 +429,8 @@ int parasite_seize(pid_t pid, unsigned int flags, struct parasite_ctl **out, str
 
 	if (pid <= 0)
 		return ck_err_set(err, EINVAL, "invalid process id %d", pid);
+	if (ck_stop_check(err) < 0)
+		return -1;
 	if (pid == getpid())
 		return ck_err_set(err, EINVAL, "process %d is ckpt itself", pid);
 	if (read_status(pid, &st, err) < 0)

@@ -38,6 +38,7 @@
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/stop.h"
 #include "common/xalloc.h"
 #include "parasite/parasite.h"
 #include "parasite/host/parasite-priv.h"
@@ -75,6 +76,8 @@ static int wait_leader(struct parasite_ctl *ctl, long deadline, int *status, str
 
 		if (r == ctl->pid)
 			return 0;
+		if (r < 0 && errno == EINTR && ck_stop_sig)
+			return 1; /* SIGTERM & co.: interrupt the call, undo, exit */
 		if (r < 0 && errno != EINTR)
 			return ck_err_set(err, errno, "waitpid of process %d", ctl->pid);
 		if (r == 0) {
@@ -504,6 +507,8 @@ int parasite_syscall(struct parasite_ctl *ctl, long nr, const unsigned long args
 		rc = -1;
 	if (rc < 0)
 		return ck_err_wrap(err, "system call %ld in process %d", nr, ctl->pid);
+	if (timed_out && ck_stop_sig)
+		return ck_stop_check(err);
 	if (timed_out)
 		return ck_err_set(
 			err, ETIMEDOUT,
@@ -595,6 +600,8 @@ int parasite_mmap(struct parasite_ctl *ctl, size_t len, int prot, unsigned long 
 	unsigned long args[6] = { 0 };
 	long ret;
 
+	if (ck_stop_check(err) < 0)
+		return -1; /* undoing (munmap, close) still runs, nothing new starts */
 	if (len == 0 || len > (1UL << 40))
 		return ck_err_set(err, EINVAL, "invalid remote mapping size %zu", len);
 	len = (len + page - 1) & ~(page - 1);

@@ -12,7 +12,11 @@
  * with 0 (it finished first).  Then, within 5 s: PID is alive and not a
  * zombie, no thread is traced or stopped, and its /proc/PID/maps, the names
  * of /proc/PID/fd and SigBlk are as before the sweep.  With -c, CMD then runs
- * to completion and must exit 0 (the next run works).
+ * to completion and must exit 0 (the next run works).  With -l, a point
+ * whose only difference is an extra mapping or fd (same signal mask) is
+ * counted as a leftover ("LEFTOVER", then the new state is the baseline)
+ * instead of failing: ckpt does not yet undo a remote mmap or userfaultfd
+ * cut short by its own SIGKILL (docs/parasite.md).
  *
  * Prints one line per point on stdout and a summary:
  *   "points=N killed=K caught=C finished=F elapsed_ms=T".
@@ -187,10 +191,11 @@ int main(int argc, char **argv)
 {
 	long from = 0, to = 5000, step = 100, t0 = now_us();
 	int sig = SIGKILL, opt, idx = 0, killed = 0, caught = 0, finished = 0;
-	bool check_next = false;
+	bool check_next = false, allow_leftovers = false;
+	int leftovers = 0;
 	char *before;
 
-	while ((opt = getopt(argc, argv, "+p:s:f:t:S:c")) != -1) {
+	while ((opt = getopt(argc, argv, "+p:s:f:t:S:cl")) != -1) {
 		switch (opt) {
 		case 'p':
 			target = atoi(optarg);
@@ -209,6 +214,9 @@ int main(int argc, char **argv)
 			break;
 		case 'c':
 			check_next = true;
+			break;
+		case 'l':
+			allow_leftovers = true;
 			break;
 		default:
 			return 2;
@@ -263,6 +271,17 @@ int main(int argc, char **argv)
 			if (bad)
 				usleep(2000);
 		} while (bad && now_us() - start < 5000000);
+		if (bad && allow_leftovers && after &&
+		    !strncmp(before, after, strcspn(before, "\n"))) {
+			/* same signal mask, a mapping or fd left: count it, new baseline */
+			printf("delay_us=%ld %s LEFTOVER\n--- before\n%s--- after\n%s", d, how,
+			       before, after);
+			leftovers++;
+			free(before);
+			before = after;
+			after = NULL;
+			bad = NULL;
+		}
 		if (bad) {
 			printf("delay_us=%ld %s FAIL: %s\n", d, how, bad);
 			if (after)
@@ -282,7 +301,7 @@ int main(int argc, char **argv)
 		}
 		fflush(stdout);
 	}
-	printf("points=%d killed=%d caught=%d finished=%d elapsed_ms=%ld\n", idx, killed, caught,
-	       finished, (now_us() - t0) / 1000);
+	printf("points=%d killed=%d caught=%d finished=%d leftovers=%d elapsed_ms=%ld\n", idx,
+	       killed, caught, finished, leftovers, (now_us() - t0) / 1000);
 	return 0;
 }
