@@ -385,6 +385,14 @@ int leader_prepare(struct parasite_ctl *ctl, struct ck_err **err)
 	 * seize time, and PTRACE_SETSIGMASK clears the flag, so restoring
 	 * that mask on release and letting the call restart is exact.
 	 */
+	/* A filter we cannot suspend may kill the task (RET_KILL) or make it
+	 * take a SIGSYS for our call: never run code under it. */
+	if (ctl->seccomp_mode && !ctl->seccomp_suspended)
+		return ck_err_set(
+			err, EPERM,
+			"process %d has a seccomp %s (Seccomp: %d) that ckpt can suspend only as root (CAP_SYS_ADMIN); an injected call could kill it, so nothing was injected",
+			ctl->pid, ctl->seccomp_mode == 1 ? "strict mode" : "filter",
+			ctl->seccomp_mode);
 	if (find_syscall_ip(ctl, err) < 0)
 		return -1;
 	if (frame_prepare(ctl, err) < 0)

@@ -104,3 +104,20 @@ refused() {
 	retry 50 0.05 untraced "$v"
 	[ "$(proc_state "$v")" != t ] || fail "victim left stopped"
 }
+
+@test "item 2: unprivileged pre-dump of a target with a seccomp filter injects nothing, target lives" {
+	requires root nobody
+	NOBODY_DIR=$(mktemp -d /tmp/ckpt-inject.XXXXXX)
+	chmod 777 "$NOBODY_DIR"
+	setpriv --reuid=nobody --regid=nogroup --clear-groups "$VICTIMS/exec-seccomp" \
+		>"$BATS_TEST_TMPDIR/sc.out" 2>&1 3>&- </dev/null &
+	local v=$! maps
+	VICTIM_PIDS+=("$v")
+	retry 100 0.05 grep -q '^READY' "$BATS_TEST_TMPDIR/sc.out"
+	maps=$(cat "/proc/$v/maps")
+	run setpriv --reuid=nobody --regid=nogroup --clear-groups "$CKPT" pre-dump -t "$v" -D "$NOBODY_DIR/a"
+	echo "$output" >&2
+	assert_output --partial "seccomp filter (Seccomp: 2) that ckpt can suspend only as root"
+	refute_output --partial "killed by signal"
+	target_untouched "$v" "$maps"
+}
