@@ -121,3 +121,24 @@ refused() {
 	refute_output --partial "killed by signal"
 	target_untouched "$v" "$maps"
 }
+
+@test "item 4: a tree with a task in vfork: pre-dump and exec stop waiting, name it, release the tree" {
+	start_victim vfork-victim
+	local p c
+	p=$(sed -n 's/^READY parent=\([0-9]*\) child=.*/\1/p' "$BATS_TEST_TMPDIR/vfork-victim.out")
+	c=$(sed -n 's/^READY parent=[0-9]* child=//p' "$BATS_TEST_TMPDIR/vfork-victim.out")
+	VICTIM_PIDS+=("$c")
+	run timeout 30 "$CKPT" pre-dump -t "$p" -D "$IMG"
+	echo "$output" >&2
+	[ "$status" -eq 1 ] || fail "expected exit 1, got $status"
+	assert_output --partial "process $p (thread $p) did not stop within"
+	assert_output --partial "vfork()"
+	run timeout 30 "$CKPT" exec -t "$p" getpid
+	echo "$output" >&2
+	[ "$status" -eq 1 ] || fail "expected exit 1, got $status"
+	assert_output --partial "vfork()"
+	retry 50 0.1 untraced "$p"
+	untraced "$c" || fail "the vfork child is still traced"
+	[ "$(proc_state "$c")" = S ] || fail "the vfork child is in state $(proc_state "$c")"
+	ckpt_run -0 exec -t "$c" getpid
+}
