@@ -11,6 +11,7 @@
 
 #include "common/cleanup.h"
 #include "common/err.h"
+#include "common/stop.h"
 #include "common/log.h"
 #include "hook/verbs.h"
 
@@ -159,6 +160,7 @@ int main(int argc, char **argv)
 			return HOOK_EXIT_OK;
 		}
 	}
+	ck_stop_install();
 	rc = v->run(argc - 1, argv + 1, &err);
 	if (err) {
 		_cleanup_free_ char *msg = ck_err_str(err);
@@ -167,5 +169,7 @@ int main(int argc, char **argv)
 		if (rc == HOOK_EXIT_OK)
 			rc = HOOK_EXIT_ERR;
 	}
+	if (ck_stop_sig)
+		rc = 128 + ck_stop_sig; /* everything was released on the way out */
 	return rc;
 }

@@ -33,7 +33,7 @@ boundary() {
 		rc=1
 	fi
 }
-mapfile -t not_parasite < <(printf '%s\n' "${files[@]}" | grep -v '^parasite/')
+mapfile -t not_parasite < <(printf '%s\n' "${files[@]}" | grep -vE '^(parasite|tests/victims)/')
 mapfile -t not_oci < <(printf '%s\n' "${files[@]}" | grep -v '^oci-spec/')
 mapfile -t not_proto < <(printf '%s\n' "${files[@]}" | grep -vE '^(proto|tests/unit)/')
 mapfile -t leaves < <(in_dirs proto oci-spec parasite common)

@@ -31,6 +31,7 @@
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/stop.h"
 #include "common/xalloc.h"
 #include "parasite/parasite.h"
 #include "parasite/host/parasite-priv.h"
@@ -125,13 +126,63 @@ int parasite_cure(struct parasite_ctl *ctl, struct ck_err **err)
 	return 0;
 }
 
-static int run_blob(struct parasite_ctl *ctl, long *rax, struct ck_err **err)
+/* The entry stop of the blob's closing munmap(blob) at the vDSO's syscall? */
+static bool at_blob_exit(struct parasite_ctl *ctl, const struct user_regs_struct *r)
+{
+	struct __ptrace_syscall_info info;
+
+	if (r->orig_rax != SYS_munmap || r->rdi != ctl->blob_addr || r->rip != ctl->syscall_ip + 2)
+		return false;
+	if (ptrace(PTRACE_GET_SYSCALL_INFO, ctl->pid, (void *)sizeof(info), &info) > 0 &&
+	    info.op != PTRACE_SYSCALL_INFO_ENTRY)
+		return false;
+	return true;
+}
+
+/*
+ * Run the blob under PTRACE_SYSCALL until the entry of its closing munmap,
+ * which is skipped (orig_rax = -1): the blob stays, the leader sits in that
+ * call's exit stop.  See head-x86_64.S.
+ */
+static int blob_until_exit(struct parasite_ctl *ctl, struct ck_err **err)
+{
+	for (;;) {
+		struct user_regs_struct regs;
+		enum leader_stop stop;
+		bool timed_out = false;
+
+		if (leader_run(ctl, PTRACE_SYSCALL, true, &timed_out, &stop, err) < 0)
+			return -1;
+		if (timed_out && ck_stop_sig)
+			return ck_stop_check(err);
+		if (timed_out)
+			return ck_err_set(err, ETIMEDOUT,
+					  "parasite command did not finish within %u ms",
+					  ctl->timeout_ms);
+		if (stop != LEADER_STOP_SYSCALL)
+			return ck_err_set(err, EIO, "parasite command: unexpected stop kind %d",
+					  (int)stop);
+		if (ptrace(PTRACE_GETREGS, ctl->pid, NULL, &regs) < 0)
+			return ck_err_set(err, errno, "PTRACE_GETREGS of process %d", ctl->pid);
+		if (!at_blob_exit(ctl, &regs))
+			continue; /* one of the blob's own system calls */
+		regs.orig_rax = (unsigned long long)-1;
+		if (ptr_setregs(ctl->pid, &regs, err) < 0)
+			return -1;
+		if (leader_run(ctl, PTRACE_SYSCALL, false, NULL, &stop, err) < 0)
+			return -1;
+		if (stop != LEADER_STOP_SYSCALL)
+			return ck_err_set(err, EIO,
+					  "parasite command: no exit stop after the blob");
+		return 0;
+	}
+}
+
+static int run_blob(struct parasite_ctl *ctl, struct ck_err **err)
 {
 	struct parasite_thread *leader = &ctl->threads[0];
 	struct user_regs_struct regs;
-	enum leader_stop stop;
-	bool timed_out = false;
-	int rc = 0;
+	int rc;
 
 	regs = leader->regs;
 	regs.rip = ctl->blob_addr + PARASITE_BLOB_ENTRY;
@@ -140,29 +191,27 @@ static int run_blob(struct parasite_ctl *ctl, long *rax, struct ck_err **err)
 	regs.rax = 0;
 	regs.orig_rax = (unsigned long long)-1;
 	regs.eflags &= ~(0x100ULL | 0x400ULL); /* TF, DF */
+	regs.r12 = ctl->frame_sp ? ctl->frame_sp : leader->regs.rsp;
+	regs.r13 = ctl->blob_addr;
+	regs.r14 = ctl->blob_len;
+	regs.r15 = ctl->syscall_ip;
 	if (ptr_setregs(ctl->pid, &regs, err) < 0)
 		return -1;
-	if (leader_run(ctl, PTRACE_CONT, true, &timed_out, &stop, err) < 0) {
-		rc = -1;
-	} else if (timed_out) {
-		rc = ck_err_set(err, ETIMEDOUT, "parasite command did not finish within %u ms",
-				ctl->timeout_ms);
-	} else if (stop != LEADER_STOP_SIGTRAP) {
-		rc = ck_err_set(err, EIO, "parasite command: unexpected stop kind %d", (int)stop);
-	} else if (ptrace(PTRACE_GETREGS, ctl->pid, NULL, &regs) < 0) {
-		rc = ck_err_set(err, errno, "PTRACE_GETREGS of process %d", ctl->pid);
-	} else if (regs.rip != ctl->blob_addr + PARASITE_BLOB_TRAP + 1) {
-		rc = ck_err_set(err, EFAULT,
-				"parasite command trapped at 0x%llx, not at the blob's trap",
-				regs.rip);
-	} else {
-		*rax = (long)regs.rax;
+	if (ptr_setsigmask(ctl->pid, INJECT_SIGMASK, err) < 0) {
+		ptr_setregs(ctl->pid, &leader->regs, NULL);
+		return -1;
 	}
+	ctl->fpu_dirty = true;
+	if (ctl->syscall_poked && poke_syscall(ctl, err) < 0)
+		rc = -1;
+	else
+		rc = blob_until_exit(ctl, err);
 	if (ctl->dead)
 		return -1;
-	/* The leader now sits in a get_signal() stop (the SIGTRAP, or our
-	 * interrupt): put its registers and FPU state back. */
-	if (ptr_setregs(ctl->pid, &leader->regs, err) < 0)
+	if (ctl->syscall_poked && unpoke_syscall(ctl, err) < 0)
+		rc = -1;
+	/* Original mask, a get_signal() stop, original registers and FPU state. */
+	if (leader_park(ctl, err) < 0)
 		rc = -1;
 	if (ptr_set_xsave(leader, err) < 0)
 		rc = -1;
@@ -175,10 +224,11 @@ int parasite_cmd(struct parasite_ctl *ctl, enum parasite_cmd cmd, void *payload,
 {
 	struct parasite_thread *leader;
 	struct parasite_args hdr = { 0 };
-	long rax = 0;
 
 	if (!ctl->seized || ctl->dead)
 		return ck_err_set(err, ESRCH, "process %d is not seized", ctl->pid);
+	if (ck_stop_check(err) < 0)
+		return -1;
 	if (!ctl->blob_addr)
 		return ck_err_set(err, EINVAL, "process %d is not infected", ctl->pid);
 	if (cmd <= 0 || cmd >= PARASITE_CMD_MAX)
@@ -198,18 +248,20 @@ int parasite_cmd(struct parasite_ctl *ctl, enum parasite_cmd cmd, void *payload,
 		goto fail;
 	if (size && parasite_write(ctl, ctl->blob_args + sizeof(hdr), payload, size, err) < 0)
 		goto fail;
-	if (run_blob(ctl, &rax, err) < 0)
+	if (leader_prepare(ctl, err) < 0)
+		goto fail;
+	if (run_blob(ctl, err) < 0)
 		goto fail;
 	if (parasite_read(ctl, ctl->blob_args, &hdr, sizeof(hdr), err) < 0)
 		goto fail;
 	if (size && parasite_read(ctl, ctl->blob_args + sizeof(hdr), payload, size, err) < 0)
 		goto fail;
-	if (hdr.ret != rax) {
-		ck_err_set(err, EPROTO, "parasite command %d: result mismatch (%lld vs %ld)",
-			   (int)cmd, (long long)hdr.ret, rax);
+	if (hdr.magic != PARASITE_ARGS_MAGIC) {
+		ck_err_set(err, EPROTO, "parasite command %d: the args area was overwritten",
+			   (int)cmd);
 		goto fail;
 	}
-	*blob_ret = rax;
+	*blob_ret = (long)hdr.ret;
 	return 0;
 fail:
 	return ck_err_wrap(err, "parasite command %d in process %d", (int)cmd, ctl->pid);

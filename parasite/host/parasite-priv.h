@@ -57,8 +57,10 @@ struct parasite_ctl {
 	bool prepared;
 	bool fpu_dirty; /* blob ran: restore xsave on release */
 	unsigned long syscall_ip;
-	bool syscall_poked;  /* syscall_ip is in the first exec mapping, poked per call */
-	uint64_t poke_saved; /* original word at syscall_ip while poked */
+	bool syscall_poked;     /* syscall_ip is in the first exec mapping, poked per call */
+	bool syscall_safe;      /* syscall_ip is followed by nothing but `xor`s and `ret` */
+	unsigned long frame_sp; /* the safety signal frame on the leader's stack (0: none) */
+	uint64_t poke_saved;    /* original word at syscall_ip while poked */
 
 	struct parasite_map *maps; /* parasite_mmap() areas still mapped */
 	size_t nr_maps;
@@ -73,6 +75,15 @@ struct parasite_ctl {
 };
 
 #define PARASITE_DEFAULT_TIMEOUT_MS 10000u
+
+#define SIGBIT(s) (1ULL << ((s)-1))
+/* Synchronous signals stay unblocked while we run code: a fault our code causes
+ * must reach us as a signal stop, not make the kernel reset the handler. */
+#define SYNC_SIGNALS                                                                           \
+	(SIGBIT(SIGSEGV) | SIGBIT(SIGBUS) | SIGBIT(SIGILL) | SIGBIT(SIGFPE) | SIGBIT(SIGSYS) | \
+	 SIGBIT(SIGTRAP))
+/* The leader's signal mask while it runs our call or the blob. */
+#define INJECT_SIGMASK (~0ULL & ~SYNC_SIGNALS)
 
 /* ptrace(2) wrappers that set *err with context (seize.c). */
 int ptr_getregs(pid_t tid, struct user_regs_struct *regs, struct ck_err **err);
@@ -107,6 +118,18 @@ int leader_park(struct parasite_ctl *ctl, struct ck_err **err);
 
 /* First injection: block signals, find syscall_ip. */
 int leader_prepare(struct parasite_ctl *ctl, struct ck_err **err);
+
+/*
+ * Write the safety signal frame below the leader's red zone (sigframe.c): if
+ * ckpt dies during an injected call, the leader's continuation is an
+ * rt_sigreturn to its original state.  Sets ctl->frame_sp, or leaves it 0
+ * (logged) when the target lacks what it needs; fails only on ptrace errors.
+ */
+int frame_prepare(struct parasite_ctl *ctl, struct ck_err **err);
+
+/* Poked mode: write "syscall; int3..." at syscall_ip, and put it back (syscall.c). */
+int poke_syscall(struct parasite_ctl *ctl, struct ck_err **err);
+int unpoke_syscall(struct parasite_ctl *ctl, struct ck_err **err);
 
 /* Unmap every tracked mapping; continues past errors (syscall.c). */
 int unmap_all(struct parasite_ctl *ctl, struct ck_err **err);

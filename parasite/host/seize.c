@@ -15,11 +15,14 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <time.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/stop.h"
 #include "common/xalloc.h"
 #include "parasite/parasite.h"
 #include "parasite/host/parasite-priv.h"
@@ -42,6 +45,9 @@
 #define NR_IO_PGETEVENTS   333
 #define NR_EPOLL_PWAIT2    441
 #define ERESTARTNOHAND     514
+
+/* How long a seized thread may take to stop (a vfork() parent never does). */
+#define PARASITE_SEIZE_TIMEOUT_MS 3000
 
 /* see parasite-priv.h */
 int ptr_getregs(pid_t tid, struct user_regs_struct *regs, struct ck_err **err)
@@ -287,12 +293,57 @@ static bool is_stop_signal(int sig)
  * race against PTRACE_INTERRUPT is delivered (the trap stays pending and is
  * taken right after).  Returns 1 when the thread died meanwhile.
  */
+static long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Why thread @tid does not stop: a vfork() parent, or uninterruptible sleep. */
+static int not_stopping(struct parasite_ctl *ctl, pid_t tid, struct ck_err **err)
+{
+	char path[64], wchan[128] = "";
+	_cleanup_close_ int fd = -1;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/wchan", tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 && (n = read(fd, wchan, sizeof(wchan) - 1)) > 0)
+		wchan[n] = '\0';
+	/* wait_for_vfork_done() shows as itself or, inlined, as kernel_clone */
+	if (strstr(wchan, "vfork") || !strcmp(wchan, "kernel_clone"))
+		return ck_err_set(
+			err, ETIMEDOUT,
+			"process %d (thread %d) did not stop within %d ms: it is in vfork(), waiting for its child to exec or exit",
+			ctl->pid, tid, PARASITE_SEIZE_TIMEOUT_MS);
+	return ck_err_set(
+		err, ETIMEDOUT,
+		"process %d (thread %d) did not stop within %d ms (uninterruptible sleep%s%s)",
+		ctl->pid, tid, PARASITE_SEIZE_TIMEOUT_MS, wchan[0] ? " in " : "", wchan);
+}
+
 static int wait_seized(struct parasite_ctl *ctl, struct parasite_thread *t, struct ck_err **err)
 {
+	long deadline = mono_ms() + PARASITE_SEIZE_TIMEOUT_MS;
+	long delay = 20;
+
 	for (;;) {
 		int status, sig, event;
-		pid_t r = waitpid(t->tid, &status, __WALL);
+		pid_t r = waitpid(t->tid, &status, __WALL | WNOHANG);
 
+		if (r == 0) {
+			/* A task in vfork() or D state takes no trap until it wakes. */
+			struct timespec ts = { 0, delay * 1000 };
+
+			if (mono_ms() > deadline)
+				return not_stopping(ctl, t->tid, err);
+			nanosleep(&ts, NULL);
+			if (delay < 5000)
+				delay *= 2;
+			continue;
+		}
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
@@ -460,6 +511,8 @@ int parasite_seize(pid_t pid, unsigned int flags, struct parasite_ctl **out, str
 
 	if (pid <= 0)
 		return ck_err_set(err, EINVAL, "invalid process id %d", pid);
+	if (ck_stop_check(err) < 0)
+		return -1;
 	if (pid == getpid())
 		return ck_err_set(err, EINVAL, "process %d is ckpt itself", pid);
 	if (read_status(pid, &st, err) < 0)
@@ -470,6 +523,14 @@ int parasite_seize(pid_t pid, unsigned int flags, struct parasite_ctl **out, str
 				  st.tgid, st.tgid);
 	if (st.state == 'Z' || st.state == 'X')
 		return ck_err_set(err, ESRCH, "process %d is a zombie (it has exited)", pid);
+	if (st.kthread)
+		return ck_err_set(err, 0,
+				  "process %d is a kernel thread: it cannot be traced or dumped",
+				  pid);
+	if (st.tracer)
+		return ck_err_set(err, EBUSY,
+				  "cannot attach to process %d: already traced by process %d", pid,
+				  st.tracer);
 
 	ctl = xzalloc(sizeof(*ctl));
 	ctl->pid = pid;
@@ -556,6 +617,9 @@ int parasite_release(struct parasite_ctl *ctl, struct ck_err **err)
 			struct ck_err *e = NULL;
 
 			if (wait_seized(ctl, &ctl->threads[i], &e) != 0) {
+				/* Still not stopped (vfork, D state): it cannot be
+				 * detached now; ckpt's exit detaches it, and the
+				 * pending trap is dropped then. */
 				ck_err_free(&e);
 				continue;
 			}

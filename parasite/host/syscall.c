@@ -38,17 +38,10 @@
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/stop.h"
 #include "common/xalloc.h"
 #include "parasite/parasite.h"
 #include "parasite/host/parasite-priv.h"
-
-#define SIGBIT(s) (1ULL << ((s)-1))
-/* Synchronous signals stay unblocked while we run code: a fault our code causes
- * must reach us as a signal stop, not make the kernel reset the handler. */
-#define SYNC_SIGNALS                                                                           \
-	(SIGBIT(SIGSEGV) | SIGBIT(SIGBUS) | SIGBIT(SIGILL) | SIGBIT(SIGFPE) | SIGBIT(SIGSYS) | \
-	 SIGBIT(SIGTRAP))
-#define INJECT_SIGMASK (~0ULL & ~SYNC_SIGNALS)
 
 static bool is_stop_signal(int sig)
 {
@@ -83,6 +76,8 @@ static int wait_leader(struct parasite_ctl *ctl, long deadline, int *status, str
 
 		if (r == ctl->pid)
 			return 0;
+		if (r < 0 && errno == EINTR && ck_stop_sig)
+			return 1; /* SIGTERM & co.: interrupt the call, undo, exit */
 		if (r < 0 && errno != EINTR)
 			return ck_err_set(err, errno, "waitpid of process %d", ctl->pid);
 		if (r == 0) {
@@ -207,10 +202,18 @@ int leader_park(struct parasite_ctl *ctl, struct ck_err **err)
 	struct parasite_thread *leader = &ctl->threads[0];
 	enum leader_stop stop;
 
-	if (ptr_setregs(leader->tid, &leader->regs, err) < 0)
+	/*
+	 * Order matters if ckpt dies in between: the original mask first, then
+	 * the interrupt (it sets TIF_SIGPENDING, so a detached leader passes
+	 * through get_signal() and the kernel's restart logic), then the
+	 * original registers.
+	 */
+	if (ptr_setsigmask(leader->tid, leader->sigmask, err) < 0)
 		return -1;
 	if (ptrace(PTRACE_INTERRUPT, leader->tid, NULL, NULL) < 0)
 		return ck_err_set(err, errno, "PTRACE_INTERRUPT of process %d", ctl->pid);
+	if (ptr_setregs(leader->tid, &leader->regs, err) < 0)
+		return -1;
 	if (leader_run(ctl, PTRACE_CONT, false, NULL, &stop, err) < 0)
 		return -1;
 	if (stop != LEADER_STOP_TRAP)
@@ -288,9 +291,25 @@ static int find_vdso_syscall(struct parasite_ctl *ctl, struct ck_err **err)
 	len = self.end - self.start;
 	if (!local || (unsigned long)local != self.start || target.end - target.start != len)
 		return 0;
-	for (off = 0; off + 1 < len; off++)
-		if (local[off] == 0x0f && local[off + 1] == 0x05)
+	/* Best: a `syscall` followed only by `xor r32,r32` and `ret`, which
+	 * returns into the safety frame (sigframe.c); else the first one. */
+	for (off = 0; off + 1 < len; off++) {
+		size_t k = off + 2;
+
+		if (local[off] != 0x0f || local[off + 1] != 0x05)
+			continue;
+		while (k + 2 < len &&
+		       (local[k] == 0x31 || (local[k] == 0x45 && local[k + 1] == 0x31)))
+			k += local[k] == 0x31 ? 2 : 3;
+		if (k < len && local[k] == 0xc3) {
+			ctl->syscall_safe = true;
 			break;
+		}
+	}
+	if (!ctl->syscall_safe)
+		for (off = 0; off + 1 < len; off++)
+			if (local[off] == 0x0f && local[off + 1] == 0x05)
+				break;
 	if (off + 1 >= len)
 		return 0;
 	errno = 0;
@@ -332,7 +351,7 @@ static int find_syscall_ip(struct parasite_ctl *ctl, struct ck_err **err)
 }
 
 /* Write "syscall; int3 x6" over syscall_ip, keeping the original word. */
-static int poke_syscall(struct parasite_ctl *ctl, struct ck_err **err)
+int poke_syscall(struct parasite_ctl *ctl, struct ck_err **err)
 {
 	long word;
 
@@ -347,7 +366,7 @@ static int poke_syscall(struct parasite_ctl *ctl, struct ck_err **err)
 	return 0;
 }
 
-static int unpoke_syscall(struct parasite_ctl *ctl, struct ck_err **err)
+int unpoke_syscall(struct parasite_ctl *ctl, struct ck_err **err)
 {
 	if (ptrace(PTRACE_POKETEXT, ctl->pid, (void *)ctl->syscall_ip, (void *)ctl->poke_saved) < 0)
 		return ck_err_set(err, errno, "restore the code at 0x%lx", ctl->syscall_ip);
@@ -366,9 +385,17 @@ int leader_prepare(struct parasite_ctl *ctl, struct ck_err **err)
 	 * seize time, and PTRACE_SETSIGMASK clears the flag, so restoring
 	 * that mask on release and letting the call restart is exact.
 	 */
+	/* A filter we cannot suspend may kill the task (RET_KILL) or make it
+	 * take a SIGSYS for our call: never run code under it. */
+	if (ctl->seccomp_mode && !ctl->seccomp_suspended)
+		return ck_err_set(
+			err, EPERM,
+			"process %d has a seccomp %s (Seccomp: %d) that ckpt can suspend only as root (CAP_SYS_ADMIN); an injected call could kill it, so nothing was injected",
+			ctl->pid, ctl->seccomp_mode == 1 ? "strict mode" : "filter",
+			ctl->seccomp_mode);
 	if (find_syscall_ip(ctl, err) < 0)
 		return -1;
-	if (ptr_setsigmask(ctl->pid, INJECT_SIGMASK, err) < 0)
+	if (frame_prepare(ctl, err) < 0)
 		return -1;
 	ctl->prepared = true;
 	return 0;
@@ -469,10 +496,19 @@ int parasite_syscall(struct parasite_ctl *ctl, long nr, const unsigned long args
 	regs.r8 = args[4];
 	regs.r9 = args[5];
 	regs.eflags &= ~0x100ULL; /* TF */
+	if (ctl->frame_sp)
+		regs.rsp = ctl->frame_sp; /* `ret` after the call: rt_sigreturn */
 	if (ptr_setregs(ctl->pid, &regs, err) < 0)
 		return -1;
+	/* The mask only after the registers: a detached leader then either
+	 * still has its own context or runs into the safety frame. */
+	if (ptr_setsigmask(ctl->pid, INJECT_SIGMASK, err) < 0) {
+		ptr_setregs(ctl->pid, &leader->regs, NULL);
+		return -1;
+	}
 	if (ctl->syscall_poked && poke_syscall(ctl, err) < 0) {
-		ptr_setregs(ctl->pid, &leader->regs, err);
+		ptr_setsigmask(ctl->pid, leader->sigmask, NULL);
+		ptr_setregs(ctl->pid, &leader->regs, NULL);
 		return -1;
 	}
 	rc = step_syscall(ctl, nr, &rax, &timed_out, err);
@@ -486,6 +522,8 @@ int parasite_syscall(struct parasite_ctl *ctl, long nr, const unsigned long args
 		rc = -1;
 	if (rc < 0)
 		return ck_err_wrap(err, "system call %ld in process %d", nr, ctl->pid);
+	if (timed_out && ck_stop_sig)
+		return ck_stop_check(err);
 	if (timed_out)
 		return ck_err_set(
 			err, ETIMEDOUT,
@@ -577,6 +615,8 @@ int parasite_mmap(struct parasite_ctl *ctl, size_t len, int prot, unsigned long 
 	unsigned long args[6] = { 0 };
 	long ret;
 
+	if (ck_stop_check(err) < 0)
+		return -1; /* undoing (munmap, close) still runs, nothing new starts */
 	if (len == 0 || len > (1UL << 40))
 		return ck_err_set(err, EINVAL, "invalid remote mapping size %zu", len);
 	len = (len + page - 1) & ~(page - 1);

@@ -162,19 +162,29 @@ static int freeze_ptrace(struct glue_freezer *fz, pid_t root, struct glue_pstree
 
 		if (glue_pstree_from_pid(root, &t, err) < 0)
 			return -1;
+		if (glue_pstree_find(&t, getpid())) {
+			glue_pstree_free(&t);
+			return ck_err_set(err, EDEADLK,
+					  "ckpt itself (process %d) is in the tree of process %d",
+					  (int)getpid(), (int)root);
+		}
 		for (size_t i = 0; i < t.nr; i++) {
+			pid_t pid = t.t[i].pid;
+
 			struct parasite_ctl *ctl = NULL;
 
-			if (ctl_has(fz, t.t[i].pid))
+			if (ctl_has(fz, pid))
 				continue;
-			if (parasite_seize(t.t[i].pid, PARASITE_SEIZE_NO_FPU, &ctl, err) < 0) {
+			if (parasite_seize(pid, PARASITE_SEIZE_NO_FPU, &ctl, err) < 0) {
 				if (i > 0 && (*err)->errnum == ESRCH) {
 					/* a child exited meanwhile */
 					ck_err_free(err);
 					continue;
 				}
 				glue_pstree_free(&t);
-				return ck_err_wrap(err, "seize %d", (int)t.t[i].pid);
+				return i ? ck_err_wrap(err, "task %d of the tree of %d", (int)pid,
+						       (int)root)
+					 : -1;
 			}
 			fz->ctl = xreallocarray(fz->ctl, fz->nr_ctl + 1, sizeof(*fz->ctl));
 			fz->ctl[fz->nr_ctl++] = ctl;

@@ -1,0 +1,372 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The safety net of an injection: a signal frame on the leader's own stack
+ * whose rt_sigreturn puts back the leader's original registers, signal mask
+ * and FPU state.  Every injected system call is set up so that, if ckpt dies
+ * while the leader is away from its own code (the kernel then detaches and
+ * lets it run), its natural continuation is that rt_sigreturn:
+ *
+ *   rip = a `syscall` of the vDSO followed only by `xor`s and `ret`
+ *   rsp = F (below the red zone of the original rsp)
+ *
+ *   F:  [restorer]      the target's own `mov $15,%eax|%rax; syscall` (libc's
+ *                       __restore_rt, Go's sigreturn)
+ *       [ucontext]      original registers (an interrupted call pre-wound for
+ *                       its restart), original signal mask, uc_stack with an
+ *                       invalid mode (the kernel then keeps the sigaltstack)
+ *       [siginfo]       unused, zero
+ *       [fpstate]       the NT_X86_XSTATE image plus FP_XSTATE_MAGIC2, 64-aligned
+ *
+ * The call runs, `ret` pops the restorer, rt_sigreturn reads F: the leader is
+ * back where it was, with nothing of ckpt left in its registers.  Traced (the
+ * normal case) ckpt never lets it get that far.  See docs/parasite.md.
+ */
+#include <cpuid.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "common/xalloc.h"
+#include "parasite/host/parasite-priv.h"
+
+#define RED_ZONE         128
+#define FP_XSTATE_MAGIC1 0x46505853u
+#define FP_XSTATE_MAGIC2 0x46505845u
+#define SW_RESERVED_OFF  464
+#define UC_FLAGS         0x7 /* UC_FP_XSTATE | UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS */
+#define SCAN_LIMIT       (64UL << 20)
+
+/* The kernel's x86_64 struct sigcontext / ucontext / rt_sigframe layout. */
+struct k_sigcontext {
+	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+	uint64_t rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip, eflags;
+	uint16_t cs, gs, fs, ss;
+	uint64_t err, trapno, oldmask, cr2, fpstate;
+	uint64_t reserved1[8];
+};
+
+struct k_ucontext {
+	uint64_t uc_flags, uc_link;
+	uint64_t ss_sp;
+	int32_t ss_flags, ss_pad;
+	uint64_t ss_size;
+	struct k_sigcontext mc;
+	uint64_t sigmask;
+};
+
+struct k_rt_sigframe {
+	uint64_t pretcode;
+	struct k_ucontext uc;
+	uint8_t info[128];
+};
+
+_Static_assert(sizeof(struct k_sigcontext) == 256, "sigcontext layout");
+_Static_assert(sizeof(struct k_ucontext) == 304, "ucontext layout");
+
+/* `mov $15,%eax; syscall` (musl) and `mov $15,%rax; syscall` (glibc, Go) */
+static const unsigned char restorer_a[] = { 0xb8, 0x0f, 0x00, 0x00, 0x00, 0x0f, 0x05 };
+static const unsigned char restorer_b[] = { 0x48, 0xc7, 0xc0, 0x0f, 0x00, 0x00, 0x00, 0x0f, 0x05 };
+
+struct map_ent {
+	unsigned long start, end, off;
+	char perms[5];
+	char name[PATH_MAX];
+};
+
+static int read_maps(pid_t pid, struct map_ent **out, size_t *nr, struct ck_err **err)
+{
+	_cleanup_fclose_ FILE *f = NULL;
+	char path[64], line[PATH_MAX + 128];
+	struct map_ent *v = NULL;
+	size_t n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return ck_err_set(err, errno, "open %s", path);
+	while (fgets(line, sizeof(line), f)) {
+		struct map_ent m = { 0 };
+		int pos = 0;
+
+		if (sscanf(line, "%lx-%lx %4s %lx %*s %*s %n", &m.start, &m.end, m.perms, &m.off,
+			   &pos) < 4)
+			continue;
+		if (pos > 0) {
+			snprintf(m.name, sizeof(m.name), "%s", line + pos);
+			m.name[strcspn(m.name, "\n")] = '\0';
+		}
+		v = xreallocarray(v, n + 1, sizeof(*v));
+		v[n++] = m;
+	}
+	*out = v;
+	*nr = n;
+	return 0;
+}
+
+static long find_restorer_in(const unsigned char *buf, size_t len)
+{
+	void *p = memmem(buf, len, restorer_b, sizeof(restorer_b));
+
+	if (p)
+		return (const unsigned char *)p - buf;
+	p = memmem(buf, len, restorer_a, sizeof(restorer_a));
+	return p ? (const unsigned char *)p - buf : -1;
+}
+
+static bool target_has(struct parasite_ctl *ctl, unsigned long addr)
+{
+	unsigned char got[sizeof(restorer_b)];
+	struct iovec l = { got, sizeof(got) }, r = { (void *)addr, sizeof(got) };
+	_cleanup_close_ int fd = -1;
+	char path[64];
+
+	if (process_vm_readv(ctl->pid, &l, 1, &r, 1, 0) != (ssize_t)sizeof(got)) {
+		snprintf(path, sizeof(path), "/proc/%d/mem", ctl->pid);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || pread(fd, got, sizeof(got), (off_t)addr) != (ssize_t)sizeof(got))
+			return false;
+	}
+	return !memcmp(got, restorer_a, sizeof(restorer_a)) ||
+	       !memcmp(got, restorer_b, sizeof(restorer_b));
+}
+
+/*
+ * A `mov $15,%eax; syscall` in the target.  First the cheap way: the same
+ * file mapped by ckpt itself (libc) holds one at a known offset; else scan the
+ * target's executable mappings through /proc/PID/mem.
+ */
+static unsigned long find_restorer(struct parasite_ctl *ctl, const struct map_ent *tm, size_t tn)
+{
+	_cleanup_free_ struct map_ent *self = NULL;
+	_cleanup_close_ int fd = -1;
+	size_t sn = 0, scanned = 0;
+	char path[64];
+
+	if (read_maps(getpid(), &self, &sn, NULL) == 0) {
+		for (size_t i = 0; i < sn; i++) {
+			long o;
+
+			if (self[i].perms[2] != 'x' || self[i].name[0] != '/')
+				continue;
+			o = find_restorer_in((const unsigned char *)self[i].start,
+					     self[i].end - self[i].start);
+			if (o < 0)
+				continue;
+			for (size_t j = 0; j < tn; j++) {
+				unsigned long foff = self[i].off + (unsigned long)o;
+
+				if (tm[j].perms[2] != 'x' || strcmp(tm[j].name, self[i].name) ||
+				    foff < tm[j].off ||
+				    foff >= tm[j].off + (tm[j].end - tm[j].start))
+					continue;
+				if (target_has(ctl, tm[j].start + foff - tm[j].off))
+					return tm[j].start + foff - tm[j].off;
+			}
+		}
+	}
+	snprintf(path, sizeof(path), "/proc/%d/mem", ctl->pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	for (size_t j = 0; j < tn && scanned < SCAN_LIMIT; j++) {
+		size_t len = tm[j].end - tm[j].start;
+		_cleanup_free_ unsigned char *buf = NULL;
+		long o;
+
+		if (tm[j].perms[2] != 'x' || !strcmp(tm[j].name, "[vsyscall]"))
+			continue;
+		if (len > SCAN_LIMIT - scanned)
+			len = SCAN_LIMIT - scanned;
+		buf = xmalloc(len);
+		if (pread(fd, buf, len, (off_t)tm[j].start) != (ssize_t)len)
+			continue;
+		scanned += len;
+		o = find_restorer_in(buf, len);
+		if (o >= 0)
+			return tm[j].start + (unsigned long)o;
+	}
+	return 0;
+}
+
+static bool shadow_stack_on(pid_t pid)
+{
+	_cleanup_fclose_ FILE *f = NULL;
+	char path[64], line[256];
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "x86_Thread_features:", 20) && strstr(line, "shstk"))
+			return true;
+	return false;
+}
+
+/* The registers the task resumes with after its interrupted call restarts. */
+static void rewind_restart(struct k_sigcontext *mc, const struct user_regs_struct *r)
+{
+	long rax = (long)r->rax;
+
+	if ((long)r->orig_rax < 0)
+		return;
+	/* -ERESTARTSYS, -ERESTARTNOINTR, -ERESTARTNOHAND, -ERESTART_RESTARTBLOCK:
+	 * the kernel would rewind to the syscall instruction.  rt_sigreturn
+	 * forgets restart_block, so a RESTARTBLOCK call restarts in full. */
+	if (rax == -512 || rax == -513 || rax == -514 || rax == -516) {
+		mc->rax = r->orig_rax;
+		mc->rip = r->rip - 2;
+	}
+}
+
+/* The software bytes of a signal frame's fpstate (the kernel's _fpx_sw_bytes). */
+struct fx_sw {
+	uint32_t magic1, extended_size;
+	uint64_t xfeatures;
+	uint32_t xstate_size, padding[7];
+};
+
+#define XSAVE_MIN           576 /* legacy area + xsave header */
+#define XFEATURE_XTILE_DATA 18  /* dynamic: only in the frame when in use */
+
+/*
+ * PTRACE_GETREGSET(NT_X86_XSTATE) leaves the task's xfeature mask in
+ * sw_reserved; a signal frame needs magic1, the size and the mask there.
+ * The size covers the highest feature the task has (AMX tile data only when
+ * in use: without it the task's own buffer, and so rt_sigreturn's limit, is
+ * smaller).
+ */
+static int xstate_sw_bytes(const void *xsave, size_t len, struct fx_sw *sw)
+{
+	uint64_t mask, bv;
+	uint32_t size = XSAVE_MIN;
+
+	memcpy(&mask, (const char *)xsave + SW_RESERVED_OFF, 8);
+	memcpy(&bv, (const char *)xsave + 512, 8);
+	if (!(bv & (1ULL << XFEATURE_XTILE_DATA)))
+		mask &= ~(1ULL << XFEATURE_XTILE_DATA);
+	for (unsigned int i = 2; i < 64; i++) {
+		unsigned int eax, ebx, ecx, edx;
+
+		if (!(mask & (1ULL << i)) || !__get_cpuid_count(0xd, i, &eax, &ebx, &ecx, &edx))
+			continue;
+		if (ebx + eax > size)
+			size = ebx + eax;
+	}
+	if (size > len)
+		return -1;
+	memset(sw, 0, sizeof(*sw));
+	sw->magic1 = FP_XSTATE_MAGIC1;
+	sw->extended_size = size + 4;
+	sw->xfeatures = mask;
+	sw->xstate_size = size;
+	return 0;
+}
+
+static const char *build_frame(struct parasite_ctl *ctl, const struct map_ent *tm, size_t tn,
+			       unsigned long restorer)
+{
+	struct parasite_thread *t = &ctl->threads[0];
+	const struct user_regs_struct *r = &t->regs;
+	unsigned long fp, frame, top = r->rsp - RED_ZONE, len;
+	_cleanup_free_ unsigned char *buf = NULL;
+	struct k_rt_sigframe *f;
+	const struct map_ent *stack = NULL;
+	uint32_t magic2 = FP_XSTATE_MAGIC2, xsize;
+	struct fx_sw sw;
+	struct iovec l, rv;
+
+	if (!t->xsave || t->xsave_len < XSAVE_MIN)
+		return "no xsave state";
+	if (xstate_sw_bytes(t->xsave, t->xsave_len, &sw) < 0)
+		return "xsave image larger than its buffer";
+	xsize = sw.xstate_size;
+	fp = (top - (xsize + 4)) & ~63UL;
+	frame = (fp - sizeof(*f)) & ~15UL;
+	for (size_t i = 0; i < tn; i++)
+		if (tm[i].start < r->rsp && r->rsp <= tm[i].end)
+			stack = &tm[i];
+	if (!stack || stack->perms[0] != 'r' || stack->perms[1] != 'w' || frame < stack->start)
+		return "no room for a signal frame in the stack mapping";
+	len = fp + xsize + 4 - frame;
+	buf = xzalloc(len);
+	f = (struct k_rt_sigframe *)buf;
+	f->pretcode = restorer;
+	f->uc.uc_flags = UC_FLAGS;
+	f->uc.ss_flags = 3; /* not a valid mode: the kernel keeps the sigaltstack */
+	f->uc.sigmask = t->sigmask;
+	f->uc.mc = (struct k_sigcontext){
+		.r8 = r->r8,
+		.r9 = r->r9,
+		.r10 = r->r10,
+		.r11 = r->r11,
+		.r12 = r->r12,
+		.r13 = r->r13,
+		.r14 = r->r14,
+		.r15 = r->r15,
+		.rdi = r->rdi,
+		.rsi = r->rsi,
+		.rbp = r->rbp,
+		.rbx = r->rbx,
+		.rdx = r->rdx,
+		.rax = r->rax,
+		.rcx = r->rcx,
+		.rsp = r->rsp,
+		.rip = r->rip,
+		.eflags = r->eflags,
+		.cs = (uint16_t)r->cs,
+		.ss = (uint16_t)r->ss,
+		.fpstate = fp,
+	};
+	rewind_restart(&f->uc.mc, r);
+	memcpy(buf + (fp - frame), t->xsave, xsize);
+	memcpy(buf + (fp - frame) + SW_RESERVED_OFF, &sw, sizeof(sw));
+	memcpy(buf + (fp - frame) + xsize, &magic2, 4);
+	l = (struct iovec){ buf, len };
+	rv = (struct iovec){ (void *)frame, len };
+	if (process_vm_writev(ctl->pid, &l, 1, &rv, 1, 0) != (ssize_t)len)
+		return "cannot write the signal frame on the stack";
+	ctl->frame_sp = frame;
+	return NULL;
+}
+
+/* see parasite-priv.h */
+int frame_prepare(struct parasite_ctl *ctl, struct ck_err **err)
+{
+	_cleanup_free_ struct map_ent *tm = NULL;
+	struct parasite_thread *leader = &ctl->threads[0];
+	unsigned long restorer;
+	const char *why = NULL;
+	size_t tn = 0;
+
+	ctl->frame_sp = 0;
+	if (!ctl->syscall_safe)
+		why = "no vDSO `syscall; ret`";
+	else if (shadow_stack_on(ctl->pid))
+		why = "the process uses a shadow stack";
+	if (!why && !leader->xsave && ptr_get_xsave(leader, err) < 0)
+		return -1;
+	if (!why && read_maps(ctl->pid, &tm, &tn, err) < 0)
+		return -1;
+	if (!why) {
+		restorer = find_restorer(ctl, tm, tn);
+		if (!restorer)
+			why = "no `mov $15,%eax; syscall` in its code";
+		else
+			why = build_frame(ctl, tm, tn, restorer);
+	}
+	if (why)
+		pr_debug(
+			"parasite: process %d: no safety frame (%s): if ckpt dies during an injected call, the process may crash",
+			ctl->pid, why);
+	else
+		pr_debug("parasite: process %d: safety frame at 0x%lx, restorer 0x%lx", ctl->pid,
+			 ctl->frame_sp, restorer);
+	return 0;
+}
