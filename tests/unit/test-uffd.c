@@ -206,7 +206,7 @@ int main(void)
 	glue_ranges_free(&rs);
 	closep(&fetched);
 
-	tap_ok(!glue_uffd_holder_stop(c.pid, &err), "stop the holder");
+	tap_ok(!glue_uffd_holder_stop(c.pid, NULL, NULL, &err), "stop the holder");
 	tap_ok(holder_gone(c.pid), "the holder is gone after stop");
 	child_write(&c, 6);
 	/* The holder's exit releases the uffd asynchronously (delayed fput). */
