@@ -383,10 +383,13 @@ no_holder_child() {
 	run ! setpriv --reuid=nobody --regid=nogroup --clear-groups mkdir -p /run/ckpt/uffd/x
 	vcmd alloc a 64
 	vcmd fill a 0 64 1
-	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/1" --tracker uffd-wp
+	# (bounded: ckpt used to wait forever for the squatter's answer)
+	run -0 timeout 60 "$CKPT" pre-dump -t "$VPID" -D "$IMG/1" --tracker uffd-wp
+	echo "$output"
 	refute_output --partial "Warn"
 	vcmd fill a 10 2 2
-	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/2" --prev-images-dir ../1 --tracker uffd-wp
+	run -0 timeout 60 "$CKPT" pre-dump -t "$VPID" -D "$IMG/2" --prev-images-dir ../1 --tracker uffd-wp
+	echo "$output"
 	refute_output --partial "Warn"
 	region_pages a 10 2 >"$BATS_TEST_TMPDIR/exp2"
 	expect_layer "$IMG/2" "$VPID" a 64 "$BATS_TEST_TMPDIR/exp2"
