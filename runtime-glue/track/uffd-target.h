@@ -33,6 +33,7 @@
  * @explicit (--tracker uffd-wp) fail with the reason; else switch *tid to the
  * next tracker, with a warning and *why saying why.  Holders of ours for tasks
  * that use userfaultfd are stopped, so their own registrations work again.
+ * A tree that cannot be listed is not checked (the freeze reports why).
  */
 int glue_uffd_fit_target(const struct glue_target *tgt, bool explicit, bool rearm,
 			 enum glue_tracker *tid, char *why, size_t why_len, struct ck_err **err);
