@@ -64,6 +64,9 @@ const struct hook_verb hook_verbs[] = {
 	  "and libcriu's `criu swrk FD`: pre-dumps by ckpt, DUMP and RESTORE by the real\n"
 	  "CRIU (CKPT_CRIU, /etc/ckpt/criu.conf, or criu.real next to the front-end).\n"
 	  "Every other CRIU command is refused as not supported.", hook_opts_criu },
+	{ "untrack", hook_cmd_untrack, "end the uffd-wp tracking of a tree (its own userfaultfd works again)",
+	  "ckpt untrack -t PID|--cgroup PATH|auto [-v]",
+	  "The tree's tasks are not touched; the next layer of the chain is full.", hook_opts_untrack },
 	{ NULL, NULL, NULL, NULL, NULL, NULL },
 };
 /* clang-format on */

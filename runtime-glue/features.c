@@ -470,13 +470,17 @@ bool glue_tracker_built(enum glue_tracker t)
 	return (unsigned)t < GLUE_TRACKER_NR && tracker_info[t].built;
 }
 
-/* see features.h */
-enum glue_tracker glue_choose_tracker(const struct glue_feature_result res[GLUE_FEAT_NR], char *why,
-				      unsigned long why_len)
+static enum glue_tracker choose(const struct glue_feature_result res[GLUE_FEAT_NR], int skip,
+				const char *skip_why, char *why, unsigned long why_len)
 {
 	why[0] = '\0';
 	for (int t = 0; t < GLUE_TRACKER_NR; t++) {
 		bool ok = true;
+
+		if (t == skip) {
+			append(why, why_len, "%s not used: %s; ", tracker_names[t], skip_why);
+			continue;
+		}
 
 		for (size_t i = 0; i < tracker_info[t].nr_needs; i++) {
 			enum glue_feature f = tracker_info[t].needs[i];
@@ -506,7 +510,21 @@ enum glue_tracker glue_choose_tracker(const struct glue_feature_result res[GLUE_
 }
 
 /* see features.h */
+enum glue_tracker glue_choose_tracker(const struct glue_feature_result res[GLUE_FEAT_NR], char *why,
+				      unsigned long why_len)
+{
+	return choose(res, -1, NULL, why, why_len);
+}
+
+/* see features.h */
 enum glue_tracker glue_auto_tracker(char *why, unsigned long why_len)
+{
+	return glue_auto_tracker_except(GLUE_TRACKER_NR, NULL, why, why_len);
+}
+
+/* see features.h */
+enum glue_tracker glue_auto_tracker_except(enum glue_tracker skip, const char *skip_why, char *why,
+					   unsigned long why_len)
 {
 	static const enum glue_feature needed[] = {
 		GLUE_FEAT_UFFD_WP_ASYNC, GLUE_FEAT_PAGEMAP_SCAN,     GLUE_FEAT_PTRACE,
@@ -516,5 +534,5 @@ enum glue_tracker glue_auto_tracker(char *why, unsigned long why_len)
 
 	for (size_t i = 0; i < ARRAY_SIZE(needed); i++)
 		glue_probe_feature(needed[i], &res[needed[i]]);
-	return glue_choose_tracker(res, why, why_len);
+	return choose(res, skip == GLUE_TRACKER_NONE ? -1 : (int)skip, skip_why, why, why_len);
 }

@@ -61,3 +61,10 @@ enum glue_tracker glue_choose_tracker(const struct glue_feature_result res[GLUE_
 
 /* Probe what tracker choice needs and choose (for pre-dump's default). */
 enum glue_tracker glue_auto_tracker(char *why, unsigned long why_len);
+
+/*
+ * The same without tracker @skip (GLUE_TRACKER_NR: none skipped), which `why`
+ * says is not used because of @skip_why.  none cannot be skipped.
+ */
+enum glue_tracker glue_auto_tracker_except(enum glue_tracker skip, const char *skip_why, char *why,
+					   unsigned long why_len);

@@ -297,7 +297,7 @@ static void release_trackers(struct agent *a)
 	for (size_t i = 0; i < t.nr; i++) {
 		_cleanup_err_ struct ck_err *e2 = NULL;
 
-		if (glue_uffd_holder_stop(t.t[i].pid, &e2) < 0)
+		if (glue_uffd_holder_stop(t.t[i].pid, NULL, NULL, &e2) < 0)
 			pr_warn("uffd holder of %d: %s", (int)t.t[i].pid, e2->msg);
 	}
 	glue_pstree_free(&t);

@@ -22,6 +22,7 @@
 #include "runtime-glue/mem/pagemap.h"
 #include "runtime-glue/dump/progress.h"
 #include "runtime-glue/track/tracker.h"
+#include "runtime-glue/track/uffd-target.h"
 
 #define CHUNK_PAGES 512 /* 2 MiB copied per step: bounds ckpt's memory */
 
@@ -562,6 +563,9 @@ int glue_mem_dump(const struct glue_mem_opts *o, struct glue_mem_result *res, st
 	}
 	if (glue_mem_pick_tracker(o->tracker, &tid, why, sizeof(why), err) < 0)
 		return -1;
+	if (glue_uffd_fit_target(&o->target, o->tracker >= 0, o->pre_dump || o->track_mem, &tid,
+				 why, sizeof(why), err) < 0)
+		return -1;
 	res->tracker = tid;
 	pr_info("tracker: %s", why);
 	e.trk.ops = glue_tracker_ops(tid, err);
@@ -579,6 +583,7 @@ int glue_mem_dump(const struct glue_mem_opts *o, struct glue_mem_result *res, st
 
 	if (glue_freeze(&o->target, &e.fz, &e.tree, err) < 0)
 		goto out;
+	e.trk.tree = &e.tree;
 	res->st.freezing_us = glue_freezer_freezing_us(e.fz);
 	res->nr_tasks = e.tree.nr;
 	glue_progress_phase(e.prog, "frozen");

@@ -41,6 +41,7 @@
 #include "common/xalloc.h"
 #include "parasite/parasite.h"
 #include "runtime-glue/proc/cgroup-probe.h"
+#include "runtime-glue/proc/proc.h"
 #include "runtime-glue/track/tracker.h"
 #include "runtime-glue/track/uffd-holder.h"
 #include "runtime-glue/track/uffd-track.h"
@@ -184,6 +185,7 @@ static int uffd_collect(struct glue_tracker_ctx *t, struct glue_mobj *obj, struc
 	struct uffd_obj *uo = xzalloc(sizeof(*uo));
 	_cleanup_close_ int uffd = -1;
 	uint64_t want_token = 0, want_st = 0, token = 0;
+	_cleanup_err_ struct ck_err *e1 = NULL;
 	bool found = false;
 	int pm;
 
@@ -201,8 +203,12 @@ static int uffd_collect(struct glue_tracker_ctx *t, struct glue_mobj *obj, struc
 			(int)obj->pid);
 		return 0;
 	}
-	if (glue_uffd_holder_fetch(obj->pid, &uffd, &token, &found, err) < 0)
-		return ck_err_wrap(err, "pid %d", (int)obj->pid);
+	if (glue_uffd_holder_fetch(obj->pid, &uffd, &token, &found, &e1) < 0) {
+		_cleanup_free_ char *msg = ck_err_str(e1);
+
+		pr_warn("uffd-wp: pid %d: %s: full layer", (int)obj->pid, msg);
+		return 0;
+	}
 	if (!found) {
 		pr_warn("uffd-wp: pid %d: the tracker process that armed the parent layer is gone: full layer",
 			(int)obj->pid);
@@ -249,11 +255,40 @@ static int uffd_collect(struct glue_tracker_ctx *t, struct glue_mobj *obj, struc
 }
 
 /*
+ * The holder must never be part of the tree it tracks: a task of the tree
+ * would see it as its child (wait(2) would wait for it) and the next run
+ * would freeze it.  The double fork reparents it at once, to a subreaper
+ * or the init of ckpt's pid namespace; glue_uffd_check_target() refuses
+ * uffd-wp before the freeze when that would be a task of the tree, and this
+ * checks the result.
+ */
+static int holder_adopted_by_tree(struct glue_tracker_ctx *t, pid_t holder,
+				  const struct glue_mobj *obj, struct ck_err **err)
+{
+	_cleanup_err_ struct ck_err *e2 = NULL;
+	uint64_t f[GLUE_STAT_FIELDS];
+	pid_t ppid;
+
+	if (glue_proc_stat(holder, f, &e2) < 0)
+		return 0; /* gone already: the next layer says so */
+	ppid = (pid_t)f[4];
+	if (!t->tree || !glue_pstree_find(t->tree, ppid))
+		return 0;
+	if (glue_uffd_holder_stop(obj->pid, NULL, NULL, &e2) < 0)
+		pr_warn("uffd-wp: pid %d: %s", (int)obj->pid, e2->msg);
+	return ck_err_set(err, EDEADLK,
+			  "the tracker process was adopted by pid %d of the tree (ckpt runs in "
+			  "its pid namespace?) and was stopped",
+			  (int)ppid);
+}
+
+/*
  * Arm a new uffd in a running (or seizable) process: create it inside the
  * target, take it out, close the target's copy, register and arm every VMA,
  * and give it to a holder.  Called before any page of @obj is read.
  */
-static int arm_new(struct uffd_obj *uo, struct glue_mobj *obj, struct ck_err **err)
+static int arm_new(struct glue_tracker_ctx *t, struct uffd_obj *uo, struct glue_mobj *obj,
+		   struct ck_err **err)
 {
 	_cleanup_parasite_ctl_ struct parasite_ctl *ctl = NULL;
 	_cleanup_close_ int uffd = -1;
@@ -261,8 +296,15 @@ static int arm_new(struct uffd_obj *uo, struct glue_mobj *obj, struct ck_err **e
 	_cleanup_err_ struct ck_err *e2 = NULL;
 	long rfd = -1, ret;
 	uint64_t token;
+	pid_t holder = 0;
 	int pm = glue_pagescan_fd(obj->scan);
 
+	/*
+	 * A holder from an older chain (or one that did not answer) may still run
+	 * for this pid: it goes first, or its registrations would refuse ours.
+	 */
+	if (glue_uffd_holder_stop(obj->pid, NULL, NULL, err) < 0)
+		return -1;
 	if (parasite_seize(obj->pid, PARASITE_SEIZE_NO_FPU, &ctl, err) < 0)
 		return -1;
 	if (parasite_syscall(ctl, __NR_userfaultfd, args, &rfd, err) < 0)
@@ -309,10 +351,9 @@ static int arm_new(struct uffd_obj *uo, struct glue_mobj *obj, struct ck_err **e
 	}
 	if (getrandom(&token, sizeof(token), 0) != sizeof(token))
 		return ck_err_set(err, errno, "getrandom");
-	/* A holder from an older chain may still run for this pid: replace it. */
-	if (glue_uffd_holder_stop(obj->pid, err) < 0)
+	if (glue_uffd_holder_spawn(obj->pid, uffd, token, &holder, err) < 0)
 		return -1;
-	if (glue_uffd_holder_spawn(obj->pid, uffd, token, NULL, err) < 0)
+	if (holder_adopted_by_tree(t, holder, obj, err) < 0)
 		return -1;
 	uo->token = token;
 	uo->armed = true;
@@ -384,7 +425,7 @@ static void maybe_arm(struct glue_tracker_ctx *t, struct glue_mobj *obj)
 		uo->armed = false;
 		return;
 	}
-	if (arm_new(uo, obj, &e2) < 0) {
+	if (arm_new(t, uo, obj, &e2) < 0) {
 		_cleanup_free_ char *msg = ck_err_str(e2);
 
 		uo->armed = false;
@@ -429,8 +470,10 @@ static int uffd_finish_obj(struct glue_tracker_ctx *t, struct glue_mobj *obj, in
 	maybe_arm(t, obj);
 	if (!r->rearm) {
 		/* Final dump: nobody will ask for this tracker again. */
-		if (glue_uffd_holder_stop(obj->pid, err) < 0)
-			return ck_err_wrap(err, "pid %d", (int)obj->pid);
+		_cleanup_err_ struct ck_err *e2 = NULL;
+
+		if (glue_uffd_holder_stop(obj->pid, NULL, NULL, &e2) < 0)
+			pr_warn("uffd-wp: pid %d: %s", (int)obj->pid, e2->msg);
 		return 0;
 	}
 	if (!uo->armed)

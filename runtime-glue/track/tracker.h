@@ -112,6 +112,7 @@ struct glue_tracker_ops {
 struct glue_tracker_ctx {
 	const struct glue_tracker_ops *ops;
 	void *priv;
+	const struct glue_pstree *tree; /* the frozen tree, set by the engine before collect() */
 	/* counters for stats and the log */
 	uint64_t pages_compared;  /* pages whose content was checked */
 	uint64_t pages_unchanged; /* checked pages found equal to the parent */

@@ -132,7 +132,7 @@ gone() { ! kill -0 "$1" 2>/dev/null || grep -q '^State:.*Z' "/proc/$1/status"; }
 	[ ! -e "$D/agent.sock" ] || [ ! -e "$B" ]
 	[ ! -e "$CKPT_AGENT_REGISTRY/id-$(basename "$(dirname "$B")")" ]
 	[ ! -e "$CKPT_AGENT_REGISTRY/pid-$CPID" ]
-	retry 50 0.1 bash -c "! grep -q '@ckpt-uffd-$CPID-' /proc/net/unix"
+	retry 50 0.1 bash -c "! grep -q ' /run/ckpt/uffd/$CPID-' /proc/net/unix"
 	# the frozen cgroup went with the container
 	[ ! -d "/sys/fs/cgroup/freezer/libpod_parent/libpod-$(basename "$(dirname "$B")")" ]
 }

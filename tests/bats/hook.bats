@@ -195,7 +195,7 @@ agents_of() {
 	[ ! -e "$CKPT_AGENT_REGISTRY/id-$CTR" ]
 	[ ! -e "$CKPT_AGENT_REGISTRY/pid-$CPID" ]
 	# no uffd holder of the container's tasks, no ckpt process keeping a file of the bundle
-	retry 50 0.1 bash -c "! grep -q '@ckpt-uffd-$CPID-' /proc/net/unix"
+	retry 50 0.1 bash -c "! grep -q ' /run/ckpt/uffd/$CPID-' /proc/net/unix"
 	local p
 	for p in /proc/[0-9]*; do
 		! ls -l "$p/fd" 2>/dev/null | grep -q "$BUNDLE/" || {
@@ -282,11 +282,11 @@ agents_of() {
 	rc delete -f "$C2"
 	retry 100 0.1 test ! -e "$B2/checkpoint/agent.sock"
 	ckpt_run -0 agent status --bundle "$BUNDLE"
-	grep -q "@ckpt-uffd-$P1-" /proc/net/unix
+	grep -q " /run/ckpt/uffd/$P1-" /proc/net/unix
 	ckpt_run -0 agent stop --bundle "$BUNDLE"
 	retry 100 0.1 test ! -e "$BUNDLE/checkpoint/agent.sock"
 	# stop releases the trackers of the running container
-	retry 50 0.1 bash -c "! grep -q '@ckpt-uffd-$P1-' /proc/net/unix"
+	retry 50 0.1 bash -c "! grep -q ' /run/ckpt/uffd/$P1-' /proc/net/unix"
 	[ ! -e "$CKPT_AGENT_REGISTRY/id-$CTR" ]
 	[ "$(rc state "$CTR" | jq -r .status)" = running ]
 }

@@ -8,18 +8,29 @@ load mem-helpers
 
 mem_suite root ptrace crit uffd-wp-async
 
-# holder_of PID: the pid of the uffd holder serving PID ("" when none).
-holder_of() {
+# holder_sock PID: the path of the uffd holder socket of PID (root's directory).
+holder_sock() {
 	local st
 	st=$(awk '{sub(/.*\) /, ""); print $20}' "/proc/$1/stat" 2>/dev/null) || return 0
-	grep -q "@ckpt-uffd-$1-$st\$" /proc/net/unix || return 0
-	pgrep -x ckpt-uffd | while read -r h; do
-		ls -l "/proc/$h/fd" 2>/dev/null | grep -q socket && echo "$h"
-	done | head -1
+	echo "/run/ckpt/uffd/$1-$st.sock"
+}
+
+# holder_of PID: the pid of the uffd holder serving PID ("" when none): the
+# process holding the socket that listens on holder_sock PID.
+holder_of() {
+	local ino h
+	ino=$(awk -v p="$(holder_sock "$1")" '$8 == p && $4 == "00010000" {print $7; exit}' /proc/net/unix)
+	[ -n "$ino" ] || return 0
+	for h in $(pgrep -x ckpt-uffd); do
+		if ls -l "/proc/$h/fd" 2>/dev/null | grep -qF "socket:[$ino]"; then
+			echo "$h"
+			return 0
+		fi
+	done
 }
 
 no_holder_for() {
-	! grep -q "@ckpt-uffd-$1-" /proc/net/unix
+	! grep -q " /run/ckpt/uffd/$1-[0-9]*\.sock\$" /proc/net/unix
 }
 
 no_uffd_in() {
@@ -210,4 +221,179 @@ no_uffd_in() {
 	region_pages a 3 1 >"$BATS_TEST_TMPDIR/exp3"
 	expect_layer "$IMG/3" "$VPID" a 16 "$BATS_TEST_TMPDIR/exp3"
 	verify_ok "$IMG/3"
+}
+
+# vtry CMD...: send one command to the victim; succeeds on ACK, fails on
+# ERROR (its line in $output).
+vtry() {
+	NCMD=$((NCMD + 1))
+	echo "$*" >"$FIFO"
+	retry 200 0.02 grep -qE "^(ACK|ERROR) $NCMD( |\$)" "$OUT" || fail "victim did not answer '$*'"
+	output=$(grep -E "^(ACK|ERROR) $NCMD( |\$)" "$OUT")
+	retry 200 0.01 victim_idle || fail "victim did not go back to reading commands"
+	[[ "$output" == ACK* ]]
+}
+
+@test "item 3: a target with a userfaultfd of its own: auto picks another tracker, --tracker uffd-wp is refused" {
+	vcmd alloc a 16
+	vcmd fill a 0 16 1
+	vcmd uffd-open
+	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/1"
+	assert_output --partial "uffd-wp not used: pid $VPID holds a userfaultfd of its own"
+	refute_output --partial "(tracker uffd-wp)"
+	no_holder_for "$VPID"
+	ckpt_run -1 pre-dump -t "$VPID" -D "$IMG/2" --prev-images-dir ../1 --tracker uffd-wp
+	assert_output --partial "--tracker uffd-wp refused: pid $VPID holds a userfaultfd of its own"
+	[ ! -e "$IMG/2" ]
+	run -0 untraced "$VPID"
+	[ "$(proc_state "$VPID")" != t ]
+	# its own use of userfaultfd works
+	vtry uffd-register a
+	# a final dump arms nothing: uffd-wp is not refused there
+	ckpt_run -0 dump --memory-only -t "$VPID" -D "$IMG/3" --prev-images-dir ../1 --tracker uffd-wp --leave-running
+	verify_ok "$IMG/3"
+}
+
+@test "item 3: after uffd-wp pre-dumps the target's UFFDIO_REGISTER gets EBUSY; ckpt untrack releases the ranges" {
+	vcmd alloc a 16
+	vcmd fill a 0 16 1
+	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/1" --tracker uffd-wp
+	[ -n "$(holder_of "$VPID")" ]
+	vcmd uffd-open
+	if vtry uffd-register a; then fail "UFFDIO_REGISTER on a tracked range worked"; fi
+	assert_output --partial "Device or resource busy"
+	ckpt_run -0 untrack -t "$VPID"
+	assert_output --regexp "untrack: pid $VPID: uffd-wp tracking released \(tracker process [0-9]+\)"
+	assert_output --partial "1 of 1 tasks were tracked; released"
+	no_holder_for "$VPID"
+	# untouched otherwise: never stopped nor traced, and no fd left behind
+	run -0 untraced "$VPID"
+	[ "$(ls -l "/proc/$VPID/fd" | grep -c userfaultfd)" -eq 1 ]
+	vtry uffd-register a
+	ckpt_run -0 untrack -t "$VPID"
+	assert_output --partial "no task of the tree (1) is tracked"
+	# the next pre-dump sees the target's own uffd and does not track it again
+	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/2" --prev-images-dir ../1
+	assert_output --partial "uffd-wp not used: pid $VPID holds a userfaultfd of its own"
+	no_holder_for "$VPID"
+}
+
+@test "item 3: a target that opened a userfaultfd after tracking began: the next pre-dump releases the tracking" {
+	vcmd alloc a 16
+	vcmd fill a 0 16 1
+	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/1" --tracker uffd-wp
+	vcmd uffd-open
+	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/2" --prev-images-dir ../1
+	assert_output --partial "pid $VPID uses userfaultfd itself: its tracking from an earlier run is released"
+	no_holder_for "$VPID"
+	vtry uffd-register a
+}
+
+@test "untrack: usage errors" {
+	ckpt_run -2 untrack
+	assert_output --partial "no target"
+	ckpt_run -2 untrack -t abc
+	assert_output --partial "is not a process id"
+	ckpt_run -2 untrack -t "$VPID" extra
+	assert_output --partial "unexpected argument"
+	ckpt_run -1 untrack -t 999999999
+	assert_output --partial "999999999"
+}
+
+# Start a mem-victim as pid 1 of a new pid namespace: NSPID (host pid of it).
+start_ns_victim() {
+	local out="$BATS_TEST_TMPDIR/ns-victim.out" i
+	mkfifo "$BATS_TEST_TMPDIR/nscmd"
+	GLIBC_TUNABLES=glibc.pthread.rseq=0 unshare -p -f --mount-proc \
+		"$VICTIMS/mem-victim" "$BATS_TEST_TMPDIR/nscmd" >"$out" 2>&1 3>&- </dev/null &
+	VICTIM_PIDS+=("$!")
+	retry 100 0.05 grep -q '^READY 1$' "$out" || fail "no victim in a new pid namespace"
+	NSPID=$(pgrep -P "$!" -x mem-victim)
+	[ -n "$NSPID" ]
+	VICTIM_PIDS+=("$NSPID")
+}
+
+# No task of the tree of $1 is a uffd holder (the holder's children are listed).
+no_holder_child() {
+	! ps -o comm= --ppid "$1" | grep -qx ckpt-uffd
+}
+
+@test "item 6: ckpt inside the target's pid namespace: no holder in the tree, no hang, --tracker uffd-wp refused" {
+	start_ns_victim
+	run -0 timeout 60 nsenter -t "$NSPID" -p -m "$CKPT" pre-dump -t 1 -D "$IMG/1"
+	echo "$output"
+	assert_output --partial "uffd-wp not used: pid 1, the init of ckpt's pid namespace, is in the tree"
+	no_holder_child "$NSPID"
+	# the next pre-dump ends (it waited forever for a holder frozen with the tree)
+	run -0 timeout 60 nsenter -t "$NSPID" -p -m "$CKPT" pre-dump -t 1 -D "$IMG/2" --prev-images-dir ../1
+	echo "$output"
+	no_holder_child "$NSPID"
+	run -1 timeout 60 nsenter -t "$NSPID" -p -m "$CKPT" pre-dump -t 1 -D "$IMG/3" --prev-images-dir ../2 --tracker uffd-wp
+	echo "$output"
+	assert_output --partial "--tracker uffd-wp refused: pid 1, the init of ckpt's pid namespace"
+	[ ! -e "$IMG/3" ]
+	run -0 untraced "$NSPID"
+	[ "$(proc_state "$NSPID")" != t ]
+	# from outside the namespace the tree is tracked, and the holder is not its child
+	ckpt_run -0 pre-dump -t "$NSPID" -D "$IMG/4" --tracker uffd-wp
+	[ -n "$(holder_of "$NSPID")" ]
+	no_holder_child "$NSPID"
+	ckpt_run -0 pre-dump -t "$NSPID" -D "$IMG/5" --prev-images-dir ../4 --tracker uffd-wp
+	assert_output --partial "0 pages written"
+	ckpt_run -0 untrack -t "$NSPID"
+}
+
+@test "item 6: a stopped tracker process is not waited for: full layer, it is replaced, tracking goes on" {
+	vcmd alloc a 32
+	vcmd fill a 0 32 1
+	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/1" --tracker uffd-wp
+	local h
+	h=$(holder_of "$VPID")
+	[ -n "$h" ]
+	kill -STOP "$h"
+	vcmd fill a 3 1 2
+	run -0 timeout 60 "$CKPT" pre-dump -t "$VPID" -D "$IMG/2" --prev-images-dir ../1 --tracker uffd-wp
+	echo "$output"
+	assert_output --partial "uffd holder $h of pid $VPID is stopped: ignored"
+	assert_output --partial "is stopped: killed"
+	region_pages a 0 32 >"$BATS_TEST_TMPDIR/exp2"
+	expect_layer "$IMG/2" "$VPID" a 32 "$BATS_TEST_TMPDIR/exp2"
+	[ -n "$(holder_of "$VPID")" ]
+	[ "$(holder_of "$VPID")" != "$h" ]
+	vcmd fill a 7 1 3
+	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/3" --prev-images-dir ../2 --tracker uffd-wp
+	region_pages a 7 1 >"$BATS_TEST_TMPDIR/exp3"
+	expect_layer "$IMG/3" "$VPID" a 32 "$BATS_TEST_TMPDIR/exp3"
+	ckpt_run -0 untrack -t "$VPID"
+}
+
+@test "item 12: another user squatting the holder's socket names does not switch root's tracking off" {
+	requires nobody
+	local st sock
+	st=$(awk '{sub(/.*\) /, ""); print $20}' "/proc/$VPID/stat")
+	sock=$(holder_sock "$VPID")
+	# the old abstract name, the new path, and the directory itself (when absent)
+	setpriv --reuid=nobody --regid=nogroup --clear-groups "$VICTIMS/sock-squat" \
+		"@ckpt-uffd-$VPID-$st" "$sock" >"$BATS_TEST_TMPDIR/squat.out" 2>&1 3>&- </dev/null &
+	VICTIM_PIDS+=("$!")
+	retry 100 0.05 grep -q '^READY' "$BATS_TEST_TMPDIR/squat.out"
+	cat "$BATS_TEST_TMPDIR/squat.out"
+	grep -qx "BOUND @ckpt-uffd-$VPID-$st" "$BATS_TEST_TMPDIR/squat.out"
+	grep -q "^FAILED $sock " "$BATS_TEST_TMPDIR/squat.out"
+	run ! setpriv --reuid=nobody --regid=nogroup --clear-groups mkdir -p /run/ckpt/uffd/x
+	vcmd alloc a 64
+	vcmd fill a 0 64 1
+	# (bounded: ckpt used to wait forever for the squatter's answer)
+	run -0 timeout 60 "$CKPT" pre-dump -t "$VPID" -D "$IMG/1" --tracker uffd-wp
+	echo "$output"
+	refute_output --partial "Warn"
+	vcmd fill a 10 2 2
+	run -0 timeout 60 "$CKPT" pre-dump -t "$VPID" -D "$IMG/2" --prev-images-dir ../1 --tracker uffd-wp
+	echo "$output"
+	refute_output --partial "Warn"
+	region_pages a 10 2 >"$BATS_TEST_TMPDIR/exp2"
+	expect_layer "$IMG/2" "$VPID" a 64 "$BATS_TEST_TMPDIR/exp2"
+	# the directory is root's alone
+	[ "$(stat -c '%U %a' /run/ckpt/uffd)" = "root 700" ]
+	ckpt_run -0 untrack -t "$VPID"
 }

@@ -13,6 +13,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -20,6 +23,7 @@
 
 #include "common/cleanup.h"
 #include "common/linux-compat.h"
+#include "runtime-glue/proc/proc.h"
 #include "runtime-glue/track/uffd-holder.h"
 #include "runtime-glue/track/uffd-track.h"
 #include "tests/unit/tap.h"
@@ -133,6 +137,206 @@ static bool holder_gone(pid_t target)
 	return false;
 }
 
+#define NOBODY 65534
+
+/* item 12: the socket is a file in a directory only root can create in. */
+static void holder_socket_is_private(pid_t target)
+{
+	struct ck_err *err = NULL;
+	char dir[4096], sock[4200], line[512];
+	struct stat st = { 0 };
+	FILE *f = fopen("/proc/net/unix", "re");
+	bool abstract = false;
+	int fd;
+
+	if (geteuid()) {
+		tap_skip("not root", "item 12: the holder socket is in /run/ckpt/uffd");
+		return;
+	}
+	fd = glue_uffd_holder_dir(false, dir, sizeof(dir), &err);
+	ck_err_free(&err);
+	tap_ok(fd >= 0 && !strcmp(dir, "/run/ckpt/uffd") && !fstat(fd, &st) && st.st_uid == 0 &&
+		       (st.st_mode & 0777) == 0700,
+	       "item 12: root's holder directory is /run/ckpt/uffd, root's, mode 0700");
+	if (fd >= 0)
+		close(fd);
+	snprintf(sock, sizeof(sock), "%s/%d-", dir, (int)target);
+	while (f && fgets(line, sizeof(line), f))
+		if (strstr(line, " @ckpt-uffd-"))
+			abstract = true;
+	if (f)
+		fclose(f);
+	tap_ok(!abstract, "item 12: no abstract ckpt-uffd socket is bound");
+}
+
+/* Run @fn as uid nobody in a child; its exit status. */
+static int as_nobody(int (*fn)(void *), void *arg)
+{
+	int status;
+	pid_t p = fork();
+
+	if (p == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (setresgid(NOBODY, NOBODY, NOBODY) || setresuid(NOBODY, NOBODY, NOBODY))
+			_exit(99);
+		_exit(fn(arg));
+	}
+	if (p < 0 || waitpid(p, &status, 0) != p || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+/* Connect to @arg as we are, ask for the uffd: 0 when none is given. */
+static int ask_for_uffd(void *arg)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char cmsgbuf[CMSG_SPACE(sizeof(int))], buf[64];
+	struct iovec iov = { buf, sizeof(buf) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	int s = socket(AF_UNIX, SOCK_STREAM, 0), fd, rc;
+
+	mh.msg_control = cmsgbuf;
+	mh.msg_controllen = sizeof(cmsgbuf);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", (const char *)arg);
+	if (s < 0 || connect(s, (struct sockaddr *)&sa, sizeof(sa)))
+		return 2;
+	/* the holder may have hung up already: that is a refusal too */
+	signal(SIGPIPE, SIG_IGN);
+	if (write(s, "G", 1) != 1) {
+		close(s);
+		return 0;
+	}
+	rc = recvmsg(s, &mh, 0) > 0 && CMSG_FIRSTHDR(&mh) ? 1 : 0;
+	if (rc) {
+		/* a uffd reference of ours would keep the ranges registered */
+		memcpy(&fd, CMSG_DATA(CMSG_FIRSTHDR(&mh)), sizeof(fd));
+		close(fd);
+	}
+	close(s);
+	return rc;
+}
+
+static int holder_path(pid_t target, char *path, size_t len)
+{
+	struct ck_err *err = NULL;
+	char dir[4096];
+	uint64_t st;
+	int fd = glue_uffd_holder_dir(false, dir, sizeof(dir), &err);
+
+	ck_err_free(&err);
+	if (fd < 0 || glue_proc_starttime(target, &st, &err)) {
+		ck_err_free(&err);
+		return -1;
+	}
+	close(fd);
+	snprintf(path, len, "%s/%d-%llu.sock", dir, (int)target, (unsigned long long)st);
+	return 0;
+}
+
+/* item 12: the holder checks its client: another uid gets nothing. */
+static void holder_refuses_other_uid(pid_t target)
+{
+	char sock[4200], tmp[] = "/tmp/test-uffd-holder-XXXXXX", link_path[64];
+
+	if (geteuid() || holder_path(target, sock, sizeof(sock)) || !mkdtemp(tmp)) {
+		tap_skip("not root", "item 12: the holder serves no other uid");
+		return;
+	}
+	/* A second name for the socket that nobody may reach (the directory stops it). */
+	snprintf(link_path, sizeof(link_path), "%s/s", tmp);
+	if (link(sock, link_path) || chmod(link_path, 0777) || chmod(tmp, 0755)) {
+		tap_skip("cannot link the socket", "item 12: the holder serves no other uid");
+	} else {
+		tap_ok(as_nobody(ask_for_uffd, sock) == 2,
+		       "item 12: uid nobody cannot reach root's holder socket");
+		tap_ok(as_nobody(ask_for_uffd, link_path) == 0,
+		       "item 12: the holder gives no uffd to uid nobody (SO_PEERCRED)");
+		tap_ok(ask_for_uffd(link_path) == 1, "... and does to its own uid");
+	}
+	unlink(link_path);
+	rmdir(tmp);
+}
+
+/* item 12: the client checks the holder: a listener of another uid is not used. */
+static void client_ignores_other_uid(pid_t target)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct ck_err *err = NULL;
+	uint64_t token = 0;
+	bool found = true;
+	int s, p2c[2], fd = -1, rc;
+	pid_t p;
+	char k;
+
+	if (geteuid() || holder_path(target, sa.sun_path, sizeof(sa.sun_path)) || pipe(p2c)) {
+		tap_skip("not root", "item 12: a listener of another uid is ignored");
+		return;
+	}
+	s = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (s < 0 || bind(s, (struct sockaddr *)&sa, sizeof(sa))) {
+		tap_skip("cannot bind", "item 12: a listener of another uid is ignored");
+		return;
+	}
+	p = fork();
+	if (p == 0) {
+		/* SO_PEERCRED is taken at listen(): that of uid nobody */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (setresuid(NOBODY, NOBODY, NOBODY) || listen(s, 8) || write(p2c[1], "k", 1) != 1)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	close(s);
+	rc = read(p2c[0], &k, 1) == 1 ? glue_uffd_holder_fetch(target, &fd, &token, &found, &err)
+				      : -1;
+	tap_ok(rc == 0 && !found && fd < 0,
+	       "item 12: a socket of another uid at the holder's name is not used");
+	ck_err_free(&err);
+	kill(p, SIGKILL);
+	waitpid(p, NULL, 0);
+	unlink(sa.sun_path);
+	close(p2c[0]);
+	close(p2c[1]);
+}
+
+static int open_user_dir(void *arg)
+{
+	struct ck_err *err = NULL;
+	char dir[4096];
+	int fd;
+
+	(void)arg;
+	unsetenv("XDG_RUNTIME_DIR");
+	fd = glue_uffd_holder_dir(true, dir, sizeof(dir), &err);
+	if (fd >= 0)
+		return 0;
+	return err && err->errnum == EPERM ? 1 : 2;
+}
+
+/* item 12: a user's directory that someone else created (or a symlink) is refused. */
+static void user_dir_checked(void)
+{
+	char path[64], run_user[64];
+
+	snprintf(path, sizeof(path), "/tmp/ckpt-uffd-%d", NOBODY);
+	snprintf(run_user, sizeof(run_user), "/run/user/%d", NOBODY);
+	/* 0755: an attacker's directory lets its victim in */
+	if (geteuid() || !access(path, F_OK) || !access(run_user, F_OK) || mkdir(path, 0755)) {
+		tap_skip("not root, or nobody has a directory", "item 12: per-user directory");
+		tap_skip("not root, or nobody has a directory", "item 12: per-user symlink");
+		return;
+	}
+	tap_ok(as_nobody(open_user_dir, NULL) == 1, "item 12: nobody refuses a %s created by root",
+	       path);
+	rmdir(path);
+	if (symlink("/tmp", path))
+		tap_skip("symlink", "item 12: per-user symlink");
+	else
+		tap_ok(as_nobody(open_user_dir, NULL) == 1, "item 12: nobody refuses a symlink %s",
+		       path);
+	unlink(path);
+}
+
 int main(void)
 {
 	struct ck_err *err = NULL;
@@ -141,7 +345,7 @@ int main(void)
 	_cleanup_close_ int pidfd = -1, uffd = -1, pm = -1, fetched = -1;
 	char path[64];
 	uint64_t start, end, token = 0;
-	bool tracked, found;
+	bool tracked, found, stopped = false;
 	pid_t holder = 0;
 
 	if (start_child(&c) || c.uffd_nr < 0) {
@@ -206,20 +410,18 @@ int main(void)
 	glue_ranges_free(&rs);
 	closep(&fetched);
 
-	tap_ok(!glue_uffd_holder_stop(c.pid, &err), "stop the holder");
+	holder_socket_is_private(c.pid);
+	holder_refuses_other_uid(c.pid);
+
+	tap_ok(!glue_uffd_holder_stop(c.pid, &stopped, NULL, &err) && stopped, "stop the holder");
 	tap_ok(holder_gone(c.pid), "the holder is gone after stop");
 	child_write(&c, 6);
-	/* The holder's exit releases the uffd asynchronously (delayed fput). */
-	tracked = true;
-	for (int i = 0; i < 200 && tracked; i++) {
-		glue_ranges_free(&rs);
-		if (glue_uffd_scan_written(pm, start, end, &rs, &tracked, &err))
-			break;
-		if (tracked)
-			usleep(10000);
-	}
-	tap_ok(!tracked, "with the last uffd reference gone, the range is untracked");
+	/* stop waits for the holder's exit, which drops the last uffd reference */
+	tap_ok(!glue_uffd_scan_written(pm, start, end, &rs, &tracked, &err) && !tracked,
+	       "once stop returns, the range is untracked");
 	glue_ranges_free(&rs);
+	client_ignores_other_uid(c.pid);
+	user_dir_checked();
 
 	/* A holder exits by itself when its target exits. */
 	uffd = (int)syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);

@@ -24,6 +24,11 @@
  *                               prints "SCATTER NAME i1 i2 ..." (page indexes)
  *   readin NAME FIRST COUNT PATH  read(2) COUNT pages of PATH into NAME at FIRST
  *                               (the kernel writes the pages, not the task)
+ *   uffd-open                   create a userfaultfd of its own (kept open)
+ *   uffd-register NAME          register NAME with it (write-protect mode, nothing
+ *                               protected: writes go on); fails with EBUSY when
+ *                               another userfaultfd (ckpt's tracker) has the range
+ *   uffd-close                  close it (its registrations go with it)
  *   exit                        exit 0
  *
  * Prints READY first.  Dies with its parent's death signal (no orphan).
@@ -38,7 +43,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <linux/userfaultfd.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -55,6 +63,7 @@ static int nregions;
 static atomic_int stop_threads;
 static pthread_t threads[16];
 static int nthreads;
+static int uffd = -1;
 
 static uint64_t mix(uint64_t x)
 {
@@ -275,6 +284,30 @@ static int run(char *line)
 		close(fd);
 		if (n != (ssize_t)(y * PG))
 			return -1;
+	} else if (!strncmp(line, "uffd-open", 9)) {
+		struct uffdio_api api = { .api = UFFD_API };
+
+		if (uffd < 0)
+			uffd = (int)syscall(__NR_userfaultfd, O_CLOEXEC | UFFD_USER_MODE_ONLY);
+		if (uffd < 0 || ioctl(uffd, UFFDIO_API, &api))
+			return -1;
+		printf("UFFD %d\n", uffd);
+	} else if (sscanf(line, "uffd-register %63s", a) == 1) {
+		struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_WP };
+
+		r = find(a);
+		if (!r || uffd < 0) {
+			errno = EINVAL;
+			return -1;
+		}
+		reg.range.start = (uintptr_t)r->addr;
+		reg.range.len = r->pages * PG;
+		if (ioctl(uffd, UFFDIO_REGISTER, &reg))
+			return -1;
+	} else if (!strncmp(line, "uffd-close", 10)) {
+		if (uffd >= 0)
+			close(uffd);
+		uffd = -1;
 	} else if (!strncmp(line, "exit", 4)) {
 		exit(0);
 	} else {
