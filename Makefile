@@ -9,6 +9,10 @@
 #
 # Knobs: V=1 (verbose), WERROR=0, SANITIZE=1 (ASan+UBSan), CC=clang.
 
+# SANITIZE=1 builds in its own directory (objects never mix with the plain build).
+ifeq ($(SANITIZE),1)
+BUILD   ?= build-asan
+endif
 BUILD   ?= build
 PREFIX  ?= /usr/local
 V       ?= 0
@@ -94,7 +98,7 @@ demo: all test-bins
 	$(Q)tests/demo.sh
 
 check: all test-bins
-	$(Q)tests/run-check.sh
+	$(Q)BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/run-check.sh
 
 bench: all test-bins
 	$(Q)tests/bench/run.sh
