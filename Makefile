@@ -4,6 +4,7 @@
 #   make demo         run ckpt on a built-in workload
 #   make check        every test (lint, unit, bats; later lanes as they land)
 #   make check-vm     only the soft-dirty lane (Debian 6.1 kernel under qemu)
+#   make fuzz         libFuzzer harnesses, FUZZ_SECONDS each (tests/fuzz/)
 #   make bench        benchmarks (figures and ratios, never pass/fail)
 #   make install PREFIX=/usr/local
 #
@@ -68,6 +69,7 @@ include parasite/module.mk
 include runtime-glue/module.mk
 include hook/module.mk
 include tests/module.mk
+include tests/fuzz/module.mk
 include tests/vm/module.mk
 
 $(DEPS_STAMP): tests/install-deps.sh

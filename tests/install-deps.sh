@@ -5,7 +5,7 @@ set -euo pipefail
 
 PKGS=(
 	gcc make pkg-config libyajl-dev libprotobuf-c-dev protobuf-c-compiler libseccomp-dev
-	bats bats-assert bats-support jq xxd clang-format
+	bats bats-assert bats-support jq xxd clang-format clang
 	criu runc busybox-static util-linux procps
 	# the OCI hook suites (tests/bats/agent-podman.bats); runc is named so apt keeps it
 	# instead of pulling crun in for podman's "crun | runc"

@@ -54,6 +54,19 @@ fi
 bats --formatter tap "${suites[@]}" | tee -a "$log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || fail=1
 
+if [ "${CKPT_NO_FUZZ:-0}" = 1 ]; then
+	echo "== fuzz skipped (CKPT_NO_FUZZ=1)"
+else
+	echo "== fuzz (libFuzzer, ${FUZZ_SECONDS:-3} s a harness)"
+	if ! make -s fuzz-bins; then
+		echo "not ok - fuzz: the harnesses do not build" | tee -a "$log"
+		fail=1
+	else
+		tests/fuzz/run.sh | tee -a "$log"
+		[ "${PIPESTATUS[0]}" -eq 0 ] || fail=1
+	fi
+fi
+
 if [ "${CKPT_NO_VM:-0}" = 1 ]; then
 	echo "== vm lane skipped (CKPT_NO_VM=1)"
 else
