@@ -261,16 +261,20 @@ int img_write_pagemap_entry(struct img *img, uint64_t vaddr, uint64_t nr_pages, 
 }
 
 /* see img.h */
+int (*img_close_fault)(const char *type_name, struct ck_err **err);
+
 int img_close(struct img *img, struct ck_err **err)
 {
 	int rc = 0, fd;
 
 	if (!img)
 		return 0;
+	if (img->writing && img_close_fault && img_close_fault(img_type_name(img->type), err))
+		rc = -1;
 	if (img->writing && img->extra_due)
 		rc = ck_err_set(err, EINVAL, "%s: the last entry lacks its %" PRIu64 " data bytes",
 				img->name, img->extra_due);
-	if (img->writing && flush(img, err))
+	if (rc == 0 && img->writing && flush(img, err))
 		rc = -1;
 	fd = img->fd;
 	img->fd = -1;

@@ -106,6 +106,12 @@ int img_write_raw(struct img *img, const void *buf, size_t len, struct ck_err **
  */
 int img_write_extra(struct img *img, const void *buf, size_t len, struct ck_err **err);
 
+/*
+ * Fault injection (runtime-glue/fault.c sets it): called by img_close() of a
+ * written image with its type name; a non-zero return fails the close.
+ */
+extern int (*img_close_fault)(const char *type_name, struct ck_err **err);
+
 /* Flush, close and free.  Reports write and close errors; img is freed either way. */
 int img_close(struct img *img, struct ck_err **err);
 

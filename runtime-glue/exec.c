@@ -19,6 +19,7 @@
 #include "common/num.h"
 #include "common/xalloc.h"
 #include "parasite/parasite.h"
+#include "runtime-glue/fault.h"
 #include "runtime-glue/exec.h"
 #include "runtime-glue/proc/seccomp.h"
 
@@ -127,7 +128,8 @@ int glue_exec_run(struct glue_exec *x, struct ck_err **err)
 	if (x->nargs > GLUE_EXEC_MAX_ARGS)
 		return ck_err_set(err, E2BIG, "too many arguments (%zu, at most %d)", x->nargs,
 				  GLUE_EXEC_MAX_ARGS);
-	if (parasite_seize(x->pid, PARASITE_SEIZE_NO_FPU, &ctl, err) < 0)
+	if (parasite_seize(x->pid, PARASITE_SEIZE_NO_FPU, &ctl, err) < 0 ||
+	    glue_fault("seize", err) < 0)
 		return -1;
 	x->was_stopped = parasite_was_stopped(ctl);
 	x->seccomp_mode = parasite_seccomp_mode(ctl);
@@ -139,6 +141,13 @@ int glue_exec_run(struct glue_exec *x, struct ck_err **err)
 	parasite_set_timeout(ctl, x->timeout_ms);
 	if (copy_in(ctl, x, &scratch, err) < 0)
 		return ck_err_wrap(err, "process %d", x->pid);
+	if (glue_fault("exec-call", err) < 0) {
+		_cleanup_err_ struct ck_err *e2 = NULL;
+
+		if (scratch && parasite_munmap(ctl, scratch, &e2) < 0)
+			pr_warn("process %d: scratch mapping left: %s", x->pid, e2->msg);
+		return -1;
+	}
 	for (size_t i = 0; i < x->nargs; i++)
 		args[i] = x->args[i].kind == GLUE_EXEC_ARG_NUM ? x->args[i].num : x->args[i].raddr;
 	if (parasite_syscall(ctl, x->nr, args, &x->ret, err) < 0)

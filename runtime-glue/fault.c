@@ -5,10 +5,22 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/cleanup.h"
 #include "common/xalloc.h"
+#include "proto/img.h"
 #include "runtime-glue/fault.h"
 
 static char *faults; /* ",point:action,point:action," */
+
+/* Each written image: "image" (any) and "image-TYPE" (e.g. image-PAGEMAP). */
+static int img_fault(const char *type_name, struct ck_err **err)
+{
+	_cleanup_free_ char *p = xasprintf("image-%s", type_name);
+
+	if (glue_fault_enabled(p))
+		return glue_fault(p, err);
+	return glue_fault("image", err);
+}
 
 /* see fault.h */
 void glue_fault_init(void)
@@ -18,6 +30,7 @@ void glue_fault_init(void)
 	if (faults || !e || !*e)
 		return;
 	faults = xasprintf(",%s,", e);
+	img_close_fault = img_fault;
 }
 
 static const char *lookup(const char *point)

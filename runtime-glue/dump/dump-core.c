@@ -39,6 +39,7 @@
 #include "parasite/parasite.h"
 #include "proto/img.h"
 #include "proto/core.pb-c.h"
+#include "runtime-glue/fault.h"
 #include "runtime-glue/dump/dump-priv.h"
 #include "runtime-glue/proc/proc.h"
 #include "runtime-glue/proc/pstree.h"
@@ -133,8 +134,11 @@ int glue_task_remote_read(struct parasite_ctl *ctl, struct glue_task_remote *out
 		if (parasite_infect(ctl, err) < 0)
 			goto out;
 		infected_here = true;
+		if (glue_fault("infect", err) < 0)
+			goto out;
 	}
-	if (parasite_get_sigactions(ctl, &out->sa, err) < 0)
+	if (parasite_get_sigactions(ctl, &out->sa, err) < 0 ||
+	    glue_fault("parasite-sigactions", err) < 0)
 		goto out;
 	for (int s = 1; s <= PARASITE_NSIG; s++) {
 		if (s == SIGKILL || s == SIGSTOP)
@@ -151,6 +155,8 @@ out:
 		_cleanup_err_ struct ck_err *e2 = NULL;
 
 		if (parasite_cure(ctl, rc < 0 ? &e2 : err) < 0 && rc == 0)
+			rc = -1;
+		if (rc == 0 && glue_fault("cure", err) < 0)
 			rc = -1;
 	}
 	if (scratch) {

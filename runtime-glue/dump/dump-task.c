@@ -38,6 +38,7 @@
 #include "proto/seccomp.pb-c.h"
 #include "proto/timens.pb-c.h"
 #include "proto/vma.pb-c.h"
+#include "runtime-glue/fault.h"
 #include "runtime-glue/dump/dump-priv.h"
 #include "runtime-glue/mem/layer.h"
 #include "runtime-glue/proc/proc.h"
@@ -370,6 +371,8 @@ int glue_dump_after(const struct glue_pstree *tree, enum glue_dump_after after, 
 	case GLUE_DUMP_LEAVE_RUNNING:
 		return 0;
 	case GLUE_DUMP_KILL:
+		if (glue_fault("kill", err) < 0)
+			return -1;
 		sig = SIGKILL;
 		break;
 	case GLUE_DUMP_LEAVE_STOPPED:

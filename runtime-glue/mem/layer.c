@@ -29,6 +29,7 @@
 #include "proto/pstree.pb-c.h"
 #include "proto/stats.pb-c.h"
 #include "proto/vma.pb-c.h"
+#include "runtime-glue/fault.h"
 #include "runtime-glue/mem/chain.h"
 #include "runtime-glue/mem/layer.h"
 #include "runtime-glue/proc/proc.h"
@@ -235,6 +236,8 @@ int glue_layer_commit(struct glue_layer *l, struct ck_err **err)
 {
 	if (fsync(l->dirfd) < 0)
 		return ck_err_set(err, errno, "fsync %s", l->tmp);
+	if (glue_fault("rename", err) < 0)
+		return -1;
 	if (rename(l->tmp, l->dir) < 0)
 		return ck_err_set(err, errno, "rename %s to %s", l->tmp, l->dir);
 	free(l->tmp);

@@ -189,6 +189,10 @@ static int freeze_ptrace(struct glue_freezer *fz, pid_t root, struct glue_pstree
 			fz->ctl = xreallocarray(fz->ctl, fz->nr_ctl + 1, sizeof(*fz->ctl));
 			fz->ctl[fz->nr_ctl++] = ctl;
 			added++;
+			if (glue_fault("seize", err) < 0) {
+				glue_pstree_free(&t);
+				return -1;
+			}
 		}
 		if (!added) {
 			/* Every task of this listing was stopped before it was read: stable. */

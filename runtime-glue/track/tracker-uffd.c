@@ -40,6 +40,7 @@
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "parasite/parasite.h"
+#include "runtime-glue/fault.h"
 #include "runtime-glue/proc/cgroup-probe.h"
 #include "runtime-glue/proc/proc.h"
 #include "runtime-glue/track/tracker.h"
@@ -305,7 +306,8 @@ static int arm_new(struct glue_tracker_ctx *t, struct uffd_obj *uo, struct glue_
 	 */
 	if (glue_uffd_holder_stop(obj->pid, NULL, NULL, err) < 0)
 		return -1;
-	if (parasite_seize(obj->pid, PARASITE_SEIZE_NO_FPU, &ctl, err) < 0)
+	if (parasite_seize(obj->pid, PARASITE_SEIZE_NO_FPU, &ctl, err) < 0 ||
+	    glue_fault("seize", err) < 0)
 		return -1;
 	if (parasite_syscall(ctl, __NR_userfaultfd, args, &rfd, err) < 0)
 		return -1;
@@ -330,7 +332,7 @@ static int arm_new(struct glue_tracker_ctx *t, struct uffd_obj *uo, struct glue_
 		return -1;
 	if (parasite_release(ctl, err) < 0)
 		return -1;
-	if (glue_uffd_api(uffd, err) < 0)
+	if (glue_fault("uffd-create", err) < 0 || glue_uffd_api(uffd, err) < 0)
 		return -1;
 	for (size_t i = 0; i < obj->vmas->nr; i++) {
 		const struct glue_vma *v = &obj->vmas->v[i];
@@ -345,13 +347,15 @@ static int arm_new(struct glue_tracker_ctx *t, struct uffd_obj *uo, struct glue_
 			ck_err_free(&e2);
 			continue;
 		}
-		if (glue_uffd_scan_written(pm, v->start, v->end, &arm, &tracked, err) < 0)
+		if (glue_fault("uffd-register", err) < 0 ||
+		    glue_uffd_scan_written(pm, v->start, v->end, &arm, &tracked, err) < 0)
 			return -1;
 		glue_ranges_free(&arm);
 	}
 	if (getrandom(&token, sizeof(token), 0) != sizeof(token))
 		return ck_err_set(err, errno, "getrandom");
-	if (glue_uffd_holder_spawn(obj->pid, uffd, token, &holder, err) < 0)
+	if (glue_fault("uffd-handoff", err) < 0 ||
+	    glue_uffd_holder_spawn(obj->pid, uffd, token, &holder, err) < 0)
 		return -1;
 	if (holder_adopted_by_tree(t, holder, obj, err) < 0)
 		return -1;
