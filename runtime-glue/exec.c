@@ -21,6 +21,7 @@
 #include "parasite/parasite.h"
 #include "runtime-glue/fault.h"
 #include "runtime-glue/exec.h"
+#include "runtime-glue/proc/lock.h"
 #include "runtime-glue/proc/seccomp.h"
 
 #define SLOT_ALIGN(x) (((x) + 15UL) & ~15UL)
@@ -128,6 +129,8 @@ int glue_exec_run(struct glue_exec *x, struct ck_err **err)
 	if (x->nargs > GLUE_EXEC_MAX_ARGS)
 		return ck_err_set(err, E2BIG, "too many arguments (%zu, at most %d)", x->nargs,
 				  GLUE_EXEC_MAX_ARGS);
+	if (glue_target_lock(x->pid, err) < 0)
+		return -1;
 	if (parasite_seize(x->pid, PARASITE_SEIZE_NO_FPU, &ctl, err) < 0 ||
 	    glue_fault("seize", err) < 0)
 		return -1;

@@ -18,6 +18,7 @@
 #include "common/xalloc.h"
 #include "parasite/parasite.h"
 #include "runtime-glue/fault.h"
+#include "runtime-glue/proc/lock.h"
 #include "runtime-glue/proc/freezer.h"
 #include "runtime-glue/proc/guardian.h"
 
@@ -217,6 +218,10 @@ int glue_freeze(const struct glue_target *tgt, struct glue_freezer **out, struct
 	int rc;
 
 	memset(tree, 0, sizeof(*tree));
+	if (tgt->pid > 0 && glue_target_lock(tgt->pid, err) < 0) {
+		free(fz);
+		return -1;
+	}
 	if (tgt->cgroup) {
 		fz->cgroup_mode = true;
 		if (!strcmp(tgt->cgroup, "auto")) {

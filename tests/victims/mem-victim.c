@@ -9,6 +9,8 @@
  *
  *   alloc NAME PAGES            private anonymous mapping (untouched)
  *   fill NAME FIRST COUNT SEED  write pages [FIRST, FIRST+COUNT)
+ *   verify NAME FIRST COUNT SEED  ERROR unless pages [FIRST, FIRST+COUNT) hold
+ *                               what fill wrote with SEED (the victim's own check)
  *   zero NAME FIRST COUNT       MADV_DONTNEED
  *   unmap NAME FIRST COUNT      munmap part of it
  *   remap NAME NEW PAGES        mremap(MAYMOVE) to a fresh address, new size
@@ -141,6 +143,17 @@ static int run(char *line)
 			return -1;
 		for (unsigned long i = x; i < x + y; i++)
 			fill_page(r->addr + i * PG, z, i);
+	} else if (sscanf(line, "verify %63s %lu %lu %lu", a, &x, &y, &z) == 4) {
+		static char want[PG];
+
+		r = find(a);
+		if (!r || x + y > r->pages)
+			return -1;
+		for (unsigned long i = x; i < x + y; i++) {
+			fill_page(want, z, i);
+			if (memcmp(r->addr + i * PG, want, PG))
+				return -1;
+		}
 	} else if (sscanf(line, "zero %63s %lu %lu", a, &x, &y) == 3) {
 		r = find(a);
 		if (!r || madvise(r->addr + x * PG, y * PG, MADV_DONTNEED))
