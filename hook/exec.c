@@ -27,6 +27,7 @@
 #include "common/log.h"
 #include "hook/verbs.h"
 #include "runtime-glue/exec.h"
+#include "runtime-glue/fault.h"
 #include "runtime-glue/proc/seccomp.h"
 
 static void print_line(size_t off, const unsigned char *p, size_t n)
@@ -176,6 +177,7 @@ int hook_cmd_exec(int argc, char **argv, struct ck_err **err)
 		x.nargs++;
 	}
 
+	glue_fault_init();
 	rc = glue_exec_run(&x, err);
 	if (rc == 0) {
 		print_result(&x);
