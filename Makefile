@@ -5,6 +5,7 @@
 #   make check        every test (lint, unit, bats; later lanes as they land)
 #   make check-vm     only the soft-dirty lane (Debian 6.1 kernel under qemu)
 #   make fuzz         libFuzzer harnesses, FUZZ_SECONDS each (tests/fuzz/)
+#   make reliability  fault, kill, fuzz and bad-input figures in one table
 #   make bench        benchmarks (figures and ratios, never pass/fail)
 #   make install PREFIX=/usr/local
 #
@@ -102,6 +103,9 @@ demo: all test-bins
 check: all test-bins
 	$(Q)BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/run-check.sh
 
+reliability: all test-bins fuzz-bins
+	$(Q)BUILD=$(BUILD) tests/reliability.sh
+
 bench: all test-bins
 	$(Q)tests/bench/run.sh
 
@@ -125,6 +129,6 @@ install: all
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all deps demo check bench lint format analyze install clean test-bins
+.PHONY: all deps demo check reliability bench lint format analyze install clean test-bins
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
