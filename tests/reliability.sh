@@ -13,8 +13,8 @@ mkdir -p "$BUILD"
 fail=0
 
 echo "== reliability.bats (CKPT_REL_KILLS=${CKPT_REL_KILLS:=70} a loop)"
-CKPT_REL_STATS="$PWD/$stats" CKPT_REL_KILLS="$CKPT_REL_KILLS" \
-	CKPT_REL_DUMP_KILLS="${CKPT_REL_DUMP_KILLS:-$CKPT_REL_KILLS}" \
+dump_kills="${CKPT_REL_DUMP_KILLS:-$CKPT_REL_KILLS}"
+CKPT_REL_STATS="$PWD/$stats" CKPT_REL_KILLS="$CKPT_REL_KILLS" CKPT_REL_DUMP_KILLS="$dump_kills" \
 	bats --formatter tap tests/bats/reliability.bats | tee "$BUILD/reliability.tap" || fail=1
 
 echo "== fuzz (${FUZZ_SECONDS:=30} s a harness)"
