@@ -122,6 +122,8 @@ static int copy_out(struct parasite_ctl *ctl, struct glue_exec *x, struct ck_err
 /* see exec.h */
 int glue_exec_run(struct glue_exec *x, struct ck_err **err)
 {
+	/* declared first: released last, after the target is detached */
+	_cleanup_(glue_target_unlockp) pid_t locked = 0;
 	_cleanup_parasite_ctl_ struct parasite_ctl *ctl = NULL;
 	unsigned long args[GLUE_EXEC_MAX_ARGS] = { 0 };
 	unsigned long scratch = 0;
@@ -131,6 +133,7 @@ int glue_exec_run(struct glue_exec *x, struct ck_err **err)
 				  GLUE_EXEC_MAX_ARGS);
 	if (glue_target_lock(x->pid, err) < 0)
 		return -1;
+	locked = x->pid;
 	if (parasite_seize(x->pid, PARASITE_SEIZE_NO_FPU, &ctl, err) < 0 ||
 	    glue_fault("seize", err) < 0)
 		return -1;

@@ -36,6 +36,7 @@ struct glue_freezer {
 	struct parasite_ctl **ctl;
 	uint64_t t_start, t_frozen, t_thawed;
 	char desc[PATH_MAX + 32];
+	pid_t locked; /* glue_target_lock()ed target */
 };
 
 /* see freezer.h */
@@ -222,6 +223,7 @@ int glue_freeze(const struct glue_target *tgt, struct glue_freezer **out, struct
 		free(fz);
 		return -1;
 	}
+	fz->locked = tgt->pid > 0 ? tgt->pid : 0;
 	if (tgt->cgroup) {
 		fz->cgroup_mode = true;
 		if (!strcmp(tgt->cgroup, "auto")) {
@@ -311,6 +313,7 @@ void glue_freezer_free(struct glue_freezer *fz)
 	free(fz->ctl);
 	glue_guardian_stop(fz->guardian);
 	glue_cgroup_free(&fz->cg);
+	glue_target_unlock(fz->locked);
 	free(fz);
 }
 

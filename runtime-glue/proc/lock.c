@@ -20,6 +20,7 @@ static struct {
 	pid_t pid;
 	uint64_t start;
 	int fd;
+	unsigned refs;
 } held[MAX_LOCKS];
 static size_t nr_held;
 
@@ -66,11 +67,16 @@ int glue_target_lock(pid_t pid, struct ck_err **err)
 	uint64_t start;
 	ssize_t n;
 
-	if (glue_proc_starttime(pid, &start, err) < 0)
-		return ck_err_wrap(err, "process %d", (int)pid);
+	if (glue_proc_starttime(pid, &start, err) < 0) {
+		/* gone or unreadable: no lock; the seize that follows says why */
+		ck_err_free(err);
+		return 0;
+	}
 	for (size_t i = 0; i < nr_held; i++)
-		if (held[i].pid == pid && held[i].start == start)
+		if (held[i].pid == pid && held[i].start == start) {
+			held[i].refs++;
 			return 0;
+		}
 	if (nr_held == MAX_LOCKS)
 		return ck_err_set(err, EMFILE, "more than %d target locks", MAX_LOCKS);
 	if (make_dir(dir, err) < 0)
@@ -97,7 +103,20 @@ int glue_target_lock(pid_t pid, struct ck_err **err)
 		return ck_err_set(err, errno, "lock %s: write", path);
 	held[nr_held].pid = pid;
 	held[nr_held].start = start;
+	held[nr_held].refs = 1;
 	held[nr_held++].fd = fd;
-	fd = -1; /* held until exit */
+	fd = -1; /* held until glue_target_unlock() */
 	return 0;
+}
+
+/* see lock.h */
+void glue_target_unlock(pid_t pid)
+{
+	for (size_t i = 0; pid > 0 && i < nr_held; i++) {
+		if (held[i].pid != pid || --held[i].refs)
+			continue;
+		close(held[i].fd); /* drops the flock; the file stays (no unlink race) */
+		held[i] = held[--nr_held];
+		return;
+	}
 }
