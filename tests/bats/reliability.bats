@@ -256,7 +256,7 @@ kill_loop() {
 	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/2" --prev-images-dir ../1 --tracker hash
 	ln -s ../2 "$IMG/1/parent"
 	ckpt_run -1 verify -t "$VPID" -D "$IMG/2"
-	assert_output --partial "parent loop"
+	assert_output --partial "img/1/parent leads back to $IMG/2"
 	untraced "$VPID"
 	stat_line "bad ok parent-loop"
 }
