@@ -86,7 +86,7 @@ struct img *img_create(int dirfd, const char *name, enum img_type type, struct c
 		return NULL;
 	}
 	d = &img_descs[type];
-	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
 		ck_err_set(err, errno, "create %s", name);
 		return NULL;

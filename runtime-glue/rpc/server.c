@@ -179,7 +179,8 @@ int rpc_setup_dirs(struct rpc_session *s, struct ck_err **err)
 				  "log_file '%s': a file name in the work dir is expected",
 				  log_file);
 	s->log_name = log_file;
-	fd = openat(s->workfd, log_file, O_CREAT | O_TRUNC | O_WRONLY | O_APPEND | O_CLOEXEC, 0600);
+	fd = openat(s->workfd, log_file,
+		    O_CREAT | O_TRUNC | O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return ck_err_set(err, errno, "log file %s/%s", s->work_dir, log_file);
 	ck_log_set_fd(fd);

@@ -559,6 +559,24 @@ static void test_sample_set(void)
 	}
 }
 
+/* img_create never follows a symlink planted at the image's name (a symlink swap). */
+static void test_no_follow(void)
+{
+	struct ck_err *err = NULL;
+	struct img *img;
+
+	if (symlinkat("/nonexistent-ckpt-target", tdir, "swap.img") < 0) {
+		tap_ok(0, "symlink for the no-follow test");
+		return;
+	}
+	img = img_create(tdir, "swap.img", IMG_PSTREE, &err);
+	tap_ok(!img && err && err->errnum == ELOOP,
+	       "img_create refuses a symlink at the name (ELOOP)");
+	img_abort(img);
+	ck_err_free(&err);
+	unlinkat(tdir, "swap.img", 0);
+}
+
 int main(void)
 {
 	char tmpl[] = "/tmp/test-img.XXXXXX";
@@ -581,6 +599,7 @@ int main(void)
 	test_every_prefix_and_flip();
 	test_probe();
 	test_sample_set();
+	test_no_follow();
 	close(tdir);
 	if (!getenv("CKPT_KEEP_TMP")) {
 		char cmd[sizeof(tmpl) + 16];
