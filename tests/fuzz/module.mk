@@ -14,6 +14,7 @@ $(BUILD)/tests/fuzz/%: $(BUILD)/tests/fuzz/%.o $(CKPT_LIBS)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(HOST_LDFLAGS) -fsanitize=fuzzer -o $@ $< $(CKPT_LIBS) $(PKG_LIBS) -lpthread
 fuzz-harnesses: $(FUZZ_BINS)
+.SECONDARY: $(FUZZ_BINS:%=%.o)
 endif
 
 fuzz-bins:
