@@ -1,6 +1,6 @@
 #!/bin/bash
-# make reliability: tests/bats/reliability.bats with CKPT_REL_KILLS kills a loop (default 70:
-# 70 each for pre-dump, exec and dump --leave-running), every fuzz harness for FUZZ_SECONDS (default 30), then one
+# make reliability: tests/bats/reliability.bats with CKPT_REL_KILLS kills of pre-dump (default
+# 140) and CKPT_REL_INJECT_KILLS of exec and of dump --leave-running (default 70 each), every fuzz harness for FUZZ_SECONDS (default 30), then one
 # table of what was injected/tried and what survived.  Exits non-zero when anything failed.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
@@ -12,8 +12,8 @@ mkdir -p "$BUILD"
 : >"$stats"
 fail=0
 
-echo "== reliability.bats (CKPT_REL_KILLS=${CKPT_REL_KILLS:=70} a loop)"
-inject_kills="${CKPT_REL_INJECT_KILLS:-$CKPT_REL_KILLS}"
+echo "== reliability.bats (CKPT_REL_KILLS=${CKPT_REL_KILLS:=140} pre-dump kills, ${CKPT_REL_INJECT_KILLS:-70} a loop for exec and dump)"
+inject_kills="${CKPT_REL_INJECT_KILLS:-70}"
 CKPT_REL_STATS="$PWD/$stats" CKPT_REL_KILLS="$CKPT_REL_KILLS" CKPT_REL_INJECT_KILLS="$inject_kills" \
 	bats --formatter tap tests/bats/reliability.bats | tee "$BUILD/reliability.tap" || fail=1
 
