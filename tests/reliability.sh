@@ -1,7 +1,7 @@
 #!/bin/bash
 # make reliability: tests/bats/reliability.bats with CKPT_REL_KILLS kills of pre-dump (default
-# 140) and CKPT_REL_INJECT_KILLS of exec and of dump --leave-running (default 70 each), every fuzz harness for FUZZ_SECONDS (default 30), then one
-# table of what was injected/tried and what survived.  Exits non-zero when anything failed.
+# 140) and CKPT_REL_INJECT_KILLS of exec and of dump --leave-running (default 70 each), every
+# fuzz harness for FUZZ_SECONDS (default 30), then one table of what was tried and survived.  Exits non-zero when anything failed.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 BUILD="${BUILD:-build}"
