@@ -172,6 +172,46 @@ int glue_pagescan_fd(const struct glue_pagescan *ps)
 	return ps->fd;
 }
 
+/*
+ * A uffd-wp PTE marker (left in empty slots of a write-protected range by an
+ * armed tracker, ckpt's or another chain's) looks like a swapped page to
+ * PAGEMAP_SCAN.  /proc/PID/pagemap tells them apart for root: swap type 31
+ * (the kernel's marker type, last of the 5-bit types).  Without the PFN/swap
+ * fields (unprivileged) nothing is dropped: markers then cost space, never
+ * correctness.
+ */
+#define SWP_TYPE_MASK   0x1fULL
+#define SWP_TYPE_MARKER 31ULL
+
+static bool is_marker(uint64_t pme)
+{
+	return (pme & PME_SWAP) && !(pme & PME_PRESENT) && (pme & SWP_TYPE_MASK) == SWP_TYPE_MARKER;
+}
+
+/* Append the swapped pages of [start, end) that are real pages, not markers. */
+static int add_swapped(struct glue_pagescan *ps, uint64_t start, uint64_t end,
+		       struct glue_ranges *out, struct ck_err **err)
+{
+	uint64_t pme[512];
+
+	while (start < end) {
+		uint64_t cnt = (end - start) >> GLUE_PAGE_SHIFT;
+		ssize_t got;
+
+		if (cnt > ARRAY_SIZE(pme))
+			cnt = ARRAY_SIZE(pme);
+		got = pread(ps->fd, pme, (size_t)cnt * 8, (off_t)((start >> GLUE_PAGE_SHIFT) * 8));
+		if (got < 8)
+			return ck_err_set(err, got < 0 ? errno : EIO, "read pagemap of %d",
+					  (int)ps->pid);
+		cnt = (uint64_t)got / 8;
+		for (uint64_t j = 0; j < cnt; j++, start += GLUE_PAGE_SIZE)
+			if (!is_marker(pme[j]))
+				glue_ranges_add(out, start, start + GLUE_PAGE_SIZE);
+	}
+	return 0;
+}
+
 static int scan_ioctl(struct glue_pagescan *ps, uint64_t start, uint64_t end,
 		      struct glue_ranges *out, struct ck_err **err)
 {
@@ -194,8 +234,12 @@ static int scan_ioctl(struct glue_pagescan *ps, uint64_t start, uint64_t end,
 		if (n < 0)
 			return ck_err_set(err, errno, "PAGEMAP_SCAN of %d at %#llx", (int)ps->pid,
 					  (unsigned long long)start);
-		for (long i = 0; i < n; i++)
-			glue_ranges_add(out, ps->vec[i].start, ps->vec[i].end);
+		for (long i = 0; i < n; i++) {
+			if (ps->vec[i].categories & PAGE_IS_PRESENT)
+				glue_ranges_add(out, ps->vec[i].start, ps->vec[i].end);
+			else if (add_swapped(ps, ps->vec[i].start, ps->vec[i].end, out, err) < 0)
+				return -1;
+		}
 		if (arg.walk_end <= start)
 			return ck_err_set(err, 0, "PAGEMAP_SCAN of %d made no progress at %#llx",
 					  (int)ps->pid, (unsigned long long)start);
@@ -227,7 +271,7 @@ static int scan_pagemap(struct glue_pagescan *ps, uint64_t start, uint64_t end,
 
 			if (!(e & (PME_PRESENT | PME_SWAP)))
 				continue;
-			if (e & (PME_FILE_SHARED | PME_GUARD_REGION))
+			if (e & (PME_FILE_SHARED | PME_GUARD_REGION) || is_marker(e))
 				continue;
 			if ((e & PME_PRESENT) && zpfn && (e & PME_PFN_MASK) == zpfn)
 				continue;

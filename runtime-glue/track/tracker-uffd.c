@@ -85,98 +85,6 @@ static int uffd_open(struct glue_tracker_ctx *t, int parent_dirfd, int layer_dir
 }
 
 /*
- * The arming scan leaves a uffd-wp PTE marker in every empty slot of an
- * existing page table.  PAGEMAP_SCAN reports markers as PAGE_IS_SWAPPED, so
- * the engine's presence scan would dump them as (zero) pages.  /proc/PID/pagemap
- * tells them apart for root: swap type 31 (the kernel's marker type, last of
- * the 5-bit types) with no swap location.  Without the PFN/swap fields
- * (unprivileged) nothing is dropped: they then cost space, never correctness.
- */
-#define SWP_TYPE_MASK   0x1fULL
-#define SWP_TYPE_MARKER 31ULL
-
-/* Split [start, end) of swap entries: markers are dropped from @kept. */
-static int filter_swapped(int pm, uint64_t start, uint64_t end, struct glue_ranges *kept,
-			  uint64_t *keep_from, uint64_t *dropped, struct ck_err **err)
-{
-	uint64_t pme[512];
-
-	while (start < end) {
-		uint64_t cnt = (end - start) / GLUE_PAGE_SIZE;
-		size_t bytes;
-
-		if (cnt > ARRAY_SIZE(pme))
-			cnt = ARRAY_SIZE(pme);
-		bytes = (size_t)cnt * sizeof(pme[0]);
-		if (pread(pm, pme, bytes, (off_t)(start / GLUE_PAGE_SIZE * 8)) != (ssize_t)bytes)
-			return ck_err_set(err, errno, "read pagemap");
-		for (uint64_t j = 0; j < cnt; j++, start += GLUE_PAGE_SIZE) {
-			if (!(pme[j] & PME_SWAP) || (pme[j] & PME_PRESENT) ||
-			    (pme[j] & SWP_TYPE_MASK) != SWP_TYPE_MARKER)
-				continue;
-			if (start > *keep_from)
-				glue_ranges_add(kept, *keep_from, start);
-			*keep_from = start + GLUE_PAGE_SIZE;
-			(*dropped)++;
-		}
-	}
-	return 0;
-}
-
-static int drop_markers(struct glue_mobj *obj, struct ck_err **err)
-{
-	int pm = glue_pagescan_fd(obj->scan);
-	struct glue_ranges kept = { 0 };
-	struct page_region vec[256];
-	uint64_t dropped = 0;
-
-	for (size_t i = 0; i < obj->present.nr; i++) {
-		const struct glue_range *r = &obj->present.r[i];
-		uint64_t pos = r->start, keep_from = r->start;
-
-		while (pos < r->end) {
-			struct pm_scan_arg arg = {
-				.size = sizeof(arg),
-				.start = pos,
-				.end = r->end,
-				.vec = (uintptr_t)vec,
-				.vec_len = ARRAY_SIZE(vec),
-				/* swapped and not present */
-				.category_inverted = PAGE_IS_PRESENT,
-				.category_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
-				.return_mask = PAGE_IS_SWAPPED,
-			};
-			long n = ioctl(pm, PAGEMAP_SCAN, &arg);
-
-			if (n < 0) {
-				glue_ranges_free(&kept);
-				return ck_err_set(err, errno,
-						  "PAGEMAP_SCAN (swap entries) of pid %d",
-						  (int)obj->pid);
-			}
-			for (long k = 0; k < n; k++) {
-				if (filter_swapped(pm, vec[k].start, vec[k].end, &kept, &keep_from,
-						   &dropped, err) < 0) {
-					glue_ranges_free(&kept);
-					return ck_err_wrap(err, "pid %d", (int)obj->pid);
-				}
-			}
-			if (arg.walk_end <= pos)
-				break;
-			pos = arg.walk_end;
-		}
-		if (keep_from < r->end)
-			glue_ranges_add(&kept, keep_from, r->end);
-	}
-	if (dropped)
-		pr_debug("uffd-wp: pid %d: %" PRIu64 " marker slots are not pages", (int)obj->pid,
-			 dropped);
-	glue_ranges_free(&obj->present);
-	obj->present = kept;
-	return 0;
-}
-
-/*
  * Frozen.  With history: read and re-arm the written set of every VMA; VMAs
  * the uffd does not cover yet are registered, armed and dumped whole.
  */
@@ -220,8 +128,6 @@ static int uffd_collect(struct glue_tracker_ctx *t, struct glue_mobj *obj, struc
 			(int)obj->pid);
 		return 0;
 	}
-	if (drop_markers(obj, err) < 0)
-		return -1;
 	pm = glue_pagescan_fd(obj->scan);
 	for (size_t i = 0; i < obj->vmas->nr; i++) {
 		const struct glue_vma *v = &obj->vmas->v[i];

@@ -5,6 +5,7 @@
 
 #include "common/cleanup.h"
 #include "common/linux-compat.h"
+#include "common/xalloc.h"
 #include "runtime-glue/track/uffd-track.h"
 
 /* see uffd-track.h */
@@ -34,21 +35,32 @@ int glue_uffd_register(int uffd, uint64_t start, uint64_t end, struct ck_err **e
 	return 0;
 }
 
+/*
+ * Result slots for the written-set scans, kept between calls and grown when a
+ * scan fills them, so that a registered range normally takes one ioctl.
+ */
+static struct page_region *scan_vec;
+static size_t scan_vec_len;
+
+#define SCAN_VEC_MIN 4096    /* 96 KiB */
+#define SCAN_VEC_MAX 1048576 /* 24 MiB: bounds ckpt's memory */
+
 /* see uffd-track.h */
 int glue_uffd_scan_written(int pagemap_fd, uint64_t start, uint64_t end, struct glue_ranges *out,
 			   bool *tracked, struct ck_err **err)
 {
-	struct page_region vec[256];
 	struct pm_scan_arg arg = {
 		.size = sizeof(arg),
 		.flags = PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC,
-		.vec = (uintptr_t)vec,
-		.vec_len = ARRAY_SIZE(vec),
 		.category_mask = PAGE_IS_WRITTEN,
 		.return_mask = PAGE_IS_WRITTEN,
 	};
 	uint64_t pos = start;
 
+	if (!scan_vec) {
+		scan_vec_len = SCAN_VEC_MIN;
+		scan_vec = xcalloc(scan_vec_len, sizeof(*scan_vec));
+	}
 	*tracked = true;
 	while (pos < end) {
 		long n;
@@ -56,7 +68,8 @@ int glue_uffd_scan_written(int pagemap_fd, uint64_t start, uint64_t end, struct 
 		arg.start = pos;
 		arg.end = end;
 		arg.walk_end = 0;
-		memset(vec, 0, sizeof(vec));
+		arg.vec = (uintptr_t)scan_vec;
+		arg.vec_len = scan_vec_len;
 		n = ioctl(pagemap_fd, PAGEMAP_SCAN, &arg);
 		if (n < 0 && errno == EPERM) {
 			*tracked = false;
@@ -68,12 +81,18 @@ int glue_uffd_scan_written(int pagemap_fd, uint64_t start, uint64_t end, struct 
 			return ck_err_set(err, errno, "PAGEMAP_SCAN %#llx-%#llx",
 					  (unsigned long long)pos, (unsigned long long)end);
 		for (long i = 0; i < n; i++)
-			glue_ranges_add(out, vec[i].start, vec[i].end);
+			glue_ranges_add(out, scan_vec[i].start, scan_vec[i].end);
 		/* The kernel stops early when vec is full; walk_end says where. */
 		if (arg.walk_end <= pos)
 			return ck_err_set(err, EIO, "PAGEMAP_SCAN made no progress at %#llx",
 					  (unsigned long long)pos);
 		pos = arg.walk_end;
+		if (pos < end && (size_t)n == scan_vec_len && scan_vec_len < SCAN_VEC_MAX) {
+			/* Full: the rest of the range in one more call with more slots. */
+			scan_vec_len *= 4;
+			free(scan_vec);
+			scan_vec = xcalloc(scan_vec_len, sizeof(*scan_vec));
+		}
 	}
 	return 0;
 }

@@ -397,3 +397,38 @@ no_holder_child() {
 	[ "$(stat -c '%U %a' /run/ckpt/uffd)" = "root 700" ]
 	ckpt_run -0 untrack -t "$VPID"
 }
+
+# file_text_ranges PID: "start end" (decimal) of every private file mapping
+# that is executable and not writable (text): never COW'd here, only page cache
+# (read-only data may hold COW'd pages: RELRO is written, then protected).
+file_text_ranges() {
+	local range perms off dev ino path
+	while read -r range perms off dev ino path; do
+		[[ "$perms" == r-xp && "$path" == /* ]] || continue
+		echo "$((16#${range%-*})) $((16#${range#*-}))"
+	done <"/proc/$1/maps"
+}
+
+@test "item 13: independent pre-dumps of an idle process hold the same pages, no page-cache page of a private file mapping" {
+	local lay n
+	vcmd alloc a 64
+	vcmd fill a 0 64 1
+	for lay in 1 2 3 4; do
+		ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/$lay" --tracker uffd-wp
+		layer_pages "$IMG/$lay" "$VPID" 4 >"$BATS_TEST_TMPDIR/pages.$lay"
+		wc -l <"$BATS_TEST_TMPDIR/pages.$lay" >>"$BATS_TEST_TMPDIR/counts"
+	done
+	echo "# pages per layer: $(tr '\n' ' ' <"$BATS_TEST_TMPDIR/counts")" >&3
+	# an armed tracker (left by the layer before) changes nothing in the next one
+	[ "$(sort -u "$BATS_TEST_TMPDIR/counts" | wc -l)" -eq 1 ]
+	for lay in 2 3 4; do
+		diff "$BATS_TEST_TMPDIR/pages.1" "$BATS_TEST_TMPDIR/pages.$lay"
+	done
+	# libc's and the victim's text: no page in any layer
+	file_text_ranges "$VPID" >"$BATS_TEST_TMPDIR/ro"
+	[ -s "$BATS_TEST_TMPDIR/ro" ]
+	n=$(cat "$BATS_TEST_TMPDIR"/pages.* | awk 'NR == FNR { lo[NR] = $1; hi[NR] = $2; k = NR; next }
+		{ for (j = 1; j <= k; j++) if ($1 >= lo[j] && $1 < hi[j]) c++ } END { print c + 0 }' \
+		"$BATS_TEST_TMPDIR/ro" -)
+	[ "$n" -eq 0 ] || fail "$n pages of private file text mappings in the layers"
+}
