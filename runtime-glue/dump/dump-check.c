@@ -25,6 +25,7 @@
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/linux-compat.h"
+#include "common/log.h"
 #include "common/xalloc.h"
 #include "runtime-glue/dump/dump-priv.h"
 #include "runtime-glue/dump/dump-state.h"
@@ -417,11 +418,15 @@ int glue_dump_check(const struct glue_pstree *tree, const struct glue_dump_opts 
 	for (size_t i = 0; i < pipes_seen.nr_pipes; i++) {
 		const struct glue_dpipe *dp = &pipes_seen.pipes[i];
 
+		/*
+		 * Dumped as CRIU does: the end the tree holds is an ordinary pipe
+		 * file (pipe_id = inode); a restore must be handed a replacement,
+		 * which CRIU matches on the name "pipe:[INODE]".
+		 */
 		if (!dp->has_read || !dp->has_write)
-			add_problem(
-				&p,
-				"pid %d fd %d: pipe:[%u] leads outside the tree (its %s end is not held by the tree)",
-				(int)dp->rpid, dp->rfd, dp->ino, dp->has_read ? "write" : "read");
+			pr_warn("pid %d fd %d: pipe:[%u] leads outside the tree (its %s end is not held by the tree); restore with --inherit-fd fd[N]:pipe:[%u]",
+				(int)dp->rpid, dp->rfd, dp->ino, dp->has_read ? "write" : "read",
+				dp->ino);
 	}
 	if (p.nr) {
 		if (p.nr > MAX_PROBLEMS)
