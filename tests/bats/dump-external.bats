@@ -3,7 +3,7 @@
 #
 # Plain trees with fds leading outside (issue 15): a pipe end whose peer the tree does not hold is
 # dumped as CRIU does, and the log names the key a restore must be given
-# (--inherit-fd fd[N]:pipe:[INODE]).
+# (--inherit-fd fd[N]:pipe:[INODE]); CRIU 4.2 restores it onto a new pipe given that way.
 
 load helpers
 load restore-helpers
@@ -17,6 +17,7 @@ setup() {
 
 teardown() {
 	kill_victims
+	[ -v RESTORED_PID ] && kill -KILL "$RESTORED_PID" 2>/dev/null
 	return 0
 }
 
@@ -37,4 +38,30 @@ teardown() {
 	check_images "$IMG/1" "$VICTIM_PID"
 	kill -TERM "$VICTIM_PID"
 	retry 100 0.05 grep -q '^PASS$' "$OUT"
+}
+
+@test "CRIU 4.2 restores it with --inherit-fd fd[N]:pipe:[INODE] onto a new pipe" {
+	requires criu4
+	local rlog="$BATS_TEST_TMPDIR/restore.log" out2="$BATS_TEST_TMPDIR/restored.out"
+	"$VICTIMS/rst-mem" 2>&1 3>&- </dev/null | cat >"$OUT" &
+	retry 200 0.05 grep -q '^READY' "$OUT"
+	VICTIM_PID=$(pgrep -n -f "$VICTIMS/rst-mem")
+	VICTIM_PIDS+=("$VICTIM_PID")
+	local link ino pid=$VICTIM_PID
+	link=$(readlink "/proc/$pid/fd/1")
+	ino=${link#pipe:[}
+	ino=${ino%]}
+	ckpt_run -0 --separate-stderr dump -t "$pid" -D "$IMG/1"
+	stderr_has "--inherit-fd fd[N]:pipe:[$ino]"
+	free_pids "$pid"
+	# a new pipe: its write end is fd 7 of ckpt (and CRIU), its read end a cat into out2
+	exec 7> >(exec cat >"$out2")
+	ckpt_run restore -D "$IMG/1" --criu "$CRIU4" -d -o "$rlog" -- --inherit-fd "fd[7]:pipe:[$ino]"
+	exec 7>&-
+	[ "$status" -eq 0 ] || fail "CRIU 4 could not restore: $output $(tail -20 "$rlog")"
+	assert_output --partial "restored pid $pid"
+	RESTORED_PID=$pid
+	kill -TERM "$pid"
+	retry 200 0.05 grep -qE '^(PASS|FAIL)' "$out2" || fail "nothing on the new pipe: $(cat "$out2")"
+	run -0 grep -qx PASS "$out2"
 }
