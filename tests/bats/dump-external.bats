@@ -65,3 +65,21 @@ teardown() {
 	retry 200 0.05 grep -qE '^(PASS|FAIL)' "$out2" || fail "nothing on the new pipe: $(cat "$out2")"
 	run -0 grep -qx PASS "$out2"
 }
+
+@test "an outside pipe next to a TCP socket and an eventfd: refused up front with the whole list" {
+	"$VICTIMS/rst-socket" 2>&1 3>&- </dev/null | cat >"$OUT" &
+	retry 200 0.05 grep -q '^READY' "$OUT"
+	VICTIM_PID=$(pgrep -n -f "$VICTIMS/rst-socket")
+	VICTIM_PIDS+=("$VICTIM_PID")
+	ckpt_run -1 --separate-stderr dump -t "$VICTIM_PID" -D "$IMG/1"
+	# one message with every problem; the pipe is not one of them
+	local msg
+	msg=$(grep 'cannot dump' <<<"$stderr")
+	[[ "$msg" == *"(TCP socket)"* && "$msg" == *"anon_inode:[eventfd]"* ]] || fail "not the whole list: $msg"
+	[[ "$msg" != *"pipe:["* ]] || fail "the outside pipe is refused: $msg"
+	[ ! -e "$IMG/1/inventory.img" ]
+	run -0 untraced "$VICTIM_PID"
+	[ "$(proc_state "$VICTIM_PID")" = S ]
+	kill -TERM "$VICTIM_PID"
+	retry 100 0.05 grep -q '^PASS$' "$OUT"
+}
