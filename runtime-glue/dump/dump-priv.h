@@ -13,6 +13,7 @@
 
 #include "common/err.h"
 #include "runtime-glue/dump/dump-state.h"
+#include "runtime-glue/proc/proc.h"
 
 /* One FileEntry of files.img. */
 struct glue_dfile {
@@ -53,6 +54,11 @@ struct glue_task_mm {
 	uint64_t brk;
 	int dumpable, thp_disabled;
 	struct glue_vmas vmas; /* own copy */
+	/* read while frozen: a tree resumed before the images are written may fork, exec, exit */
+	uint64_t stat[GLUE_STAT_FIELDS];
+	uint64_t auxv[GLUE_AUXV_WORDS];
+	size_t n_auxv;
+	char *exe;
 };
 
 struct glue_dump_state {

@@ -78,8 +78,10 @@ void glue_dump_state_free(struct glue_dump_state *st)
 	if (!st)
 		return;
 	glue_files_free(&st->files);
-	for (size_t i = 0; i < st->tree->nr; i++)
+	for (size_t i = 0; i < st->tree->nr; i++) {
 		glue_vmas_free(&st->mm[i].vmas);
+		free(st->mm[i].exe);
+	}
 	free(st->mm);
 	free(st);
 }
@@ -144,12 +146,23 @@ static int write_fs(struct glue_dump_state *st, int dirfd, const struct glue_tas
 	return write_single(dirfd, IMG_FS, (unsigned long)task->vpid, &fs, err);
 }
 
-/* Fields 26.. of /proc/PID/stat that MmEntry needs. */
-/* Keep what write_mm() needs: the frozen VMA list and the values read in the task. */
-static void keep_mm(struct glue_dump_state *st, const struct glue_task *task,
-		    const struct glue_vmas *vmas, const struct glue_task_remote *rem)
+/*
+ * Keep what write_mm() needs, all read while the tree is frozen: the VMA list, the
+ * values read in the task, /proc/PID/stat fields 26.., exe and auxv.
+ */
+static int keep_mm(struct glue_dump_state *st, const struct glue_task *task,
+		   const struct glue_vmas *vmas, const struct glue_task_remote *rem,
+		   struct ck_err **err)
 {
 	struct glue_task_mm *m = &st->mm[task - st->tree->t];
+	char exe[PATH_MAX];
+
+	if (glue_proc_stat_need(task->pid, m->stat, 51, err) < 0 ||
+	    proc_link(task->pid, "exe", exe, sizeof(exe), err) < 0 ||
+	    glue_proc_auxv(task->pid, m->auxv, &m->n_auxv, err) < 0)
+		return -1;
+	free(m->exe);
+	m->exe = xstrdup(exe);
 
 	glue_vmas_free(&m->vmas);
 	m->vmas.nr = vmas->nr;
@@ -162,6 +175,7 @@ static void keep_mm(struct glue_dump_state *st, const struct glue_task *task,
 	m->dumpable = rem->dumpable;
 	m->thp_disabled = rem->thp_disabled;
 	m->done = true;
+	return 0;
 }
 
 static int write_mm(struct glue_dump_state *st, int dirfd, const struct glue_task *task,
@@ -172,13 +186,9 @@ static int write_mm(struct glue_dump_state *st, int dirfd, const struct glue_tas
 	MmEntry mm = MM_ENTRY__INIT;
 	_cleanup_free_ VmaEntry *ve = NULL;
 	_cleanup_free_ VmaEntry **vp = NULL;
+	const uint64_t *f = m->stat;
 	uint64_t auxv[GLUE_AUXV_WORDS];
-	char exe[PATH_MAX];
-	uint64_t f[GLUE_STAT_FIELDS];
 
-	if (glue_proc_stat_need(task->pid, f, 51, err) < 0 ||
-	    proc_link(task->pid, "exe", exe, sizeof(exe), err) < 0)
-		return -1;
 	mm.mm_start_code = f[26];
 	mm.mm_end_code = f[27];
 	mm.mm_start_data = f[45];
@@ -190,10 +200,9 @@ static int write_mm(struct glue_dump_state *st, int dirfd, const struct glue_tas
 	mm.mm_arg_end = f[49];
 	mm.mm_env_start = f[50];
 	mm.mm_env_end = f[51];
-	mm.exe_file_id = glue_files_path_id(&st->files, exe, O_RDONLY);
-
-	if (glue_proc_auxv(task->pid, auxv, &mm.n_mm_saved_auxv, err) < 0)
-		return -1;
+	mm.exe_file_id = glue_files_path_id(&st->files, m->exe, O_RDONLY);
+	memcpy(auxv, m->auxv, sizeof(auxv));
+	mm.n_mm_saved_auxv = m->n_auxv;
 	mm.mm_saved_auxv = auxv;
 	mm.has_dumpable = true;
 	mm.dumpable = m->dumpable;
@@ -264,7 +273,8 @@ int glue_dump_task_state(struct glue_dump_state *st, int dirfd, const struct glu
 	    write_ids(st, dirfd, task, err) < 0 || write_fs(st, dirfd, task, err) < 0 ||
 	    glue_files_dump_fds(st, dirfd, task, glue_task_kid(st, task), err) < 0)
 		goto out;
-	keep_mm(st, task, vmas, &rem);
+	if (keep_mm(st, task, vmas, &rem, err) < 0)
+		goto out;
 	rc = 0;
 out:
 	glue_vmas_free(&own);
