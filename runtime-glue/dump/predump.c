@@ -470,7 +470,11 @@ static int write_rest(struct engine *e, struct ck_err **err)
 	for (size_t i = 0; i < e->nr_obj; i++) {
 		struct mobj *ob = &e->obj[i];
 
-		if (ob->m.shmem)
+		/*
+		 * A restorable dump's mm images are written by glue_dump_finish()
+		 * from what was read while frozen; after the thaw the task may be gone.
+		 */
+		if (ob->m.shmem || e->o->restorable)
 			continue;
 		if (e->o->pre_dump) {
 			struct glue_vmas full = { 0 };
@@ -602,6 +606,8 @@ int glue_mem_dump(const struct glue_mem_opts *o, struct glue_mem_result *res, st
 	if (o->restorable && dump_restorable(&e, &rst, err) < 0)
 		goto out;
 	if (!o->pre_dump && !o->kill_after && thaw(&e, o->leave_stopped, err) < 0)
+		goto out;
+	if (!o->pre_dump && !o->kill_after && glue_fault("final-thawed", err) < 0)
 		goto out;
 	if (write_rest(&e, err) < 0)
 		goto out;

@@ -83,3 +83,19 @@ teardown() {
 	kill -TERM "$VICTIM_PID"
 	retry 100 0.05 grep -q '^PASS$' "$OUT"
 }
+
+@test "a --leave-running dump whose tree exits right after the thaw still writes every image" {
+	victim rst-mem
+	local pid=$VICTIM_PID log="$BATS_TEST_TMPDIR/ckpt.err" rc=0
+	CK_FAULT=final-thawed:stop "$CKPT" dump -t "$pid" -D "$IMG/1" --leave-running >/dev/null 2>"$log" 3>&- &
+	local ckpt_pid=$!
+	retry 200 0.02 grep -q "stopped at final-thawed" "$log" || fail "ckpt did not stop: $(cat "$log")"
+	kill -KILL "$pid"
+	wait "$pid" 2>/dev/null || true
+	retry 200 0.02 test ! -e "/proc/$pid"
+	kill -CONT "$ckpt_pid"
+	wait "$ckpt_pid" || rc=$?
+	cat "$log" >&2
+	[ "$rc" = 0 ] || fail "the dump failed after the thaw: $(cat "$log")"
+	check_images "$IMG/1" "$pid"
+}
