@@ -60,6 +60,8 @@ int glue_agent_parse_duration(const char *s, uint64_t *ms)
 		mul = 1;
 	else if (!strcmp(end, "m"))
 		mul = 60000;
+	else if (!strcmp(end, "h"))
+		mul = 3600000;
 	else
 		return -1;
 	/* between 100 ms and a day */
@@ -183,7 +185,7 @@ int glue_agent_conf_from(const struct oci_kv *a, size_t n, const char *bundle, c
 		return ck_err_set(
 			err, EINVAL,
 			"annotation " GLUE_AGENT_ANN_INTERVAL
-			": \"%s\" is not a duration between 100ms and 24h (e.g. 30s, 500ms, 2m)",
+			": \"%s\" is not a duration between 100ms and 24h (e.g. 30s, 500ms, 2m, 1h)",
 			v);
 	v = oci_annotation(a, n, GLUE_AGENT_ANN_MAX);
 	if (v) {

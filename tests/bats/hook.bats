@@ -298,7 +298,7 @@ agents_of() {
 	[ -z "$(agents_of "$BUNDLE/checkpoint")" ]
 	rc delete -f "$CTR"
 	local bad
-	for bad in org.ckpt.interval=soon org.ckpt.interval=5ms org.ckpt.max-layers=0 \
+	for bad in org.ckpt.interval=soon org.ckpt.interval=5ms org.ckpt.interval=25h org.ckpt.interval=2d org.ckpt.max-layers=0 \
 		org.ckpt.converge-pages=-1 org.ckpt.tracker=magic org.ckpt.dir=../out \
 		org.ckpt.dir=/tmp/abs org.ckpt.dir=link/x; do
 		rm -f "$BUNDLE/ckpt-hook.log"
@@ -311,6 +311,16 @@ agents_of() {
 		assert_output --partial "no agent: annotation ${bad%%=*}"
 		[ ! -e /out ] && [ ! -e /tmp/abs ] && [ ! -e /x ]
 		[ ! -e "$BUNDLE/checkpoint/agent.sock" ]
+		rc delete -f "$CTR"
+	done
+	# the documented upper bound (24h, also as 1440m) is accepted: the agent starts
+	local good
+	for good in org.ckpt.interval=24h org.ckpt.interval=1440m; do
+		rm -rf "$BUNDLE/ckpt-hook.log" "$BUNDLE/checkpoint"
+		write_config "$BUNDLE" 'while :; do sleep 1; done' org.ckpt.enable=true "$good"
+		start "$CTR" "$BUNDLE"
+		retry 100 0.1 test -S "$BUNDLE/checkpoint/agent.sock"
+		! grep -q "no agent" "$BUNDLE/ckpt-hook.log"
 		rc delete -f "$CTR"
 	done
 }
