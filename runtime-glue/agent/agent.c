@@ -140,7 +140,12 @@ int agent_take_layer(struct agent *a, const char *dir, bool final, bool leave_fr
 	struct glue_mem_result res;
 	_cleanup_free_ char *path = NULL, *prev = NULL;
 	struct agent_layer *latest = a->nr_chain ? &a->chain[a->nr_chain - 1] : NULL;
-	bool rebase = !final && latest && a->nr_chain >= a->c->max_layers;
+	/*
+	 * A layer asked for into a given directory (a front-end's PRE_DUMP, whose
+	 * caller names its parent) always chains onto the latest one; only the
+	 * agent's own rounds rebase the chain when it reaches max-layers.
+	 */
+	bool rebase = !final && !dir && latest && a->nr_chain >= a->c->max_layers;
 	unsigned n = 0;
 	int level, rc;
 
