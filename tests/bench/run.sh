@@ -19,6 +19,11 @@ DEFAULT_TRACKERS="hash none"
 if "$CKPT" check --feature uffd-wp-async >/dev/null 2>&1; then
 	DEFAULT_TRACKERS="uffd-wp hash none"
 fi
+# BENCH_QUICK=1: the default tracker only, a 1 GiB big target (about a minute)
+if [ -n "${BENCH_QUICK:-}" ]; then
+	DEFAULT_TRACKERS=${DEFAULT_TRACKERS%% *}
+	BIG_MIB=${BENCH_BIG_MIB:-1024}
+fi
 read -r -a TRACKERS <<<"${BENCH_TRACKERS:-$DEFAULT_TRACKERS}"
 THP_MIB=${BENCH_THP_MIB:-256}
 WORK=$(mktemp -d "$PWD/$BUILD/bench.XXXXXX")
