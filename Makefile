@@ -108,6 +108,7 @@ reliability: all test-bins fuzz-bins
 
 bench: all test-bins
 	$(Q)tests/bench/run.sh
+	$(Q)tests/bench/compare.sh
 
 lint:
 	$(Q)tests/lint.sh
