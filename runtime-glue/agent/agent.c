@@ -24,6 +24,7 @@
 #include "runtime-glue/agent/client.h"
 #include "runtime-glue/agent/sock.h"
 #include "runtime-glue/dump/predump.h"
+#include "runtime-glue/mem/layer.h"
 #include "runtime-glue/proc/guardian.h"
 #include "runtime-glue/proc/proc.h"
 #include "runtime-glue/proc/pstree.h"
@@ -87,20 +88,6 @@ static bool init_is_runtime(pid_t pid)
 	n = read(fd, comm, sizeof(comm) - 1);
 	comm[n < 0 ? 0 : n] = '\0';
 	return !strncmp(comm, "runc:[", 6);
-}
-
-/* Remove a layer directory we wrote (files only, one level, plus `parent`). */
-static void remove_layer(const char *dir)
-{
-	_cleanup_closedir_ DIR *d = opendir(dir);
-	struct dirent *de;
-
-	if (!d)
-		return;
-	while ((de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-			unlinkat(dirfd(d), de->d_name, 0);
-	rmdir(dir);
 }
 
 static int set_latest(struct agent *a, const struct agent_layer *l, struct ck_err **err)
@@ -204,7 +191,7 @@ int agent_take_layer(struct agent *a, const char *dir, bool final, bool leave_fr
 		/* the new layer holds everything: the old chain goes */
 		for (size_t i = 0; i < a->nr_chain; i++) {
 			if (!a->chain[i].external)
-				remove_layer(a->chain[i].dir);
+				glue_layer_remove_flat(a->chain[i].dir);
 			free(a->chain[i].dir);
 		}
 		a->nr_chain = 0;

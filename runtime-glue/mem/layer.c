@@ -37,18 +37,18 @@
 #define TMP_TAG ".ckpt-tmp-"
 #define META    "ckpt-layer"
 
-/* Remove the files of a flat layer directory, then the directory. */
-static void remove_dir(const char *path)
+/* see layer.h */
+int glue_layer_remove_flat(const char *path)
 {
 	_cleanup_closedir_ DIR *d = opendir(path);
 	struct dirent *de;
 
 	if (!d)
-		return;
+		return -1;
 	while ((de = readdir(d)))
 		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
 			unlinkat(dirfd(d), de->d_name, 0);
-	rmdir(path);
+	return rmdir(path);
 }
 
 static void split_path(const char *dir, char **parent, char **base)
@@ -101,7 +101,7 @@ static void remove_stale(const char *parent)
 		_cleanup_free_ char *p = xasprintf("%s/%s", parent, de->d_name);
 		uint64_t bytes = dir_bytes(p);
 
-		remove_dir(p);
+		glue_layer_remove_flat(p);
 		if (access(p, F_OK) == 0)
 			pr_warn("cannot remove %s, left by ckpt run %ld that died", p, pid);
 		else
@@ -185,7 +185,7 @@ int glue_layer_begin(const char *dir, const char *prev_rel, struct glue_layer *l
 	remove_stale(parent);
 	l->dir = xstrdup(clean);
 	l->tmp = xasprintf("%s/.%s" TMP_TAG "%d", parent, base, (int)getpid());
-	remove_dir(l->tmp);
+	glue_layer_remove_flat(l->tmp);
 	if (mkdir(l->tmp, 0700) < 0) {
 		ck_err_set(err, errno, "mkdir %s", l->tmp);
 		goto fail;
@@ -249,7 +249,7 @@ int glue_layer_commit(struct glue_layer *l, struct ck_err **err)
 void glue_layer_abort(struct glue_layer *l)
 {
 	if (l->tmp)
-		remove_dir(l->tmp);
+		glue_layer_remove_flat(l->tmp);
 	if (l->dirfd >= 0)
 		close(l->dirfd);
 	if (l->parent_dirfd >= 0)

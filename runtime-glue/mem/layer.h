@@ -58,6 +58,12 @@ int glue_layer_commit(struct glue_layer *l, struct ck_err **err);
 /* Remove the temporary directory (no error: cleanup path).  Safe after commit. */
 void glue_layer_abort(struct glue_layer *l);
 
+/*
+ * Remove a flat layer directory: its files (and `parent` link), then the
+ * directory itself.  Returns rmdir's result (errno set on failure).
+ */
+int glue_layer_remove_flat(const char *path);
+
 /* inventory.img: img_version 2, dump_uptime; pre_dump_mode READ for pre-dumps. */
 int glue_layer_write_inventory(struct glue_layer *l, bool pre_dump, struct ck_err **err);
 /* pstree.img, namespace pids. */

@@ -28,23 +28,9 @@
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "runtime-glue/dump/predump.h"
+#include "runtime-glue/mem/layer.h"
 #include "runtime-glue/rpc/agent-use.h"
 #include "runtime-glue/rpc/rpc-priv.h"
-
-/* Remove the files (one level: layers are flat) and then the directory @path. */
-static void remove_flat(const char *path)
-{
-	_cleanup_closedir_ DIR *d = opendir(path);
-	struct dirent *de;
-
-	if (!d)
-		return;
-	while ((de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-			unlinkat(dirfd(d), de->d_name, 0);
-	if (rmdir(path) < 0)
-		pr_warn("cannot remove %s: %s", path, strerror(errno));
-}
 
 /*
  * A layer is never written over another; CRIU writes over whatever the
@@ -168,7 +154,8 @@ static int layer(struct rpc_session *s, struct ck_err **err)
 			pr_warn("keep the log %s: %s", to, strerror(errno));
 	}
 	if (aside)
-		remove_flat(aside);
+		if (glue_layer_remove_flat(aside) < 0)
+			pr_warn("cannot remove %s: %s", aside, strerror(errno));
 	copy_stats(s);
 	return 0;
 }
