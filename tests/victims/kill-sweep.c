@@ -19,9 +19,9 @@
  * guardian removes them, docs/parasite.md).
  *
  * kill-sweep is a child subreaper: after each kill it also waits (5 s at
- * most) for the processes the command left behind (ckpt's leftover guardian,
+ * most) for ckpt's leftover guardian (process name ckpt-leftovers,
  * which may still be cleaning the target), so the check and the next run do
- * not race with them.
+ * not race with it.
  *
  * Prints one line per point on stdout and a summary:
  *   "points=N killed=K caught=C finished=F elapsed_ms=T".
@@ -193,19 +193,49 @@ static pid_t spawn(char **argv, int idx)
 	return pid;
 }
 
-/* Wait for every orphan reparented to us (ckpt's guardian), 5 s at most. */
+/* Whether a child of ours named ckpt-leftovers (ckpt's guardian) still runs. */
+static bool guardian_running(void)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	bool found = false;
+
+	if (!d)
+		return false;
+	while (!found && (e = readdir(d))) {
+		char path[300], buf[512], *p;
+		FILE *f;
+
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')) &&
+		    strstr(buf, "(ckpt-leftovers)") && atoi(p + 4) == getpid())
+			found = true;
+		fclose(f);
+	}
+	closedir(d);
+	return found;
+}
+
+/*
+ * Wait (5 s at most) for ckpt's leftover guardian, reparented to us, to end;
+ * other orphans (a uffd holder lives long) are only reaped when they exit.
+ */
 static void reap_orphans(void)
 {
 	long end = now_us() + 5000000;
 
-	while (now_us() < end) {
-		pid_t p = waitpid(-1, NULL, WNOHANG);
-
-		if (p < 0)
-			return; /* ECHILD: none left */
-		if (p == 0)
-			usleep(500);
-	}
+	do {
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+		if (!guardian_running())
+			return;
+		usleep(500);
+	} while (now_us() < end);
 }
 
 int main(int argc, char **argv)
