@@ -19,7 +19,8 @@
  * guardian removes them, docs/parasite.md).
  *
  * kill-sweep is a child subreaper: after each kill it also waits (5 s at
- * most) for ckpt's leftover guardian (process name ckpt-leftovers,
+ * most) for ckpt's leftover guardian (process name ckpt-leftovers, or ckpt
+ * just after the fork,
  * which may still be cleaning the target), so the check and the next run do
  * not race with it.
  *
@@ -193,7 +194,8 @@ static pid_t spawn(char **argv, int idx)
 	return pid;
 }
 
-/* Whether a child of ours named ckpt-leftovers (ckpt's guardian) still runs. */
+/* Whether a child of ours named ckpt-leftovers (ckpt's guardian) still runs,
+ * or one named ckpt (a fork of ckpt that did not name itself yet). */
 static bool guardian_running(void)
 {
 	DIR *d = opendir("/proc");
@@ -213,7 +215,8 @@ static bool guardian_running(void)
 		if (!f)
 			continue;
 		if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')) &&
-		    strstr(buf, "(ckpt-leftovers)") && atoi(p + 4) == getpid())
+		    (strstr(buf, "(ckpt-leftovers)") || strstr(buf, "(ckpt)")) &&
+		    atoi(p + 4) == getpid())
 			found = true;
 		fclose(f);
 	}
