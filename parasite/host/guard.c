@@ -140,7 +140,7 @@ static void clean_pid(pid_t pid)
 		long ret = 0;
 
 		if (r->kind == REC_FREE || r->pid != pid || !rec_present(r))
-			continue;
+			continue; /* kept: the late pass in guard_main() looks again */
 		if (r->kind == REC_MAP) {
 			args[0] = r->addr;
 			args[1] = r->len;
@@ -159,6 +159,15 @@ static void clean_pid(pid_t pid)
 	parasite_release_quiet(ctl);
 }
 
+/* Whether a record is left (none after a normal exit of ckpt). */
+static bool pending(void)
+{
+	for (size_t i = 0; i < GUARD_RECS; i++)
+		if (recs[i].kind == REC_MAP || recs[i].kind == REC_FD)
+			return true;
+	return false;
+}
+
 static void guard_main(pid_t parent)
 {
 	int pidfd = (int)syscall(SYS_pidfd_open, parent, 0);
@@ -175,6 +184,16 @@ static void guard_main(pid_t parent)
 	for (size_t i = 0; i < GUARD_RECS; i++)
 		if (recs[i].kind != REC_FREE)
 			clean_pid(recs[i].pid);
+	/*
+	 * A call cut short can still be on its way in the target after the first
+	 * pass (seen under load: the fd appeared after the seize): look again,
+	 * without stopping the target, for 200 ms, and clean what shows up.
+	 */
+	for (long end = now_ms() + 200; pending() && now_ms() < end; usleep(5000))
+		for (size_t i = 0; i < GUARD_RECS; i++)
+			if ((recs[i].kind == REC_MAP || recs[i].kind == REC_FD) &&
+			    rec_present(&recs[i]))
+				clean_pid(recs[i].pid);
 	_exit(0);
 }
 
