@@ -74,6 +74,11 @@ struct parasite_ctl {
 	int mem_fd; /* /proc/PID/mem, opened on first fallback use */
 };
 
+/* guard.c: the leftover guardian's records (written before the remote call) */
+int guard_note_map(pid_t pid, unsigned long addr, unsigned long len, struct ck_err **err);
+int guard_note_fd(pid_t pid, int fd, struct ck_err **err);
+void guard_forget(pid_t pid, bool map, unsigned long addr_or_fd);
+
 #define PARASITE_DEFAULT_TIMEOUT_MS 10000u
 
 #define SIGBIT(s) (1ULL << ((s)-1))

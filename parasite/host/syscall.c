@@ -429,6 +429,19 @@ static const char *refused_syscall(long nr, size_t nr_threads)
 	}
 }
 
+/* The lowest fd number free in @pid's table, or -1. */
+static int lowest_free_fd(pid_t pid)
+{
+	char path[64];
+
+	for (int fd = 0; fd < 65536; fd++) {
+		snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)pid, fd);
+		if (faccessat(AT_FDCWD, path, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
+			return errno == ENOENT ? fd : -1;
+	}
+	return -1;
+}
+
 static int check_usable(struct parasite_ctl *ctl, struct ck_err **err)
 {
 	if (!ctl->seized)
@@ -473,7 +486,7 @@ int parasite_syscall(struct parasite_ctl *ctl, long nr, const unsigned long args
 	bool timed_out = false;
 	const char *why;
 	long rax = 0;
-	int rc;
+	int rc, guard_fd = -1;
 
 	if (check_usable(ctl, err) < 0)
 		return -1;
@@ -484,6 +497,12 @@ int parasite_syscall(struct parasite_ctl *ctl, long nr, const unsigned long args
 		return ck_err_set(err, 0, "system call %ld cannot be run remotely: %s", nr, why);
 	if (leader_prepare(ctl, err) < 0)
 		return -1;
+	if (nr == __NR_userfaultfd) {
+		/* every thread is stopped: the call gets the lowest free fd */
+		guard_fd = lowest_free_fd(ctl->pid);
+		if (guard_fd >= 0 && guard_note_fd(ctl->pid, guard_fd, err) < 0)
+			return -1;
+	}
 	leader = &ctl->threads[0];
 	regs = leader->regs;
 	regs.rip = ctl->syscall_ip;
@@ -520,6 +539,14 @@ int parasite_syscall(struct parasite_ctl *ctl, long nr, const unsigned long args
 		rc = -1;
 	if (leader_park(ctl, err) < 0)
 		rc = -1;
+	if (guard_fd >= 0 && (rc < 0 || timed_out || rax != guard_fd)) {
+		guard_forget(ctl->pid, false, (unsigned long)guard_fd);
+		if (rc == 0 && !timed_out && rax >= 0 &&
+		    guard_note_fd(ctl->pid, (int)rax, NULL) < 0)
+			pr_debug("parasite: no guardian record for fd %ld", rax);
+	}
+	if (rc == 0 && !timed_out && nr == __NR_close && rax == 0)
+		guard_forget(ctl->pid, false, args[0]);
 	if (rc < 0)
 		return ck_err_wrap(err, "system call %ld in process %d", nr, ctl->pid);
 	if (timed_out && ck_stop_sig)
@@ -600,6 +627,42 @@ int parasite_read(struct parasite_ctl *ctl, unsigned long raddr, void *buf, size
 	return xfer(ctl, raddr, buf, len, false, err);
 }
 
+/*
+ * The top of the highest hole of @len bytes (plus a guard page each side)
+ * between 4 GiB and 0x7f0000000000 in @pid's maps (stopped: they cannot change).
+ */
+static int pick_hole(pid_t pid, size_t len, unsigned long *addr, struct ck_err **err)
+{
+	unsigned long prev_end = 1UL << 32, best = 0, lim = 0x7f0000000000UL, gap = len + 2 * 4096;
+	char path[64], line[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return ck_err_set(err, errno, "open %s", path);
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long s, e;
+
+		if (sscanf(line, "%lx-%lx", &s, &e) != 2)
+			continue;
+		if (s > prev_end && s <= lim && s - prev_end >= gap)
+			best = s - 4096 - len;
+		else if (s > lim && lim > prev_end && lim - prev_end >= gap)
+			best = lim - 4096 - len;
+		if (e > prev_end)
+			prev_end = e;
+	}
+	fclose(f);
+	if (!best && prev_end < lim && lim - prev_end >= gap)
+		best = lim - 4096 - len;
+	if (!best)
+		return ck_err_set(err, ENOMEM, "no free range of %zu bytes in process %d", len,
+				  (int)pid);
+	*addr = best;
+	return 0;
+}
+
 static const char *seccomp_hint(const struct parasite_ctl *ctl)
 {
 	if (ctl->seccomp_mode && !ctl->seccomp_suspended)
@@ -620,15 +683,27 @@ int parasite_mmap(struct parasite_ctl *ctl, size_t len, int prot, unsigned long 
 	if (len == 0 || len > (1UL << 40))
 		return ck_err_set(err, EINVAL, "invalid remote mapping size %zu", len);
 	len = (len + page - 1) & ~(page - 1);
+	/* A fixed address, recorded before the call: the leftover guardian can
+	 * find (and verify) the mapping if ckpt dies before it reads the result. */
+	if (pick_hole(ctl->pid, len, &args[0], err) < 0 ||
+	    guard_note_map(ctl->pid, args[0], len, err) < 0)
+		return -1;
 	args[1] = len;
 	args[2] = (unsigned long)prot;
-	args[3] = MAP_PRIVATE | MAP_ANONYMOUS;
+	args[3] = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE;
 	args[4] = (unsigned long)-1;
-	if (parasite_syscall(ctl, SYS_mmap, args, &ret, err) < 0)
+	if (parasite_syscall(ctl, SYS_mmap, args, &ret, err) < 0) {
+		guard_forget(ctl->pid, true, args[0]);
 		return ck_err_wrap(err, "remote mmap");
-	if (ret < 0 && ret >= -4095)
+	}
+	if ((ret < 0 && ret >= -4095) || (unsigned long)ret != args[0]) {
+		guard_forget(ctl->pid, true, args[0]);
+		if (ret >= 0) /* an old kernel ignored NOREPLACE: not ours to keep */
+			return ck_err_set(err, EEXIST, "remote mmap at 0x%lx got 0x%lx", args[0],
+					  (unsigned long)ret);
 		return ck_err_set(err, (int)-ret, "remote mmap of %zu bytes in process %d%s", len,
 				  ctl->pid, seccomp_hint(ctl));
+	}
 	ctl->maps = xreallocarray(ctl->maps, ctl->nr_maps + 1, sizeof(*ctl->maps));
 	ctl->maps[ctl->nr_maps].addr = (unsigned long)ret;
 	ctl->maps[ctl->nr_maps].len = len;
@@ -657,6 +732,7 @@ int parasite_munmap(struct parasite_ctl *ctl, unsigned long addr, struct ck_err 
 	if (ret < 0)
 		return ck_err_set(err, (int)-ret, "remote munmap of 0x%lx in process %d%s", addr,
 				  ctl->pid, seccomp_hint(ctl));
+	guard_forget(ctl->pid, true, addr);
 	memmove(&ctl->maps[i], &ctl->maps[i + 1], (ctl->nr_maps - i - 1) * sizeof(ctl->maps[0]));
 	ctl->nr_maps--;
 	return 0;

@@ -5,7 +5,8 @@
 # sweep-victim is alive, untraced, not stopped, with its signal mask, maps and
 # fds as before; sweep-victim checks its own memory, registers, MXCSR and mask
 # all the time and exits 3 on a difference.  SIGTERM/SIGINT must give exit
-# 143/130 (or 0 when ckpt finished first).  KILL_SWEEP_LONG=1 sweeps further
+# 143/130 (or 0 when ckpt finished first).  No leftover mapping or fd is
+# allowed (ckpt's leftover guardian removes them).  KILL_SWEEP_LONG=1 sweeps further
 # and with a 10 us step for exec.
 
 load helpers
@@ -51,16 +52,14 @@ sweep() {
 }
 
 @test "item 1: exec with a scratch argument killed at every step: the target survives" {
-	# a remote mmap cut short by SIGKILL may leave its mapping (-l: counted)
-	sweep -s 9 -f 0 -t 2500 -S "$STEP" -l -- "$CKPT" exec -t "$V" getcwd @64 64
+	sweep -s 9 -f 0 -t 2500 -S "$STEP" -- "$CKPT" exec -t "$V" getcwd @64 64
 }
 
 @test "item 1: pre-dump killed with SIGKILL / SIGTERM at every step: the target survives" {
 	local to=12000
 	[ -z "${KILL_SWEEP_LONG:-}" ] || to=40000
-	# a userfaultfd() cut short by SIGKILL may leave its fd (-l: counted)
-	sweep -s 9 -f 0 -t "$to" -S "$STEP" -l -- "$CKPT" pre-dump -t "$V" -D "$BATS_TEST_TMPDIR/k{}"
-	sweep -s 15 -f 0 -t "$to" -S $((STEP * 4)) -l -- "$CKPT" pre-dump -t "$V" -D "$BATS_TEST_TMPDIR/t{}"
+	sweep -s 9 -f 0 -t "$to" -S "$STEP" -- "$CKPT" pre-dump -t "$V" -D "$BATS_TEST_TMPDIR/k{}"
+	sweep -s 15 -f 0 -t "$to" -S $((STEP * 4)) -- "$CKPT" pre-dump -t "$V" -D "$BATS_TEST_TMPDIR/t{}"
 	[[ "$SUMMARY" == *leftovers=0* ]] || fail "SIGTERM/SIGINT left something: $SUMMARY"
 }
 
@@ -68,9 +67,9 @@ sweep() {
 	local to=30000 step=$((STEP * 2))
 	[ -z "${KILL_SWEEP_LONG:-}" ] || { to=80000; step=$STEP; }
 	ckpt_run -0 dump --leave-running --memory-only -t "$V" -D "$BATS_TEST_TMPDIR/d"
-	sweep -s 9 -f 0 -t "$to" -S "$step" -l -- "$CKPT" dump --leave-running --memory-only \
+	sweep -s 9 -f 0 -t "$to" -S "$step" -- "$CKPT" dump --leave-running --memory-only \
 		-t "$V" -D "$BATS_TEST_TMPDIR/d{}"
-	sweep -s 2 -f 0 -t "$to" -S $((step * 2)) -l -- "$CKPT" dump --leave-running --memory-only \
+	sweep -s 2 -f 0 -t "$to" -S $((step * 2)) -- "$CKPT" dump --leave-running --memory-only \
 		-t "$V" -D "$BATS_TEST_TMPDIR/i{}"
 	[[ "$SUMMARY" == *leftovers=0* ]] || fail "SIGTERM/SIGINT left something: $SUMMARY"
 }

@@ -1,0 +1,298 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The leftover guardian (issue 12, item 1): a child forked once per ckpt run,
+ * before the first remote mmap or userfaultfd().  ckpt writes into a shared
+ * page what may exist in a target BEFORE it creates it (a mapping at a fixed
+ * address of a known size, a userfaultfd at a predicted fd number) and erases
+ * the record after the undo.  The guardian waits for ckpt to exit (pidfd); if
+ * records are left, it checks each one in /proc/PID/maps or /proc/PID/fd,
+ * seizes the target, removes what is still there and detaches.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "parasite/host/parasite-priv.h"
+#include "parasite/parasite.h"
+
+enum { REC_FREE, REC_MAP, REC_FD, REC_CLAIMED };
+
+struct guard_rec {
+	int kind;
+	pid_t pid;
+	unsigned long addr; /* REC_MAP */
+	unsigned long len;
+	int fd; /* REC_FD */
+};
+
+#define GUARD_RECS (4096 / sizeof(struct guard_rec))
+
+static struct guard_rec *recs; /* shared with the guardian */
+static pid_t guardian_pid;
+static bool in_guardian;
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
+}
+
+static bool map_present(const struct guard_rec *r)
+{
+	char path[64], line[512];
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)r->pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		unsigned long s, e, ino;
+		char name[8] = "";
+
+		if (sscanf(line, "%lx-%lx %*s %*s %*s %lu %7s", &s, &e, &ino, name) < 3)
+			continue;
+		/* ckpt's own: exactly the recorded range, anonymous */
+		found = s == r->addr && e == r->addr + r->len && ino == 0 && name[0] == '\0';
+	}
+	fclose(f);
+	return found;
+}
+
+static bool fd_present(const struct guard_rec *r)
+{
+	char path[64], link[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)r->pid, r->fd);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		return false;
+	link[n] = '\0';
+	return !strcmp(link, "anon_inode:[userfaultfd]");
+}
+
+static bool rec_present(const struct guard_rec *r)
+{
+	return r->kind == REC_MAP ? map_present(r) : r->kind == REC_FD && fd_present(r);
+}
+
+static bool traced(pid_t pid)
+{
+	char path[64], line[128];
+	bool t = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "TracerPid:", 10))
+			t = atoi(line + 10) != 0;
+	fclose(f);
+	return t;
+}
+
+/* Remove what is left in one target; bounded (seize and call timeouts). */
+static void clean_pid(pid_t pid)
+{
+	struct parasite_ctl *ctl = NULL;
+	struct ck_err *err = NULL;
+	long deadline = now_ms() + 2000;
+	bool any = false;
+	size_t i;
+
+	for (i = 0; i < GUARD_RECS; i++)
+		if ((recs[i].kind == REC_MAP || recs[i].kind == REC_FD) && recs[i].pid == pid)
+			any = true;
+	if (!any)
+		return;
+	/*
+	 * The kernel detaches the target when its tracer exits; a call ckpt had
+	 * started then still runs in the target (the mapping or fd appears after
+	 * ckpt's death).  Seizing stops the target after that call returns, so
+	 * the check for what exists is done only once it is seized.
+	 */
+	while (traced(pid) && now_ms() < deadline)
+		usleep(1000);
+	if (parasite_seize(pid, PARASITE_SEIZE_NO_FPU, &ctl, &err) < 0) {
+		dprintf(STDERR_FILENO, "ckpt guardian: cannot seize %d to clean up: %s\n", (int)pid,
+			err ? err->msg : "?");
+		ck_err_free(&err);
+		return;
+	}
+	for (i = 0; i < GUARD_RECS; i++) {
+		struct guard_rec *r = &recs[i];
+		unsigned long args[6] = { 0 };
+		long ret = 0;
+
+		if (r->kind == REC_FREE || r->pid != pid || !rec_present(r))
+			continue; /* kept: the late pass in guard_main() looks again */
+		if (r->kind == REC_MAP) {
+			args[0] = r->addr;
+			args[1] = r->len;
+		} else {
+			args[0] = (unsigned long)r->fd;
+		}
+		if (parasite_syscall(ctl, r->kind == REC_MAP ? SYS_munmap : SYS_close, args, &ret,
+				     &err) < 0 ||
+		    ret < 0) {
+			dprintf(STDERR_FILENO, "ckpt guardian: cleanup in %d failed: %s\n",
+				(int)pid, err ? err->msg : strerror((int)-ret));
+			ck_err_free(&err);
+		}
+		r->kind = REC_FREE;
+	}
+	parasite_release_quiet(ctl);
+}
+
+/* Whether a record is left (none after a normal exit of ckpt). */
+static bool pending(void)
+{
+	for (size_t i = 0; i < GUARD_RECS; i++)
+		if (recs[i].kind == REC_MAP || recs[i].kind == REC_FD)
+			return true;
+	return false;
+}
+
+static void guard_main(pid_t parent)
+{
+	int pidfd = (int)syscall(SYS_pidfd_open, parent, 0);
+	struct pollfd p;
+
+	/* Already reparented: ckpt died before we got here, clean up now.  Still
+	 * its child after pidfd_open(): the pidfd is ckpt's (no pid reuse). */
+	if (pidfd >= 0 && getppid() == parent) {
+		p.fd = pidfd;
+		p.events = POLLIN;
+		while (poll(&p, 1, -1) < 0 && errno == EINTR)
+			;
+	}
+	for (size_t i = 0; i < GUARD_RECS; i++)
+		if (recs[i].kind != REC_FREE)
+			clean_pid(recs[i].pid);
+	/*
+	 * A call cut short can still be on its way in the target after the first
+	 * pass (seen under load: the fd appeared after the seize): look again,
+	 * without stopping the target, for 200 ms, and clean what shows up.
+	 */
+	for (long end = now_ms() + 200; pending() && now_ms() < end; usleep(5000))
+		for (size_t i = 0; i < GUARD_RECS; i++)
+			if ((recs[i].kind == REC_MAP || recs[i].kind == REC_FD) &&
+			    rec_present(&recs[i]))
+				clean_pid(recs[i].pid);
+	_exit(0);
+}
+
+static int guard_start(struct ck_err **err)
+{
+	pid_t parent = getpid(), pid;
+	void *page;
+
+	if (recs && guardian_pid)
+		return 0;
+	page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (page == MAP_FAILED)
+		return ck_err_set(err, errno, "guardian page");
+	pid = fork();
+	if (pid < 0) {
+		munmap(page, 4096);
+		return ck_err_set(err, errno, "fork leftover guardian");
+	}
+	recs = page;
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+		in_guardian = true;
+		signal(SIGINT, SIG_IGN);
+		signal(SIGTERM, SIG_IGN);
+		signal(SIGHUP, SIG_IGN);
+		signal(SIGPIPE, SIG_IGN);
+		prctl(PR_SET_NAME, "ckpt-leftovers");
+		if (null >= 0) {
+			dup2(null, STDIN_FILENO);
+			dup2(null, STDOUT_FILENO);
+		}
+		/* no image fds, no pipes: nobody waits for us */
+		syscall(SYS_close_range, 3U, ~0U, 0U);
+		guard_main(parent);
+	}
+	guardian_pid = pid;
+	return 0;
+}
+
+static struct guard_rec *rec_new(int kind, pid_t pid, struct ck_err **err)
+{
+	if (in_guardian)
+		return NULL;
+	if (guard_start(err) < 0)
+		return NULL;
+	for (size_t i = 0; i < GUARD_RECS; i++)
+		if (recs[i].kind == REC_FREE) {
+			recs[i].pid = pid;
+			__atomic_store_n(&recs[i].kind, kind, __ATOMIC_RELEASE);
+			return &recs[i];
+		}
+	ck_err_set(err, ENOSPC, "too many remote mappings and fds at once");
+	return NULL;
+}
+
+/* see parasite-priv.h */
+int guard_note_map(pid_t pid, unsigned long addr, unsigned long len, struct ck_err **err)
+{
+	struct guard_rec *r;
+
+	if (in_guardian)
+		return 0;
+	r = rec_new(REC_CLAIMED, pid, err);
+	if (!r)
+		return -1;
+	r->addr = addr;
+	r->len = len;
+	__atomic_store_n(&r->kind, REC_MAP, __ATOMIC_SEQ_CST);
+	return 0;
+}
+
+/* see parasite-priv.h */
+int guard_note_fd(pid_t pid, int fd, struct ck_err **err)
+{
+	struct guard_rec *r;
+
+	if (in_guardian)
+		return 0;
+	r = rec_new(REC_CLAIMED, pid, err);
+	if (!r)
+		return -1;
+	r->fd = fd;
+	__atomic_store_n(&r->kind, REC_FD, __ATOMIC_SEQ_CST);
+	return 0;
+}
+
+/* see parasite-priv.h */
+void guard_forget(pid_t pid, bool map, unsigned long addr_or_fd)
+{
+	if (!recs || in_guardian)
+		return;
+	for (size_t i = 0; i < GUARD_RECS; i++) {
+		struct guard_rec *r = &recs[i];
+
+		if (r->pid != pid)
+			continue;
+		if ((map && r->kind == REC_MAP && r->addr == addr_or_fd) ||
+		    (!map && r->kind == REC_FD && (unsigned long)r->fd == addr_or_fd))
+			__atomic_store_n(&r->kind, REC_FREE, __ATOMIC_SEQ_CST);
+	}
+}
