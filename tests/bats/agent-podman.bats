@@ -5,6 +5,7 @@
 # its own"), containers named ckpt-hook-*.
 
 load helpers
+load podman-helpers
 
 P=ckpt-hook-
 
@@ -12,52 +13,19 @@ setup_file() {
 	command -v podman >/dev/null || return 0
 	[ -x /bin/busybox ] || return 0
 	local T="$BATS_FILE_TMPDIR"
-	mkdir -p "$T/hooks.d" "$T/root" "$T/run" "$T/tmp" "$T/rootfs/bin" "$T/agents"
-	mkdir -p "$T"/rootfs/{proc,sys,dev,tmp,etc}
-	cat >"$T/storage.conf" <<-EOF
-		[storage]
-		driver = "vfs"
-		graphroot = "$T/root"
-		runroot = "$T/run"
-	EOF
-	cat >"$T/containers.conf" <<-EOF
-		[containers]
-		netns = "none"
-		default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
-		log_driver = "k8s-file"
-
-		[engine]
-		cgroup_manager = "cgroupfs"
-		events_logger = "file"
-		events_logfile_path = "$T/events.log"
-		runtime = "runc"
-		hooks_dir = ["$T/hooks.d"]
-		tmp_dir = "$T/tmp"
-		static_dir = "$T/root/libpod"
-		volume_path = "$T/root/volumes"
-		lock_type = "file"
-	EOF
+	mkdir -p "$T/hooks.d" "$T/agents"
 	# contrib's hooks.d file, pointed at this build and the suite's registry
 	jq --arg ck "$CKPT" --arg reg "$T/agents" \
 		'.hook.path = $ck | .hook.env = ["CKPT_AGENT_REGISTRY=" + $reg]' \
 		"$REPO_ROOT/contrib/oci-hooks.d-ckpt.json" >"$T/hooks.d/50-ckpt.json"
-	export CONTAINERS_CONF="$T/containers.conf" CONTAINERS_STORAGE_CONF="$T/storage.conf"
 	export CKPT_AGENT_REGISTRY="$T/agents"
-	cp /bin/busybox "$T/rootfs/bin/busybox"
-	local a
-	for a in $(/bin/busybox --list); do
-		[ -e "$T/rootfs/bin/$a" ] || ln -s busybox "$T/rootfs/bin/$a"
-	done
-	tar -C "$T/rootfs" -cf "$T/rootfs.tar" .
-	podman import --change 'CMD ["/bin/sh"]' "$T/rootfs.tar" "localhost/${P}busybox:latest" >/dev/null
+	podman_store_setup "$T" "$P" "$T/hooks.d"
 }
 
 teardown_file() {
 	command -v podman >/dev/null || return 0
-	podman ps -a --format '{{.Names}}' 2>/dev/null | grep "^$P" | xargs -r podman rm -f -t0 >/dev/null 2>&1 || true
-	podman rmi -f "localhost/${P}busybox:latest" >/dev/null 2>&1 || true
 	# vfs layers are plain directories; nothing stays mounted
-	return 0
+	podman_store_teardown "$P"
 }
 
 setup() {

@@ -7,58 +7,29 @@
 # CKPT_PODMAN_DEPS=1 tests/install-deps.sh.
 
 load helpers
+load podman-helpers
 
 P=ckpt-rpc-
 
 setup_file() {
 	command -v podman >/dev/null || return 0
 	local T=$BATS_FILE_TMPDIR
-	mkdir -p "$T/bin" "$T/rootfs/bin" "$T/rootfs/proc" "$T/rootfs/sys" "$T/rootfs/dev" "$T/rootfs/tmp" "$T/rootfs/etc"
-	cat >"$T/storage.conf" <<EOF
-[storage]
-driver = "vfs"
-graphroot = "$T/root"
-runroot = "$T/run"
-EOF
-	cat >"$T/containers.conf" <<EOF
-[containers]
-netns = "none"
-default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
-log_driver = "k8s-file"
-
-[engine]
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-runtime = "runc"
-tmp_dir = "$T/tmp"
-static_dir = "$T/root/libpod"
-volume_path = "$T/root/volumes"
-lock_type = "file"
-events_logfile_path = "$T/events.log"
-EOF
-	export CONTAINERS_CONF="$T/containers.conf" CONTAINERS_STORAGE_CONF="$T/storage.conf"
-	cp /bin/busybox "$T/rootfs/bin/busybox"
-	local a
-	for a in $(/bin/busybox --list); do
-		[ -e "$T/rootfs/bin/$a" ] || ln -s busybox "$T/rootfs/bin/$a"
-	done
-	tar -C "$T/rootfs" -cf "$T/rootfs.tar" .
-	podman import --change 'CMD ["/bin/sh"]' "$T/rootfs.tar" "localhost/${P}busybox:latest" >/dev/null
+	podman_store_setup "$T" "$P"
 	# the front-end as `criu`, first in PATH for podman, runc and conmon
+	mkdir -p "$T/bin"
 	ln -s "$CKPT" "$T/bin/criu"
 }
 
 teardown_file() {
 	command -v podman >/dev/null || return 0
-	podman ps -a --format '{{.Names}}' | grep "^$P" | xargs -r podman rm -f -t0 >/dev/null 2>&1 || true
-	podman rmi -f "localhost/${P}busybox:latest" >/dev/null 2>&1 || true
+	podman_store_teardown "$P"
 }
 
 setup() {
 	requires root
 	command -v podman >/dev/null || skip "test requires podman (CKPT_PODMAN_DEPS=1 tests/install-deps.sh)"
 	T=$BATS_FILE_TMPDIR
-	export CONTAINERS_CONF="$T/containers.conf" CONTAINERS_STORAGE_CONF="$T/storage.conf"
+	podman_store_env "$T"
 	export CKPT_CRIU_CONF="$T/no-criu.conf"
 	unset CKPT_CRIU
 	C="${P}${BATS_TEST_NUMBER}"

@@ -1,0 +1,55 @@
+# shellcheck shell=bash
+# Podman suites (agent-podman.bats, rpc-podman.bats): a store and config of the
+# suite's own (shared docs, podman.md: "a store of its own") and a busybox image
+# made from busybox-static, so the machine's own Podman state is never touched.
+# Load after helpers: `load helpers; load podman-helpers`.
+
+# podman_store_setup DIR PREFIX [HOOKS_DIR]: write DIR/storage.conf and
+# DIR/containers.conf (vfs store under DIR, no network, cgroupfs, runc, the
+# default_ulimits this machine needs without CAP_SYS_RESOURCE; hooks from
+# HOOKS_DIR when given), export them, and import localhost/PREFIXbusybox.
+podman_store_setup() {
+	local T=$1 prefix=$2 hooks=${3:-} a
+	mkdir -p "$T/root" "$T/run" "$T/tmp" "$T"/rootfs/{bin,proc,sys,dev,tmp,etc}
+	cat >"$T/storage.conf" <<-EOF
+		[storage]
+		driver = "vfs"
+		graphroot = "$T/root"
+		runroot = "$T/run"
+	EOF
+	cat >"$T/containers.conf" <<-EOF
+		[containers]
+		netns = "none"
+		default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
+		log_driver = "k8s-file"
+
+		[engine]
+		cgroup_manager = "cgroupfs"
+		events_logger = "file"
+		events_logfile_path = "$T/events.log"
+		runtime = "runc"
+		tmp_dir = "$T/tmp"
+		static_dir = "$T/root/libpod"
+		volume_path = "$T/root/volumes"
+		lock_type = "file"
+	EOF
+	[ -z "$hooks" ] || echo "hooks_dir = [\"$hooks\"]" >>"$T/containers.conf"
+	podman_store_env "$T"
+	cp /bin/busybox "$T/rootfs/bin/busybox"
+	for a in $(/bin/busybox --list); do
+		[ -e "$T/rootfs/bin/$a" ] || ln -s busybox "$T/rootfs/bin/$a"
+	done
+	tar -C "$T/rootfs" -cf "$T/rootfs.tar" .
+	podman import --change 'CMD ["/bin/sh"]' "$T/rootfs.tar" "localhost/${prefix}busybox:latest" >/dev/null
+}
+
+# podman_store_env DIR: point podman at the store podman_store_setup wrote.
+podman_store_env() {
+	export CONTAINERS_CONF="$1/containers.conf" CONTAINERS_STORAGE_CONF="$1/storage.conf"
+}
+
+# podman_store_teardown PREFIX: remove the suite's containers and image.
+podman_store_teardown() {
+	podman ps -a --format '{{.Names}}' 2>/dev/null | grep "^$1" | xargs -r podman rm -f -t0 >/dev/null 2>&1 || true
+	podman rmi -f "localhost/${1}busybox:latest" >/dev/null 2>&1 || true
+}
