@@ -69,8 +69,9 @@ static uint32_t mount_flags(const char *opts)
 		const char *name;
 		uint32_t flag;
 	} tab[] = {
-		{ "ro", MS_RDONLY },	   { "nosuid", MS_NOSUID },	    { "nodev", MS_NODEV },
-		{ "noexec", MS_NOEXEC },   { "noatime", MS_NOATIME },	    { "nodiratime", MS_NODIRATIME },
+		{ "ro", MS_RDONLY },         { "nosuid", MS_NOSUID },
+		{ "nodev", MS_NODEV },       { "noexec", MS_NOEXEC },
+		{ "noatime", MS_NOATIME },   { "nodiratime", MS_NODIRATIME },
 		{ "relatime", MS_RELATIME },
 	};
 	_cleanup_free_ char *dup = xstrdup(opts);
@@ -132,24 +133,15 @@ static uint32_t fstype_code(const char *name)
 		const char *name;
 		uint32_t code;
 	} tab[] = {
-		{ "proc", FSTYPE__PROC },
-		{ "sysfs", FSTYPE__SYSFS },
-		{ "devtmpfs", FSTYPE__DEVTMPFS },
-		{ "binfmt_misc", FSTYPE__BINFMT_MISC },
-		{ "tmpfs", FSTYPE__TMPFS },
-		{ "devpts", FSTYPE__DEVPTS },
-		{ "simfs", FSTYPE__SIMFS },
-		{ "pstore", FSTYPE__PSTORE },
-		{ "mqueue", FSTYPE__MQUEUE },
-		{ "securityfs", FSTYPE__SECURITYFS },
-		{ "fusectl", FSTYPE__FUSECTL },
-		{ "debugfs", FSTYPE__DEBUGFS },
-		{ "tracefs", FSTYPE__TRACEFS },
-		{ "cgroup", FSTYPE__CGROUP },
-		{ "cgroup2", FSTYPE__CGROUP2 },
-		{ "aufs", FSTYPE__AUFS },
-		{ "fuse", FSTYPE__FUSE },
-		{ "overlay", FSTYPE__OVERLAYFS },
+		{ "proc", FSTYPE__PROC },         { "sysfs", FSTYPE__SYSFS },
+		{ "devtmpfs", FSTYPE__DEVTMPFS }, { "binfmt_misc", FSTYPE__BINFMT_MISC },
+		{ "tmpfs", FSTYPE__TMPFS },       { "devpts", FSTYPE__DEVPTS },
+		{ "simfs", FSTYPE__SIMFS },       { "pstore", FSTYPE__PSTORE },
+		{ "mqueue", FSTYPE__MQUEUE },     { "securityfs", FSTYPE__SECURITYFS },
+		{ "fusectl", FSTYPE__FUSECTL },   { "debugfs", FSTYPE__DEBUGFS },
+		{ "tracefs", FSTYPE__TRACEFS },   { "cgroup", FSTYPE__CGROUP },
+		{ "cgroup2", FSTYPE__CGROUP2 },   { "aufs", FSTYPE__AUFS },
+		{ "fuse", FSTYPE__FUSE },         { "overlay", FSTYPE__OVERLAYFS },
 		{ "autofs", FSTYPE__AUTOFS },
 	};
 	size_t n = strcspn(name, ".");
@@ -315,7 +307,8 @@ static void classify(struct glue_mnt_set *s, pid_t pid, const struct glue_mnt_op
 		if (ext)
 			m->ext_key = xstrdup(ext);
 		if (m->fstype == FSTYPE__DEVPTS && m->root_dev != devpts) {
-			char *opts = xasprintf("%s%snewinstance", m->options, *m->options ? "," : "");
+			char *opts =
+				xasprintf("%s%snewinstance", m->options, *m->options ? "," : "");
 
 			free(m->options);
 			m->options = opts;
@@ -480,8 +473,7 @@ int glue_mnt_check(const struct glue_mnt_set *s, struct ck_err **err)
 /* ---- writing ----------------------------------------------------------- */
 
 /* see dump-mnt.h */
-int glue_mnt_write(const struct glue_mnt_set *s, int dirfd, uint32_t mnt_ns_id,
-		   struct ck_err **err)
+int glue_mnt_write(const struct glue_mnt_set *s, int dirfd, uint32_t mnt_ns_id, struct ck_err **err)
 {
 	_cleanup_(img_abortp) struct img *img = NULL;
 	_cleanup_free_ char *name = img_filename(IMG_MNTS, mnt_ns_id);
@@ -556,10 +548,20 @@ void glue_mnt_set_free(struct glue_mnt_set *s)
 
 /* The options CRIU's tmpfs dump gives tar (its restore extracts with --extract --gzip). */
 static char *const tar_argv[] = {
-	"tar",	 "--create",	   "--gzip",	       "--no-unquote",
-	"--no-wildcards", "--one-file-system", "--check-links", "--preserve-permissions",
-	"--sparse",	 "--numeric-owner", "--directory",	"/proc/self/fd/0",
-	".",	 NULL,
+	"tar",
+	"--create",
+	"--gzip",
+	"--no-unquote",
+	"--no-wildcards",
+	"--one-file-system",
+	"--check-links",
+	"--preserve-permissions",
+	"--sparse",
+	"--numeric-owner",
+	"--directory",
+	"/proc/self/fd/0",
+	".",
+	NULL,
 };
 
 /* In the child: a message for the parent on fd 2, then exit. */

@@ -44,15 +44,15 @@ struct glue_mnt {
 	char *root;        /* mountinfo root, " (deleted)" stripped */
 	char *mountpoint;  /* relative to the container's root: "/", "/proc", ... */
 	char *source;
-	char *options; /* superblock options without the sb flags */
+	char *options;     /* superblock options without the sb flags */
 	uint32_t flags;    /* MS_* of the mount (+ propagation) */
 	uint32_t sb_flags; /* MS_* of the superblock */
 	uint32_t shared_id;
 	uint32_t master_id;
 	bool deleted;
-	bool is_root;   /* the container's "/" */
+	bool is_root;    /* the container's "/" */
 	bool dump_tmpfs; /* its content goes into a tmpfs-dev tar */
-	char *ext_key;  /* external: the ext_mnt val; NULL otherwise */
+	char *ext_key;   /* external: the ext_mnt val; NULL otherwise */
 };
 
 struct glue_mnt_refusal {
