@@ -224,12 +224,13 @@ static int parse_line(char *line, struct glue_mnt *m, struct ck_err **err)
 		return ck_err_set(err, EINVAL, "no file system type or options");
 	if (!sbopts) { /* an empty source */
 		sbopts = src;
-		src = "";
+		src = NULL;
+	} else {
+		unescape(src);
 	}
-	unescape(src);
 	m->fsname = xstrdup(type);
 	m->fstype = fstype_code(type);
-	m->source = xstrdup(src);
+	m->source = xstrdup(src ? src : "");
 	m->options = sb_flags(sbopts, &m->sb_flags);
 	return 0;
 }
