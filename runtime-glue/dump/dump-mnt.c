@@ -358,8 +358,8 @@ static void classify(struct glue_mnt_set *s, pid_t pid, const struct glue_mnt_op
 		struct glue_mnt *m = &s->m[i];
 		bool seen = false, done = false;
 
-		if (m->fstype != FSTYPE__TMPFS || m->ext_key)
-			continue;
+		if (m->fstype != FSTYPE__TMPFS || m->ext_key || root_bind(s, m))
+			continue; /* the root's file system comes back from --root */
 		for (size_t j = 0; j < i && !seen; j++)
 			seen = s->m[j].fstype == FSTYPE__TMPFS && !s->m[j].ext_key &&
 			       s->m[j].root_dev == m->root_dev;
