@@ -8,6 +8,7 @@
  *   36 25 0:62 / /dev rw,nosuid shared:3 - tmpfs tmpfs rw,size=65536k,mode=755
  *   id par dev root mp mntopts [optional...] - type source superopts
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -284,6 +285,29 @@ static bool is_socket_mount(pid_t pid, const struct glue_mnt *m)
 	return !lstat(p, &st) && S_ISSOCK(st.st_mode);
 }
 
+/*
+ * mqueue and pstore come back empty: refuse one that holds entries (CRIU
+ * does too).  Seen through /proc/PID/root, i.e. unless something is mounted
+ * on top of it.  1 = empty or not checkable (pid 0), 0 = has entries.
+ */
+static int empty_mount(pid_t pid, const struct glue_mnt *m)
+{
+	_cleanup_free_ char *p = NULL;
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *de;
+
+	if (pid <= 0)
+		return 1;
+	p = xasprintf("/proc/%d/root%s", pid, m->mountpoint);
+	d = opendir(p);
+	if (!d)
+		return 1;
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			return 0;
+	return 1;
+}
+
 /* Kernel dev of ckpt's own /dev/pts, in CRIU's form (0 when absent). */
 static uint32_t host_devpts(const struct glue_mnt_opts *o)
 {
@@ -316,6 +340,12 @@ static void classify(struct glue_mnt_set *s, pid_t pid, const struct glue_mnt_op
 		}
 		if (m->fstype == FSTYPE__DEBUGFS)
 			m->flags |= MS_REC;
+		if (o && o->cgroup_ns &&
+		    (m->fstype == FSTYPE__CGROUP || m->fstype == FSTYPE__CGROUP2)) {
+			/* seen from inside a cgroup namespace: its root is the ns root */
+			free(m->root);
+			m->root = xstrdup("/");
+		}
 		if (is_socket_mount(pid, m)) {
 			refuse(s, m->mountpoint,
 			       "a bind mount of the socket %s: ckpt does not dump sockets outside "
@@ -326,15 +356,21 @@ static void classify(struct glue_mnt_set *s, pid_t pid, const struct glue_mnt_op
 		if (m->is_root || m->ext_key)
 			continue;
 		switch (m->fstype) {
+		case FSTYPE__MQUEUE:
+		case FSTYPE__PSTORE:
+			if (!empty_mount(pid, m))
+				refuse(s, m->mountpoint,
+				       "%s is not empty: its entries (e.g. POSIX message queues) "
+				       "are not dumped",
+				       m->fsname);
+			break;
 		case FSTYPE__PROC:
 		case FSTYPE__SYSFS:
 		case FSTYPE__DEVPTS:
-		case FSTYPE__MQUEUE:
 		case FSTYPE__CGROUP:
 		case FSTYPE__CGROUP2:
 		case FSTYPE__SECURITYFS:
 		case FSTYPE__DEBUGFS:
-		case FSTYPE__PSTORE:
 			break;
 		case FSTYPE__TMPFS:
 			break; /* tarred below, once per superblock */

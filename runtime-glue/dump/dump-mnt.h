@@ -31,6 +31,8 @@ struct glue_mnt_opts {
 	const char *root; /* --root / the RPC's root (the bundle's rootfs); may be NULL */
 	const struct glue_mnt_ext *ext;
 	size_t nr_ext;
+	/* the init has its own cgroup namespace: cgroup mounts are written with root "/" */
+	bool cgroup_ns;
 	/* st_dev of ckpt's own /dev/pts (0: stat it), to tell a new devpts instance */
 	uint64_t host_devpts_dev;
 };

@@ -220,6 +220,18 @@ static void test_details(void)
 	tap_ok(s->nr == 4 && s->nr_refused == 0, "nothing refused (%zu)", s->nr_refused);
 }
 
+static void test_cgroup_ns(void)
+{
+	const struct glue_mnt_opts o = { .cgroup_ns = true, .host_devpts_dev = 1 };
+	_cleanup_(glue_mnt_set_freep) struct glue_mnt_set *s = NULL;
+	_cleanup_err_ struct ck_err *err = NULL;
+
+	tap_ok(!glue_mnt_parse(runc_fixture, 0, &o, &s, &err) && s &&
+		       !strcmp(by_mp(s, "/sys/fs/cgroup/memory")->root, "/") &&
+		       !strcmp(by_mp(s, "/proc/bus")->root, "/bus"),
+	       "with a cgroup namespace, cgroup mounts get root / (others keep theirs)");
+}
+
 static void test_bad_input(void)
 {
 	static const char *bad[] = {
@@ -275,6 +287,7 @@ int main(void)
 	test_runc_tree(tdir);
 	test_refusals(tdir);
 	test_details();
+	test_cgroup_ns();
 	test_bad_input();
 	test_collect_self();
 	unlinkat(tdir, "mountpoints-13.img", 0);
