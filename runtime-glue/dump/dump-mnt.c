@@ -21,6 +21,7 @@
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <linux/openat2.h>
 
 #include "common/cleanup.h"
 #include "common/err.h"
@@ -273,16 +274,36 @@ static bool root_bind(const struct glue_mnt_set *s, const struct glue_mnt *m)
 	return false;
 }
 
+/*
+ * Open @mp inside @pid's root, resolved as the container would (symlinks stay
+ * inside its root, no magic links, the last component not followed).
+ */
+static int open_in_root(pid_t pid, const char *mp, int flags)
+{
+	_cleanup_free_ char *root = xasprintf("/proc/%d/root", pid);
+	_cleanup_close_ int rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	struct open_how how = {
+		.flags = (uint64_t)(flags | O_NOFOLLOW | O_CLOEXEC),
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
+
+	if (rfd < 0)
+		return -1;
+	while (*mp == '/')
+		mp++;
+	return (int)syscall(SYS_openat2, rfd, *mp ? mp : ".", &how, sizeof(how));
+}
+
 /* The mount's own root is a socket: a host unix socket bind-mounted in. */
 static bool is_socket_mount(pid_t pid, const struct glue_mnt *m)
 {
-	_cleanup_free_ char *p = NULL;
+	_cleanup_close_ int fd = -1;
 	struct stat st;
 
 	if (pid <= 0 || m->is_root)
 		return false;
-	p = xasprintf("/proc/%d/root%s", pid, m->mountpoint);
-	return !lstat(p, &st) && S_ISSOCK(st.st_mode);
+	fd = open_in_root(pid, m->mountpoint, O_PATH);
+	return fd >= 0 && !fstat(fd, &st) && S_ISSOCK(st.st_mode);
 }
 
 /*
@@ -292,16 +313,20 @@ static bool is_socket_mount(pid_t pid, const struct glue_mnt *m)
  */
 static int empty_mount(pid_t pid, const struct glue_mnt *m)
 {
-	_cleanup_free_ char *p = NULL;
 	_cleanup_closedir_ DIR *d = NULL;
 	struct dirent *de;
+	int fd;
 
 	if (pid <= 0)
 		return 1;
-	p = xasprintf("/proc/%d/root%s", pid, m->mountpoint);
-	d = opendir(p);
-	if (!d)
+	fd = open_in_root(pid, m->mountpoint, O_RDONLY | O_DIRECTORY);
+	if (fd < 0)
 		return 1;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return 1;
+	}
 	while ((de = readdir(d)))
 		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
 			return 0;
@@ -614,8 +639,10 @@ static void __attribute__((noreturn)) child_fail(const char *what, const char *m
  * tar on the clone with stdout = the image.
  */
 static void __attribute__((noreturn))
-tar_child(int target_ns, int own_ns, int rootfd, const char *mp, int imgfd, int errfd)
+tar_child(int target_ns, int own_ns, int rootfd, const struct glue_mnt *m, int imgfd, int errfd)
 {
+	const char *mp = m->mountpoint;
+	struct stat st;
 	int tree;
 
 	if (dup2(errfd, STDERR_FILENO) < 0)
@@ -624,9 +651,15 @@ tar_child(int target_ns, int own_ns, int rootfd, const char *mp, int imgfd, int 
 		child_fail("setns into the mount namespace for", mp);
 	if (fchdir(rootfd) || chroot("."))
 		child_fail("chroot to the container root for", mp);
-	tree = (int)syscall(SYS_open_tree, AT_FDCWD, mp, OPEN_TREE_CLONE);
+	tree = (int)syscall(SYS_open_tree, AT_FDCWD, mp, OPEN_TREE_CLONE | AT_SYMLINK_NOFOLLOW);
 	if (tree < 0)
 		child_fail("open_tree", mp);
+	if (fstat(tree, &st))
+		child_fail("fstat the clone of", mp);
+	if (kdev(major(st.st_dev), minor(st.st_dev)) != m->root_dev) {
+		errno = ESTALE;
+		child_fail("not the dumped tmpfs (its mount changed):", mp);
+	}
 	if (setns(own_ns, CLONE_NEWNS))
 		child_fail("setns back to ckpt's mount namespace after", mp);
 	if (dup2(tree, STDIN_FILENO) < 0 || dup2(imgfd, STDOUT_FILENO) < 0)
@@ -670,7 +703,7 @@ static int dump_one_tmpfs(const struct glue_mnt *m, int target_ns, int own_ns, i
 	if (pid < 0)
 		return ck_err_set(err, errno, "fork for tar of %s", m->mountpoint);
 	if (pid == 0)
-		tar_child(target_ns, own_ns, rootfd, m->mountpoint, imgfd, errfd);
+		tar_child(target_ns, own_ns, rootfd, m, imgfd, errfd);
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			return ck_err_set(err, errno, "wait for tar of %s", m->mountpoint);
