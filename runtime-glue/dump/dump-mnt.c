@@ -665,7 +665,8 @@ tar_child(int target_ns, int own_ns, int rootfd, const struct glue_mnt *m, int i
 	if (dup2(tree, STDIN_FILENO) < 0 || dup2(imgfd, STDOUT_FILENO) < 0)
 		child_fail("dup2 for", mp);
 	execvp("tar", tar_argv);
-	child_fail("exec tar for", mp);
+	dprintf(STDERR_FILENO, "exec tar for %s: %s\n", mp, strerror(errno));
+	_exit(127);
 }
 
 /* The end of what the child wrote to @errfd (a memfd), for the error message. */

@@ -173,3 +173,23 @@ tar_list() { tar --list --verbose --gzip --numeric-owner -f "$1" | awk '{print $
 	retry 100 0.1 counter_moves_from "$v"
 	[ "$(runc state "$CTR" | jq -r .status)" = running ]
 }
+
+@test "without tar on PATH the tmpfs dump fails naming the mount, leaves no tar, and the container keeps running" {
+	run_ctr
+	retry 100 0.1 counter_at_least 2
+	ext_args
+	mkdir "$BATS_TEST_TMPDIR/out" "$BATS_TEST_TMPDIR/bin"
+	run -1 env PATH="$BATS_TEST_TMPDIR/bin" "$MNTDUMP" "$CPID" "$BATS_TEST_TMPDIR/out" 13 "${EXT[@]}"
+	assert_output --partial "tar of tmpfs /"
+	assert_output --partial "tar or gzip not found"
+	[ -z "$(cd "$BATS_TEST_TMPDIR/out" && ls tmpfs-dev-* 2>/dev/null)" ]
+	local v
+	v=$(counter)
+	retry 100 0.1 counter_moves_from "$v"
+	[ "$(runc state "$CTR" | jq -r .status)" = running ]
+	# the container's mounts are as they were (nothing left behind by the clone)
+	run -0 awk '{print $5}' "/proc/$CPID/mountinfo"
+	[ "${#lines[@]}" -ge 20 ]
+	run -0 runc exec "$CTR" sh -c 'echo /dev/pts/*'
+	assert_output --partial "ptmx"
+}
