@@ -6,6 +6,7 @@
 # through runc in place of CRIU's.
 
 load helpers
+load podman-helpers
 
 MNTDUMP="$BUILD/tests/tools/mnt-dump"
 
@@ -23,6 +24,10 @@ setup() {
 }
 
 teardown() {
+	if [ -v PODMAN_T ]; then
+		podman rm -f -t0 "$CTR" >/dev/null 2>&1 || true
+		podman_store_teardown mounts-
+	fi
 	[ -v CTR ] || return 0
 	runc delete -f "$CTR" >/dev/null 2>&1 || true
 }
@@ -43,17 +48,18 @@ counter() { cat "$BUNDLE/rootfs/tmp/n" 2>/dev/null || echo 0; }
 counter_at_least() { [ "$(counter)" -ge "$1" ]; }
 counter_moves_from() { [ "$(counter)" != "$1" ]; }
 
-# ext_args: the ext_mnt pairs runc 1.1.5 sends on DUMP (container-dump.md §1.3) as
+# ext_args [CONFIG]: the ext_mnt pairs runc 1.1.5 sends on DUMP (container-dump.md §1.3) as
 # mnt-dump --ext options: bind mounts (dest=dest), cgroup v1 binds (dest=dest), masked
 # paths that exist and are not directories (dest=/dev/null), the default device nodes.
 ext_args() {
 	local p
+	local cfg=${1:-$BUNDLE/config.json}
 	EXT=()
-	while read -r p; do EXT+=(--ext "$p=$p"); done < <(jq -r '.mounts[] | select(.type == "bind") | .destination' "$BUNDLE/config.json")
+	while read -r p; do EXT+=(--ext "$p=$p"); done < <(jq -r '.mounts[] | select(.type == "bind") | .destination' "$cfg")
 	while read -r p; do EXT+=(--ext "$p=$p"); done < <(awk '$9 == "cgroup" {print $5}' "/proc/$CPID/mountinfo")
 	while read -r p; do
 		if [ -e "/proc/$CPID/root$p" ] && [ ! -d "/proc/$CPID/root$p" ]; then EXT+=(--ext "$p=/dev/null"); fi
-	done < <(jq -r '.linux.maskedPaths[]' "$BUNDLE/config.json")
+	done < <(jq -r '.linux.maskedPaths[]' "$cfg")
 	for p in null random full tty zero urandom; do EXT+=(--ext "/dev/$p=/dev/$p"); done
 }
 
@@ -192,4 +198,46 @@ tar_list() { tar --list --verbose --gzip --numeric-owner -f "$1" | awk '{print $
 	[ "${#lines[@]}" -ge 20 ]
 	run -0 runc exec "$CTR" sh -c 'echo /dev/pts/*'
 	assert_output --partial "ptmx"
+}
+
+@test "Podman: ckpt's mountpoints image and tmpfs tars replace CRIU 4.2's in podman container checkpoint; podman restore resumes" {
+	command -v podman >/dev/null || skip "test requires podman (CKPT_PODMAN_DEPS=1 tests/install-deps.sh)"
+	PODMAN_T="$BATS_TEST_TMPDIR/podman"
+	podman_store_setup "$PODMAN_T" mounts-
+	# CRIU 4.2 as the criu podman and runc run
+	mkdir -p "$PODMAN_T/bin"
+	ln -s "$CRIU4" "$PODMAN_T/bin/criu"
+	podman run -d --name "$CTR" localhost/mounts-busybox \
+		sh -c 'i=0; while :; do i=$((i+1)); echo $i > /tmp/n; sleep 0.1; done' >/dev/null 3>&-
+	CPID=$(podman inspect -f '{{.State.Pid}}' "$CTR")
+	local sd n0 f
+	sd=$(podman inspect -f '{{.StaticDir}}' "$CTR")
+	pcounter() { podman exec "$CTR" cat /tmp/n; }
+	pcounter_at_least() { [ "$(pcounter)" -ge "$1" ]; }
+	retry 100 0.1 pcounter_at_least 30
+	# Podman's tree: overlay-less vfs root, binds of host files, host /dev/shm, masked tmpfs
+	ext_args "$sd/config.json"
+	podman exec "$CTR" sh -c 'echo ckpt > /dev/mark'
+	mkdir "$BATS_TEST_TMPDIR/ckpt"
+	run -0 "$MNTDUMP" "$CPID" "$BATS_TEST_TMPDIR/ckpt" 13 "${EXT[@]}"
+	# changed after ckpt's dump: CRIU's tar has "criu", ckpt's "ckpt"
+	podman exec "$CTR" sh -c 'echo criu > /dev/mark'
+	n0=$(pcounter)
+	PATH="$PODMAN_T/bin:$PATH" podman container checkpoint --keep "$CTR" >/dev/null
+	[ -f "$sd/checkpoint/mountpoints-13.img" ]
+	diff <("$CKPT" show "$sd/checkpoint/mountpoints-13.img" | jq -c '.entries[] | del(.mnt_id, .parent_mnt_id)') \
+		<("$CKPT" show "$BATS_TEST_TMPDIR/ckpt/mountpoints-13.img" | jq -c '.entries[] | del(.mnt_id, .parent_mnt_id)')
+	"$CKPT" show "$sd/checkpoint/mountpoints-13.img" | jq -e '[.entries[] | select(.mountpoint == "/etc/hosts" and .ext_key == "/etc/hosts")] | length == 1'
+	diff <(cd "$sd/checkpoint" && ls tmpfs-dev-*) <(cd "$BATS_TEST_TMPDIR/ckpt" && ls tmpfs-dev-*)
+	rm "$sd/checkpoint"/tmpfs-dev-*.tar.gz.img "$sd/checkpoint/mountpoints-13.img"
+	cp "$BATS_TEST_TMPDIR/ckpt"/* "$sd/checkpoint/"
+	PATH="$PODMAN_T/bin:$PATH" podman container restore --keep "$CTR" >/dev/null ||
+		fail "podman restore: $(tail -n 5 "$sd/restore.log" 2>/dev/null)"
+	[ "$(podman inspect -f '{{.State.Status}}' "$CTR")" = running ]
+	retry 100 0.1 pcounter_at_least "$n0"
+	local v
+	v=$(pcounter)
+	retry 100 0.1 pcounter_at_least $((v + 1))
+	run -0 podman exec "$CTR" cat /dev/mark
+	assert_output ckpt
 }
