@@ -25,6 +25,7 @@
 #include "proto/inventory.pb-c.h"
 #include "proto/memfd.pb-c.h"
 #include "proto/mm.pb-c.h"
+#include "proto/mnt.pb-c.h"
 #include "proto/pagemap.pb-c.h"
 #include "proto/pipe-data.pb-c.h"
 #include "proto/pipe.pb-c.h"
@@ -70,6 +71,8 @@ const struct img_desc img_descs[IMG_NR] = {
 			      &pipe_data_entry__descriptor, &pipe_data_entry__descriptor, false },
 	[IMG_MEMFD_INODE] = { "MEMFD_INODE", "memfd.img", IMG_COMMON_MAGIC, 0x48453499,
 			      &memfd_inode_entry__descriptor, &memfd_inode_entry__descriptor, false },
+	[IMG_MNTS]        = { "MNTS", "mountpoints-%lu.img", IMG_COMMON_MAGIC, 0x55563928,
+			      &mnt_entry__descriptor, &mnt_entry__descriptor, false },
 	[IMG_PAGES]       = { "PAGES", "pages-%lu.img", 0, 0, NULL, NULL, false },
 };
 
@@ -86,7 +89,7 @@ static const struct { const char *name; uint32_t magic; } foreign[] = {
 	{ "EXT_FILES", 0x59255641 }, { "REMAP_FPATH", 0x59133954 }, { "GHOST_FILE", 0x52583605 },
 	{ "TCP_STREAM", 0x51465506 }, { "EVENTFD_FILE", 0x44523722 }, { "EVENTPOLL_FILE", 0x45023858 },
 	{ "EVENTPOLL_TFD", 0x44433746 }, { "SIGNALFD", 0x57323820 }, { "INOTIFY_FILE", 0x48424431 },
-	{ "INOTIFY_WD", 0x54562009 }, { "MNTS", 0x55563928 }, { "NETDEV", 0x57373951 },
+	{ "INOTIFY_WD", 0x54562009 }, { "NETDEV", 0x57373951 },
 	{ "NETNS", 0x55933752 }, { "TTY_FILES", 0x59433025 }, { "TTY_INFO", 0x59453036 },
 	{ "TTY_DATA", 0x59413026 }, { "FILE_LOCKS", 0x54323616 }, { "RLIMIT", 0x57113925 },
 	{ "FANOTIFY_FILE", 0x55096122 }, { "FANOTIFY_MARK", 0x56506035 }, { "SIGNAL", 0x59255647 },

@@ -59,6 +59,7 @@ enum img_type {
 	IMG_PIPES,       /* pipes.img          PipeEntry... (legacy) */
 	IMG_PIPES_DATA,  /* pipes-data.img     PipeDataEntry + `bytes` raw bytes, ... */
 	IMG_MEMFD_INODE, /* memfd.img          MemfdInodeEntry... */
+	IMG_MNTS,        /* mountpoints-<ns>.img MntEntry... */
 	IMG_PAGES,       /* pages-<id>.img     raw page data: img_write_raw() only */
 	IMG_NR
 };

@@ -18,6 +18,7 @@
 #include "proto/inventory.pb-c.h"
 #include "proto/memfd.pb-c.h"
 #include "proto/mm.pb-c.h"
+#include "proto/mnt.pb-c.h"
 #include "proto/pagemap.pb-c.h"
 #include "proto/pipe-data.pb-c.h"
 #include "proto/pipe.pb-c.h"
@@ -521,6 +522,21 @@ ProtobufCMessage *img_sample_entry(struct sample_arena *a, enum img_type type, u
 		e->inode_id = 1 + idx;
 		return &e->base;
 	}
+	case IMG_MNTS: {
+		MntEntry *e = NEW(a, MntEntry, MNT_ENTRY__INIT);
+
+		e->fstype = idx ? FSTYPE__TMPFS : FSTYPE__UNSUPPORTED;
+		e->mnt_id = 100 + (uint32_t)idx;
+		e->root_dev = idx ? 62 : (8u << 20 | 1);
+		e->parent_mnt_id = idx ? 100 : 1;
+		e->flags = idx ? 0x1000002 : 0x200000;
+		e->root = str(a, idx ? "/" : "/srv/bundle/rootfs");
+		e->mountpoint = str(a, idx ? "/dev" : "/");
+		e->source = str(a, idx ? "tmpfs" : "/dev/sda1");
+		e->options = str(a, idx ? "size=65536k,mode=755" : "errors=remount-ro");
+		e->has_shared_id = e->has_master_id = e->has_sb_flags = true;
+		return &e->base;
+	}
 	case IMG_PAGES:
 	case IMG_NR:
 		break;
@@ -541,6 +557,7 @@ size_t img_sample_count(enum img_type type)
 	case IMG_REG_FILES:
 	case IMG_PIPES:
 	case IMG_MEMFD_INODE:
+	case IMG_MNTS:
 		return 2;
 	case IMG_PIPES_DATA:
 		return ARRAY_SIZE(pipe_payload);
@@ -646,7 +663,7 @@ int img_sample_write(int dirfd, unsigned pid, struct ck_err **err)
 		{ IMG_IDS, -1 },       { IMG_FS, -1 },         { IMG_FILES, 0 },
 		{ IMG_FDINFO, 2 },     { IMG_TIMENS, 0 },      { IMG_SECCOMP, 0 },
 		{ IMG_CREDS, -1 },     { IMG_REG_FILES, 0 },   { IMG_PIPES, 0 },
-		{ IMG_PIPES_DATA, 0 }, { IMG_MEMFD_INODE, 0 },
+		{ IMG_PIPES_DATA, 0 }, { IMG_MEMFD_INODE, 0 }, { IMG_MNTS, -1 },
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(set); i++) {
