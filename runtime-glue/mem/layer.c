@@ -246,6 +246,68 @@ int glue_layer_commit(struct glue_layer *l, struct ck_err **err)
 }
 
 /* see layer.h */
+char *glue_layer_tmp_name(const char *dir)
+{
+	_cleanup_free_ char *parent = NULL, *base = NULL;
+
+	split_path(dir, &parent, &base);
+	return xasprintf("%s/.%s" TMP_TAG "%d", parent, base, (int)getpid());
+}
+
+/* see layer.h */
+int glue_layer_begin_replace(const char *dir, struct glue_layer *l, struct ck_err **err)
+{
+	_cleanup_free_ char *parent = NULL, *base = NULL;
+	struct stat st;
+
+	memset(l, 0, sizeof(*l));
+	l->dirfd = -1;
+	l->parent_dirfd = -1;
+	l->next_pages_id = 1;
+	if (lstat(dir, &st) < 0)
+		return ck_err_set(err, errno, "layer %s", dir);
+	if (!S_ISDIR(st.st_mode))
+		return ck_err_set(err, ENOTDIR, "layer %s", dir);
+	split_path(dir, &parent, &base);
+	remove_stale(parent);
+	l->dir = xstrdup(dir);
+	l->tmp = glue_layer_tmp_name(dir);
+	glue_layer_remove_flat(l->tmp);
+	if (mkdir(l->tmp, 0700) < 0) {
+		ck_err_set(err, errno, "mkdir %s", l->tmp);
+		goto fail;
+	}
+	l->dirfd = open(l->tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (l->dirfd < 0) {
+		ck_err_set(err, errno, "open %s", l->tmp);
+		goto fail;
+	}
+	return 0;
+fail:
+	glue_layer_abort(l);
+	return -1;
+}
+
+/* see layer.h */
+int glue_layer_exchange(struct glue_layer *l, struct ck_err **err)
+{
+	_cleanup_free_ char *parent = NULL, *base = NULL;
+	_cleanup_close_ int pfd = -1;
+
+	if (fsync(l->dirfd) < 0)
+		return ck_err_set(err, errno, "fsync %s", l->tmp);
+	if (renameat2(AT_FDCWD, l->tmp, AT_FDCWD, l->dir, RENAME_EXCHANGE) < 0)
+		return ck_err_set(err, errno, "exchange %s and %s%s", l->tmp, l->dir,
+				  errno == EINVAL ? " (the filesystem cannot exchange names atomically)"
+						  : "");
+	split_path(l->dir, &parent, &base);
+	pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (pfd >= 0)
+		fsync(pfd);
+	return 0;
+}
+
+/* see layer.h */
 void glue_layer_abort(struct glue_layer *l)
 {
 	if (l->tmp)
