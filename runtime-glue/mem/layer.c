@@ -298,8 +298,9 @@ int glue_layer_exchange(struct glue_layer *l, struct ck_err **err)
 		return ck_err_set(err, errno, "fsync %s", l->tmp);
 	if (renameat2(AT_FDCWD, l->tmp, AT_FDCWD, l->dir, RENAME_EXCHANGE) < 0)
 		return ck_err_set(err, errno, "exchange %s and %s%s", l->tmp, l->dir,
-				  errno == EINVAL ? " (the filesystem cannot exchange names atomically)"
-						  : "");
+				  errno == EINVAL
+					  ? " (the filesystem cannot exchange names atomically)"
+					  : "");
 	split_path(l->dir, &parent, &base);
 	pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (pfd >= 0)

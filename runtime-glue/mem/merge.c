@@ -89,8 +89,8 @@ struct obj {
 };
 
 /* A PE_PARENT range of the child: the base's data, split along its entries. */
-static int from_base(struct merge *m, struct obj *o, struct glue_pmw *w, uint64_t vaddr,
-		     uint64_t n, struct ck_err **err)
+static int from_base(struct merge *m, struct obj *o, struct glue_pmw *w, uint64_t vaddr, uint64_t n,
+		     struct ck_err **err)
 {
 	if (!o->b_loaded) {
 		if (glue_pagemap_load(m->bfd, o->name, &o->bpm, &o->b_missing, err) < 0)
@@ -113,7 +113,8 @@ static int from_base(struct merge *m, struct obj *o, struct glue_pmw *w, uint64_
 					  m->base, o->name, vaddr);
 		if (e->flags & IMG_PE_PARENT)
 			return ck_err_set(err, 0,
-					  "%s/%s: PE_PARENT at %#" PRIx64 " but the base has no parent",
+					  "%s/%s: PE_PARENT at %#" PRIx64
+					  " but the base has no parent",
 					  m->base, o->name, vaddr);
 		if (pages_fd(m->bfd, m->base, &o->bpm, &o->bpages, err) < 0)
 			return -1;
@@ -301,7 +302,8 @@ static int check_pair(struct merge *m, struct ck_err **err)
 	_cleanup_close_ int pfd = -1;
 
 	if (fstatat(m->bfd, "parent", &a, AT_SYMLINK_NOFOLLOW) == 0)
-		return ck_err_set(err, 0, "%s has a parent: only the oldest layer is merged", m->base);
+		return ck_err_set(err, 0, "%s has a parent: only the oldest layer is merged",
+				  m->base);
 	pfd = openat(m->cfd, "parent", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (pfd < 0)
 		return ck_err_set(err, errno, "%s/parent", m->child);
