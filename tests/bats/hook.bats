@@ -208,29 +208,70 @@ agents_of() {
 	[ -e "$D/latest/inventory.img" ]
 }
 
-@test "runc: converge rule, then max-layers rebases the chain; every chain verifies" {
+@test "runc: converge rule, then max-layers merges the oldest layers; the next layer stays incremental; verify after merges" {
 	# writes ~100 pages per round: never below converge-pages 8, stable => converges on the shrink rule
 	write_config "$BUNDLE" 'while :; do sleep 0.05; done' \
 		org.ckpt.enable=true org.ckpt.interval=200ms org.ckpt.max-layers=3 org.ckpt.converge-pages=8
 	start "$CTR" "$BUNDLE"
 	local D="$BUNDLE/checkpoint"
 	agents_of "$D" >"$BATS_TEST_TMPDIR/agent-pids"
-	retry 150 0.1 bash -c "[ \$(grep -c 'chain rebased' '$D/agent.log') -ge 2 ]"
+	# over many rounds (every sample, merges under way included) at most max-layers numbered dirs
+	local i n merges=0
+	for i in $(seq 600); do
+		n=$(find "$D" -mindepth 1 -maxdepth 1 -type d -regex '.*/[0-9]+' | wc -l)
+		[ "$n" -le 3 ] || {
+			ls -la "$D" >&2
+			false
+		}
+		merges=$(grep -c 'merged layers' "$D/agent.log" || true)
+		[ "$merges" -lt 6 ] || break
+		sleep 0.05
+	done
+	[ "$merges" -ge 6 ]
 	run -0 grep -m1 'converged after layer' "$D/agent.log"
 	echo "$output" | grep -E 'converged after layer [0-9]+: [0-9]+ pages \(previous [0-9]+'
-	grep -q 'chain rebased' "$D/agent.log"
-	# at most max-layers complete layers are kept, and the chain from latest is no longer
-	retry 50 0.1 bash -c "[ \$(find '$D' -mindepth 1 -maxdepth 1 -type d -regex '.*/[0-9]+' | wc -l) -le 3 ]"
+	run -0 grep -m1 'merged layers' "$D/agent.log"
+	echo "$output" | grep -E 'merged layers [0-9]+ and [0-9]+ into [0-9]+: [0-9]+ pages \([0-9]+ from [0-9]+\)'
+	# merges, never the full-layer fallback
+	! grep -q 'chain rebased' "$D/agent.log"
 	ckpt_run -0 agent status --bundle "$BUNDLE" --json
-	echo "$output" | jq -e '(.layers | length) <= 3 and .state == "converged"'
-	echo "$output" | jq -e '.layers[0].pages_parent == 0'
+	echo "$output" | jq -e '(.layers | length) == 3 and .state == "converged"'
+	# the oldest is a merge (no parent), the newest is incremental (pages from its parent)
+	echo "$output" | jq -e '.layers[0].pages_parent == 0 and .layers[-1].pages_parent > 0'
+	local oldest
+	oldest=$(echo "$output" | jq -r '.layers[0].dir')
+	[ ! -e "$oldest/parent" ]
 	ckpt_run -0 agent final --bundle "$BUNDLE" --leave frozen
+	# no periodic layer after final: nothing of the merges is left behind
+	[ -z "$(find "$D" -mindepth 1 -maxdepth 1 -name '.*ckpt-tmp-*')" ]
 	local l=latest hops=0
 	while [ -L "$D/$l/parent" ]; do
 		l=$(basename "$(readlink "$D/$l/parent")")
 		hops=$((hops + 1))
 	done
-	[ "$hops" -le 3 ]
+	# three layers and the final one, down to a merged base
+	[ "$hops" -eq 3 ]
+	[ -e "$D/$l/inventory.img" ] && [ ! -e "$D/$l/parent" ]
+	ckpt_run -0 verify -t "$CPID" --cgroup auto -D "$D/latest"
+	assert_output --partial ": OK"
+	thaw "$CPID"
+}
+
+@test "runc: max-layers 1: each layer is merged into its parent right after it; the chain verifies" {
+	write_config "$BUNDLE" 'while :; do sleep 0.05; done' \
+		org.ckpt.enable=true org.ckpt.interval=150ms org.ckpt.max-layers=1
+	start "$CTR" "$BUNDLE"
+	local D="$BUNDLE/checkpoint"
+	agents_of "$D" >"$BATS_TEST_TMPDIR/agent-pids"
+	retry 150 0.1 bash -c "[ \$(grep -c 'merged layers' '$D/agent.log') -ge 3 ]"
+	! grep -q 'chain rebased' "$D/agent.log"
+	ckpt_run -0 agent status --bundle "$BUNDLE" --json
+	echo "$output" | jq -e '(.layers | length) == 1 and .layers[0].pages_parent == 0'
+	# the layers after a merge are still incremental: their parent is the merge
+	run -0 grep -E '^\([0-9.]+\) layer [0-9]+: .*: [0-9]+ pages written, [1-9][0-9]* from parent' "$D/agent.log"
+	[ "${#lines[@]}" -ge 3 ]
+	ckpt_run -0 agent final --bundle "$BUNDLE" --leave frozen
+	[ -L "$D/latest/parent" ] && [ ! -e "$D/latest/parent/parent" ]
 	ckpt_run -0 verify -t "$CPID" --cgroup auto -D "$D/latest"
 	assert_output --partial ": OK"
 	thaw "$CPID"
@@ -242,7 +283,7 @@ agents_of() {
 	start "$CTR" "$BUNDLE"
 	local D="$BUNDLE/checkpoint"
 	agents_of "$D" >"$BATS_TEST_TMPDIR/agent-pids"
-	retry 150 0.1 bash -c "grep -q 'chain rebased' '$D/agent.log'"
+	retry 150 0.1 bash -c "grep -q 'merged layers' '$D/agent.log'"
 	ckpt_run -0 agent layer --bundle "$BUNDLE" --dir "$BATS_TEST_TMPDIR/ext" --json
 	echo "$output" | jq -e --arg d "$BATS_TEST_TMPDIR/ext" '.dir == $d'
 	[ -e "$BATS_TEST_TMPDIR/ext/inventory.img" ]
