@@ -76,6 +76,49 @@ static uint64_t dir_bytes(const char *path)
 }
 
 /*
+ * A merge (mem/merge.h) killed between its exchange and its base's removal:
+ * the stale @stale (.NAME.ckpt-tmp-PID) is then the old child, whose files are
+ * the very files (hard links) of the merge now at NAME, and whose `parent`
+ * link leads to the old base, a sibling without a parent: that base is no
+ * longer part of any chain through NAME and goes too.  Anything else (a
+ * layer's own temporary directory, a merge whose files were copied) leaves
+ * the parent alone.
+ */
+static void remove_merged_base(const char *parent, const char *tmp_name, const char *tag,
+			       const char *stale)
+{
+	_cleanup_free_ char *live =
+		xasprintf("%s/%.*s", parent, (int)(tag - tmp_name - 1), tmp_name + 1);
+	_cleanup_free_ char *link = xasprintf("%s/parent", stale);
+	_cleanup_free_ char *a = xasprintf("%s/inventory.img", live);
+	_cleanup_free_ char *b = xasprintf("%s/inventory.img", stale);
+	_cleanup_free_ char *lp = xasprintf("%s/parent", live);
+	_cleanup_free_ char *base = NULL, *bp = NULL, *real_parent = NULL, *base_dir = NULL;
+	_cleanup_free_ char *real_live = NULL;
+	struct stat sa, sb, sl;
+	char *slash;
+
+	if (lstat(link, &sl) < 0 || !S_ISLNK(sl.st_mode) || stat(a, &sa) < 0 || stat(b, &sb) < 0 ||
+	    sa.st_dev != sb.st_dev || sa.st_ino != sb.st_ino || lstat(lp, &sl) == 0)
+		return;
+	base = realpath(link, NULL);
+	real_parent = realpath(parent, NULL);
+	real_live = realpath(live, NULL);
+	if (!base || !real_parent || !real_live || !strcmp(base, real_live))
+		return;
+	base_dir = xstrdup(base);
+	slash = strrchr(base_dir, '/');
+	if (!slash || (*slash = '\0', strcmp(base_dir, real_parent)))
+		return;
+	bp = xasprintf("%s/parent", base);
+	if (lstat(bp, &sl) == 0)
+		return;
+	if (glue_layer_remove_flat(base) == 0)
+		pr_warn("removed %s, the old base of a merge into %s interrupted by a dead ckpt run",
+			base, live);
+}
+
+/*
  * Temporary directories (.NAME.ckpt-tmp-PID) of ckpt runs that died (SIGKILL)
  * in @parent, whatever layer they were for: a layer is written only by a live
  * run, so the directory of a pid that no longer exists is garbage.
@@ -101,6 +144,7 @@ static void remove_stale(const char *parent)
 		_cleanup_free_ char *p = xasprintf("%s/%s", parent, de->d_name);
 		uint64_t bytes = dir_bytes(p);
 
+		remove_merged_base(parent, de->d_name, tag, p);
 		glue_layer_remove_flat(p);
 		if (access(p, F_OK) == 0)
 			pr_warn("cannot remove %s, left by ckpt run %ld that died", p, pid);

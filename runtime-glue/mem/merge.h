@@ -30,10 +30,11 @@
  * (and every `parent` link to it) holds the old child or the merge, never
  * anything else; both rebuild the same memory.  Then the base is renamed to
  * its own hidden name and both hidden directories are removed.  A run killed
- * before the exchange or after the base's rename leaves only hidden
- * directories, removed as stale by the next layer written beside them; killed
- * between the exchange and that rename (fault point merge-switched), the old
- * base stays under its name, unreferenced.
+ * at any point leaves only hidden directories, removed as stale by the next
+ * layer written beside them (glue_layer_begin()); killed between the exchange
+ * and the base's rename (fault point merge-switched), the base is still under
+ * its name, and that cleanup removes it too: the stale old child shares its
+ * files with the merge (hard links) and its `parent` link names the base.
  *
  * Memory: the pagemap entries of one object of each layer, and a 256 KiB copy
  * buffer; pages are streamed.

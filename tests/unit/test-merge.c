@@ -494,10 +494,46 @@ static void test_fault(const char *root, const char *fault, bool killed, bool me
 	tap_ok(!has_tmp(dir),
 	       "%s: the next layer's run removed the dead run's temporary directories", fault);
 	if (merged)
-		tap_ok(access(b, F_OK) == 0,
-		       "%s: the old base stays under its name, unreferenced (documented)", fault);
+		tap_ok(access(b, F_OK) != 0 && errno == ENOENT,
+		       "%s: the next layer's run also removed the old base the merge had left",
+		       fault);
+	else
+		tap_ok(access(b, F_OK) == 0, "%s: the old chain's base is kept", fault);
 	free(before);
 	free(after);
+	free(dir);
+}
+
+/*
+ * A dead run's own temporary layer directory (with a parent link) beside a
+ * complete parentless layer of the same name written later: not a merge's
+ * leftover, so the parent it names is kept.
+ */
+static void test_stale_not_merge(const char *root)
+{
+	static const struct ent e1[] = { { 0x10000, 1, 'B' } };
+	const struct obj o[] = { OBJ("pagemap-1.img", e1, false) };
+	char *dir = xasprintf("%s/stale", root);
+	char stale[600];
+	struct ck_err *err = NULL;
+	struct glue_layer l;
+	pid_t dead = fork();
+
+	if (dead == 0)
+		_exit(0);
+	waitpid(dead, NULL, 0);
+	mkdir(dir, 0700);
+	snprintf(stale, sizeof(stale), "%s/.5.ckpt-tmp-%d", dir, (int)dead);
+	tap_ok(write_layer(at(dir, "3"), NULL, o, 1, "3") == 0 &&
+		       write_layer(at(dir, "5"), NULL, o, 1, "5") == 0 && mkdir(stale, 0700) == 0 &&
+		       symlink("../3", at(stale, "parent")) == 0 &&
+		       link(at(at(dir, "5"), "test-meta"), at(stale, "test-meta")) == 0,
+	       "a dead run's temporary layer with a parent link, beside a later full layer");
+	if (glue_layer_begin(at(dir, "6"), NULL, &l, &err) == 0)
+		glue_layer_abort(&l);
+	ck_err_free(&err);
+	tap_ok(access(stale, F_OK) != 0 && access(at(dir, "3"), F_OK) == 0,
+	       "the stale directory goes, the layer its parent link names stays");
 	free(dir);
 }
 
@@ -512,6 +548,7 @@ int main(void)
 	}
 	test_merge(root);
 	test_missing_in_base(root);
+	test_stale_not_merge(root);
 	test_fault(root, "merge-pages:kill", true, false);
 	test_fault(root, "merge-built:kill", true, false);
 	test_fault(root, "merge-built", false, false);
