@@ -277,6 +277,30 @@ agents_of() {
 	thaw "$CPID"
 }
 
+@test "runc: the hook at createRuntime (status creating, init not yet exec'd) starts the agent; it waits for the workload" {
+	write_config "$BUNDLE" 'while :; do sleep 0.05; done' org.ckpt.enable=true org.ckpt.interval=200ms
+	jq '.hooks.createRuntime = [.hooks.poststart[0] | .args = ["ckpt", "hook", "createRuntime"]] | del(.hooks.poststart)' \
+		"$BUNDLE/config.json" >"$BUNDLE/config.new"
+	mv "$BUNDLE/config.new" "$BUNDLE/config.json"
+	start "$CTR" "$BUNDLE"
+	local D="$BUNDLE/checkpoint"
+	agents_of "$D" >"$BATS_TEST_TMPDIR/agent-pids"
+	[ -s "$BATS_TEST_TMPDIR/agent-pids" ]
+	retry 100 0.1 layers_at_least "$D" 2
+	# the first layer came after the exec: the workload's memory, not runc init's
+	run -0 grep -m1 'workload started' "$D/agent.log"
+	assert_output --partial '/bin/busybox'
+	ckpt_run -0 agent final --bundle "$BUNDLE" --leave frozen
+	ckpt_run -0 verify -t "$CPID" --cgroup auto -D "$D/latest"
+	assert_output --partial ": OK"
+	thaw "$CPID"
+	local ap
+	ap=$(head -1 "$BATS_TEST_TMPDIR/agent-pids")
+	rc delete -f "$CTR"
+	retry 100 0.1 bash -c "! kill -0 $ap 2>/dev/null || grep -q '^State:.*Z' /proc/$ap/status"
+	[ ! -e "$D/agent.sock" ]
+}
+
 @test "runc: a container forking children while layers are taken; layer --dir and final --leave running" {
 	write_config "$BUNDLE" 'while :; do (sleep 0.01; true) & sleep 0.02; wait; done' \
 		org.ckpt.enable=true org.ckpt.interval=150ms
