@@ -151,6 +151,9 @@ static bool compact(struct agent *a, size_t keep)
 		a->nr_chain--;
 		memmove(a->chain, a->chain + 1, a->nr_chain * sizeof(*a->chain));
 	}
+	if (a->nr_chain > keep && a->nr_chain >= 2)
+		pr_info("layer %s is a caller's directory, never merged; the next layer is a full one",
+			a->chain[a->chain[0].external ? 0 : 1].dir);
 	return a->nr_chain <= keep;
 }
 
