@@ -24,6 +24,7 @@
 #include "runtime-glue/agent/client.h"
 #include "runtime-glue/agent/sock.h"
 #include "runtime-glue/dump/predump.h"
+#include "runtime-glue/fault.h"
 #include "runtime-glue/mem/layer.h"
 #include "runtime-glue/mem/merge.h"
 #include "runtime-glue/proc/guardian.h"
@@ -361,6 +362,7 @@ int glue_agent_run(const struct glue_agent_conf *c, int ready_fd, struct ck_err 
 	char exe0[PATH_MAX], exe[PATH_MAX];
 	int rc = -1;
 
+	glue_fault_init(); /* CK_FAULT from the hook's env (tests) */
 	pr_info("agent for container %s (init %d), bundle %s, dir %s: interval %" PRIu64
 		" ms, max-layers %u, converge-pages %" PRIu64,
 		c->id, (int)c->init_pid, c->bundle, c->ckpt_dir, c->interval_ms, c->max_layers,

@@ -75,6 +75,32 @@ static uint64_t dir_bytes(const char *path)
 	return n;
 }
 
+/* Whether the ckpt run @pid is gone: no such process, or a zombie not reaped yet. */
+static bool run_gone(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	_cleanup_close_ int fd = -1;
+	ssize_t n;
+
+	if (kill(pid, 0) < 0)
+		return errno == ESRCH;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT;
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	/* a zombie leader whose other threads still run shows Z too: field 20 counts them */
+	if (!p || p[1] != ' ' || (p[2] != 'Z' && p[2] != 'X'))
+		return false;
+	for (int field = 3; field <= 20 && p; field++)
+		p = strchr(p + 1, ' ');
+	return p && strtol(p + 1, NULL, 10) <= 1;
+}
+
 /*
  * A merge (mem/merge.h) killed between its exchange and its base's removal:
  * the stale @stale (.NAME.ckpt-tmp-PID) is then the old child, whose files are
@@ -121,7 +147,8 @@ static void remove_merged_base(const char *parent, const char *tmp_name, const c
 /*
  * Temporary directories (.NAME.ckpt-tmp-PID) of ckpt runs that died (SIGKILL)
  * in @parent, whatever layer they were for: a layer is written only by a live
- * run, so the directory of a pid that no longer exists is garbage.
+ * run, so the directory of a pid that no longer exists (or is a zombie: a
+ * killed agent whose parent has not reaped it yet) is garbage.
  */
 static void remove_stale(const char *parent)
 {
@@ -138,8 +165,7 @@ static void remove_stale(const char *parent)
 		if (!tag || tag == de->d_name)
 			continue;
 		pid = strtol(tag + strlen(TMP_TAG), &end, 10);
-		if (*end || end == tag + strlen(TMP_TAG) || pid <= 0 || kill((pid_t)pid, 0) == 0 ||
-		    errno != ESRCH)
+		if (*end || end == tag + strlen(TMP_TAG) || pid <= 0 || !run_gone((pid_t)pid))
 			continue;
 		_cleanup_free_ char *p = xasprintf("%s/%s", parent, de->d_name);
 		uint64_t bytes = dir_bytes(p);

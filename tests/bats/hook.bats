@@ -257,6 +257,61 @@ agents_of() {
 	thaw "$CPID"
 }
 
+# agent_died DIR: the agent of DIR took its second layer and is gone
+agent_died() {
+	grep -q 'layer 2:' "$1/agent.log" && [ -z "$(agents_of "$1")" ]
+}
+
+# agent_fault_run POINT: a sleeping container whose agent has CK_FAULT=POINT:kill (max-layers 2,
+# so the third round merges); waits for the agent to die there.
+agent_fault_run() {
+	write_config "$BUNDLE" 'exec sleep 100000' org.ckpt.enable=true org.ckpt.interval=100ms \
+		org.ckpt.max-layers=2 org.ckpt.converge-pages=8
+	jq --arg f "CK_FAULT=$1:kill" '.hooks.poststart[0].env += [$f]' "$BUNDLE/config.json" >"$BUNDLE/config.new"
+	mv "$BUNDLE/config.new" "$BUNDLE/config.json"
+	start "$CTR" "$BUNDLE"
+	D="$BUNDLE/checkpoint"
+	agents_of "$D" >"$BATS_TEST_TMPDIR/agent-pids"
+	retry 200 0.1 agent_died "$D"
+	! grep -q 'merged layers' "$D/agent.log"
+	[ -n "$(find "$D" -mindepth 1 -maxdepth 1 -name '.*ckpt-tmp-*')" ]
+	# the container runs on, not frozen
+	! cgroup_frozen "$CPID"
+	[ "$(rc state "$CTR" | jq -r .status)" = running ]
+}
+
+# dump_on_latest: a memory-only dump on top of what the dead agent left (the
+# tree left frozen, the parent's tracking goes on: pages from the parent), then
+# verify rebuilds the frozen memory exactly through the whole chain
+dump_on_latest() {
+	ckpt_run -0 dump --memory-only -t "$CPID" --cgroup auto -D "$D/9" --prev-images-dir ../2
+	echo "$output" | grep -E ' [1-9][0-9]* from parent'
+	[ -z "$(find "$D" -mindepth 1 -maxdepth 1 -name '.*ckpt-tmp-*')" ] || {
+		ls -la "$D" >&2
+		ps -o pid,stat,comm -p "$(find "$D" -maxdepth 1 -name '.*ckpt-tmp-*' | sed 's/.*-//' | head -1)" >&2
+		false
+	}
+	ckpt_run -0 verify -t "$CPID" --cgroup auto -D "$D/9"
+	assert_output --partial ": OK"
+	thaw "$CPID"
+}
+
+@test "runc: the agent killed inside a merge, before its exchange: the old chain stays; the next run cleans up; verify through it" {
+	local D
+	agent_fault_run merge-built
+	[ "$(readlink "$D/latest")" = 2 ] && [ "$(readlink "$D/2/parent")" = ../1 ]
+	dump_on_latest
+	[ -e "$D/1/inventory.img" ] && [ "$(readlink "$D/2/parent")" = ../1 ]
+}
+
+@test "runc: the agent killed inside a merge, after its exchange: the merged chain; the next run removes the old base; verify through it" {
+	local D
+	agent_fault_run merge-switched
+	[ "$(readlink "$D/latest")" = 2 ] && [ ! -L "$D/2/parent" ]
+	dump_on_latest
+	[ ! -e "$D/1" ]
+}
+
 @test "runc: max-layers 1: each layer is merged into its parent right after it; the chain verifies" {
 	write_config "$BUNDLE" 'while :; do sleep 0.05; done' \
 		org.ckpt.enable=true org.ckpt.interval=150ms org.ckpt.max-layers=1

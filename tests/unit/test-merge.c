@@ -504,6 +504,24 @@ static void test_fault(const char *root, const char *fault, bool killed, bool me
 	free(dir);
 }
 
+static bool zombie(pid_t pid)
+{
+	char path[64], buf[256], *p;
+	int fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY);
+	n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return p && p[2] == 'Z';
+}
+
 /*
  * A dead run's own temporary layer directory (with a parent link) beside a
  * complete parentless layer of the same name written later: not a merge's
@@ -534,6 +552,27 @@ static void test_stale_not_merge(const char *root)
 	ck_err_free(&err);
 	tap_ok(access(stale, F_OK) != 0 && access(at(dir, "3"), F_OK) == 0,
 	       "the stale directory goes, the layer its parent link names stays");
+	{
+		/* a zombie run (killed, not reaped yet) is gone; a live one is not */
+		pid_t z = fork();
+		char zdir[600], live[600];
+
+		if (z == 0)
+			_exit(0);
+		snprintf(zdir, sizeof(zdir), "%s/.7.ckpt-tmp-%d", dir, (int)z);
+		snprintf(live, sizeof(live), "%s/.8.ckpt-tmp-%d", dir, (int)getppid());
+		mkdir(zdir, 0700);
+		mkdir(live, 0700);
+		for (int i = 0; i < 1000 && !zombie(z); i++)
+			usleep(1000);
+		if (glue_layer_begin(at(dir, "6"), NULL, &l, &err) == 0)
+			glue_layer_abort(&l);
+		ck_err_free(&err);
+		tap_ok(access(zdir, F_OK) != 0, "a zombie run's temporary directory is removed");
+		tap_ok(access(live, F_OK) == 0, "a live run's temporary directory is kept");
+		waitpid(z, NULL, 0);
+		rmdir(live);
+	}
 	free(dir);
 }
 
