@@ -17,7 +17,8 @@
  * Points used by the memory engine: frozen (tree frozen, nothing read yet),
  * collected (page lists taken, still frozen), thawed (pre-dump copying after
  * thaw), pages (half of the pages written), commit (layer complete, before
- * the rename).  Also: no-pagemap-scan (use pagemap reads instead of the ioctl).
+ * the rename).  The layer merge (mem/merge.h): merge-pages, merge-built,
+ * merge-switched.  Also: no-pagemap-scan (use pagemap reads instead of the ioctl).
  */
 void glue_fault_init(void);
 

@@ -24,7 +24,9 @@
 #include "runtime-glue/agent/client.h"
 #include "runtime-glue/agent/sock.h"
 #include "runtime-glue/dump/predump.h"
+#include "runtime-glue/fault.h"
 #include "runtime-glue/mem/layer.h"
+#include "runtime-glue/mem/merge.h"
 #include "runtime-glue/proc/guardian.h"
 #include "runtime-glue/proc/proc.h"
 #include "runtime-glue/proc/pstree.h"
@@ -119,6 +121,43 @@ static char *next_dir(struct agent *a, unsigned *n)
 	}
 }
 
+/*
+ * Merge the two oldest layers while the chain holds more than @keep and both
+ * are the agent's own (a caller's directory is never rewritten).  Runs with
+ * the container running.  false when a merge failed (the chain is unchanged).
+ */
+static bool compact(struct agent *a, size_t keep)
+{
+	while (a->nr_chain > keep && a->nr_chain >= 2 && !a->chain[0].external &&
+	       !a->chain[1].external) {
+		struct agent_layer *b = &a->chain[0], *c = &a->chain[1];
+		struct glue_merge_stats st;
+		_cleanup_err_ struct ck_err *e = NULL;
+		uint64_t t0 = glue_now_us();
+
+		if (glue_layer_merge(b->dir, c->dir, &st, &e) < 0) {
+			_cleanup_free_ char *m = ck_err_str(e);
+
+			pr_warn("%s; the next layer is a full one", m);
+			return false;
+		}
+		pr_info("merged layers %u and %u into %u: %" PRIu64 " pages (%" PRIu64
+			" from %u), %.3f ms",
+			b->n, c->n, c->n, st.pages + st.shpages, st.pages_from_base, b->n,
+			(double)(glue_now_us() - t0) / 1000.0);
+		c->rebased = true;
+		c->pages_written = st.pages + st.shpages;
+		c->pages_parent = 0;
+		free(b->dir);
+		a->nr_chain--;
+		memmove(a->chain, a->chain + 1, a->nr_chain * sizeof(*a->chain));
+	}
+	if (a->nr_chain > keep && a->nr_chain >= 2)
+		pr_info("layer %s is a caller's directory, never merged; the next layer is a full one",
+			a->chain[a->chain[0].external ? 0 : 1].dir);
+	return a->nr_chain <= keep;
+}
+
 /* see agent-priv.h */
 int agent_take_layer(struct agent *a, const char *dir, bool final, bool leave_frozen,
 		     struct agent_layer *out, struct ck_err **err)
@@ -126,16 +165,23 @@ int agent_take_layer(struct agent *a, const char *dir, bool final, bool leave_fr
 	struct glue_mem_opts o = { 0 };
 	struct glue_mem_result res;
 	_cleanup_free_ char *path = NULL, *prev = NULL;
-	struct agent_layer *latest = a->nr_chain ? &a->chain[a->nr_chain - 1] : NULL;
+	struct agent_layer *latest;
 	/*
 	 * A layer asked for into a given directory (a front-end's PRE_DUMP, whose
 	 * caller names its parent) always chains onto the latest one; only the
-	 * agent's own rounds rebase the chain when it reaches max-layers.
+	 * agent's own rounds keep the chain at max-layers: before the layer the
+	 * oldest two are merged when the chain is full (after it, with
+	 * max-layers 1), so that the numbered directories never exceed it.  Only
+	 * when a merge fails is the layer a full one (a rebase).
 	 */
-	bool rebase = !final && !dir && latest && a->nr_chain >= a->c->max_layers;
+	bool own = !final && !dir;
+	size_t keep = a->c->max_layers > 1 ? a->c->max_layers - 1 : 1;
+	bool rebase = own && !compact(a, keep);
 	unsigned n = 0;
 	int level, rc;
 
+	latest = a->nr_chain ? &a->chain[a->nr_chain - 1] : NULL;
+	rebase = rebase && latest;
 	if (dir) {
 		path = xstrdup(dir);
 		n = a->next_n++;
@@ -200,7 +246,11 @@ int agent_take_layer(struct agent *a, const char *dir, bool final, bool leave_fr
 	a->chain[a->nr_chain] = *out;
 	a->chain[a->nr_chain].dir = xstrdup(out->dir);
 	a->nr_chain++;
-	return set_latest(a, out, err);
+	if (set_latest(a, out, err) < 0)
+		return -1;
+	if (own && !rebase)
+		compact(a, a->c->max_layers);
+	return 0;
 }
 
 /* Convergence after a pre-copy layer (agent.h). */
@@ -312,6 +362,7 @@ int glue_agent_run(const struct glue_agent_conf *c, int ready_fd, struct ck_err 
 	char exe0[PATH_MAX], exe[PATH_MAX];
 	int rc = -1;
 
+	glue_fault_init(); /* CK_FAULT from the hook's env (tests) */
 	pr_info("agent for container %s (init %d), bundle %s, dir %s: interval %" PRIu64
 		" ms, max-layers %u, converge-pages %" PRIu64,
 		c->id, (int)c->init_pid, c->bundle, c->ckpt_dir, c->interval_ms, c->max_layers,
