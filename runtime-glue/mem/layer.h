@@ -55,8 +55,8 @@ int glue_layer_begin(const char *dir, const char *prev_rel, struct glue_layer *l
 /*
  * fsync the temporary directory (its entries) and rename it onto @dir.  The
  * images' data is left to writeback, as CRIU leaves its own: a host crash
- * can lose the newest layer's pages (verify reports it), never an older
- * layer's.  A merge (mem/merge.c), which deletes the layer it replaces,
+ * within the writeback delay can lose a recent layer's pages (verify
+ * reports it).  A merge (mem/merge.c), which deletes the layer it replaces,
  * fsyncs every file first.
  */
 int glue_layer_commit(struct glue_layer *l, struct ck_err **err);
