@@ -18,6 +18,7 @@
 
 #include "common/cleanup.h"
 #include "common/log.h"
+#include "common/stop.h"
 #include "common/xalloc.h"
 #include "runtime-glue/agent/agent.h"
 #include "runtime-glue/agent/agent-priv.h"
@@ -31,13 +32,6 @@
 #include "runtime-glue/proc/proc.h"
 #include "runtime-glue/proc/pstree.h"
 #include "runtime-glue/track/uffd-holder.h"
-
-static volatile sig_atomic_t got_term;
-
-static void on_term(int sig)
-{
-	got_term = sig;
-}
 
 static const char *const state_names[] = {
 	[AG_WAITING] = "waiting", [AG_PRECOPY] = "precopy",   [AG_CONVERGED] = "converged",
@@ -367,13 +361,12 @@ int glue_agent_run(const struct glue_agent_conf *c, int ready_fd, struct ck_err 
 		" ms, max-layers %u, converge-pages %" PRIu64,
 		c->id, (int)c->init_pid, c->bundle, c->ckpt_dir, c->interval_ms, c->max_layers,
 		c->converge_pages);
-	{
-		/* SIGTERM/SIGINT: clean up like `stop` (poll(2) is never restarted) */
-		struct sigaction sa = { .sa_handler = on_term, .sa_flags = SA_RESTART };
-
-		sigaction(SIGTERM, &sa, NULL);
-		sigaction(SIGINT, &sa, NULL);
-	}
+	/*
+	 * SIGTERM/SIGINT (common/stop.h, installed by main): a layer in progress
+	 * is undone (remote call finished or cured, tree thawed), then the agent
+	 * cleans up like `stop` and exits 128 + the signal.  SIGHUP stays
+	 * ignored (agent_main).
+	 */
 	pidfd = (int)syscall(SYS_pidfd_open, c->init_pid, 0);
 	if (pidfd < 0 || !init_alive(&a)) {
 		ck_err_set(err, pidfd < 0 ? errno : ESRCH,
@@ -393,7 +386,12 @@ int glue_agent_run(const struct glue_agent_conf *c, int ready_fd, struct ck_err 
 	ready_ok(&ready_fd);
 	exe_of(c->init_pid, exe0, sizeof(exe0));
 	a.next_at = glue_now_us();
-	while (a.state != AG_STOPPING) {
+	if (!c->wait_exec) {
+		/* the workload runs already: its first layer now, not after a poll */
+		pr_info("workload started (%s); pre-copy", exe0);
+		a.state = AG_PRECOPY;
+	}
+	while (a.state != AG_STOPPING && !ck_stop_sig) {
 		struct pollfd pf[2] = { { .fd = a.lfd, .events = POLLIN },
 					{ .fd = pidfd, .events = POLLIN } };
 		int timeout = 100, r;
@@ -404,10 +402,8 @@ int glue_agent_run(const struct glue_agent_conf *c, int ready_fd, struct ck_err 
 		if (timeout > 1000)
 			timeout = 1000;
 		r = poll(pf, 2, timeout);
-		if (got_term) {
-			pr_info("signal %d: stopping", (int)got_term);
+		if (ck_stop_sig)
 			break;
-		}
 		if (r < 0 && errno != EINTR) {
 			ck_err_set(err, errno, "poll");
 			goto out_registry;
@@ -445,6 +441,8 @@ int glue_agent_run(const struct glue_agent_conf *c, int ready_fd, struct ck_err 
 			free(l.dir);
 		}
 	}
+	if (ck_stop_sig)
+		pr_info("signal %d: stopping", (int)ck_stop_sig);
 	rc = 0;
 out_registry:
 	release_trackers(&a);

@@ -20,6 +20,7 @@ setup() {
 }
 
 teardown() {
+	agent_teardown
 	kill_victims
 }
 
@@ -72,4 +73,70 @@ sweep() {
 	sweep -s 2 -f 0 -t "$to" -S $((step * 2)) -- "$CKPT" dump --leave-running --memory-only \
 		-t "$V" -D "$BATS_TEST_TMPDIR/i{}"
 	[[ "$SUMMARY" == *leftovers=0* ]] || fail "SIGTERM/SIGINT left something: $SUMMARY"
+}
+
+# The pre-copy agent of a "container" without runc: sweep-victim alone in a
+# v2 cgroup of its own, a bundle whose config.json enables the agent, and the
+# OCI state `ckpt hook poststart` reads.  The agent freezes that cgroup for
+# each layer (uffd-wp tracker when available).
+agent_setup() {
+	requires root
+	[ -d /sys/fs/cgroup/unified ] || skip "no cgroup v2 hierarchy"
+	AG_CG=/sys/fs/cgroup/unified/ckpt-safety-$$-$BATS_TEST_NUMBER
+	mkdir "$AG_CG"
+	[ -f "$AG_CG/cgroup.freeze" ] || skip "cgroup v2 without cgroup.freeze"
+	echo "$V" >"$AG_CG/cgroup.procs"
+	AG_B="$BATS_TEST_TMPDIR/bundle"
+	mkdir -p "$AG_B"
+	export CKPT_AGENT_REGISTRY="$BATS_TEST_TMPDIR/agents"
+	jq -n '{ociVersion: "1.0.2", annotations: {"org.ckpt.enable": "true",
+		"org.ckpt.interval": "1h", "org.ckpt.max-layers": "3"}}' >"$AG_B/config.json"
+	jq -n --argjson pid "$V" --arg b "$AG_B" --arg id "ckpt-safety-$$" \
+		'{ociVersion: "1.0.2", id: $id, status: "running", pid: $pid, bundle: $b}' \
+		>"$BATS_TEST_TMPDIR/state.json"
+	AG_START="exec '$CKPT' hook poststart <'$BATS_TEST_TMPDIR/state.json' 2>/dev/null"
+}
+
+agent_teardown() {
+	[ -n "${AG_CG:-}" ] || return 0
+	[ -n "${BATS_TEST_COMPLETED:-}" ] || tail -n 30 "$AG_B/checkpoint/agent.log" >&2 2>/dev/null || true
+	echo 0 >"$AG_CG/cgroup.freeze" 2>/dev/null || true
+	# the victim goes first: its uffd holders follow it; every agent has been killed by the sweep
+	kill_victims
+	retry 50 0.1 rmdir "$AG_CG" 2>/dev/null || true
+}
+
+agent_sweep() {
+	local sig=$1 to=$2 step=$3
+	shift 3
+	sweep -A -g "$AG_CG" -s "$sig" -f 0 -t "$to" -S "$step" "$@" -- /bin/sh -c "$AG_START"
+	# every point started an agent that took layers: the last one's log shows it
+	grep -q 'layer [0-9]*:' "$AG_B/checkpoint/agent.log" || fail "no agent ever wrote a layer"
+	echo "# freezes undone by the guardian: $(grep -c 'ckpt guardian: ckpt died with' "$AG_B/checkpoint/agent.log")" >&3
+}
+
+@test "item 1: the agent killed with SIGKILL at every step of its first layers: the target survives, the cgroup is thawed" {
+	agent_setup
+	# layers 1 (full, arms the tracker) and 2 take about 17 ms here; the agent is idle after
+	local to=20000
+	[ -z "${KILL_SWEEP_LONG:-}" ] || to=60000
+	agent_sweep 9 "$to" "$STEP" -c -N "'$CKPT' agent layer --bundle '$AG_B'"
+	[[ "$SUMMARY" =~ killed=[1-9] ]] || fail "nothing was killed: $SUMMARY"
+}
+
+@test "item 1: the agent stopped with SIGTERM / SIGINT during its layers: exit 143 / 130, target untouched" {
+	agent_setup
+	agent_sweep 15 25000 $((STEP * 2))
+	[[ "$SUMMARY" =~ caught=[1-9] ]] || fail "no SIGTERM was caught: $SUMMARY"
+	[[ "$SUMMARY" == *killed=0* ]] || fail "SIGTERM killed the agent: $SUMMARY"
+	agent_sweep 2 25000 $((STEP * 4))
+	[[ "$SUMMARY" == *killed=0* ]] || fail "SIGINT killed the agent: $SUMMARY"
+	grep -q 'signal 2: stopping' "$AG_B/checkpoint/agent.log"
+}
+
+@test "item 1: the agent killed with SIGKILL at every step of a 'ckpt agent layer' request: the target survives" {
+	agent_setup
+	# converged first (layers 1 and 2), then the request's layer is the one hit
+	AG_START="$AG_START && for i in \$(seq 200); do '$CKPT' agent status --bundle '$AG_B' | grep -q converged && exit 0; sleep 0.01; done; exit 1"
+	agent_sweep 9 15000 "$STEP" -R "exec '$CKPT' agent layer --bundle '$AG_B' >/dev/null 2>&1"
 }
