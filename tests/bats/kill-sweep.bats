@@ -112,7 +112,7 @@ agent_sweep() {
 	sweep -A -g "$AG_CG" -s "$sig" -f 0 -t "$to" -S "$step" "$@" -- /bin/sh -c "$AG_START"
 	# every point started an agent that took layers: the last one's log shows it
 	grep -q 'layer [0-9]*:' "$AG_B/checkpoint/agent.log" || fail "no agent ever wrote a layer"
-	echo "# freezes undone by the guardian: $(grep -c 'ckpt guardian: ckpt died with' "$AG_B/checkpoint/agent.log")" >&3
+	echo "# freezes undone by the guardian: $(grep -c 'ckpt guardian: ckpt died with' "$AG_B/checkpoint/agent.log"), layers interrupted: $(grep -c 'interrupted by SIG' "$AG_B/checkpoint/agent.log")" >&3
 }
 
 @test "item 1: the agent killed with SIGKILL at every step of its first layers: the target survives, the cgroup is thawed" {
@@ -132,6 +132,9 @@ agent_sweep() {
 	agent_sweep 2 25000 $((STEP * 4))
 	[[ "$SUMMARY" == *killed=0* ]] || fail "SIGINT killed the agent: $SUMMARY"
 	grep -q 'signal 2: stopping' "$AG_B/checkpoint/agent.log"
+	# an interrupted layer is undone: no temporary layer directory is left
+	[ -z "$(find "$AG_B/checkpoint" -maxdepth 1 -name '*ckpt-tmp*')" ] ||
+		fail "left: $(find "$AG_B/checkpoint" -maxdepth 1 -name '*ckpt-tmp*')"
 }
 
 @test "item 1: the agent killed with SIGKILL at every step of a 'ckpt agent layer' request: the target survives" {
