@@ -18,7 +18,9 @@
  * collected (page lists taken, still frozen), thawed (pre-dump copying after
  * thaw), pages (half of the pages written), commit (layer complete, before
  * the rename).  The layer merge (mem/merge.h): merge-pages, merge-built,
- * merge-switched.  Also: no-pagemap-scan (use pagemap reads instead of the ioctl).
+ * merge-switched.  Also: no-pagemap-scan (use pagemap reads instead of the ioctl);
+ * remote-call-armed (parasite/: every remote call, its registers set, not run
+ * yet; kill, pause and stop only).
  */
 void glue_fault_init(void);
 

@@ -75,6 +75,49 @@ sweep() {
 	[[ "$SUMMARY" == *leftovers=0* ]] || fail "SIGTERM/SIGINT left something: $SUMMARY"
 }
 
+# ckpt SIGKILLs itself (CK_FAULT) with the leader's registers set for a
+# recorded call that has not run: without the guardian's skip, the detached
+# leader would run it after the guardian's look (issue 12 item 1, the late
+# leftover of docs/parasite.md).
+ctxsw() {
+	awk '/^voluntary_ctxt_switches/ {print $2}' "/proc/$V/status"
+}
+
+armed_kill() {
+	local what=$1 maps fds
+	shift
+	maps=$(cat "/proc/$V/maps")
+	fds=$(ls -l "/proc/$V/fd" | awk '{print $9, $11}')
+	run env CK_FAULT=remote-call-armed:kill "$CKPT" "$@"
+	echo "$output" >&2
+	[ "$status" -eq 137 ] || fail "expected ckpt to die by SIGKILL (137), got $status"
+	# Either the guardian's seize came first and it skipped the call, or the
+	# detached leader ran it first and the guardian undid it: both leave nothing.
+	if [[ "$output" == *"ckpt guardian: process $V: ckpt died before its call $what ran; skipped it"* ]]; then
+		echo "# call $what: skipped by the guardian" >&3
+	else
+		echo "# call $what: run by the detached leader, undone by the guardian" >&3
+	fi
+	retry 100 0.02 untraced "$V"
+	# the victim sleeps every ~200 us: two more sleeps prove it is back in its own
+	# code, past where a call let run would have run
+	local c0
+	c0=$(ctxsw)
+	retry 250 0.02 eval '[ "$(ctxsw)" -ge $((c0 + 2)) ]'
+	[ "$(cat "/proc/$V/maps")" = "$maps" ] || fail "mappings changed"
+	[ "$(ls -l "/proc/$V/fd" | awk '{print $9, $11}')" = "$fds" ] || fail "fds changed"
+	victim_healthy
+}
+
+@test "item 1: ckpt killed with a remote mmap armed but not run: the guardian skips or undoes it" {
+	armed_kill 9 exec -t "$V" getcwd @64 64
+}
+
+@test "item 1: ckpt killed with the remote userfaultfd() armed but not run: the guardian skips or undoes it" {
+	requires uffd-wp-async
+	armed_kill 323 pre-dump -t "$V" -D "$BATS_TEST_TMPDIR/a" --tracker uffd-wp
+}
+
 # The pre-copy agent of a "container" without runc: sweep-victim alone in a
 # v2 cgroup of its own, a bundle whose config.json enables the agent, and the
 # OCI state `ckpt hook poststart` reads.  The agent freezes that cgroup for
