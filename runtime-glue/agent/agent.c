@@ -156,6 +156,8 @@ static bool compact(struct agent *a, size_t keep)
 int agent_take_layer(struct agent *a, const char *dir, bool final, bool leave_frozen,
 		     struct agent_layer *out, struct ck_err **err)
 {
+	/* a final layer left frozen for our own thaw: thawed if we die in between */
+	_cleanup_(glue_guardian_stopp) struct glue_guardian *hold = NULL;
 	struct glue_mem_opts o = { 0 };
 	struct glue_mem_result res;
 	_cleanup_free_ char *path = NULL, *prev = NULL;
@@ -205,6 +207,8 @@ int agent_take_layer(struct agent *a, const char *dir, bool final, bool leave_fr
 	o.tracker = a->c->tracker;
 	o.verb = final ? "agent final" : "agent layer";
 	/* one line per layer in agent.log, not the engine's detail (it runs for days) */
+	if (final && !leave_frozen && !(hold = glue_guardian_hold(a->cg.dir, a->cg.v2, err)))
+		return ck_err_wrap(err, "final layer");
 	level = ck_log_get_level();
 	if (level < CK_LOG_DEBUG)
 		ck_log_set_level(CK_LOG_WARN);

@@ -161,9 +161,10 @@ agent_sweep() {
 @test "item 1: the agent killed with SIGKILL at every step of its first layers: the target survives, the cgroup is thawed" {
 	agent_setup
 	# layers 1 (full, arms the tracker) and 2 take about 17 ms here; the agent is idle after
-	local to=20000
-	[ -z "${KILL_SWEEP_LONG:-}" ] || to=60000
-	agent_sweep 9 "$to" "$STEP" -c -N "'$CKPT' agent layer --bundle '$AG_B'"
+	local to=20000 every=8
+	[ -z "${KILL_SWEEP_LONG:-}" ] || { to=60000; every=1; }
+	# every 8th point (each with KILL_SWEEP_LONG=1): a fresh agent takes a layer and stops on SIGTERM
+	agent_sweep 9 "$to" "$STEP" -c -e "$every" -N "'$CKPT' agent layer --bundle '$AG_B'"
 	[[ "$SUMMARY" =~ killed=[1-9] ]] || fail "nothing was killed: $SUMMARY"
 }
 
@@ -185,4 +186,10 @@ agent_sweep() {
 	# converged first (layers 1 and 2), then the request's layer is the one hit
 	AG_START="$AG_START && for i in \$(seq 200); do '$CKPT' agent status --bundle '$AG_B' | grep -q converged && exit 0; sleep 0.01; done; exit 1"
 	agent_sweep 9 15000 "$STEP" -R "exec '$CKPT' agent layer --bundle '$AG_B' >/dev/null 2>&1"
+}
+
+@test "item 1: the agent killed with SIGKILL at every step of a final layer (--leave running): the target survives, thawed" {
+	agent_setup
+	AG_START="$AG_START && for i in \$(seq 200); do '$CKPT' agent status --bundle '$AG_B' | grep -q converged && exit 0; sleep 0.01; done; exit 1"
+	agent_sweep 9 25000 "$STEP" -R "exec '$CKPT' agent final --leave running --bundle '$AG_B' >/dev/null 2>&1"
 }

@@ -33,7 +33,7 @@
  * With -g CGDIR, that cgroup must be thawed after each point (cgroup.freeze 0
  * and "frozen 0" in cgroup.events, or freezer.state THAWED for v1).  With -c,
  * a fresh agent then must answer `sh -c NEXT` (-N NEXT, exit 0) and exit 143
- * on SIGTERM.
+ * on SIGTERM.  -e N does the -c check only at every Nth point (default 1).
  *
  * Prints one line per point on stdout and a summary:
  *   "points=N killed=K caught=C finished=F elapsed_ms=T".
@@ -373,10 +373,11 @@ int main(int argc, char **argv)
 	int sig = SIGKILL, opt, idx = 0, killed = 0, caught = 0, finished = 0;
 	bool check_next = false, allow_leftovers = false, agent_mode = false;
 	const char *req = NULL, *next = NULL;
+	long every = 1;
 	int leftovers = 0;
 	char *before;
 
-	while ((opt = getopt(argc, argv, "+p:s:f:t:S:clAR:N:g:")) != -1) {
+	while ((opt = getopt(argc, argv, "+p:s:f:t:S:clAR:N:g:e:")) != -1) {
 		switch (opt) {
 		case 'A':
 			agent_mode = true;
@@ -389,6 +390,9 @@ int main(int argc, char **argv)
 			break;
 		case 'g':
 			cgdir = optarg;
+			break;
+		case 'e':
+			every = atol(optarg) > 0 ? atol(optarg) : 1;
 			break;
 		case 'p':
 			target = atoi(optarg);
@@ -500,13 +504,14 @@ int main(int argc, char **argv)
 		}
 		free(after);
 		printf("delay_us=%ld %s ok\n", d, how);
-		if (check_next && agent_mode) {
+		/* -e: the next run is checked at every Nth point only */
+		if (check_next && idx % every == 0 && agent_mode) {
 			if (!agent_next(argv + optind, next, 100000 + idx)) {
 				printf("delay_us=%ld FAIL: the next agent did not work\n", d);
 				return 1;
 			}
 			reap_orphans();
-		} else if (check_next) {
+		} else if (check_next && idx % every == 0) {
 			pid = spawn(argv + optind, 100000 + idx);
 			waitpid(pid, &st, 0);
 			if (!WIFEXITED(st) || WEXITSTATUS(st)) {
