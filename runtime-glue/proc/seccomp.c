@@ -132,11 +132,11 @@ int glue_seccomp_check_task(pid_t pid, const pid_t *tids, size_t nr, struct ck_e
 		if (tids[i] == pid)
 			return ck_err_set(
 				err, EPERM,
-				"process %d has a seccomp %s (Seccomp: %d) that ckpt can suspend only as root (CAP_SYS_ADMIN; %s): a call injected into it could kill it, so ckpt refused before stopping it",
+				"process %d has a seccomp %s (Seccomp: %d) that ckpt can suspend only as root (CAP_SYS_ADMIN in the initial user namespace; here %s): a call injected into it could kill it, so ckpt refused it before stopping anything",
 				(int)pid, mode == 1 ? "strict mode" : "filter", mode, why);
 		return ck_err_set(
 			err, EPERM,
-			"thread %d of process %d has a seccomp %s (Seccomp: %d) that ckpt can suspend only as root (CAP_SYS_ADMIN; %s): a call injected into it could kill it, so ckpt refused before stopping it",
+			"thread %d of process %d has a seccomp %s (Seccomp: %d) that ckpt can suspend only as root (CAP_SYS_ADMIN in the initial user namespace; here %s): a call injected into it could kill it, so ckpt refused it before stopping anything",
 			(int)tids[i], (int)pid, mode == 1 ? "strict mode" : "filter", mode, why);
 	}
 	return 0;

@@ -127,7 +127,7 @@ start_seccomp_victim() {
 		run setpriv --reuid=nobody --regid=nogroup --clear-groups "$CKPT" $verb -t "$v" -D "$NOBODY_DIR/a" -v
 		echo "ckpt $verb: status $status: $output" >&2
 		[ "$status" -eq 1 ] || fail "$verb: expected exit 1, got $status"
-		assert_output --partial "process $v has a seccomp filter (Seccomp: 2) that ckpt can suspend only as root (CAP_SYS_ADMIN; ckpt lacks CAP_SYS_ADMIN): a call injected into it could kill it, so ckpt refused before stopping it"
+		assert_output --partial "process $v has a seccomp filter (Seccomp: 2) that ckpt can suspend only as root (CAP_SYS_ADMIN in the initial user namespace; here ckpt lacks CAP_SYS_ADMIN): a call injected into it could kill it, so ckpt refused it before stopping anything"
 		# refused before anything: no freeze, no tracker, no layer directory
 		refute_output --partial "froze"
 		refute_output --partial "tracker:"
@@ -138,7 +138,7 @@ start_seccomp_victim() {
 	# the same check refuses exec (one function), also for --cgroup targets
 	run setpriv --reuid=nobody --regid=nogroup --clear-groups "$CKPT" exec -t "$v" getpid
 	[ "$status" -eq 1 ] || fail "exec: expected exit 1, got $status"
-	assert_output --partial "refused before stopping it"
+	assert_output --partial "refused it before stopping anything"
 	target_untouched "$v" "$maps"
 	# the victim's own filter still works and it still runs
 	grep -q '^READY getcwd=EPERM' "$BATS_TEST_TMPDIR/sc.out"
