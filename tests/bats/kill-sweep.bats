@@ -6,8 +6,12 @@
 # fds as before; sweep-victim checks its own memory, registers, MXCSR and mask
 # all the time and exits 3 on a difference.  SIGTERM/SIGINT must give exit
 # 143/130 (or 0 when ckpt finished first).  No leftover mapping or fd is
-# allowed (ckpt's leftover guardian removes them).  KILL_SWEEP_LONG=1 sweeps further
-# and with a 10 us step for exec.
+# allowed (ckpt's leftover guardian removes them).  The pre-copy agent is swept
+# too (kill-sweep -A, runtime-glue/agent/): started by `ckpt hook poststart` for
+# sweep-victim alone in a v2 cgroup, killed from its start (its first layers)
+# or from a `ckpt agent layer` / `final` request, the cgroup checked thawed.
+# KILL_SWEEP_LONG=1 sweeps further, with a 10 us step for exec and the agent's
+# next-run check at every point.
 
 load helpers
 
