@@ -112,9 +112,10 @@ unsigned int parasite_audit_arch(const struct parasite_ctl *ctl);
 void parasite_set_timeout(struct parasite_ctl *ctl, unsigned int timeout_ms);
 
 /*
- * Tests (CK_FAULT, runtime-glue/fault.h): called with "remote-call-armed" once
- * the leader's registers and signal mask are set for a remote call that has
- * not run yet, the window the leftover guardian closes by skipping the call.
+ * Tests (CK_FAULT, runtime-glue/fault.h): called with "remote-call-armed", then
+ * "remote-call-armed-NR" (NR: the syscall number), once the leader's
+ * registers and signal mask are set for a remote call that has not run yet,
+ * the window the leftover guardian closes by skipping the call.
  * NULL (default): nothing.  Never called in the guardian.
  */
 extern void (*parasite_fault_hook)(const char *point);

@@ -19,8 +19,9 @@
  * thaw), pages (half of the pages written), commit (layer complete, before
  * the rename).  The layer merge (mem/merge.h): merge-pages, merge-built,
  * merge-switched.  Also: no-pagemap-scan (use pagemap reads instead of the ioctl);
- * remote-call-armed (parasite/: every remote call, its registers set, not run
- * yet; kill, pause and stop only).
+ * remote-call-armed and remote-call-armed-NR (parasite/: every remote call,
+ * or those of syscall NR, registers set, not run yet; kill, pause and stop
+ * only).
  */
 void glue_fault_init(void);
 

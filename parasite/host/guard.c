@@ -35,7 +35,7 @@ struct guard_rec {
 	int fd; /* REC_FD */
 	/* the call that creates it, once its registers are set (guard_note_call) */
 	long call_nr;
-	unsigned long call_ip, call_sp;
+	unsigned long call_ip, call_sp, call_arg0;
 };
 
 #define GUARD_RECS (4096 / sizeof(struct guard_rec))
@@ -129,13 +129,21 @@ static void skip_pending_call(struct parasite_ctl *ctl)
 	for (size_t i = 0; i < GUARD_RECS; i++) {
 		struct guard_rec *r = &recs[i];
 
-		if ((r->kind != REC_MAP && r->kind != REC_FD) || r->pid != ctl->pid ||
-		    !r->call_ip || rec_present(r))
+		bool undo;
+
+		if ((r->kind != REC_MAP && r->kind != REC_FD) || r->pid != ctl->pid || !r->call_ip)
 			continue;
 		if (l->regs.rip != r->call_ip || l->regs.rsp != r->call_sp ||
 		    l->regs.rax != (unsigned long long)r->call_nr ||
-		    l->regs.orig_rax != (unsigned long long)-1)
+		    l->regs.orig_rax != (unsigned long long)-1 ||
+		    (r->call_arg0 && l->regs.rdi != r->call_arg0))
 			continue;
+		/* a pending munmap/close: skipped too, the guardian undoes it itself
+		 * below (run after our detach, it could hit a range or fd number the
+		 * task's other threads reuse by then) */
+		undo = r->call_nr == SYS_munmap || r->call_nr == SYS_close;
+		if (!undo && rec_present(r))
+			continue; /* an old record: its creating call has run */
 		l->regs.rip += 2; /* the 2-byte `syscall` */
 		l->regs.rax = (unsigned long long)-EINTR;
 		if (ptr_setregs(l->tid, &l->regs, &err) < 0) {
@@ -147,7 +155,8 @@ static void skip_pending_call(struct parasite_ctl *ctl)
 		dprintf(STDERR_FILENO,
 			"ckpt guardian: process %d: ckpt died before its call %ld ran; skipped it\n",
 			(int)ctl->pid, r->call_nr);
-		r->kind = REC_FREE;
+		if (!undo)
+			r->kind = REC_FREE;
 		return; /* one call at a time */
 	}
 }
@@ -326,6 +335,7 @@ void guard_note_call(pid_t pid, bool map, unsigned long addr_or_fd, long nr, uns
 			continue;
 		r->call_nr = nr;
 		r->call_sp = sp;
+		r->call_arg0 = map ? addr_or_fd : nr == SYS_close ? addr_or_fd : 0;
 		__atomic_store_n(&r->call_ip, ip, __ATOMIC_SEQ_CST);
 	}
 }

@@ -92,15 +92,16 @@ armed_kill() {
 	shift
 	maps=$(cat "/proc/$V/maps")
 	fds=$(ls -l "/proc/$V/fd" | awk '{print $9, $11}')
-	run env CK_FAULT=remote-call-armed:kill "$CKPT" "$@"
+	run env CK_FAULT="remote-call-armed-$what:kill" "$CKPT" "$@"
 	echo "$output" >&2
 	[ "$status" -eq 137 ] || fail "expected ckpt to die by SIGKILL (137), got $status"
-	# Either the guardian's seize came first and it skipped the call, or the
-	# detached leader ran it first and the guardian undid it: both leave nothing.
+	# Either the guardian's seize came first and it skipped the call (an undo
+	# call it then does itself), or the detached leader ran it first (and the
+	# guardian undid what it created): both leave nothing.
 	if [[ "$output" == *"ckpt guardian: process $V: ckpt died before its call $what ran; skipped it"* ]]; then
 		echo "# call $what: skipped by the guardian" >&3
 	else
-		echo "# call $what: run by the detached leader, undone by the guardian" >&3
+		echo "# call $what: run by the detached leader before the guardian's seize (then undone by it)" >&3
 	fi
 	retry 100 0.02 untraced "$V"
 	# the victim sleeps every ~200 us: two more sleeps prove it is back in its own
@@ -120,6 +121,12 @@ armed_kill() {
 @test "item 1: ckpt killed with the remote userfaultfd() armed but not run: the guardian skips or undoes it" {
 	requires uffd-wp-async
 	armed_kill 323 pre-dump -t "$V" -D "$BATS_TEST_TMPDIR/a" --tracker uffd-wp
+}
+
+@test "item 1: ckpt killed with the undo (munmap, close of the userfaultfd) armed but not run: the guardian undoes it itself" {
+	armed_kill 11 exec -t "$V" getcwd @64 64
+	requires uffd-wp-async
+	armed_kill 3 pre-dump -t "$V" -D "$BATS_TEST_TMPDIR/b" --tracker uffd-wp
 }
 
 # The pre-copy agent of a "container" without runc: sweep-victim alone in a
