@@ -108,6 +108,14 @@ if [ "$nrows" -lt 10 ]; then
 	rc=1
 fi
 
+# `retry N D test "$(cmd)" = X` expands cmd once, before retry runs: every try
+# tests the same stale sample.  Wrap the sample in a function (state_is) or eval.
+mapfile -t bats_files < <(git ls-files 'tests/*.bats' 'tests/*.bash')
+if grep -nE 'retry [0-9]+ [0-9.]+ (test|\[) [^|]*\$\(' "${bats_files[@]}"; then
+	echo "lint: retry of a command substitution expanded once (use a function or eval)" >&2
+	rc=1
+fi
+
 if command -v shellcheck >/dev/null; then
 	mapfile -t scripts < <(git ls-files '*.sh' '*.bash' '.ci/run'; git ls-files --others --exclude-standard '*.sh' '*.bash')
 	if ! shellcheck -x -e SC1091,SC2154,SC2034 "${scripts[@]}"; then

@@ -60,6 +60,12 @@ blocked_in() {
 	cut -d' ' -f1 "/proc/$1/task/$2/syscall"
 }
 
+# blocked_is PID TID NR: thread TID of PID is blocked in syscall NR (read anew
+# at each call, so that `retry` samples it each time).
+blocked_is() {
+	[ "$(blocked_in "$1" "$2")" = "$3" ]
+}
+
 victim_out() {
 	cat "$BATS_TEST_TMPDIR/$1.out"
 }
@@ -146,7 +152,7 @@ victim_out() {
 	start_victim exec-reader
 	local pid=$VICTIM_PID wfd
 	wfd=$(sed -n 's/^READY wfd=//p' "$BATS_TEST_TMPDIR/exec-reader.out")
-	retry 50 0.05 test "$(blocked_in "$pid" "$pid")" = 0
+	retry 50 0.05 blocked_is "$pid" "$pid" 0
 	for _ in 1 2 3; do
 		ckpt_run -0 exec -t "$pid" getpid
 	done
@@ -203,7 +209,7 @@ victim_out() {
 	start_victim exec-sigusr1
 	local pid=$VICTIM_PID cgt
 	cgt=$(awk '/^SigCgt:/ {print $2}' "/proc/$pid/status")
-	retry 50 0.05 test "$(blocked_in "$pid" "$pid")" = 130
+	retry 50 0.05 blocked_is "$pid" "$pid" 130
 	ckpt_run -0 exec -t "$pid" getpid
 	ckpt_run -0 exec -t "$pid" getpid
 	victim_ok "$pid"
@@ -222,7 +228,7 @@ victim_out() {
 @test "a victim waiting in ppoll() with a temporary mask keeps its real signal mask" {
 	start_victim exec-sigusr1 ppoll
 	local pid=$VICTIM_PID
-	retry 50 0.05 test "$(blocked_in "$pid" "$pid")" = 271
+	retry 50 0.05 blocked_is "$pid" "$pid" 271
 	ckpt_run -0 exec -t "$pid" getpid
 	victim_ok "$pid"
 	[ "$(blocked_in "$pid" "$pid")" = 271 ] || fail "not back in ppoll"
@@ -236,14 +242,14 @@ victim_out() {
 	start_victim exec-sleeper 60
 	local pid=$VICTIM_PID
 	kill -STOP "$pid"
-	retry 100 0.1 test "$(proc_state "$pid")" = T
+	retry 100 0.1 state_is "$pid" T
 	ckpt_run -0 exec -t "$pid" getpid
 	assert_output "Syscall returned $pid ($(printf '0x%x' "$pid"))"
 	sleep 0.1
 	[ "$(proc_state "$pid")" = T ] || fail "state $(proc_state "$pid") after exec"
 	victim_ok "$pid"
 	kill -CONT "$pid"
-	retry 50 0.05 test "$(proc_state "$pid")" = S
+	retry 50 0.05 state_is "$pid" S
 }
 
 @test "a pending blocked signal stays pending" {

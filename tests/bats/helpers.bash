@@ -110,6 +110,12 @@ proc_state() {
 	awk '/^State:/ {print $2}' "/proc/$1/status"
 }
 
+# state_is PID X: PID's state letter is X, read at each call (`retry state_is`
+# samples again; `retry test "$(proc_state P)" = X` would test one sample).
+state_is() {
+	[ "$(proc_state "$1")" = "$2" ]
+}
+
 # True when no task of pid $1 is traced (TracerPid 0 in every thread).
 untraced() {
 	local t
