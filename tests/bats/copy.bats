@@ -114,3 +114,24 @@ running() {
 	[ ! -e "$IMG/dead" ]
 	no_tmp
 }
+
+@test "pages written while a pre-dump copies them are in the next layer: the chain verifies" {
+	vcmd alloc a 4096
+	vcmd fill a 0 4096 1
+	local log="$BATS_TEST_TMPDIR/ckpt.err" rc=0
+	# stopped after the thaw with half of the pages copied: the first and
+	# the last pages of the region change now, copied or not yet
+	CK_FAULT=pages:stop "$CKPT" pre-dump -t "$VPID" -D "$IMG/1" --tracker "$TRACKER" >/dev/null 2>"$log" 3>&- &
+	CKPT_PID=$!
+	retry 200 0.02 grep -q "stopped at pages" "$log" || fail "ckpt did not stop: $(cat "$log")"
+	vcmd fill a 0 16 2
+	vcmd fill a 4080 16 3
+	kill -CONT "$CKPT_PID"
+	wait "$CKPT_PID" || rc=$?
+	[ "$rc" = 0 ] || fail "pre-dump failed: $(cat "$log")"
+	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/2" --prev-images-dir ../1 --tracker "$TRACKER"
+	ckpt_run -0 dump --memory-only -t "$VPID" -D "$IMG/3" --prev-images-dir ../2 --tracker "$TRACKER" --leave-stopped
+	ckpt_run -0 verify -t "$VPID" -D "$IMG/3"
+	assert_output --partial ": OK"
+	kill -CONT "$VPID"
+}
