@@ -10,6 +10,7 @@
 #   (32 MiB dirty) at 1, 2, 4, 8 GiB (BENCH_QUICK=1: 1 and 2 GiB), with 10,000
 #   VMAs (1 GiB) and with 16 processes of 64 MiB (one tree); the workload's
 #   write rate tracked vs untracked; peak RSS of ckpt at the largest size.
+#   BENCH_FIRST_ONLY=1: the first-layer comparison and the write rate only.
 # Writes $BUILD/bench-compare.json and prints a table.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -128,6 +129,8 @@ incr_case() {
 	done
 }
 
+# BENCH_FIRST_ONLY=1: the first-layer comparison and the write rate only
+[ -n "${BENCH_FIRST_ONLY:-}" ] && SIZES=""
 # scale curve: frozen time of an incremental uffd-wp layer, 32 MiB dirty
 peak=0
 for s in $SIZES; do
@@ -146,13 +149,15 @@ for s in $SIZES; do
 	rm -rf "$WORK"/s*
 	stop_workload
 done
-echo "compare: 10,000 VMAs (1 GiB), 16 processes of 64 MiB" >&2
-incr_case incr-10000vmas 1024 10000 1
-stop_workload
-rm -rf "$WORK"/s*
-incr_case incr-16x64mib 64 1 16
-stop_workload
-rm -rf "$WORK"/s*
+if [ -z "${BENCH_FIRST_ONLY:-}" ]; then
+	echo "compare: 10,000 VMAs (1 GiB), 16 processes of 64 MiB" >&2
+	incr_case incr-10000vmas 1024 10000 1
+	stop_workload
+	rm -rf "$WORK"/s*
+	incr_case incr-16x64mib 64 1 16
+	stop_workload
+	rm -rf "$WORK"/s*
+fi
 
 jq -n --argjson runs "$runs" --argjson rates "$rates" --arg kernel "$(uname -r)" --argjson mib "$MIB" \
 	--arg criu "${CRIU:-$CRIU_WHY}" --argjson peak "$peak" --arg sizes "$SIZES" --argjson spin "$SPIN_MS" '
