@@ -166,7 +166,11 @@ jq -n --argjson runs "$runs" --argjson rates "$rates" --arg kernel "$(uname -r)"
 	($runs | group_by(.tool + " " + .kind) | map({key: (.[0].tool + " " + .[0].kind),
 		value: {wall_ms: ([.[].wall_ms | select(. != null)] | med),
 			frozen_ms: ([.[].frozen_ms | select(. != null)] | med)}}) | from_entries) as $m
-	| ($rates | group_by(.state) | map({key: .[0].state, value: ([.[].pages_per_s] | med)}) | from_entries) as $rt
+	# ratios within one run index (neighbours in time share the load of the moment)
+	| def paired(a; b): [$runs[] | select(.tool + " " + .kind == a) | .run as $r | .wall_ms as $x
+		| ($runs[] | select(.tool + " " + .kind == b and .run == $r) | .wall_ms) as $y
+		| select($x != null and $y != null) | $y / $x] | med | r2;
+	($rates | group_by(.state) | map({key: .[0].state, value: ([.[].pages_per_s] | med)}) | from_entries) as $rt
 	| {kernel: $kernel, workload_mib: $mib, criu: $criu, sizes_mib: $sizes,
 	   peak_rss_mib_largest: ($peak / 1024 * 10 | round / 10), medians: $m,
 	   workload_rate: {spin_ms: $spin, untracked_pages_per_s: $rt.untracked, tracked_pages_per_s: $rt.tracked,
@@ -176,7 +180,11 @@ jq -n --argjson runs "$runs" --argjson rates "$rates" --arg kernel "$(uname -r)"
 	     ckpt_predump_speed_over_criu: (if $m["criu-4.2 dump"].wall_ms then ($m["criu-4.2 dump"].wall_ms / $m["ckpt pre-dump"].wall_ms | r2) else null end),
 	     ckpt_dump_frozen_over_criu: (if $m["criu-4.2 dump"].frozen_ms then ($m["ckpt dump"].frozen_ms / $m["criu-4.2 dump"].frozen_ms | r2) else null end),
 	     ckpt_predump_speed_over_write: ($m["write() write"].wall_ms / $m["ckpt pre-dump"].wall_ms | r2),
-	     ckpt_dump_speed_over_write: ($m["write() write"].wall_ms / $m["ckpt dump"].wall_ms | r2)},
+	     ckpt_dump_speed_over_write: ($m["write() write"].wall_ms / $m["ckpt dump"].wall_ms | r2),
+	     paired_predump_speed_over_criu: paired("ckpt pre-dump"; "criu-4.2 dump"),
+	     paired_dump_speed_over_criu: paired("ckpt dump"; "criu-4.2 dump"),
+	     paired_predump_speed_over_write: paired("ckpt pre-dump"; "write() write"),
+	     paired_dump_speed_over_write: paired("ckpt dump"; "write() write")},
 	   goals: {predump_speed_over_criu: ">= 1.3", first_layer_speed_over_write: ">= 0.9",
 		incr_frozen_ms: "<= 3, <= 1.5x from 1 to 8 GiB", final_dump_frozen_ms: "<= 15"},
 	   runs: $runs, rates: $rates}' >"$OUT"
