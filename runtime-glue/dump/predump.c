@@ -18,6 +18,7 @@
 #include "common/xalloc.h"
 #include "runtime-glue/dump/dump-state.h"
 #include "runtime-glue/fault.h"
+#include "runtime-glue/mem/copy.h"
 #include "runtime-glue/dump/predump.h"
 #include "runtime-glue/mem/pagemap.h"
 #include "runtime-glue/proc/seccomp.h"
@@ -26,6 +27,7 @@
 #include "runtime-glue/track/uffd-target.h"
 
 #define CHUNK_PAGES 512 /* 2 MiB copied per step: bounds ckpt's memory */
+#define COPY_SLOTS  4   /* buffers between reading and writing (copy.h) */
 
 /* A memory object plus what only the engine needs. */
 struct mobj {
@@ -336,6 +338,13 @@ static ssize_t do_chunk(struct engine *e, struct mobj *ob, struct glue_pmw *w, s
 	uint64_t t0 = glue_now_us(), t1, written = 0;
 	size_t valid = n;
 
+	/* a free buffer of the page writer (waiting for it is write time) */
+	e->buf = glue_copier_buf(e->layer.copier, err);
+	if (!e->buf)
+		return -1;
+	c.buf = e->buf;
+	e->res->st.memwrite_us += glue_now_us() - t0;
+	t0 = glue_now_us();
 	fill_held(&ob->m.parent_held, hcur, addr, n, e->held);
 	for (size_t i = 0; i < n; i++)
 		e->dirty[i] = !e->held[i];
@@ -401,6 +410,8 @@ static ssize_t do_chunk(struct engine *e, struct mobj *ob, struct glue_pmw *w, s
 		i = j;
 	}
 	if (ops->record && ops->record(&e->trk, &ob->m, &c, err) < 0)
+		return -1;
+	if (glue_copier_submit(e->layer.copier, err) < 0)
 		return -1;
 	if (ob->m.shmem) {
 		e->res->st.shpages_scanned += valid;
@@ -597,7 +608,7 @@ int glue_mem_dump(const struct glue_mem_opts *o, struct glue_mem_result *res, st
 		goto out;
 	e.trk_open = true;
 	e.prog = glue_progress_new(o->verb ? o->verb : "dump", o->json_progress);
-	e.buf = xmalloc(CHUNK_PAGES * GLUE_PAGE_SIZE);
+	e.layer.copier = glue_copier_new(CHUNK_PAGES * GLUE_PAGE_SIZE, COPY_SLOTS);
 	e.held = xmalloc(CHUNK_PAGES);
 	e.dirty = xmalloc(CHUNK_PAGES);
 	e.rd = xmalloc(CHUNK_PAGES);
@@ -680,9 +691,9 @@ out:
 		e.trk.ops->close(&e.trk);
 	glue_freezer_free(e.fz);
 	glue_pstree_free(&e.tree);
+	glue_copier_free(e.layer.copier); /* owns e.buf */
 	glue_layer_abort(&e.layer);
 	glue_progress_free(e.prog);
-	free(e.buf);
 	free(e.held);
 	free(e.dirty);
 	free(e.rd);

@@ -33,6 +33,8 @@
  * loader; chain.h: reading a layer and its parents.
  */
 
+struct glue_copier;
+
 struct glue_layer {
 	char *dir;        /* final path as given */
 	char *tmp;        /* temporary sibling */
@@ -40,7 +42,8 @@ struct glue_layer {
 	int parent_dirfd; /* the parent layer, or -1 */
 	char *parent_rel; /* --prev-images-dir as given */
 	uint32_t next_pages_id;
-	uint64_t bytes_written; /* page data written (pages-*.img) */
+	uint64_t bytes_written;     /* page data written (pages-*.img) */
+	struct glue_copier *copier; /* page writer thread (copy.h), or NULL: written inline */
 };
 
 /*

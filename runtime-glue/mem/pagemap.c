@@ -16,6 +16,7 @@
 #include "common/xalloc.h"
 #include "proto/img.h"
 #include "proto/pagemap.pb-c.h"
+#include "runtime-glue/mem/copy.h"
 #include "runtime-glue/mem/layer.h"
 #include "runtime-glue/mem/pagemap.h"
 
@@ -87,7 +88,11 @@ int glue_pmw_add(struct glue_pmw *w, uint64_t vaddr, size_t npages, const void *
 	}
 	w->pend_n += npages;
 	if (present) {
-		if (img_write_raw(w->pages, data, npages * GLUE_PAGE_SIZE, err) < 0)
+		size_t len = npages * GLUE_PAGE_SIZE;
+
+		/* with a page writer, the data is written by its thread (copy.h) */
+		if ((w->l->copier ? glue_copier_queue(w->l->copier, w->pages, data, len, err)
+				  : img_write_raw(w->pages, data, len, err)) < 0)
 			return -1;
 		w->l->bytes_written += npages * GLUE_PAGE_SIZE;
 	}
@@ -99,7 +104,8 @@ int glue_pmw_close(struct glue_pmw *w, struct ck_err **err)
 {
 	int rc = 0;
 
-	if (flush_pending(w, err) < 0) {
+	if ((w->l->copier && glue_copier_drain(w->l->copier, err) < 0) ||
+	    flush_pending(w, err) < 0) {
 		glue_pmw_abort(w);
 		return -1;
 	}
@@ -116,6 +122,13 @@ void glue_pmw_abort(struct glue_pmw *w)
 {
 	if (!w)
 		return;
+	if (w->l->copier) {
+		/* the writer may still be using w->pages */
+		struct ck_err *e = NULL;
+
+		glue_copier_drain(w->l->copier, &e);
+		ck_err_free(&e);
+	}
 	img_abort(w->pm);
 	img_abort(w->pages);
 	free(w->name);

@@ -9,8 +9,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD="${BUILD:-build}"
-CKPT="$PWD/$BUILD/ckpt"
-VICTIM="$PWD/$BUILD/tests/victims/mem-bench"
+# shellcheck source=tests/bench/lib.sh
+. tests/bench/lib.sh
 OUT="$PWD/$BUILD/bench-memory.json"
 MIB=${BENCH_MIB:-1024}
 BIG_MIB=${BENCH_BIG_MIB:-4096}
@@ -27,63 +27,25 @@ fi
 read -r -a TRACKERS <<<"${BENCH_TRACKERS:-$DEFAULT_TRACKERS}"
 THP_MIB=${BENCH_THP_MIB:-256}
 WORK=$(mktemp -d "$PWD/$BUILD/bench.XXXXXX")
-export GLIBC_TUNABLES=glibc.pthread.rseq=0
 
 if [ "$(id -u)" != 0 ]; then
 	echo "bench: needs root" >&2
 	exit 1
 fi
 
-VPID=""
-NCMD=0
 cleanup() {
-	[ -n "$VPID" ] && kill -KILL "$VPID" 2>/dev/null
+	stop_workload
 	wait 2>/dev/null || true
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
-
-# start_workload MIB: starts mem-bench, sets VPID, FIFO, VOUT
-start_workload() {
-	FIFO="$WORK/fifo.$1"
-	VOUT="$WORK/out.$1"
-	rm -f "$FIFO" "$VOUT"
-	mkfifo "$FIFO"
-	NCMD=0
-	"$VICTIM" "$1" "$FIFO" >"$VOUT" 2>&1 &
-	VPID=$!
-	for _ in $(seq 600); do
-		grep -q READY "$VOUT" && return 0
-		sleep 0.05
-	done
-	echo "bench: workload did not start" >&2
-	exit 1
-}
-
-stop_workload() {
-	kill -KILL "$VPID" 2>/dev/null || true
-	wait "$VPID" 2>/dev/null || true
-	VPID=""
-}
-
-# wcmd CMD: send a command, wait for its answer line (ACK n / RATE n x)
-wcmd() {
-	NCMD=$((NCMD + 1))
-	echo "$*" >"$FIFO"
-	for _ in $(seq 6000); do
-		grep -qE "^(ACK|RATE|ERROR) $NCMD( |$)" "$VOUT" && return 0
-		sleep 0.01
-	done
-	echo "bench: workload did not answer '$*'" >&2
-	exit 1
-}
 
 # ckpt_json ARGS...: run ckpt with --json-progress, print the "done" event.
 # Dirty page cache from earlier layers is flushed first, so that every figure
 # starts from the same state (this VM's writeback throttles otherwise).
 ckpt_json() {
 	sync
-	"$CKPT" "$@" --json-progress | grep '"event":"done"'
+	ckpt_done "$@"
 }
 
 jget() { jq -r "$2" <<<"$1"; }
@@ -100,7 +62,8 @@ rm -rf "$WORK/warm"
 for t in "${TRACKERS[@]}"; do
 	d="$WORK/$t"
 	mkdir -p "$d"
-	# first layer: everything, into the page cache
+	# first layer: everything, into the page cache (warmed as in compare.sh)
+	warm_cache "$MIB"
 	j=$(ckpt_json pre-dump -t "$VPID" -D "$d/1" --tracker "$t")
 	ms=$(jget "$j" .elapsed_ms)
 	add "$t" first_layer_gbps "$(jq -n --argjson b "$((MIB * 1048576))" --argjson ms "$ms" '($b / ($ms / 1000) / 1e9 * 100 | round) / 100')"
@@ -127,7 +90,7 @@ for t in "${TRACKERS[@]}"; do
 	rm -rf "$d"
 	# workload slowdown while pre-dumps run back to back
 	wcmd spin 1500
-	base=$(awk -v n="$NCMD" '$1 == "RATE" && $2 == n {print $3}' "$VOUT")
+	base=$(wrate)
 	mkdir -p "$d"
 	(
 		i=1
@@ -145,14 +108,15 @@ for t in "${TRACKERS[@]}"; do
 	wait "$loop"
 	rm -f "$WORK/stop"
 	rm -rf "$d"
-	busy=$(awk -v n="$NCMD" '$1 == "RATE" && $2 == n {print $3}' "$VOUT")
+	busy=$(wrate)
 	wcmd spin 1500
-	base2=$(awk -v n="$NCMD" '$1 == "RATE" && $2 == n {print $3}' "$VOUT")
+	base2=$(wrate)
 	add "$t" workload_slowdown_pct "$(jq -n --argjson a "$base" --argjson a2 "$base2" --argjson b "$busy" '((1 - $b / (($a + $a2) / 2)) * 1000 | round) / 10')"
 done
 
 # copy method: process_vm_readv (default) against /proc/PID/mem
 for m in vm-readv procmem; do
+	warm_cache "$MIB"
 	j=$(CK_COPY=$m ckpt_json pre-dump -t "$VPID" -D "$WORK/copy-$m" --tracker none)
 	ms=$(jget "$j" .elapsed_ms)
 	add "copy:$m" first_layer_gbps "$(jq -n --argjson b "$((MIB * 1048576))" --argjson ms "$ms" '($b / ($ms / 1000) / 1e9 * 100 | round) / 100')"
