@@ -128,6 +128,14 @@ static int uffd_collect(struct glue_tracker_ctx *t, struct glue_mobj *obj, struc
 			(int)obj->pid);
 		return 0;
 	}
+	/* The scans below consume the written set: no other layer may reuse it. */
+	if (getrandom(&token, sizeof(token), 0) != sizeof(token) ||
+	    glue_uffd_holder_retoken(obj->pid, token, &e1) < 0) {
+		_cleanup_free_ char *msg = e1 ? ck_err_str(e1) : xstrdup("getrandom failed");
+
+		pr_warn("uffd-wp: pid %d: %s: full layer", (int)obj->pid, msg);
+		return 0;
+	}
 	pm = glue_pagescan_fd(obj->scan);
 	for (size_t i = 0; i < obj->vmas->nr; i++) {
 		const struct glue_vma *v = &obj->vmas->v[i];

@@ -168,10 +168,13 @@ static bool peer_allowed(int fd)
 	return cr.uid == 0 || cr.uid == geteuid();
 }
 
-/* The holder's side of one connection; *quit after 'Q' (socket already unlinked). */
-static void serve(int conn, int uffd, uint64_t token, int dfd, const char *name, bool *quit)
+/*
+ * The holder's side of one connection; *quit after 'Q' (socket already
+ * unlinked).  'T' + 8 bytes replaces the token (see glue_uffd_holder_retoken).
+ */
+static void serve(int conn, int uffd, uint64_t *token, int dfd, const char *name, bool *quit)
 {
-	struct holder_reply rep = { HOLDER_MAGIC, (uint32_t)getpid(), token };
+	struct holder_reply rep = { HOLDER_MAGIC, (uint32_t)getpid(), *token };
 	char cmsgbuf[CMSG_SPACE(sizeof(int))] = { 0 };
 	struct iovec iov = { &rep, sizeof(rep) };
 	struct msghdr mh = { 0 };
@@ -187,6 +190,16 @@ static void serve(int conn, int uffd, uint64_t token, int dfd, const char *name,
 		unlinkat(dfd, name, 0);
 		*quit = true;
 		rep.token = 0;
+		if (write(conn, &rep, sizeof(rep)) < 0)
+			return;
+		return;
+	}
+	if (cmd == 'T') {
+		uint64_t t;
+
+		if (read(conn, &t, sizeof(t)) != sizeof(t))
+			return;
+		*token = rep.token = t;
 		if (write(conn, &rep, sizeof(rep)) < 0)
 			return;
 		return;
@@ -230,7 +243,7 @@ __attribute__((noreturn)) static void holder_main(int lsock, int pidfd, int uffd
 			int conn = accept4(lsock, NULL, NULL, SOCK_CLOEXEC);
 
 			if (conn >= 0) {
-				serve(conn, uffd, token, dfd, name, &quit);
+				serve(conn, uffd, &token, dfd, name, &quit);
 				close(conn);
 			}
 		}
@@ -563,6 +576,39 @@ int glue_uffd_holder_fetch(pid_t target, int *uffd, uint64_t *token, bool *found
 	memcpy(uffd, CMSG_DATA(cm), sizeof(int));
 	*token = rep.token;
 	*found = true;
+	return 0;
+}
+
+/* see uffd-holder.h */
+int glue_uffd_holder_retoken(pid_t target, uint64_t token, struct ck_err **err)
+{
+	struct holder_reply rep = { 0 };
+	char req[1 + sizeof(token)] = { 'T' };
+	struct holder_conn c;
+	int rc;
+
+	memcpy(req + 1, &token, sizeof(token));
+	rc = holder_connect(target, &c, err);
+	if (rc < 0) {
+		holder_conn_close(&c);
+		return -1;
+	}
+	if (rc == 0 || c.stopped) {
+		holder_conn_close(&c);
+		return ck_err_set(err, ESRCH, "no uffd holder of pid %d answers", (int)target);
+	}
+	if (write(c.s, req, sizeof(req)) != (ssize_t)sizeof(req) ||
+	    read(c.s, &rep, sizeof(rep)) != sizeof(rep)) {
+		rc = errno;
+		holder_conn_close(&c);
+		return ck_err_set(err, rc ? rc : EPROTO, "new token for the uffd holder of pid %d",
+				  (int)target);
+	}
+	holder_conn_close(&c);
+	if (rep.magic != HOLDER_MAGIC || rep.token != token)
+		return ck_err_set(err, EPROTO,
+				  "the uffd holder of pid %d did not take the new token",
+				  (int)target);
 	return 0;
 }
 

@@ -72,5 +72,15 @@ int glue_uffd_holder_fetch(pid_t target, int *uffd, uint64_t *token, bool *found
  */
 int glue_uffd_holder_stop(pid_t target, bool *stopped, pid_t *holder_pid, struct ck_err **err);
 
+/*
+ * Give the holder of @target a new token, before a run consumes the
+ * written-page state (its scans re-protect what they report): from then on
+ * only the layer that records @token may continue from it.  A run that fails
+ * or is killed before its layer is committed leaves a token no layer has, so
+ * the next run on the old parent takes a full layer instead of trusting a
+ * written set that was already consumed.
+ */
+int glue_uffd_holder_retoken(pid_t target, uint64_t token, struct ck_err **err);
+
 /* Whether a holder of our uid listens for @target (no request is sent). */
 bool glue_uffd_holder_alive(pid_t target);

@@ -432,3 +432,26 @@ file_text_ranges() {
 		"$BATS_TEST_TMPDIR/ro" -)
 	[ "$n" -eq 0 ] || fail "$n pages of private file text mappings in the layers"
 }
+
+# A failed or killed run has already re-protected the pages it scanned: the
+# next layer on the same parent must not trust the tracker (the written set is
+# gone), or it would take the pages written before the failed run from the
+# parent.  Found by copy.bats under CKPT_TEST_TRACKER=uffd-wp.
+@test "uffd-wp: a layer that fails or is killed after its scans leaves the parent without history: the next layer is full and verifies" {
+	local fault
+	vcmd alloc a 1024
+	vcmd fill a 0 1024 1
+	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/1" --tracker uffd-wp
+	for fault in pages pages:kill; do
+		vcmd fill a 0 512 2
+		CK_FAULT=$fault ckpt_run ! pre-dump -t "$VPID" -D "$IMG/2" --prev-images-dir ../1 --tracker uffd-wp
+		[ ! -e "$IMG/2" ]
+		retry 100 0.02 untraced "$VPID"
+	done
+	ckpt_run -0 --separate-stderr dump --memory-only -t "$VPID" -D "$IMG/2" --prev-images-dir ../1 \
+		--tracker uffd-wp --leave-stopped
+	[[ "$stderr" == *"is not the one of the parent layer: full layer"* ]] || fail "no full-layer line: $stderr"
+	ckpt_run -0 verify -t "$VPID" -D "$IMG/2"
+	assert_output --partial ": OK"
+	kill -CONT "$VPID"
+}
