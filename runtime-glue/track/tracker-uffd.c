@@ -22,7 +22,10 @@
  * only when it is present now, this tracker calls it clean and the parent
  * chain holds it.  Anything without valid history (no state in the parent
  * layer, holder gone, token mismatch, pid reused) is a full layer for that
- * process, with a log line saying why.
+ * process, with a log line saying why.  Before its scans consume the written
+ * set, a run gives the holder a new token that only its own committed layer
+ * records: a run that fails or dies before the commit leaves the old parent
+ * without history (a full layer next time), never with a reset written set.
  */
 #include <errno.h>
 #include <fcntl.h>
