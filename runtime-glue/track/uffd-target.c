@@ -6,9 +6,11 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/kcmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -85,16 +87,20 @@ static bool uffd_registered(pid_t pid, unsigned long long *addr, char flag[3])
 	_cleanup_free_ char *path = xasprintf("/proc/%d/smaps", (int)pid);
 	_cleanup_fclose_ FILE *f = fopen(path, "re");
 	_cleanup_free_ char *line = NULL;
-	unsigned long long start = 0, end;
+	unsigned long long start = 0;
 	size_t cap = 0;
 
 	if (!f)
 		return false;
 	while (getline(&line, &cap, f) > 0) {
+		unsigned long long a, b;
 		char *tok, *save = NULL;
 
-		if (sscanf(line, "%llx-%llx ", &start, &end) == 2)
+		/* not into start directly: "FilePmdMapped:" alone scans as 0xf */
+		if (sscanf(line, "%llx-%llx ", &a, &b) == 2) {
+			start = a;
 			continue;
+		}
 		if (strncmp(line, "VmFlags:", 8))
 			continue;
 		for (tok = strtok_r(line + 8, " \n", &save); tok;
@@ -148,6 +154,21 @@ static void adoption_problem(const struct glue_pstree *tree, char *why, size_t l
 	}
 }
 
+/*
+ * Whether task @i of @tree shares its address space with another task of the
+ * tree that a holder of ours tracks: a vfork child (dash runs every command
+ * through vfork) shows its parent's registrations, which are ours.
+ */
+static bool shares_tracked_mm(const struct glue_pstree *tree, size_t i)
+{
+	for (size_t j = 0; j < tree->nr; j++)
+		if (j != i &&
+		    syscall(SYS_kcmp, tree->t[i].pid, tree->t[j].pid, KCMP_VM, 0, 0) == 0 &&
+		    glue_uffd_holder_alive(tree->t[j].pid))
+			return true;
+	return false;
+}
+
 /* The first task of @tree that uses userfaultfd itself, or "": releases our tracking of it. */
 static void own_uffd_problem(const struct glue_pstree *tree, char *why, size_t len)
 {
@@ -164,7 +185,7 @@ static void own_uffd_problem(const struct glue_pstree *tree, char *why, size_t l
 				 "pid %d holds a userfaultfd of its own (fd %d): uffd-wp tracking "
 				 "would make its UFFDIO_REGISTER fail with EBUSY",
 				 (int)pid, fd);
-		else if (!ours && uffd_registered(pid, &addr, flag))
+		else if (!ours && uffd_registered(pid, &addr, flag) && !shares_tracked_mm(tree, i))
 			snprintf(
 				why, len,
 				"pid %d has ranges registered with a userfaultfd (VmFlags %s at "

@@ -455,3 +455,18 @@ file_text_ranges() {
 	assert_output --partial ": OK"
 	kill -CONT "$VPID"
 }
+
+# dash runs each command through vfork: the child shares the tracked shell's
+# address space and shows its registrations (VmFlags uw) without a holder of
+# its own.  Those are ours, not the target's own userfaultfd use.
+@test "uffd-wp: a shell vforking short-lived children: 10 chained pre-dumps succeed, none refused" {
+	sh -c 'while :; do /bin/true; done' 3>&- </dev/null >/dev/null 2>&1 &
+	VICTIM_PIDS+=("$!")
+	local p=$! i prev=()
+	for i in $(seq 1 10); do
+		ckpt_run -0 --separate-stderr pre-dump -t "$p" -D "$IMG/v$i" --tracker uffd-wp "${prev[@]}"
+		[[ "$stderr" != *"registered with a userfaultfd"* ]] || fail "$stderr"
+		prev=(--prev-images-dir "../v$i")
+	done
+	untraced "$p"
+}
