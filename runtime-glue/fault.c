@@ -12,7 +12,17 @@
 #include "proto/img.h"
 #include "runtime-glue/fault.h"
 
-static char *faults; /* ",point:action,point:action," */
+enum fault_action { FA_FAIL, FA_KILL, FA_PAUSE, FA_STOP };
+
+struct fault {
+	char *point;
+	enum fault_action action;
+	long left; /* hits still to act on; -1: every hit */
+};
+
+static struct fault *faults;
+static size_t nr_faults;
+static char scope[32]; /* "agent", "rpc": SCOPE-POINT is looked up first */
 
 /* Each written image: "image" (any) and "image-TYPE" (e.g. image-PAGEMAP). */
 static int img_fault(const char *type_name, struct ck_err **err)
@@ -33,60 +43,116 @@ static void remote_fault(const char *point)
 		pr_debug("fault point %s: only kill, pause and stop act there", point);
 }
 
+static void parse_one(char *item)
+{
+	char *act = strchr(item, ':'), *cnt = NULL;
+	struct fault f = { .action = FA_FAIL, .left = -1 };
+
+	if (act) {
+		*act++ = '\0';
+		cnt = strchr(act, ':');
+		if (cnt)
+			*cnt++ = '\0';
+		if (!strcmp(act, "kill"))
+			f.action = FA_KILL;
+		else if (!strcmp(act, "pause"))
+			f.action = FA_PAUSE;
+		else if (!strcmp(act, "stop"))
+			f.action = FA_STOP;
+		if (cnt && *cnt)
+			f.left = strtol(cnt, NULL, 10);
+	}
+	if (!*item)
+		return;
+	f.point = xstrdup(item);
+	faults = xreallocarray(faults, nr_faults + 1, sizeof(*faults));
+	faults[nr_faults++] = f;
+}
+
 /* see fault.h */
 void glue_fault_init(void)
 {
 	const char *e = getenv("CK_FAULT");
+	_cleanup_free_ char *copy = NULL;
+	char *save = NULL;
 
 	if (faults || !e || !*e)
 		return;
-	faults = xasprintf(",%s,", e);
+	copy = xstrdup(e);
+	for (char *it = strtok_r(copy, ",", &save); it; it = strtok_r(NULL, ",", &save))
+		parse_one(it);
 	img_close_fault = img_fault;
 	parasite_fault_hook = remote_fault;
 }
 
-static const char *lookup(const char *point)
+/* see fault.h */
+void glue_fault_scope(const char *s)
 {
-	size_t n = strlen(point);
+	snprintf(scope, sizeof(scope), "%s", s ? s : "");
+}
 
-	if (!faults)
-		return NULL;
-	for (const char *p = strchr(faults, ','); p && p[1]; p = strchr(p + 1, ',')) {
-		if (strncmp(p + 1, point, n))
-			continue;
-		if (p[1 + n] == ',')
-			return "fail";
-		if (p[1 + n] == ':')
-			return p + 2 + n;
-	}
+static struct fault *find(const char *point)
+{
+	for (size_t i = 0; i < nr_faults; i++)
+		if (!strcmp(faults[i].point, point))
+			return &faults[i];
 	return NULL;
+}
+
+/* The entry for @point in the current scope (SCOPE-POINT), else for POINT itself. */
+static struct fault *lookup(const char *point, const char **name)
+{
+	struct fault *f = NULL;
+
+	if (scope[0] && strncmp(point, scope, strlen(scope))) {
+		_cleanup_free_ char *s = xasprintf("%s-%s", scope, point);
+
+		f = find(s);
+		if (f) {
+			*name = f->point;
+			return f;
+		}
+	}
+	f = find(point);
+	*name = point;
+	return f;
 }
 
 /* see fault.h */
 int glue_fault_enabled(const char *point)
 {
-	return lookup(point) != NULL;
+	const char *name;
+	struct fault *f = lookup(point, &name);
+
+	return f && f->left != 0;
 }
 
 /* see fault.h */
 int glue_fault(const char *point, struct ck_err **err)
 {
-	const char *a = lookup(point);
+	const char *name;
+	struct fault *f = lookup(point, &name);
 
-	if (!a)
+	if (!f || f->left == 0)
 		return 0;
-	if (!strncmp(a, "kill", 4) && (a[4] == ',' || !a[4])) {
+	if (f->left > 0)
+		f->left--;
+	switch (f->action) {
+	case FA_KILL:
 		kill(getpid(), SIGKILL);
-	} else if (!strncmp(a, "pause", 5) && (a[5] == ',' || !a[5])) {
-		fprintf(stderr, "ckpt: paused at %s (pid %d)\n", point, (int)getpid());
+		break;
+	case FA_PAUSE:
+		fprintf(stderr, "ckpt: paused at %s (pid %d)\n", name, (int)getpid());
 		fflush(stderr);
 		for (;;)
 			pause();
-	} else if (!strncmp(a, "stop", 4) && (a[4] == ',' || !a[4])) {
-		fprintf(stderr, "ckpt: stopped at %s (pid %d)\n", point, (int)getpid());
+	case FA_STOP:
+		fprintf(stderr, "ckpt: stopped at %s (pid %d)\n", name, (int)getpid());
 		fflush(stderr);
 		raise(SIGSTOP);
 		return 0; /* continued: go on */
+	case FA_FAIL:
+		break;
 	}
-	return ck_err_set(err, 0, "fault injected at %s", point);
+	return ck_err_set(err, 0, "fault injected at %s", name);
 }

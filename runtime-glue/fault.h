@@ -14,6 +14,9 @@
  *   stop   ckpt prints "ckpt: stopped at POINT (pid N)" on stderr, stops
  *          itself (SIGSTOP) and goes on when continued (SIGCONT)
  *
+ * A third field counts: POINT:ACTION:N acts on the first N hits only (then
+ * the point passes), e.g. agent-frozen:fail:1 fails one round of the agent.
+ *
  * Points used by the memory engine: frozen (tree frozen, nothing read yet),
  * collected (page lists taken, still frozen), thawed (pre-dump copying after
  * thaw), pages (half of the pages written), copy-write (the page writer
@@ -23,8 +26,16 @@
  * remote-call-armed and remote-call-armed-NR (parasite/: every remote call,
  * or those of syscall NR, registers set, not run yet; kill, pause and stop
  * only).
+ * docs/reliability.md lists every point.
  */
 void glue_fault_init(void);
+
+/*
+ * Name the process's scope ("agent", "rpc"): from then on a point P is looked
+ * up as SCOPE-P first (agent-frozen fires in the agent's rounds only), then as
+ * P.  NULL or "": no scope.
+ */
+void glue_fault_scope(const char *scope);
 
 /* Run the action configured for @point; returns -1 with *err for "fail", else 0. */
 int glue_fault(const char *point, struct ck_err **err);

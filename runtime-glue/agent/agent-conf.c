@@ -22,6 +22,7 @@
 #include "common/stop.h"
 #include "common/xalloc.h"
 #include "runtime-glue/agent/agent.h"
+#include "runtime-glue/fault.h"
 #include "runtime-glue/features.h"
 #include "runtime-glue/proc/proc.h"
 
@@ -250,6 +251,7 @@ static __attribute__((noreturn)) void agent_main(const struct glue_agent_conf *c
 	signal(SIGHUP, SIG_IGN);
 	ck_log_set_fd(2);
 	ck_log_set_level(CK_LOG_INFO);
+	glue_fault_scope("agent");
 	rc = glue_agent_run(c, ready, &err);
 	if (err) {
 		_cleanup_free_ char *m = ck_err_str(err);
@@ -272,6 +274,9 @@ int glue_agent_spawn(const struct glue_agent_conf *c, pid_t *agent_pid, struct c
 	size_t got = 0;
 	int status;
 
+	glue_fault_init();
+	if (glue_fault("agent-spawn", err) < 0)
+		return ck_err_wrap(err, "start the agent of %s", c->id);
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return ck_err_set(err, errno, "pipe");
 	child = fork();

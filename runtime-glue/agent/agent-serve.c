@@ -13,8 +13,10 @@
 #include "common/xalloc.h"
 #include "runtime-glue/agent/agent-priv.h"
 #include "runtime-glue/agent/sock.h"
+#include "runtime-glue/fault.h"
 #include "runtime-glue/features.h"
 #include "runtime-glue/proc/freezer.h"
+#include "runtime-glue/proc/lock.h"
 
 static void fill_layer(struct oci_agent_layer *o, const struct agent_layer *l)
 {
@@ -75,9 +77,11 @@ static int do_layer(struct agent *a, const struct oci_agent_req *req, struct oci
 	rep->has_layer = true;
 	fill_layer(&rep->layer, &l);
 	free(l.dir);
-	if (final)
+	if (final) {
 		a->state = AG_FINAL;
-	else if (a->state == AG_CONVERGED)
+		/* no layer of its own any more: the target is free for others (verify) */
+		glue_target_unlock(a->c->init_pid);
+	} else if (a->state == AG_CONVERGED)
 		a->next_at = glue_now_us() + a->c->interval_ms * 1000;
 	return 0;
 }
@@ -92,12 +96,14 @@ void agent_serve(struct agent *a)
 	struct oci_agent_reply rep = { 0 };
 	size_t len;
 
-	if (fd < 0) {
+	if (fd < 0 || glue_fault("agent-accept", &err) < 0) {
+		/* the peer (if any) sees the connection closed without an answer */
 		pr_warn("control socket: %s", err->msg);
 		return;
 	}
 	if (glue_agent_sock_recv(fd, 5000, &in, &len, &err) < 0 ||
-	    oci_agent_req_decode(in, len, &req, &err) < 0) {
+	    oci_agent_req_decode(in, len, &req, &err) < 0 ||
+	    glue_fault("agent-request", &err) < 0) {
 		/* answer what we can: the peer learns why */
 		goto reply;
 	}
@@ -128,7 +134,8 @@ reply:
 	{
 		_cleanup_err_ struct ck_err *e2 = NULL;
 
-		if (glue_agent_sock_send(fd, out, len, &e2) < 0)
+		if (glue_fault("agent-reply", &e2) < 0 ||
+		    glue_agent_sock_send(fd, out, len, &e2) < 0)
 			pr_warn("control: reply: %s", e2->msg);
 	}
 	oci_agent_req_clear(&req);

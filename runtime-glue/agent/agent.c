@@ -29,6 +29,7 @@
 #include "runtime-glue/mem/layer.h"
 #include "runtime-glue/mem/merge.h"
 #include "runtime-glue/proc/guardian.h"
+#include "runtime-glue/proc/lock.h"
 #include "runtime-glue/proc/proc.h"
 #include "runtime-glue/proc/pstree.h"
 #include "runtime-glue/track/uffd-holder.h"
@@ -178,6 +179,8 @@ int agent_take_layer(struct agent *a, const char *dir, bool final, bool leave_fr
 
 	latest = a->nr_chain ? &a->chain[a->nr_chain - 1] : NULL;
 	rebase = rebase && latest;
+	if (glue_fault("agent-round", err) < 0)
+		return ck_err_wrap(err, "layer (%s)", dir ? dir : "next");
 	if (dir) {
 		path = xstrdup(dir);
 		n = a->next_n++;
@@ -378,6 +381,13 @@ int glue_agent_run(const struct glue_agent_conf *c, int ready_fd, struct ck_err 
 			   (int)c->init_pid);
 		goto out;
 	}
+	/*
+	 * The agent is the target's one ckpt from now until its final layer: a
+	 * manual pre-dump, dump or exec of the init is refused naming the agent
+	 * (between two layers it would reset the dirty tracker under the chain).
+	 */
+	if (glue_target_lock(c->init_pid, err) < 0)
+		goto out;
 	if (glue_cgroup_of_pid(c->init_pid, &a.cg, err) < 0) {
 		ck_err_wrap(err, "container %s: init %d", c->id, (int)c->init_pid);
 		goto out;
@@ -385,7 +395,7 @@ int glue_agent_run(const struct glue_agent_conf *c, int ready_fd, struct ck_err 
 	a.lfd = glue_agent_sock_listen(c->ckpt_dir, err);
 	if (a.lfd < 0)
 		goto out;
-	if (registry_add(&a, err) < 0)
+	if (registry_add(&a, err) < 0 || glue_fault("agent-ready", err) < 0)
 		goto out_registry;
 	ready_ok(&ready_fd);
 	exe_of(c->init_pid, exe0, sizeof(exe0));
@@ -462,6 +472,7 @@ out:
 		free(a.chain[i].dir);
 	free(a.chain);
 	glue_cgroup_free(&a.cg);
+	glue_target_unlock(c->init_pid);
 	pr_info("agent for container %s exits", c->id);
 	return rc;
 }

@@ -13,6 +13,7 @@
 #include "common/cleanup.h"
 #include "common/log.h"
 #include "common/xalloc.h"
+#include "runtime-glue/fault.h"
 #include "runtime-glue/rpc/agent-use.h"
 
 #include "runtime-glue/agent/client.h"
@@ -26,7 +27,8 @@ static int call(const char *dir, enum oci_agent_cmd cmd, const char *layer_dir,
 	struct glue_agent_req req = { .cmd = cmd, .dir = (char *)layer_dir };
 
 	memset(rep, 0, sizeof(*rep));
-	if (glue_agent_call_timeout(dir, &req, rep, AGENT_TIMEOUT_MS, err) < 0)
+	if (glue_fault("rpc-agent-call", err) < 0 ||
+	    glue_agent_call_timeout(dir, &req, rep, AGENT_TIMEOUT_MS, err) < 0)
 		return ck_err_wrap(err, "the container's agent (%s)", dir);
 	if (!rep->ok) {
 		ck_err_set(err, 0, "the container's agent (%s) refused '%s': %s", dir,

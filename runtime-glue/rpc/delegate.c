@@ -34,6 +34,7 @@
 #include "common/cleanup.h"
 #include "common/log.h"
 #include "common/xalloc.h"
+#include "runtime-glue/fault.h"
 #include "runtime-glue/mem/layer.h"
 #include "runtime-glue/rpc/agent-use.h"
 #include "runtime-glue/rpc/rpc-priv.h"
@@ -426,6 +427,8 @@ int rpc_delegate(struct rpc_session *s)
 		goto fail;
 	}
 	if (type == CRIU_REQ_TYPE__DUMP && rpc_agent_release(s, &agent_tracker, &err) < 0)
+		goto fail;
+	if (glue_fault("rpc-delegate", &err) < 0)
 		goto fail;
 	if (type == CRIU_REQ_TYPE__DUMP && parent_needs_full(s, agent_tracker, why, sizeof(why))) {
 		if (!s->req->opts || s->req->opts->images_dir_fd < 0) {

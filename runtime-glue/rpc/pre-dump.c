@@ -28,6 +28,7 @@
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "runtime-glue/dump/predump.h"
+#include "runtime-glue/fault.h"
 #include "runtime-glue/mem/layer.h"
 #include "runtime-glue/rpc/agent-use.h"
 #include "runtime-glue/rpc/rpc-priv.h"
@@ -167,7 +168,7 @@ int rpc_pre_dump(struct rpc_session *s)
 	CriuResp resp = CRIU_RESP__INIT;
 	int type = s->req->type;
 
-	if (rpc_setup_dirs(s, &err) < 0)
+	if (rpc_setup_dirs(s, &err) < 0 || glue_fault("rpc-pre-dump", &err) < 0)
 		goto fail;
 	if (layer(s, &err) < 0)
 		goto fail;

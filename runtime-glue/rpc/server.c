@@ -42,6 +42,8 @@ int rpc_send(int sk, const CriuResp *resp, struct ck_err **err)
 
 	if (img_rpc_resp_pack(resp, &buf, &len, err) < 0)
 		return -1;
+	if (glue_fault("rpc-response", err) < 0)
+		return -1; /* not sent: the client sees the socket closed */
 	n = send(sk, buf, len, MSG_NOSIGNAL);
 	if (n < 0)
 		return ck_err_set(err, errno, "send the %zu-byte response", len);
@@ -319,6 +321,11 @@ static int dispatch(struct rpc_session *s, bool *again)
 	*again = false;
 	pr_info("request %s (%zu bytes) from pid %d", img_rpc_type_name(type, tn, sizeof(tn)),
 		s->raw_len, (int)s->peer);
+	if (glue_fault("rpc-request", &err) < 0) {
+		rpc_consume(s);
+		rpc_send_error(s->sk, type, err);
+		return 1;
+	}
 	switch (type) {
 	case CRIU_REQ_TYPE__VERSION:
 		rpc_consume(s);
@@ -390,6 +397,7 @@ int glue_rpc_serve(int sk, const char *argv0, struct ck_err **err)
 		return ck_err_set(err, errno, "SO_PEERCRED on swrk fd %d", sk);
 	s.peer = cred.pid;
 	glue_fault_init();
+	glue_fault_scope("rpc");
 	while (again) {
 		r = next_request(&s, err);
 		if (r < 0) {
