@@ -13,10 +13,16 @@ setup() {
 	requires root ptrace
 	mem_setup
 	KILLS=${CKPT_REL_KILLS:-10}
+	AGENT_PIDS=()
+	export CKPT_AGENT_REGISTRY="$BATS_TEST_TMPDIR/agents"
 }
 
 teardown() {
 	[ -n "${RO_MNT:-}" ] && { umount "$RO_MNT" 2>/dev/null || umount -l "$RO_MNT" 2>/dev/null; }
+	# the test's agents first (by pid): nothing may freeze the cgroup after its thaw
+	local p
+	for p in "${AGENT_PIDS[@]+"${AGENT_PIDS[@]}"}"; do kill -KILL "$p" 2>/dev/null || true; done
+	[ -n "${BATS_TEST_COMPLETED:-}" ] || tail -n 20 "$BATS_TEST_TMPDIR"/bundle/checkpoint/agent.log >&2 2>/dev/null || true
 	mem_teardown
 	return 0
 }
@@ -284,4 +290,326 @@ kill_loop() {
 	target_clean "$VPID" "$fds"
 	stat_line "bad ok nobody-exec"
 	stat_line "bad ok nobody-pre-dump"
+}
+
+# ---- the pre-copy agent and the RPC server (issue 17) ----------------------------------------
+# The agent runs on the mem-victim moved into its own cgroup v2 (the agent freezes the cgroup of
+# the container's init): `ckpt hook poststart` gets a state naming the victim and a bundle whose
+# config.json asks for an agent; CK_FAULT reaches the agent through the hook's environment.
+
+FRONT="$BUILD/criu"
+CLIENT="$BUILD/tests/tools/rpc-client"
+
+# agent_bundle [ANNOTATION=VALUE...]: BUNDLE with a config.json asking for an agent (hash
+# tracker, a 1 min interval unless given); D is its checkpoint directory.
+agent_bundle() {
+	BUNDLE="$BATS_TEST_TMPDIR/bundle"
+	D="$BUNDLE/checkpoint"
+	mkdir -p "$BUNDLE"
+	local ann='{"org.ckpt.enable":"true","org.ckpt.interval":"1m","org.ckpt.tracker":"hash"}' kv
+	for kv in "$@"; do
+		ann=$(jq -c --arg k "${kv%%=*}" --arg v "${kv#*=}" '. + {($k): $v}' <<<"$ann")
+	done
+	jq -n --argjson a "$ann" '{ociVersion: "1.0.2", root: {path: "rootfs"}, annotations: $a}' >"$BUNDLE/config.json"
+	[ -n "${CG:-}" ] || make_cgroup 2
+}
+
+# hook_start: `ckpt hook poststart` for the victim (run: status, output).
+hook_start() {
+	run "$CKPT" hook poststart 3>&- <<<"{\"ociVersion\":\"1.0.2\",\"id\":\"ckpt-rel-$$\",\"status\":\"running\",\"pid\":$VPID,\"bundle\":\"$BUNDLE\"}"
+}
+
+# agent_up: start the agent (CK_FAULT from the caller's environment); APID is its pid.
+agent_up() {
+	hook_start
+	[ "$status" -eq 0 ] || fail "hook: $output"
+	APID=$(sed -n 's/.*: agent \([0-9]*\), layers in.*/\1/p' <<<"$output")
+	[ -n "$APID" ] || fail "no agent started: $output"
+	AGENT_PIDS+=("$APID")
+}
+
+# agent_gone: wait until the agent APID has exited (it is not our child).
+agent_gone() {
+	retry 250 0.02 bash -c "! kill -0 $APID 2>/dev/null" || fail "agent $APID did not exit"
+}
+
+agent_stop() {
+	"$CKPT" agent stop --bundle "$BUNDLE" >/dev/null 2>&1 || true
+	agent_gone
+}
+
+# no_half_agent_layer: no hidden temporary layer in D and every numbered layer complete.
+no_half_agent_layer() {
+	local l
+	! ls -A "$D" | grep -q ckpt-tmp || { echo "half layer in $D: $(ls -A "$D")" >&2; return 1; }
+	for l in "$D"/[0-9]*; do
+		[ -e "$l" ] || continue
+		[ -e "$l/inventory.img" ] || { echo "layer $l has no inventory" >&2; return 1; }
+	done
+}
+
+@test "agent: each failed round (before the freeze, frozen, collected, pages, commit, rename, an image): the agent lives on, target clean, no half layer, the next layer works" {
+	vcmd alloc a 64
+	vcmd fill a 0 64 1
+	agent_bundle
+	local before p
+	before=$(fds_of "$VPID")
+	for p in round frozen collected pages commit rename image-PAGEMAP; do
+		CK_FAULT="agent-$p:fail:1" agent_up
+		# the first round runs at once and fails; the next automatic one is a minute away
+		retry 250 0.02 grep -q "fault injected at agent-$p; next try in 60000 ms" "$D/agent.log" ||
+			{ stat_line "fault bad agent-$p"; fail "agent-$p: $(tail -3 "$D/agent.log")"; }
+		kill -0 "$APID"
+		target_clean "$VPID" "$before" || { stat_line "fault bad agent-$p"; fail "agent-$p left the target unclean"; }
+		no_half_agent_layer || { stat_line "fault bad agent-$p"; fail "agent-$p left a half layer"; }
+		# the agent survived: a layer on request works, and it is the latest
+		ckpt_run -0 agent layer --bundle "$BUNDLE" --json
+		[ "$(readlink "$D/latest")" = "$(jq -r .layer <<<"$output")" ]
+		agent_stop
+		target_clean "$VPID" "$before"
+		ckpt_run -0 verify -t "$VPID" -D "$D/latest"
+		assert_output --partial ": OK"
+		stat_line "fault ok agent-$p"
+	done
+	vcmd verify a 0 64 1
+}
+
+@test "agent: killed at its own fault points (frozen, pages): the guardian thaws the cgroup, the next agent works" {
+	vcmd alloc a 64
+	vcmd fill a 0 64 1
+	agent_bundle
+	local before p
+	before=$(fds_of "$VPID")
+	for p in frozen pages; do
+		CK_FAULT="agent-$p:kill" agent_up
+		agent_gone
+		retry 100 0.02 target_clean "$VPID" "$before" || { stat_line "fault bad agent-$p-kill"; fail "agent-$p:kill left the target unclean"; }
+		rm -rf "$D"/.*ckpt-tmp*
+		no_half_agent_layer
+		stat_line "fault ok agent-$p-kill"
+	done
+	agent_up
+	ckpt_run -0 agent layer --bundle "$BUNDLE"
+	agent_stop
+	vcmd verify a 0 64 1
+}
+
+@test "agent: faults of the control socket (accept, request, reply): a clear client error, exit 1; the agent answers the next request" {
+	vcmd alloc a 16
+	vcmd fill a 0 16 1
+	agent_bundle
+	local p
+	for p in accept request reply; do
+		CK_FAULT="agent-$p:fail:1" agent_up
+		ckpt_run -1 agent status --bundle "$BUNDLE"
+		case $p in
+		request) assert_output --partial "fault injected at agent-request" ;;
+		*) assert_output --regexp "agent of $D: status: .*(closed the connection|Connection reset)" ;;
+		esac
+		grep -q "fault injected at agent-$p" "$D/agent.log"
+		kill -0 "$APID"
+		ckpt_run -0 agent status --bundle "$BUNDLE" --json
+		jq -e .ok <<<"$output"
+		agent_stop
+		stat_line "fault ok agent-$p"
+	done
+	# a layer whose reply is lost: the layer itself is complete and the latest
+	CK_FAULT="agent-reply:fail:1" agent_up
+	ckpt_run -1 agent layer --bundle "$BUNDLE"
+	retry 100 0.02 test -L "$D/latest"
+	[ -e "$D/latest/inventory.img" ]
+	no_half_agent_layer
+	agent_stop
+	ckpt_run -0 verify -t "$VPID" -D "$D/latest"
+	stat_line "fault ok agent-reply-layer"
+	vcmd verify a 0 16 1
+}
+
+@test "agent: faults of the hook's spawn (before the fork, before ready, killed before ready): no agent, no socket, no registry entry, the container runs" {
+	vcmd alloc a 16
+	vcmd fill a 0 16 1
+	agent_bundle
+	local before p
+	before=$(fds_of "$VPID")
+	for p in agent-spawn agent-ready agent-ready:kill; do
+		CK_FAULT="$p" hook_start
+		# the hook never fails a container start: it says why there is no agent and exits 0
+		[ "$status" -eq 0 ] || { stat_line "fault bad $p"; fail "hook $p: $output"; }
+		case $p in
+		*:kill) assert_output --partial "no agent: the agent exited before it was ready" ;;
+		*) assert_output --partial "no agent: " && assert_output --partial "fault injected at $p" ;;
+		esac
+		[ ! -e "$D/agent.sock" ] && [ ! -e "$CKPT_AGENT_REGISTRY/pid-$VPID" ] || { stat_line "fault bad $p"; fail "$p left a socket or registry entry"; }
+		[ ! -e "$CKPT_AGENT_REGISTRY/id-ckpt-rel-$$" ]
+		target_clean "$VPID" "$before"
+		# nothing holds the target's lock
+		ckpt_run -0 exec -t "$VPID" getpid
+		stat_line "fault ok $p"
+	done
+	agent_up
+	ckpt_run -0 agent status --bundle "$BUNDLE"
+	agent_stop
+	vcmd verify a 0 16 1
+}
+
+@test "agent + manual pre-dump, dump, exec of the same target: refused naming the agent until its final layer" {
+	vcmd alloc a 16
+	vcmd fill a 0 16 1
+	agent_bundle
+	agent_up
+	retry 250 0.02 test -L "$D/latest"
+	ckpt_run -1 pre-dump -t "$VPID" -D "$IMG/m" --tracker hash
+	assert_output --partial "process $VPID is being checkpointed by ckpt pid $APID"
+	[ ! -e "$IMG/m" ]
+	ckpt_run -1 dump --memory-only --leave-running -t "$VPID" -D "$IMG/m" --tracker hash
+	assert_output --partial "being checkpointed by ckpt pid $APID"
+	ckpt_run -1 exec -t "$VPID" getpid
+	assert_output --partial "being checkpointed by ckpt pid $APID"
+	stat_line "bad ok agent+pre-dump"
+	stat_line "bad ok agent+exec"
+	# the agent's own layers go on meanwhile
+	ckpt_run -0 agent layer --bundle "$BUNDLE"
+	# after its final layer the agent takes none of its own: the target is free (verify)
+	ckpt_run -0 agent final --bundle "$BUNDLE"
+	ckpt_run -0 verify -t "$VPID" -D "$D/latest"
+	assert_output --partial ": OK"
+	agent_stop
+	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/m" --tracker hash
+	vcmd verify a 0 16 1
+}
+
+# rpc_fault POINT DIR [CLIENT-ARGS...]: a PRE_DUMP with POINT injected into the server.
+rpc_fault() {
+	local point=$1 dir=$2 before
+	shift 2
+	before=$(fds_of "$VPID")
+	run -0 env CK_FAULT="$point" "$CLIENT" "$FRONT" pre-dump -t "$VPID" -D "$dir" -W "$BATS_TEST_TMPDIR/work" "$@"
+	if [[ "$output" != *"type=13 success=0"*"errmsg="*"fault injected at $point"* ]] || [[ "$output" != *"server exit=1"* ]]; then
+		stat_line "fault bad $point"
+		fail "rpc $point: $output"
+	fi
+	target_clean "$VPID" "$before" || { stat_line "fault bad $point"; fail "rpc $point left the target unclean"; }
+	! ls -A "$(dirname "$dir")" | grep -q 'ckpt-tmp\|ckpt-old' || { stat_line "fault bad $point"; fail "rpc $point left a half layer"; }
+	stat_line "fault ok $point"
+}
+
+@test "rpc: faults at the request, the PRE_DUMP, its engine steps, the response: an error response or a clean close, exit 1, target clean, earlier layer intact" {
+	[ -x "$FRONT" ] && [ -x "$CLIENT" ] || fail "build/criu and the rpc client are built by make and make test-bins"
+	vcmd alloc a 64
+	vcmd fill a 0 64 1
+	local W="$BATS_TEST_TMPDIR" p before sum
+	mkdir -p "$W/rimg/1" "$W/rimg/2" "$W/work"
+	run -0 "$CLIENT" "$FRONT" pre-dump -t "$VPID" -D "$W/rimg/1" -W "$W/work"
+	assert_line --partial "type=13 success=1"
+	sum=$(layer_sum "$W/rimg/1")
+	for p in rpc-request rpc-pre-dump rpc-frozen rpc-collected rpc-pages rpc-commit rpc-rename rpc-image-PAGEMAP; do
+		rpc_fault "$p" "$W/rimg/2" -P ../1
+		[ -z "$(ls -A "$W/rimg/2")" ]
+	done
+	# into a directory holding a layer (moved aside, then put back on failure)
+	for p in rpc-pre-dump rpc-frozen rpc-commit; do
+		rpc_fault "$p" "$W/rimg/1"
+		[ "$(layer_sum "$W/rimg/1")" = "$sum" ]
+	done
+	# the response itself: not sent, the socket closes; the layer is complete
+	before=$(fds_of "$VPID")
+	run -0 env CK_FAULT=rpc-response "$CLIENT" "$FRONT" pre-dump -t "$VPID" -D "$W/rimg/2" -W "$W/work" -P ../1
+	assert_line "eof"
+	assert_line "server exit=1"
+	grep -q "fault injected at rpc-response" "$W/work/dump.log"
+	target_clean "$VPID" "$before"
+	[ -e "$W/rimg/2/inventory.img" ]
+	stat_line "fault ok rpc-response"
+	# DUMP and RESTORE delegation: an error response instead of the exec
+	run -0 env CK_FAULT=rpc-delegate CKPT_CRIU=/bin/true "$CLIENT" "$FRONT" dump -t "$VPID" -D "$W/rimg/3" -W "$W/work"
+	assert_line --partial "type=1 success=0"
+	assert_line --partial "fault injected at rpc-delegate"
+	assert_line "server exit=1"
+	run -0 env CK_FAULT=rpc-delegate CKPT_CRIU=/bin/true "$CLIENT" "$FRONT" raw 0802
+	assert_line --partial "type=2 success=0"
+	assert_line --partial "fault injected at rpc-delegate"
+	target_clean "$VPID" "$before"
+	stat_line "fault ok rpc-delegate"
+	[ "$(layer_sum "$W/rimg/1")" = "$sum" ]
+	vcmd verify a 0 64 1
+}
+
+@test "rpc: a PRE_DUMP through the agent: the call to the agent and the agent's round fail cleanly; the agent lives on and the next PRE_DUMP is its layer" {
+	[ -x "$FRONT" ] && [ -x "$CLIENT" ] || fail "build/criu and the rpc client are built by make and make test-bins"
+	vcmd alloc a 64
+	vcmd fill a 0 64 1
+	local W="$BATS_TEST_TMPDIR" before
+	mkdir -p "$W/rimg/1" "$W/rimg/2" "$W/work"
+	agent_bundle
+	CK_FAULT="agent-frozen:fail:2" agent_up
+	retry 250 0.02 grep -q "fault injected at agent-frozen; next try" "$D/agent.log"
+	before=$(fds_of "$VPID")
+	rpc_fault rpc-agent-call "$W/rimg/1"
+	run -0 "$CLIENT" "$FRONT" pre-dump -t "$VPID" -D "$W/rimg/1" -W "$W/work"
+	assert_line --partial "type=13 success=0"
+	assert_line --partial "refused 'layer': layer 1 ($W/rimg/1): fault injected at agent-frozen"
+	target_clean "$VPID" "$before"
+	[ -z "$(ls -A "$W/rimg/1")" ]
+	stat_line "fault ok rpc-agent-round"
+	run -0 "$CLIENT" "$FRONT" pre-dump -t "$VPID" -D "$W/rimg/1" -W "$W/work"
+	assert_line --partial "type=13 success=1"
+	grep -q "has a pre-copy agent" "$W/work/dump.log"
+	[ -e "$W/rimg/1/inventory.img" ]
+	agent_stop
+	vcmd verify a 0 64 1
+}
+
+@test "SIGKILL of the agent at random moments while it takes layers: victim runs, memory checks, the next agent works" {
+	KILLS=${CKPT_REL_AGENT_KILLS:-5}
+	vcmd alloc a 256
+	vcmd fill a 0 256 1
+	# a layer right after the other (precopy), then every 100 ms
+	agent_bundle org.ckpt.interval=100ms org.ckpt.converge-pages=0
+	local before i
+	before=$(fds_of "$VPID")
+	for ((i = 0; i < KILLS; i++)); do
+		agent_up
+		sleep "0.$((RANDOM % 3))$((RANDOM % 10))"
+		kill -KILL "$APID" 2>/dev/null || true
+		agent_gone
+		if retry 100 0.02 target_clean "$VPID" "$before"; then stat_line "kill ok agent"; else stat_line "kill bad agent"; fail "kill $i of the agent left the target unclean"; fi
+		rm -rf "$D"/.*ckpt-tmp*
+		no_half_agent_layer
+	done
+	agent_up
+	ckpt_run -0 agent layer --bundle "$BUNDLE"
+	agent_stop
+	ckpt_run -0 verify -t "$VPID" -D "$D/latest"
+	assert_output --partial ": OK"
+	vcmd verify a 0 256 1
+}
+
+@test "SIGKILL of the RPC server at random moments during a PRE_DUMP: victim runs, memory checks, the next PRE_DUMP works" {
+	[ -x "$FRONT" ] && [ -x "$CLIENT" ] || fail "build/criu and the rpc client are built by make and make test-bins"
+	KILLS=${CKPT_REL_RPC_KILLS:-5}
+	vcmd alloc a 256
+	vcmd fill a 0 256 1
+	local W="$BATS_TEST_TMPDIR" before i cpid srv
+	mkdir -p "$W/rimg/1" "$W/rimg/2" "$W/work"
+	run -0 "$CLIENT" "$FRONT" pre-dump -t "$VPID" -D "$W/rimg/1" -W "$W/work"
+	assert_line --partial "type=13 success=1"
+	before=$(fds_of "$VPID")
+	for ((i = 0; i < KILLS; i++)); do
+		"$CLIENT" "$FRONT" pre-dump -t "$VPID" -D "$W/rimg/2" -W "$W/work" -P ../1 >"$W/client.out" 2>&1 3>&- &
+		cpid=$!
+		srv=
+		retry 100 0.005 bash -c "pgrep -P $cpid >/dev/null" && srv=$(pgrep -P "$cpid" | head -1)
+		sleep "0.0$((RANDOM % 60 / 10))$((RANDOM % 10))"
+		[ -n "$srv" ] && kill -KILL "$srv" 2>/dev/null
+		wait "$cpid" || true
+		if retry 100 0.02 target_clean "$VPID" "$before"; then stat_line "kill ok rpc"; else stat_line "kill bad rpc"; fail "kill $i of the rpc server left the target unclean: $(cat "$W/client.out")"; fi
+		rm -rf "$W"/rimg/.*ckpt-tmp* "$W"/rimg/.*ckpt-old* "$W"/rimg/2/.*ckpt-tmp*
+		rm -rf "$W/rimg/2"
+		mkdir -p "$W/rimg/2"
+	done
+	run -0 "$CLIENT" "$FRONT" pre-dump -t "$VPID" -D "$W/rimg/2" -W "$W/work" -P ../1
+	assert_line --partial "type=13 success=1"
+	ckpt_run -0 verify -t "$VPID" -D "$W/rimg/2"
+	assert_output --partial ": OK"
+	vcmd verify a 0 256 1
 }
