@@ -319,13 +319,16 @@ hook_start() {
 	run "$CKPT" hook poststart 3>&- <<<"{\"ociVersion\":\"1.0.2\",\"id\":\"ckpt-rel-$$\",\"status\":\"running\",\"pid\":$VPID,\"bundle\":\"$BUNDLE\"}"
 }
 
-# agent_up: start the agent (CK_FAULT from the caller's environment); APID is its pid.
+# agent_up: start the agent (CK_FAULT from the caller's environment) and wait until it has
+# seen the workload (before, it refuses layers); APID is its pid, agent.log only its own.
 agent_up() {
+	[ ! -e "$D/agent.log" ] || : >"$D/agent.log"
 	hook_start
 	[ "$status" -eq 0 ] || fail "hook: $output"
 	APID=$(sed -n 's/.*: agent \([0-9]*\), layers in.*/\1/p' <<<"$output")
 	[ -n "$APID" ] || fail "no agent started: $output"
 	AGENT_PIDS+=("$APID")
+	retry 250 0.02 grep -q "workload started" "$D/agent.log" || fail "agent $APID: $(cat "$D/agent.log")"
 }
 
 # agent_gone: wait until the agent APID has exited (it is not our child).
@@ -404,7 +407,7 @@ no_half_agent_layer() {
 		ckpt_run -1 agent status --bundle "$BUNDLE"
 		case $p in
 		request) assert_output --partial "fault injected at agent-request" ;;
-		*) assert_output --regexp "agent of $D: status: .*(closed the connection|Connection reset)" ;;
+		*) assert_output --regexp "agent of $D: status: .*(closed the connection|Connection reset|Broken pipe)" ;;
 		esac
 		grep -q "fault injected at agent-$p" "$D/agent.log"
 		kill -0 "$APID"
@@ -439,8 +442,16 @@ no_half_agent_layer() {
 		*:kill) assert_output --partial "no agent: the agent exited before it was ready" ;;
 		*) assert_output --partial "no agent: " && assert_output --partial "fault injected at $p" ;;
 		esac
-		[ ! -e "$D/agent.sock" ] && [ ! -e "$CKPT_AGENT_REGISTRY/pid-$VPID" ] || { stat_line "fault bad $p"; fail "$p left a socket or registry entry"; }
-		[ ! -e "$CKPT_AGENT_REGISTRY/id-ckpt-rel-$$" ]
+		if [[ "$p" == *:kill ]]; then
+			# killed: its socket and registry entries are stale, and taken for no agent
+			run -1 "$CKPT" agent status --bundle "$BUNDLE"
+			assert_output --partial "Connection refused"
+			run -1 "$CKPT" agent status --id "ckpt-rel-$$"
+			assert_output --partial "container ckpt-rel-$$: no agent"
+		else
+			[ ! -e "$D/agent.sock" ] && [ ! -e "$CKPT_AGENT_REGISTRY/pid-$VPID" ] || { stat_line "fault bad $p"; fail "$p left a socket or registry entry"; }
+			[ ! -e "$CKPT_AGENT_REGISTRY/id-ckpt-rel-$$" ]
+		fi
 		target_clean "$VPID" "$before"
 		# nothing holds the target's lock
 		ckpt_run -0 exec -t "$VPID" getpid
