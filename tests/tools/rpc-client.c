@@ -19,6 +19,8 @@
  * [mem_track=..] [lazy_pages=..] [pidfd_store=..]" per response, "eof" when the
  * server closed without answering, then "server exit=N" or "server signal=N".
  * Every wait is bounded (30 s): "timeout" and exit 3 on a hang.
+ * With RPC_CLIENT_PIDFILE=FILE the server's pid is written to FILE as soon as
+ * it is forked (for tests that kill the server mid-request).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -310,6 +312,14 @@ int main(int argc, char **argv)
 		_exit(127);
 	}
 	close(sv[1]);
+	if (getenv("RPC_CLIENT_PIDFILE")) {
+		FILE *pf = fopen(getenv("RPC_CLIENT_PIDFILE"), "we");
+
+		if (pf) {
+			fprintf(pf, "%d\n", (int)srv);
+			fclose(pf);
+		}
+	}
 	if (send(sv[0], req.b, req.n, 0) != (ssize_t)req.n) {
 		printf("send error=%s\n", strerror(errno));
 		reap(srv);
