@@ -2,9 +2,10 @@
 # Reliability (issue 17): every CK_FAULT point fails cleanly, SIGKILL of ckpt at random moments
 # never hurts the target, a full disk or read-only image directory fails cleanly, two runs on one
 # target are refused, parent loops are refused, image modes are private, nobody cannot reach
-# root's tasks.  CKPT_REL_KILLS (the pre-dump loop) and CKPT_REL_INJECT_KILLS (the exec and
-# dump loops) set the kill counts (default 10 each: 30 in make check); make reliability
-# raises them.  With CKPT_REL_STATS=FILE each check appends "KIND ok|bad" lines.
+# root's tasks; the pre-copy agent's and the RPC server's fault points and kills.
+# CKPT_REL_KILLS (the pre-dump loop), CKPT_REL_INJECT_KILLS (the exec and dump loops),
+# CKPT_REL_AGENT_KILLS and CKPT_REL_RPC_KILLS set the kill counts (default 6 each: 30 in make
+# check); make reliability raises them.  With CKPT_REL_STATS=FILE each check appends "KIND ok|bad" lines.
 
 load helpers
 load mem-helpers
@@ -12,7 +13,7 @@ load mem-helpers
 setup() {
 	requires root ptrace
 	mem_setup
-	KILLS=${CKPT_REL_KILLS:-10}
+	KILLS=${CKPT_REL_KILLS:-6}
 	AGENT_PIDS=()
 	export CKPT_AGENT_REGISTRY="$BATS_TEST_TMPDIR/agents"
 }
@@ -178,7 +179,7 @@ kill_loop() {
 }
 
 @test "SIGKILL of exec at random moments: victim runs and checks its memory, next exec works" {
-	KILLS=${CKPT_REL_INJECT_KILLS:-10}
+	KILLS=${CKPT_REL_INJECT_KILLS:-6}
 	vcmd alloc a 64
 	vcmd fill a 0 64 1
 	KPID=$VPID KDIR="$IMG/none"
@@ -187,7 +188,7 @@ kill_loop() {
 }
 
 @test "SIGKILL of dump --leave-running at random moments: the victim's own check passes" {
-	KILLS=${CKPT_REL_INJECT_KILLS:-10}
+	KILLS=${CKPT_REL_INJECT_KILLS:-6}
 	start_victim rst-mem
 	KPID=$VICTIM_PID KDIR="$IMG/d"
 	retry 200 0.05 grep -q '^READY' "$BATS_TEST_TMPDIR/rst-mem.out"
@@ -572,7 +573,7 @@ rpc_fault() {
 }
 
 @test "SIGKILL of the agent at random moments while it takes layers: victim runs, memory checks, the next agent works" {
-	KILLS=${CKPT_REL_AGENT_KILLS:-5}
+	KILLS=${CKPT_REL_AGENT_KILLS:-6}
 	vcmd alloc a 256
 	vcmd fill a 0 256 1
 	# a layer right after the other (precopy), then every 100 ms
@@ -598,7 +599,7 @@ rpc_fault() {
 
 @test "SIGKILL of the RPC server at random moments during a PRE_DUMP: victim runs, memory checks, the next PRE_DUMP works" {
 	[ -x "$FRONT" ] && [ -x "$CLIENT" ] || fail "build/criu and the rpc client are built by make and make test-bins"
-	KILLS=${CKPT_REL_RPC_KILLS:-5}
+	KILLS=${CKPT_REL_RPC_KILLS:-6}
 	vcmd alloc a 256
 	vcmd fill a 0 256 1
 	local W="$BATS_TEST_TMPDIR" before i cpid srv
