@@ -1,11 +1,17 @@
 // SPDX-License-Identifier: MIT
 /*
- * Opening files that are read as data (images, tracker state), safely.
+ * Opening files that are read as data (images, tracker state), safely, and
+ * paths confined beneath a base directory.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "common/err.h"
@@ -64,4 +70,103 @@ int ck_open_regular(int dirfd, const char *name, bool nofollow, struct ck_err **
 		return -1;
 	}
 	return fd;
+}
+
+#ifndef RESOLVE_BENEATH
+#define RESOLVE_NO_MAGICLINKS 0x02
+#define RESOLVE_BENEATH       0x08
+#endif
+
+struct ck_open_how {
+	uint64_t flags, mode, resolve;
+};
+
+/*
+ * Without openat2 (Linux < 5.6): one component at a time, each opened with
+ * O_NOFOLLOW from the one before; ".." may climb back only as far as the
+ * base.  No symlink is followed at all (openat2 would follow one that stays
+ * beneath), which is stricter, never looser.
+ */
+static int walk_beneath(int basefd, const char *rel, int flags, mode_t mode)
+{
+	char copy[PATH_MAX];
+	int fds[64], depth = 0, fd, rc = -1, err = 0;
+	char *save = NULL, *comp, *next;
+
+	if (snprintf(copy, sizeof(copy), "%s", rel) >= (int)sizeof(copy)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	fds[0] = fcntl(basefd, F_DUPFD_CLOEXEC, 3);
+	if (fds[0] < 0)
+		return -1;
+	for (comp = strtok_r(copy, "/", &save); comp; comp = next) {
+		next = strtok_r(NULL, "/", &save);
+		if (!strcmp(comp, "."))
+			continue;
+		if (!strcmp(comp, "..")) {
+			if (depth == 0) {
+				err = EXDEV;
+				goto out;
+			}
+			close(fds[depth--]);
+			continue;
+		}
+		if (depth + 1 >= (int)(sizeof(fds) / sizeof(fds[0]))) {
+			err = ELOOP;
+			goto out;
+		}
+		fd = openat(fds[depth], comp,
+			    next ? O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC
+				 : flags | O_NOFOLLOW | O_CLOEXEC,
+			    mode);
+		if (fd < 0) {
+			err = errno;
+			goto out;
+		}
+		fds[++depth] = fd;
+	}
+	if (depth == 0) {
+		/* the base itself ("." or ""): reopen it with the flags asked for */
+		char self[32];
+
+		snprintf(self, sizeof(self), "/proc/self/fd/%d", fds[0]);
+		rc = open(self, flags | O_CLOEXEC, mode);
+		err = rc < 0 ? errno : 0;
+		goto out;
+	}
+	rc = fds[depth--];
+out:
+	while (depth >= 0)
+		close(fds[depth--]);
+	if (rc < 0)
+		errno = err;
+	return rc;
+}
+
+/* see file.h */
+int ck_open_beneath(int basefd, const char *base, const char *rel, int flags, mode_t mode,
+		    struct ck_err **err)
+{
+	struct ck_open_how how = {
+		.flags = (uint64_t)(flags | O_CLOEXEC),
+		.mode = (flags & O_CREAT) ? mode : 0,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+	};
+	int fd;
+
+	if (!rel || !*rel)
+		return ck_err_set(err, EINVAL, "an empty path under %s", base);
+	if (rel[0] == '/')
+		return ck_err_set(err, EXDEV, "%s is absolute: it must stay beneath %s", rel, base);
+	fd = (int)syscall(SYS_openat2, basefd, rel, &how, sizeof(how));
+	if (fd < 0 && (errno == ENOSYS || errno == E2BIG || errno == EPERM))
+		fd = walk_beneath(basefd, rel, flags, mode);
+	if (fd >= 0)
+		return fd;
+	if (errno == EXDEV || errno == ELOOP)
+		return ck_err_set(err, errno,
+				  "%s leads out of %s (through '..' or a symbolic link)", rel,
+				  base);
+	return ck_err_set(err, errno, "%s (beneath %s)", rel, base);
 }

@@ -19,3 +19,17 @@ int ck_open_regular(int dirfd, const char *name, bool nofollow, struct ck_err **
 
 /* "a FIFO", "a directory", "a socket", ... for the file type bits of @mode. */
 const char *ck_file_kind(mode_t mode);
+
+/*
+ * Open @rel relative to the directory @basefd (named @base in messages) so
+ * that it never leaves it: openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS),
+ * so neither '..' nor a symbolic link (one swapped in meanwhile included) nor
+ * a /proc magic link leads out; an absolute @rel is refused.  Without openat2
+ * (Linux < 5.6, or a seccomp filter refusing it) every component is opened
+ * with O_NOFOLLOW from the one before and '..' stops at the base: no symlink
+ * is followed at all.  @flags as for openat (O_CLOEXEC is added), @mode with
+ * O_CREAT.  The fd, or -1 with *err ("REL leads out of BASE ..." for an
+ * escape, errnum EXDEV or ELOOP).
+ */
+int ck_open_beneath(int basefd, const char *base, const char *rel, int flags, mode_t mode,
+		    struct ck_err **err);

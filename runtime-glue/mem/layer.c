@@ -40,11 +40,16 @@
 /* see layer.h */
 int glue_layer_remove_flat(const char *path)
 {
-	_cleanup_closedir_ DIR *d = opendir(path);
+	/* never through a symlink swapped in for the layer's name */
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	_cleanup_closedir_ DIR *d = fd < 0 ? NULL : fdopendir(fd);
 	struct dirent *de;
 
-	if (!d)
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
 		return -1;
+	}
 	while ((de = readdir(d)))
 		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
 			unlinkat(dirfd(d), de->d_name, 0);
@@ -260,9 +265,10 @@ int glue_layer_begin(const char *dir, const char *prev_rel, struct glue_layer *l
 		ck_err_set(err, errno, "mkdir %s", l->tmp);
 		goto fail;
 	}
-	l->dirfd = open(l->tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	l->dirfd = open(l->tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (l->dirfd < 0) {
-		ck_err_set(err, errno, "open %s", l->tmp);
+		ck_err_set(err, errno, "open %s%s", l->tmp,
+			   errno == ELOOP ? " (replaced by a symbolic link)" : "");
 		goto fail;
 	}
 	if (prev_rel) {
@@ -301,6 +307,32 @@ fail:
 	return -1;
 }
 
+/* Whether @path (not followed) is the directory open as @fd. */
+static bool same_dir(const char *path, int fd)
+{
+	struct stat a, b;
+
+	return lstat(path, &a) == 0 && fstat(fd, &b) == 0 && S_ISDIR(a.st_mode) &&
+	       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/* Empty the directory open as @fd (wherever it was moved to). */
+static void empty_dir_fd(int fd)
+{
+	int d2 = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	_cleanup_closedir_ DIR *d = d2 < 0 ? NULL : fdopendir(d2);
+	struct dirent *de;
+
+	if (!d) {
+		if (d2 >= 0)
+			close(d2);
+		return;
+	}
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			unlinkat(dirfd(d), de->d_name, 0);
+}
+
 /* see layer.h */
 int glue_layer_commit(struct glue_layer *l, struct ck_err **err)
 {
@@ -308,8 +340,33 @@ int glue_layer_commit(struct glue_layer *l, struct ck_err **err)
 		return ck_err_set(err, errno, "fsync %s", l->tmp);
 	if (glue_fault("rename", err) < 0)
 		return -1;
+	/*
+	 * The images were written through l->dirfd: what is renamed into place
+	 * must be that very directory, not something swapped in for its name
+	 * (a symlink to elsewhere would become a layer holding nothing of ours).
+	 */
+	if (!same_dir(l->tmp, l->dirfd)) {
+		empty_dir_fd(l->dirfd);
+		return ck_err_set(
+			err, EXDEV,
+			"the temporary layer %s was replaced during the dump; nothing renamed to %s",
+			l->tmp, l->dir);
+	}
 	if (rename(l->tmp, l->dir) < 0)
 		return ck_err_set(err, errno, "rename %s to %s", l->tmp, l->dir);
+	if (!same_dir(l->dir, l->dirfd)) {
+		struct stat st;
+
+		/* swapped between the check and the rename: take the stranger back out */
+		if (lstat(l->dir, &st) == 0 && !S_ISDIR(st.st_mode))
+			unlink(l->dir);
+		empty_dir_fd(l->dirfd);
+		free(l->tmp);
+		l->tmp = NULL;
+		return ck_err_set(err, EXDEV,
+				  "the temporary layer was replaced during the dump; %s removed",
+				  l->dir);
+	}
 	free(l->tmp);
 	l->tmp = NULL;
 	return 0;

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/file.h"
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "runtime-glue/dump/predump.h"
@@ -129,6 +130,34 @@ static int engine_layer(struct rpc_session *s, struct ck_err **err)
 	return 0;
 }
 
+/*
+ * parent_img comes from the client, relative to the images dir: it must name
+ * a layer beside it (CRIU's "../NAME") or below it, never anything out of
+ * the directory that holds the images dir, through '..' or a symbolic link.
+ */
+static int check_parent(struct rpc_session *s, struct ck_err **err)
+{
+	const char *p = s->req->opts->parent_img;
+	_cleanup_free_ char *copy = xstrdup(s->images_dir), *rel = NULL;
+	_cleanup_close_ int pfd = -1, fd = -1;
+	char *slash = strrchr(copy, '/');
+
+	if (!p)
+		return 0;
+	if (!slash || !slash[1])
+		return ck_err_set(err, EINVAL, "images dir %s", s->images_dir);
+	*slash = '\0';
+	pfd = open(slash == copy ? "/" : copy, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (pfd < 0)
+		return ck_err_set(err, errno, "open %s", copy);
+	/* an absolute one is refused as such by ck_open_beneath */
+	rel = p[0] == '/' ? xstrdup(p) : xasprintf("%s/%s", slash + 1, p);
+	fd = ck_open_beneath(pfd, slash == copy ? "/" : copy, rel, O_PATH | O_DIRECTORY, 0, err);
+	if (fd < 0)
+		return ck_err_wrap(err, "parent_img %s (relative to %s)", p, s->images_dir);
+	return 0;
+}
+
 /* The layer by the container's agent, else by the engine, into a fresh images dir. */
 static int layer(struct rpc_session *s, struct ck_err **err)
 {
@@ -168,7 +197,8 @@ int rpc_pre_dump(struct rpc_session *s)
 	CriuResp resp = CRIU_RESP__INIT;
 	int type = s->req->type;
 
-	if (rpc_setup_dirs(s, &err) < 0 || glue_fault("rpc-pre-dump", &err) < 0)
+	if (rpc_setup_dirs(s, &err) < 0 || glue_fault("rpc-pre-dump", &err) < 0 ||
+	    check_parent(s, &err) < 0)
 		goto fail;
 	if (layer(s, &err) < 0)
 		goto fail;

@@ -638,3 +638,52 @@ rpc_fault() {
 	assert_output --partial ": OK"
 	vcmd verify a 0 256 1
 }
+
+@test "path confinement: an RPC parent_img out of the images dir's directory ('..', a symlink) is refused naming it; a layer name swapped for a symlink mid-dump is never renamed into place" {
+	[ -x "$FRONT" ] && [ -x "$CLIENT" ] || fail "build/criu and the rpc client are built by make and make test-bins"
+	vcmd alloc a 16
+	vcmd fill a 0 16 1
+	local W="$BATS_TEST_TMPDIR" before
+	mkdir -p "$W/rimg/1" "$W/rimg/2" "$W/work" "$W/outside"
+	run -0 "$CLIENT" "$FRONT" pre-dump -t "$VPID" -D "$W/rimg/1" -W "$W/work"
+	assert_line --partial "type=13 success=1"
+	# a real layer outside the directory holding the images dirs
+	ckpt_run -0 pre-dump -t "$VPID" -D "$W/outside/L" --tracker hash
+	ln -s "$W/outside/L" "$W/rimg/link"
+	before=$(fds_of "$VPID")
+	local p
+	for p in ../../outside/L ../link ../1/../../outside/L "$W/outside/L"; do
+		run -0 "$CLIENT" "$FRONT" pre-dump -t "$VPID" -D "$W/rimg/2" -W "$W/work" -P "$p"
+		if [[ "$output" != *"type=13 success=0"*"parent_img $p (relative to $W/rimg/2)"*@("leads out of"|"must stay beneath")" $W/rimg"* ]]; then
+			stat_line "bad bad parent_img $p"
+			fail "parent_img $p: $output"
+		fi
+		[ -z "$(ls -A "$W/rimg/2")" ]
+		target_clean "$VPID" "$before"
+		stat_line "bad ok parent_img $p"
+	done
+	# beside it is fine
+	run -0 "$CLIENT" "$FRONT" pre-dump -t "$VPID" -D "$W/rimg/2" -W "$W/work" -P ../1
+	assert_line --partial "type=13 success=1"
+	# the temporary layer directory swapped for a symlink while ckpt is stopped before the rename
+	mkdir -p "$W/decoy"
+	CK_FAULT="rename:stop" "$CKPT" pre-dump -t "$VPID" -D "$IMG/s" --tracker hash >/dev/null 2>"$W/swap.err" 3>&- &
+	local cpid=$! tmp
+	retry 250 0.02 grep -q "stopped at rename" "$W/swap.err" || fail "ckpt did not stop: $(cat "$W/swap.err")"
+	tmp=$(find "$IMG" -maxdepth 1 -name '.s.ckpt-tmp-*' | head -1)
+	[ -n "$tmp" ]
+	mv "$tmp" "$W/moved"
+	ln -s "$W/decoy" "$tmp"
+	kill -CONT "$cpid"
+	run wait "$cpid"
+	[ "$status" -eq 1 ]
+	run cat "$W/swap.err"
+	assert_output --partial "the temporary layer $tmp was replaced during the dump; nothing renamed to $IMG/s"
+	[ ! -e "$IMG/s" ] && [ ! -L "$IMG/s" ]
+	[ -z "$(ls -A "$W/decoy")" ]
+	# what was written through ckpt's own fd is removed from wherever it went
+	[ -z "$(ls -A "$W/moved")" ]
+	target_clean "$VPID" "$before"
+	stat_line "bad ok layer-swap"
+	vcmd verify a 0 16 1
+}
