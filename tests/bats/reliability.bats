@@ -675,8 +675,9 @@ rpc_fault() {
 	mv "$tmp" "$W/moved"
 	ln -s "$W/decoy" "$tmp"
 	kill -CONT "$cpid"
-	run wait "$cpid"
-	[ "$status" -eq 1 ]
+	local st=0
+	wait "$cpid" || st=$?
+	[ "$st" -eq 1 ] || fail "ckpt exited $st: $(cat "$W/swap.err")"
 	run cat "$W/swap.err"
 	assert_output --partial "the temporary layer $tmp was replaced during the dump; nothing renamed to $IMG/s"
 	[ ! -e "$IMG/s" ] && [ ! -L "$IMG/s" ]
