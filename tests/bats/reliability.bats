@@ -600,27 +600,28 @@ rpc_fault() {
 @test "SIGKILL of the RPC server at random moments during a PRE_DUMP: victim runs, memory checks, the next PRE_DUMP works" {
 	[ -x "$FRONT" ] && [ -x "$CLIENT" ] || fail "build/criu and the rpc client are built by make and make test-bins"
 	KILLS=${CKPT_REL_RPC_KILLS:-6}
-	vcmd alloc a 256
-	vcmd fill a 0 256 1
+	# 16 MiB, written whole by every try (no parent): a PRE_DUMP long enough to be hit
+	vcmd alloc a 4096
+	vcmd fill a 0 4096 1
 	local W="$BATS_TEST_TMPDIR" before i cpid srv
 	mkdir -p "$W/rimg/1" "$W/rimg/2" "$W/work"
 	run -0 "$CLIENT" "$FRONT" pre-dump -t "$VPID" -D "$W/rimg/1" -W "$W/work"
 	assert_line --partial "type=13 success=1"
 	before=$(fds_of "$VPID")
-	# a kill counts when it hit the server mid-request (the client saw signal 9); at most 4
-	# tries a kill
+	# a kill counts when it hit the server mid-request (the client saw signal 9), 0-30 ms after
+	# its fork; at most 8 tries a kill
 	local killed=0 tries=0 j
-	while ((killed < KILLS && tries < 4 * KILLS)); do
+	while ((killed < KILLS && tries < 8 * KILLS)); do
 		tries=$((tries + 1))
 		rm -f "$W/srv.pid"
-		RPC_CLIENT_PIDFILE="$W/srv.pid" "$CLIENT" "$FRONT" pre-dump -t "$VPID" -D "$W/rimg/2" -W "$W/work" -P ../1 >"$W/client.out" 2>&1 3>&- &
+		RPC_CLIENT_PIDFILE="$W/srv.pid" "$CLIENT" "$FRONT" pre-dump -t "$VPID" -D "$W/rimg/2" -W "$W/work" >"$W/client.out" 2>&1 3>&- &
 		cpid=$!
 		srv=
 		for ((j = 0; j < 2000; j++)); do
 			[ -s "$W/srv.pid" ] && read -r srv <"$W/srv.pid" && [ -n "$srv" ] && break
 			srv=
 		done
-		sleep "0.0$((RANDOM % 40 / 10))$((RANDOM % 10))"
+		sleep "0.0$(printf %02d $((RANDOM % 30)))"
 		[ -z "$srv" ] || kill -KILL "$srv" 2>/dev/null || true
 		wait "$cpid" || true
 		if grep -q "server signal=9" "$W/client.out"; then
@@ -631,12 +632,13 @@ rpc_fault() {
 		mkdir -p "$W/rimg/2"
 	done
 	echo "rpc: $killed kills mid-request in $tries tries" >&2
+	stat_line "note rpc-kill-tries $tries"
 	((killed == KILLS)) || fail "only $killed of $KILLS kills hit the server mid-request in $tries tries"
 	run -0 "$CLIENT" "$FRONT" pre-dump -t "$VPID" -D "$W/rimg/2" -W "$W/work" -P ../1
 	assert_line --partial "type=13 success=1"
 	ckpt_run -0 verify -t "$VPID" -D "$W/rimg/2"
 	assert_output --partial ": OK"
-	vcmd verify a 0 256 1
+	vcmd verify a 0 4096 1
 }
 
 @test "path confinement: an RPC parent_img out of the images dir's directory ('..', a symlink) is refused naming it; a layer name swapped for a symlink mid-dump is never renamed into place" {
