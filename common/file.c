@@ -77,6 +77,9 @@ int ck_open_regular(int dirfd, const char *name, bool nofollow, struct ck_err **
 #define RESOLVE_BENEATH       0x08
 #endif
 
+/* see file.h */
+bool ck_file_no_openat2;
+
 struct ck_open_how {
 	uint64_t flags, mode, resolve;
 };
@@ -121,10 +124,26 @@ static int walk_beneath(int basefd, const char *rel, int flags, mode_t mode)
 				 : flags | O_NOFOLLOW | O_CLOEXEC,
 			    mode);
 		if (fd < 0) {
+			struct stat st;
+
 			err = errno;
+			/* a directory component that is a symlink says ENOTDIR: it is ELOOP here */
+			if (err == ENOTDIR &&
+			    fstatat(fds[depth], comp, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+			    S_ISLNK(st.st_mode))
+				err = ELOOP;
 			goto out;
 		}
 		fds[++depth] = fd;
+		/* O_PATH | O_NOFOLLOW opens a symlink itself instead of failing */
+		{
+			struct stat st;
+
+			if (fstat(fd, &st) < 0 || S_ISLNK(st.st_mode)) {
+				err = S_ISLNK(st.st_mode) ? ELOOP : errno;
+				goto out;
+			}
+		}
 	}
 	if (depth == 0) {
 		/* the base itself ("." or ""): reopen it with the flags asked for */
@@ -159,7 +178,12 @@ int ck_open_beneath(int basefd, const char *base, const char *rel, int flags, mo
 		return ck_err_set(err, EINVAL, "an empty path under %s", base);
 	if (rel[0] == '/')
 		return ck_err_set(err, EXDEV, "%s is absolute: it must stay beneath %s", rel, base);
-	fd = (int)syscall(SYS_openat2, basefd, rel, &how, sizeof(how));
+	if (ck_file_no_openat2) {
+		fd = -1;
+		errno = ENOSYS;
+	} else {
+		fd = (int)syscall(SYS_openat2, basefd, rel, &how, sizeof(how));
+	}
 	if (fd < 0 && (errno == ENOSYS || errno == E2BIG || errno == EPERM))
 		fd = walk_beneath(basefd, rel, flags, mode);
 	if (fd >= 0)

@@ -33,3 +33,6 @@ const char *ck_file_kind(mode_t mode);
  */
 int ck_open_beneath(int basefd, const char *base, const char *rel, int flags, mode_t mode,
 		    struct ck_err **err);
+
+/* Tests only: behave as if openat2 did not exist (ck_open_beneath's fallback). */
+extern bool ck_file_no_openat2;
