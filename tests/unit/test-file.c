@@ -83,15 +83,18 @@ int main(void)
 
 		ck_file_no_openat2 = pass;
 		tap_ok(try(base, "1/inventory.img", O_RDONLY, m) == 1, "%s: a file beneath", m);
-		tap_ok(try(base, "2/../1", O_PATH | O_DIRECTORY, m) == 1, "%s: '..' that stays beneath", m);
-		tap_ok(try(base, "2/../../outside", O_RDONLY, m) == 0, "%s: '..' out of the base", m);
+		tap_ok(try(base, "2/../1", O_PATH | O_DIRECTORY, m) == 1,
+		       "%s: '..' that stays beneath", m);
+		tap_ok(try(base, "2/../../outside", O_RDONLY, m) == 0, "%s: '..' out of the base",
+		       m);
 		tap_ok(try(base, "..", O_PATH | O_DIRECTORY, m) == 0, "%s: '..' itself", m);
 		tap_ok(try(base, "2/out", O_RDONLY, m) == 0, "%s: a symlink leading out", m);
 		tap_ok(try(base, "abs/passwd", O_RDONLY, m) == 0, "%s: an absolute symlink", m);
 		tap_ok(try(base, "/etc/passwd", O_RDONLY, m) == 0, "%s: an absolute path", m);
 		tap_ok(try(base, "/proc/self/root/etc/passwd", O_RDONLY, m) == 0,
 		       "%s: a magic link path", m);
-		tap_ok(try(base, "new", O_CREAT | O_WRONLY | O_EXCL, m) == 1, "%s: create beneath", m);
+		tap_ok(try(base, "new", O_CREAT | O_WRONLY | O_EXCL, m) == 1, "%s: create beneath",
+		       m);
 		unlinkat(base, "new", 0);
 		/* the walk follows no symlink at all, openat2 one that stays beneath */
 		tap_ok(try(base, "2/parent/inventory.img", O_RDONLY, m) == (pass ? 0 : 1),
