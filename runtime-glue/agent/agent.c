@@ -163,6 +163,8 @@ int agent_take_layer(struct agent *a, const char *dir, bool final, bool leave_fr
 	struct glue_mem_result res;
 	_cleanup_free_ char *path = NULL, *prev = NULL;
 	struct agent_layer *latest;
+	struct agent_layer *old = NULL;
+	size_t nr_old = 0;
 	/*
 	 * A layer asked for into a given directory (a front-end's PRE_DUMP, whose
 	 * caller names its parent) always chains onto the latest one; only the
@@ -235,19 +237,28 @@ int agent_take_layer(struct agent *a, const char *dir, bool final, bool leave_fr
 		n, out->dir, out->pages_written, out->pages_parent, (double)out->frozen_us / 1000.0,
 		rebase ? " (chain rebased: a full layer)" : "");
 	if (rebase) {
-		/* the new layer holds everything: the old chain goes */
-		for (size_t i = 0; i < a->nr_chain; i++) {
-			if (!a->chain[i].external)
-				glue_layer_remove_flat(a->chain[i].dir);
-			free(a->chain[i].dir);
-		}
+		/* the new layer holds everything: the old chain goes, once latest names it */
+		old = a->chain;
+		nr_old = a->nr_chain;
+		a->chain = NULL;
 		a->nr_chain = 0;
 	}
 	a->chain = xreallocarray(a->chain, a->nr_chain + 1, sizeof(*a->chain));
 	a->chain[a->nr_chain] = *out;
 	a->chain[a->nr_chain].dir = xstrdup(out->dir);
 	a->nr_chain++;
-	if (set_latest(a, out, err) < 0)
+	rc = set_latest(a, out, err);
+	/*
+	 * Only now: a kill while the old layers go must not leave latest naming a
+	 * half-removed one, and each goes hidden first (glue_layer_retire).
+	 */
+	for (size_t i = 0; i < nr_old; i++) {
+		if (!old[i].external && glue_layer_retire(old[i].dir) < 0)
+			pr_warn("cannot remove the old layer %s: %s", old[i].dir, strerror(errno));
+		free(old[i].dir);
+	}
+	free(old);
+	if (rc < 0)
 		return -1;
 	if (own && !rebase)
 		compact(a, a->c->max_layers);

@@ -64,6 +64,27 @@ static void split_path(const char *dir, char **parent, char **base)
 	*base = xstrdup(basename(b));
 }
 
+/* see layer.h */
+int glue_layer_retire(const char *path)
+{
+	_cleanup_free_ char *parent = NULL, *base = NULL, *hidden = NULL;
+	struct stat st;
+
+	/* the layer's own name only: never through a symlink planted there */
+	if (lstat(path, &st) < 0)
+		return -1;
+	if (!S_ISDIR(st.st_mode)) {
+		errno = ENOTDIR;
+		return -1;
+	}
+	split_path(path, &parent, &base);
+	hidden = xasprintf("%s/.%s" TMP_TAG "%d", parent, base, (int)getpid());
+	glue_layer_remove_flat(hidden);
+	if (rename(path, hidden) < 0)
+		return -1;
+	return glue_layer_remove_flat(hidden);
+}
+
 /* Bytes in the files of a flat directory (a temporary layer). */
 static uint64_t dir_bytes(const char *path)
 {

@@ -90,6 +90,14 @@ void glue_layer_abort(struct glue_layer *l);
  */
 int glue_layer_remove_flat(const char *path);
 
+/*
+ * Retire a complete layer: rename it to a hidden temporary name first
+ * (.NAME.ckpt-tmp-PID), then remove it.  A kill in between leaves no visible
+ * half-removed layer, only a hidden directory that the next layer written
+ * beside it removes (its pid is dead).  0, or -1 with errno.
+ */
+int glue_layer_retire(const char *path);
+
 /* inventory.img: img_version 2, dump_uptime; pre_dump_mode READ for pre-dumps. */
 int glue_layer_write_inventory(struct glue_layer *l, bool pre_dump, struct ck_err **err);
 /* pstree.img, namespace pids. */
