@@ -3,6 +3,7 @@
  * Opening files that are read as data (images, tracker state), safely, and
  * paths confined beneath a base directory.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -193,4 +194,31 @@ int ck_open_beneath(int basefd, const char *base, const char *rel, int flags, mo
 				  "%s leads out of %s (through '..' or a symbolic link)", rel,
 				  base);
 	return ck_err_set(err, errno, "%s (beneath %s)", rel, base);
+}
+
+/* see file.h */
+bool ck_same_dir(const char *path, int fd)
+{
+	struct stat a, b;
+
+	return lstat(path, &a) == 0 && fstat(fd, &b) == 0 && S_ISDIR(a.st_mode) &&
+	       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/* see file.h */
+void ck_empty_dir_fd(int fd)
+{
+	int d2 = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	DIR *d = d2 < 0 ? NULL : fdopendir(d2);
+	struct dirent *de;
+
+	if (!d) {
+		if (d2 >= 0)
+			close(d2);
+		return;
+	}
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			unlinkat(dirfd(d), de->d_name, 0);
+	closedir(d);
 }

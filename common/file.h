@@ -36,3 +36,9 @@ int ck_open_beneath(int basefd, const char *base, const char *rel, int flags, mo
 
 /* Tests only: behave as if openat2 did not exist (ck_open_beneath's fallback). */
 extern bool ck_file_no_openat2;
+
+/* Whether @path (not followed) is the very directory open as @fd (device and inode). */
+bool ck_same_dir(const char *path, int fd);
+
+/* Unlink every entry of the flat directory open as @fd, wherever it was moved to. */
+void ck_empty_dir_fd(int fd);

@@ -328,32 +328,6 @@ fail:
 	return -1;
 }
 
-/* Whether @path (not followed) is the directory open as @fd. */
-static bool same_dir(const char *path, int fd)
-{
-	struct stat a, b;
-
-	return lstat(path, &a) == 0 && fstat(fd, &b) == 0 && S_ISDIR(a.st_mode) &&
-	       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
-}
-
-/* Empty the directory open as @fd (wherever it was moved to). */
-static void empty_dir_fd(int fd)
-{
-	int d2 = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-	_cleanup_closedir_ DIR *d = d2 < 0 ? NULL : fdopendir(d2);
-	struct dirent *de;
-
-	if (!d) {
-		if (d2 >= 0)
-			close(d2);
-		return;
-	}
-	while ((de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-			unlinkat(dirfd(d), de->d_name, 0);
-}
-
 /* see layer.h */
 int glue_layer_commit(struct glue_layer *l, struct ck_err **err)
 {
@@ -366,8 +340,8 @@ int glue_layer_commit(struct glue_layer *l, struct ck_err **err)
 	 * must be that very directory, not something swapped in for its name
 	 * (a symlink to elsewhere would become a layer holding nothing of ours).
 	 */
-	if (!same_dir(l->tmp, l->dirfd)) {
-		empty_dir_fd(l->dirfd);
+	if (!ck_same_dir(l->tmp, l->dirfd)) {
+		ck_empty_dir_fd(l->dirfd);
 		return ck_err_set(
 			err, EXDEV,
 			"the temporary layer %s was replaced during the dump; nothing renamed to %s",
@@ -375,13 +349,13 @@ int glue_layer_commit(struct glue_layer *l, struct ck_err **err)
 	}
 	if (rename(l->tmp, l->dir) < 0)
 		return ck_err_set(err, errno, "rename %s to %s", l->tmp, l->dir);
-	if (!same_dir(l->dir, l->dirfd)) {
+	if (!ck_same_dir(l->dir, l->dirfd)) {
 		struct stat st;
 
 		/* swapped between the check and the rename: take the stranger back out */
 		if (lstat(l->dir, &st) == 0 && !S_ISDIR(st.st_mode))
 			unlink(l->dir);
-		empty_dir_fd(l->dirfd);
+		ck_empty_dir_fd(l->dirfd);
 		free(l->tmp);
 		l->tmp = NULL;
 		return ck_err_set(err, EXDEV,
