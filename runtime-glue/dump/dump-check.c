@@ -148,6 +148,17 @@ static void describe_socket(pid_t pid, int fd, char *buf, size_t len)
 }
 
 /* see dump-priv.h */
+const char *glue_task_path(pid_t pid, const char *path, char *buf, size_t len)
+{
+	uint64_t ino = glue_ns_ino(pid, GLUE_NS_MNT);
+
+	if (!ino || ino == glue_ns_ino(0, GLUE_NS_MNT))
+		return path;
+	snprintf(buf, len, "/proc/%d/root%s", (int)pid, path);
+	return buf;
+}
+
+/* see dump-priv.h */
 enum glue_fd_kind glue_fd_classify(pid_t pid, int fd, char *path, size_t path_len,
 				   uint32_t *pipe_ino, char *why, size_t why_len)
 {
@@ -215,10 +226,17 @@ enum glue_fd_kind glue_fd_classify(pid_t pid, int fd, char *path, size_t path_le
 	}
 by_path:
 	/* CRIU reopens it by name: the name must lead to the same inode. */
-	if (stat(path, &st2) < 0 || st2.st_dev != st.st_dev || st2.st_ino != st.st_ino) {
-		snprintf(why, why_len,
-			 "%s is not reachable under that name from ckpt's mount namespace", path);
-		return GLUE_FD_UNSUPP;
+	{
+		char in[PATH_MAX + 32];
+		const char *p = glue_task_path(pid, path, in, sizeof(in));
+
+		if (stat(p, &st2) < 0 || st2.st_dev != st.st_dev || st2.st_ino != st.st_ino) {
+			snprintf(why, why_len,
+				 p == path ? "%s is not reachable under that name from ckpt's mount namespace"
+					   : "%s is not reachable under that name in the task's mount namespace (a file of the host?)",
+				 path);
+			return GLUE_FD_UNSUPP;
+		}
 	}
 	return GLUE_FD_REG;
 }
@@ -307,8 +325,13 @@ static void check_vmas(const struct glue_task *t, struct problems *p)
 		else if (v->status & (GLUE_VMA_FILE_PRIVATE | GLUE_VMA_FILE_SHARED)) {
 			if (!v->name || v->name[0] != '/' || ends_with(v->name, " (deleted)"))
 				what = "a mapping of a deleted or unnamed file";
-			else if (stat(v->name, &st) < 0 || st.st_ino != v->ino)
-				what = "a mapped file not reachable under its name";
+			else {
+				char in[PATH_MAX + 32];
+
+				if (stat(glue_task_path(t->pid, v->name, in, sizeof(in)), &st) < 0 ||
+				    st.st_ino != v->ino)
+					what = "a mapped file not reachable under its name";
+			}
 		}
 		if (what)
 			add_problem(p, "pid %d: %s at %#" PRIx64 "-%#" PRIx64 " (%s)", (int)t->pid,
@@ -317,14 +340,81 @@ static void check_vmas(const struct glue_task *t, struct problems *p)
 	glue_vmas_free(&vmas);
 }
 
-static const char *const namespaces[] = { "mnt", "net",  "pid",    "ipc",
-					  "uts", "user", "cgroup", "time" };
+/*
+ * Namespaces: a plain tree shares all of ckpt's.  A container (the root task
+ * has namespaces of its own) may have its own pid, mnt, ipc and uts
+ * namespaces, and its own net namespace when it is recreated empty (--empty-ns
+ * net, as runc always asks); every task shares the root task's.  User, cgroup
+ * and time namespaces of its own are not supported.
+ */
+static void check_ns(const struct glue_pstree *tree, const struct glue_task *t,
+		     const struct glue_dump_opts *opts, struct problems *p)
+{
+	const struct glue_task *root = &tree->t[0];
+	bool container = false;
+
+	for (int i = 0; i < GLUE_NS_NR; i++) {
+		uint64_t own = glue_ns_ino(0, (enum glue_ns_type)i);
+		uint64_t r = glue_ns_ino(root->pid, (enum glue_ns_type)i);
+
+		if (own && r && own != r)
+			container = true;
+	}
+	for (int i = 0; i < GLUE_NS_NR; i++) {
+		enum glue_ns_type ty = (enum glue_ns_type)i;
+		const char *n = glue_ns_name(ty);
+		uint64_t own = glue_ns_ino(0, ty), mine = glue_ns_ino(t->pid, ty);
+		uint64_t r = glue_ns_ino(root->pid, ty);
+
+		if (!own || !mine || mine == own) {
+			if (mine && r && mine != r)
+				add_problem(p, "pid %d: %s namespace differs from the container's (pid %d): nested namespaces are not supported",
+					    (int)t->pid, n, (int)root->pid);
+			continue;
+		}
+		if (!container) {
+			add_problem(p, "pid %d: %s namespace differs from ckpt's", (int)t->pid, n);
+			continue;
+		}
+		if (mine != r) {
+			add_problem(p, "pid %d: %s namespace differs from the container's (pid %d): nested namespaces are not supported",
+				    (int)t->pid, n, (int)root->pid);
+			continue;
+		}
+		if (t != root)
+			continue; /* the same as the root's: said once */
+		switch (ty) {
+		case GLUE_NS_PID:
+		case GLUE_NS_MNT:
+		case GLUE_NS_UTS:
+			break;
+		case GLUE_NS_IPC: {
+			char why[256];
+
+			if (glue_ns_check_ipc(t->pid, why, sizeof(why)) < 0)
+				add_problem(p, "pid %d: %s", (int)t->pid, why);
+			break;
+		}
+		case GLUE_NS_NET:
+			if (!opts->ctr.empty_net)
+				add_problem(p, "pid %d: net namespace of its own: ckpt does not dump a network namespace; give --empty-ns net (restored empty, as runc asks)",
+					    (int)t->pid);
+			break;
+		case GLUE_NS_USER:
+		case GLUE_NS_CGROUP:
+		case GLUE_NS_TIME:
+		case GLUE_NS_NR:
+			add_problem(p, "pid %d: %s namespace of its own (not supported)", (int)t->pid, n);
+			break;
+		}
+	}
+}
 
 static void check_task(const struct glue_pstree *tree, const struct glue_task *t,
 		       const struct glue_dump_opts *opts, struct glue_files *pipes_seen,
 		       struct problems *p)
 {
-	char path[96], buf[4096], b2[256];
+	char path[96], buf[4096];
 	uint64_t pend;
 
 	if (glue_proc_status_field(t->pid, "State", buf, sizeof(buf)) == 0 && buf[0] == 'Z') {
@@ -334,17 +424,7 @@ static void check_task(const struct glue_pstree *tree, const struct glue_task *t
 			(int)t->pid);
 		return;
 	}
-	for (size_t i = 0; i < ARRAY_SIZE(namespaces); i++) {
-		struct stat a, b;
-
-		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)t->pid, namespaces[i]);
-		snprintf(b2, sizeof(b2), "/proc/self/ns/%s", namespaces[i]);
-		if (stat(path, &a) < 0 || stat(b2, &b) < 0)
-			continue; /* kernel without that namespace */
-		if (a.st_ino != b.st_ino)
-			add_problem(p, "pid %d: %s namespace differs from ckpt's", (int)t->pid,
-				    namespaces[i]);
-	}
+	check_ns(tree, t, opts, p);
 	if (glue_proc_status_field(t->pid, "Seccomp", buf, sizeof(buf)) == 0 && atoi(buf) == 2)
 		add_problem(p, "pid %d: seccomp filters", (int)t->pid);
 	if (glue_proc_status_field(t->pid, "ShdPnd", buf, sizeof(buf)) == 0 &&

@@ -42,8 +42,26 @@ struct glue_target;
  * memory engine's (it must therefore run after the engine wrote its images).
  */
 
+/* One --ext-mnt KEY:VAL (runc's ext_mnt: a mount point inside, what it is outside). */
+struct glue_ext_mnt {
+	const char *key, *val;
+};
+
+/* What a container dump is given (the CLI options and the front-end's DUMP request). */
+struct glue_ctr_opts {
+	const char *root; /* --root: the container's root on the host */
+	size_t nr_ext_mnt;
+	struct glue_ext_mnt *ext_mnt;
+	bool manage_cgroups;     /* write cgroup.img (sets, dirs, properties) */
+	bool empty_net;          /* --empty-ns net: the netns is recreated empty */
+	bool orphan_pts_master;  /* a tty whose master is outside the container */
+	bool descriptors;        /* write runc's descriptors.json (fds 0-2 of the root task) */
+	const char *freeze_cgroup; /* the freezer cgroup to freeze the tree with */
+};
+
 struct glue_dump_opts {
 	bool shell_job; /* session / process group leader may be outside the tree */
+	struct glue_ctr_opts ctr;
 };
 
 /*

@@ -67,6 +67,11 @@ struct glue_dump_state *glue_dump_state_new(const struct glue_pstree *tree,
 	st->mm = xcalloc(tree->nr, sizeof(*st->mm));
 	if (opts)
 		st->opts = *opts;
+	if (glue_ns_collect(&st->ns, tree, err) < 0) {
+		free(st->mm);
+		free(st);
+		return NULL;
+	}
 	clock_gettime(CLOCK_MONOTONIC, &st->monotonic);
 	clock_gettime(CLOCK_BOOTTIME, &st->boottime);
 	return st;
@@ -78,6 +83,7 @@ void glue_dump_state_free(struct glue_dump_state *st)
 	if (!st)
 		return;
 	glue_files_free(&st->files);
+	glue_ns_release(&st->ns);
 	for (size_t i = 0; i < st->tree->nr; i++) {
 		glue_vmas_free(&st->mm[i].vmas);
 		free(st->mm[i].exe);
@@ -108,6 +114,8 @@ static int write_ids(struct glue_dump_state *st, int dirfd, const struct glue_ta
 	uint32_t kid = glue_task_kid(st, task);
 
 	ids.vm_id = ids.files_id = ids.fs_id = ids.sighand_id = kid;
+	if (glue_ns_fill_ids(&st->ns, task->pid, &ids, err) < 0)
+		return -1;
 	return write_single(dirfd, IMG_IDS, (unsigned long)task->vpid, &ids, err);
 }
 
@@ -310,7 +318,7 @@ static int write_pstree(const struct glue_pstree *tree, int dirfd, struct ck_err
 	return img_close(steal_ptr(&img), err);
 }
 
-static int write_inventory(int dirfd, struct ck_err **err)
+static int write_inventory(const struct glue_dump_state *st, int dirfd, struct ck_err **err)
 {
 	InventoryEntry inv = INVENTORY_ENTRY__INIT;
 	TaskKobjIdsEntry root = TASK_KOBJ_IDS_ENTRY__INIT;
@@ -318,6 +326,18 @@ static int write_inventory(int dirfd, struct ck_err **err)
 	struct img *img;
 
 	root.vm_id = root.files_id = root.fs_id = root.sighand_id = GLUE_ROOT_KID;
+	if (glue_ns_fill_ids(&st->ns, 0, &root, err) < 0)
+		return -1;
+	if (st->ns.container) {
+		/* as CRIU writes it: ids per namespace, the network locked with iptables (0) */
+		inv.has_ns_per_id = inv.ns_per_id = true;
+		inv.has_network_lock_method = true;
+		inv.network_lock_method = 0;
+	}
+	if (st->root_cg_set) {
+		inv.has_root_cg_set = true;
+		inv.root_cg_set = st->root_cg_set;
+	}
 	inv.img_version = IMG_VERSION;
 	inv.has_fdinfo_per_id = true;
 	inv.fdinfo_per_id = true;
@@ -335,6 +355,41 @@ static int write_inventory(int dirfd, struct ck_err **err)
 		return -1;
 	}
 	return img_close(img, err);
+}
+
+/*
+ * descriptors.json as runc writes it before a DUMP: what fds 0, 1 and 2 of the
+ * container's init point to ("/dev/null", "pipe:[INO]", ...), a JSON array.
+ */
+static int write_descriptors(const struct glue_dump_state *st, int dirfd, struct ck_err **err)
+{
+	_cleanup_close_ int fd = -1;
+	char buf[3 * (PATH_MAX + 8) + 8];
+	size_t off = 0;
+
+	off += (size_t)snprintf(buf + off, sizeof(buf) - off, "[");
+	for (int i = 0; i < 3; i++) {
+		char link[64], target[PATH_MAX];
+		ssize_t n;
+
+		snprintf(link, sizeof(link), "/proc/%d/fd/%d", (int)st->tree->t[0].pid, i);
+		n = readlink(link, target, sizeof(target) - 1);
+		target[n > 0 ? n : 0] = '\0';
+		off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s\"", i ? "," : "");
+		for (char *c = target; *c && off < sizeof(buf) - 8; c++) {
+			if (*c == '"' || *c == '\\')
+				buf[off++] = '\\';
+			buf[off++] = *c;
+		}
+		buf[off++] = '"';
+	}
+	off += (size_t)snprintf(buf + off, sizeof(buf) - off, "]");
+	fd = openat(dirfd, "descriptors.json", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return ck_err_set(err, errno, "create descriptors.json");
+	if (write(fd, buf, off) != (ssize_t)off)
+		return ck_err_set(err, errno ? errno : EIO, "write descriptors.json");
+	return 0;
 }
 
 /* see dump-state.h */
@@ -361,13 +416,20 @@ int glue_dump_finish(struct glue_dump_state *st, int dirfd, struct ck_err **err)
 	tn.boottime = &boot;
 	if (write_single(dirfd, IMG_TIMENS, 0, &tn, err) < 0)
 		return ck_err_wrap(err, "final dump");
-	if (st->seccomp_strict) {
+	if (glue_ns_write(&st->ns, dirfd, err) < 0)
+		return ck_err_wrap(err, "final dump");
+	if (st->opts.ctr.manage_cgroups && glue_cg_write(st, dirfd, err) < 0)
+		return ck_err_wrap(err, "final dump");
+	if (st->opts.ctr.descriptors && write_descriptors(st, dirfd, err) < 0)
+		return ck_err_wrap(err, "final dump");
+	/* CRIU writes seccomp.img for every container, empty when no task has a filter */
+	if (st->seccomp_strict || st->ns.container) {
 		SeccompEntry se = SECCOMP_ENTRY__INIT;
 
 		if (write_single(dirfd, IMG_SECCOMP, 0, &se, err) < 0)
 			return ck_err_wrap(err, "final dump");
 	}
-	if (write_inventory(dirfd, err) < 0)
+	if (write_inventory(st, dirfd, err) < 0)
 		return ck_err_wrap(err, "final dump");
 	return 0;
 }

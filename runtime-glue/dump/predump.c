@@ -512,7 +512,7 @@ static int write_rest(struct engine *e, struct ck_err **err)
  */
 static int dump_restorable(struct engine *e, struct glue_dump_state **out, struct ck_err **err)
 {
-	struct glue_dump_opts dopts = { .shell_job = e->o->shell_job };
+	struct glue_dump_opts dopts = { .shell_job = e->o->shell_job, .ctr = e->o->ctr };
 
 	*out = glue_dump_state_new(&e->tree, &dopts, err);
 	if (!*out)
@@ -560,7 +560,7 @@ int glue_mem_dump(const struct glue_mem_opts *o, struct glue_mem_result *res, st
 	e.layer.dirfd = e.layer.parent_dirfd = -1;
 	if (o->restorable) {
 		/* refuse what cannot be restored before anything is stopped */
-		struct glue_dump_opts dopts = { .shell_job = o->shell_job };
+		struct glue_dump_opts dopts = { .shell_job = o->shell_job, .ctr = o->ctr };
 
 		if (glue_dump_check_target(&o->target, &dopts, err) < 0)
 			return -1;

@@ -6,6 +6,7 @@
 
 #include "common/err.h"
 #include "runtime-glue/features.h"
+#include "runtime-glue/dump/dump-state.h"
 #include "runtime-glue/proc/freezer.h"
 #include "runtime-glue/mem/layer.h"
 
@@ -34,6 +35,7 @@ struct glue_mem_opts {
 	bool restorable;
 	bool shell_job;   /* session/group leaders may be outside the tree */
 	bool kill_after;  /* dump: SIGKILL the tree once the layer is complete */
+	struct glue_ctr_opts ctr; /* dump: what a container dump is given (dump-state.h) */
 	const char *verb; /* for the progress line */
 };
 
