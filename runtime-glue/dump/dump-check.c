@@ -544,3 +544,41 @@ int glue_dump_check_target(const struct glue_target *tgt, const struct glue_dump
 	glue_pstree_free(&tree);
 	return rc;
 }
+
+/* see dump-state.h */
+int glue_dump_container_target(const struct glue_target *in, struct glue_target *out,
+			       struct ck_err **err)
+{
+	struct glue_pstree tree = { 0 };
+	struct glue_cgroup cg = { 0 };
+	bool container = false;
+	int rc;
+
+	*out = *in;
+	if (!in->cgroup)
+		return 0;
+	if (!strcmp(in->cgroup, "auto"))
+		rc = glue_cgroup_of_pid(in->pid, &cg, err);
+	else
+		rc = glue_cgroup_resolve(in->cgroup, &cg, err);
+	if (rc == 0)
+		rc = glue_pstree_from_cgroup(cg.dir, &tree, err);
+	glue_cgroup_free(&cg);
+	if (rc < 0)
+		return -1;
+	for (int i = 0; i < GLUE_NS_NR; i++) {
+		uint64_t own = glue_ns_ino(0, (enum glue_ns_type)i);
+		uint64_t r = glue_ns_ino(tree.t[0].pid, (enum glue_ns_type)i);
+
+		if (own && r && own != r)
+			container = true;
+	}
+	if (container) {
+		pr_info("container: cgroup %s names the tree of pid %d; it is stopped with ptrace",
+			in->cgroup, (int)tree.t[0].pid);
+		out->pid = tree.t[0].pid;
+		out->cgroup = NULL;
+	}
+	glue_pstree_free(&tree);
+	return 0;
+}

@@ -10,6 +10,7 @@
 #include "common/err.h"
 #include "runtime-glue/proc/pstree.h"
 #include "runtime-glue/mem/vma.h"
+#include "runtime-glue/proc/freezer.h"
 
 struct parasite_ctl;
 struct glue_target;
@@ -84,6 +85,16 @@ int glue_dump_check(const struct glue_pstree *tree, const struct glue_dump_opts 
  */
 int glue_dump_check_target(const struct glue_target *tgt, const struct glue_dump_opts *opts,
 			   struct ck_err **err);
+
+/*
+ * The target a restorable dump of a container stops: a container named by its
+ * cgroup (--cgroup, --freeze-cgroup) is stopped with ptrace from the cgroup's
+ * root task (as CRIU, which seizes every task; ckpt's cgroup freezers leave
+ * tasks the final dump cannot seize).  Any other target is returned as is.
+ * 0 or -1.
+ */
+int glue_dump_container_target(const struct glue_target *in, struct glue_target *out,
+			       struct ck_err **err);
 
 /* One final dump's shared state: the file registry and the kernel-object ids. */
 struct glue_dump_state;

@@ -552,22 +552,25 @@ int glue_mem_dump(const struct glue_mem_opts *o, struct glue_mem_result *res, st
 {
 	struct engine e = { .o = o, .res = res };
 	struct glue_dump_state *rst = NULL; /* final dump: the restorable part */
+	struct glue_target tgt = o->target;
 	enum glue_tracker tid;
 	char why[1024];
 	int rc = -1;
 
 	memset(res, 0, sizeof(*res));
 	e.layer.dirfd = e.layer.parent_dirfd = -1;
+	if (o->restorable && glue_dump_container_target(&o->target, &tgt, err) < 0)
+		return -1;
 	if (o->restorable) {
 		/* refuse what cannot be restored before anything is stopped */
 		struct glue_dump_opts dopts = { .shell_job = o->shell_job, .ctr = o->ctr };
 
-		if (glue_dump_check_target(&o->target, &dopts, err) < 0)
+		if (glue_dump_check_target(&tgt, &dopts, err) < 0)
 			return -1;
 	}
 	if (glue_mem_pick_tracker(o->tracker, &tid, why, sizeof(why), err) < 0)
 		return -1;
-	if (glue_uffd_fit_target(&o->target, o->tracker >= 0, o->pre_dump || o->track_mem, &tid,
+	if (glue_uffd_fit_target(&tgt, o->tracker >= 0, o->pre_dump || o->track_mem, &tid,
 				 why, sizeof(why), err) < 0)
 		return -1;
 	res->tracker = tid;
@@ -585,7 +588,7 @@ int glue_mem_dump(const struct glue_mem_opts *o, struct glue_mem_result *res, st
 	e.dirty = xmalloc(CHUNK_PAGES);
 	e.rd = xmalloc(CHUNK_PAGES);
 
-	if (glue_freeze(&o->target, &e.fz, &e.tree, err) < 0)
+	if (glue_freeze(&tgt, &e.fz, &e.tree, err) < 0)
 		goto out;
 	e.trk.tree = &e.tree;
 	res->st.freezing_us = glue_freezer_freezing_us(e.fz);
