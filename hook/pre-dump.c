@@ -164,10 +164,11 @@ int hook_mem_parse(enum hook_mem_verb verb, int argc, char **argv, struct hook_m
 			struct glue_ext_mnt *m;
 
 			if (!colon || colon == g.arg)
-				return hook_usage_error(name, "--ext-mnt: '%s' is not KEY:VAL", g.arg);
-			a->mem.ctr.ext_mnt = xreallocarray(a->mem.ctr.ext_mnt,
-							   a->mem.ctr.nr_ext_mnt + 1,
-							   sizeof(*a->mem.ctr.ext_mnt));
+				return hook_usage_error(name, "--ext-mnt: '%s' is not KEY:VAL",
+							g.arg);
+			a->mem.ctr.ext_mnt =
+				xreallocarray(a->mem.ctr.ext_mnt, a->mem.ctr.nr_ext_mnt + 1,
+					      sizeof(*a->mem.ctr.ext_mnt));
 			m = &a->mem.ctr.ext_mnt[a->mem.ctr.nr_ext_mnt++];
 			m->key = xasprintf("%.*s", (int)(colon - g.arg), g.arg);
 			m->val = colon + 1;
@@ -178,8 +179,9 @@ int hook_mem_parse(enum hook_mem_verb verb, int argc, char **argv, struct hook_m
 			break;
 		case OPT_EMPTY_NS:
 			if (strcmp(g.arg, "net"))
-				return hook_usage_error(name, "--empty-ns: only 'net' is supported, not '%s'",
-							g.arg);
+				return hook_usage_error(
+					name, "--empty-ns: only 'net' is supported, not '%s'",
+					g.arg);
 			a->mem.ctr.empty_net = true;
 			break;
 		case OPT_FREEZE_CGROUP:

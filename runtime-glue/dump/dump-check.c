@@ -231,10 +231,12 @@ by_path:
 		const char *p = glue_task_path(pid, path, in, sizeof(in));
 
 		if (stat(p, &st2) < 0 || st2.st_dev != st.st_dev || st2.st_ino != st.st_ino) {
-			snprintf(why, why_len,
-				 p == path ? "%s is not reachable under that name from ckpt's mount namespace"
-					   : "%s is not reachable under that name in the task's mount namespace (a file of the host?)",
-				 path);
+			snprintf(
+				why, why_len,
+				p == path
+					? "%s is not reachable under that name from ckpt's mount namespace"
+					: "%s is not reachable under that name in the task's mount namespace (a file of the host?)",
+				path);
 			return GLUE_FD_UNSUPP;
 		}
 	}
@@ -328,7 +330,8 @@ static void check_vmas(const struct glue_task *t, struct problems *p)
 			else {
 				char in[PATH_MAX + 32];
 
-				if (stat(glue_task_path(t->pid, v->name, in, sizeof(in)), &st) < 0 ||
+				if (stat(glue_task_path(t->pid, v->name, in, sizeof(in)), &st) <
+					    0 ||
 				    st.st_ino != v->ino)
 					what = "a mapped file not reachable under its name";
 			}
@@ -368,8 +371,10 @@ static void check_ns(const struct glue_pstree *tree, const struct glue_task *t,
 
 		if (!own || !mine || mine == own) {
 			if (mine && r && mine != r)
-				add_problem(p, "pid %d: %s namespace differs from the container's (pid %d): nested namespaces are not supported",
-					    (int)t->pid, n, (int)root->pid);
+				add_problem(
+					p,
+					"pid %d: %s namespace differs from the container's (pid %d): nested namespaces are not supported",
+					(int)t->pid, n, (int)root->pid);
 			continue;
 		}
 		if (!container) {
@@ -377,8 +382,10 @@ static void check_ns(const struct glue_pstree *tree, const struct glue_task *t,
 			continue;
 		}
 		if (mine != r) {
-			add_problem(p, "pid %d: %s namespace differs from the container's (pid %d): nested namespaces are not supported",
-				    (int)t->pid, n, (int)root->pid);
+			add_problem(
+				p,
+				"pid %d: %s namespace differs from the container's (pid %d): nested namespaces are not supported",
+				(int)t->pid, n, (int)root->pid);
 			continue;
 		}
 		if (t != root)
@@ -397,14 +404,17 @@ static void check_ns(const struct glue_pstree *tree, const struct glue_task *t,
 		}
 		case GLUE_NS_NET:
 			if (!opts->ctr.empty_net)
-				add_problem(p, "pid %d: net namespace of its own: ckpt does not dump a network namespace; give --empty-ns net (restored empty, as runc asks)",
-					    (int)t->pid);
+				add_problem(
+					p,
+					"pid %d: net namespace of its own: ckpt does not dump a network namespace; give --empty-ns net (restored empty, as runc asks)",
+					(int)t->pid);
 			break;
 		case GLUE_NS_USER:
 		case GLUE_NS_CGROUP:
 		case GLUE_NS_TIME:
 		case GLUE_NS_NR:
-			add_problem(p, "pid %d: %s namespace of its own (not supported)", (int)t->pid, n);
+			add_problem(p, "pid %d: %s namespace of its own (not supported)",
+				    (int)t->pid, n);
 			break;
 		}
 	}

@@ -39,15 +39,15 @@
 
 /* CRIU's order of the root ids: pid 1, net 2, ipc 3, uts 4, time 5, mnt 6, user 7, cgroup 8. */
 static const char *const ns_names[GLUE_NS_NR] = {
-	[GLUE_NS_PID] = "pid", [GLUE_NS_NET] = "net",   [GLUE_NS_IPC] = "ipc",
-	[GLUE_NS_UTS] = "uts", [GLUE_NS_TIME] = "time", [GLUE_NS_MNT] = "mnt",
+	[GLUE_NS_PID] = "pid",   [GLUE_NS_NET] = "net",       [GLUE_NS_IPC] = "ipc",
+	[GLUE_NS_UTS] = "uts",   [GLUE_NS_TIME] = "time",     [GLUE_NS_MNT] = "mnt",
 	[GLUE_NS_USER] = "user", [GLUE_NS_CGROUP] = "cgroup",
 };
 
 /* The order in which the container's own namespaces get their ids. */
 static const enum glue_ns_type ctr_order[GLUE_NS_NR] = {
-	GLUE_NS_PID,  GLUE_NS_NET,    GLUE_NS_IPC,  GLUE_NS_UTS,
-	GLUE_NS_MNT,  GLUE_NS_USER,   GLUE_NS_CGROUP, GLUE_NS_TIME,
+	GLUE_NS_PID, GLUE_NS_NET,  GLUE_NS_IPC,    GLUE_NS_UTS,
+	GLUE_NS_MNT, GLUE_NS_USER, GLUE_NS_CGROUP, GLUE_NS_TIME,
 };
 
 /* see dump-priv.h */
@@ -134,8 +134,10 @@ int glue_ns_fill_ids(const struct glue_dump_ns *ns, pid_t pid, TaskKobjIdsEntry 
 		uint64_t ino = pid ? glue_ns_ino(pid, (enum glue_ns_type)i) : ns->own[i];
 
 		if (pid && ino && ino != ns->own[i] && ino != ns->ctr[i])
-			return ck_err_set(err, 0, "pid %d: %s namespace is neither ckpt's nor the container's",
-					  (int)pid, ns_names[i]);
+			return ck_err_set(
+				err, 0,
+				"pid %d: %s namespace is neither ckpt's nor the container's",
+				(int)pid, ns_names[i]);
 		v[i] = pid ? ns_id_of(ns, (enum glue_ns_type)i, ino) : (uint32_t)i + 1;
 	}
 	ids->has_pid_ns_id = ids->has_net_ns_id = ids->has_ipc_ns_id = true;
@@ -164,16 +166,26 @@ struct ns_vals {
 };
 
 static const char *const ipc_files[] = {
-	"/proc/sys/kernel/sem",		   "/proc/sys/kernel/msgmax",
-	"/proc/sys/kernel/msgmnb",	   "/proc/sys/kernel/msgmni",
-	"/proc/sys/kernel/auto_msgmni",	   "/proc/sys/kernel/shmmax",
-	"/proc/sys/kernel/shmall",	   "/proc/sys/kernel/shmmni",
-	"/proc/sys/kernel/shm_rmid_forced", "/proc/sys/fs/mqueue/queues_max",
-	"/proc/sys/fs/mqueue/msg_max",	   "/proc/sys/fs/mqueue/msgsize_max",
-	"/proc/sys/fs/mqueue/msg_default", "/proc/sys/fs/mqueue/msgsize_default",
-	"/proc/sys/kernel/msg_next_id",	   "/proc/sys/kernel/sem_next_id",
-	"/proc/sys/kernel/shm_next_id",	   "/proc/sysvipc/shm",
-	"/proc/sysvipc/msg",		   "/proc/sysvipc/sem",
+	"/proc/sys/kernel/sem",
+	"/proc/sys/kernel/msgmax",
+	"/proc/sys/kernel/msgmnb",
+	"/proc/sys/kernel/msgmni",
+	"/proc/sys/kernel/auto_msgmni",
+	"/proc/sys/kernel/shmmax",
+	"/proc/sys/kernel/shmall",
+	"/proc/sys/kernel/shmmni",
+	"/proc/sys/kernel/shm_rmid_forced",
+	"/proc/sys/fs/mqueue/queues_max",
+	"/proc/sys/fs/mqueue/msg_max",
+	"/proc/sys/fs/mqueue/msgsize_max",
+	"/proc/sys/fs/mqueue/msg_default",
+	"/proc/sys/fs/mqueue/msgsize_default",
+	"/proc/sys/kernel/msg_next_id",
+	"/proc/sys/kernel/sem_next_id",
+	"/proc/sys/kernel/shm_next_id",
+	"/proc/sysvipc/shm",
+	"/proc/sysvipc/msg",
+	"/proc/sysvipc/sem",
 };
 
 enum { IPC_SHM_LIST = 17, IPC_MSG_LIST, IPC_SEM_LIST };

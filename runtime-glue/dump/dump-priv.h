@@ -76,11 +76,11 @@ enum glue_ns_type {
 
 /* The namespaces of a dump (dump-ns.c). */
 struct glue_dump_ns {
-	bool container;             /* the root task has a namespace ckpt has not */
-	uint64_t own[GLUE_NS_NR];   /* ckpt's inodes */
-	uint64_t ctr[GLUE_NS_NR];   /* the root task's inodes */
+	bool container;              /* the root task has a namespace ckpt has not */
+	uint64_t own[GLUE_NS_NR];    /* ckpt's inodes */
+	uint64_t ctr[GLUE_NS_NR];    /* the root task's inodes */
 	uint32_t ctr_id[GLUE_NS_NR]; /* the image id of a namespace ckpt has not, else 0 */
-	int ctr_fd[GLUE_NS_NR];     /* held open so the values can be read after a kill */
+	int ctr_fd[GLUE_NS_NR];      /* held open so the values can be read after a kill */
 };
 
 struct glue_dump_state {

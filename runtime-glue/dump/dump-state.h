@@ -53,10 +53,10 @@ struct glue_ctr_opts {
 	const char *root; /* --root: the container's root on the host */
 	size_t nr_ext_mnt;
 	struct glue_ext_mnt *ext_mnt;
-	bool manage_cgroups;     /* write cgroup.img (sets, dirs, properties) */
-	bool empty_net;          /* --empty-ns net: the netns is recreated empty */
-	bool orphan_pts_master;  /* a tty whose master is outside the container */
-	bool descriptors;        /* write runc's descriptors.json (fds 0-2 of the root task) */
+	bool manage_cgroups;       /* write cgroup.img (sets, dirs, properties) */
+	bool empty_net;            /* --empty-ns net: the netns is recreated empty */
+	bool orphan_pts_master;    /* a tty whose master is outside the container */
+	bool descriptors;          /* write runc's descriptors.json (fds 0-2 of the root task) */
 	const char *freeze_cgroup; /* the freezer cgroup to freeze the tree with */
 };
 

@@ -570,8 +570,8 @@ int glue_mem_dump(const struct glue_mem_opts *o, struct glue_mem_result *res, st
 	}
 	if (glue_mem_pick_tracker(o->tracker, &tid, why, sizeof(why), err) < 0)
 		return -1;
-	if (glue_uffd_fit_target(&tgt, o->tracker >= 0, o->pre_dump || o->track_mem, &tid,
-				 why, sizeof(why), err) < 0)
+	if (glue_uffd_fit_target(&tgt, o->tracker >= 0, o->pre_dump || o->track_mem, &tid, why,
+				 sizeof(why), err) < 0)
 		return -1;
 	res->tracker = tid;
 	pr_info("tracker: %s", why);

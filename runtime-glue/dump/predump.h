@@ -33,10 +33,10 @@ struct glue_mem_opts {
 	bool json_progress;
 	/* dump: also write what `criu restore` needs besides memory (dump-state.h) */
 	bool restorable;
-	bool shell_job;   /* session/group leaders may be outside the tree */
-	bool kill_after;  /* dump: SIGKILL the tree once the layer is complete */
+	bool shell_job;           /* session/group leaders may be outside the tree */
+	bool kill_after;          /* dump: SIGKILL the tree once the layer is complete */
 	struct glue_ctr_opts ctr; /* dump: what a container dump is given (dump-state.h) */
-	const char *verb; /* for the progress line */
+	const char *verb;         /* for the progress line */
 };
 
 struct glue_mem_result {
