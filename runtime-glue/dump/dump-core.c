@@ -510,6 +510,14 @@ static int dump_one_core(struct glue_dump_state *st, int dirfd, const struct glu
 	if (tp.seccomp == 1)
 		st->seccomp_strict = true;
 	tc.comm = tp.comm;
+	if (st->opts.ctr.manage_cgroups) {
+		uint32_t set;
+
+		if (glue_cg_task_set(st, task->pid, &set, err) < 0)
+			return ck_err_wrap(err, "cgroups of pid %d", (int)task->pid);
+		tc.has_cg_set = true;
+		tc.cg_set = set;
+	}
 	cr.uid = tp.uid[0];
 	cr.euid = tp.uid[1];
 	cr.suid = tp.uid[2];

@@ -92,8 +92,12 @@ struct glue_dump_state {
 	bool seccomp_strict;                 /* some task is in seccomp strict mode */
 	struct glue_dump_ns ns;
 	uint32_t root_cg_set; /* cgroup.img written: ckpt's own set (not in the image) */
-	uint32_t *cg_set;     /* cgroup.img: the set of each task */
+	struct glue_cg *cg;   /* cgroup.img: the sets seen (dump-cg.c) */
 };
+
+/* The cgroup set of @pid (read now; ckpt's own is 1), for thread_core.cg_set.  0 or -1. */
+int glue_cg_task_set(struct glue_dump_state *st, pid_t pid, uint32_t *id, struct ck_err **err);
+void glue_cg_free(struct glue_dump_state *st);
 
 /* cgroup.img (dump-cg.c): sets of the tasks, controllers with dirs and properties.  0 or -1. */
 int glue_cg_write(struct glue_dump_state *st, int dirfd, struct ck_err **err);

@@ -84,6 +84,7 @@ void glue_dump_state_free(struct glue_dump_state *st)
 		return;
 	glue_files_free(&st->files);
 	glue_ns_release(&st->ns);
+	glue_cg_free(st);
 	for (size_t i = 0; i < st->tree->nr; i++) {
 		glue_vmas_free(&st->mm[i].vmas);
 		free(st->mm[i].exe);

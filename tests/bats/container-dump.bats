@@ -97,13 +97,22 @@ sleeper() {
 		run -0 runc --criu "$CRIU4" checkpoint --leave-running --image-path "$W/criu" --work-path "$W/criuw" "$CTR"
 	fi
 
-	ckpt_run -0 dump --cgroup "/sys/fs/cgroup/freezer/$CTR" --empty-ns net --descriptors -D "$W/img" -o "$W/dump.log"
+	ckpt_run -0 dump --cgroup "/sys/fs/cgroup/freezer/$CTR" --empty-ns net --manage-cgroups --descriptors -D "$W/img" -o "$W/dump.log"
 	[ -e "$W/img/utsns-12.img" ] && [ -e "$W/img/ipcns-var-11.img" ] && [ -e "$W/img/seccomp.img" ]
 	[ "$(cat "$W/img/descriptors.json")" = '["/dev/null","/dev/null","/dev/null"]' ]
 	run -0 "$CKPT" show "$W/img/inventory.img"
 	echo "$output" | jq -e '.entries[0].root_ids | .pid_ns_id == 1 and .net_ns_id == 2 and .mnt_ns_id == 6'
 	run -0 "$CKPT" show "$W/img/ids-1.img"
 	echo "$output" | jq -e '.entries[0] | .pid_ns_id == 9 and .net_ns_id == 10 and .ipc_ns_id == 11 and .uts_ns_id == 12 and .mnt_ns_id == 13 and .time_ns_id == 5'
+	# cgroup.img: the container's set (2, ckpt's own is the root set 1), freezer.state with
+	# its real value and perms (CRIU 4.2 writes garbage perms there)
+	run -0 "$CKPT" show "$W/img/cgroup.img"
+	echo "$output" | jq -e --arg p "/$CTR" '.entries[0].sets[0] | .id == 2 and any(.ctls[]; .name == "freezer" and .path == $p)'
+	echo "$output" | jq -e '[.entries[0].controllers[].dirs[].properties[] | select(.name == "freezer.state")][0] | .value == "THAWED" and .perms.mode == 33188 and .perms.uid == 0'
+	run -0 "$CKPT" show "$W/img/core-1.img"
+	echo "$output" | jq -e '.entries[0].thread_core.cg_set == 2'
+	run -0 "$CKPT" show "$W/img/inventory.img"
+	echo "$output" | jq -e '.entries[0].root_cg_set == 1'
 	run -0 "$CKPT" show "$W/img/utsns-12.img"
 	echo "$output" | jq -e '.entries[0].nodename == "runc"'
 	# the dumped tree was killed, as CRIU does: the counter stays at the dumped value
