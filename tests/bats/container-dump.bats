@@ -34,15 +34,21 @@ teardown() {
 }
 
 LOOP='sleep 1000 & i=0; while :; do i=$((i+1)); echo $i > /tmp/n; sleep 0.1; done'
+PIPE_LOOP='sleep 1000 & i=0; while :; do i=$((i+1)); echo $i > /tmp/n; echo "out $i"; sleep 0.1; done'
 
 # run_container [REDIRECT]: the variant-B container, detached; sets CPID.  With "hostfile",
-# stdout goes to a file of the host (outside the container's mount namespace).
+# stdout goes to a file of the host (outside the container's mount namespace); with "pipe",
+# stdout and stderr are a pipe read by a cat outside, which appends to $W/out1.
 run_container() {
-	jq --arg c "$LOOP" '.process.terminal = false | .root.readonly = false |
+	local loop=$LOOP
+	[ "${1:-}" = pipe ] && loop=$PIPE_LOOP
+	jq --arg c "$loop" '.process.terminal = false | .root.readonly = false |
 		.process.args = ["/bin/sh", "-c", $c]' "$BUNDLE/config.json" >"$BUNDLE/config.new"
 	mv "$BUNDLE/config.new" "$BUNDLE/config.json"
 	if [ "${1:-}" = hostfile ]; then
 		runc run -d --bundle "$BUNDLE" "$CTR" >"$W/host-out" 2>&1 </dev/null 3>&-
+	elif [ "${1:-}" = pipe ]; then
+		runc run -d --bundle "$BUNDLE" "$CTR" > >(exec 3>&- && cat >>"$W/out1") 2>&1 </dev/null 3>&-
 	else
 		runc run -d --bundle "$BUNDLE" "$CTR" >/dev/null 2>&1 </dev/null 3>&-
 	fi
@@ -156,4 +162,35 @@ sleeper() {
 	n=$(counter)
 	retry 100 0.1 counter_above "$n"
 	[ ! -e "$W/img/inventory.img" ]
+}
+
+# interim_mounts: CRIU 4.2's own dump of the running container for the mount part (see the top).
+interim_mounts() {
+	[ ! -e "$REPO_ROOT/runtime-glue/dump/dump-mnt.c" ] || return 0
+	echo "# interim: mountpoints and tmpfs images from CRIU 4.2's dump (mounts branch not merged)" >&3
+	run -0 runc --criu "$CRIU4" checkpoint --leave-running --image-path "$W/criu" --work-path "$W/criuw" "$CTR"
+}
+
+@test "ckpt dump of a runc container with stdio on pipes: descriptors.json names them, runc restore hands new pipes in (inherit_fd), the output continues there" {
+	run_container pipe
+	retry 100 0.1 grep -q '^out 5$' "$W/out1"
+	local ino
+	ino=$(readlink "/proc/$CPID/fd/1")
+	[[ "$ino" == pipe:* ]]
+	interim_mounts
+	ckpt_run -0 dump --cgroup "/sys/fs/cgroup/freezer/$CTR" --empty-ns net --manage-cgroups --descriptors -D "$W/img" -o "$W/dump.log"
+	[ "$(cat "$W/img/descriptors.json")" = "[\"/dev/null\",\"$ino\",\"$ino\"]" ]
+	run -0 "$CKPT" show "$W/img/files.img"
+	echo "$output" | jq -e --argjson i "${ino//[^0-9]/}" '[.entries[] | select(.type == "PIPE")] | length == 1 and .[0].pipe.pipe_id == $i'
+	retry 100 0.05 bash -c "! kill -0 $CPID 2>/dev/null"
+	local last
+	last=$(tail -n1 "$W/out1" | awk '{print $2}')
+	runc delete "$CTR"
+	[ ! -d "$W/criu" ] || cp "$W"/criu/mountpoints-*.img "$W"/criu/tmpfs-*.img "$W/img/"
+	# not through `run`: its capture pipe would become the restored container's stdout
+	runc --criu "$CRIU4" restore -d --bundle "$BUNDLE" --image-path "$W/img" --work-path "$W/work" "$CTR" > >(exec 3>&- && cat >>"$W/out2") 2>&1 </dev/null 3>&-
+	grep -qF "Found id $ino" "$W/work/restore.log"
+	# the next line on the new pipe is the one after the last on the old pipe
+	retry 100 0.1 grep -q '^out ' "$W/out2"
+	[ "$(head -n1 "$W/out2")" = "out $((last + 1))" ]
 }
