@@ -109,6 +109,7 @@ reliability: all test-bins fuzz-bins
 bench: all test-bins
 	$(Q)tests/bench/run.sh
 	$(Q)tests/bench/compare.sh
+	$(Q)tests/bench/merge.sh
 
 lint:
 	$(Q)tests/lint.sh

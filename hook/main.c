@@ -67,6 +67,11 @@ const struct hook_verb hook_verbs[] = {
 	{ "untrack", hook_cmd_untrack, "end the uffd-wp tracking of a tree (its own userfaultfd works again)",
 	  "ckpt untrack -t PID|--cgroup PATH|auto [-v]",
 	  "The tree's tasks are not touched; the next layer of the chain is full.", hook_opts_untrack },
+	{ "compact", hook_cmd_compact, "merge the oldest layers of a chain until it holds at most N",
+	  "ckpt compact -D DIR [--max-layers N] [-v]",
+	  "Each merge of the two oldest layers takes the newer one's name, so DIR and the\n"
+	  "parent links stay valid; a kill at any point leaves a chain that rebuilds the\n"
+	  "same memory.  Not while an agent or a pre-dump writes to the same chain.", hook_opts_compact },
 	{ NULL, NULL, NULL, NULL, NULL, NULL },
 };
 /* clang-format on */

@@ -40,6 +40,7 @@ int hook_cmd_criu(int argc, char **argv, struct ck_err **err);
  */
 int hook_criu_main(int argc, char **argv, const char *argv0, struct ck_err **err);
 int hook_cmd_untrack(int argc, char **argv, struct ck_err **err);
+int hook_cmd_compact(int argc, char **argv, struct ck_err **err);
 
 /* Option tables, one per verb (pre-dump, dump and verify share one). */
 extern const struct hook_opt hook_opts_check[];
@@ -50,6 +51,7 @@ extern const struct hook_opt hook_opts_mem[];
 extern const struct hook_opt hook_opts_hook[];
 extern const struct hook_opt hook_opts_agent[];
 extern const struct hook_opt hook_opts_untrack[];
+extern const struct hook_opt hook_opts_compact[];
 
 int hook_cmd_hook(int argc, char **argv, struct ck_err **err);
 int hook_cmd_agent(int argc, char **argv, struct ck_err **err);

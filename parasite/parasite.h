@@ -112,6 +112,15 @@ unsigned int parasite_audit_arch(const struct parasite_ctl *ctl);
 void parasite_set_timeout(struct parasite_ctl *ctl, unsigned int timeout_ms);
 
 /*
+ * Tests (CK_FAULT, runtime-glue/fault.h): called with "remote-call-armed", then
+ * "remote-call-armed-NR" (NR: the syscall number), once the leader's
+ * registers and signal mask are set for a remote call that has not run yet,
+ * the window the leftover guardian closes by skipping the call.
+ * NULL (default): nothing.  Never called in the guardian.
+ */
+extern void (*parasite_fault_hook)(const char *point);
+
+/*
  * Run system call @nr with @args (missing args must be 0) in the leader's
  * context and store its raw return value (-4095..-1 is -errno) in *ret.  Uses a
  * `syscall` instruction of the target's vDSO, or a poked one (original bytes

@@ -131,6 +131,8 @@ int glue_exec_run(struct glue_exec *x, struct ck_err **err)
 	if (x->nargs > GLUE_EXEC_MAX_ARGS)
 		return ck_err_set(err, E2BIG, "too many arguments (%zu, at most %d)", x->nargs,
 				  GLUE_EXEC_MAX_ARGS);
+	if (glue_seccomp_check_pid(x->pid, err) < 0)
+		return -1;
 	if (glue_target_lock(x->pid, err) < 0)
 		return -1;
 	locked = x->pid;

@@ -6,7 +6,9 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/log.h"
 #include "common/xalloc.h"
+#include "parasite/parasite.h"
 #include "proto/img.h"
 #include "runtime-glue/fault.h"
 
@@ -22,6 +24,15 @@ static int img_fault(const char *type_name, struct ck_err **err)
 	return glue_fault("image", err);
 }
 
+/* parasite/: a remote call's steps (kill, pause, stop; "fail" is not offered there) */
+static void remote_fault(const char *point)
+{
+	_cleanup_err_ struct ck_err *e = NULL;
+
+	if (glue_fault(point, &e) < 0)
+		pr_debug("fault point %s: only kill, pause and stop act there", point);
+}
+
 /* see fault.h */
 void glue_fault_init(void)
 {
@@ -31,6 +42,7 @@ void glue_fault_init(void)
 		return;
 	faults = xasprintf(",%s,", e);
 	img_close_fault = img_fault;
+	parasite_fault_hook = remote_fault;
 }
 
 static const char *lookup(const char *point)

@@ -17,7 +17,11 @@
  * Points used by the memory engine: frozen (tree frozen, nothing read yet),
  * collected (page lists taken, still frozen), thawed (pre-dump copying after
  * thaw), pages (half of the pages written), commit (layer complete, before
- * the rename).  Also: no-pagemap-scan (use pagemap reads instead of the ioctl).
+ * the rename).  The layer merge (mem/merge.h): merge-pages, merge-built,
+ * merge-switched.  Also: no-pagemap-scan (use pagemap reads instead of the ioctl);
+ * remote-call-armed and remote-call-armed-NR (parasite/: every remote call,
+ * or those of syscall NR, registers set, not run yet; kill, pause and stop
+ * only).
  */
 void glue_fault_init(void);
 

@@ -65,7 +65,7 @@ static const struct flag_name task_states[] = {
 	{ "Alive", 1 }, { "Dead", 2 }, { "Stopped", 3 }, { "Zombie", 6 }, { NULL, 0 },
 };
 
-enum fmt_kind { FMT_PLAIN, FMT_HEX, FMT_FLAGS, FMT_DICT };
+enum fmt_kind { FMT_PLAIN, FMT_HEX, FMT_FLAGS, FMT_DICT, FMT_DEV };
 
 /* Fields with crit's (criu).hex / flags / dict options, by message and field name. */
 static const struct {
@@ -96,6 +96,8 @@ static const struct {
 	{ "pipe_entry", "flags", FMT_HEX, NULL },
 	{ "memfd_file_entry", "flags", FMT_FLAGS, rfile_flags },
 	{ "memfd_inode_entry", "seals", FMT_FLAGS, seals_flags },
+	{ "mnt_entry", "flags", FMT_HEX, NULL }, { "mnt_entry", "sb_flags", FMT_HEX, NULL },
+	{ "mnt_entry", "root_dev", FMT_DEV, NULL },
 };
 /* clang-format on */
 
@@ -261,6 +263,14 @@ static void value_json(struct oci_json *j, const ProtobufCFieldDescriptor *f, co
 	}
 	if (pretty && !is_signed && kind == FMT_FLAGS) {
 		flags_json(j, u, names);
+		return;
+	}
+	if (pretty && !is_signed && kind == FMT_DEV) { /* kernel dev: major << 20 | minor */
+		char dev[32];
+
+		snprintf(dev, sizeof(dev), "%llu:%llu", (unsigned long long)(u >> 20),
+			 (unsigned long long)(u & 0xfffff));
+		oci_json_string(j, dev);
 		return;
 	}
 	if (pretty && !is_signed && kind == FMT_DICT) {

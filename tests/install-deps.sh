@@ -7,6 +7,8 @@ PKGS=(
 	gcc make pkg-config libyajl-dev libprotobuf-c-dev protobuf-c-compiler libseccomp-dev
 	bats bats-assert bats-support jq xxd clang-format clang
 	criu runc busybox-static util-linux procps
+	# a container's final dump: tar + gzip save each tmpfs, CRIU's network lock needs iptables
+	tar gzip iptables
 	# the OCI hook suites (tests/bats/agent-podman.bats); runc is named so apt keeps it
 	# instead of pulling crun in for podman's "crun | runc"
 	podman conmon

@@ -39,3 +39,9 @@ $(BUILD)/tests/tools/rpc-client: tests/tools/rpc-client.c | $(DEPS_STAMP)
 	@echo "  CC      $<"
 	$(Q)$(CC) -D_GNU_SOURCE -std=gnu11 -O1 -g -Wall -Wextra -Werror -o $@ $<
 test-bins: $(BUILD)/tests/tools/rpc-client
+
+# The driver of runtime-glue/dump/dump-mnt.c for container-mnt.bats.
+$(BUILD)/tests/tools/mnt-dump: $(BUILD)/tests/tools/mnt-dump.o $(CKPT_LIBS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(HOST_LDFLAGS) -o $@ $< $(CKPT_LIBS) $(PKG_LIBS) -lpthread
+test-bins: $(BUILD)/tests/tools/mnt-dump

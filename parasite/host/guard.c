@@ -5,8 +5,9 @@
  * page what may exist in a target BEFORE it creates it (a mapping at a fixed
  * address of a known size, a userfaultfd at a predicted fd number) and erases
  * the record after the undo.  The guardian waits for ckpt to exit (pidfd); if
- * records are left, it checks each one in /proc/PID/maps or /proc/PID/fd,
- * seizes the target, removes what is still there and detaches.
+ * records are left, it seizes the target, skips a call ckpt had set up but
+ * the target had not run yet, checks each record in /proc/PID/maps or
+ * /proc/PID/fd, removes what is there and detaches.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,6 +33,9 @@ struct guard_rec {
 	unsigned long addr; /* REC_MAP */
 	unsigned long len;
 	int fd; /* REC_FD */
+	/* the call that creates it, once its registers are set (guard_note_call) */
+	long call_nr;
+	unsigned long call_ip, call_sp, call_arg0;
 };
 
 #define GUARD_RECS (4096 / sizeof(struct guard_rec))
@@ -106,6 +110,57 @@ static bool traced(pid_t pid)
 	return t;
 }
 
+/*
+ * ckpt died after it had set the leader's registers for a recorded call but
+ * before the leader ran it (stopped in its interrupt trap: SETREGS done,
+ * PTRACE_SYSCALL not yet).  The kernel's detach wakes the leader inside
+ * get_signal(), and our PTRACE_INTERRUPT stops it again before it returns to
+ * user mode: the call has not run at our look, and would run right after our
+ * detach (docs/parasite.md, "the late leftover").  Seized, we see exactly the
+ * recorded registers; move the leader past the `syscall` of the gadget, so
+ * that it goes on with `xor`s, `ret` and rt_sigreturn(frame) to its own
+ * context and the call never runs.
+ */
+static void skip_pending_call(struct parasite_ctl *ctl)
+{
+	struct parasite_thread *l = &ctl->threads[0];
+	struct ck_err *err = NULL;
+
+	for (size_t i = 0; i < GUARD_RECS; i++) {
+		struct guard_rec *r = &recs[i];
+
+		bool undo;
+
+		if ((r->kind != REC_MAP && r->kind != REC_FD) || r->pid != ctl->pid || !r->call_ip)
+			continue;
+		if (l->regs.rip != r->call_ip || l->regs.rsp != r->call_sp ||
+		    l->regs.rax != (unsigned long long)r->call_nr ||
+		    l->regs.orig_rax != (unsigned long long)-1 ||
+		    (r->call_arg0 && l->regs.rdi != r->call_arg0))
+			continue;
+		/* a pending munmap/close: skipped too, the guardian undoes it itself
+		 * below (run after our detach, it could hit a range or fd number the
+		 * task's other threads reuse by then) */
+		undo = r->call_nr == SYS_munmap || r->call_nr == SYS_close;
+		if (!undo && rec_present(r))
+			continue; /* an old record: its creating call has run */
+		l->regs.rip += 2; /* the 2-byte `syscall` */
+		l->regs.rax = (unsigned long long)-EINTR;
+		if (ptr_setregs(l->tid, &l->regs, &err) < 0) {
+			dprintf(STDERR_FILENO, "ckpt guardian: process %d: skip call %ld: %s\n",
+				(int)ctl->pid, r->call_nr, err ? err->msg : "?");
+			ck_err_free(&err);
+			return;
+		}
+		dprintf(STDERR_FILENO,
+			"ckpt guardian: process %d: ckpt died before its call %ld ran; skipped it\n",
+			(int)ctl->pid, r->call_nr);
+		if (!undo)
+			r->kind = REC_FREE;
+		return; /* one call at a time */
+	}
+}
+
 /* Remove what is left in one target; bounded (seize and call timeouts). */
 static void clean_pid(pid_t pid)
 {
@@ -134,13 +189,14 @@ static void clean_pid(pid_t pid)
 		ck_err_free(&err);
 		return;
 	}
+	skip_pending_call(ctl);
 	for (i = 0; i < GUARD_RECS; i++) {
 		struct guard_rec *r = &recs[i];
 		unsigned long args[6] = { 0 };
 		long ret = 0;
 
 		if (r->kind == REC_FREE || r->pid != pid || !rec_present(r))
-			continue; /* kept: the late pass in guard_main() looks again */
+			continue; /* never made (or skipped above): nothing to undo */
 		if (r->kind == REC_MAP) {
 			args[0] = r->addr;
 			args[1] = r->len;
@@ -159,15 +215,6 @@ static void clean_pid(pid_t pid)
 	parasite_release_quiet(ctl);
 }
 
-/* Whether a record is left (none after a normal exit of ckpt). */
-static bool pending(void)
-{
-	for (size_t i = 0; i < GUARD_RECS; i++)
-		if (recs[i].kind == REC_MAP || recs[i].kind == REC_FD)
-			return true;
-	return false;
-}
-
 static void guard_main(pid_t parent)
 {
 	int pidfd = (int)syscall(SYS_pidfd_open, parent, 0);
@@ -184,16 +231,6 @@ static void guard_main(pid_t parent)
 	for (size_t i = 0; i < GUARD_RECS; i++)
 		if (recs[i].kind != REC_FREE)
 			clean_pid(recs[i].pid);
-	/*
-	 * A call cut short can still be on its way in the target after the first
-	 * pass (seen under load: the fd appeared after the seize): look again,
-	 * without stopping the target, for 200 ms, and clean what shows up.
-	 */
-	for (long end = now_ms() + 200; pending() && now_ms() < end; usleep(5000))
-		for (size_t i = 0; i < GUARD_RECS; i++)
-			if ((recs[i].kind == REC_MAP || recs[i].kind == REC_FD) &&
-			    rec_present(&recs[i]))
-				clean_pid(recs[i].pid);
 	_exit(0);
 }
 
@@ -217,6 +254,7 @@ static int guard_start(struct ck_err **err)
 		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 
 		in_guardian = true;
+		parasite_fault_hook = NULL; /* the guardian's own calls are not tested */
 		signal(SIGINT, SIG_IGN);
 		signal(SIGTERM, SIG_IGN);
 		signal(SIGHUP, SIG_IGN);
@@ -243,6 +281,7 @@ static struct guard_rec *rec_new(int kind, pid_t pid, struct ck_err **err)
 	for (size_t i = 0; i < GUARD_RECS; i++)
 		if (recs[i].kind == REC_FREE) {
 			recs[i].pid = pid;
+			recs[i].call_ip = 0;
 			__atomic_store_n(&recs[i].kind, kind, __ATOMIC_RELEASE);
 			return &recs[i];
 		}
@@ -279,6 +318,26 @@ int guard_note_fd(pid_t pid, int fd, struct ck_err **err)
 	r->fd = fd;
 	__atomic_store_n(&r->kind, REC_FD, __ATOMIC_SEQ_CST);
 	return 0;
+}
+
+/* see parasite-priv.h */
+void guard_note_call(pid_t pid, bool map, unsigned long addr_or_fd, long nr, unsigned long ip,
+		     unsigned long sp)
+{
+	if (!recs || in_guardian)
+		return;
+	for (size_t i = 0; i < GUARD_RECS; i++) {
+		struct guard_rec *r = &recs[i];
+
+		if (r->pid != pid ||
+		    !((map && r->kind == REC_MAP && r->addr == addr_or_fd) ||
+		      (!map && r->kind == REC_FD && (unsigned long)r->fd == addr_or_fd)))
+			continue;
+		r->call_nr = nr;
+		r->call_sp = sp;
+		r->call_arg0 = map ? addr_or_fd : nr == SYS_close ? addr_or_fd : 0;
+		__atomic_store_n(&r->call_ip, ip, __ATOMIC_SEQ_CST);
+	}
 }
 
 /* see parasite-priv.h */

@@ -78,6 +78,14 @@ struct parasite_ctl {
 int guard_note_map(pid_t pid, unsigned long addr, unsigned long len, struct ck_err **err);
 int guard_note_fd(pid_t pid, int fd, struct ck_err **err);
 void guard_forget(pid_t pid, bool map, unsigned long addr_or_fd);
+/*
+ * The registers about to start the call that creates the recorded mapping
+ * (@map, at @addr_or_fd) or fd: syscall @nr at @ip with rsp @sp (the safety
+ * frame).  A guardian that finds the leader stopped at exactly these never
+ * lets the call run (guard.c).
+ */
+void guard_note_call(pid_t pid, bool map, unsigned long addr_or_fd, long nr, unsigned long ip,
+		     unsigned long sp);
 
 #define PARASITE_DEFAULT_TIMEOUT_MS 10000u
 

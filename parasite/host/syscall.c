@@ -478,6 +478,9 @@ static int step_syscall(struct parasite_ctl *ctl, long nr, long *rax, bool *time
 }
 
 /* see parasite.h */
+void (*parasite_fault_hook)(const char *point);
+
+/* see parasite.h */
 int parasite_syscall(struct parasite_ctl *ctl, long nr, const unsigned long args[6], long *ret,
 		     struct ck_err **err)
 {
@@ -517,6 +520,17 @@ int parasite_syscall(struct parasite_ctl *ctl, long nr, const unsigned long args
 	regs.eflags &= ~0x100ULL; /* TF */
 	if (ctl->frame_sp)
 		regs.rsp = ctl->frame_sp; /* `ret` after the call: rt_sigreturn */
+	/* Only the safe gadget (`syscall; xor...; ret`) can skip its call. */
+	if (ctl->frame_sp && ctl->syscall_safe && !ctl->syscall_poked) {
+		/* the calls that create (mmap, userfaultfd) or undo (munmap, close) a record */
+		if (guard_fd >= 0)
+			guard_note_call(ctl->pid, false, (unsigned long)guard_fd, nr, regs.rip,
+					regs.rsp);
+		else if (nr == SYS_mmap || nr == SYS_munmap)
+			guard_note_call(ctl->pid, true, args[0], nr, regs.rip, regs.rsp);
+		else if (nr == SYS_close)
+			guard_note_call(ctl->pid, false, args[0], nr, regs.rip, regs.rsp);
+	}
 	if (ptr_setregs(ctl->pid, &regs, err) < 0)
 		return -1;
 	/* The mask only after the registers: a detached leader then either
@@ -529,6 +543,13 @@ int parasite_syscall(struct parasite_ctl *ctl, long nr, const unsigned long args
 		ptr_setsigmask(ctl->pid, leader->sigmask, NULL);
 		ptr_setregs(ctl->pid, &leader->regs, NULL);
 		return -1;
+	}
+	if (parasite_fault_hook) {
+		char point[48];
+
+		snprintf(point, sizeof(point), "remote-call-armed-%ld", nr);
+		parasite_fault_hook("remote-call-armed");
+		parasite_fault_hook(point);
 	}
 	rc = step_syscall(ctl, nr, &rax, &timed_out, err);
 	if (ctl->dead)

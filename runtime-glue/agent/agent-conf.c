@@ -19,6 +19,7 @@
 
 #include "common/cleanup.h"
 #include "common/log.h"
+#include "common/stop.h"
 #include "common/xalloc.h"
 #include "runtime-glue/agent/agent.h"
 #include "runtime-glue/features.h"
@@ -258,7 +259,8 @@ static __attribute__((noreturn)) void agent_main(const struct glue_agent_conf *c
 			dprintf(ready, "ERR %s\n", m);
 		}
 	}
-	_exit(rc < 0 ? 1 : 0);
+	/* stopped by SIGTERM/SIGINT: everything was released, exit as a shell reports it */
+	_exit(ck_stop_sig ? 128 + ck_stop_sig : rc < 0 ? 1 : 0);
 }
 
 /* see agent.h */

@@ -18,24 +18,20 @@
 
 #include "common/cleanup.h"
 #include "common/log.h"
+#include "common/stop.h"
 #include "common/xalloc.h"
 #include "runtime-glue/agent/agent.h"
 #include "runtime-glue/agent/agent-priv.h"
 #include "runtime-glue/agent/client.h"
 #include "runtime-glue/agent/sock.h"
 #include "runtime-glue/dump/predump.h"
+#include "runtime-glue/fault.h"
 #include "runtime-glue/mem/layer.h"
+#include "runtime-glue/mem/merge.h"
 #include "runtime-glue/proc/guardian.h"
 #include "runtime-glue/proc/proc.h"
 #include "runtime-glue/proc/pstree.h"
 #include "runtime-glue/track/uffd-holder.h"
-
-static volatile sig_atomic_t got_term;
-
-static void on_term(int sig)
-{
-	got_term = sig;
-}
 
 static const char *const state_names[] = {
 	[AG_WAITING] = "waiting", [AG_PRECOPY] = "precopy",   [AG_CONVERGED] = "converged",
@@ -119,23 +115,69 @@ static char *next_dir(struct agent *a, unsigned *n)
 	}
 }
 
+/*
+ * Merge the two oldest layers while the chain holds more than @keep and both
+ * are the agent's own (a caller's directory is never rewritten).  Runs with
+ * the container running.  false when a merge failed (the chain is unchanged).
+ */
+static bool compact(struct agent *a, size_t keep)
+{
+	while (a->nr_chain > keep && a->nr_chain >= 2 && !a->chain[0].external &&
+	       !a->chain[1].external) {
+		struct agent_layer *b = &a->chain[0], *c = &a->chain[1];
+		struct glue_merge_stats st;
+		_cleanup_err_ struct ck_err *e = NULL;
+		uint64_t t0 = glue_now_us();
+
+		if (glue_layer_merge(b->dir, c->dir, &st, &e) < 0) {
+			_cleanup_free_ char *m = ck_err_str(e);
+
+			pr_warn("%s; the next layer is a full one", m);
+			return false;
+		}
+		pr_info("merged layers %u and %u into %u: %" PRIu64 " pages (%" PRIu64
+			" from %u), %.3f ms",
+			b->n, c->n, c->n, st.pages + st.shpages, st.pages_from_base, b->n,
+			(double)(glue_now_us() - t0) / 1000.0);
+		c->rebased = true;
+		c->pages_written = st.pages + st.shpages;
+		c->pages_parent = 0;
+		free(b->dir);
+		a->nr_chain--;
+		memmove(a->chain, a->chain + 1, a->nr_chain * sizeof(*a->chain));
+	}
+	if (a->nr_chain > keep && a->nr_chain >= 2)
+		pr_info("layer %s is a caller's directory, never merged; the next layer is a full one",
+			a->chain[a->chain[0].external ? 0 : 1].dir);
+	return a->nr_chain <= keep;
+}
+
 /* see agent-priv.h */
 int agent_take_layer(struct agent *a, const char *dir, bool final, bool leave_frozen,
 		     struct agent_layer *out, struct ck_err **err)
 {
+	/* a final layer left frozen for our own thaw: thawed if we die in between */
+	_cleanup_(glue_guardian_stopp) struct glue_guardian *hold = NULL;
 	struct glue_mem_opts o = { 0 };
 	struct glue_mem_result res;
 	_cleanup_free_ char *path = NULL, *prev = NULL;
-	struct agent_layer *latest = a->nr_chain ? &a->chain[a->nr_chain - 1] : NULL;
+	struct agent_layer *latest;
 	/*
 	 * A layer asked for into a given directory (a front-end's PRE_DUMP, whose
 	 * caller names its parent) always chains onto the latest one; only the
-	 * agent's own rounds rebase the chain when it reaches max-layers.
+	 * agent's own rounds keep the chain at max-layers: before the layer the
+	 * oldest two are merged when the chain is full (after it, with
+	 * max-layers 1), so that the numbered directories never exceed it.  Only
+	 * when a merge fails is the layer a full one (a rebase).
 	 */
-	bool rebase = !final && !dir && latest && a->nr_chain >= a->c->max_layers;
+	bool own = !final && !dir;
+	size_t keep = a->c->max_layers > 1 ? a->c->max_layers - 1 : 1;
+	bool rebase = own && !compact(a, keep);
 	unsigned n = 0;
 	int level, rc;
 
+	latest = a->nr_chain ? &a->chain[a->nr_chain - 1] : NULL;
+	rebase = rebase && latest;
 	if (dir) {
 		path = xstrdup(dir);
 		n = a->next_n++;
@@ -165,6 +207,8 @@ int agent_take_layer(struct agent *a, const char *dir, bool final, bool leave_fr
 	o.tracker = a->c->tracker;
 	o.verb = final ? "agent final" : "agent layer";
 	/* one line per layer in agent.log, not the engine's detail (it runs for days) */
+	if (final && !leave_frozen && !(hold = glue_guardian_hold(a->cg.dir, a->cg.v2, err)))
+		return ck_err_wrap(err, "final layer");
 	level = ck_log_get_level();
 	if (level < CK_LOG_DEBUG)
 		ck_log_set_level(CK_LOG_WARN);
@@ -200,7 +244,11 @@ int agent_take_layer(struct agent *a, const char *dir, bool final, bool leave_fr
 	a->chain[a->nr_chain] = *out;
 	a->chain[a->nr_chain].dir = xstrdup(out->dir);
 	a->nr_chain++;
-	return set_latest(a, out, err);
+	if (set_latest(a, out, err) < 0)
+		return -1;
+	if (own && !rebase)
+		compact(a, a->c->max_layers);
+	return 0;
 }
 
 /* Convergence after a pre-copy layer (agent.h). */
@@ -312,17 +360,17 @@ int glue_agent_run(const struct glue_agent_conf *c, int ready_fd, struct ck_err 
 	char exe0[PATH_MAX], exe[PATH_MAX];
 	int rc = -1;
 
+	glue_fault_init(); /* CK_FAULT from the hook's env (tests) */
 	pr_info("agent for container %s (init %d), bundle %s, dir %s: interval %" PRIu64
 		" ms, max-layers %u, converge-pages %" PRIu64,
 		c->id, (int)c->init_pid, c->bundle, c->ckpt_dir, c->interval_ms, c->max_layers,
 		c->converge_pages);
-	{
-		/* SIGTERM/SIGINT: clean up like `stop` (poll(2) is never restarted) */
-		struct sigaction sa = { .sa_handler = on_term, .sa_flags = SA_RESTART };
-
-		sigaction(SIGTERM, &sa, NULL);
-		sigaction(SIGINT, &sa, NULL);
-	}
+	/*
+	 * SIGTERM/SIGINT (common/stop.h, installed by main): a layer in progress
+	 * is undone (remote call finished or cured, tree thawed), then the agent
+	 * cleans up like `stop` and exits 128 + the signal.  SIGHUP stays
+	 * ignored (agent_main).
+	 */
 	pidfd = (int)syscall(SYS_pidfd_open, c->init_pid, 0);
 	if (pidfd < 0 || !init_alive(&a)) {
 		ck_err_set(err, pidfd < 0 ? errno : ESRCH,
@@ -342,7 +390,12 @@ int glue_agent_run(const struct glue_agent_conf *c, int ready_fd, struct ck_err 
 	ready_ok(&ready_fd);
 	exe_of(c->init_pid, exe0, sizeof(exe0));
 	a.next_at = glue_now_us();
-	while (a.state != AG_STOPPING) {
+	if (!c->wait_exec) {
+		/* the workload runs already: its first layer now, not after a poll */
+		pr_info("workload started (%s); pre-copy", exe0);
+		a.state = AG_PRECOPY;
+	}
+	while (a.state != AG_STOPPING && !ck_stop_sig) {
 		struct pollfd pf[2] = { { .fd = a.lfd, .events = POLLIN },
 					{ .fd = pidfd, .events = POLLIN } };
 		int timeout = 100, r;
@@ -353,10 +406,8 @@ int glue_agent_run(const struct glue_agent_conf *c, int ready_fd, struct ck_err 
 		if (timeout > 1000)
 			timeout = 1000;
 		r = poll(pf, 2, timeout);
-		if (got_term) {
-			pr_info("signal %d: stopping", (int)got_term);
+		if (ck_stop_sig)
 			break;
-		}
 		if (r < 0 && errno != EINTR) {
 			ck_err_set(err, errno, "poll");
 			goto out_registry;
@@ -394,6 +445,8 @@ int glue_agent_run(const struct glue_agent_conf *c, int ready_fd, struct ck_err 
 			free(l.dir);
 		}
 	}
+	if (ck_stop_sig)
+		pr_info("signal %d: stopping", (int)ck_stop_sig);
 	rc = 0;
 out_registry:
 	release_trackers(&a);

@@ -26,11 +26,13 @@
  *           ─► converged: a layer every interval
  *   (final: after `final`; stopping: after `stop` or when the container ends)
  *
- * When more than max-layers layers exist, the chain is rebased: the next layer
- * is written without a parent (a full copy of the memory, which also merges
- * everything the older layers held), and the older layers are removed once it
- * is complete.  So a chain never holds more than max-layers layers and each
- * chain rebuilds the memory exactly.
+ * When the chain holds max-layers layers, its two oldest are merged into one
+ * (mem/merge.h) before the next layer, with the container running, and the
+ * next layer stays incremental; with max-layers 1 the new layer is merged
+ * into its parent right after it.  Only when a merge fails is the next layer
+ * written without a parent (a rebase: a full copy; the older layers are
+ * removed once it is complete).  So a chain never holds more than max-layers
+ * layers and each chain rebuilds the memory exactly.
  */
 
 #define GLUE_AGENT_ANN_ENABLE   "org.ckpt.enable"

@@ -535,20 +535,8 @@ int glue_dump_check_target(const struct glue_target *tgt, const struct glue_dump
 			   struct ck_err **err)
 {
 	struct glue_pstree tree = { 0 };
-	struct glue_cgroup cg = { 0 };
-	int rc;
+	int rc = glue_target_tree(tgt, &tree, err);
 
-	if (tgt->cgroup) {
-		if (!strcmp(tgt->cgroup, "auto"))
-			rc = glue_cgroup_of_pid(tgt->pid, &cg, err);
-		else
-			rc = glue_cgroup_resolve(tgt->cgroup, &cg, err);
-		if (rc == 0)
-			rc = glue_pstree_from_cgroup(cg.dir, &tree, err);
-		glue_cgroup_free(&cg);
-	} else {
-		rc = glue_pstree_from_pid(tgt->pid, &tree, err);
-	}
 	if (rc == 0)
 		rc = glue_dump_check(&tree, opts, err);
 	glue_pstree_free(&tree);

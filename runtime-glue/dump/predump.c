@@ -20,6 +20,7 @@
 #include "runtime-glue/fault.h"
 #include "runtime-glue/dump/predump.h"
 #include "runtime-glue/mem/pagemap.h"
+#include "runtime-glue/proc/seccomp.h"
 #include "runtime-glue/dump/progress.h"
 #include "runtime-glue/track/tracker.h"
 #include "runtime-glue/track/uffd-target.h"
@@ -561,6 +562,22 @@ int glue_mem_dump(const struct glue_mem_opts *o, struct glue_mem_result *res, st
 	e.layer.dirfd = e.layer.parent_dirfd = -1;
 	if (o->restorable && glue_dump_container_target(&o->target, &tgt, err) < 0)
 		return -1;
+	{
+		/*
+		 * Issue 12 item 2: seccomp that ckpt cannot suspend: refuse before
+		 * anything is frozen.  A tree that cannot be listed is left to the
+		 * freeze, which says why.
+		 */
+		struct glue_pstree t0 = { 0 };
+		_cleanup_err_ struct ck_err *e0 = NULL;
+		int r = 0;
+
+		if (glue_target_tree(&o->target, &t0, &e0) == 0)
+			r = glue_seccomp_check_tree(&t0, err);
+		glue_pstree_free(&t0);
+		if (r < 0)
+			return -1;
+	}
 	if (o->restorable) {
 		/* refuse what cannot be restored before anything is stopped */
 		struct glue_dump_opts dopts = { .shell_job = o->shell_job, .ctr = o->ctr };

@@ -75,10 +75,80 @@ static uint64_t dir_bytes(const char *path)
 	return n;
 }
 
+/* Whether the ckpt run @pid is gone: no such process, or a zombie not reaped yet. */
+static bool run_gone(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	_cleanup_close_ int fd = -1;
+	ssize_t n;
+
+	if (kill(pid, 0) < 0)
+		return errno == ESRCH;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT;
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	/* a zombie leader whose other threads still run shows Z too: field 20 counts them */
+	if (!p || p[1] != ' ' || (p[2] != 'Z' && p[2] != 'X'))
+		return false;
+	for (int field = 3; field <= 20 && p; field++)
+		p = strchr(p + 1, ' ');
+	return p && strtol(p + 1, NULL, 10) <= 1;
+}
+
+/*
+ * A merge (mem/merge.h) killed between its exchange and its base's removal:
+ * the stale @stale (.NAME.ckpt-tmp-PID) is then the old child, whose files are
+ * the very files (hard links) of the merge now at NAME, and whose `parent`
+ * link leads to the old base, a sibling without a parent: that base is no
+ * longer part of any chain through NAME and goes too.  Anything else (a
+ * layer's own temporary directory, a merge whose files were copied) leaves
+ * the parent alone.
+ */
+static void remove_merged_base(const char *parent, const char *tmp_name, const char *tag,
+			       const char *stale)
+{
+	_cleanup_free_ char *live =
+		xasprintf("%s/%.*s", parent, (int)(tag - tmp_name - 1), tmp_name + 1);
+	_cleanup_free_ char *link = xasprintf("%s/parent", stale);
+	_cleanup_free_ char *a = xasprintf("%s/inventory.img", live);
+	_cleanup_free_ char *b = xasprintf("%s/inventory.img", stale);
+	_cleanup_free_ char *lp = xasprintf("%s/parent", live);
+	_cleanup_free_ char *base = NULL, *bp = NULL, *real_parent = NULL, *base_dir = NULL;
+	_cleanup_free_ char *real_live = NULL;
+	struct stat sa, sb, sl;
+	char *slash;
+
+	if (lstat(link, &sl) < 0 || !S_ISLNK(sl.st_mode) || stat(a, &sa) < 0 || stat(b, &sb) < 0 ||
+	    sa.st_dev != sb.st_dev || sa.st_ino != sb.st_ino || lstat(lp, &sl) == 0)
+		return;
+	base = realpath(link, NULL);
+	real_parent = realpath(parent, NULL);
+	real_live = realpath(live, NULL);
+	if (!base || !real_parent || !real_live || !strcmp(base, real_live))
+		return;
+	base_dir = xstrdup(base);
+	slash = strrchr(base_dir, '/');
+	if (!slash || (*slash = '\0', strcmp(base_dir, real_parent)))
+		return;
+	bp = xasprintf("%s/parent", base);
+	if (lstat(bp, &sl) == 0)
+		return;
+	if (glue_layer_remove_flat(base) == 0)
+		pr_warn("removed %s, the old base of a merge into %s interrupted by a dead ckpt run",
+			base, live);
+}
+
 /*
  * Temporary directories (.NAME.ckpt-tmp-PID) of ckpt runs that died (SIGKILL)
  * in @parent, whatever layer they were for: a layer is written only by a live
- * run, so the directory of a pid that no longer exists is garbage.
+ * run, so the directory of a pid that no longer exists (or is a zombie: a
+ * killed agent whose parent has not reaped it yet) is garbage.
  */
 static void remove_stale(const char *parent)
 {
@@ -95,12 +165,12 @@ static void remove_stale(const char *parent)
 		if (!tag || tag == de->d_name)
 			continue;
 		pid = strtol(tag + strlen(TMP_TAG), &end, 10);
-		if (*end || end == tag + strlen(TMP_TAG) || pid <= 0 || kill((pid_t)pid, 0) == 0 ||
-		    errno != ESRCH)
+		if (*end || end == tag + strlen(TMP_TAG) || pid <= 0 || !run_gone((pid_t)pid))
 			continue;
 		_cleanup_free_ char *p = xasprintf("%s/%s", parent, de->d_name);
 		uint64_t bytes = dir_bytes(p);
 
+		remove_merged_base(parent, de->d_name, tag, p);
 		glue_layer_remove_flat(p);
 		if (access(p, F_OK) == 0)
 			pr_warn("cannot remove %s, left by ckpt run %ld that died", p, pid);
@@ -242,6 +312,69 @@ int glue_layer_commit(struct glue_layer *l, struct ck_err **err)
 		return ck_err_set(err, errno, "rename %s to %s", l->tmp, l->dir);
 	free(l->tmp);
 	l->tmp = NULL;
+	return 0;
+}
+
+/* see layer.h */
+char *glue_layer_tmp_name(const char *dir)
+{
+	_cleanup_free_ char *parent = NULL, *base = NULL;
+
+	split_path(dir, &parent, &base);
+	return xasprintf("%s/.%s" TMP_TAG "%d", parent, base, (int)getpid());
+}
+
+/* see layer.h */
+int glue_layer_begin_replace(const char *dir, struct glue_layer *l, struct ck_err **err)
+{
+	_cleanup_free_ char *parent = NULL, *base = NULL;
+	struct stat st;
+
+	memset(l, 0, sizeof(*l));
+	l->dirfd = -1;
+	l->parent_dirfd = -1;
+	l->next_pages_id = 1;
+	if (lstat(dir, &st) < 0)
+		return ck_err_set(err, errno, "layer %s", dir);
+	if (!S_ISDIR(st.st_mode))
+		return ck_err_set(err, ENOTDIR, "layer %s", dir);
+	split_path(dir, &parent, &base);
+	remove_stale(parent);
+	l->dir = xstrdup(dir);
+	l->tmp = glue_layer_tmp_name(dir);
+	glue_layer_remove_flat(l->tmp);
+	if (mkdir(l->tmp, 0700) < 0) {
+		ck_err_set(err, errno, "mkdir %s", l->tmp);
+		goto fail;
+	}
+	l->dirfd = open(l->tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (l->dirfd < 0) {
+		ck_err_set(err, errno, "open %s", l->tmp);
+		goto fail;
+	}
+	return 0;
+fail:
+	glue_layer_abort(l);
+	return -1;
+}
+
+/* see layer.h */
+int glue_layer_exchange(struct glue_layer *l, struct ck_err **err)
+{
+	_cleanup_free_ char *parent = NULL, *base = NULL;
+	_cleanup_close_ int pfd = -1;
+
+	if (fsync(l->dirfd) < 0)
+		return ck_err_set(err, errno, "fsync %s", l->tmp);
+	if (renameat2(AT_FDCWD, l->tmp, AT_FDCWD, l->dir, RENAME_EXCHANGE) < 0)
+		return ck_err_set(err, errno, "exchange %s and %s%s", l->tmp, l->dir,
+				  errno == EINVAL
+					  ? " (the filesystem cannot exchange names atomically)"
+					  : "");
+	split_path(l->dir, &parent, &base);
+	pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (pfd >= 0)
+		fsync(pfd);
 	return 0;
 }
 

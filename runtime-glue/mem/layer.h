@@ -52,8 +52,31 @@ struct glue_layer {
 int glue_layer_begin(const char *dir, const char *prev_rel, struct glue_layer *l,
 		     struct ck_err **err);
 
-/* fsync the images and rename the temporary directory onto @dir. */
+/*
+ * fsync the temporary directory (its entries) and rename it onto @dir.  The
+ * images' data is left to writeback, as CRIU leaves its own: a host crash
+ * within the writeback delay can lose a recent layer's pages (verify
+ * reports it).  A merge (mem/merge.c), which deletes the layer it replaces,
+ * fsyncs every file first.
+ */
 int glue_layer_commit(struct glue_layer *l, struct ck_err **err);
+
+/*
+ * Prepare a layer that replaces the existing layer directory @dir (a merge,
+ * mem/merge.h): the temporary sibling as for glue_layer_begin(), no parent.
+ */
+int glue_layer_begin_replace(const char *dir, struct glue_layer *l, struct ck_err **err);
+
+/*
+ * fsync the directory, then swap the temporary directory and @dir in one
+ * renameat2(RENAME_EXCHANGE): @dir is the new layer, and l->tmp (hidden,
+ * removed by glue_layer_abort() or as a stale directory by a later run) holds
+ * the old one.
+ */
+int glue_layer_exchange(struct glue_layer *l, struct ck_err **err);
+
+/* The hidden temporary name of this process for layer @dir.  Caller frees. */
+char *glue_layer_tmp_name(const char *dir);
 
 /* Remove the temporary directory (no error: cleanup path).  Safe after commit. */
 void glue_layer_abort(struct glue_layer *l);

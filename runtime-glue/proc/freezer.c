@@ -212,6 +212,25 @@ static int freeze_ptrace(struct glue_freezer *fz, pid_t root, struct glue_pstree
 }
 
 /* see freezer.h */
+int glue_target_tree(const struct glue_target *tgt, struct glue_pstree *out, struct ck_err **err)
+{
+	struct glue_cgroup cg = { 0 };
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!tgt->cgroup)
+		return glue_pstree_from_pid(tgt->pid, out, err);
+	if (!strcmp(tgt->cgroup, "auto"))
+		rc = glue_cgroup_of_pid(tgt->pid, &cg, err);
+	else
+		rc = glue_cgroup_resolve(tgt->cgroup, &cg, err);
+	if (rc == 0)
+		rc = glue_pstree_from_cgroup(cg.dir, out, err);
+	glue_cgroup_free(&cg);
+	return rc;
+}
+
+/* see freezer.h */
 int glue_freeze(const struct glue_target *tgt, struct glue_freezer **out, struct glue_pstree *tree,
 		struct ck_err **err)
 {

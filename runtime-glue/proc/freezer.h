@@ -30,6 +30,12 @@ struct glue_freezer;
 struct parasite_ctl;
 
 /*
+ * List the tree of @tgt into @out without stopping it (checks made before the
+ * freeze; the tree may change until then).  0 or -1.
+ */
+int glue_target_tree(const struct glue_target *tgt, struct glue_pstree *out, struct ck_err **err);
+
+/*
  * Freeze the target and collect its tree into @tree (freed by the caller).
  * Returns 0 with *out set, or -1 with *err set and nothing left frozen.
  */

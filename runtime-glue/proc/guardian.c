@@ -181,3 +181,34 @@ pid_t glue_guardian_pid(const struct glue_guardian *g)
 {
 	return g->pid;
 }
+
+/* see guardian.h */
+struct glue_guardian *glue_guardian_hold(const char *dir, bool v2, struct ck_err **err)
+{
+	char path[PATH_MAX], buf[16] = "";
+	struct glue_guardian *g;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, v2 ? "cgroup.freeze" : "freezer.state");
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		ck_err_set(err, errno, "open %s", path);
+		return NULL;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0) {
+		ck_err_set(err, errno, "read %s", path);
+		return NULL;
+	}
+	g = glue_guardian_start(err);
+	if (!g)
+		return NULL;
+	if ((v2 ? buf[0] == '0' : !strncmp(buf, "THAWED", 6)) &&
+	    glue_guardian_arm(g, dir, v2, err) < 0) {
+		glue_guardian_stop(g);
+		return NULL;
+	}
+	return g;
+}

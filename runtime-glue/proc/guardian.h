@@ -39,6 +39,21 @@ int glue_guardian_arm(struct glue_guardian *g, const char *cgroup_dir, bool v2,
 int glue_guardian_disarm(struct glue_guardian *g, struct ck_err **err);
 /* Make it exit and reap it; safe on NULL. */
 void glue_guardian_stop(struct glue_guardian *g);
+static inline void glue_guardian_stopp(struct glue_guardian **g)
+{
+	glue_guardian_stop(*g);
+	*g = NULL;
+}
+
+/*
+ * A guardian armed for @dir for as long as the caller holds it: one who
+ * leaves a cgroup frozen across calls and thaws it itself later (the agent's
+ * final layer) uses it so that its death in between still thaws it.  Not
+ * armed when @dir is frozen already (someone else's freeze stays).  Stop it
+ * (glue_guardian_stop) after the thaw.  NULL with *err on failure.
+ */
+struct glue_guardian *glue_guardian_hold(const char *dir, bool v2, struct ck_err **err);
+
 /* Its pid (tests, logs). */
 pid_t glue_guardian_pid(const struct glue_guardian *g);
 

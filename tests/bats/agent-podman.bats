@@ -53,6 +53,18 @@ prun() {
 		sh -c 'trap "exit 0" TERM; while :; do i=0; while [ $i -lt 50 ]; do i=$((i+1)); done; sleep 0.05; done'
 }
 
+# `podman restart`, and when Podman gives up on the old init ("given PIDs did not
+# die within timeout", seen once in CI under load), the state that explains it:
+# whether the init was a zombie, traced (TracerPid) or frozen, and the agent log.
+restart_or_explain() {
+	podman restart -t0 "$1" && return 0
+	echo "# podman restart failed; old init $2:" >&3
+	grep -E '^(State|TracerPid)' "/proc/$2/status" 2>/dev/null | sed 's/^/#   /' >&3
+	cat "/proc/$2/cgroup" 2>/dev/null | grep freezer | sed 's/^/#   /' >&3
+	tail -n 20 "$3" 2>/dev/null | sed 's/^/#   agent: /' >&3
+	return 1
+}
+
 agents_of() {
 	local p
 	for p in /proc/[0-9]*; do
@@ -142,7 +154,7 @@ gone() { ! kill -0 "$1" 2>/dev/null || grep -q '^State:.*Z' "/proc/$1/status"; }
 	a1=$(agents_of "$B1/checkpoint")
 	p1=$(podman inspect -f '{{.State.Pid}}' "$CTR")
 	ckpt_run -0 agent status --id "$ID1" --json
-	podman restart -t0 "$CTR"
+	restart_or_explain "$CTR" "$p1" "$B1/checkpoint/agent.log"
 	retry 100 0.1 gone "$a1"
 	local p2
 	p2=$(podman inspect -f '{{.State.Pid}}' "$CTR")

@@ -10,15 +10,11 @@ load restore-helpers
 
 setup() {
 	requires root ptrace crit
-	IMG="$BATS_TEST_TMPDIR/img"
-	OUT="$BATS_TEST_TMPDIR/victim.out"
-	mkdir -p "$IMG"
+	rst_setup
 }
 
 teardown() {
-	kill_victims
-	[ -v RESTORED_PID ] && kill -KILL "$RESTORED_PID" 2>/dev/null
-	return 0
+	rst_teardown
 }
 
 @test "stdout on a pipe to the test: dumped, the log names pipe:[INODE]" {

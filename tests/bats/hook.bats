@@ -208,32 +208,152 @@ agents_of() {
 	[ -e "$D/latest/inventory.img" ]
 }
 
-@test "runc: converge rule, then max-layers rebases the chain; every chain verifies" {
+@test "runc: converge rule, then max-layers merges the oldest layers; the next layer stays incremental; verify after merges" {
 	# writes ~100 pages per round: never below converge-pages 8, stable => converges on the shrink rule
 	write_config "$BUNDLE" 'while :; do sleep 0.05; done' \
 		org.ckpt.enable=true org.ckpt.interval=200ms org.ckpt.max-layers=3 org.ckpt.converge-pages=8
 	start "$CTR" "$BUNDLE"
 	local D="$BUNDLE/checkpoint"
 	agents_of "$D" >"$BATS_TEST_TMPDIR/agent-pids"
-	retry 150 0.1 bash -c "[ \$(grep -c 'chain rebased' '$D/agent.log') -ge 2 ]"
+	# over many rounds (every sample, merges under way included) at most max-layers numbered dirs
+	local i n merges=0
+	for i in $(seq 600); do
+		n=$(find "$D" -mindepth 1 -maxdepth 1 -type d -regex '.*/[0-9]+' | wc -l)
+		[ "$n" -le 3 ] || {
+			ls -la "$D" >&2
+			false
+		}
+		merges=$(grep -c 'merged layers' "$D/agent.log" || true)
+		[ "$merges" -lt 6 ] || break
+		sleep 0.05
+	done
+	[ "$merges" -ge 6 ]
 	run -0 grep -m1 'converged after layer' "$D/agent.log"
 	echo "$output" | grep -E 'converged after layer [0-9]+: [0-9]+ pages \(previous [0-9]+'
-	grep -q 'chain rebased' "$D/agent.log"
-	# at most max-layers complete layers are kept, and the chain from latest is no longer
-	retry 50 0.1 bash -c "[ \$(find '$D' -mindepth 1 -maxdepth 1 -type d -regex '.*/[0-9]+' | wc -l) -le 3 ]"
+	run -0 grep -m1 'merged layers' "$D/agent.log"
+	echo "$output" | grep -E 'merged layers [0-9]+ and [0-9]+ into [0-9]+: [0-9]+ pages \([0-9]+ from [0-9]+\)'
+	# merges, never the full-layer fallback
+	! grep -q 'chain rebased' "$D/agent.log"
 	ckpt_run -0 agent status --bundle "$BUNDLE" --json
-	echo "$output" | jq -e '(.layers | length) <= 3 and .state == "converged"'
-	echo "$output" | jq -e '.layers[0].pages_parent == 0'
+	echo "$output" | jq -e '(.layers | length) == 3 and .state == "converged"'
+	# the oldest is a merge (no parent), the newest is incremental (pages from its parent)
+	echo "$output" | jq -e '.layers[0].pages_parent == 0 and .layers[-1].pages_parent > 0'
+	local oldest
+	oldest=$(echo "$output" | jq -r '.layers[0].dir')
+	[ ! -e "$oldest/parent" ]
 	ckpt_run -0 agent final --bundle "$BUNDLE" --leave frozen
+	# no periodic layer after final: nothing of the merges is left behind
+	[ -z "$(find "$D" -mindepth 1 -maxdepth 1 -name '.*ckpt-tmp-*')" ]
 	local l=latest hops=0
 	while [ -L "$D/$l/parent" ]; do
 		l=$(basename "$(readlink "$D/$l/parent")")
 		hops=$((hops + 1))
 	done
-	[ "$hops" -le 3 ]
+	# three layers and the final one, down to a merged base
+	[ "$hops" -eq 3 ]
+	[ -e "$D/$l/inventory.img" ] && [ ! -e "$D/$l/parent" ]
 	ckpt_run -0 verify -t "$CPID" --cgroup auto -D "$D/latest"
 	assert_output --partial ": OK"
 	thaw "$CPID"
+}
+
+# agent_died DIR: the agent of DIR took its second layer and is gone
+agent_died() {
+	grep -q 'layer 2:' "$1/agent.log" && [ -z "$(agents_of "$1")" ]
+}
+
+# agent_fault_run POINT: a sleeping container whose agent has CK_FAULT=POINT:kill (max-layers 2,
+# so the third round merges); waits for the agent to die there.
+agent_fault_run() {
+	write_config "$BUNDLE" 'exec sleep 100000' org.ckpt.enable=true org.ckpt.interval=100ms \
+		org.ckpt.max-layers=2 org.ckpt.converge-pages=8
+	jq --arg f "CK_FAULT=$1:kill" '.hooks.poststart[0].env += [$f]' "$BUNDLE/config.json" >"$BUNDLE/config.new"
+	mv "$BUNDLE/config.new" "$BUNDLE/config.json"
+	start "$CTR" "$BUNDLE"
+	D="$BUNDLE/checkpoint"
+	agents_of "$D" >"$BATS_TEST_TMPDIR/agent-pids"
+	retry 200 0.1 agent_died "$D"
+	! grep -q 'merged layers' "$D/agent.log"
+	[ -n "$(find "$D" -mindepth 1 -maxdepth 1 -name '.*ckpt-tmp-*')" ]
+	# the container runs on, not frozen
+	! cgroup_frozen "$CPID"
+	[ "$(rc state "$CTR" | jq -r .status)" = running ]
+}
+
+# dump_on_latest: a memory-only dump on top of what the dead agent left (the
+# tree left frozen, the parent's tracking goes on: pages from the parent), then
+# verify rebuilds the frozen memory exactly through the whole chain
+dump_on_latest() {
+	ckpt_run -0 dump --memory-only -t "$CPID" --cgroup auto -D "$D/9" --prev-images-dir ../2
+	echo "$output" | grep -E ' [1-9][0-9]* from parent'
+	[ -z "$(find "$D" -mindepth 1 -maxdepth 1 -name '.*ckpt-tmp-*')" ] || {
+		ls -la "$D" >&2
+		ps -o pid,stat,comm -p "$(find "$D" -maxdepth 1 -name '.*ckpt-tmp-*' | sed 's/.*-//' | head -1)" >&2
+		false
+	}
+	ckpt_run -0 verify -t "$CPID" --cgroup auto -D "$D/9"
+	assert_output --partial ": OK"
+	thaw "$CPID"
+}
+
+@test "runc: the agent killed inside a merge, before its exchange: the old chain stays; the next run cleans up; verify through it" {
+	local D
+	agent_fault_run merge-built
+	[ "$(readlink "$D/latest")" = 2 ] && [ "$(readlink "$D/2/parent")" = ../1 ]
+	dump_on_latest
+	[ -e "$D/1/inventory.img" ] && [ "$(readlink "$D/2/parent")" = ../1 ]
+}
+
+@test "runc: the agent killed inside a merge, after its exchange: the merged chain; the next run removes the old base; verify through it" {
+	local D
+	agent_fault_run merge-switched
+	[ "$(readlink "$D/latest")" = 2 ] && [ ! -L "$D/2/parent" ]
+	dump_on_latest
+	[ ! -e "$D/1" ]
+}
+
+@test "runc: max-layers 1: each layer is merged into its parent right after it; the chain verifies" {
+	write_config "$BUNDLE" 'while :; do sleep 0.05; done' \
+		org.ckpt.enable=true org.ckpt.interval=150ms org.ckpt.max-layers=1
+	start "$CTR" "$BUNDLE"
+	local D="$BUNDLE/checkpoint"
+	agents_of "$D" >"$BATS_TEST_TMPDIR/agent-pids"
+	retry 150 0.1 bash -c "[ \$(grep -c 'merged layers' '$D/agent.log') -ge 3 ]"
+	! grep -q 'chain rebased' "$D/agent.log"
+	ckpt_run -0 agent status --bundle "$BUNDLE" --json
+	echo "$output" | jq -e '(.layers | length) == 1 and .layers[0].pages_parent == 0'
+	# the layers after a merge are still incremental: their parent is the merge
+	run -0 grep -E '^\([0-9.]+\) layer [0-9]+: .*: [0-9]+ pages written, [1-9][0-9]* from parent' "$D/agent.log"
+	[ "${#lines[@]}" -ge 3 ]
+	ckpt_run -0 agent final --bundle "$BUNDLE" --leave frozen
+	[ -L "$D/latest/parent" ] && [ ! -e "$D/latest/parent/parent" ]
+	ckpt_run -0 verify -t "$CPID" --cgroup auto -D "$D/latest"
+	assert_output --partial ": OK"
+	thaw "$CPID"
+}
+
+@test "runc: the hook at createRuntime (status creating, init not yet exec'd) starts the agent; it waits for the workload" {
+	write_config "$BUNDLE" 'while :; do sleep 0.05; done' org.ckpt.enable=true org.ckpt.interval=200ms
+	jq '.hooks.createRuntime = [.hooks.poststart[0] | .args = ["ckpt", "hook", "createRuntime"]] | del(.hooks.poststart)' \
+		"$BUNDLE/config.json" >"$BUNDLE/config.new"
+	mv "$BUNDLE/config.new" "$BUNDLE/config.json"
+	start "$CTR" "$BUNDLE"
+	local D="$BUNDLE/checkpoint"
+	agents_of "$D" >"$BATS_TEST_TMPDIR/agent-pids"
+	[ -s "$BATS_TEST_TMPDIR/agent-pids" ]
+	retry 100 0.1 layers_at_least "$D" 2
+	# the first layer came after the exec: the workload's memory, not runc init's
+	run -0 grep -m1 'workload started' "$D/agent.log"
+	assert_output --partial '/bin/busybox'
+	ckpt_run -0 agent final --bundle "$BUNDLE" --leave frozen
+	ckpt_run -0 verify -t "$CPID" --cgroup auto -D "$D/latest"
+	assert_output --partial ": OK"
+	thaw "$CPID"
+	local ap
+	ap=$(head -1 "$BATS_TEST_TMPDIR/agent-pids")
+	rc delete -f "$CTR"
+	retry 100 0.1 bash -c "! kill -0 $ap 2>/dev/null || grep -q '^State:.*Z' /proc/$ap/status"
+	[ ! -e "$D/agent.sock" ]
 }
 
 @test "runc: a container forking children while layers are taken; layer --dir and final --leave running" {
@@ -242,7 +362,7 @@ agents_of() {
 	start "$CTR" "$BUNDLE"
 	local D="$BUNDLE/checkpoint"
 	agents_of "$D" >"$BATS_TEST_TMPDIR/agent-pids"
-	retry 150 0.1 bash -c "grep -q 'chain rebased' '$D/agent.log'"
+	retry 150 0.1 bash -c "grep -q 'merged layers' '$D/agent.log'"
 	ckpt_run -0 agent layer --bundle "$BUNDLE" --dir "$BATS_TEST_TMPDIR/ext" --json
 	echo "$output" | jq -e --arg d "$BATS_TEST_TMPDIR/ext" '.dir == $d'
 	[ -e "$BATS_TEST_TMPDIR/ext/inventory.img" ]

@@ -21,10 +21,8 @@ RLIMIT_LINE="rlimit: Can't setup RLIMIT_NOFILE for self"
 
 setup() {
 	requires root ptrace crit uffd-wp-async criu4
-	IMG="$BATS_TEST_TMPDIR/img"
-	OUT="$BATS_TEST_TMPDIR/victim.out"
+	rst_setup
 	RLOG="$BATS_TEST_TMPDIR/restore.log"
-	mkdir -p "$IMG"
 	PRE_DUMP_ARGS=(--tracker uffd-wp)
 	RESTORED_PIDS=()
 }

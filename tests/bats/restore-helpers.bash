@@ -3,6 +3,20 @@
 # VM lane; restore-criu4.bats: CRIU 4.2 on this kernel).  Loaded after helpers.bash; the
 # suite's setup sets IMG (the chain's folder) and OUT (the victim's output).
 
+# rst_setup: the suite's folders (IMG: the chain, OUT: the victim's output).
+rst_setup() {
+	IMG="$BATS_TEST_TMPDIR/img"
+	OUT="$BATS_TEST_TMPDIR/victim.out"
+	mkdir -p "$IMG"
+}
+
+# rst_teardown: the victims and a restored tree are killed.
+rst_teardown() {
+	kill_victims
+	[ -v RESTORED_PID ] && kill -KILL "$RESTORED_PID" 2>/dev/null
+	return 0
+}
+
 # stderr_has TEXT: the last `run --separate-stderr` printed TEXT on stderr.
 stderr_has() {
 	[[ "$stderr" == *"$1"* ]] || {

@@ -105,21 +105,66 @@ refused() {
 	[ "$(proc_state "$v")" != t ] || fail "victim left stopped"
 }
 
-@test "item 2: unprivileged pre-dump of a target with a seccomp filter injects nothing, target lives" {
-	requires root nobody
-	NOBODY_DIR=$(mktemp -d /tmp/ckpt-inject.XXXXXX)
-	chmod 777 "$NOBODY_DIR"
+# A victim as nobody under a seccomp filter (getcwd -> EPERM): exec-seccomp.
+start_seccomp_victim() {
 	setpriv --reuid=nobody --regid=nogroup --clear-groups "$VICTIMS/exec-seccomp" \
 		>"$BATS_TEST_TMPDIR/sc.out" 2>&1 3>&- </dev/null &
-	local v=$! maps
-	VICTIM_PIDS+=("$v")
+	SC_PID=$!
+	VICTIM_PIDS+=("$SC_PID")
 	retry 100 0.05 grep -q '^READY' "$BATS_TEST_TMPDIR/sc.out"
+	grep -q '^Seccomp:[[:space:]]*2$' "/proc/$SC_PID/status"
+}
+
+@test "item 2: unprivileged pre-dump and dump of a target with a seccomp filter are refused up front, target untouched" {
+	requires root nobody
+	NOBODY_DIR=$(mktemp -d /tmp/ckpt-safety-sc.XXXXXX)
+	chmod 777 "$NOBODY_DIR"
+	start_seccomp_victim
+	local v=$SC_PID maps verb
 	maps=$(cat "/proc/$v/maps")
-	run setpriv --reuid=nobody --regid=nogroup --clear-groups "$CKPT" pre-dump -t "$v" -D "$NOBODY_DIR/a"
-	echo "$output" >&2
-	assert_output --partial "seccomp filter (Seccomp: 2) that ckpt can suspend only as root"
-	refute_output --partial "killed by signal"
+	for verb in pre-dump "dump --leave-running --memory-only" "dump --leave-running --shell-job"; do
+		# shellcheck disable=SC2086 # the verb's words
+		run setpriv --reuid=nobody --regid=nogroup --clear-groups "$CKPT" $verb -t "$v" -D "$NOBODY_DIR/a" -v
+		echo "ckpt $verb: status $status: $output" >&2
+		[ "$status" -eq 1 ] || fail "$verb: expected exit 1, got $status"
+		assert_output --partial "process $v has a seccomp filter (Seccomp: 2) that ckpt can suspend only as root (CAP_SYS_ADMIN in the initial user namespace; here ckpt lacks CAP_SYS_ADMIN): a call injected into it could kill it, so ckpt refused it before stopping anything"
+		# refused before anything: no freeze, no tracker, no layer directory
+		refute_output --partial "froze"
+		refute_output --partial "tracker:"
+		[ -z "$(ls -A "$NOBODY_DIR")" ] || fail "$verb left $(ls -A "$NOBODY_DIR")"
+		target_untouched "$v" "$maps"
+		grep -q '^Seccomp:[[:space:]]*2$' "/proc/$v/status"
+	done
+	# the same check refuses exec (one function), also for --cgroup targets
+	run setpriv --reuid=nobody --regid=nogroup --clear-groups "$CKPT" exec -t "$v" getpid
+	[ "$status" -eq 1 ] || fail "exec: expected exit 1, got $status"
+	assert_output --partial "refused it before stopping anything"
 	target_untouched "$v" "$maps"
+	# the victim's own filter still works and it still runs
+	grep -q '^READY getcwd=EPERM' "$BATS_TEST_TMPDIR/sc.out"
+	! grep -q 'killed\|FAIL' "$BATS_TEST_TMPDIR/sc.out"
+}
+
+@test "item 2: root (CAP_SYS_ADMIN) still pre-dumps and dumps a target with a seccomp filter" {
+	requires root nobody seccomp-suspend
+	mkdir -p "$IMG"
+	start_seccomp_victim
+	local v=$SC_PID maps
+	maps=$(cat "/proc/$v/maps")
+	ckpt_run -0 pre-dump -t "$v" -D "$IMG/1"
+	[ -f "$IMG/1/pagemap-$v.img" ] || fail "no layer written"
+	ckpt_run -0 pre-dump -t "$v" -D "$IMG/2" --prev-images-dir ../1
+	ckpt_run -0 dump --leave-running --memory-only -t "$v" -D "$IMG/3" --prev-images-dir ../2
+	ckpt_run -0 exec -t "$v" getpid
+	assert_output "Syscall returned $v (0x$(printf %x "$v"))"
+	# let go of the tracking before comparing the mappings
+	ckpt_run untrack -t "$v"
+	target_untouched "$v" "$maps"
+	grep -q '^Seccomp:[[:space:]]*2$' "/proc/$v/status"
+	# a full dump refuses filters for a reason of its own: they are not written
+	ckpt_run -1 dump --leave-running --shell-job -t "$v" -D "$IMG/4"
+	assert_output --partial "seccomp filters"
+	refute_output --partial "can suspend only as root"
 }
 
 @test "item 4: a tree with a task in vfork: pre-dump and exec stop waiting, name it, release the tree" {

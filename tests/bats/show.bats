@@ -71,7 +71,9 @@ hexfile() {
 
 @test "show DIR prints every image keyed by file name" {
 	ckpt_run -0 show "$IMGS"
-	echo "$output" | jq -e 'keys | length == 18'
+	# one key per file of the sample set (19 with mountpoints-4242.img)
+	[ "$(echo "$output" | jq 'keys | length')" -eq "$(find "$IMGS" -type f | wc -l)" ]
+	echo "$output" | jq -e 'keys | length >= 19'
 	echo "$output" | jq -e '.["inventory.img"].entries[0].img_version == 2'
 	echo "$output" | jq -e '.["pages-1.img"].pages == 10'
 	echo "$output" | jq -e '.["fdinfo-2.img"].entries | map(.type) == ["REG", "PIPE", "REG", "MEMFD"]'

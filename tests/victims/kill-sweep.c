@@ -24,6 +24,17 @@
  * which may still be cleaning the target), so the check and the next run do
  * not race with it.
  *
+ * Agent mode (-A, issue 12 item 1 for the agent): CMD starts a pre-copy
+ * agent (`ckpt hook poststart`) and must exit 0; the agent, detached from CMD,
+ * is reparented to us (the subreaper) and is found as our child named ckpt
+ * with its stdout on an agent.log.  With -R REQ, `sh -c REQ` (a `ckpt agent
+ * layer`) is started at t0, else t0 is CMD's exit; the agent gets SIG at t0 +
+ * d and must end with SIG, or with exit 128+SIG (caught, undone, cleaned up).
+ * With -g CGDIR, that cgroup must be thawed after each point (cgroup.freeze 0
+ * and "frozen 0" in cgroup.events, or freezer.state THAWED for v1).  With -c,
+ * a fresh agent then must answer `sh -c NEXT` (-N NEXT, exit 0) and exit 143
+ * on SIGTERM.  -e N does the -c check only at every Nth point (default 1).
+ *
  * Prints one line per point on stdout and a summary:
  *   "points=N killed=K caught=C finished=F elapsed_ms=T".
  * Exit 0 when every point passed, 1 at the first failing point (with why).
@@ -43,6 +54,7 @@
 #include <unistd.h>
 
 static pid_t target;
+static const char *cgdir;
 
 static char *slurp(const char *path)
 {
@@ -215,7 +227,8 @@ static bool guardian_running(void)
 		if (!f)
 			continue;
 		if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')) &&
-		    (strstr(buf, "(ckpt-leftovers)") || strstr(buf, "(ckpt)")) &&
+		    (strstr(buf, "(ckpt-leftovers)") || strstr(buf, "(ckpt-guardian)") ||
+		     strstr(buf, "(ckpt)")) &&
 		    atoi(p + 4) == getpid())
 			found = true;
 		fclose(f);
@@ -241,16 +254,146 @@ static void reap_orphans(void)
 	} while (now_us() < end);
 }
 
+/* NULL when the cgroup of -g is thawed, else what is wrong */
+static const char *cgroup_state(void)
+{
+	static char why[PATH_MAX + 64];
+	char path[PATH_MAX], *v;
+	bool bad;
+
+	if (!cgdir)
+		return NULL;
+	snprintf(path, sizeof(path), "%s/cgroup.freeze", cgdir);
+	if (access(path, F_OK) == 0) {
+		v = slurp(path);
+		bad = v[0] != '0';
+		free(v);
+		snprintf(path, sizeof(path), "%s/cgroup.events", cgdir);
+		v = slurp(path);
+		bad = bad || !strstr(v, "frozen 0");
+	} else {
+		snprintf(path, sizeof(path), "%s/freezer.state", cgdir);
+		v = slurp(path);
+		bad = strncmp(v, "THAWED", 6) != 0;
+	}
+	free(v);
+	if (!bad)
+		return NULL;
+	snprintf(why, sizeof(why), "cgroup %s is left frozen", cgdir);
+	return why;
+}
+
+/* Our child that is a ckpt agent (named ckpt, stdout on an agent.log), or 0. */
+static pid_t find_agent(void)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	pid_t found = 0;
+
+	while (d && !found && (e = readdir(d))) {
+		char path[300], buf[512], link[PATH_MAX], *p;
+		ssize_t n;
+		FILE *f;
+
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')) &&
+		    strstr(buf, "(ckpt)") && atoi(p + 4) == getpid()) {
+			snprintf(path, sizeof(path), "/proc/%s/fd/1", e->d_name);
+			n = readlink(path, link, sizeof(link) - 1);
+			link[n > 0 ? n : 0] = '\0';
+			if (n > 9 && !strcmp(link + n - 9, "agent.log"))
+				found = atoi(e->d_name);
+		}
+		fclose(f);
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+/* Run CMD to completion (exit 0), return the agent it started, or 0. */
+static pid_t start_agent(char **argv, int idx)
+{
+	pid_t pid = spawn(argv, idx), a;
+	int st;
+
+	waitpid(pid, &st, 0);
+	if (!WIFEXITED(st) || WEXITSTATUS(st)) {
+		printf("FAIL: the agent's start command ended with wait status 0x%x\n", st);
+		return 0;
+	}
+	a = find_agent();
+	if (!a)
+		printf("FAIL: no agent found after the start command\n");
+	return a;
+}
+
+static pid_t spawn_sh(const char *cmd, int idx)
+{
+	char *av[] = { "/bin/sh", "-c", (char *)cmd, NULL };
+
+	return spawn(av, idx);
+}
+
+/* -c in agent mode: a fresh agent answers NEXT and stops on SIGTERM with 143. */
+static bool agent_next(char **argv, const char *next, int idx)
+{
+	pid_t a = start_agent(argv, idx), pid;
+	int st;
+
+	if (!a)
+		return false;
+	if (next) {
+		pid = spawn_sh(next, idx);
+		waitpid(pid, &st, 0);
+		if (!WIFEXITED(st) || WEXITSTATUS(st)) {
+			printf("FAIL: the next agent's request ended with wait status 0x%x\n", st);
+			kill(a, SIGKILL);
+			waitpid(a, NULL, 0);
+			return false;
+		}
+	}
+	kill(a, SIGTERM);
+	waitpid(a, &st, 0);
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 128 + SIGTERM) {
+		printf("FAIL: the next agent ended with wait status 0x%x on SIGTERM\n", st);
+		return false;
+	}
+	return true;
+}
+
 int main(int argc, char **argv)
 {
 	long from = 0, to = 5000, step = 100, t0 = now_us();
 	int sig = SIGKILL, opt, idx = 0, killed = 0, caught = 0, finished = 0;
-	bool check_next = false, allow_leftovers = false;
+	bool check_next = false, allow_leftovers = false, agent_mode = false;
+	const char *req = NULL, *next = NULL;
+	long every = 1;
 	int leftovers = 0;
 	char *before;
 
-	while ((opt = getopt(argc, argv, "+p:s:f:t:S:cl")) != -1) {
+	while ((opt = getopt(argc, argv, "+p:s:f:t:S:clAR:N:g:e:")) != -1) {
 		switch (opt) {
+		case 'A':
+			agent_mode = true;
+			break;
+		case 'R':
+			req = optarg;
+			break;
+		case 'N':
+			next = optarg;
+			break;
+		case 'g':
+			cgdir = optarg;
+			break;
+		case 'e':
+			every = atol(optarg) > 0 ? atol(optarg) : 1;
+			break;
 		case 'p':
 			target = atoi(optarg);
 			break;
@@ -278,7 +421,7 @@ int main(int argc, char **argv)
 	}
 	if (target <= 0 || optind >= argc || step <= 0) {
 		fprintf(stderr,
-			"usage: kill-sweep -p PID [-s SIG] [-f US] [-t US] [-S US] [-c] -- CMD...\n");
+			"usage: kill-sweep -p PID [-s SIG] [-f US] [-t US] [-S US] [-c] [-A [-R REQ] [-N NEXT] [-g CGDIR]] -- CMD...\n");
 		return 2;
 	}
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
@@ -291,14 +434,27 @@ int main(int argc, char **argv)
 		int st;
 		long start;
 
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		pid = spawn(argv + optind, idx);
+		pid_t rq = 0;
+
+		if (agent_mode) {
+			pid = start_agent(argv + optind, idx);
+			if (!pid)
+				return 1;
+			clock_gettime(CLOCK_MONOTONIC, &until);
+			if (req)
+				rq = spawn_sh(req, idx);
+		} else {
+			clock_gettime(CLOCK_MONOTONIC, &until);
+			pid = spawn(argv + optind, idx);
+		}
 		until.tv_nsec += d * 1000;
 		until.tv_sec += until.tv_nsec / 1000000000L;
 		until.tv_nsec %= 1000000000L;
 		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL);
 		kill(pid, sig);
 		waitpid(pid, &st, 0);
+		if (rq)
+			waitpid(rq, NULL, 0); /* the agent's end closes its socket */
 		reap_orphans();
 		if (WIFSIGNALED(st) && WTERMSIG(st) == sig) {
 			how = "killed";
@@ -306,7 +462,7 @@ int main(int argc, char **argv)
 		} else if (WIFEXITED(st) && WEXITSTATUS(st) == 128 + sig && sig != SIGKILL) {
 			how = "caught";
 			caught++;
-		} else if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
+		} else if (WIFEXITED(st) && WEXITSTATUS(st) == 0 && !agent_mode) {
 			how = "finished";
 			finished++;
 		} else {
@@ -319,6 +475,8 @@ int main(int argc, char **argv)
 			free(after);
 			after = NULL;
 			bad = task_state();
+			if (!bad)
+				bad = cgroup_state();
 			if (!bad) {
 				after = snapshot();
 				if (strcmp(before, after))
@@ -346,7 +504,14 @@ int main(int argc, char **argv)
 		}
 		free(after);
 		printf("delay_us=%ld %s ok\n", d, how);
-		if (check_next) {
+		/* -e: the next run is checked at every Nth point only */
+		if (check_next && idx % every == 0 && agent_mode) {
+			if (!agent_next(argv + optind, next, 100000 + idx)) {
+				printf("delay_us=%ld FAIL: the next agent did not work\n", d);
+				return 1;
+			}
+			reap_orphans();
+		} else if (check_next && idx % every == 0) {
 			pid = spawn(argv + optind, 100000 + idx);
 			waitpid(pid, &st, 0);
 			if (!WIFEXITED(st) || WEXITSTATUS(st)) {

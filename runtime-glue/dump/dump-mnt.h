@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * The mount tree of a container's final dump: mountpoints-<mnt_ns>.img and
+ * the tmpfs-dev-<dev>.tar.gz.img contents, as CRIU 4.2 writes and restores
+ * them (docs/mounts.md).
+ *
+ *   glue_mnt_collect()    /proc/PID/mountinfo of the container init -> a set
+ *                         of classified mounts plus the list of refusals
+ *   glue_mnt_check()      all refusals as one error (nothing is written)
+ *   glue_mnt_write()      mountpoints-<id>.img
+ *   glue_mnt_dump_tmpfs() one tar.gz per tmpfs superblock that is not external
+ *   glue_mnt_id_of()      mnt_id for files.img
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/err.h"
+
+/* One ext_mnt pair as runc sends it on DUMP: key = mount point, val = ext_key. */
+struct glue_mnt_ext {
+	const char *key;
+	const char *val;
+};
+
+struct glue_mnt_opts {
+	const char *root; /* --root / the RPC's root (the bundle's rootfs); may be NULL */
+	const struct glue_mnt_ext *ext;
+	size_t nr_ext;
+	/* the init has its own cgroup namespace: cgroup mounts are written with root "/" */
+	bool cgroup_ns;
+	/* st_dev of ckpt's own /dev/pts (0: stat it), to tell a new devpts instance */
+	uint64_t host_devpts_dev;
+};
+
+struct glue_mnt {
+	int mnt_id;
+	int parent_mnt_id;
+	uint32_t root_dev; /* kernel form: major << 20 | minor */
+	uint32_t fstype;   /* FSTYPE__* of proto/mnt.proto */
+	char *fsname;      /* type as in mountinfo, e.g. "tmpfs", "fuse.sshfs" */
+	char *root;        /* mountinfo root, " (deleted)" stripped */
+	char *mountpoint;  /* relative to the container's root: "/", "/proc", ... */
+	char *source;
+	char *options;     /* superblock options without the sb flags */
+	uint32_t flags;    /* MS_* of the mount (+ propagation) */
+	uint32_t sb_flags; /* MS_* of the superblock */
+	uint32_t shared_id;
+	uint32_t master_id;
+	bool deleted;
+	bool is_root;    /* the container's "/" */
+	bool dump_tmpfs; /* its content goes into a tmpfs-dev tar */
+	char *ext_key;   /* external: the ext_mnt val; NULL otherwise */
+};
+
+struct glue_mnt_refusal {
+	char *mountpoint;
+	char *reason;
+};
+
+struct glue_mnt_set {
+	struct glue_mnt *m; /* in /proc/PID/mountinfo order */
+	size_t nr;
+	struct glue_mnt_refusal *refused;
+	size_t nr_refused;
+	char *root_path; /* opts->root, if given */
+};
+
+/*
+ * Parse mountinfo text (the content of /proc/PID/mountinfo, as seen by the
+ * reader for PID) into a new set.  Malformed lines are an error (-1, *err
+ * names the line); mounts ckpt cannot write are not: they land in
+ * set->refused, each with its mount point and reason.  @pid is used only to
+ * look at mount roots (sockets) through /proc/PID/root; 0 skips that.
+ */
+int glue_mnt_parse(const char *text, pid_t pid, const struct glue_mnt_opts *o,
+		   struct glue_mnt_set **out, struct ck_err **err);
+
+/* glue_mnt_parse() of /proc/PID/mountinfo read from ckpt's own mount namespace. */
+int glue_mnt_collect(pid_t pid, const struct glue_mnt_opts *o, struct glue_mnt_set **out,
+		     struct ck_err **err);
+
+/* 0 when nothing was refused; else -1 with one error listing every refusal. */
+int glue_mnt_check(const struct glue_mnt_set *s, struct ck_err **err);
+
+/*
+ * Write mountpoints-<mnt_ns_id>.img into dirfd, entries in the order CRIU
+ * writes them (the reverse of mountinfo's).  Refuses a set with refusals.
+ */
+int glue_mnt_write(const struct glue_mnt_set *s, int dirfd, uint32_t mnt_ns_id,
+		   struct ck_err **err);
+
+/*
+ * For each mount with dump_tmpfs: tar (CRIU's options, gzip) of the tmpfs's
+ * own root, without the mounts on top of it, into
+ * tmpfs-dev-<root_dev>.tar.gz.img in dirfd.  The mount is reached in a child
+ * that joins @pid's mount namespace and clones just that mount (open_tree),
+ * then returns to ckpt's namespace to run tar from the host.
+ */
+int glue_mnt_dump_tmpfs(const struct glue_mnt_set *s, pid_t pid, int dirfd, struct ck_err **err);
+
+/* The image mnt_id of kernel mount @kernel_mnt_id, or -1 when it is not in the set. */
+int glue_mnt_id_of(const struct glue_mnt_set *s, int kernel_mnt_id);
+
+/* The mount with this image id (NULL when none). */
+const struct glue_mnt *glue_mnt_find(const struct glue_mnt_set *s, int mnt_id);
+
+void glue_mnt_set_free(struct glue_mnt_set *s);
+
+static inline void glue_mnt_set_freep(struct glue_mnt_set **s)
+{
+	glue_mnt_set_free(*s);
+	*s = NULL;
+}
