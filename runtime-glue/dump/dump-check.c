@@ -27,6 +27,7 @@
 #include "common/linux-compat.h"
 #include "common/log.h"
 #include "common/xalloc.h"
+#include "runtime-glue/dump/dump-mnt.h"
 #include "runtime-glue/dump/dump-priv.h"
 #include "runtime-glue/dump/dump-state.h"
 #include "runtime-glue/proc/freezer.h"
@@ -391,8 +392,21 @@ static void check_ns(const struct glue_pstree *tree, const struct glue_task *t,
 		if (t != root)
 			continue; /* the same as the root's: said once */
 		switch (ty) {
+		case GLUE_NS_MNT: {
+			/* the mount tree: whatever dump-mnt.c refuses, in the same list */
+			_cleanup_free_ struct glue_mnt_ext *ext =
+				xcalloc(opts->ctr.nr_ext_mnt + 1, sizeof(*ext));
+			_cleanup_(glue_mnt_set_freep) struct glue_mnt_set *set = NULL;
+			_cleanup_err_ struct ck_err *e = NULL;
+			struct glue_mnt_opts mo;
+
+			glue_ctr_mnt_opts(&opts->ctr, &mo, ext);
+			if (glue_mnt_collect(t->pid, &mo, &set, &e) < 0 ||
+			    glue_mnt_check(set, &e) < 0)
+				add_problem(p, "pid %d: %s", (int)t->pid, e->msg);
+			break;
+		}
 		case GLUE_NS_PID:
-		case GLUE_NS_MNT:
 		case GLUE_NS_UTS:
 			break;
 		case GLUE_NS_IPC: {

@@ -27,6 +27,7 @@ struct glue_dfile {
 	pid_t owner_pid;
 	int owner_fd;
 	uint64_t dev, ino;
+	int mnt_id; /* REG: the mount in the container's mountpoints image, -1 when unknown */
 };
 
 /* A pipe seen among the tree's fds. */
@@ -91,9 +92,14 @@ struct glue_dump_state {
 	struct timespec monotonic, boottime; /* clocks at the start of the dump */
 	bool seccomp_strict;                 /* some task is in seccomp strict mode */
 	struct glue_dump_ns ns;
-	uint32_t root_cg_set; /* cgroup.img written: ckpt's own set (not in the image) */
-	struct glue_cg *cg;   /* cgroup.img: the sets seen (dump-cg.c) */
+	uint32_t root_cg_set;     /* cgroup.img written: ckpt's own set (not in the image) */
+	struct glue_cg *cg;       /* cgroup.img: the sets seen (dump-cg.c) */
+	struct glue_mnt_set *mnt; /* the container's mount tree (dump-mnt.c), read while frozen */
 };
+
+struct glue_mnt_opts;
+/* The mount options of a container dump (--root, --ext-mnt); @ext holds nr_ext_mnt entries. */
+void glue_ctr_mnt_opts(const struct glue_ctr_opts *c, struct glue_mnt_opts *o, void *ext);
 
 /* The cgroup set of @pid (read now; ckpt's own is 1), for thread_core.cg_set.  0 or -1. */
 int glue_cg_task_set(struct glue_dump_state *st, pid_t pid, uint32_t *id, struct ck_err **err);

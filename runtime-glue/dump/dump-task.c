@@ -39,6 +39,7 @@
 #include "proto/timens.pb-c.h"
 #include "proto/vma.pb-c.h"
 #include "runtime-glue/fault.h"
+#include "runtime-glue/dump/dump-mnt.h"
 #include "runtime-glue/dump/dump-priv.h"
 #include "runtime-glue/mem/layer.h"
 #include "runtime-glue/proc/proc.h"
@@ -50,6 +51,21 @@
 uint32_t glue_task_kid(const struct glue_dump_state *st, const struct glue_task *task)
 {
 	return GLUE_ROOT_KID + 1 + (uint32_t)(task - st->tree->t);
+}
+
+/* see dump-priv.h */
+void glue_ctr_mnt_opts(const struct glue_ctr_opts *c, struct glue_mnt_opts *o, void *ext)
+{
+	struct glue_mnt_ext *e = ext;
+
+	memset(o, 0, sizeof(*o));
+	o->root = c->root;
+	for (size_t i = 0; i < c->nr_ext_mnt; i++) {
+		e[i].key = c->ext_mnt[i].key;
+		e[i].val = c->ext_mnt[i].val;
+	}
+	o->ext = e;
+	o->nr_ext = c->nr_ext_mnt;
 }
 
 /* see dump-state.h */
@@ -72,6 +88,19 @@ struct glue_dump_state *glue_dump_state_new(const struct glue_pstree *tree,
 		free(st);
 		return NULL;
 	}
+	if (st->ns.ctr_id[GLUE_NS_MNT]) {
+		/* the container's mount tree, read while the tree is stopped */
+		struct glue_mnt_opts mo;
+		_cleanup_free_ struct glue_mnt_ext *ext =
+			xcalloc(st->opts.ctr.nr_ext_mnt + 1, sizeof(*ext));
+
+		glue_ctr_mnt_opts(&st->opts.ctr, &mo, ext);
+		if (glue_mnt_collect(tree->t[0].pid, &mo, &st->mnt, err) < 0 ||
+		    glue_mnt_check(st->mnt, err) < 0) {
+			glue_dump_state_free(st);
+			return NULL;
+		}
+	}
 	clock_gettime(CLOCK_MONOTONIC, &st->monotonic);
 	clock_gettime(CLOCK_BOOTTIME, &st->boottime);
 	return st;
@@ -85,6 +114,7 @@ void glue_dump_state_free(struct glue_dump_state *st)
 	glue_files_free(&st->files);
 	glue_ns_release(&st->ns);
 	glue_cg_free(st);
+	glue_mnt_set_free(st->mnt);
 	for (size_t i = 0; i < st->tree->nr; i++) {
 		glue_vmas_free(&st->mm[i].vmas);
 		free(st->mm[i].exe);
@@ -419,6 +449,9 @@ int glue_dump_finish(struct glue_dump_state *st, int dirfd, struct ck_err **err)
 		return ck_err_wrap(err, "final dump");
 	if (glue_ns_write(&st->ns, dirfd, err) < 0)
 		return ck_err_wrap(err, "final dump");
+	if (st->mnt && (glue_mnt_write(st->mnt, dirfd, st->ns.ctr_id[GLUE_NS_MNT], err) < 0 ||
+			glue_mnt_dump_tmpfs(st->mnt, st->tree->t[0].pid, dirfd, err) < 0))
+		return ck_err_wrap(err, "final dump: the container's mounts");
 	if (st->opts.ctr.manage_cgroups && glue_cg_write(st, dirfd, err) < 0)
 		return ck_err_wrap(err, "final dump");
 	if (st->opts.ctr.descriptors && write_descriptors(st, dirfd, err) < 0)
