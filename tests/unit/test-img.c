@@ -509,7 +509,8 @@ static void test_probe(void)
 	tap_ok(!img_probe(tdir, "sigacts-1.img", &info, &err) && info.type == IMG_NR &&
 		       !strcmp(info.magic_name, "SIGACT"),
 	       "probe: a CRIU kind without a schema is named, not decoded");
-	tap_ok(!img_open_any(tdir, "sigacts-1.img", &err) && err_has(err, "sigacts-1.img", "SIGACT"),
+	tap_ok(!img_open_any(tdir, "sigacts-1.img", &err) &&
+		       err_has(err, "sigacts-1.img", "SIGACT"),
 	       "open_any: unsupported kind gives a clear error");
 	ck_err_free(&err);
 	w[1] = 0x12345678;
