@@ -554,6 +554,7 @@ int glue_mem_dump(const struct glue_mem_opts *o, struct glue_mem_result *res, st
 	struct engine e = { .o = o, .res = res };
 	struct glue_dump_state *rst = NULL; /* final dump: the restorable part */
 	struct glue_target tgt = o->target;
+	bool net_locked = false;
 	enum glue_tracker tid;
 	char why[1024];
 	int rc = -1;
@@ -605,8 +606,15 @@ int glue_mem_dump(const struct glue_mem_opts *o, struct glue_mem_result *res, st
 	e.dirty = xmalloc(CHUNK_PAGES);
 	e.rd = xmalloc(CHUNK_PAGES);
 
+	if (o->notify && !o->pre_dump && o->notify(o->notify_arg, "pre-dump", err) < 0)
+		goto out;
 	if (glue_freeze(&tgt, &e.fz, &e.tree, err) < 0)
 		goto out;
+	if (o->notify && !o->pre_dump && o->ctr.empty_net) {
+		if (o->notify(o->notify_arg, "network-lock", err) < 0)
+			goto out;
+		net_locked = true;
+	}
 	e.trk.tree = &e.tree;
 	res->st.freezing_us = glue_freezer_freezing_us(e.fz);
 	res->nr_tasks = e.tree.nr;
@@ -651,6 +659,15 @@ int glue_mem_dump(const struct glue_mem_opts *o, struct glue_mem_result *res, st
 	res->bytes_written = e.layer.bytes_written;
 	if (glue_layer_commit(&e.layer, err) < 0)
 		goto out;
+	if (o->notify && !o->pre_dump && o->notify(o->notify_arg, "post-dump", err) < 0)
+		goto out;
+	if (net_locked && !o->kill_after && !o->leave_stopped) {
+		_cleanup_err_ struct ck_err *e3 = NULL;
+
+		net_locked = false;
+		if (o->notify(o->notify_arg, "network-unlock", &e3) < 0)
+			pr_warn("network-unlock: %s", e3->msg);
+	}
 	if (o->kill_after) {
 		/* CRIU's default: the dumped tree never runs again (killed while stopped) */
 		_cleanup_err_ struct ck_err *e2 = NULL;
@@ -676,6 +693,12 @@ out:
 
 			pr_warn("thaw: %s", m);
 		}
+	}
+	if (rc < 0 && net_locked) {
+		_cleanup_err_ struct ck_err *e3 = NULL;
+
+		if (o->notify(o->notify_arg, "network-unlock", &e3) < 0)
+			pr_warn("network-unlock: %s", e3->msg);
 	}
 	glue_dump_state_free(rst);
 	free_objs(&e);

@@ -36,7 +36,17 @@ struct glue_mem_opts {
 	bool shell_job;           /* session/group leaders may be outside the tree */
 	bool kill_after;          /* dump: SIGKILL the tree once the layer is complete */
 	struct glue_ctr_opts ctr; /* dump: what a container dump is given (dump-state.h) */
-	const char *verb;         /* for the progress line */
+	/*
+	 * Final dump: told each step as CRIU's notify scripts name them
+	 * ("pre-dump" before the freeze, "network-lock" once frozen when the
+	 * container's netns is dropped, "post-dump" once the images are
+	 * committed and before the kill, "network-unlock" after a
+	 * --leave-running release or a failure that followed "network-lock").
+	 * A failure of any but network-unlock fails the dump; the tree is thawed.
+	 */
+	int (*notify)(void *arg, const char *script, struct ck_err **err);
+	void *notify_arg;
+	const char *verb; /* for the progress line */
 };
 
 struct glue_mem_result {

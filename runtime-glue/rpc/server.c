@@ -338,7 +338,14 @@ static int dispatch(struct rpc_session *s, bool *again)
 	case CRIU_REQ_TYPE__SINGLE_PRE_DUMP:
 		rpc_consume(s);
 		return rpc_pre_dump(s);
-	case CRIU_REQ_TYPE__DUMP:
+	case CRIU_REQ_TYPE__DUMP: {
+		char why[1024];
+
+		if (rpc_dump_is_ours(s, why, sizeof(why)))
+			return rpc_dump(s);
+		pr_info("DUMP goes to the real CRIU: %s", why);
+		return rpc_delegate(s);
+	}
 	case CRIU_REQ_TYPE__RESTORE:
 		return rpc_delegate(s);
 	case CRIU_REQ_TYPE__EMPTY:
