@@ -88,14 +88,16 @@ bool rpc_dump_is_ours(struct rpc_session *s, char *why, size_t why_len)
 		return snprintf(why, why_len, "no opts"), false;
 	pid = ro->has_pid ? ro->pid : s->peer;
 	if (!has_own_ns(pid))
-		snprintf(why, why_len, "pid %d is not a container (ckpt's own namespaces)", (int)pid);
+		snprintf(why, why_len, "pid %d is not a container (ckpt's own namespaces)",
+			 (int)pid);
 	else if (FLAG(tcp_established) || FLAG(ext_unix_sk) || FLAG(file_locks) ||
 		 FLAG(lazy_pages) || ro->ps || ro->n_external || ro->n_unix_sk_ino ||
 		 ro->n_inherit_fd || ro->n_join_ns || ro->n_skip_mnt || ro->n_enable_fs ||
 		 FLAG(auto_ext_mnt) || FLAG(auto_dedup) || ro->lsm_profile ||
 		 ro->has_manage_cgroups_mode)
-		snprintf(why, why_len,
-			 "the request asks for options ckpt does not implement (tcp_established, ext_unix_sk, file_locks, lazy_pages, ps, external, unix_sk_ino, inherit_fd, join_ns, skip_mnt, enable_fs, auto_ext_mnt, auto_dedup, lsm_profile or manage_cgroups_mode)");
+		snprintf(
+			why, why_len,
+			"the request asks for options ckpt does not implement (tcp_established, ext_unix_sk, file_locks, lazy_pages, ps, external, unix_sk_ino, inherit_fd, join_ns, skip_mnt, enable_fs, auto_ext_mnt, auto_dedup, lsm_profile or manage_cgroups_mode)");
 	if (why[0])
 		return false;
 #undef FLAG
@@ -158,6 +160,13 @@ static void keep_descriptors(const char *aside, const char *dir)
 
 	if (rename(from, to) < 0 && errno != ENOENT)
 		pr_warn("keep %s: %s", to, strerror(errno));
+}
+
+static void log_error(const struct ck_err *err)
+{
+	_cleanup_free_ char *m = ck_err_str(err);
+
+	ck_log(CK_LOG_ERROR, "Error: %s", m);
 }
 
 /* see rpc-priv.h */
@@ -226,17 +235,12 @@ int rpc_dump(struct rpc_session *s)
 	dr.restored = false;
 	resp.dump = &dr;
 	if (rpc_send(s->sk, &resp, &err) < 0) {
-		_cleanup_free_ char *m = ck_err_str(err);
-
-		ck_log(CK_LOG_ERROR, "Error: %s", m);
+		log_error(err);
 		return 1;
 	}
 	return 0;
-fail: {
-	_cleanup_free_ char *m = ck_err_str(err);
-
-	ck_log(CK_LOG_ERROR, "Error: %s", m);
-}
+fail:
+	log_error(err);
 	rpc_send_error(s->sk, CRIU_REQ_TYPE__DUMP, err);
 	return 1;
 }
