@@ -16,7 +16,8 @@
  *   ◄── {DUMP, success, dump{restored:false}}
  *
  * Anything ckpt does not implement goes to the real CRIU (rpc_delegate), and
- * the reason is logged: a plain tree (no namespaces of its own), TCP, external
+ * the reason is logged: a plain tree (no namespaces of its own), a container
+ * with ckpt's pre-copy agent (rpc_delegate stops it first), TCP, external
  * unix sockets, file locks, lazy pages, a page server, `external` resources,
  * unix_sk_ino, inherit_fd at dump, join_ns, skip_mnt/enable_fs/auto_ext_mnt,
  * auto_dedup, an LSM profile, a manage_cgroups_mode, or a tree ckpt's check
@@ -35,6 +36,7 @@
 #include "common/cleanup.h"
 #include "common/log.h"
 #include "common/xalloc.h"
+#include "runtime-glue/agent/client.h"
 #include "runtime-glue/dump/predump.h"
 #include "runtime-glue/mem/layer.h"
 #include "runtime-glue/rpc/rpc-priv.h"
@@ -53,6 +55,15 @@ static bool has_own_ns(pid_t pid)
 			return true;
 	}
 	return false;
+}
+
+/* An entry for @pid in the agent registry (runtime-glue/agent/client.h). */
+static bool has_agent(pid_t pid)
+{
+	_cleanup_free_ char *p = xasprintf("%s/pid-%d", glue_agent_registry(), (int)pid);
+	struct stat st;
+
+	return lstat(p, &st) == 0;
 }
 
 /* The container options of the request (ext_mnt pairs point into the request). */
@@ -90,6 +101,11 @@ bool rpc_dump_is_ours(struct rpc_session *s, char *why, size_t why_len)
 	if (!has_own_ns(pid))
 		snprintf(why, why_len, "pid %d is not a container (ckpt's own namespaces)",
 			 (int)pid);
+	else if (has_agent(pid))
+		snprintf(
+			why, why_len,
+			"pid %d has ckpt's pre-copy agent (its chain is not continued by ckpt's final dump yet)",
+			(int)pid);
 	else if (FLAG(tcp_established) || FLAG(ext_unix_sk) || FLAG(file_locks) ||
 		 FLAG(lazy_pages) || ro->ps || ro->n_external || ro->n_unix_sk_ino ||
 		 ro->n_inherit_fd || ro->n_join_ns || ro->n_skip_mnt || ro->n_enable_fs ||
