@@ -149,6 +149,14 @@ enum glue_dump_after {
 int glue_dump_after(const struct glue_pstree *tree, enum glue_dump_after after,
 		    struct ck_err **err);
 
+/*
+ * After GLUE_DUMP_KILL and the release: wait (at most @timeout_ms in all)
+ * until every process of @tree has exited, as CRIU does before it answers, so
+ * that a runtime removing the container's cgroups right after finds them
+ * empty.
+ */
+void glue_dump_wait_gone(const struct glue_pstree *tree, int timeout_ms);
+
 /* ---- pieces, exposed for tests and the orchestrator ---- */
 
 /*

@@ -21,6 +21,8 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <poll.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -494,4 +496,30 @@ int glue_dump_after(const struct glue_pstree *tree, enum glue_dump_after after, 
 					(int)tree->t[i].pid);
 	}
 	return rc;
+}
+
+/* see dump-state.h */
+void glue_dump_wait_gone(const struct glue_pstree *tree, int timeout_ms)
+{
+	uint64_t t0 = 0;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	t0 = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	for (size_t i = 0; i < tree->nr; i++) {
+		int fd = (int)syscall(SYS_pidfd_open, tree->t[i].pid, 0);
+		struct pollfd pfd;
+		uint64_t now;
+
+		if (fd < 0)
+			continue; /* gone already */
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		now = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+		pfd = (struct pollfd){ .fd = fd, .events = POLLIN };
+		if (now - t0 < (uint64_t)timeout_ms &&
+		    poll(&pfd, 1, timeout_ms - (int)(now - t0)) == 0)
+			pr_warn("pid %d is still there %d ms after the kill", (int)tree->t[i].pid,
+				timeout_ms);
+		close(fd);
+	}
 }

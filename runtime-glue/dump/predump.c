@@ -676,6 +676,7 @@ int glue_mem_dump(const struct glue_mem_opts *o, struct glue_mem_result *res, st
 			goto out;
 		if (thaw(&e, false, &e2) < 0)
 			pr_debug("release after kill: %s", e2->msg);
+		glue_dump_wait_gone(&e.tree, 5000);
 	}
 	pr_info("layer %s: %" PRIu64 " pages written, %" PRIu64 " in parent, %" PRIu64
 		" scanned, frozen %" PRIu64 " us",

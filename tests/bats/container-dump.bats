@@ -202,3 +202,98 @@ ctr_dump() {
 	retry 100 0.1 grep -q '^out ' "$W/out2"
 	[ "$(head -n1 "$W/out2")" = "out $((last + 1))" ]
 }
+
+MEM_LOOP='sleep 1000 & s=$(head -c 110000 /dev/urandom | base64 | tr -d "\n"); h=$(echo "$s" | md5sum); i=0
+	while :; do [ "$(echo "$s" | md5sum)" = "$h" ] && r=OK || r=BAD; i=$((i+1)); echo "$i $r" >/tmp/s.new; mv /tmp/s.new /tmp/status; echo $i > /tmp/n; sleep 0.05; done'
+
+# front_end: build/criu's swrk behind `runc --criu`, with the real CRIU 4.2 as criu.real for RESTORE.
+front_end() {
+	mkdir -p "$W/bin"
+	ln -sf "$CKPT" "$W/bin/criu"
+	ln -sf "$CRIU4" "$W/bin/criu.real"
+	export CKPT_CRIU_CONF="$W/no-criu.conf"
+	FE="$W/bin/criu"
+}
+
+run_mem_container() {
+	jq --arg c "$MEM_LOOP" '.process.terminal = false | .root.readonly = false |
+		.process.args = ["/bin/sh", "-c", $c]' "$BUNDLE/config.json" >"$BUNDLE/config.new"
+	mv "$BUNDLE/config.new" "$BUNDLE/config.json"
+	runc run -d --bundle "$BUNDLE" "$CTR" >/dev/null 2>&1 </dev/null 3>&-
+	CPID=$(runc state "$CTR" | jq .pid)
+	retry 100 0.1 grep -q OK "$BUNDLE/rootfs/tmp/status"
+}
+
+status_ok() {
+	grep -qE '^[0-9]+ OK$' "$BUNDLE/rootfs/tmp/status"
+}
+
+# fe_checkpoint NAME [ARGS...]: runc checkpoint through the front-end into $W/img/NAME; a
+# zombie race (a `sleep` child exiting while the tree is stopped) is retried, at most 3 times.
+fe_checkpoint() {
+	local name=$1 i
+	shift
+	for i in 1 2 3; do
+		rm -rf "$W/img/$name" "$W/work-$name"
+		run runc --criu "$FE" checkpoint --image-path "$W/img/$name" --work-path "$W/work-$name" "$@" "$CTR"
+		[ "$status" = 0 ] && return 0
+		grep -q "a zombie now" "$W/work-$name/dump.log" 2>/dev/null || break
+	done
+	cat "$W/work-$name/dump.log" >&2 || true
+	fail "runc checkpoint $name failed: $output"
+}
+
+@test "runc --criu build/criu: two pre-dumps, the final checkpoint by ckpt on that chain (NOTIFY sequence, stats-dump), restore by CRIU 4.2: resumes, counter continues, memory check passes" {
+	front_end
+	run_mem_container
+	fe_checkpoint pre1 --pre-dump
+	fe_checkpoint pre2 --pre-dump --parent-path ../pre1
+	fe_checkpoint final --parent-path ../pre2
+	grep -q "DUMP of container pid $CPID by ckpt's own final dump" "$W/work-final/dump.log"
+	# the NOTIFY sequence runc expects, in order (its netns is dropped: network-lock)
+	[ "$(grep -o 'notify [a-z-]*' "$W/work-final/dump.log" | tr '\n' ' ')" = "notify pre-dump notify network-lock notify post-dump " ]
+	# runc's own descriptors.json is kept, and the memory is the last layer of the chain
+	[ "$(cat "$W/img/final/descriptors.json")" = '["/dev/null","/dev/null","/dev/null"]' ]
+	[ "$(readlink "$W/img/final/parent")" = ../pre2 ] || [ "$(readlink "$W/img/final/parent")" = "$W/img/pre2" ]
+	run -0 crit decode -i "$W/img/final/pagemap-1.img"
+	echo "$output" | jq -e '[.entries[1:][] | select(.flags == 1)] | length > 0'
+	# stats-dump in the work dir with the real frozen time
+	run -0 crit decode -i "$W/work-final/stats-dump"
+	echo "$output" | jq -e '.entries[0].dump.frozen_time > 0'
+	run ! runc state "$CTR"
+	local n0
+	n0=$(counter)
+	run -0 runc --criu "$FE" restore -d --bundle "$BUNDLE" --image-path "$W/img/final" --work-path "$W/workr" "$CTR" </dev/null 3>&-
+	[ "$(runc state "$CTR" | jq -r .status)" = running ]
+	retry 100 0.1 counter_above "$((n0 + 2))"
+	[ "$(counter)" -lt $((n0 + 400)) ]
+	status_ok
+	sleeper "$(runc state "$CTR" | jq .pid)" >/dev/null
+}
+
+@test "runc --criu build/criu: --leave-running final dump, more pre-dumps, a second final dump; both restore (the second as a re-dump of a restored container)" {
+	front_end
+	run_mem_container
+	fe_checkpoint pre1 --pre-dump
+	fe_checkpoint final1 --parent-path ../pre1 --leave-running
+	grep -q "notify network-unlock" "$W/work-final1/dump.log"
+	[ "$(runc state "$CTR" | jq -r .status)" = running ]
+	untraced "$CPID"
+	local n
+	n=$(counter)
+	retry 100 0.1 counter_above "$n"
+	fe_checkpoint pre2 --pre-dump --parent-path ../final1
+	fe_checkpoint final2 --parent-path ../pre2
+	run ! runc state "$CTR"
+	local n0
+	n0=$(counter)
+	run -0 runc --criu "$FE" restore -d --bundle "$BUNDLE" --image-path "$W/img/final2" --work-path "$W/workr" "$CTR" </dev/null 3>&-
+	retry 100 0.1 counter_above "$((n0 + 2))"
+	status_ok
+	# re-dump of the restored container (its own time namespace now) and a second restore
+	fe_checkpoint final3
+	n0=$(counter)
+	run -0 runc --criu "$FE" restore -d --bundle "$BUNDLE" --image-path "$W/img/final3" --work-path "$W/workr3" "$CTR" </dev/null 3>&-
+	retry 100 0.1 counter_above "$((n0 + 2))"
+	status_ok
+}
