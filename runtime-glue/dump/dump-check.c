@@ -517,8 +517,19 @@ int glue_dump_check(const struct glue_pstree *tree, const struct glue_dump_opts 
 	if (tree->nr && tree->t[0].kthread)
 		return ck_err_set(err, 0, "cannot dump: process %d is a kernel thread",
 				  (int)tree->t[0].pid);
-	for (size_t i = 0; i < tree->nr; i++)
-		check_task(tree, &tree->t[i], opts, &pipes_seen, &p);
+	for (size_t i = 0; i < tree->nr; i++) {
+		struct problems tp = { 0 };
+		char dir[32];
+
+		check_task(tree, &tree->t[i], opts, &pipes_seen, &tp);
+		/* a child that exited meanwhile (a short-lived `sleep`) is no problem of the tree */
+		snprintf(dir, sizeof(dir), "/proc/%d", (int)tree->t[i].pid);
+		if (tp.nr && (i == 0 || access(dir, F_OK) == 0)) {
+			p.nr += tp.nr - 1;
+			add_problem(&p, "%s", tp.text);
+		}
+		free(tp.text);
+	}
 	for (size_t i = 0; i < pipes_seen.nr_pipes; i++) {
 		const struct glue_dpipe *dp = &pipes_seen.pipes[i];
 
