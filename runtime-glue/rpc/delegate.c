@@ -427,6 +427,16 @@ int rpc_delegate(struct rpc_session *s)
 	}
 	if (type == CRIU_REQ_TYPE__DUMP && rpc_agent_release(s, &agent_tracker, &err) < 0)
 		goto fail;
+	if (type == CRIU_REQ_TYPE__DUMP && s->not_ours && !agent_tracker) {
+		/* through the relay, so that the reason lands in the client's log */
+		snprintf(why, sizeof(why),
+			 "a container ckpt does not dump itself: %s (a full dump)", s->not_ours);
+		if (!s->req->opts || s->req->opts->images_dir_fd < 0) {
+			ck_err_set(&err, EINVAL, "DUMP without images_dir_fd");
+			goto fail;
+		}
+		return exec_reencoded(s, criu, why);
+	}
 	if (type == CRIU_REQ_TYPE__DUMP && parent_needs_full(s, agent_tracker, why, sizeof(why))) {
 		if (!s->req->opts || s->req->opts->images_dir_fd < 0) {
 			ck_err_set(&err, EINVAL, "DUMP without images_dir_fd");

@@ -114,9 +114,12 @@ bool rpc_dump_is_ours(struct rpc_session *s, char *why, size_t why_len)
 		snprintf(
 			why, why_len,
 			"the request asks for options ckpt does not implement (tcp_established, ext_unix_sk, file_locks, lazy_pages, ps, external, unix_sk_ino, inherit_fd, join_ns, skip_mnt, enable_fs, auto_ext_mnt, auto_dedup, lsm_profile or manage_cgroups_mode)");
-	if (why[0])
-		return false;
 #undef FLAG
+	if (why[0]) {
+		if (strncmp(why, "pid ", 4) || !strstr(why, "is not a container"))
+			s->not_ours = xstrdup(why);
+		return false;
+	}
 	dopts.shell_job = ro->has_shell_job && ro->shell_job;
 	ctr_opts(ro, &dopts.ctr);
 	tgt.pid = pid;
@@ -131,6 +134,7 @@ bool rpc_dump_is_ours(struct rpc_session *s, char *why, size_t why_len)
 	free(dopts.ctr.ext_mnt);
 	if (rc < 0) {
 		snprintf(why, why_len, "ckpt's check refuses it: %s", err->msg);
+		s->not_ours = xstrdup(why);
 		return false;
 	}
 	return true;

@@ -26,6 +26,8 @@ struct rpc_session {
 	char *images_dir, *work_dir;
 	const char *log_name; /* in the work dir */
 	pid_t pid;            /* opts.pid, or the peer */
+	/* a container's DUMP that ckpt does not write itself: why (rpc_dump_is_ours), else NULL */
+	char *not_ours;
 };
 
 /* Drop the request datagram from the socket (once). */

@@ -447,6 +447,7 @@ int glue_rpc_serve(int sk, const char *argv0, struct ck_err **err)
 	}
 	free(s.raw);
 	img_rpc_req_free(s.req);
+	free(s.not_ours);
 	free(s.images_dir);
 	free(s.work_dir);
 	if (s.imgfd >= 0)
