@@ -309,7 +309,8 @@ fe_checkpoint() {
 	untraced "$CPID"
 	[ ! -e "$W/img/cli" ]
 	fe_checkpoint final
-	grep -q "DUMP handed to .*: a container ckpt does not dump itself: ckpt's check refuses it: .*the container is paused" "$W/work-final/dump.log"
+	grep -q "DUMP handed to .*: a container ckpt does not dump itself: ckpt's check refuses it: .*the container is paused" "$W/work-final/ckpt-front-end.log"
+	grep -q "Dumping finished successfully" "$W/work-final/dump.log"
 	run -0 runc --criu "$FE" restore -d --bundle "$BUNDLE" --image-path "$W/img/final" --work-path "$W/workr" "$CTR" </dev/null 3>&-
 	local n0
 	n0=$(counter)
