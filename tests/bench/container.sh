@@ -17,7 +17,10 @@ OUT="$PWD/$BUILD/bench-container.json"
 RUNS=${BENCH_RUNS:-3}
 MIB=${BENCH_CTR_MIB:-64}
 [ "$(id -u)" = 0 ] || { echo "bench-container: needs root" >&2; exit 1; }
-command -v runc >/dev/null && [ -x /bin/busybox ] || { echo "bench-container: skipped (runc or busybox missing)"; exit 0; }
+if ! command -v runc >/dev/null || [ ! -x /bin/busybox ]; then
+	echo "bench-container: skipped (runc or busybox missing)"
+	exit 0
+fi
 CRIU4=$(tests/tools/criu.sh 2>/dev/null) || { echo "bench-container: skipped (no CRIU 4.2)"; exit 0; }
 WORK=$(mktemp -d "$PWD/$BUILD/bench-container.XXXXXX")
 CTR="bench-ctdump-$$"
