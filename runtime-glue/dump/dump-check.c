@@ -487,6 +487,13 @@ static void check_task(const struct glue_pstree *tree, const struct glue_task *t
 	char path[96], buf[4096];
 	uint64_t pend;
 
+	if (glue_proc_status_field(t->pid, "State", buf, sizeof(buf)) == 0 && buf[0] == 'Z' &&
+	    t != tree->t && glue_pstree_find(tree, t->ppid)) {
+		/* a child just exited, its parent in the tree will reap it: the dump stops the tree again */
+		pr_info("pid %d is a zombie of pid %d: left to the freeze", (int)t->pid,
+			(int)t->ppid);
+		return;
+	}
 	if (glue_proc_status_field(t->pid, "State", buf, sizeof(buf)) == 0 && buf[0] == 'Z') {
 		add_problem(
 			p,

@@ -537,6 +537,37 @@ static int dump_restorable(struct engine *e, struct glue_dump_state **out, struc
 	return 0;
 }
 
+/*
+ * A restorable dump cannot write a zombie yet: a child that exited while the
+ * tree was being stopped (a shell's short-lived `sleep`) is reaped by its
+ * parent once the tree runs again.  So thaw, give the parent a moment, and
+ * stop the tree again, at most 5 times; then the dump fails as before.
+ */
+static int refreeze_without_zombies(struct engine *e, const struct glue_target *tgt,
+				    struct ck_err **err)
+{
+	for (int round = 0; round < 5; round++) {
+		pid_t zombie = 0;
+
+		for (size_t i = 0; i < e->tree.nr && !zombie; i++)
+			if (e->tree.t[i].dead || glue_task_refresh_dead(&e->tree.t[i]))
+				zombie = e->tree.t[i].pid;
+		if (!zombie)
+			return 0;
+		pr_info("pid %d exited while the tree was being stopped: thaw and stop it again",
+			(int)zombie);
+		if (glue_thaw(e->fz, false, err) < 0)
+			return -1;
+		glue_freezer_free(e->fz);
+		e->fz = NULL;
+		glue_pstree_free(&e->tree);
+		usleep(20000u << round);
+		if (glue_freeze(tgt, &e->fz, &e->tree, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int thaw(struct engine *e, bool leave_stopped, struct ck_err **err)
 {
 	int rc = glue_thaw(e->fz, leave_stopped, err);
@@ -609,6 +640,8 @@ int glue_mem_dump(const struct glue_mem_opts *o, struct glue_mem_result *res, st
 	if (o->notify && !o->pre_dump && o->notify(o->notify_arg, "pre-dump", err) < 0)
 		goto out;
 	if (glue_freeze(&tgt, &e.fz, &e.tree, err) < 0)
+		goto out;
+	if (o->restorable && refreeze_without_zombies(&e, &tgt, err) < 0)
 		goto out;
 	if (o->notify && !o->pre_dump && o->ctr.empty_net) {
 		if (o->notify(o->notify_arg, "network-lock", err) < 0)
