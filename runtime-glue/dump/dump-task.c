@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <poll.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -454,8 +455,13 @@ int glue_dump_finish(struct glue_dump_state *st, int dirfd, struct ck_err **err)
 	if (st->mnt && (glue_mnt_write(st->mnt, dirfd, st->ns.ctr_id[GLUE_NS_MNT], err) < 0 ||
 			glue_mnt_dump_tmpfs(st->mnt, st->tree->t[0].pid, dirfd, err) < 0))
 		return ck_err_wrap(err, "final dump: the container's mounts");
+	if (st->mnt)
+		pr_info("mountpoints-%u.img and the tmpfs tars written",
+			st->ns.ctr_id[GLUE_NS_MNT]);
 	if (st->opts.ctr.manage_cgroups && glue_cg_write(st, dirfd, err) < 0)
 		return ck_err_wrap(err, "final dump");
+	if (st->opts.ctr.manage_cgroups)
+		pr_info("cgroup.img written");
 	if (st->opts.ctr.descriptors && write_descriptors(st, dirfd, err) < 0)
 		return ck_err_wrap(err, "final dump");
 	/* CRIU writes seccomp.img for every container, empty when no task has a filter */
@@ -498,26 +504,57 @@ int glue_dump_after(const struct glue_pstree *tree, enum glue_dump_after after, 
 	return rc;
 }
 
-/* see dump-state.h */
-void glue_dump_wait_gone(const struct glue_pstree *tree, int timeout_ms)
+static uint64_t now_ms(void)
 {
-	uint64_t t0 = 0;
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	t0 = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* see dump-state.h */
+void glue_dump_wait_gone(const struct glue_pstree *tree, int timeout_ms)
+{
+	uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
+	size_t nr = glue_pstree_nr_threads(tree), left;
+	_cleanup_free_ pid_t *tid = xcalloc(nr ? nr : 1, sizeof(*tid));
+	size_t k = 0;
+
+	/*
+	 * Killed tasks that were still traced by ckpt (a detach needs a stopped
+	 * tracee) report their exit to ckpt first: until ckpt collects it, their
+	 * parent cannot reap them, and a pid namespace's init waits for its
+	 * children forever.  Collect every thread's exit as the tracer.
+	 */
+	for (size_t i = tree->nr; i-- > 0;)
+		for (size_t j = 0; j < tree->t[i].nr_threads; j++)
+			tid[k++] = tree->t[i].threads[j];
+	do {
+		left = 0;
+		for (size_t i = 0; i < k; i++) {
+			int status;
+			pid_t r;
+
+			if (!tid[i])
+				continue;
+			r = waitpid(tid[i], &status, __WALL | WNOHANG);
+			if ((r == tid[i] && (WIFEXITED(status) || WIFSIGNALED(status))) ||
+			    (r < 0 && errno == ECHILD))
+				tid[i] = 0;
+			else
+				left++;
+		}
+		if (left)
+			usleep(1000);
+	} while (left && now_ms() < deadline);
 	for (size_t i = 0; i < tree->nr; i++) {
 		int fd = (int)syscall(SYS_pidfd_open, tree->t[i].pid, 0);
-		struct pollfd pfd;
-		uint64_t now;
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		uint64_t now = now_ms();
 
 		if (fd < 0)
 			continue; /* gone already */
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		now = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-		pfd = (struct pollfd){ .fd = fd, .events = POLLIN };
-		if (now - t0 < (uint64_t)timeout_ms &&
-		    poll(&pfd, 1, timeout_ms - (int)(now - t0)) == 0)
+		if (poll(&pfd, 1, now < deadline ? (int)(deadline - now) : 0) == 0)
 			pr_warn("pid %d is still there %d ms after the kill", (int)tree->t[i].pid,
 				timeout_ms);
 		close(fd);
