@@ -95,6 +95,8 @@ struct glue_dump_state {
 	uint32_t root_cg_set;     /* cgroup.img written: ckpt's own set (not in the image) */
 	struct glue_cg *cg;       /* cgroup.img: the sets seen (dump-cg.c) */
 	struct glue_mnt_set *mnt; /* the container's mount tree (dump-mnt.c), read while frozen */
+	pid_t tar_child;          /* writes the tmpfs tars while the tasks are dumped, or 0 */
+	bool tars_started;
 };
 
 struct glue_mnt_opts;

@@ -117,6 +117,11 @@ void glue_dump_state_free(struct glue_dump_state *st)
 	glue_files_free(&st->files);
 	glue_ns_release(&st->ns);
 	glue_cg_free(st);
+	if (st->tar_child > 0) {
+		kill(st->tar_child, SIGKILL);
+		while (waitpid(st->tar_child, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
 	glue_mnt_set_free(st->mnt);
 	for (size_t i = 0; i < st->tree->nr; i++) {
 		glue_vmas_free(&st->mm[i].vmas);
@@ -283,6 +288,49 @@ static int write_mm(struct glue_dump_state *st, int dirfd, const struct glue_tas
 	return write_single(dirfd, IMG_MM, (unsigned long)task->vpid, &mm, err);
 }
 
+/*
+ * The tmpfs tars take as long as the rest of the frozen phase: a child writes
+ * them (the tree is stopped already) while the tasks are dumped; finish waits.
+ */
+static int start_tars(struct glue_dump_state *st, int dirfd, struct ck_err **err)
+{
+	pid_t child;
+
+	st->tars_started = true;
+	child = fork();
+	if (child < 0)
+		return ck_err_set(err, errno, "fork the tmpfs tar writer");
+	if (child == 0) {
+		_cleanup_err_ struct ck_err *e = NULL;
+
+		if (glue_mnt_dump_tmpfs(st->mnt, st->tree->t[0].pid, dirfd, &e) < 0) {
+			_cleanup_free_ char *m = ck_err_str(e);
+
+			ck_log(CK_LOG_ERROR, "Error: tmpfs tars: %s", m);
+			_exit(1);
+		}
+		_exit(0);
+	}
+	st->tar_child = child;
+	return 0;
+}
+
+static int wait_tars(struct glue_dump_state *st, struct ck_err **err)
+{
+	int status = 0;
+
+	if (st->tar_child <= 0)
+		return 0;
+	while (waitpid(st->tar_child, &status, 0) < 0) {
+		if (errno != EINTR)
+			return ck_err_set(err, errno, "wait for the tmpfs tar writer");
+	}
+	st->tar_child = 0;
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		return ck_err_set(err, EIO, "the tmpfs tars could not be written (see the log)");
+	return 0;
+}
+
 /* see dump-state.h */
 int glue_dump_task_state(struct glue_dump_state *st, int dirfd, const struct glue_task *task,
 			 struct parasite_ctl *ctl, const struct glue_vmas *vmas,
@@ -296,6 +344,8 @@ int glue_dump_task_state(struct glue_dump_state *st, int dirfd, const struct glu
 	if (task < st->tree->t || task >= st->tree->t + st->tree->nr)
 		return ck_err_set(err, EINVAL, "pid %d is not a task of the dumped tree",
 				  (int)task->pid);
+	if (st->mnt && !st->tars_started && start_tars(st, dirfd, err) < 0)
+		return -1;
 	if (!ctl) {
 		/* frozen by a cgroup freezer: seize it for the registers (cgroup v2 allows it) */
 		if (parasite_seize(task->pid, 0, &own_ctl, err) < 0)
@@ -453,7 +503,9 @@ int glue_dump_finish(struct glue_dump_state *st, int dirfd, struct ck_err **err)
 	if (glue_ns_write(&st->ns, dirfd, err) < 0)
 		return ck_err_wrap(err, "final dump");
 	if (st->mnt && (glue_mnt_write(st->mnt, dirfd, st->ns.ctr_id[GLUE_NS_MNT], err) < 0 ||
-			glue_mnt_dump_tmpfs(st->mnt, st->tree->t[0].pid, dirfd, err) < 0))
+			(!st->tars_started &&
+			 glue_mnt_dump_tmpfs(st->mnt, st->tree->t[0].pid, dirfd, err) < 0) ||
+			wait_tars(st, err) < 0))
 		return ck_err_wrap(err, "final dump: the container's mounts");
 	if (st->mnt)
 		pr_info("mountpoints-%u.img and the tmpfs tars written",
