@@ -110,6 +110,7 @@ bench: all test-bins
 	$(Q)tests/bench/run.sh
 	$(Q)tests/bench/compare.sh
 	$(Q)tests/bench/merge.sh
+	$(Q)tests/bench/container.sh
 
 lint:
 	$(Q)tests/lint.sh

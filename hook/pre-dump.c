@@ -14,6 +14,7 @@
 
 #include "common/err.h"
 #include "common/log.h"
+#include "common/xalloc.h"
 #include "hook/mem-opts.h"
 #include "hook/verbs.h"
 #include "runtime-glue/fault.h"
@@ -34,6 +35,13 @@ enum {
 	OPT_LOG,
 	OPT_VERBOSE,
 	OPT_MAX_REPORT,
+	OPT_ROOT,
+	OPT_EXT_MNT,
+	OPT_MANAGE_CGROUPS,
+	OPT_EMPTY_NS,
+	OPT_FREEZE_CGROUP,
+	OPT_ORPHAN_PTS,
+	OPT_DESCRIPTORS,
 };
 
 /* clang-format off */
@@ -52,6 +60,13 @@ const struct hook_opt hook_opts_mem[] = {
 	HOOK_OPT(OPT_LOG, "log-file", 'o', ARG, "FILE", "pre-dump dump verify", "append the log to FILE (at least at info level)"),
 	HOOK_OPT(OPT_VERBOSE, NULL, 'v', LEVEL, "N", "pre-dump dump verify", "more log; repeatable, or a level 0-4 (-v4, -v 4)"),
 	HOOK_OPT(OPT_MAX_REPORT, "max-report", 0, ARG, "N", "verify", "print at most N problems per task (default 20)"),
+	HOOK_OPT(OPT_ROOT, "root", 0, ARG, "DIR", "dump", "container: its root directory on the host"),
+	HOOK_OPT(OPT_EXT_MNT, "ext-mnt", 0, ARG, "KEY:VAL", "dump", "container: mount point KEY is external (VAL outside); repeatable"),
+	HOOK_OPT(OPT_MANAGE_CGROUPS, "manage-cgroups", 0, NONE, NULL, "dump", "container: write cgroup.img (sets, dirs, properties)"),
+	HOOK_OPT(OPT_EMPTY_NS, "empty-ns", 0, ARG, "net", "dump", "container: its net namespace is restored empty (not dumped)"),
+	HOOK_OPT(OPT_FREEZE_CGROUP, "freeze-cgroup", 0, ARG, "PATH", "dump", "container: the cgroup to freeze (default: --cgroup)"),
+	HOOK_OPT(OPT_ORPHAN_PTS, "orphan-pts-master", 0, NONE, NULL, "dump", "container: a tty whose master is outside"),
+	HOOK_OPT(OPT_DESCRIPTORS, "descriptors", 0, NONE, NULL, "dump", "container: also write runc's descriptors.json"),
 	HOOK_OPT_END,
 };
 /* clang-format on */
@@ -141,6 +156,43 @@ int hook_mem_parse(enum hook_mem_verb verb, int argc, char **argv, struct hook_m
 				level++;
 			}
 			break;
+		case OPT_ROOT:
+			a->mem.ctr.root = g.arg;
+			break;
+		case OPT_EXT_MNT: {
+			const char *colon = strchr(g.arg, ':');
+			struct glue_ext_mnt *m;
+
+			if (!colon || colon == g.arg)
+				return hook_usage_error(name, "--ext-mnt: '%s' is not KEY:VAL",
+							g.arg);
+			a->mem.ctr.ext_mnt =
+				xreallocarray(a->mem.ctr.ext_mnt, a->mem.ctr.nr_ext_mnt + 1,
+					      sizeof(*a->mem.ctr.ext_mnt));
+			m = &a->mem.ctr.ext_mnt[a->mem.ctr.nr_ext_mnt++];
+			m->key = xasprintf("%.*s", (int)(colon - g.arg), g.arg);
+			m->val = colon + 1;
+			break;
+		}
+		case OPT_MANAGE_CGROUPS:
+			a->mem.ctr.manage_cgroups = true;
+			break;
+		case OPT_EMPTY_NS:
+			if (strcmp(g.arg, "net"))
+				return hook_usage_error(
+					name, "--empty-ns: only 'net' is supported, not '%s'",
+					g.arg);
+			a->mem.ctr.empty_net = true;
+			break;
+		case OPT_FREEZE_CGROUP:
+			a->mem.ctr.freeze_cgroup = g.arg;
+			break;
+		case OPT_ORPHAN_PTS:
+			a->mem.ctr.orphan_pts_master = true;
+			break;
+		case OPT_DESCRIPTORS:
+			a->mem.ctr.descriptors = true;
+			break;
 		case OPT_MAX_REPORT: {
 			long n = strtol(g.arg, &end, 10);
 
@@ -159,6 +211,8 @@ int hook_mem_parse(enum hook_mem_verb verb, int argc, char **argv, struct hook_m
 	if (running && stopped)
 		return hook_usage_error(name,
 					"--leave-running and --leave-stopped exclude each other");
+	if (a->mem.ctr.freeze_cgroup && !a->mem.target.cgroup)
+		a->mem.target.cgroup = a->mem.ctr.freeze_cgroup;
 	if (!a->mem.target.pid && !a->mem.target.cgroup)
 		return hook_usage_error(name, "no target: give -t PID or --cgroup PATH");
 	if (a->mem.target.cgroup && !strcmp(a->mem.target.cgroup, "auto") && !a->mem.target.pid)

@@ -26,6 +26,9 @@
 #include "proto/memfd.pb-c.h"
 #include "proto/mm.pb-c.h"
 #include "proto/mnt.pb-c.h"
+#include "proto/utsns.pb-c.h"
+#include "proto/ipc-var.pb-c.h"
+#include "proto/cgroup.pb-c.h"
 #include "proto/pagemap.pb-c.h"
 #include "proto/pipe-data.pb-c.h"
 #include "proto/pipe.pb-c.h"
@@ -73,6 +76,12 @@ const struct img_desc img_descs[IMG_NR] = {
 			      &memfd_inode_entry__descriptor, &memfd_inode_entry__descriptor, false },
 	[IMG_MNTS]        = { "MNTS", "mountpoints-%lu.img", IMG_COMMON_MAGIC, 0x55563928,
 			      &mnt_entry__descriptor, &mnt_entry__descriptor, false },
+	[IMG_UTSNS]       = { "UTSNS", "utsns-%lu.img", IMG_COMMON_MAGIC, 0x54473203,
+			      &utsns_entry__descriptor, &utsns_entry__descriptor, true },
+	[IMG_IPC_VAR]     = { "IPC_VAR", "ipcns-var-%lu.img", IMG_COMMON_MAGIC, 0x53115007,
+			      &ipc_var_entry__descriptor, &ipc_var_entry__descriptor, true },
+	[IMG_CGROUP]      = { "CGROUP", "cgroup.img", IMG_COMMON_MAGIC, 0x59383330,
+			      &cgroup_entry__descriptor, &cgroup_entry__descriptor, true },
 	[IMG_PAGES]       = { "PAGES", "pages-%lu.img", 0, 0, NULL, NULL, false },
 };
 
@@ -84,7 +93,7 @@ static const struct { const char *name; uint32_t magic; } foreign[] = {
 	{ "VMAS", 0x54123737 }, { "FIFO", 0x58364939 }, { "FIFO_DATA", 0x59333054 },
 	{ "SIGACT", 0x55344201 }, { "UNIXSK", 0x54373943 }, { "INETSK", 0x56443851 },
 	{ "PACKETSK", 0x60454618 }, { "ITIMERS", 0x57464056 }, { "POSIX_TIMERS", 0x52603957 },
-	{ "SK_QUEUES", 0x56264026 }, { "UTSNS", 0x54473203 }, { "IPC_VAR", 0x53115007 },
+	{ "SK_QUEUES", 0x56264026 },
 	{ "IPCNS_SHM", 0x46283044 }, { "IPCNS_MSG", 0x55453737 }, { "IPCNS_SEM", 0x59573019 },
 	{ "EXT_FILES", 0x59255641 }, { "REMAP_FPATH", 0x59133954 }, { "GHOST_FILE", 0x52583605 },
 	{ "TCP_STREAM", 0x51465506 }, { "EVENTFD_FILE", 0x44523722 }, { "EVENTPOLL_FILE", 0x45023858 },
@@ -94,7 +103,7 @@ static const struct { const char *name; uint32_t magic; } foreign[] = {
 	{ "TTY_DATA", 0x59413026 }, { "FILE_LOCKS", 0x54323616 }, { "RLIMIT", 0x57113925 },
 	{ "FANOTIFY_FILE", 0x55096122 }, { "FANOTIFY_MARK", 0x56506035 }, { "SIGNAL", 0x59255647 },
 	{ "NETLINK_SK", 0x58005614 }, { "NS_FILES", 0x61394011 }, { "TUNFILE", 0x57143751 },
-	{ "CGROUP", 0x59383330 }, { "TIMERFD", 0x50493712 }, { "CPUINFO", 0x61404013 },
+	{ "TIMERFD", 0x50493712 }, { "CPUINFO", 0x61404013 },
 	{ "USERNS", 0x55474906 }, { "BINFMT_MISC", 0x67343323 }, { "AUTOFS", 0x49353943 },
 	{ "PIDNS", 0x61157326 }, { "BPFMAP_FILE", 0x57506142 }, { "BPFMAP_DATA", 0x64324033 },
 	{ "APPARMOR", 0x59423047 }, { "IRMAP_CACHE", 0x57004059 }, { "PIDFD", 0x54435556 },

@@ -60,6 +60,9 @@ enum img_type {
 	IMG_PIPES_DATA,  /* pipes-data.img     PipeDataEntry + `bytes` raw bytes, ... */
 	IMG_MEMFD_INODE, /* memfd.img          MemfdInodeEntry... */
 	IMG_MNTS,        /* mountpoints-<ns>.img MntEntry... */
+	IMG_UTSNS,       /* utsns-<ns>.img     UtsnsEntry (single) */
+	IMG_IPC_VAR,     /* ipcns-var-<ns>.img IpcVarEntry (single) */
+	IMG_CGROUP,      /* cgroup.img         CgroupEntry (single) */
 	IMG_PAGES,       /* pages-<id>.img     raw page data: img_write_raw() only */
 	IMG_NR
 };

@@ -27,6 +27,7 @@
 #include "common/linux-compat.h"
 #include "common/log.h"
 #include "common/xalloc.h"
+#include "runtime-glue/dump/dump-mnt.h"
 #include "runtime-glue/dump/dump-priv.h"
 #include "runtime-glue/dump/dump-state.h"
 #include "runtime-glue/proc/freezer.h"
@@ -148,6 +149,17 @@ static void describe_socket(pid_t pid, int fd, char *buf, size_t len)
 }
 
 /* see dump-priv.h */
+const char *glue_task_path(pid_t pid, const char *path, char *buf, size_t len)
+{
+	uint64_t ino = glue_ns_ino(pid, GLUE_NS_MNT);
+
+	if (!ino || ino == glue_ns_ino(0, GLUE_NS_MNT))
+		return path;
+	snprintf(buf, len, "/proc/%d/root%s", (int)pid, path);
+	return buf;
+}
+
+/* see dump-priv.h */
 enum glue_fd_kind glue_fd_classify(pid_t pid, int fd, char *path, size_t path_len,
 				   uint32_t *pipe_ino, char *why, size_t why_len)
 {
@@ -215,10 +227,19 @@ enum glue_fd_kind glue_fd_classify(pid_t pid, int fd, char *path, size_t path_le
 	}
 by_path:
 	/* CRIU reopens it by name: the name must lead to the same inode. */
-	if (stat(path, &st2) < 0 || st2.st_dev != st.st_dev || st2.st_ino != st.st_ino) {
-		snprintf(why, why_len,
-			 "%s is not reachable under that name from ckpt's mount namespace", path);
-		return GLUE_FD_UNSUPP;
+	{
+		char in[PATH_MAX + 32];
+		const char *p = glue_task_path(pid, path, in, sizeof(in));
+
+		if (stat(p, &st2) < 0 || st2.st_dev != st.st_dev || st2.st_ino != st.st_ino) {
+			snprintf(
+				why, why_len,
+				p == path
+					? "%s is not reachable under that name from ckpt's mount namespace"
+					: "%s is not reachable under that name in the task's mount namespace (a file of the host?)",
+				path);
+			return GLUE_FD_UNSUPP;
+		}
 	}
 	return GLUE_FD_REG;
 }
@@ -307,8 +328,14 @@ static void check_vmas(const struct glue_task *t, struct problems *p)
 		else if (v->status & (GLUE_VMA_FILE_PRIVATE | GLUE_VMA_FILE_SHARED)) {
 			if (!v->name || v->name[0] != '/' || ends_with(v->name, " (deleted)"))
 				what = "a mapping of a deleted or unnamed file";
-			else if (stat(v->name, &st) < 0 || st.st_ino != v->ino)
-				what = "a mapped file not reachable under its name";
+			else {
+				char in[PATH_MAX + 32];
+
+				if (stat(glue_task_path(t->pid, v->name, in, sizeof(in)), &st) <
+					    0 ||
+				    st.st_ino != v->ino)
+					what = "a mapped file not reachable under its name";
+			}
 		}
 		if (what)
 			add_problem(p, "pid %d: %s at %#" PRIx64 "-%#" PRIx64 " (%s)", (int)t->pid,
@@ -317,16 +344,156 @@ static void check_vmas(const struct glue_task *t, struct problems *p)
 	glue_vmas_free(&vmas);
 }
 
-static const char *const namespaces[] = { "mnt", "net",  "pid",    "ipc",
-					  "uts", "user", "cgroup", "time" };
+/* "freezer.state FROZEN" / "cgroup.freeze 1" when @pid's cgroup is frozen, else NULL. */
+static const char *paused(pid_t pid)
+{
+	char path[64], line[512];
+	_cleanup_fclose_ FILE *f = NULL;
+
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+	f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f)) {
+		char *a = strchr(line, ':'), *b = a ? strchr(a + 1, ':') : NULL;
+		char file[PATH_MAX], val[32];
+		bool v2;
+
+		if (!b)
+			continue;
+		b[strcspn(b, "\n")] = '\0';
+		v2 = b == a + 1;
+		if (!v2 && strncmp(a + 1, "freezer:", 8))
+			continue;
+		if (v2)
+			snprintf(file, sizeof(file), "/sys/fs/cgroup/unified%s/cgroup.freeze",
+				 b + 1);
+		else
+			snprintf(file, sizeof(file), "/sys/fs/cgroup/freezer%s/freezer.state",
+				 b + 1);
+		if (v2 && access(file, F_OK) < 0)
+			snprintf(file, sizeof(file), "/sys/fs/cgroup%s/cgroup.freeze", b + 1);
+		if (glue_read_small(file, val, sizeof(val)) < 0)
+			continue;
+		if (v2 && val[0] == '1')
+			return "cgroup.freeze 1";
+		if (!v2 && strncmp(val, "THAWED", 6))
+			return "freezer.state FROZEN";
+	}
+	return NULL;
+}
+
+/*
+ * Namespaces: a plain tree shares all of ckpt's.  A container (the root task
+ * has namespaces of its own) may have its own pid, mnt, ipc and uts
+ * namespaces, and its own net namespace when it is recreated empty (--empty-ns
+ * net, as runc always asks); every task shares the root task's.  User, cgroup
+ * and time namespaces of its own are not supported.
+ */
+static void check_ns(const struct glue_pstree *tree, const struct glue_task *t,
+		     const struct glue_dump_opts *opts, struct problems *p)
+{
+	const struct glue_task *root = &tree->t[0];
+	bool container = false;
+
+	for (int i = 0; i < GLUE_NS_NR; i++) {
+		uint64_t own = glue_ns_ino(0, (enum glue_ns_type)i);
+		uint64_t r = glue_ns_ino(root->pid, (enum glue_ns_type)i);
+
+		if (own && r && own != r)
+			container = true;
+	}
+	for (int i = 0; i < GLUE_NS_NR; i++) {
+		enum glue_ns_type ty = (enum glue_ns_type)i;
+		const char *n = glue_ns_name(ty);
+		uint64_t own = glue_ns_ino(0, ty), mine = glue_ns_ino(t->pid, ty);
+		uint64_t r = glue_ns_ino(root->pid, ty);
+
+		if (!own || !mine || mine == own) {
+			if (mine && r && mine != r)
+				add_problem(
+					p,
+					"pid %d: %s namespace differs from the container's (pid %d): nested namespaces are not supported",
+					(int)t->pid, n, (int)root->pid);
+			continue;
+		}
+		if (!container) {
+			add_problem(p, "pid %d: %s namespace differs from ckpt's", (int)t->pid, n);
+			continue;
+		}
+		if (mine != r) {
+			add_problem(
+				p,
+				"pid %d: %s namespace differs from the container's (pid %d): nested namespaces are not supported",
+				(int)t->pid, n, (int)root->pid);
+			continue;
+		}
+		if (t != root)
+			continue; /* the same as the root's: said once */
+		switch (ty) {
+		case GLUE_NS_MNT: {
+			/* the mount tree: whatever dump-mnt.c refuses, in the same list */
+			_cleanup_free_ struct glue_mnt_ext *ext =
+				xcalloc(opts->ctr.nr_ext_mnt + 1, sizeof(*ext));
+			_cleanup_(glue_mnt_set_freep) struct glue_mnt_set *set = NULL;
+			_cleanup_err_ struct ck_err *e = NULL;
+			struct glue_mnt_opts mo;
+
+			glue_ctr_mnt_opts(&opts->ctr, &mo, ext);
+			if (glue_mnt_collect(t->pid, &mo, &set, &e) < 0 ||
+			    glue_mnt_check(set, &e) < 0)
+				add_problem(p, "pid %d: %s", (int)t->pid, e->msg);
+			break;
+		}
+		case GLUE_NS_PID: {
+			const char *why = paused(t->pid);
+
+			if (why)
+				add_problem(
+					p,
+					"pid %d: the container is paused (%s): a paused container is not supported yet (its tasks cannot be stopped with ptrace)",
+					(int)t->pid, why);
+			break;
+		}
+		case GLUE_NS_UTS:
+			break;
+		case GLUE_NS_IPC: {
+			char why[256];
+
+			if (glue_ns_check_ipc(t->pid, why, sizeof(why)) < 0)
+				add_problem(p, "pid %d: %s", (int)t->pid, why);
+			break;
+		}
+		case GLUE_NS_NET:
+			if (!opts->ctr.empty_net)
+				add_problem(
+					p,
+					"pid %d: net namespace of its own: ckpt does not dump a network namespace; give --empty-ns net (restored empty, as runc asks)",
+					(int)t->pid);
+			break;
+		case GLUE_NS_USER:
+		case GLUE_NS_CGROUP:
+		case GLUE_NS_TIME:
+		case GLUE_NS_NR:
+			add_problem(p, "pid %d: %s namespace of its own (not supported)",
+				    (int)t->pid, n);
+			break;
+		}
+	}
+}
 
 static void check_task(const struct glue_pstree *tree, const struct glue_task *t,
 		       const struct glue_dump_opts *opts, struct glue_files *pipes_seen,
 		       struct problems *p)
 {
-	char path[96], buf[4096], b2[256];
+	char path[96], buf[4096];
 	uint64_t pend;
 
+	if (glue_proc_status_field(t->pid, "State", buf, sizeof(buf)) == 0 && buf[0] == 'Z' &&
+	    t != tree->t && glue_pstree_find(tree, t->ppid)) {
+		/* a child just exited, its parent in the tree will reap it: the dump stops the tree again */
+		pr_info("pid %d is a zombie of pid %d: left to the freeze", (int)t->pid,
+			(int)t->ppid);
+		return;
+	}
 	if (glue_proc_status_field(t->pid, "State", buf, sizeof(buf)) == 0 && buf[0] == 'Z') {
 		add_problem(
 			p,
@@ -334,17 +501,7 @@ static void check_task(const struct glue_pstree *tree, const struct glue_task *t
 			(int)t->pid);
 		return;
 	}
-	for (size_t i = 0; i < ARRAY_SIZE(namespaces); i++) {
-		struct stat a, b;
-
-		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)t->pid, namespaces[i]);
-		snprintf(b2, sizeof(b2), "/proc/self/ns/%s", namespaces[i]);
-		if (stat(path, &a) < 0 || stat(b2, &b) < 0)
-			continue; /* kernel without that namespace */
-		if (a.st_ino != b.st_ino)
-			add_problem(p, "pid %d: %s namespace differs from ckpt's", (int)t->pid,
-				    namespaces[i]);
-	}
+	check_ns(tree, t, opts, p);
 	if (glue_proc_status_field(t->pid, "Seccomp", buf, sizeof(buf)) == 0 && atoi(buf) == 2)
 		add_problem(p, "pid %d: seccomp filters", (int)t->pid);
 	if (glue_proc_status_field(t->pid, "ShdPnd", buf, sizeof(buf)) == 0 &&
@@ -413,8 +570,19 @@ int glue_dump_check(const struct glue_pstree *tree, const struct glue_dump_opts 
 	if (tree->nr && tree->t[0].kthread)
 		return ck_err_set(err, 0, "cannot dump: process %d is a kernel thread",
 				  (int)tree->t[0].pid);
-	for (size_t i = 0; i < tree->nr; i++)
-		check_task(tree, &tree->t[i], opts, &pipes_seen, &p);
+	for (size_t i = 0; i < tree->nr; i++) {
+		struct problems tp = { 0 };
+		char dir[32];
+
+		check_task(tree, &tree->t[i], opts, &pipes_seen, &tp);
+		/* a child that exited meanwhile (a short-lived `sleep`) is no problem of the tree */
+		snprintf(dir, sizeof(dir), "/proc/%d", (int)tree->t[i].pid);
+		if (tp.nr && (i == 0 || access(dir, F_OK) == 0)) {
+			p.nr += tp.nr - 1;
+			add_problem(&p, "%s", tp.text);
+		}
+		free(tp.text);
+	}
 	for (size_t i = 0; i < pipes_seen.nr_pipes; i++) {
 		const struct glue_dpipe *dp = &pipes_seen.pipes[i];
 
@@ -451,4 +619,42 @@ int glue_dump_check_target(const struct glue_target *tgt, const struct glue_dump
 		rc = glue_dump_check(&tree, opts, err);
 	glue_pstree_free(&tree);
 	return rc;
+}
+
+/* see dump-state.h */
+int glue_dump_container_target(const struct glue_target *in, struct glue_target *out,
+			       struct ck_err **err)
+{
+	struct glue_pstree tree = { 0 };
+	struct glue_cgroup cg = { 0 };
+	bool container = false;
+	int rc;
+
+	*out = *in;
+	if (!in->cgroup)
+		return 0;
+	if (!strcmp(in->cgroup, "auto"))
+		rc = glue_cgroup_of_pid(in->pid, &cg, err);
+	else
+		rc = glue_cgroup_resolve(in->cgroup, &cg, err);
+	if (rc == 0)
+		rc = glue_pstree_from_cgroup(cg.dir, &tree, err);
+	glue_cgroup_free(&cg);
+	if (rc < 0)
+		return -1;
+	for (int i = 0; i < GLUE_NS_NR; i++) {
+		uint64_t own = glue_ns_ino(0, (enum glue_ns_type)i);
+		uint64_t r = glue_ns_ino(tree.t[0].pid, (enum glue_ns_type)i);
+
+		if (own && r && own != r)
+			container = true;
+	}
+	if (container) {
+		pr_info("container: cgroup %s names the tree of pid %d; it is stopped with ptrace",
+			in->cgroup, (int)tree.t[0].pid);
+		out->pid = tree.t[0].pid;
+		out->cgroup = NULL;
+	}
+	glue_pstree_free(&tree);
+	return 0;
 }

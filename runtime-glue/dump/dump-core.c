@@ -332,6 +332,8 @@ struct thread_proc {
 	uint32_t *groups;
 	size_t nr_groups;
 	int seccomp;
+	uint64_t cap_amb;
+	int no_new_privs;
 };
 
 static int read_thread_proc(pid_t pid, pid_t tid, struct thread_proc *tp, struct ck_err **err)
@@ -361,6 +363,10 @@ static int read_thread_proc(pid_t pid, pid_t tid, struct thread_proc *tp, struct
 			seen |= 2;
 		else if (!strncmp(line, "Seccomp:", 8))
 			tp->seccomp = atoi(line + 8);
+		else if (!strncmp(line, "CapAmb:", 7))
+			tp->cap_amb = strtoull(line + 7, NULL, 16);
+		else if (!strncmp(line, "NoNewPrivs:", 11))
+			tp->no_new_privs = atoi(line + 11);
 		else if (!strncmp(line, "Groups:", 7)) {
 			char *p = line + 7, *end;
 
@@ -447,7 +453,7 @@ static int dump_one_core(struct glue_dump_state *st, int dirfd, const struct glu
 	TaskRlimitsEntry rl = TASK_RLIMITS_ENTRY__INIT;
 	RlimitEntry rle[RLIM_NLIMITS], *rlp[RLIM_NLIMITS];
 	SaEntry sae[PARASITE_NSIG], *sap[PARASITE_NSIG];
-	uint32_t caps[4][2];
+	uint32_t caps[4][2], amb[2];
 	struct sched_param sp;
 	long robust_len = 0;
 	void *robust_head = NULL;
@@ -504,6 +510,14 @@ static int dump_one_core(struct glue_dump_state *st, int dirfd, const struct glu
 	if (tp.seccomp == 1)
 		st->seccomp_strict = true;
 	tc.comm = tp.comm;
+	if (st->opts.ctr.manage_cgroups) {
+		uint32_t set;
+
+		if (glue_cg_task_set(st, task->pid, &set, err) < 0)
+			return ck_err_wrap(err, "cgroups of pid %d", (int)task->pid);
+		tc.has_cg_set = true;
+		tc.cg_set = set;
+	}
 	cr.uid = tp.uid[0];
 	cr.euid = tp.uid[1];
 	cr.suid = tp.uid[2];
@@ -522,6 +536,12 @@ static int dump_one_core(struct glue_dump_state *st, int dirfd, const struct glu
 	cr.cap_eff = caps[2];
 	cr.cap_bnd = caps[3];
 	cr.secbits = (uint32_t)rem->secbits;
+	amb[0] = (uint32_t)tp.cap_amb;
+	amb[1] = (uint32_t)(tp.cap_amb >> 32);
+	cr.n_cap_amb = 2;
+	cr.cap_amb = amb;
+	cr.has_no_new_privs = true;
+	cr.no_new_privs = (uint32_t)tp.no_new_privs;
 	cr.n_groups = tp.nr_groups;
 	cr.groups = tp.groups;
 	tc.creds = &cr;

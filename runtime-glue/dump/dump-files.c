@@ -38,6 +38,7 @@
 #include "proto/pipe-data.pb-c.h"
 #include "proto/pipe.pb-c.h"
 #include "proto/regfile.pb-c.h"
+#include "runtime-glue/dump/dump-mnt.h"
 #include "runtime-glue/dump/dump-priv.h"
 
 static struct glue_dfile *add_file(struct glue_files *fs, uint32_t type)
@@ -47,7 +48,7 @@ static struct glue_dfile *add_file(struct glue_files *fs, uint32_t type)
 	fs->f = xreallocarray(fs->f, fs->nr + 1, sizeof(*fs->f));
 	f = &fs->f[fs->nr++];
 	*f = (struct glue_dfile){
-		.id = ++fs->next_id, .type = type, .owner_pid = -1, .owner_fd = -1
+		.id = ++fs->next_id, .type = type, .owner_pid = -1, .owner_fd = -1, .mnt_id = -1
 	};
 	return f;
 }
@@ -153,6 +154,20 @@ static int list_fds(pid_t pid, int **fds, size_t *nr, struct ck_err **err)
 	return 0;
 }
 
+/* The container mount of a REG fd ("mnt_id:" of its fdinfo), for files.img. */
+static void set_mnt_id(struct glue_dump_state *st, pid_t pid, int fd, uint32_t id)
+{
+	char path[64], buf[1024];
+	const char *m;
+
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", (int)pid, fd);
+	if (glue_read_small(path, buf, sizeof(buf)) < 0 || !(m = strstr(buf, "mnt_id:")))
+		return;
+	for (size_t i = 0; i < st->files.nr; i++)
+		if (st->files.f[i].id == id)
+			st->files.f[i].mnt_id = glue_mnt_id_of(st->mnt, atoi(m + 7));
+}
+
 /* see dump-priv.h */
 int glue_files_dump_fds(struct glue_dump_state *st, int dirfd, const struct glue_task *task,
 			uint32_t files_id, struct ck_err **err)
@@ -199,6 +214,8 @@ int glue_files_dump_fds(struct glue_dump_state *st, int dirfd, const struct glue
 			fe.type = FD_TYPES__REG;
 			fe.id = fd_file_id(&st->files, task->pid, fds[i], FD_TYPES__REG, path,
 					   flags, pos, 0, &sb);
+			if (st->mnt)
+				set_mnt_id(st, task->pid, fds[i], fe.id);
 		}
 		if (img_write(img, &fe, err) < 0)
 			return ck_err_wrap(err, "pid %d", (int)task->pid);
@@ -312,6 +329,10 @@ int glue_files_write(struct glue_files *fs, int dirfd, struct ck_err **err)
 			reg.pos = f->pos;
 			reg.fown = &fown;
 			reg.name = f->path;
+			if (f->mnt_id >= 0) {
+				reg.has_mnt_id = true;
+				reg.mnt_id = f->mnt_id;
+			}
 			fe.reg = &reg;
 		}
 		if (img_write(img, &fe, err) < 0)

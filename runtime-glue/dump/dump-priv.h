@@ -27,6 +27,7 @@ struct glue_dfile {
 	pid_t owner_pid;
 	int owner_fd;
 	uint64_t dev, ino;
+	int mnt_id; /* REG: the mount in the container's mountpoints image, -1 when unknown */
 };
 
 /* A pipe seen among the tree's fds. */
@@ -61,6 +62,28 @@ struct glue_task_mm {
 	char *exe;
 };
 
+/* Namespace types, in CRIU's root_ids order (id = type + 1 for ckpt's own). */
+enum glue_ns_type {
+	GLUE_NS_PID,
+	GLUE_NS_NET,
+	GLUE_NS_IPC,
+	GLUE_NS_UTS,
+	GLUE_NS_TIME,
+	GLUE_NS_MNT,
+	GLUE_NS_USER,
+	GLUE_NS_CGROUP,
+	GLUE_NS_NR
+};
+
+/* The namespaces of a dump (dump-ns.c). */
+struct glue_dump_ns {
+	bool container;              /* the root task has a namespace ckpt has not */
+	uint64_t own[GLUE_NS_NR];    /* ckpt's inodes */
+	uint64_t ctr[GLUE_NS_NR];    /* the root task's inodes */
+	uint32_t ctr_id[GLUE_NS_NR]; /* the image id of a namespace ckpt has not, else 0 */
+	int ctr_fd[GLUE_NS_NR];      /* held open so the values can be read after a kill */
+};
+
 struct glue_dump_state {
 	const struct glue_pstree *tree;
 	struct glue_task_mm *mm; /* one per task of the tree */
@@ -68,7 +91,24 @@ struct glue_dump_state {
 	struct glue_files files;
 	struct timespec monotonic, boottime; /* clocks at the start of the dump */
 	bool seccomp_strict;                 /* some task is in seccomp strict mode */
+	struct glue_dump_ns ns;
+	uint32_t root_cg_set;     /* cgroup.img written: ckpt's own set (not in the image) */
+	struct glue_cg *cg;       /* cgroup.img: the sets seen (dump-cg.c) */
+	struct glue_mnt_set *mnt; /* the container's mount tree (dump-mnt.c), read while frozen */
+	pid_t tar_child;          /* writes the tmpfs tars while the tasks are dumped, or 0 */
+	bool tars_started;
 };
+
+struct glue_mnt_opts;
+/* The mount options of a container dump (--root, --ext-mnt); @ext holds nr_ext_mnt entries. */
+void glue_ctr_mnt_opts(const struct glue_ctr_opts *c, struct glue_mnt_opts *o, void *ext);
+
+/* The cgroup set of @pid (read now; ckpt's own is 1), for thread_core.cg_set.  0 or -1. */
+int glue_cg_task_set(struct glue_dump_state *st, pid_t pid, uint32_t *id, struct ck_err **err);
+void glue_cg_free(struct glue_dump_state *st);
+
+/* cgroup.img (dump-cg.c): sets of the tasks, controllers with dirs and properties.  0 or -1. */
+int glue_cg_write(struct glue_dump_state *st, int dirfd, struct ck_err **err);
 
 /* Kernel-object ids: the root_ids of inventory.img are all 1, tasks use 2 + index. */
 #define GLUE_ROOT_KID 1u
@@ -88,6 +128,29 @@ int glue_files_dump_fds(struct glue_dump_state *st, int dirfd, const struct glue
 int glue_files_write(struct glue_files *fs, int dirfd, struct ck_err **err);
 
 void glue_files_free(struct glue_files *fs);
+
+/* ---- namespaces (dump-ns.c) ---- */
+
+#include "proto/core.pb-c.h"
+
+const char *glue_ns_name(enum glue_ns_type t);
+/* The inode of /proc/PID/ns/TYPE (@pid 0: ckpt's), 0 when the kernel has none. */
+uint64_t glue_ns_ino(pid_t pid, enum glue_ns_type t);
+/* Read ckpt's and the root task's namespaces and number them.  0 or -1. */
+int glue_ns_collect(struct glue_dump_ns *ns, const struct glue_pstree *tree, struct ck_err **err);
+void glue_ns_release(struct glue_dump_ns *ns);
+/* The namespace ids of @pid (0: the inventory's root_ids); nothing for a plain tree.  0 or -1. */
+int glue_ns_fill_ids(const struct glue_dump_ns *ns, pid_t pid, TaskKobjIdsEntry *ids,
+		     struct ck_err **err);
+/* utsns-<id>.img and ipcns-var-<id>.img of the container's namespaces.  0 or -1. */
+int glue_ns_write(const struct glue_dump_ns *ns, int dirfd, struct ck_err **err);
+/* -1 with @why set when @pid's ipc namespace holds what ckpt cannot dump (SysV objects). */
+int glue_ns_check_ipc(pid_t pid, char *why, size_t why_len);
+/*
+ * @path as named inside @pid's mount namespace, reachable from ckpt:
+ * "/proc/PID/root@path" when the task's mount namespace is not ckpt's, else @path.
+ */
+const char *glue_task_path(pid_t pid, const char *path, char *buf, size_t len);
 
 /* ---- /proc helpers (dump-check.c) ---- */
 

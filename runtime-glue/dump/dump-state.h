@@ -10,6 +10,7 @@
 #include "common/err.h"
 #include "runtime-glue/proc/pstree.h"
 #include "runtime-glue/mem/vma.h"
+#include "runtime-glue/proc/freezer.h"
 
 struct parasite_ctl;
 struct glue_target;
@@ -42,8 +43,26 @@ struct glue_target;
  * memory engine's (it must therefore run after the engine wrote its images).
  */
 
+/* One --ext-mnt KEY:VAL (runc's ext_mnt: a mount point inside, what it is outside). */
+struct glue_ext_mnt {
+	const char *key, *val;
+};
+
+/* What a container dump is given (the CLI options and the front-end's DUMP request). */
+struct glue_ctr_opts {
+	const char *root; /* --root: the container's root on the host */
+	size_t nr_ext_mnt;
+	struct glue_ext_mnt *ext_mnt;
+	bool manage_cgroups;       /* write cgroup.img (sets, dirs, properties) */
+	bool empty_net;            /* --empty-ns net: the netns is recreated empty */
+	bool orphan_pts_master;    /* a tty whose master is outside the container */
+	bool descriptors;          /* write runc's descriptors.json (fds 0-2 of the root task) */
+	const char *freeze_cgroup; /* the freezer cgroup to freeze the tree with */
+};
+
 struct glue_dump_opts {
 	bool shell_job; /* session / process group leader may be outside the tree */
+	struct glue_ctr_opts ctr;
 };
 
 /*
@@ -66,6 +85,16 @@ int glue_dump_check(const struct glue_pstree *tree, const struct glue_dump_opts 
  */
 int glue_dump_check_target(const struct glue_target *tgt, const struct glue_dump_opts *opts,
 			   struct ck_err **err);
+
+/*
+ * The target a restorable dump of a container stops: a container named by its
+ * cgroup (--cgroup, --freeze-cgroup) is stopped with ptrace from the cgroup's
+ * root task (as CRIU, which seizes every task; ckpt's cgroup freezers leave
+ * tasks the final dump cannot seize).  Any other target is returned as is.
+ * 0 or -1.
+ */
+int glue_dump_container_target(const struct glue_target *in, struct glue_target *out,
+			       struct ck_err **err);
 
 /* One final dump's shared state: the file registry and the kernel-object ids. */
 struct glue_dump_state;
@@ -119,6 +148,14 @@ enum glue_dump_after {
  */
 int glue_dump_after(const struct glue_pstree *tree, enum glue_dump_after after,
 		    struct ck_err **err);
+
+/*
+ * After GLUE_DUMP_KILL and the release: wait (at most @timeout_ms in all)
+ * until every process of @tree has exited, as CRIU does before it answers, so
+ * that a runtime removing the container's cgroups right after finds them
+ * empty.
+ */
+void glue_dump_wait_gone(const struct glue_pstree *tree, int timeout_ms);
 
 /* ---- pieces, exposed for tests and the orchestrator ---- */
 

@@ -21,6 +21,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <poll.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -39,6 +42,7 @@
 #include "proto/timens.pb-c.h"
 #include "proto/vma.pb-c.h"
 #include "runtime-glue/fault.h"
+#include "runtime-glue/dump/dump-mnt.h"
 #include "runtime-glue/dump/dump-priv.h"
 #include "runtime-glue/mem/layer.h"
 #include "runtime-glue/proc/proc.h"
@@ -50,6 +54,21 @@
 uint32_t glue_task_kid(const struct glue_dump_state *st, const struct glue_task *task)
 {
 	return GLUE_ROOT_KID + 1 + (uint32_t)(task - st->tree->t);
+}
+
+/* see dump-priv.h */
+void glue_ctr_mnt_opts(const struct glue_ctr_opts *c, struct glue_mnt_opts *o, void *ext)
+{
+	struct glue_mnt_ext *e = ext;
+
+	memset(o, 0, sizeof(*o));
+	o->root = c->root;
+	for (size_t i = 0; i < c->nr_ext_mnt; i++) {
+		e[i].key = c->ext_mnt[i].key;
+		e[i].val = c->ext_mnt[i].val;
+	}
+	o->ext = e;
+	o->nr_ext = c->nr_ext_mnt;
 }
 
 /* see dump-state.h */
@@ -67,6 +86,24 @@ struct glue_dump_state *glue_dump_state_new(const struct glue_pstree *tree,
 	st->mm = xcalloc(tree->nr, sizeof(*st->mm));
 	if (opts)
 		st->opts = *opts;
+	if (glue_ns_collect(&st->ns, tree, err) < 0) {
+		free(st->mm);
+		free(st);
+		return NULL;
+	}
+	if (st->ns.ctr_id[GLUE_NS_MNT]) {
+		/* the container's mount tree, read while the tree is stopped */
+		struct glue_mnt_opts mo;
+		_cleanup_free_ struct glue_mnt_ext *ext =
+			xcalloc(st->opts.ctr.nr_ext_mnt + 1, sizeof(*ext));
+
+		glue_ctr_mnt_opts(&st->opts.ctr, &mo, ext);
+		if (glue_mnt_collect(tree->t[0].pid, &mo, &st->mnt, err) < 0 ||
+		    glue_mnt_check(st->mnt, err) < 0) {
+			glue_dump_state_free(st);
+			return NULL;
+		}
+	}
 	clock_gettime(CLOCK_MONOTONIC, &st->monotonic);
 	clock_gettime(CLOCK_BOOTTIME, &st->boottime);
 	return st;
@@ -78,6 +115,14 @@ void glue_dump_state_free(struct glue_dump_state *st)
 	if (!st)
 		return;
 	glue_files_free(&st->files);
+	glue_ns_release(&st->ns);
+	glue_cg_free(st);
+	if (st->tar_child > 0) {
+		kill(st->tar_child, SIGKILL);
+		while (waitpid(st->tar_child, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
+	glue_mnt_set_free(st->mnt);
 	for (size_t i = 0; i < st->tree->nr; i++) {
 		glue_vmas_free(&st->mm[i].vmas);
 		free(st->mm[i].exe);
@@ -108,6 +153,8 @@ static int write_ids(struct glue_dump_state *st, int dirfd, const struct glue_ta
 	uint32_t kid = glue_task_kid(st, task);
 
 	ids.vm_id = ids.files_id = ids.fs_id = ids.sighand_id = kid;
+	if (glue_ns_fill_ids(&st->ns, task->pid, &ids, err) < 0)
+		return -1;
 	return write_single(dirfd, IMG_IDS, (unsigned long)task->vpid, &ids, err);
 }
 
@@ -241,6 +288,49 @@ static int write_mm(struct glue_dump_state *st, int dirfd, const struct glue_tas
 	return write_single(dirfd, IMG_MM, (unsigned long)task->vpid, &mm, err);
 }
 
+/*
+ * The tmpfs tars take as long as the rest of the frozen phase: a child writes
+ * them (the tree is stopped already) while the tasks are dumped; finish waits.
+ */
+static int start_tars(struct glue_dump_state *st, int dirfd, struct ck_err **err)
+{
+	pid_t child;
+
+	st->tars_started = true;
+	child = fork();
+	if (child < 0)
+		return ck_err_set(err, errno, "fork the tmpfs tar writer");
+	if (child == 0) {
+		_cleanup_err_ struct ck_err *e = NULL;
+
+		if (glue_mnt_dump_tmpfs(st->mnt, st->tree->t[0].pid, dirfd, &e) < 0) {
+			_cleanup_free_ char *m = ck_err_str(e);
+
+			ck_log(CK_LOG_ERROR, "Error: tmpfs tars: %s", m);
+			_exit(1);
+		}
+		_exit(0);
+	}
+	st->tar_child = child;
+	return 0;
+}
+
+static int wait_tars(struct glue_dump_state *st, struct ck_err **err)
+{
+	int status = 0;
+
+	if (st->tar_child <= 0)
+		return 0;
+	while (waitpid(st->tar_child, &status, 0) < 0) {
+		if (errno != EINTR)
+			return ck_err_set(err, errno, "wait for the tmpfs tar writer");
+	}
+	st->tar_child = 0;
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		return ck_err_set(err, EIO, "the tmpfs tars could not be written (see the log)");
+	return 0;
+}
+
 /* see dump-state.h */
 int glue_dump_task_state(struct glue_dump_state *st, int dirfd, const struct glue_task *task,
 			 struct parasite_ctl *ctl, const struct glue_vmas *vmas,
@@ -254,6 +344,8 @@ int glue_dump_task_state(struct glue_dump_state *st, int dirfd, const struct glu
 	if (task < st->tree->t || task >= st->tree->t + st->tree->nr)
 		return ck_err_set(err, EINVAL, "pid %d is not a task of the dumped tree",
 				  (int)task->pid);
+	if (st->mnt && !st->tars_started && start_tars(st, dirfd, err) < 0)
+		return -1;
 	if (!ctl) {
 		/* frozen by a cgroup freezer: seize it for the registers (cgroup v2 allows it) */
 		if (parasite_seize(task->pid, 0, &own_ctl, err) < 0)
@@ -310,7 +402,7 @@ static int write_pstree(const struct glue_pstree *tree, int dirfd, struct ck_err
 	return img_close(steal_ptr(&img), err);
 }
 
-static int write_inventory(int dirfd, struct ck_err **err)
+static int write_inventory(const struct glue_dump_state *st, int dirfd, struct ck_err **err)
 {
 	InventoryEntry inv = INVENTORY_ENTRY__INIT;
 	TaskKobjIdsEntry root = TASK_KOBJ_IDS_ENTRY__INIT;
@@ -318,6 +410,18 @@ static int write_inventory(int dirfd, struct ck_err **err)
 	struct img *img;
 
 	root.vm_id = root.files_id = root.fs_id = root.sighand_id = GLUE_ROOT_KID;
+	if (glue_ns_fill_ids(&st->ns, 0, &root, err) < 0)
+		return -1;
+	if (st->ns.container) {
+		/* as CRIU writes it: ids per namespace, the network locked with iptables (0) */
+		inv.has_ns_per_id = inv.ns_per_id = true;
+		inv.has_network_lock_method = true;
+		inv.network_lock_method = 0;
+	}
+	if (st->root_cg_set) {
+		inv.has_root_cg_set = true;
+		inv.root_cg_set = st->root_cg_set;
+	}
 	inv.img_version = IMG_VERSION;
 	inv.has_fdinfo_per_id = true;
 	inv.fdinfo_per_id = true;
@@ -335,6 +439,41 @@ static int write_inventory(int dirfd, struct ck_err **err)
 		return -1;
 	}
 	return img_close(img, err);
+}
+
+/*
+ * descriptors.json as runc writes it before a DUMP: what fds 0, 1 and 2 of the
+ * container's init point to ("/dev/null", "pipe:[INO]", ...), a JSON array.
+ */
+static int write_descriptors(const struct glue_dump_state *st, int dirfd, struct ck_err **err)
+{
+	_cleanup_close_ int fd = -1;
+	char buf[3 * (PATH_MAX + 8) + 8];
+	size_t off = 0;
+
+	off += (size_t)snprintf(buf + off, sizeof(buf) - off, "[");
+	for (int i = 0; i < 3; i++) {
+		char link[64], target[PATH_MAX];
+		ssize_t n;
+
+		snprintf(link, sizeof(link), "/proc/%d/fd/%d", (int)st->tree->t[0].pid, i);
+		n = readlink(link, target, sizeof(target) - 1);
+		target[n > 0 ? n : 0] = '\0';
+		off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s\"", i ? "," : "");
+		for (char *c = target; *c && off < sizeof(buf) - 8; c++) {
+			if (*c == '"' || *c == '\\')
+				buf[off++] = '\\';
+			buf[off++] = *c;
+		}
+		buf[off++] = '"';
+	}
+	off += (size_t)snprintf(buf + off, sizeof(buf) - off, "]");
+	fd = openat(dirfd, "descriptors.json", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return ck_err_set(err, errno, "create descriptors.json");
+	if (write(fd, buf, off) != (ssize_t)off)
+		return ck_err_set(err, errno ? errno : EIO, "write descriptors.json");
+	return 0;
 }
 
 /* see dump-state.h */
@@ -361,13 +500,30 @@ int glue_dump_finish(struct glue_dump_state *st, int dirfd, struct ck_err **err)
 	tn.boottime = &boot;
 	if (write_single(dirfd, IMG_TIMENS, 0, &tn, err) < 0)
 		return ck_err_wrap(err, "final dump");
-	if (st->seccomp_strict) {
+	if (glue_ns_write(&st->ns, dirfd, err) < 0)
+		return ck_err_wrap(err, "final dump");
+	if (st->mnt && (glue_mnt_write(st->mnt, dirfd, st->ns.ctr_id[GLUE_NS_MNT], err) < 0 ||
+			(!st->tars_started &&
+			 glue_mnt_dump_tmpfs(st->mnt, st->tree->t[0].pid, dirfd, err) < 0) ||
+			wait_tars(st, err) < 0))
+		return ck_err_wrap(err, "final dump: the container's mounts");
+	if (st->mnt)
+		pr_info("mountpoints-%u.img and the tmpfs tars written",
+			st->ns.ctr_id[GLUE_NS_MNT]);
+	if (st->opts.ctr.manage_cgroups && glue_cg_write(st, dirfd, err) < 0)
+		return ck_err_wrap(err, "final dump");
+	if (st->opts.ctr.manage_cgroups)
+		pr_info("cgroup.img written");
+	if (st->opts.ctr.descriptors && write_descriptors(st, dirfd, err) < 0)
+		return ck_err_wrap(err, "final dump");
+	/* CRIU writes seccomp.img for every container, empty when no task has a filter */
+	if (st->seccomp_strict || st->ns.container) {
 		SeccompEntry se = SECCOMP_ENTRY__INIT;
 
 		if (write_single(dirfd, IMG_SECCOMP, 0, &se, err) < 0)
 			return ck_err_wrap(err, "final dump");
 	}
-	if (write_inventory(dirfd, err) < 0)
+	if (write_inventory(st, dirfd, err) < 0)
 		return ck_err_wrap(err, "final dump");
 	return 0;
 }
@@ -398,4 +554,61 @@ int glue_dump_after(const struct glue_pstree *tree, enum glue_dump_after after, 
 					(int)tree->t[i].pid);
 	}
 	return rc;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* see dump-state.h */
+void glue_dump_wait_gone(const struct glue_pstree *tree, int timeout_ms)
+{
+	uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
+	size_t nr = glue_pstree_nr_threads(tree), left;
+	_cleanup_free_ pid_t *tid = xcalloc(nr ? nr : 1, sizeof(*tid));
+	size_t k = 0;
+
+	/*
+	 * Killed tasks that were still traced by ckpt (a detach needs a stopped
+	 * tracee) report their exit to ckpt first: until ckpt collects it, their
+	 * parent cannot reap them, and a pid namespace's init waits for its
+	 * children forever.  Collect every thread's exit as the tracer.
+	 */
+	for (size_t i = tree->nr; i-- > 0;)
+		for (size_t j = 0; j < tree->t[i].nr_threads; j++)
+			tid[k++] = tree->t[i].threads[j];
+	do {
+		left = 0;
+		for (size_t i = 0; i < k; i++) {
+			int status;
+			pid_t r;
+
+			if (!tid[i])
+				continue;
+			r = waitpid(tid[i], &status, __WALL | WNOHANG);
+			if ((r == tid[i] && (WIFEXITED(status) || WIFSIGNALED(status))) ||
+			    (r < 0 && errno == ECHILD))
+				tid[i] = 0;
+			else
+				left++;
+		}
+		if (left)
+			usleep(1000);
+	} while (left && now_ms() < deadline);
+	for (size_t i = 0; i < tree->nr; i++) {
+		int fd = (int)syscall(SYS_pidfd_open, tree->t[i].pid, 0);
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		uint64_t now = now_ms();
+
+		if (fd < 0)
+			continue; /* gone already */
+		if (poll(&pfd, 1, now < deadline ? (int)(deadline - now) : 0) == 0)
+			pr_warn("pid %d is still there %d ms after the kill", (int)tree->t[i].pid,
+				timeout_ms);
+		close(fd);
+	}
 }

@@ -524,7 +524,7 @@ static int write_rest(struct engine *e, struct ck_err **err)
  */
 static int dump_restorable(struct engine *e, struct glue_dump_state **out, struct ck_err **err)
 {
-	struct glue_dump_opts dopts = { .shell_job = e->o->shell_job };
+	struct glue_dump_opts dopts = { .shell_job = e->o->shell_job, .ctr = e->o->ctr };
 
 	*out = glue_dump_state_new(&e->tree, &dopts, err);
 	if (!*out)
@@ -548,6 +548,37 @@ static int dump_restorable(struct engine *e, struct glue_dump_state **out, struc
 	return 0;
 }
 
+/*
+ * A restorable dump cannot write a zombie yet: a child that exited while the
+ * tree was being stopped (a shell's short-lived `sleep`) is reaped by its
+ * parent once the tree runs again.  So thaw, give the parent a moment, and
+ * stop the tree again, at most 5 times; then the dump fails as before.
+ */
+static int refreeze_without_zombies(struct engine *e, const struct glue_target *tgt,
+				    struct ck_err **err)
+{
+	for (int round = 0; round < 5; round++) {
+		pid_t zombie = 0;
+
+		for (size_t i = 0; i < e->tree.nr && !zombie; i++)
+			if (e->tree.t[i].dead || glue_task_refresh_dead(&e->tree.t[i]))
+				zombie = e->tree.t[i].pid;
+		if (!zombie)
+			return 0;
+		pr_info("pid %d exited while the tree was being stopped: thaw and stop it again",
+			(int)zombie);
+		if (glue_thaw(e->fz, false, err) < 0)
+			return -1;
+		glue_freezer_free(e->fz);
+		e->fz = NULL;
+		glue_pstree_free(&e->tree);
+		usleep(20000u << round);
+		if (glue_freeze(tgt, &e->fz, &e->tree, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int thaw(struct engine *e, bool leave_stopped, struct ck_err **err)
 {
 	int rc = glue_thaw(e->fz, leave_stopped, err);
@@ -564,12 +595,16 @@ int glue_mem_dump(const struct glue_mem_opts *o, struct glue_mem_result *res, st
 {
 	struct engine e = { .o = o, .res = res };
 	struct glue_dump_state *rst = NULL; /* final dump: the restorable part */
+	struct glue_target tgt = o->target;
+	bool net_locked = false;
 	enum glue_tracker tid;
 	char why[1024];
 	int rc = -1;
 
 	memset(res, 0, sizeof(*res));
 	e.layer.dirfd = e.layer.parent_dirfd = -1;
+	if (o->restorable && glue_dump_container_target(&o->target, &tgt, err) < 0)
+		return -1;
 	{
 		/*
 		 * Issue 12 item 2: seccomp that ckpt cannot suspend: refuse before
@@ -588,15 +623,15 @@ int glue_mem_dump(const struct glue_mem_opts *o, struct glue_mem_result *res, st
 	}
 	if (o->restorable) {
 		/* refuse what cannot be restored before anything is stopped */
-		struct glue_dump_opts dopts = { .shell_job = o->shell_job };
+		struct glue_dump_opts dopts = { .shell_job = o->shell_job, .ctr = o->ctr };
 
-		if (glue_dump_check_target(&o->target, &dopts, err) < 0)
+		if (glue_dump_check_target(&tgt, &dopts, err) < 0)
 			return -1;
 	}
 	if (glue_mem_pick_tracker(o->tracker, &tid, why, sizeof(why), err) < 0)
 		return -1;
-	if (glue_uffd_fit_target(&o->target, o->tracker >= 0, o->pre_dump || o->track_mem, &tid,
-				 why, sizeof(why), err) < 0)
+	if (glue_uffd_fit_target(&tgt, o->tracker >= 0, o->pre_dump || o->track_mem, &tid, why,
+				 sizeof(why), err) < 0)
 		return -1;
 	res->tracker = tid;
 	pr_info("tracker: %s", why);
@@ -613,8 +648,17 @@ int glue_mem_dump(const struct glue_mem_opts *o, struct glue_mem_result *res, st
 	e.dirty = xmalloc(CHUNK_PAGES);
 	e.rd = xmalloc(CHUNK_PAGES);
 
-	if (glue_freeze(&o->target, &e.fz, &e.tree, err) < 0)
+	if (o->notify && !o->pre_dump && o->notify(o->notify_arg, "pre-dump", err) < 0)
 		goto out;
+	if (glue_freeze(&tgt, &e.fz, &e.tree, err) < 0)
+		goto out;
+	if (o->restorable && refreeze_without_zombies(&e, &tgt, err) < 0)
+		goto out;
+	if (o->notify && !o->pre_dump && o->ctr.empty_net) {
+		if (o->notify(o->notify_arg, "network-lock", err) < 0)
+			goto out;
+		net_locked = true;
+	}
 	e.trk.tree = &e.tree;
 	res->st.freezing_us = glue_freezer_freezing_us(e.fz);
 	res->nr_tasks = e.tree.nr;
@@ -659,6 +703,15 @@ int glue_mem_dump(const struct glue_mem_opts *o, struct glue_mem_result *res, st
 	res->bytes_written = e.layer.bytes_written;
 	if (glue_layer_commit(&e.layer, err) < 0)
 		goto out;
+	if (o->notify && !o->pre_dump && o->notify(o->notify_arg, "post-dump", err) < 0)
+		goto out;
+	if (net_locked && !o->kill_after && !o->leave_stopped) {
+		_cleanup_err_ struct ck_err *e3 = NULL;
+
+		net_locked = false;
+		if (o->notify(o->notify_arg, "network-unlock", &e3) < 0)
+			pr_warn("network-unlock: %s", e3->msg);
+	}
 	if (o->kill_after) {
 		/* CRIU's default: the dumped tree never runs again (killed while stopped) */
 		_cleanup_err_ struct ck_err *e2 = NULL;
@@ -667,6 +720,7 @@ int glue_mem_dump(const struct glue_mem_opts *o, struct glue_mem_result *res, st
 			goto out;
 		if (thaw(&e, false, &e2) < 0)
 			pr_debug("release after kill: %s", e2->msg);
+		glue_dump_wait_gone(&e.tree, 5000);
 	}
 	pr_info("layer %s: %" PRIu64 " pages written, %" PRIu64 " in parent, %" PRIu64
 		" scanned, frozen %" PRIu64 " us",
@@ -684,6 +738,12 @@ out:
 
 			pr_warn("thaw: %s", m);
 		}
+	}
+	if (rc < 0 && net_locked) {
+		_cleanup_err_ struct ck_err *e3 = NULL;
+
+		if (o->notify(o->notify_arg, "network-unlock", &e3) < 0)
+			pr_warn("network-unlock: %s", e3->msg);
 	}
 	glue_dump_state_free(rst);
 	free_objs(&e);

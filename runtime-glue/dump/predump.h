@@ -6,6 +6,7 @@
 
 #include "common/err.h"
 #include "runtime-glue/features.h"
+#include "runtime-glue/dump/dump-state.h"
 #include "runtime-glue/proc/freezer.h"
 #include "runtime-glue/mem/layer.h"
 
@@ -32,8 +33,19 @@ struct glue_mem_opts {
 	bool json_progress;
 	/* dump: also write what `criu restore` needs besides memory (dump-state.h) */
 	bool restorable;
-	bool shell_job;   /* session/group leaders may be outside the tree */
-	bool kill_after;  /* dump: SIGKILL the tree once the layer is complete */
+	bool shell_job;           /* session/group leaders may be outside the tree */
+	bool kill_after;          /* dump: SIGKILL the tree once the layer is complete */
+	struct glue_ctr_opts ctr; /* dump: what a container dump is given (dump-state.h) */
+	/*
+	 * Final dump: told each step as CRIU's notify scripts name them
+	 * ("pre-dump" before the freeze, "network-lock" once frozen when the
+	 * container's netns is dropped, "post-dump" once the images are
+	 * committed and before the kill, "network-unlock" after a
+	 * --leave-running release or a failure that followed "network-lock").
+	 * A failure of any but network-unlock fails the dump; the tree is thawed.
+	 */
+	int (*notify)(void *arg, const char *script, struct ck_err **err);
+	void *notify_arg;
 	const char *verb; /* for the progress line */
 };
 

@@ -411,6 +411,34 @@ fail:
 	return 1;
 }
 
+/*
+ * A container's DUMP that ckpt does not write itself goes to CRIU as before
+ * (in place when it can); CRIU truncates its own log, so the reason goes to
+ * ckpt-front-end.log in the client's work dir.
+ */
+static void note_not_ours(struct rpc_session *s, const char *criu)
+{
+	const CriuOpts *o = s->req->opts;
+	_cleanup_close_ int dir = -1, fd = -1;
+	_cleanup_err_ struct ck_err *e = NULL;
+	_cleanup_free_ char *line = NULL;
+
+	if (!o)
+		return;
+	dir = rpc_peer_fd(s->peer, o->has_work_dir_fd ? o->work_dir_fd : o->images_dir_fd,
+			  O_RDONLY | O_DIRECTORY, NULL, &e);
+	if (dir < 0)
+		return;
+	fd = openat(dir, "ckpt-front-end.log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	line = xasprintf(
+		"ckpt's criu front-end: DUMP handed to %s: a container ckpt does not dump itself: %s\n",
+		criu, s->not_ours);
+	if (write(fd, line, strlen(line)) < 0)
+		pr_debug("ckpt-front-end.log: %s", strerror(errno));
+}
+
 /* see rpc-priv.h */
 int rpc_delegate(struct rpc_session *s)
 {
@@ -430,6 +458,8 @@ int rpc_delegate(struct rpc_session *s)
 		goto fail;
 	if (glue_fault("rpc-delegate", &err) < 0)
 		goto fail;
+	if (type == CRIU_REQ_TYPE__DUMP && s->not_ours)
+		note_not_ours(s, criu);
 	if (type == CRIU_REQ_TYPE__DUMP && parent_needs_full(s, agent_tracker, why, sizeof(why))) {
 		if (!s->req->opts || s->req->opts->images_dir_fd < 0) {
 			ck_err_set(&err, EINVAL, "DUMP without images_dir_fd");

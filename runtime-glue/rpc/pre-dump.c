@@ -40,7 +40,8 @@
  * a non-empty images dir is renamed aside; *aside is its new name, NULL when
  * the directory was empty.
  */
-static int move_aside(const char *dir, char **aside, struct ck_err **err)
+/* see rpc-priv.h */
+int rpc_move_aside(const char *dir, char **aside, struct ck_err **err)
 {
 	_cleanup_closedir_ DIR *d = opendir(dir);
 	_cleanup_free_ char *copy = xstrdup(dir);
@@ -71,7 +72,8 @@ static int move_aside(const char *dir, char **aside, struct ck_err **err)
 }
 
 /* CRIU writes stats-dump into the work dir; Podman's --print-stats reads it there. */
-static void copy_stats(struct rpc_session *s)
+/* see rpc-priv.h */
+void rpc_copy_stats(struct rpc_session *s)
 {
 	_cleanup_close_ int in = -1, out = -1;
 	char buf[4096];
@@ -167,7 +169,7 @@ static int layer(struct rpc_session *s, struct ck_err **err)
 	/* the client's fd keeps the old directory alive; the layer goes to the path */
 	close(s->imgfd);
 	s->imgfd = -1;
-	if (move_aside(s->images_dir, &aside, err) < 0)
+	if (rpc_move_aside(s->images_dir, &aside, err) < 0)
 		return -1;
 	found = rpc_agent_layer(s, err);
 	if (found < 0 || (!found && engine_layer(s, err) < 0)) {
@@ -186,7 +188,7 @@ static int layer(struct rpc_session *s, struct ck_err **err)
 	if (aside)
 		if (glue_layer_remove_flat(aside) < 0)
 			pr_warn("cannot remove %s: %s", aside, strerror(errno));
-	copy_stats(s);
+	rpc_copy_stats(s);
 	return 0;
 }
 

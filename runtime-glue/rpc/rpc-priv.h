@@ -26,6 +26,8 @@ struct rpc_session {
 	char *images_dir, *work_dir;
 	const char *log_name; /* in the work dir */
 	pid_t pid;            /* opts.pid, or the peer */
+	/* a container's DUMP that ckpt does not write itself: why (rpc_dump_is_ours), else NULL */
+	char *not_ours;
 };
 
 /* Drop the request datagram from the socket (once). */
@@ -52,3 +54,23 @@ int rpc_pre_dump(struct rpc_session *s);
 
 /* DUMP and RESTORE through the real CRIU: exit status, or does not return. */
 int rpc_delegate(struct rpc_session *s);
+
+/*
+ * A layer is never written over another: a non-empty images dir @dir is
+ * renamed aside (*aside, NULL when it was empty).  0 or -1.
+ */
+int rpc_move_aside(const char *dir, char **aside, struct ck_err **err);
+
+/* Copy the layer's stats-dump into the work dir (where Podman's --print-stats reads it). */
+void rpc_copy_stats(struct rpc_session *s);
+
+/*
+ * Whether ckpt writes this DUMP itself: a container (the pid has namespaces of
+ * its own) whose request asks only for what ckpt implements and which passes
+ * ckpt's up-front check.  Otherwise *why says why and the DUMP goes to the
+ * real CRIU.  The request is only peeked at.
+ */
+bool rpc_dump_is_ours(struct rpc_session *s, char *why, size_t why_len);
+
+/* DUMP by ckpt's own final dump, with the NOTIFY sequence runc expects: the exit status. */
+int rpc_dump(struct rpc_session *s);

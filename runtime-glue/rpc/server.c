@@ -345,7 +345,14 @@ static int dispatch(struct rpc_session *s, bool *again)
 	case CRIU_REQ_TYPE__SINGLE_PRE_DUMP:
 		rpc_consume(s);
 		return rpc_pre_dump(s);
-	case CRIU_REQ_TYPE__DUMP:
+	case CRIU_REQ_TYPE__DUMP: {
+		char why[1024];
+
+		if (rpc_dump_is_ours(s, why, sizeof(why)))
+			return rpc_dump(s);
+		pr_info("DUMP goes to the real CRIU: %s", why);
+		return rpc_delegate(s);
+	}
 	case CRIU_REQ_TYPE__RESTORE:
 		return rpc_delegate(s);
 	case CRIU_REQ_TYPE__EMPTY:
@@ -448,6 +455,7 @@ int glue_rpc_serve(int sk, const char *argv0, struct ck_err **err)
 	}
 	free(s.raw);
 	img_rpc_req_free(s.req);
+	free(s.not_ours);
 	free(s.images_dir);
 	free(s.work_dir);
 	if (s.imgfd >= 0)

@@ -34,7 +34,7 @@ hexfile() {
 		[fs-4242.img]=FS [files.img]=FILES [fdinfo-2.img]=FDINFO [timens-0.img]=TIMENS
 		[seccomp.img]=SECCOMP [creds-4242.img]=CREDS [reg-files.img]=REG_FILES
 		[pipes.img]=PIPES [pipes-data.img]=PIPES_DATA [memfd.img]=MEMFD_INODE
-		[mountpoints-4242.img]=MNTS
+		[mountpoints-4242.img]=MNTS [utsns-4242.img]=UTSNS [ipcns-var-4242.img]=IPC_VAR [cgroup.img]=CGROUP
 		[pages-1.img]=PAGES)
 	for f in "$IMGS"/*; do
 		magic=$("$CKPT" show "$f" | jq -r .magic)

@@ -19,6 +19,9 @@
 #include "proto/memfd.pb-c.h"
 #include "proto/mm.pb-c.h"
 #include "proto/mnt.pb-c.h"
+#include "proto/utsns.pb-c.h"
+#include "proto/ipc-var.pb-c.h"
+#include "proto/cgroup.pb-c.h"
 #include "proto/pagemap.pb-c.h"
 #include "proto/pipe-data.pb-c.h"
 #include "proto/pipe.pb-c.h"
@@ -537,6 +540,32 @@ ProtobufCMessage *img_sample_entry(struct sample_arena *a, enum img_type type, u
 		e->has_shared_id = e->has_master_id = e->has_sb_flags = true;
 		return &e->base;
 	}
+	case IMG_UTSNS: {
+		UtsnsEntry *e = NEW(a, UtsnsEntry, UTSNS_ENTRY__INIT);
+
+		e->nodename = str(a, "runc");
+		e->domainname = str(a, "(none)");
+		return &e->base;
+	}
+	case IMG_IPC_VAR: {
+		IpcVarEntry *e = NEW(a, IpcVarEntry, IPC_VAR_ENTRY__INIT);
+
+		e->msg_ctlmax = 8192;
+		e->msg_ctlmnb = 16384;
+		e->msg_ctlmni = 32000;
+		e->shm_ctlmax = 18446744073692774399ull;
+		e->shm_ctlall = 18446744073692774399ull;
+		e->shm_ctlmni = 4096;
+		e->mq_queues_max = 256;
+		e->mq_msg_max = 10;
+		e->mq_msgsize_max = 8192;
+		return &e->base;
+	}
+	case IMG_CGROUP: {
+		CgroupEntry *e = NEW(a, CgroupEntry, CGROUP_ENTRY__INIT);
+
+		return &e->base;
+	}
 	case IMG_PAGES:
 	case IMG_NR:
 		break;
@@ -574,6 +603,9 @@ size_t img_sample_count(enum img_type type)
 	case IMG_CREDS:
 	case IMG_SECCOMP:
 	case IMG_TIMENS:
+	case IMG_UTSNS:
+	case IMG_IPC_VAR:
+	case IMG_CGROUP:
 		break;
 	}
 	return 1;
@@ -664,6 +696,7 @@ int img_sample_write(int dirfd, unsigned pid, struct ck_err **err)
 		{ IMG_FDINFO, 2 },     { IMG_TIMENS, 0 },      { IMG_SECCOMP, 0 },
 		{ IMG_CREDS, -1 },     { IMG_REG_FILES, 0 },   { IMG_PIPES, 0 },
 		{ IMG_PIPES_DATA, 0 }, { IMG_MEMFD_INODE, 0 }, { IMG_MNTS, -1 },
+		{ IMG_UTSNS, -1 },     { IMG_IPC_VAR, -1 },    { IMG_CGROUP, 0 },
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(set); i++) {

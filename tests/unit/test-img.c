@@ -503,13 +503,14 @@ static void test_probe(void)
 {
 	_cleanup_err_ struct ck_err *err = NULL;
 	struct img_info info;
-	uint32_t w[3] = { IMG_COMMON_MAGIC, 0x59383330 /* CGROUP */, 0 };
+	uint32_t w[3] = { IMG_COMMON_MAGIC, 0x55344201 /* SIGACT */, 0 };
 
-	write_file("cgroup.img", w, sizeof(w));
-	tap_ok(!img_probe(tdir, "cgroup.img", &info, &err) && info.type == IMG_NR &&
-		       !strcmp(info.magic_name, "CGROUP"),
+	write_file("sigacts-1.img", w, sizeof(w));
+	tap_ok(!img_probe(tdir, "sigacts-1.img", &info, &err) && info.type == IMG_NR &&
+		       !strcmp(info.magic_name, "SIGACT"),
 	       "probe: a CRIU kind without a schema is named, not decoded");
-	tap_ok(!img_open_any(tdir, "cgroup.img", &err) && err_has(err, "cgroup.img", "CGROUP"),
+	tap_ok(!img_open_any(tdir, "sigacts-1.img", &err) &&
+		       err_has(err, "sigacts-1.img", "SIGACT"),
 	       "open_any: unsupported kind gives a clear error");
 	ck_err_free(&err);
 	w[1] = 0x12345678;

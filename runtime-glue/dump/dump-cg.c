@@ -1,0 +1,460 @@
+// SPDX-License-Identifier: MIT
+/*
+ * cgroup.img of a container dump (--manage-cgroups), as CRIU 4.2 writes it
+ * for a runc container (container-dump.md section 7):
+ *
+ *   sets         one cg_set per distinct /proc/PID/cgroup of the tasks; ckpt's
+ *                own set is id 1 (the inventory's root_cg_set) and is not
+ *                written; the tasks' sets follow from 2 (thread_core.cg_set)
+ *   controllers  one per hierarchy of the sets: its names ("" for cgroup2,
+ *                "name=systemd"), and one dir per set path with the
+ *                controller's properties (value, mode, uid, gid) and the dir's
+ *                perms
+ *
+ * Values are read from ckpt's mounts of the hierarchies.  freezer.state is
+ * written with its real perms (CRIU 4.2 writes garbage there) and the value
+ * the container had: the dump stops it with ptrace, never with its freezer.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common/cleanup.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "common/xalloc.h"
+#include "proto/img.h"
+#include "proto/cgroup.pb-c.h"
+#include "runtime-glue/dump/dump-priv.h"
+
+#define CG_MAX_CTLS 16
+
+struct cg_set {
+	uint32_t id;
+	size_t nr;
+	char *name[CG_MAX_CTLS]; /* "cpu,cpuacct", "name=systemd", "" */
+	char *path[CG_MAX_CTLS];
+};
+
+struct glue_cg {
+	size_t nr;
+	struct cg_set *sets; /* sets[0] is ckpt's own (id 1) */
+};
+
+static int read_set(pid_t pid, struct cg_set *s, struct ck_err **err)
+{
+	char file[64];
+	_cleanup_fclose_ FILE *f = NULL;
+	_cleanup_free_ char *line = NULL;
+	size_t n = 0;
+
+	if (pid)
+		snprintf(file, sizeof(file), "/proc/%d/cgroup", (int)pid);
+	else
+		snprintf(file, sizeof(file), "/proc/self/cgroup");
+	f = fopen(file, "re");
+	if (!f)
+		return ck_err_set(err, errno, "open %s", file);
+	memset(s, 0, sizeof(*s));
+	while (getline(&line, &n, f) > 0) {
+		char *a = strchr(line, ':'), *b = a ? strchr(a + 1, ':') : NULL;
+
+		if (!b || s->nr == CG_MAX_CTLS)
+			continue;
+		b[strcspn(b, "\n")] = '\0';
+		s->name[s->nr] = xasprintf("%.*s", (int)(b - a - 1), a + 1);
+		s->path[s->nr] = xstrdup(b + 1);
+		/* sorted by name, as CRIU lists them */
+		for (size_t i = s->nr; i > 0 && strcmp(s->name[i - 1], s->name[i]) > 0; i--) {
+			char *tn = s->name[i], *tp = s->path[i];
+
+			s->name[i] = s->name[i - 1];
+			s->path[i] = s->path[i - 1];
+			s->name[i - 1] = tn;
+			s->path[i - 1] = tp;
+		}
+		s->nr++;
+	}
+	return 0;
+}
+
+static void free_set(struct cg_set *s)
+{
+	for (size_t i = 0; i < s->nr; i++) {
+		free(s->name[i]);
+		free(s->path[i]);
+	}
+}
+
+static bool same_set(const struct cg_set *a, const struct cg_set *b)
+{
+	if (a->nr != b->nr)
+		return false;
+	for (size_t i = 0; i < a->nr; i++)
+		if (strcmp(a->name[i], b->name[i]) || strcmp(a->path[i], b->path[i]))
+			return false;
+	return true;
+}
+
+/* see dump-priv.h */
+int glue_cg_task_set(struct glue_dump_state *st, pid_t pid, uint32_t *id, struct ck_err **err)
+{
+	struct glue_cg *cg = st->cg;
+	struct cg_set s;
+
+	if (!cg) {
+		cg = st->cg = xzalloc(sizeof(*cg));
+		cg->sets = xzalloc(sizeof(*cg->sets));
+		if (read_set(0, &cg->sets[0], err) < 0)
+			return -1;
+		cg->sets[0].id = 1;
+		cg->nr = 1;
+		st->root_cg_set = 1;
+	}
+	if (read_set(pid, &s, err) < 0)
+		return -1;
+	for (size_t i = 0; i < cg->nr; i++)
+		if (same_set(&cg->sets[i], &s)) {
+			free_set(&s);
+			*id = cg->sets[i].id;
+			return 0;
+		}
+	s.id = (uint32_t)cg->nr + 1;
+	cg->sets = xreallocarray(cg->sets, cg->nr + 1, sizeof(*cg->sets));
+	cg->sets[cg->nr++] = s;
+	*id = s.id;
+	return 0;
+}
+
+/* see dump-priv.h */
+void glue_cg_free(struct glue_dump_state *st)
+{
+	struct glue_cg *cg = st->cg;
+
+	if (!cg)
+		return;
+	for (size_t i = 0; i < cg->nr; i++)
+		free_set(&cg->sets[i]);
+	free(cg->sets);
+	free(cg);
+	st->cg = NULL;
+}
+
+/* ckpt's mount of the hierarchy @name ("" = cgroup2; "cpu,cpuacct"; "name=systemd"). */
+static char *hierarchy_mount(const char *name)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+	_cleanup_free_ char *line = NULL;
+	size_t n = 0;
+
+	while (f && getline(&line, &n, f) > 0) {
+		char root[4096], mnt[4096], fstype[64], opts[1024];
+		const char *sep = strstr(line, " - ");
+
+		if (!sep || sscanf(line, "%*s %*s %*s %4095s %4095s", root, mnt) != 2 ||
+		    sscanf(sep + 3, "%63s %*s %1023s", fstype, opts) != 2 || strcmp(root, "/"))
+			continue;
+		if (!name[0]) {
+			if (!strcmp(fstype, "cgroup2"))
+				return xstrdup(mnt);
+			continue;
+		}
+		if (strcmp(fstype, "cgroup"))
+			continue;
+		/* every controller of @name among the mount's options */
+		{
+			_cleanup_free_ char *names = xstrdup(name);
+			bool all = true;
+
+			for (char *sv, *c = strtok_r(names, ",", &sv); c;
+			     c = strtok_r(NULL, ",", &sv)) {
+				char want[128];
+				const char *o = opts;
+				bool found = false;
+
+				snprintf(want, sizeof(want), "%s", c);
+				while (o && *o) {
+					size_t l = strcspn(o, ",");
+
+					if (l == strlen(want) && !strncmp(o, want, l))
+						found = true;
+					o += l + (o[l] == ',');
+				}
+				all = all && found;
+			}
+			if (all)
+				return xstrdup(mnt);
+		}
+	}
+	return NULL;
+}
+
+/* The properties CRIU 4.2 saves per controller, then those of every v1 hierarchy. */
+static const char *const props_cpu[] = { "cpu.shares",        "cpu.cfs_period_us",
+					 "cpu.cfs_quota_us",  "cpu.rt_period_us",
+					 "cpu.rt_runtime_us", NULL };
+static const char *const props_memory[] = { "memory.limit_in_bytes",
+					    "memory.memsw.limit_in_bytes",
+					    "memory.swappiness",
+					    "memory.soft_limit_in_bytes",
+					    "memory.move_charge_at_immigrate",
+					    "memory.oom_control",
+					    "memory.use_hierarchy",
+					    "memory.kmem.limit_in_bytes",
+					    "memory.kmem.tcp.limit_in_bytes",
+					    NULL };
+static const char *const props_cpuset[] = { "cpuset.cpus",
+					    "cpuset.mems",
+					    "cpuset.memory_migrate",
+					    "cpuset.cpu_exclusive",
+					    "cpuset.mem_exclusive",
+					    "cpuset.mem_hardwall",
+					    "cpuset.memory_spread_page",
+					    "cpuset.memory_spread_slab",
+					    "cpuset.sched_load_balance",
+					    "cpuset.sched_relax_domain_level",
+					    NULL };
+static const char *const props_devices[] = { "devices.list", NULL };
+static const char *const props_pids[] = { "pids.max", NULL };
+static const char *const props_freezer[] = { "freezer.state", NULL };
+static const char *const props_v2[] = { "cgroup.subtree_control",
+					"cgroup.max.descendants",
+					"cgroup.max.depth",
+					"cgroup.freeze",
+					"cgroup.type",
+					NULL };
+static const char *const props_v1[] = { "cgroup.clone_children", "notify_on_release",
+					"cgroup.procs", "tasks", NULL };
+
+static const char *const *controller_props(const char *c)
+{
+	static const struct {
+		const char *name;
+		const char *const *props;
+	} t[] = {
+		{ "cpu", props_cpu },       { "memory", props_memory },
+		{ "cpuset", props_cpuset }, { "devices", props_devices },
+		{ "pids", props_pids },     { "freezer", props_freezer },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(t); i++)
+		if (!strcmp(c, t[i].name))
+			return t[i].props;
+	return NULL;
+}
+
+struct dir_build {
+	size_t nr;
+	CgroupPropEntry *p;
+	CgroupPerms *perms;
+	char **vals;
+	const char **names;
+};
+
+static void add_prop(struct dir_build *d, const char *dir, const char *name)
+{
+	_cleanup_free_ char *path = xasprintf("%s/%s", dir, name);
+	_cleanup_fclose_ FILE *f = NULL;
+	char buf[4096];
+	size_t n = 0;
+	struct stat sb;
+
+	if (stat(path, &sb) < 0)
+		return; /* not on this kernel */
+	/* cgroup.procs and tasks are saved empty (the tasks are restored into the dir) */
+	if (strcmp(name, "cgroup.procs") && strcmp(name, "tasks")) {
+		f = fopen(path, "re");
+		if (!f)
+			return;
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+	}
+	buf[n] = '\0';
+	while (n && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	if (!strcmp(name, "memory.oom_control")) {
+		/* "oom_kill_disable N\n...": the setting only */
+		char *sp = strchr(buf, ' '), *nl = strchr(buf, '\n');
+
+		if (nl)
+			*nl = '\0';
+		if (sp)
+			memmove(buf, sp + 1, strlen(sp + 1) + 1);
+	}
+	d->p = xreallocarray(d->p, d->nr + 1, sizeof(*d->p));
+	d->perms = xreallocarray(d->perms, d->nr + 1, sizeof(*d->perms));
+	d->vals = xreallocarray(d->vals, d->nr + 1, sizeof(*d->vals));
+	d->names = xreallocarray(d->names, d->nr + 1, sizeof(*d->names));
+	d->names[d->nr] = name;
+	cgroup_prop_entry__init(&d->p[d->nr]);
+	cgroup_perms__init(&d->perms[d->nr]);
+	d->vals[d->nr] = xstrdup(buf);
+	d->perms[d->nr].mode = sb.st_mode;
+	d->perms[d->nr].uid = sb.st_uid;
+	d->perms[d->nr].gid = sb.st_gid;
+	d->nr++;
+}
+
+static void free_dir_build(struct dir_build *d)
+{
+	for (size_t i = 0; i < d->nr; i++)
+		free(d->vals[i]);
+	free(d->p);
+	free(d->perms);
+	free(d->vals);
+	free(d->names);
+}
+
+/* see dump-priv.h */
+int glue_cg_write(struct glue_dump_state *st, int dirfd, struct ck_err **err)
+{
+	struct glue_cg *cg = st->cg;
+	CgroupEntry ce = CGROUP_ENTRY__INIT;
+	_cleanup_free_ CgSetEntry *sets = NULL;
+	_cleanup_free_ CgSetEntry **setp = NULL;
+	_cleanup_free_ CgMemberEntry *mem = NULL;
+	_cleanup_free_ CgMemberEntry **memp = NULL;
+	_cleanup_free_ CgControllerEntry *ctl = NULL;
+	_cleanup_free_ CgControllerEntry **ctlp = NULL;
+	_cleanup_free_ CgroupDirEntry *dirs = NULL;
+	_cleanup_free_ CgroupDirEntry **dirp = NULL;
+	_cleanup_free_ CgroupPerms *dperms = NULL;
+	_cleanup_free_ struct dir_build *db = NULL;
+	_cleanup_free_ char **cnames = NULL;
+	_cleanup_free_ char **cnbuf = NULL;
+	_cleanup_(img_abortp) struct img *img = NULL;
+	const struct cg_set *s;
+	size_t nsets, nctl = 0, nm = 0;
+	int rc = -1;
+
+	if (!cg || cg->nr < 2) {
+		pr_info("cgroup.img: the tasks are in ckpt's own cgroups, nothing to write");
+		return 0;
+	}
+	nsets = cg->nr - 1;
+	sets = xcalloc(nsets, sizeof(*sets));
+	setp = xcalloc(nsets, sizeof(*setp));
+	mem = xcalloc(nsets * CG_MAX_CTLS, sizeof(*mem));
+	memp = xcalloc(nsets * CG_MAX_CTLS, sizeof(*memp));
+	for (size_t i = 0; i < nsets; i++) {
+		s = &cg->sets[i + 1];
+		cg_set_entry__init(&sets[i]);
+		sets[i].id = s->id;
+		sets[i].ctls = &memp[nm];
+		for (size_t j = 0; j < s->nr; j++, nm++) {
+			cg_member_entry__init(&mem[nm]);
+			mem[nm].name = s->name[j];
+			mem[nm].path = s->path[j];
+			memp[nm] = &mem[nm];
+		}
+		sets[i].n_ctls = s->nr;
+		setp[i] = &sets[i];
+	}
+	ce.n_sets = nsets;
+	ce.sets = setp;
+
+	/* one controller per hierarchy of the first dumped set; one dir per set path */
+	s = &cg->sets[1];
+	ctl = xcalloc(s->nr, sizeof(*ctl));
+	ctlp = xcalloc(s->nr, sizeof(*ctlp));
+	dirs = xcalloc(s->nr * nsets, sizeof(*dirs));
+	dirp = xcalloc(s->nr * nsets, sizeof(*dirp));
+	dperms = xcalloc(s->nr * nsets, sizeof(*dperms));
+	db = xcalloc(s->nr * nsets, sizeof(*db));
+	cnames = xcalloc(s->nr * CG_MAX_CTLS, sizeof(*cnames));
+	cnbuf = xcalloc(s->nr, sizeof(*cnbuf));
+	for (size_t j = 0; j < s->nr; j++) {
+		_cleanup_free_ char *mnt = hierarchy_mount(s->name[j]);
+		bool v2 = !s->name[j][0];
+		size_t nc = 0, nd = 0;
+		char *sv;
+
+		if (!mnt) {
+			pr_warn("cgroup.img: hierarchy '%s' is not mounted here: left out",
+				s->name[j]);
+			continue;
+		}
+		cg_controller_entry__init(&ctl[nctl]);
+		cnbuf[j] = xstrdup(s->name[j]);
+		ctl[nctl].cnames = &cnames[j * CG_MAX_CTLS];
+		if (v2)
+			cnames[j * CG_MAX_CTLS + nc++] = cnbuf[j];
+		for (char *c = strtok_r(cnbuf[j], ",", &sv); c && nc < CG_MAX_CTLS;
+		     c = strtok_r(NULL, ",", &sv))
+			cnames[j * CG_MAX_CTLS + nc++] = c;
+		ctl[nctl].n_cnames = nc;
+		ctl[nctl].has_is_threaded = true;
+		ctl[nctl].is_threaded = !v2; /* as CRIU 4.2 records it */
+		for (size_t i = 0; i < nsets; i++) {
+			const struct cg_set *si = &cg->sets[i + 1];
+			size_t k = j * nsets + nd;
+			_cleanup_free_ char *dir = NULL;
+			struct dir_build *d = &db[k];
+			struct stat sb;
+			bool dup = false;
+
+			if (j >= si->nr || strcmp(si->name[j], s->name[j]))
+				continue;
+			for (size_t q = 0; q < i; q++)
+				if (j < cg->sets[q + 1].nr &&
+				    !strcmp(cg->sets[q + 1].path[j], si->path[j]))
+					dup = true;
+			if (dup || !strcmp(si->path[j], "/"))
+				continue;
+			dir = xasprintf("%s%s", mnt, si->path[j]);
+			if (stat(dir, &sb) < 0) {
+				ck_err_set(err, errno, "cgroup dir %s", dir);
+				goto out;
+			}
+			{
+				_cleanup_free_ char *names = xstrdup(s->name[j]);
+				char *sv2;
+
+				for (char *c = strtok_r(names, ",", &sv2); c;
+				     c = strtok_r(NULL, ",", &sv2))
+					for (const char *const *pp = controller_props(c); pp && *pp;
+					     pp++)
+						add_prop(d, dir, *pp);
+			}
+			for (const char *const *pp = v2 ? props_v2 : props_v1; *pp; pp++)
+				add_prop(d, dir, *pp);
+			cgroup_dir_entry__init(&dirs[k]);
+			dirs[k].dir_name = si->path[j] + 1;
+			dirs[k].n_properties = d->nr;
+			dirs[k].properties =
+				xcalloc(d->nr ? d->nr : 1, sizeof(*dirs[k].properties));
+			for (size_t q = 0; q < d->nr; q++) {
+				d->p[q].name = (char *)d->names[q];
+				dirs[k].properties[q] = &d->p[q];
+				d->p[q].value = d->vals[q];
+				d->p[q].perms = &d->perms[q];
+			}
+			cgroup_perms__init(&dperms[k]);
+			dperms[k].mode = sb.st_mode;
+			dperms[k].uid = sb.st_uid;
+			dperms[k].gid = sb.st_gid;
+			dirs[k].dir_perms = &dperms[k];
+			dirp[k] = &dirs[k];
+			nd++;
+		}
+		ctl[nctl].dirs = &dirp[j * nsets];
+		ctl[nctl].n_dirs = nd;
+		ctlp[nctl] = &ctl[nctl];
+		nctl++;
+	}
+	ce.n_controllers = nctl;
+	ce.controllers = ctlp;
+	img = img_create(dirfd, "cgroup.img", IMG_CGROUP, err);
+	if (!img || img_write(img, &ce, err) < 0)
+		goto out;
+	rc = img_close(steal_ptr(&img), err);
+out:
+	for (size_t k = 0; k < s->nr * nsets; k++) {
+		free(dirs[k].properties);
+		free_dir_build(&db[k]);
+	}
+	for (size_t j = 0; j < s->nr; j++)
+		free(cnbuf[j]);
+	return rc;
+}

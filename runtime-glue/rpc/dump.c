@@ -1,0 +1,266 @@
+// SPDX-License-Identifier: MIT
+/*
+ * DUMP of a container by ckpt's own final dump (issue 15), the memory as the
+ * last layer of ckpt's chain (opts.parent_img), with the NOTIFY sequence runc
+ * 1.1.5 expects (criu-rpc.md section 7):
+ *
+ *   runc                           ckpt criu swrk 3
+ *   DUMP{opts} ─────────────────►  images dir: runc's descriptors.json kept
+ *   ◄── NOTIFY pre-dump     ack ─►
+ *                                  ptrace-stop the container's tree
+ *   ◄── NOTIFY network-lock ack ─► (its netns is dropped: empty_ns NEWNET)
+ *                                  images (dump-state.h), commit
+ *   ◄── NOTIFY post-dump    ack ─► runc writes its checkpoint marker
+ *   ◄── NOTIFY network-unlock  ─►  with leave_running only
+ *                                  kill (default) / leave running
+ *   ◄── {DUMP, success, dump{restored:false}}
+ *
+ * Anything ckpt does not implement goes to the real CRIU (rpc_delegate), and
+ * the reason is logged: a plain tree (no namespaces of its own), a container
+ * with ckpt's pre-copy agent (rpc_delegate stops it first), TCP, external
+ * unix sockets, file locks, lazy pages, a page server, `external` resources,
+ * unix_sk_ino, inherit_fd at dump, join_ns, skip_mnt/enable_fs/auto_ext_mnt,
+ * auto_dedup, an LSM profile, a manage_cgroups_mode, or a tree ckpt's check
+ * refuses (seccomp filters, ttys, ...), which CRIU may still dump.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/log.h"
+#include "common/xalloc.h"
+#include "runtime-glue/agent/client.h"
+#include "runtime-glue/dump/predump.h"
+#include "runtime-glue/mem/layer.h"
+#include "runtime-glue/rpc/rpc-priv.h"
+
+static bool has_own_ns(pid_t pid)
+{
+	static const char *const ns[] = { "pid", "mnt" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(ns); i++) {
+		char a[64], b[64];
+		struct stat sa, sb;
+
+		snprintf(a, sizeof(a), "/proc/%d/ns/%s", (int)pid, ns[i]);
+		snprintf(b, sizeof(b), "/proc/self/ns/%s", ns[i]);
+		if (stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_ino != sb.st_ino)
+			return true;
+	}
+	return false;
+}
+
+/* An entry for @pid in the agent registry (runtime-glue/agent/client.h). */
+static bool has_agent(pid_t pid)
+{
+	_cleanup_free_ char *p = xasprintf("%s/pid-%d", glue_agent_registry(), (int)pid);
+	struct stat st;
+
+	return lstat(p, &st) == 0;
+}
+
+/* The container options of the request (ext_mnt pairs point into the request). */
+static void ctr_opts(const CriuOpts *ro, struct glue_ctr_opts *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->root = ro->root;
+	c->nr_ext_mnt = ro->n_ext_mnt;
+	c->ext_mnt = xcalloc(ro->n_ext_mnt + 1, sizeof(*c->ext_mnt));
+	for (size_t i = 0; i < ro->n_ext_mnt; i++) {
+		c->ext_mnt[i].key = ro->ext_mnt[i]->key;
+		c->ext_mnt[i].val = ro->ext_mnt[i]->val;
+	}
+	c->manage_cgroups = ro->has_manage_cgroups && ro->manage_cgroups;
+	c->empty_net = ro->has_empty_ns && (ro->empty_ns & CLONE_NEWNET);
+	c->orphan_pts_master = ro->has_orphan_pts_master && ro->orphan_pts_master;
+	c->freeze_cgroup = ro->freeze_cgroup;
+}
+
+/* see rpc-priv.h */
+bool rpc_dump_is_ours(struct rpc_session *s, char *why, size_t why_len)
+{
+	const CriuOpts *ro = s->req->opts;
+	struct glue_dump_opts dopts = { 0 };
+	struct glue_target tgt = { 0 };
+	_cleanup_err_ struct ck_err *err = NULL;
+	pid_t pid;
+	int rc;
+
+#define FLAG(f) (ro->has_##f && ro->f)
+	why[0] = '\0';
+	if (!ro)
+		return snprintf(why, why_len, "no opts"), false;
+	pid = ro->has_pid ? ro->pid : s->peer;
+	if (!has_own_ns(pid))
+		snprintf(why, why_len, "pid %d is not a container (ckpt's own namespaces)",
+			 (int)pid);
+	else if (has_agent(pid))
+		snprintf(
+			why, why_len,
+			"pid %d has ckpt's pre-copy agent (its chain is not continued by ckpt's final dump yet)",
+			(int)pid);
+	else if (FLAG(tcp_established) || FLAG(ext_unix_sk) || FLAG(file_locks) ||
+		 FLAG(lazy_pages) || ro->ps || ro->n_external || ro->n_unix_sk_ino ||
+		 ro->n_inherit_fd || ro->n_join_ns || ro->n_skip_mnt || ro->n_enable_fs ||
+		 FLAG(auto_ext_mnt) || FLAG(auto_dedup) || ro->lsm_profile ||
+		 ro->has_manage_cgroups_mode)
+		snprintf(
+			why, why_len,
+			"the request asks for options ckpt does not implement (tcp_established, ext_unix_sk, file_locks, lazy_pages, ps, external, unix_sk_ino, inherit_fd, join_ns, skip_mnt, enable_fs, auto_ext_mnt, auto_dedup, lsm_profile or manage_cgroups_mode)");
+#undef FLAG
+	if (why[0]) {
+		if (strncmp(why, "pid ", 4) || !strstr(why, "is not a container"))
+			s->not_ours = xstrdup(why);
+		return false;
+	}
+	dopts.shell_job = ro->has_shell_job && ro->shell_job;
+	ctr_opts(ro, &dopts.ctr);
+	tgt.pid = pid;
+	tgt.cgroup = ro->freeze_cgroup ? "auto" : NULL;
+	{
+		struct glue_target t2;
+
+		rc = glue_dump_container_target(&tgt, &t2, &err);
+		if (rc == 0)
+			rc = glue_dump_check_target(&t2, &dopts, &err);
+	}
+	free(dopts.ctr.ext_mnt);
+	if (rc < 0) {
+		snprintf(why, why_len, "ckpt's check refuses it: %s", err->msg);
+		s->not_ours = xstrdup(why);
+		return false;
+	}
+	return true;
+}
+
+/* One NOTIFY and its ack (runc answers {type:NOTIFY, notify_success}). */
+static int notify(void *arg, const char *script, struct ck_err **err)
+{
+	struct rpc_session *s = arg;
+	CriuResp resp = CRIU_RESP__INIT;
+	CriuNotify nt = CRIU_NOTIFY__INIT;
+	uint8_t buf[4096];
+	CriuReq *ack;
+	ssize_t n;
+	int hint;
+	bool ok;
+
+	nt.script = (char *)script;
+	resp.type = CRIU_REQ_TYPE__NOTIFY;
+	resp.success = true;
+	resp.notify = &nt;
+	pr_info("notify %s", script);
+	if (rpc_send(s->sk, &resp, err) < 0)
+		return ck_err_wrap(err, "NOTIFY %s", script);
+	n = TEMP_FAILURE_RETRY_INT(recv(s->sk, buf, sizeof(buf), 0));
+	if (n <= 0)
+		return ck_err_set(err, n < 0 ? errno : ECONNRESET, "NOTIFY %s: no answer", script);
+	ack = img_rpc_req_unpack(buf, (size_t)n, &hint, err);
+	if (!ack)
+		return ck_err_wrap(err, "NOTIFY %s: the answer", script);
+	ok = ack->type == CRIU_REQ_TYPE__NOTIFY && ack->has_notify_success && ack->notify_success;
+	img_rpc_req_free(ack);
+	if (!ok)
+		return ck_err_set(err, ECANCELED, "NOTIFY %s: the client answered failure", script);
+	return 0;
+}
+
+/* Move runc's descriptors.json from the old images dir into the new layer. */
+static void keep_descriptors(const char *aside, const char *dir)
+{
+	_cleanup_free_ char *from = xasprintf("%s/descriptors.json", aside);
+	_cleanup_free_ char *to = xasprintf("%s/descriptors.json", dir);
+
+	if (rename(from, to) < 0 && errno != ENOENT)
+		pr_warn("keep %s: %s", to, strerror(errno));
+}
+
+static void log_error(const struct ck_err *err)
+{
+	_cleanup_free_ char *m = ck_err_str(err);
+
+	ck_log(CK_LOG_ERROR, "Error: %s", m);
+}
+
+/* see rpc-priv.h */
+int rpc_dump(struct rpc_session *s)
+{
+	_cleanup_err_ struct ck_err *err = NULL;
+	_cleanup_free_ char *aside = NULL;
+	const CriuOpts *ro = s->req->opts;
+	CriuResp resp = CRIU_RESP__INIT;
+	CriuDumpResp dr = CRIU_DUMP_RESP__INIT;
+	struct glue_mem_opts o = { 0 };
+	struct glue_mem_result res;
+	bool leave = ro->has_leave_running && ro->leave_running;
+	int rc;
+
+	rpc_consume(s);
+	if (rpc_setup_dirs(s, &err) < 0)
+		goto fail;
+	close(s->imgfd);
+	s->imgfd = -1;
+	if (rpc_move_aside(s->images_dir, &aside, &err) < 0)
+		goto fail;
+	o.target.pid = s->pid;
+	o.target.cgroup = ro->freeze_cgroup ? "auto" : NULL;
+	o.images_dir = s->images_dir;
+	o.prev_dir = ro->parent_img;
+	o.track_mem = ro->has_track_mem && ro->track_mem;
+	o.tracker = -1;
+	o.restorable = true;
+	o.shell_job = ro->has_shell_job && ro->shell_job;
+	o.kill_after = !leave;
+	o.verb = "dump";
+	ctr_opts(ro, &o.ctr);
+	o.notify = notify;
+	o.notify_arg = s;
+	pr_info("ckpt's criu front-end: DUMP of container pid %d by ckpt's own final dump into %s, parent %s%s",
+		(int)s->pid, s->images_dir, o.prev_dir ? o.prev_dir : "(none)",
+		leave ? ", leave running" : "");
+	rc = glue_mem_dump(&o, &res, &err);
+	free(o.ctr.ext_mnt);
+	if (rc < 0) {
+		if (aside && rename(aside, s->images_dir) < 0)
+			pr_warn("put %s back: %s", s->images_dir, strerror(errno));
+		goto fail;
+	}
+	if (aside) {
+		keep_descriptors(aside, s->images_dir);
+		if (!strcmp(s->images_dir, s->work_dir)) {
+			_cleanup_free_ char *from = xasprintf("%s/%s", aside, s->log_name);
+			_cleanup_free_ char *to = xasprintf("%s/%s", s->images_dir, s->log_name);
+
+			if (rename(from, to) < 0)
+				pr_warn("keep the log %s: %s", to, strerror(errno));
+		}
+		if (glue_layer_remove_flat(aside) < 0)
+			pr_warn("cannot remove %s: %s", aside, strerror(errno));
+	}
+	rpc_copy_stats(s);
+	pr_info("dump: %llu pages written, %llu in parent, frozen %llu us",
+		(unsigned long long)res.st.pages_written,
+		(unsigned long long)res.st.pages_skipped_parent,
+		(unsigned long long)res.st.frozen_us);
+	resp.type = CRIU_REQ_TYPE__DUMP;
+	resp.success = true;
+	dr.has_restored = true;
+	dr.restored = false;
+	resp.dump = &dr;
+	if (rpc_send(s->sk, &resp, &err) < 0) {
+		log_error(err);
+		return 1;
+	}
+	return 0;
+fail:
+	log_error(err);
+	rpc_send_error(s->sk, CRIU_REQ_TYPE__DUMP, err);
+	return 1;
+}

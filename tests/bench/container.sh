@@ -1,0 +1,102 @@
+#!/bin/bash
+# tests/bench/container.sh (make bench): the frozen time of a runc container's final dump
+# (issue 15), ckpt vs CRIU 4.2, side by side.  A busybox container (variant B of
+# container-dump.md: a counter loop writing /tmp/n, a `sleep 1000 &` child, stdio on /dev/null,
+# plus a string of BENCH_CTR_MIB (default 16) MiB of random data, base64, kept in the shell) is
+#   ckpt:  pre-dumped twice through ckpt's criu front-end, then `runc checkpoint --parent-path`
+#          through it (ckpt's own final dump on that chain);
+#   CRIU:  checkpointed by `runc --criu CRIU4 checkpoint` (a full dump).
+# frozen_time and freezing_time come from each dump's stats-dump (work dir).  Medians of
+# BENCH_RUNS (default 3).  Figures, never pass/fail; writes $BUILD/bench-container.json.
+# Skips (exit 0) without runc, busybox or CRIU 4.2 (tests/tools/criu.sh).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BUILD="${BUILD:-build}"
+CKPT="$PWD/$BUILD/ckpt"
+OUT="$PWD/$BUILD/bench-container.json"
+RUNS=${BENCH_RUNS:-3}
+MIB=${BENCH_CTR_MIB:-16}
+[ "$(id -u)" = 0 ] || { echo "bench-container: needs root" >&2; exit 1; }
+if ! command -v runc >/dev/null || [ ! -x /bin/busybox ]; then
+	echo "bench-container: skipped (runc or busybox missing)"
+	exit 0
+fi
+CRIU4=$(tests/tools/criu.sh 2>/dev/null) || { echo "bench-container: skipped (no CRIU 4.2)"; exit 0; }
+WORK=$(mktemp -d "$PWD/$BUILD/bench-container.XXXXXX")
+CTR="bench-ctdump-$$"
+cleanup() {
+	runc delete -f "$CTR" >/dev/null 2>&1 || true
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+B="$WORK/bundle"
+mkdir -p "$B/rootfs/bin" "$B/rootfs/tmp" "$WORK/bin"
+cp /bin/busybox "$B/rootfs/bin/"
+for c in sh sleep head base64; do ln -s busybox "$B/rootfs/bin/$c"; done
+(cd "$B" && runc spec)
+LOOP="sleep 1000 & m=\$(head -c $((MIB * 1024 * 1024)) /dev/urandom | base64); i=0; while :; do i=\$((i+1)); echo \$i > /tmp/n; sleep 0.1; done"
+jq --arg c "$LOOP" '.process.terminal = false | .root.readonly = false | .process.args = ["/bin/sh", "-c", $c]' \
+	"$B/config.json" >"$B/c.new" && mv "$B/c.new" "$B/config.json"
+ln -s "$CKPT" "$WORK/bin/criu"
+ln -s "$CRIU4" "$WORK/bin/criu.real"
+export CKPT_CRIU_CONF="$WORK/no-criu.conf"
+
+start() {
+	runc run -d --bundle "$B" "$CTR" >/dev/null 2>&1 </dev/null
+	for _ in $(seq 300); do
+		[ "$(cat "$B/rootfs/tmp/n" 2>/dev/null || echo 0)" -ge 5 ] && return 0
+		sleep 0.1
+	done
+	echo "bench-container: the container did not start" >&2
+	exit 1
+}
+
+# stat DIR FIELD: a field of stats-dump's dump entry (microseconds)
+stat_of() {
+	crit decode -i "$1/stats-dump" | jq -r ".entries[0].dump.$2"
+}
+
+# checkpoint CRIU DIR ARGS...: runc checkpoint, retried (3x) on ckpt's zombie race
+checkpoint() {
+	local criu=$1 d=$2 i
+	shift 2
+	for i in 1 2 3; do
+		rm -rf "$d" "$d.w"
+		runc --criu "$criu" checkpoint --image-path "$d" --work-path "$d.w" "$@" "$CTR" >/dev/null 2>&1 && return 0
+		grep -q "a zombie now" "$d.w/dump.log" 2>/dev/null || break
+	done
+	echo "bench-container: checkpoint into $d failed" >&2
+	cat "$d.w/dump.log" >&2 || true
+	exit 1
+}
+
+median() {
+	sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'
+}
+
+: >"$WORK/ckpt.frozen"
+: >"$WORK/criu.frozen"
+for r in $(seq "$RUNS"); do
+	start
+	checkpoint "$WORK/bin/criu" "$WORK/r$r/pre1" --pre-dump
+	checkpoint "$WORK/bin/criu" "$WORK/r$r/pre2" --pre-dump --parent-path ../pre1
+	checkpoint "$WORK/bin/criu" "$WORK/r$r/final" --parent-path ../pre2
+	stat_of "$WORK/r$r/final.w" frozen_time >>"$WORK/ckpt.frozen"
+	stat_of "$WORK/r$r/final.w" pages_scanned >>"$WORK/ckpt.pages"
+	runc delete -f "$CTR" >/dev/null 2>&1 || true
+	start
+	checkpoint "$CRIU4" "$WORK/r$r/criu"
+	stat_of "$WORK/r$r/criu.w" frozen_time >>"$WORK/criu.frozen"
+	stat_of "$WORK/r$r/criu.w" pages_written >>"$WORK/criu.pages"
+	runc delete -f "$CTR" >/dev/null 2>&1 || true
+done
+ck=$(median <"$WORK/ckpt.frozen")
+cr=$(median <"$WORK/criu.frozen")
+ratio=$(awk -v a="$ck" -v b="$cr" 'BEGIN {printf "%.2f", b ? a / b : 0}')
+pages=$(median <"$WORK/criu.pages")
+printf '{"container_mib": %d, "criu_pages_written": %s, "runs": %d, "ckpt_final_frozen_us": %s, "criu_frozen_us": %s, "ratio": %s, "ckpt_all": [%s], "criu_all": [%s]}\n' \
+	"$MIB" "$pages" "$RUNS" "$ck" "$cr" "$ratio" "$(paste -sd, "$WORK/ckpt.frozen")" "$(paste -sd, "$WORK/criu.frozen")" >"$OUT"
+printf 'container final dump (runc busybox + %d MiB string, CRIU wrote %s pages; median of %d)\n' "$MIB" "$pages" "$RUNS"
+printf '  %-46s %10s us\n' "ckpt: final after 2 pre-dumps (front-end)" "$ck" "CRIU 4.2: runc checkpoint" "$cr"
+printf '  ckpt / CRIU frozen: %s (goal < 0.10)\n' "$ratio"
