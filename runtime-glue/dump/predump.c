@@ -20,6 +20,7 @@
 #include "runtime-glue/fault.h"
 #include "runtime-glue/mem/copy.h"
 #include "runtime-glue/dump/predump.h"
+#include "runtime-glue/dump/presence.h"
 #include "runtime-glue/mem/pagemap.h"
 #include "runtime-glue/proc/seccomp.h"
 #include "runtime-glue/dump/progress.h"
@@ -36,6 +37,7 @@ struct mobj {
 	struct glue_memreader *rd; /* task objects */
 	int shm_fd;                /* shmem objects: the segment, via map_files */
 	uint64_t shm_dev;
+	struct glue_presence pres; /* task objects */
 	bool collected;
 };
 
@@ -92,6 +94,7 @@ static void free_objs(struct engine *e)
 		glue_vmas_free(&ob->vmas);
 		glue_pagescan_close(ob->m.scan);
 		glue_memreader_close(ob->rd);
+		glue_presence_free(&ob->pres);
 		glue_ranges_free(&ob->m.present);
 		glue_ranges_free(&ob->m.parent_held);
 		if (ob->shm_fd >= 0)
@@ -190,7 +193,9 @@ static bool skip_dead(struct engine *e, struct glue_task *t, struct ck_err **err
 		glue_vmas_free(&ob->vmas);
 		glue_pagescan_close(ob->m.scan);
 		glue_memreader_close(ob->rd);
+		glue_presence_free(&ob->pres);
 		glue_ranges_free(&ob->m.present);
+		glue_ranges_free(&ob->m.parent_held);
 		ck_err_free(err);
 	}
 	pr_info("pid %d is a zombie (it exited, its parent has not reaped it): no memory to dump",
@@ -198,12 +203,15 @@ static bool skip_dead(struct engine *e, struct glue_task *t, struct ck_err **err
 	return true;
 }
 
-/* Frozen: VMAs, the pages to dump, the tracker's snapshot. */
+/*
+ * Frozen: VMAs, the pages to dump, the tracker's snapshot.  VMAs an exact
+ * tracker answers for are not scanned for presence (presence.h).
+ */
 static int collect(struct engine *e, struct ck_err **err)
 {
 	enum glue_scan_method sm =
 		glue_fault_enabled("no-pagemap-scan") ? GLUE_SCAN_PAGEMAP : GLUE_SCAN_AUTO;
-	uint64_t t0 = glue_now_us();
+	uint64_t t0 = glue_now_us(), t_maps = 0, t_trk = 0, t_scan = 0, deferred = 0, answered = 0;
 
 	for (size_t i = 0; i < e->tree.nr; i++) {
 		struct glue_task *t = &e->tree.t[i];
@@ -216,6 +224,7 @@ static int collect(struct engine *e, struct ck_err **err)
 		ob->m.pid = t->pid;
 		ob->m.id = (uint64_t)t->vpid;
 		ob->m.task = t;
+		t_maps -= glue_now_us();
 		/* pre-dump: the cheap maps inside the freeze, VmFlags after the thaw */
 		if ((e->o->pre_dump ? glue_vmas_read_fast : glue_vmas_read)(t->pid, &ob->vmas,
 									    err) < 0) {
@@ -223,6 +232,7 @@ static int collect(struct engine *e, struct ck_err **err)
 				continue;
 			return ck_err_wrap(err, "task %d", (int)t->pid);
 		}
+		t_maps += glue_now_us();
 		ob->m.vmas = &ob->vmas;
 		ob->m.scan = glue_pagescan_open(t->pid, sm, err);
 		if (!ob->m.scan) {
@@ -236,11 +246,10 @@ static int collect(struct engine *e, struct ck_err **err)
 				continue;
 			return -1;
 		}
-		j = 0;
-		while (j < ob->vmas.nr &&
-		       glue_pagescan_vma(ob->m.scan, &ob->vmas.v[j], &ob->m.present, err) == 0)
-			j++;
-		if (j < ob->vmas.nr) {
+		if (load_parent(e, ob, err) < 0)
+			return -1;
+		if (glue_presence_scan(&ob->pres, &ob->m, e->trk.ops, e->layer.parent_dirfd, err) <
+		    0) {
 			if (skip_dead(e, t, err))
 				continue;
 			return ck_err_wrap(err, "task %d", (int)t->pid);
@@ -260,14 +269,27 @@ static int collect(struct engine *e, struct ck_err **err)
 		/* add_obj() moved the array: point each object at its own VMAs again */
 		if (!ob->m.shmem)
 			ob->m.vmas = &ob->vmas;
-		if (load_parent(e, ob, err) < 0)
+		else if (load_parent(e, ob, err) < 0)
 			return -1;
+		t_trk -= glue_now_us();
 		if (e->trk.ops->collect && e->trk.ops->collect(&e->trk, &ob->m, err) < 0)
 			return ck_err_wrap(err, "tracker %s", glue_tracker_name(e->trk.ops->id));
+		t_trk += glue_now_us();
 		ob->collected = true;
+		if (!ob->m.shmem) {
+			if (glue_presence_resolve(&ob->pres, &e->trk, &ob->m, err) < 0)
+				return ck_err_wrap(err, "task %d", (int)ob->m.pid);
+			t_scan += ob->pres.scan_us;
+			deferred += ob->pres.nr_deferred;
+			answered += ob->pres.nr_answered;
+		}
 		e->pages_total += ob->m.present.pages;
 	}
 	e->res->discover_us += glue_now_us() - t0;
+	pr_info("frozen work: maps %" PRIu64 " us, presence scans %" PRIu64 " us, tracker %" PRIu64
+		" us; %" PRIu64 " of %" PRIu64
+		" unchanged anonymous VMAs answered by the tracker (no presence scan)",
+		t_maps, t_scan, t_trk, answered, deferred);
 	pr_info("%zu memory objects, %" PRIu64 " pages to look at (page scan: %s)", e->nr_obj,
 		e->pages_total,
 		e->nr_obj && e->obj[0].m.scan &&
@@ -275,6 +297,23 @@ static int collect(struct engine *e, struct ck_err **err)
 			? "PAGEMAP_SCAN"
 			: "pagemap");
 	return glue_fault("collected", err);
+}
+
+/* The presence of the pages the tracker reported changed (presence.h). */
+static int check_presence(struct engine *e, struct ck_err **err)
+{
+	uint64_t t0 = glue_now_us();
+
+	e->pages_total = 0;
+	for (size_t i = 0; i < e->nr_obj; i++) {
+		struct mobj *ob = &e->obj[i];
+
+		if (!ob->m.shmem && glue_presence_check(&ob->pres, &ob->m, err) < 0)
+			return ck_err_wrap(err, "task %d", (int)ob->m.pid);
+		e->pages_total += ob->m.present.pages;
+	}
+	e->res->discover_us += glue_now_us() - t0;
+	return 0;
 }
 
 /* Read @n pages at @addr of @ob into @buf; returns pages read (a prefix). */
@@ -621,13 +660,16 @@ int glue_mem_dump(const struct glue_mem_opts *o, struct glue_mem_result *res, st
 	glue_progress_phase(e.prog, "frozen");
 	if (collect(&e, err) < 0)
 		goto out;
-	glue_progress_set_total(e.prog, e.pages_total * GLUE_PAGE_SIZE);
 	if (o->pre_dump) {
 		if (thaw(&e, false, err) < 0)
 			goto out;
 		if (glue_fault("thawed", err) < 0)
 			goto out;
 	}
+	/* the changed pages' presence: frozen for a dump, after the thaw for a pre-dump */
+	if (check_presence(&e, err) < 0)
+		goto out;
+	glue_progress_set_total(e.prog, e.pages_total * GLUE_PAGE_SIZE);
 	for (size_t i = 0; i < e.nr_obj; i++)
 		if (dump_obj(&e, &e.obj[i], err) < 0)
 			goto out;

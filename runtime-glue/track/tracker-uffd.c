@@ -84,6 +84,9 @@ static int uffd_open(struct glue_tracker_ctx *t, int parent_dirfd, int layer_dir
 	r->parent_dirfd = parent_dirfd;
 	r->rearm = rearm;
 	t->priv = r;
+	/* probed now, before the freeze; the answer is asked for while frozen */
+	if (parent_dirfd >= 0 && !glue_uffd_reports_removed())
+		pr_info("uffd-wp: this kernel does not report removed pages as written: every VMA is scanned for presence");
 	return 0;
 }
 
@@ -363,6 +366,21 @@ static void maybe_arm(struct glue_tracker_ctx *t, struct glue_mobj *obj)
 	pr_info("uffd-wp: pid %d: tracker armed", (int)obj->pid);
 }
 
+/*
+ * Exact for a VMA that was tracked since the parent layer (not dumped whole
+ * this round), on a kernel that reports removed pages as written.
+ */
+static const struct glue_ranges *uffd_changed(struct glue_tracker_ctx *t,
+					      const struct glue_mobj *obj, const struct glue_vma *v)
+{
+	const struct uffd_obj *uo = obj->tracker_priv;
+
+	if (!uo || !uo->history || obj->shmem || !trackable(v) ||
+	    glue_ranges_contains(&uo->whole, v->start) || !glue_uffd_reports_removed())
+		return NULL;
+	return &uo->written;
+}
+
 static int uffd_classify(struct glue_tracker_ctx *t, struct glue_mobj *obj, struct glue_chunk *c,
 			 struct ck_err **err)
 {
@@ -426,6 +444,7 @@ const struct glue_tracker_ops glue_tracker_uffd_ops = {
 	.needs_content = false,
 	.open = uffd_open,
 	.collect = uffd_collect,
+	.changed = uffd_changed,
 	.classify = uffd_classify,
 	.finish_obj = uffd_finish_obj,
 	.release_obj = uffd_release_obj,
