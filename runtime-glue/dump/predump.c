@@ -17,6 +17,7 @@
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "runtime-glue/dump/dump-state.h"
+#include "runtime-glue/dump/frozen-buf.h"
 #include "runtime-glue/fault.h"
 #include "runtime-glue/mem/copy.h"
 #include "runtime-glue/dump/predump.h"
@@ -38,6 +39,7 @@ struct mobj {
 	int shm_fd;                /* shmem objects: the segment, via map_files */
 	uint64_t shm_dev;
 	struct glue_presence pres; /* task objects */
+	struct glue_pmw *pmw;      /* final dump: open until the frozen buffer is written */
 	bool collected;
 };
 
@@ -52,9 +54,11 @@ struct engine {
 	size_t nr_obj;
 	struct glue_progress *prog;
 	struct glue_mem_result *res;
+	struct glue_fbuf *fbuf; /* final dump: page data written after the freeze */
 	uint8_t *buf, *held, *dirty, *rd;
 	uint64_t pages_total, pages_done;
 	bool half_fault_done;
+	bool killed; /* the tree was killed: nothing to thaw on failure */
 };
 
 /* see predump.h */
@@ -95,6 +99,7 @@ static void free_objs(struct engine *e)
 		glue_pagescan_close(ob->m.scan);
 		glue_memreader_close(ob->rd);
 		glue_presence_free(&ob->pres);
+		glue_pmw_abort(ob->pmw);
 		glue_ranges_free(&ob->m.present);
 		glue_ranges_free(&ob->m.parent_held);
 		if (ob->shm_fd >= 0)
@@ -481,6 +486,8 @@ static int dump_obj(struct engine *e, struct mobj *ob, struct ck_err **err)
 
 	if (!w)
 		return -1;
+	if (e->fbuf)
+		glue_pmw_set_sink(w, glue_fbuf_put, e->fbuf);
 	for (size_t r = 0; r < ob->m.present.nr; r++) {
 		uint64_t a = ob->m.present.r[r].start, end = ob->m.present.r[r].end;
 
@@ -502,7 +509,9 @@ static int dump_obj(struct engine *e, struct mobj *ob, struct ck_err **err)
 			a += n * GLUE_PAGE_SIZE;
 		}
 	}
-	if (glue_pmw_close(w, err) < 0)
+	if (e->fbuf)
+		ob->pmw = w; /* closed once the buffer is written (write_buffered) */
+	else if (glue_pmw_close(w, err) < 0)
 		return ck_err_wrap(err, "%s", name);
 	if (e->trk.ops->finish_obj &&
 	    e->trk.ops->finish_obj(&e->trk, &ob->m, e->layer.dirfd, err) < 0)
@@ -587,6 +596,29 @@ static int dump_restorable(struct engine *e, struct glue_dump_state **out, struc
 	return 0;
 }
 
+/* Final dump, after the kill or the thaw: the page data of the frozen buffer. */
+static int write_buffered(struct engine *e, struct ck_err **err)
+{
+	struct glue_fbuf_stats st;
+	uint64_t t0 = glue_now_us();
+
+	if (!e->fbuf)
+		return 0;
+	if (glue_fbuf_flush(e->fbuf, err) < 0)
+		return ck_err_wrap(err, "write the frozen buffer");
+	for (size_t i = 0; i < e->nr_obj; i++)
+		if (e->obj[i].pmw && glue_pmw_close(steal_ptr(&e->obj[i].pmw), err) < 0)
+			return -1;
+	glue_fbuf_stats(e->fbuf, &st);
+	e->res->st.memwrite_us += glue_now_us() - t0;
+	pr_info("frozen buffer (%" PRIu64 " KiB): %" PRIu64 " KiB copied while frozen, %" PRIu64
+		" KiB of them spilled to the image while frozen (%" PRIu64 " times full), %" PRIu64
+		" KiB written after the freeze in %" PRIu64 " us",
+		st.cap >> 10, st.buffered >> 10, st.spilled >> 10, st.spills,
+		(st.buffered - st.spilled) >> 10, glue_now_us() - t0);
+	return 0;
+}
+
 static int thaw(struct engine *e, bool leave_stopped, struct ck_err **err)
 {
 	int rc = glue_thaw(e->fz, leave_stopped, err);
@@ -596,6 +628,25 @@ static int thaw(struct engine *e, bool leave_stopped, struct ck_err **err)
 	pr_info("frozen for %" PRIu64 " us (%s)", e->res->st.frozen_us,
 		glue_freezer_describe(e->fz));
 	return rc;
+}
+
+/*
+ * CRIU's default: the dumped tree never runs again (killed while stopped).
+ * The frozen time ends here.
+ */
+static int kill_tree(struct engine *e, struct ck_err **err)
+{
+	_cleanup_err_ struct ck_err *e2 = NULL;
+
+	if (glue_dump_after(&e->tree, GLUE_DUMP_KILL, err) < 0)
+		return -1;
+	e->res->st.frozen_us = glue_freezer_frozen_us(e->fz);
+	e->killed = true;
+	if (glue_thaw(e->fz, false, &e2) < 0)
+		pr_debug("release after kill: %s", e2->msg);
+	pr_info("tree killed after %" PRIu64 " us frozen (%s)", e->res->st.frozen_us,
+		glue_freezer_describe(e->fz));
+	return 0;
 }
 
 /* see predump.h */
@@ -670,6 +721,9 @@ int glue_mem_dump(const struct glue_mem_opts *o, struct glue_mem_result *res, st
 	if (check_presence(&e, err) < 0)
 		goto out;
 	glue_progress_set_total(e.prog, e.pages_total * GLUE_PAGE_SIZE);
+	if (!o->pre_dump)
+		e.fbuf = glue_fbuf_new(o->frozen_buffer_set ? o->frozen_buffer
+							    : GLUE_FROZEN_BUFFER_DEFAULT);
 	for (size_t i = 0; i < e.nr_obj; i++)
 		if (dump_obj(&e, &e.obj[i], err) < 0)
 			goto out;
@@ -679,13 +733,28 @@ int glue_mem_dump(const struct glue_mem_opts *o, struct glue_mem_result *res, st
 		goto out;
 	if (!o->pre_dump && !o->kill_after && glue_fault("final-thawed", err) < 0)
 		goto out;
-	if (write_rest(&e, err) < 0)
-		goto out;
-	if (rst && glue_dump_finish(rst, e.layer.dirfd, err) < 0)
-		goto out;
-	/* A dump that kills the tree is still frozen here: frozen until now. */
-	if (o->kill_after)
-		res->st.frozen_us = glue_freezer_frozen_us(e.fz);
+	if (o->kill_after) {
+		/*
+		 * The tree is killed before the buffered pages are written: what
+		 * could fail for want of space is done first (the small images,
+		 * the pages' space reserved), the tree still frozen.
+		 */
+		if (write_rest(&e, err) < 0 ||
+		    (rst && glue_dump_finish(rst, e.layer.dirfd, err) < 0) ||
+		    glue_fbuf_reserve(e.fbuf, err) < 0 || glue_fault("pre-kill", err) < 0)
+			goto out;
+		if (kill_tree(&e, err) < 0)
+			goto out;
+		if (write_buffered(&e, err) < 0) {
+			ck_err_wrap(err, "after the tree was killed (the layer is not complete)");
+			goto out;
+		}
+	} else {
+		if (write_buffered(&e, err) < 0 || write_rest(&e, err) < 0)
+			goto out;
+		if (rst && glue_dump_finish(rst, e.layer.dirfd, err) < 0)
+			goto out;
+	}
 	/* a layer of a tree that is gone restores nothing: not a success */
 	if (o->pre_dump && glue_task_refresh_dead(&e.tree.t[0])) {
 		ck_err_set(
@@ -701,15 +770,6 @@ int glue_mem_dump(const struct glue_mem_opts *o, struct glue_mem_result *res, st
 	res->bytes_written = e.layer.bytes_written;
 	if (glue_layer_commit(&e.layer, err) < 0)
 		goto out;
-	if (o->kill_after) {
-		/* CRIU's default: the dumped tree never runs again (killed while stopped) */
-		_cleanup_err_ struct ck_err *e2 = NULL;
-
-		if (glue_dump_after(&e.tree, GLUE_DUMP_KILL, err) < 0)
-			goto out;
-		if (thaw(&e, false, &e2) < 0)
-			pr_debug("release after kill: %s", e2->msg);
-	}
 	pr_info("layer %s: %" PRIu64 " pages written, %" PRIu64 " in parent, %" PRIu64
 		" scanned, frozen %" PRIu64 " us",
 		o->images_dir, res->st.pages_written, res->st.pages_skipped_parent,
@@ -717,7 +777,7 @@ int glue_mem_dump(const struct glue_mem_opts *o, struct glue_mem_result *res, st
 	glue_progress_done(steal_ptr(&e.prog), glue_tracker_name(tid), &res->st, res->discover_us);
 	rc = 0;
 out:
-	if (rc < 0 && e.fz) {
+	if (rc < 0 && e.fz && !e.killed) {
 		/* The tree runs again before anything else is cleaned up. */
 		_cleanup_err_ struct ck_err *e2 = NULL;
 
@@ -727,6 +787,7 @@ out:
 			pr_warn("thaw: %s", m);
 		}
 	}
+	glue_fbuf_free(e.fbuf);
 	glue_dump_state_free(rst);
 	free_objs(&e);
 	if (e.trk_open && e.trk.ops->close)

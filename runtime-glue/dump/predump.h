@@ -32,8 +32,11 @@ struct glue_mem_opts {
 	bool json_progress;
 	/* dump: also write what `criu restore` needs besides memory (dump-state.h) */
 	bool restorable;
-	bool shell_job;   /* session/group leaders may be outside the tree */
-	bool kill_after;  /* dump: SIGKILL the tree once the layer is complete */
+	bool shell_job;  /* session/group leaders may be outside the tree */
+	bool kill_after; /* dump: SIGKILL the tree once all is read and reserved */
+	/* dump: bytes of page data held in memory while frozen (frozen-buf.h) */
+	uint64_t frozen_buffer;
+	bool frozen_buffer_set;
 	const char *verb; /* for the progress line */
 };
 

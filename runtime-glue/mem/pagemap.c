@@ -34,6 +34,8 @@ struct glue_pmw {
 	char *name;
 	uint64_t pend_vaddr, pend_n;
 	bool pend_present;
+	glue_pmw_put_fn put; /* page data sink (glue_pmw_set_sink) */
+	void *put_ctx;
 };
 
 /* see pagemap.h */
@@ -87,6 +89,8 @@ int glue_pmw_add(struct glue_pmw *w, uint64_t vaddr, size_t npages, const void *
 		w->pend_present = present;
 	}
 	w->pend_n += npages;
+	if (present && w->put)
+		return w->put(w->put_ctx, w, data, npages * GLUE_PAGE_SIZE, err);
 	if (present) {
 		size_t len = npages * GLUE_PAGE_SIZE;
 
@@ -97,6 +101,28 @@ int glue_pmw_add(struct glue_pmw *w, uint64_t vaddr, size_t npages, const void *
 		w->l->bytes_written += npages * GLUE_PAGE_SIZE;
 	}
 	return 0;
+}
+
+/* see pagemap.h */
+void glue_pmw_set_sink(struct glue_pmw *w, glue_pmw_put_fn put, void *ctx)
+{
+	w->put = put;
+	w->put_ctx = ctx;
+}
+
+/* see pagemap.h */
+int glue_pmw_write_data(struct glue_pmw *w, const void *data, size_t len, struct ck_err **err)
+{
+	if (img_write_raw(w->pages, data, len, err) < 0)
+		return -1;
+	w->l->bytes_written += len;
+	return 0;
+}
+
+/* see pagemap.h */
+int glue_pmw_reserve(struct glue_pmw *w, uint64_t len, bool *reserved, struct ck_err **err)
+{
+	return img_reserve(w->pages, len, reserved, err);
 }
 
 /* see pagemap.h */
