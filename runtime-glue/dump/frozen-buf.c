@@ -63,6 +63,7 @@ int glue_fbuf_put(void *ctx, struct glue_pmw *w, const void *data, size_t len, s
 	struct glue_fbuf *fb = ctx;
 	struct fb_rec *last;
 
+	fb->st.total += len;
 	if (fb->used + len > fb->cap) {
 		if (!fb->st.spills++)
 			pr_info("frozen buffer full (%" PRIu64

@@ -31,6 +31,7 @@ int glue_fbuf_flush(struct glue_fbuf *fb, struct ck_err **err);
 
 struct glue_fbuf_stats {
 	uint64_t cap;
+	uint64_t total;    /* bytes of page data of the layer */
 	uint64_t buffered; /* bytes that went through the buffer */
 	uint64_t spilled;  /* bytes written while frozen because the buffer was full */
 	uint64_t spills;   /* times it was full */

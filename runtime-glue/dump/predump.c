@@ -611,11 +611,11 @@ static int write_buffered(struct engine *e, struct ck_err **err)
 			return -1;
 	glue_fbuf_stats(e->fbuf, &st);
 	e->res->st.memwrite_us += glue_now_us() - t0;
-	pr_info("frozen buffer (%" PRIu64 " KiB): %" PRIu64 " KiB copied while frozen, %" PRIu64
+	pr_info("frozen buffer (%" PRIu64 " KiB): %" PRIu64 " KiB of pages, %" PRIu64
 		" KiB of them spilled to the image while frozen (%" PRIu64 " times full), %" PRIu64
 		" KiB written after the freeze in %" PRIu64 " us",
-		st.cap >> 10, st.buffered >> 10, st.spilled >> 10, st.spills,
-		(st.buffered - st.spilled) >> 10, glue_now_us() - t0);
+		st.cap >> 10, st.total >> 10, st.spilled >> 10, st.spills,
+		(st.total - st.spilled) >> 10, glue_now_us() - t0);
 	return 0;
 }
 
