@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "common/log.h"
 #include "common/xalloc.h"
@@ -16,6 +17,9 @@ struct fb_rec {
 	struct glue_pmw *w;
 	size_t off, len;
 };
+
+struct glue_fbuf;
+static void buf_release(struct glue_fbuf *fb);
 
 struct glue_fbuf {
 	uint64_t cap;
@@ -41,9 +45,35 @@ void glue_fbuf_free(struct glue_fbuf *fb)
 {
 	if (!fb)
 		return;
-	free(fb->data);
+	buf_release(fb);
 	free(fb->rec);
 	free(fb);
+}
+
+/*
+ * The buffer, at its first use: transparent huge pages where the kernel gives
+ * them, so that filling it while frozen takes a few page faults, not one per
+ * 4 KiB page.
+ */
+static uint8_t *buf_alloc(struct glue_fbuf *fb)
+{
+	void *p;
+
+	if (fb->data)
+		return fb->data;
+	p = mmap(NULL, fb->cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	madvise(p, fb->cap, MADV_HUGEPAGE);
+	fb->data = p;
+	return fb->data;
+}
+
+static void buf_release(struct glue_fbuf *fb)
+{
+	if (fb->data)
+		munmap(fb->data, fb->cap);
+	fb->data = NULL;
 }
 
 static int write_all(struct glue_fbuf *fb, struct ck_err **err)
@@ -64,6 +94,8 @@ int glue_fbuf_put(void *ctx, struct glue_pmw *w, const void *data, size_t len, s
 	struct fb_rec *last;
 
 	fb->st.total += len;
+	if (fb->data && data == fb->data + fb->used && fb->used + len <= fb->cap)
+		goto take; /* read there by glue_fbuf_tail()'s caller: no copy */
 	if (fb->used + len > fb->cap) {
 		if (!fb->st.spills++)
 			pr_info("frozen buffer full (%" PRIu64
@@ -77,9 +109,13 @@ int glue_fbuf_put(void *ctx, struct glue_pmw *w, const void *data, size_t len, s
 			return glue_pmw_write_data(w, data, len, err);
 		}
 	}
-	if (!fb->data)
-		fb->data = xmalloc(fb->cap);
+	if (!buf_alloc(fb)) {
+		/* no memory for the buffer: this data goes to the file now */
+		fb->st.spilled += len;
+		return glue_pmw_write_data(w, data, len, err);
+	}
 	memcpy(fb->data + fb->used, data, len);
+take:
 	last = fb->nr ? &fb->rec[fb->nr - 1] : NULL;
 	if (last && last->w == w && last->off + last->len == fb->used) {
 		last->len += len;
@@ -95,6 +131,28 @@ int glue_fbuf_put(void *ctx, struct glue_pmw *w, const void *data, size_t len, s
 	if (fb->used > fb->st.peak)
 		fb->st.peak = fb->used;
 	return 0;
+}
+
+/* see frozen-buf.h */
+void *glue_fbuf_tail(struct glue_fbuf *fb, size_t len, struct ck_err **err, bool *failed)
+{
+	*failed = false;
+	if (!len || len > fb->cap)
+		return NULL;
+	if (fb->used + len > fb->cap) {
+		if (!fb->st.spills++)
+			pr_info("frozen buffer full (%" PRIu64
+				" KiB): spilling page data to the image while frozen",
+				fb->cap >> 10);
+		fb->st.spilled += fb->used;
+		if (write_all(fb, err) < 0) {
+			*failed = true;
+			return NULL;
+		}
+	}
+	if (!buf_alloc(fb))
+		return NULL;
+	return fb->data + fb->used;
 }
 
 /* see frozen-buf.h */
@@ -125,8 +183,7 @@ int glue_fbuf_flush(struct glue_fbuf *fb, struct ck_err **err)
 {
 	if (write_all(fb, err) < 0)
 		return -1;
-	free(fb->data);
-	fb->data = NULL;
+	buf_release(fb);
 	return 0;
 }
 

@@ -24,6 +24,13 @@ struct glue_fbuf *glue_fbuf_new(uint64_t cap);
 void glue_fbuf_free(struct glue_fbuf *fb);
 /* The sink: pass as glue_pmw_set_sink(w, glue_fbuf_put, fb). */
 int glue_fbuf_put(void *fb, struct glue_pmw *w, const void *data, size_t len, struct ck_err **err);
+/*
+ * Room for @len bytes at the buffer's end (spilling first when it is full),
+ * to read page data straight into: glue_fbuf_put() of that same pointer then
+ * copies nothing.  NULL when @len does not fit at all (or *failed, with *err,
+ * when the spill failed).
+ */
+void *glue_fbuf_tail(struct glue_fbuf *fb, size_t len, struct ck_err **err, bool *failed);
 /* Reserve file space for everything buffered (img_reserve()), before a kill. */
 int glue_fbuf_reserve(struct glue_fbuf *fb, struct ck_err **err);
 /* Write everything buffered, in order, and give the memory back. */

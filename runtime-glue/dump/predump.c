@@ -17,6 +17,7 @@
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "runtime-glue/dump/dump-state.h"
+#include "runtime-glue/dump/engine.h"
 #include "runtime-glue/dump/frozen-buf.h"
 #include "runtime-glue/fault.h"
 #include "runtime-glue/mem/copy.h"
@@ -28,38 +29,7 @@
 #include "runtime-glue/track/tracker.h"
 #include "runtime-glue/track/uffd-target.h"
 
-#define CHUNK_PAGES 512 /* 2 MiB copied per step: bounds ckpt's memory */
-#define COPY_SLOTS  4   /* buffers between reading and writing (copy.h) */
-
-/* A memory object plus what only the engine needs. */
-struct mobj {
-	struct glue_mobj m;
-	struct glue_vmas vmas;     /* task objects */
-	struct glue_memreader *rd; /* task objects */
-	int shm_fd;                /* shmem objects: the segment, via map_files */
-	uint64_t shm_dev;
-	struct glue_presence pres; /* task objects */
-	struct glue_pmw *pmw;      /* final dump: open until the frozen buffer is written */
-	bool collected;
-};
-
-struct engine {
-	const struct glue_mem_opts *o;
-	struct glue_layer layer;
-	struct glue_tracker_ctx trk;
-	bool trk_open;
-	struct glue_freezer *fz;
-	struct glue_pstree tree;
-	struct mobj *obj;
-	size_t nr_obj;
-	struct glue_progress *prog;
-	struct glue_mem_result *res;
-	struct glue_fbuf *fbuf; /* final dump: page data written after the freeze */
-	uint8_t *buf, *held, *dirty, *rd;
-	uint64_t pages_total, pages_done;
-	bool half_fault_done;
-	bool killed; /* the tree was killed: nothing to thaw on failure */
-};
+#define COPY_SLOTS 4 /* buffers between reading and writing (copy.h) */
 
 /* see predump.h */
 int glue_mem_pick_tracker(int want, enum glue_tracker *out, char *why, size_t why_len,
@@ -230,9 +200,12 @@ static int collect(struct engine *e, struct ck_err **err)
 		ob->m.id = (uint64_t)t->vpid;
 		ob->m.task = t;
 		t_maps -= glue_now_us();
-		/* pre-dump: the cheap maps inside the freeze, VmFlags after the thaw */
-		if ((e->o->pre_dump ? glue_vmas_read_fast : glue_vmas_read)(t->pid, &ob->vmas,
-									    err) < 0) {
+		/*
+		 * The cheap maps inside the freeze, VmFlags after the thaw, except
+		 * for a restorable dump (its mm images come from the frozen read).
+		 */
+		if ((!e->o->restorable ? glue_vmas_read_fast : glue_vmas_read)(t->pid, &ob->vmas,
+									       err) < 0) {
 			if (skip_dead(e, t, err))
 				continue;
 			return ck_err_wrap(err, "task %d", (int)t->pid);
@@ -304,23 +277,6 @@ static int collect(struct engine *e, struct ck_err **err)
 	return glue_fault("collected", err);
 }
 
-/* The presence of the pages the tracker reported changed (presence.h). */
-static int check_presence(struct engine *e, struct ck_err **err)
-{
-	uint64_t t0 = glue_now_us();
-
-	e->pages_total = 0;
-	for (size_t i = 0; i < e->nr_obj; i++) {
-		struct mobj *ob = &e->obj[i];
-
-		if (!ob->m.shmem && glue_presence_check(&ob->pres, &ob->m, err) < 0)
-			return ck_err_wrap(err, "task %d", (int)ob->m.pid);
-		e->pages_total += ob->m.present.pages;
-	}
-	e->res->discover_us += glue_now_us() - t0;
-	return 0;
-}
-
 /* Read @n pages at @addr of @ob into @buf; returns pages read (a prefix). */
 static ssize_t read_pages(struct mobj *ob, uint64_t addr, size_t n, uint8_t *buf,
 			  struct ck_err **err)
@@ -380,13 +336,17 @@ static ssize_t do_chunk(struct engine *e, struct mobj *ob, struct glue_pmw *w, s
 		.read = e->rd,
 	};
 	uint64_t t0 = glue_now_us(), t1, written = 0;
-	size_t valid = n;
+	size_t valid = n, dpos = 0;
+	uint8_t *pbuf; /* where packed data was read */
+	/* data is never looked at by the tracker: dirty runs read packed */
+	bool packed = !ops->needs_content && !ops->compare && !ops->record && !ob->m.shmem;
 
 	/* a free buffer of the page writer (waiting for it is write time) */
 	e->buf = glue_copier_buf(e->layer.copier, err);
 	if (!e->buf)
 		return -1;
 	c.buf = e->buf;
+	pbuf = e->buf;
 	e->res->st.memwrite_us += glue_now_us() - t0;
 	t0 = glue_now_us();
 	fill_held(&ob->m.parent_held, hcur, addr, n, e->held);
@@ -399,7 +359,9 @@ static ssize_t do_chunk(struct engine *e, struct mobj *ob, struct glue_pmw *w, s
 		e->dirty[i] |= !e->held[i];
 
 	/* Read what must be looked at: everything for content trackers, else dirty runs. */
-	for (size_t i = 0; i < n;) {
+	if (packed && glue_engine_read_packed(e, ob, addr, n, &valid, &pbuf, err) < 0)
+		return -1;
+	for (size_t i = 0; i < n && !packed;) {
 		size_t j = i;
 		ssize_t got;
 
@@ -447,10 +409,15 @@ static ssize_t do_chunk(struct engine *e, struct mobj *ob, struct glue_pmw *w, s
 		while (j < valid && e->dirty[j] == d)
 			j++;
 		if (glue_pmw_add(w, addr + i * GLUE_PAGE_SIZE, j - i,
-				 d ? e->buf + i * GLUE_PAGE_SIZE : NULL, err) < 0)
+				 d ? (packed ? pbuf + dpos * GLUE_PAGE_SIZE
+					     : e->buf + i * GLUE_PAGE_SIZE)
+				   : NULL,
+				 err) < 0)
 			return -1;
-		if (d)
+		if (d) {
 			written += j - i;
+			dpos += j - i;
+		}
 		i = j;
 	}
 	if (ops->record && ops->record(&e->trk, &ob->m, &c, err) < 0)
@@ -536,7 +503,7 @@ static int write_rest(struct engine *e, struct ck_err **err)
 		 */
 		if (ob->m.shmem || e->o->restorable)
 			continue;
-		if (e->o->pre_dump) {
+		if (!e->o->restorable) {
 			struct glue_vmas full = { 0 };
 			_cleanup_err_ struct ck_err *e2 = NULL;
 
@@ -596,29 +563,6 @@ static int dump_restorable(struct engine *e, struct glue_dump_state **out, struc
 	return 0;
 }
 
-/* Final dump, after the kill or the thaw: the page data of the frozen buffer. */
-static int write_buffered(struct engine *e, struct ck_err **err)
-{
-	struct glue_fbuf_stats st;
-	uint64_t t0 = glue_now_us();
-
-	if (!e->fbuf)
-		return 0;
-	if (glue_fbuf_flush(e->fbuf, err) < 0)
-		return ck_err_wrap(err, "write the frozen buffer");
-	for (size_t i = 0; i < e->nr_obj; i++)
-		if (e->obj[i].pmw && glue_pmw_close(steal_ptr(&e->obj[i].pmw), err) < 0)
-			return -1;
-	glue_fbuf_stats(e->fbuf, &st);
-	e->res->st.memwrite_us += glue_now_us() - t0;
-	pr_info("frozen buffer (%" PRIu64 " KiB): %" PRIu64 " KiB of pages, %" PRIu64
-		" KiB of them spilled to the image while frozen (%" PRIu64 " times full), %" PRIu64
-		" KiB written after the freeze in %" PRIu64 " us",
-		st.cap >> 10, st.total >> 10, st.spilled >> 10, st.spills,
-		(st.total - st.spilled) >> 10, glue_now_us() - t0);
-	return 0;
-}
-
 static int thaw(struct engine *e, bool leave_stopped, struct ck_err **err)
 {
 	int rc = glue_thaw(e->fz, leave_stopped, err);
@@ -628,25 +572,6 @@ static int thaw(struct engine *e, bool leave_stopped, struct ck_err **err)
 	pr_info("frozen for %" PRIu64 " us (%s)", e->res->st.frozen_us,
 		glue_freezer_describe(e->fz));
 	return rc;
-}
-
-/*
- * CRIU's default: the dumped tree never runs again (killed while stopped).
- * The frozen time ends here.
- */
-static int kill_tree(struct engine *e, struct ck_err **err)
-{
-	_cleanup_err_ struct ck_err *e2 = NULL;
-
-	if (glue_dump_after(&e->tree, GLUE_DUMP_KILL, err) < 0)
-		return -1;
-	e->res->st.frozen_us = glue_freezer_frozen_us(e->fz);
-	e->killed = true;
-	if (glue_thaw(e->fz, false, &e2) < 0)
-		pr_debug("release after kill: %s", e2->msg);
-	pr_info("tree killed after %" PRIu64 " us frozen (%s)", e->res->st.frozen_us,
-		glue_freezer_describe(e->fz));
-	return 0;
 }
 
 /* see predump.h */
@@ -718,7 +643,7 @@ int glue_mem_dump(const struct glue_mem_opts *o, struct glue_mem_result *res, st
 			goto out;
 	}
 	/* the changed pages' presence: frozen for a dump, after the thaw for a pre-dump */
-	if (check_presence(&e, err) < 0)
+	if (glue_engine_check_presence(&e, err) < 0)
 		goto out;
 	glue_progress_set_total(e.prog, e.pages_total * GLUE_PAGE_SIZE);
 	if (!o->pre_dump)
@@ -743,14 +668,14 @@ int glue_mem_dump(const struct glue_mem_opts *o, struct glue_mem_result *res, st
 		    (rst && glue_dump_finish(rst, e.layer.dirfd, err) < 0) ||
 		    glue_fbuf_reserve(e.fbuf, err) < 0 || glue_fault("pre-kill", err) < 0)
 			goto out;
-		if (kill_tree(&e, err) < 0)
+		if (glue_engine_kill_tree(&e, err) < 0)
 			goto out;
-		if (write_buffered(&e, err) < 0) {
+		if (glue_engine_write_buffered(&e, err) < 0) {
 			ck_err_wrap(err, "after the tree was killed (the layer is not complete)");
 			goto out;
 		}
 	} else {
-		if (write_buffered(&e, err) < 0 || write_rest(&e, err) < 0)
+		if (glue_engine_write_buffered(&e, err) < 0 || write_rest(&e, err) < 0)
 			goto out;
 		if (rst && glue_dump_finish(rst, e.layer.dirfd, err) < 0)
 			goto out;

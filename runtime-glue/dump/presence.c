@@ -236,9 +236,10 @@ int glue_presence_check(struct glue_presence *p, struct glue_mobj *obj, struct c
 		uint64_t ws = p->maybe.r[i].start, we = p->maybe.r[i].end;
 		size_t k = i + 1;
 
+		/* (a window may cross other VMAs: only the changed pages are kept) */
 		while (k < p->maybe.nr && p->maybe.r[k].start - we <= CHECK_GAP)
 			we = p->maybe.r[k++].end;
-		if (glue_pagescan_range(obj->scan, ws, we, &win, err) < 0)
+		if (glue_pagescan_range_anon(obj->scan, ws, we, &win, err) < 0)
 			goto out;
 		/* what the window scan found, of the changed pages only */
 		for (size_t w = 0; w < win.nr; w++)

@@ -36,6 +36,9 @@ struct glue_pmw {
 	bool pend_present;
 	glue_pmw_put_fn put; /* page data sink (glue_pmw_set_sink) */
 	void *put_ctx;
+	/* with a sink: entries kept here, written by glue_pmw_close() (no I/O before) */
+	struct glue_pm_ent *held;
+	size_t nr_held, cap_held;
 };
 
 /* see pagemap.h */
@@ -65,6 +68,19 @@ static int flush_pending(struct glue_pmw *w, struct ck_err **err)
 {
 	if (!w->pend_n)
 		return 0;
+	if (w->put) {
+		if (w->nr_held == w->cap_held) {
+			w->cap_held = w->cap_held ? w->cap_held * 2 : 256;
+			w->held = xreallocarray(w->held, w->cap_held, sizeof(*w->held));
+		}
+		w->held[w->nr_held++] = (struct glue_pm_ent){
+			.vaddr = w->pend_vaddr,
+			.nr_pages = w->pend_n,
+			.flags = w->pend_present ? IMG_PE_PRESENT : IMG_PE_PARENT,
+		};
+		w->pend_n = 0;
+		return 0;
+	}
 	if (img_write_pagemap_entry(w->pm, w->pend_vaddr, w->pend_n,
 				    w->pend_present ? IMG_PE_PRESENT : IMG_PE_PARENT, err) < 0)
 		return -1;
@@ -135,6 +151,12 @@ int glue_pmw_close(struct glue_pmw *w, struct ck_err **err)
 		glue_pmw_abort(w);
 		return -1;
 	}
+	for (size_t i = 0; i < w->nr_held; i++)
+		if (img_write_pagemap_entry(w->pm, w->held[i].vaddr, w->held[i].nr_pages,
+					    w->held[i].flags, err) < 0) {
+			glue_pmw_abort(w);
+			return -1;
+		}
 	if (img_close(steal_ptr(&w->pm), err) < 0)
 		rc = -1;
 	if (rc == 0 && img_close(steal_ptr(&w->pages), err) < 0)
@@ -157,6 +179,7 @@ void glue_pmw_abort(struct glue_pmw *w)
 	}
 	img_abort(w->pm);
 	img_abort(w->pages);
+	free(w->held);
 	free(w->name);
 	free(w);
 }

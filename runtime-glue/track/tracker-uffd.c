@@ -381,19 +381,40 @@ static const struct glue_ranges *uffd_changed(struct glue_tracker_ctx *t,
 	return &uo->written;
 }
 
+/* Set the dirty bits of @c's pages that are in @rs: O(ranges met), not O(pages). */
+static void mark(const struct glue_ranges *rs, struct glue_chunk *c)
+{
+	uint64_t end = c->addr + c->npages * GLUE_PAGE_SIZE;
+	size_t lo = 0, hi = rs->nr;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (rs->r[mid].end <= c->addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t k = lo; k < rs->nr && rs->r[k].start < end; k++) {
+		uint64_t s = rs->r[k].start > c->addr ? rs->r[k].start : c->addr;
+		uint64_t e = rs->r[k].end < end ? rs->r[k].end : end;
+
+		memset(c->dirty + (s - c->addr) / GLUE_PAGE_SIZE, 1, (e - s) / GLUE_PAGE_SIZE);
+	}
+}
+
 static int uffd_classify(struct glue_tracker_ctx *t, struct glue_mobj *obj, struct glue_chunk *c,
 			 struct ck_err **err)
 {
 	struct uffd_obj *uo = obj->tracker_priv;
 
 	maybe_arm(t, obj);
-	for (size_t i = 0; i < c->npages; i++) {
-		uint64_t a = c->addr + i * GLUE_PAGE_SIZE;
-
-		if (!uo->history || glue_ranges_contains(&uo->written, a) ||
-		    glue_ranges_contains(&uo->whole, a))
-			c->dirty[i] = 1;
+	if (!uo->history) {
+		memset(c->dirty, 1, c->npages);
+		return 0;
 	}
+	mark(&uo->written, c);
+	mark(&uo->whole, c);
 	return 0;
 }
 
