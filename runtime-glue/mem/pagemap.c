@@ -64,11 +64,26 @@ fail:
 	return NULL;
 }
 
+/* Entries kept in memory at most (2 MiB); past that they are written at once. */
+#define PMW_HELD_MAX 65536
+
+static int write_held(struct glue_pmw *w, struct ck_err **err)
+{
+	for (size_t i = 0; i < w->nr_held; i++)
+		if (img_write_pagemap_entry(w->pm, w->held[i].vaddr, w->held[i].nr_pages,
+					    w->held[i].flags, err) < 0)
+			return -1;
+	w->nr_held = 0;
+	return 0;
+}
+
 static int flush_pending(struct glue_pmw *w, struct ck_err **err)
 {
 	if (!w->pend_n)
 		return 0;
 	if (w->put) {
+		if (w->nr_held == PMW_HELD_MAX && write_held(w, err) < 0)
+			return -1;
 		if (w->nr_held == w->cap_held) {
 			w->cap_held = w->cap_held ? w->cap_held * 2 : 256;
 			w->held = xreallocarray(w->held, w->cap_held, sizeof(*w->held));
@@ -151,12 +166,10 @@ int glue_pmw_close(struct glue_pmw *w, struct ck_err **err)
 		glue_pmw_abort(w);
 		return -1;
 	}
-	for (size_t i = 0; i < w->nr_held; i++)
-		if (img_write_pagemap_entry(w->pm, w->held[i].vaddr, w->held[i].nr_pages,
-					    w->held[i].flags, err) < 0) {
-			glue_pmw_abort(w);
-			return -1;
-		}
+	if (write_held(w, err) < 0) {
+		glue_pmw_abort(w);
+		return -1;
+	}
 	if (img_close(steal_ptr(&w->pm), err) < 0)
 		rc = -1;
 	if (rc == 0 && img_close(steal_ptr(&w->pages), err) < 0)

@@ -39,7 +39,8 @@ int glue_pmw_close(struct glue_pmw *w, struct ck_err **err);
  * goes to @put, in order, instead of pages-<id>.img (the entries are written
  * as usual).  The sink's owner writes it later with glue_pmw_write_data(), in
  * the same order, before glue_pmw_close().  The entries are kept in memory
- * too and written by glue_pmw_close(): no write at all until then.  Used by
+ * too (up to 64 Ki of them, then written at once) and written by
+ * glue_pmw_close(): normally no write at all until then.  Used by
  * the final dump to write after the freeze (dump/frozen-buf.h).
  */
 typedef int (*glue_pmw_put_fn)(void *ctx, struct glue_pmw *w, const void *data, size_t len,
