@@ -11,6 +11,14 @@ load mem-helpers
 
 mem_suite root ptrace crit uffd-wp-async
 
+# the suite's teardown, plus the small filesystem of the full-disk test
+teardown() {
+	if [ -n "${SMALL_MNT:-}" ]; then
+		umount "$SMALL_MNT" 2>/dev/null || umount -l "$SMALL_MNT" 2>/dev/null || true
+	fi
+	mem_teardown
+}
+
 # answered OUTPUT: "N of M" from the frozen-work log line (needs -v).
 answered() {
 	sed -n 's/.*; \([0-9]\+ of [0-9]\+\) unchanged anonymous VMAs answered.*/\1/p' <<<"$1" | tail -n1
@@ -125,4 +133,28 @@ no_page_in() {
 	[ ! -e "$IMG/x" ] && [ ! -e "$IMG/y" ]
 	vcmd alloc z 1
 	untraced "$VPID"
+}
+
+@test "engine: the default (killing) dump onto a full disk fails before the kill, through the buffer or spilling; the tree runs on and its memory checks" {
+	local pid small="$BATS_TEST_TMPDIR/small" bufsize
+	SMALL_MNT=$small
+	start_victim rst-mem
+	pid=$VICTIM_PID
+	retry 200 0.05 grep -q '^READY' "$BATS_TEST_TMPDIR/rst-mem.out"
+	mkdir -p "$small"
+	# rst-mem has 16 MiB of pages: far more than the filesystem holds
+	mount -t tmpfs -o size=4m "ckpt-frozen-$$" "$small"
+	for bufsize in 48M 1M; do
+		ckpt_run -1 dump -t "$pid" -D "$small/d" --frozen-buffer "$bufsize" -v
+		assert_output --partial "No space left on device"
+		refute_output --partial "tree killed"
+		kill -0 "$pid"
+		untraced "$pid"
+		[ ! -e "$small/d" ]
+		run -1 bash -c "ls -A '$small' | grep -q ckpt-tmp"
+	done
+	umount "$small"
+	SMALL_MNT=
+	kill -TERM "$pid"
+	retry 100 0.05 grep -q '^PASS$' "$BATS_TEST_TMPDIR/rst-mem.out"
 }
