@@ -59,6 +59,14 @@ int glue_engine_check_presence(struct engine *e, struct ck_err **err);
  */
 int glue_engine_read_packed(struct engine *e, struct mobj *ob, uint64_t addr, size_t n,
 			    size_t *valid, uint8_t **dst, struct ck_err **err);
+/*
+ * The final dump of @ob, run by run: for a tracker with dirty_ranges(), the
+ * layer's entries come from range arithmetic (present, parent, dirty) and the
+ * dirty runs are read up to 1024 at a time, straight into the frozen buffer.
+ * 1 when done, 0 when not applicable (the caller goes chunk by chunk), -1.
+ */
+int glue_engine_dump_sparse(struct engine *e, struct mobj *ob, struct glue_pmw *w,
+			    struct ck_err **err);
 /* Final dump, after the kill or the thaw: the page data of the frozen buffer. */
 int glue_engine_write_buffered(struct engine *e, struct ck_err **err);
 /* Kill the frozen tree (CRIU's default); the frozen time ends here. */

@@ -455,6 +455,12 @@ static int dump_obj(struct engine *e, struct mobj *ob, struct ck_err **err)
 		return -1;
 	if (e->fbuf)
 		glue_pmw_set_sink(w, glue_fbuf_put, e->fbuf);
+	switch (glue_engine_dump_sparse(e, ob, w, err)) {
+	case -1:
+		goto fail;
+	case 1:
+		goto done; /* written run by run */
+	}
 	for (size_t r = 0; r < ob->m.present.nr; r++) {
 		uint64_t a = ob->m.present.r[r].start, end = ob->m.present.r[r].end;
 
@@ -476,6 +482,7 @@ static int dump_obj(struct engine *e, struct mobj *ob, struct ck_err **err)
 			a += n * GLUE_PAGE_SIZE;
 		}
 	}
+done:
 	if (e->fbuf)
 		ob->pmw = w; /* closed once the buffer is written (write_buffered) */
 	else if (glue_pmw_close(w, err) < 0)

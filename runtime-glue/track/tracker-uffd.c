@@ -403,12 +403,44 @@ static void mark(const struct glue_ranges *rs, struct glue_chunk *c)
 	}
 }
 
+static bool uffd_dirty_ranges(struct glue_tracker_ctx *t, struct glue_mobj *obj,
+			      struct glue_ranges *out)
+{
+	const struct uffd_obj *uo = obj->tracker_priv;
+	size_t i = 0, j = 0;
+
+	if (!uo || !uo->history)
+		return false;
+	/* written ∪ whole, in order */
+	while (i < uo->written.nr || j < uo->whole.nr) {
+		const struct glue_range *r;
+
+		if (j >= uo->whole.nr ||
+		    (i < uo->written.nr && uo->written.r[i].start <= uo->whole.r[j].start))
+			r = &uo->written.r[i++];
+		else
+			r = &uo->whole.r[j++];
+		if (out->nr && r->start < out->r[out->nr - 1].end) {
+			/* overlaps the last one: extend it */
+			if (r->end > out->r[out->nr - 1].end) {
+				out->pages += (r->end - out->r[out->nr - 1].end) >> GLUE_PAGE_SHIFT;
+				out->r[out->nr - 1].end = r->end;
+			}
+			continue;
+		}
+		glue_ranges_add(out, r->start, r->end);
+	}
+	return true;
+}
+
 static int uffd_classify(struct glue_tracker_ctx *t, struct glue_mobj *obj, struct glue_chunk *c,
 			 struct ck_err **err)
 {
 	struct uffd_obj *uo = obj->tracker_priv;
 
 	maybe_arm(t, obj);
+	if (!c->npages)
+		return 0;
 	if (!uo->history) {
 		memset(c->dirty, 1, c->npages);
 		return 0;
@@ -466,6 +498,7 @@ const struct glue_tracker_ops glue_tracker_uffd_ops = {
 	.open = uffd_open,
 	.collect = uffd_collect,
 	.changed = uffd_changed,
+	.dirty_ranges = uffd_dirty_ranges,
 	.classify = uffd_classify,
 	.finish_obj = uffd_finish_obj,
 	.release_obj = uffd_release_obj,

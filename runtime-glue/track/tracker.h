@@ -100,6 +100,16 @@ struct glue_tracker_ops {
 	 */
 	const struct glue_ranges *(*changed)(struct glue_tracker_ctx *t,
 					     const struct glue_mobj *obj, const struct glue_vma *v);
+	/*
+	 * After collect(): every page of @obj that may differ from the parent
+	 * layer, as ranges appended to @out; false when the tracker has no
+	 * history for @obj (every page may differ).  Lets the engine write a
+	 * layer run by run instead of page by page (optional; only for trackers
+	 * without needs_content, compare and record, whose classify() marks
+	 * exactly these pages).
+	 */
+	bool (*dirty_ranges)(struct glue_tracker_ctx *t, struct glue_mobj *obj,
+			     struct glue_ranges *out);
 	/* Mark pages of @c that may differ from the parent layer (optional). */
 	int (*classify)(struct glue_tracker_ctx *t, struct glue_mobj *obj, struct glue_chunk *c,
 			struct ck_err **err);
