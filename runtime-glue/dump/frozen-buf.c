@@ -51,9 +51,9 @@ void glue_fbuf_free(struct glue_fbuf *fb)
 }
 
 /*
- * The buffer, at its first use: transparent huge pages where the kernel gives
- * them, so that filling it while frozen takes a few page faults, not one per
- * 4 KiB page.
+ * The buffer, mapped at its first use (untouched pages cost nothing).  No
+ * MADV_HUGEPAGE: a huge page fault may compact memory first, which took tens
+ * of milliseconds inside the freeze here; 4 KiB faults cost a few.
  */
 static uint8_t *buf_alloc(struct glue_fbuf *fb)
 {
@@ -64,7 +64,6 @@ static uint8_t *buf_alloc(struct glue_fbuf *fb)
 	p = mmap(NULL, fb->cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		return NULL;
-	madvise(p, fb->cap, MADV_HUGEPAGE);
 	fb->data = p;
 	return fb->data;
 }
