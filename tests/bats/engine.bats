@@ -158,3 +158,23 @@ no_page_in() {
 	kill -TERM "$pid"
 	retry 100 0.05 grep -q '^PASS$' "$BATS_TEST_TMPDIR/rst-mem.out"
 }
+
+@test "engine: a fault at pre-kill (everything read, reserved, small images written): the tree is not killed and runs on" {
+	local pid
+	start_victim rst-mem
+	pid=$VICTIM_PID
+	retry 200 0.05 grep -q '^READY' "$BATS_TEST_TMPDIR/rst-mem.out"
+	CK_FAULT=pre-kill ckpt_run -1 dump -t "$pid" -D "$IMG/k" -v
+	assert_output --partial "fault injected at pre-kill"
+	refute_output --partial "tree killed"
+	kill -0 "$pid"
+	untraced "$pid"
+	[ ! -e "$IMG/k" ]
+	run -1 bash -c "ls -A '$IMG' | grep -q ckpt-tmp"
+	# and without the fault the same dump kills it after reading, then writes
+	ckpt_run -0 dump -t "$pid" -D "$IMG/k" -v
+	assert_output --partial "tree killed after"
+	assert_output --regexp "KiB written after the freeze"
+	retry 100 0.05 bash -c "! kill -0 $pid 2>/dev/null || grep -q '^State:.*Z' /proc/$pid/status"
+	[ -e "$IMG/k/inventory.img" ] && [ -e "$IMG/k/pagemap-$pid.img" ]
+}
