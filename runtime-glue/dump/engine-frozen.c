@@ -14,6 +14,7 @@
 #include "runtime-glue/dump/dump-state.h"
 #include "runtime-glue/dump/engine.h"
 #include "runtime-glue/fault.h"
+#include "runtime-glue/mem/copy.h"
 
 /* see engine.h */
 int glue_engine_check_presence(struct engine *e, struct ck_err **err)
@@ -166,8 +167,12 @@ static int sparse_flush(struct sparse *sp, struct ck_err **err)
 			dst = glue_fbuf_tail(e->fbuf, want, err, &failed);
 		if (failed)
 			return -1;
+		/* else the page writer's current buffer (rd_pages <= CHUNK_PAGES): nothing
+		 * is queued to it here, the data goes through the sink at once */
 		if (!dst)
-			dst = e->buf; /* rd_pages <= CHUNK_PAGES */
+			dst = glue_copier_buf(e->layer.copier, err);
+		if (!dst)
+			return -1;
 		got = glue_memreader_read(sp->ob->rd, sp->rd, sp->nr_rd, dst, err);
 		if (got < 0)
 			return -1;
