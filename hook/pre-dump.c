@@ -53,7 +53,7 @@ const struct hook_opt hook_opts_mem[] = {
 	HOOK_OPT(OPT_JSON, "json-progress", 0, NONE, NULL, "pre-dump dump", "print JSON lines instead of the summary line"),
 	HOOK_OPT(OPT_LOG, "log-file", 'o', ARG, "FILE", "pre-dump dump verify", "append the log to FILE (at least at info level)"),
 	HOOK_OPT(OPT_VERBOSE, NULL, 'v', LEVEL, "N", "pre-dump dump verify", "more log; repeatable, or a level 0-4 (-v4, -v 4)"),
-	HOOK_OPT(OPT_FROZEN_BUFFER, "frozen-buffer", 0, ARG, "SIZE", "dump", "page data held in memory while frozen, written after the kill or thaw (default 48M)"),
+	HOOK_OPT(OPT_FROZEN_BUFFER, "frozen-buffer", 0, ARG, "SIZE", "dump", "page data held in memory while frozen, written after the kill or thaw (default 40M)"),
 	HOOK_OPT(OPT_MAX_REPORT, "max-report", 0, ARG, "N", "verify", "print at most N problems per task (default 20)"),
 	HOOK_OPT_END,
 };

@@ -16,7 +16,7 @@
  * at once ("spilled", still frozen) and buffering goes on: ckpt's memory never
  * grows past the bound.  Size 0: every page is written while frozen.
  */
-#define GLUE_FROZEN_BUFFER_DEFAULT (48ULL << 20)
+#define GLUE_FROZEN_BUFFER_DEFAULT (40ULL << 20)
 
 struct glue_fbuf;
 

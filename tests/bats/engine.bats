@@ -113,7 +113,7 @@ no_page_in() {
 	ckpt_run -0 dump --memory-only -t "$VPID" -D "$IMG/3" --prev-images-dir ../2 --tracker uffd-wp \
 		--track-mem --leave-stopped -v
 	refute_output --partial "frozen buffer full"
-	assert_output --regexp "frozen buffer \(49152 KiB\): [0-9]+ KiB of pages, 0 KiB of them spilled"
+	assert_output --regexp "frozen buffer \(40960 KiB\): [0-9]+ KiB of pages, 0 KiB of them spilled"
 	verify_ok "$IMG/3"
 	kill -CONT "$VPID"
 	# --frozen-buffer 0: every page written while frozen, still exact
