@@ -17,6 +17,7 @@
 #include "common/xalloc.h"
 #include "hook/mem-opts.h"
 #include "hook/verbs.h"
+#include "runtime-glue/dump/frozen-buf.h"
 #include "runtime-glue/fault.h"
 #include "runtime-glue/features.h"
 
@@ -42,6 +43,7 @@ enum {
 	OPT_FREEZE_CGROUP,
 	OPT_ORPHAN_PTS,
 	OPT_DESCRIPTORS,
+	OPT_FROZEN_BUFFER,
 };
 
 /* clang-format off */
@@ -59,6 +61,7 @@ const struct hook_opt hook_opts_mem[] = {
 	HOOK_OPT(OPT_JSON, "json-progress", 0, NONE, NULL, "pre-dump dump", "print JSON lines instead of the summary line"),
 	HOOK_OPT(OPT_LOG, "log-file", 'o', ARG, "FILE", "pre-dump dump verify", "append the log to FILE (at least at info level)"),
 	HOOK_OPT(OPT_VERBOSE, NULL, 'v', LEVEL, "N", "pre-dump dump verify", "more log; repeatable, or a level 0-4 (-v4, -v 4)"),
+	HOOK_OPT(OPT_FROZEN_BUFFER, "frozen-buffer", 0, ARG, "SIZE", "dump", "page data held in memory while frozen, written after the kill or thaw (default 40M)"),
 	HOOK_OPT(OPT_MAX_REPORT, "max-report", 0, ARG, "N", "verify", "print at most N problems per task (default 20)"),
 	HOOK_OPT(OPT_ROOT, "root", 0, ARG, "DIR", "dump", "container: its root directory on the host"),
 	HOOK_OPT(OPT_EXT_MNT, "ext-mnt", 0, ARG, "KEY:VAL", "dump", "container: mount point KEY is external (VAL outside); repeatable"),
@@ -192,6 +195,14 @@ int hook_mem_parse(enum hook_mem_verb verb, int argc, char **argv, struct hook_m
 			break;
 		case OPT_DESCRIPTORS:
 			a->mem.ctr.descriptors = true;
+			break;
+		case OPT_FROZEN_BUFFER:
+			if (glue_parse_size(g.arg, &a->mem.frozen_buffer) < 0)
+				return hook_usage_error(
+					name,
+					"--frozen-buffer: bad size '%s' (bytes, or with K, M, G)",
+					g.arg);
+			a->mem.frozen_buffer_set = true;
 			break;
 		case OPT_MAX_REPORT: {
 			long n = strtol(g.arg, &end, 10);

@@ -214,6 +214,24 @@ int img_write_raw(struct img *img, const void *buf, size_t len, struct ck_err **
 }
 
 /* see img.h */
+int img_reserve(struct img *img, uint64_t len, bool *reserved, struct ck_err **err)
+{
+	*reserved = false;
+	if (check_writable(img, err))
+		return -1;
+	if (!len)
+		return 0;
+	if (fallocate(img->fd, FALLOC_FL_KEEP_SIZE, (off_t)img->off, (off_t)len) == 0) {
+		*reserved = true;
+		return 0;
+	}
+	if (errno == EOPNOTSUPP || errno == ENOSYS)
+		return 0;
+	return ck_err_set(err, errno, "%s: reserve %" PRIu64 " bytes at offset %" PRIu64, img->name,
+			  len, img->off);
+}
+
+/* see img.h */
 int img_write_pagemap_head(struct img *img, uint32_t pages_id, struct ck_err **err)
 {
 	PagemapHead h = PAGEMAP_HEAD__INIT;

@@ -101,6 +101,13 @@ int img_write_pagemap_entry(struct img *img, uint64_t vaddr, uint64_t nr_pages, 
 
 /* Append raw bytes to an IMG_PAGES image (buffered like img_write). */
 int img_write_raw(struct img *img, const void *buf, size_t len, struct ck_err **err);
+/*
+ * Reserve disk space for @len more bytes after what was written so far
+ * (fallocate, the file size is kept), so that appending them later cannot
+ * fail for want of space.  0 also when the filesystem cannot reserve
+ * (*reserved false then); -1 with *err (ENOSPC, ...).
+ */
+int img_reserve(struct img *img, uint64_t len, bool *reserved, struct ck_err **err);
 
 /*
  * IMG_PIPES_DATA: every PipeDataEntry is followed by its `bytes` raw bytes of

@@ -17,43 +17,19 @@
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "runtime-glue/dump/dump-state.h"
+#include "runtime-glue/dump/engine.h"
+#include "runtime-glue/dump/frozen-buf.h"
 #include "runtime-glue/fault.h"
 #include "runtime-glue/mem/copy.h"
 #include "runtime-glue/dump/predump.h"
+#include "runtime-glue/dump/presence.h"
 #include "runtime-glue/mem/pagemap.h"
 #include "runtime-glue/proc/seccomp.h"
 #include "runtime-glue/dump/progress.h"
 #include "runtime-glue/track/tracker.h"
 #include "runtime-glue/track/uffd-target.h"
 
-#define CHUNK_PAGES 512 /* 2 MiB copied per step: bounds ckpt's memory */
-#define COPY_SLOTS  4   /* buffers between reading and writing (copy.h) */
-
-/* A memory object plus what only the engine needs. */
-struct mobj {
-	struct glue_mobj m;
-	struct glue_vmas vmas;     /* task objects */
-	struct glue_memreader *rd; /* task objects */
-	int shm_fd;                /* shmem objects: the segment, via map_files */
-	uint64_t shm_dev;
-	bool collected;
-};
-
-struct engine {
-	const struct glue_mem_opts *o;
-	struct glue_layer layer;
-	struct glue_tracker_ctx trk;
-	bool trk_open;
-	struct glue_freezer *fz;
-	struct glue_pstree tree;
-	struct mobj *obj;
-	size_t nr_obj;
-	struct glue_progress *prog;
-	struct glue_mem_result *res;
-	uint8_t *buf, *held, *dirty, *rd;
-	uint64_t pages_total, pages_done;
-	bool half_fault_done;
-};
+#define COPY_SLOTS 4 /* buffers between reading and writing (copy.h) */
 
 /* see predump.h */
 int glue_mem_pick_tracker(int want, enum glue_tracker *out, char *why, size_t why_len,
@@ -92,6 +68,8 @@ static void free_objs(struct engine *e)
 		glue_vmas_free(&ob->vmas);
 		glue_pagescan_close(ob->m.scan);
 		glue_memreader_close(ob->rd);
+		glue_presence_free(&ob->pres);
+		glue_pmw_abort(ob->pmw);
 		glue_ranges_free(&ob->m.present);
 		glue_ranges_free(&ob->m.parent_held);
 		if (ob->shm_fd >= 0)
@@ -190,7 +168,9 @@ static bool skip_dead(struct engine *e, struct glue_task *t, struct ck_err **err
 		glue_vmas_free(&ob->vmas);
 		glue_pagescan_close(ob->m.scan);
 		glue_memreader_close(ob->rd);
+		glue_presence_free(&ob->pres);
 		glue_ranges_free(&ob->m.present);
+		glue_ranges_free(&ob->m.parent_held);
 		ck_err_free(err);
 	}
 	pr_info("pid %d is a zombie (it exited, its parent has not reaped it): no memory to dump",
@@ -198,12 +178,15 @@ static bool skip_dead(struct engine *e, struct glue_task *t, struct ck_err **err
 	return true;
 }
 
-/* Frozen: VMAs, the pages to dump, the tracker's snapshot. */
+/*
+ * Frozen: VMAs, the pages to dump, the tracker's snapshot.  VMAs an exact
+ * tracker answers for are not scanned for presence (presence.h).
+ */
 static int collect(struct engine *e, struct ck_err **err)
 {
 	enum glue_scan_method sm =
 		glue_fault_enabled("no-pagemap-scan") ? GLUE_SCAN_PAGEMAP : GLUE_SCAN_AUTO;
-	uint64_t t0 = glue_now_us();
+	uint64_t t0 = glue_now_us(), t_maps = 0, t_trk = 0, t_scan = 0, deferred = 0, answered = 0;
 
 	for (size_t i = 0; i < e->tree.nr; i++) {
 		struct glue_task *t = &e->tree.t[i];
@@ -216,13 +199,18 @@ static int collect(struct engine *e, struct ck_err **err)
 		ob->m.pid = t->pid;
 		ob->m.id = (uint64_t)t->vpid;
 		ob->m.task = t;
-		/* pre-dump: the cheap maps inside the freeze, VmFlags after the thaw */
-		if ((e->o->pre_dump ? glue_vmas_read_fast : glue_vmas_read)(t->pid, &ob->vmas,
-									    err) < 0) {
+		t_maps -= glue_now_us();
+		/*
+		 * The cheap maps inside the freeze, VmFlags after the thaw, except
+		 * for a restorable dump (its mm images come from the frozen read).
+		 */
+		if ((!e->o->restorable ? glue_vmas_read_fast : glue_vmas_read)(t->pid, &ob->vmas,
+									       err) < 0) {
 			if (skip_dead(e, t, err))
 				continue;
 			return ck_err_wrap(err, "task %d", (int)t->pid);
 		}
+		t_maps += glue_now_us();
 		ob->m.vmas = &ob->vmas;
 		ob->m.scan = glue_pagescan_open(t->pid, sm, err);
 		if (!ob->m.scan) {
@@ -236,11 +224,10 @@ static int collect(struct engine *e, struct ck_err **err)
 				continue;
 			return -1;
 		}
-		j = 0;
-		while (j < ob->vmas.nr &&
-		       glue_pagescan_vma(ob->m.scan, &ob->vmas.v[j], &ob->m.present, err) == 0)
-			j++;
-		if (j < ob->vmas.nr) {
+		if (load_parent(e, ob, err) < 0)
+			return -1;
+		if (glue_presence_scan(&ob->pres, &ob->m, e->trk.ops, e->layer.parent_dirfd, err) <
+		    0) {
 			if (skip_dead(e, t, err))
 				continue;
 			return ck_err_wrap(err, "task %d", (int)t->pid);
@@ -260,14 +247,27 @@ static int collect(struct engine *e, struct ck_err **err)
 		/* add_obj() moved the array: point each object at its own VMAs again */
 		if (!ob->m.shmem)
 			ob->m.vmas = &ob->vmas;
-		if (load_parent(e, ob, err) < 0)
+		else if (load_parent(e, ob, err) < 0)
 			return -1;
+		t_trk -= glue_now_us();
 		if (e->trk.ops->collect && e->trk.ops->collect(&e->trk, &ob->m, err) < 0)
 			return ck_err_wrap(err, "tracker %s", glue_tracker_name(e->trk.ops->id));
+		t_trk += glue_now_us();
 		ob->collected = true;
+		if (!ob->m.shmem) {
+			if (glue_presence_resolve(&ob->pres, &e->trk, &ob->m, err) < 0)
+				return ck_err_wrap(err, "task %d", (int)ob->m.pid);
+			t_scan += ob->pres.scan_us;
+			deferred += ob->pres.nr_deferred;
+			answered += ob->pres.nr_answered;
+		}
 		e->pages_total += ob->m.present.pages;
 	}
 	e->res->discover_us += glue_now_us() - t0;
+	pr_info("frozen work: maps %" PRIu64 " us, presence scans %" PRIu64 " us, tracker %" PRIu64
+		" us; %" PRIu64 " of %" PRIu64
+		" unchanged anonymous VMAs answered by the tracker (no presence scan)",
+		t_maps, t_scan, t_trk, answered, deferred);
 	pr_info("%zu memory objects, %" PRIu64 " pages to look at (page scan: %s)", e->nr_obj,
 		e->pages_total,
 		e->nr_obj && e->obj[0].m.scan &&
@@ -336,13 +336,17 @@ static ssize_t do_chunk(struct engine *e, struct mobj *ob, struct glue_pmw *w, s
 		.read = e->rd,
 	};
 	uint64_t t0 = glue_now_us(), t1, written = 0;
-	size_t valid = n;
+	size_t valid = n, dpos = 0;
+	uint8_t *pbuf; /* where packed data was read */
+	/* data is never looked at by the tracker: dirty runs read packed */
+	bool packed = !ops->needs_content && !ops->compare && !ops->record && !ob->m.shmem;
 
 	/* a free buffer of the page writer (waiting for it is write time) */
 	e->buf = glue_copier_buf(e->layer.copier, err);
 	if (!e->buf)
 		return -1;
 	c.buf = e->buf;
+	pbuf = e->buf;
 	e->res->st.memwrite_us += glue_now_us() - t0;
 	t0 = glue_now_us();
 	fill_held(&ob->m.parent_held, hcur, addr, n, e->held);
@@ -355,7 +359,9 @@ static ssize_t do_chunk(struct engine *e, struct mobj *ob, struct glue_pmw *w, s
 		e->dirty[i] |= !e->held[i];
 
 	/* Read what must be looked at: everything for content trackers, else dirty runs. */
-	for (size_t i = 0; i < n;) {
+	if (packed && glue_engine_read_packed(e, ob, addr, n, &valid, &pbuf, err) < 0)
+		return -1;
+	for (size_t i = 0; i < n && !packed;) {
 		size_t j = i;
 		ssize_t got;
 
@@ -403,10 +409,15 @@ static ssize_t do_chunk(struct engine *e, struct mobj *ob, struct glue_pmw *w, s
 		while (j < valid && e->dirty[j] == d)
 			j++;
 		if (glue_pmw_add(w, addr + i * GLUE_PAGE_SIZE, j - i,
-				 d ? e->buf + i * GLUE_PAGE_SIZE : NULL, err) < 0)
+				 d ? (packed ? pbuf + dpos * GLUE_PAGE_SIZE
+					     : e->buf + i * GLUE_PAGE_SIZE)
+				   : NULL,
+				 err) < 0)
 			return -1;
-		if (d)
+		if (d) {
 			written += j - i;
+			dpos += j - i;
+		}
 		i = j;
 	}
 	if (ops->record && ops->record(&e->trk, &ob->m, &c, err) < 0)
@@ -442,6 +453,14 @@ static int dump_obj(struct engine *e, struct mobj *ob, struct ck_err **err)
 
 	if (!w)
 		return -1;
+	if (e->fbuf)
+		glue_pmw_set_sink(w, glue_fbuf_put, e->fbuf);
+	switch (glue_engine_dump_sparse(e, ob, w, err)) {
+	case -1:
+		goto fail;
+	case 1:
+		goto done; /* written run by run */
+	}
 	for (size_t r = 0; r < ob->m.present.nr; r++) {
 		uint64_t a = ob->m.present.r[r].start, end = ob->m.present.r[r].end;
 
@@ -463,7 +482,10 @@ static int dump_obj(struct engine *e, struct mobj *ob, struct ck_err **err)
 			a += n * GLUE_PAGE_SIZE;
 		}
 	}
-	if (glue_pmw_close(w, err) < 0)
+done:
+	if (e->fbuf)
+		ob->pmw = w; /* closed once the buffer is written (write_buffered) */
+	else if (glue_pmw_close(w, err) < 0)
 		return ck_err_wrap(err, "%s", name);
 	if (e->trk.ops->finish_obj &&
 	    e->trk.ops->finish_obj(&e->trk, &ob->m, e->layer.dirfd, err) < 0)
@@ -488,7 +510,7 @@ static int write_rest(struct engine *e, struct ck_err **err)
 		 */
 		if (ob->m.shmem || e->o->restorable)
 			continue;
-		if (e->o->pre_dump) {
+		if (!e->o->restorable) {
 			struct glue_vmas full = { 0 };
 			_cleanup_err_ struct ck_err *e2 = NULL;
 
@@ -665,13 +687,19 @@ int glue_mem_dump(const struct glue_mem_opts *o, struct glue_mem_result *res, st
 	glue_progress_phase(e.prog, "frozen");
 	if (collect(&e, err) < 0)
 		goto out;
-	glue_progress_set_total(e.prog, e.pages_total * GLUE_PAGE_SIZE);
 	if (o->pre_dump) {
 		if (thaw(&e, false, err) < 0)
 			goto out;
 		if (glue_fault("thawed", err) < 0)
 			goto out;
 	}
+	/* the changed pages' presence: frozen for a dump, after the thaw for a pre-dump */
+	if (glue_engine_check_presence(&e, err) < 0)
+		goto out;
+	glue_progress_set_total(e.prog, e.pages_total * GLUE_PAGE_SIZE);
+	if (!o->pre_dump)
+		e.fbuf = glue_fbuf_new(o->frozen_buffer_set ? o->frozen_buffer
+							    : GLUE_FROZEN_BUFFER_DEFAULT);
 	for (size_t i = 0; i < e.nr_obj; i++)
 		if (dump_obj(&e, &e.obj[i], err) < 0)
 			goto out;
@@ -681,13 +709,33 @@ int glue_mem_dump(const struct glue_mem_opts *o, struct glue_mem_result *res, st
 		goto out;
 	if (!o->pre_dump && !o->kill_after && glue_fault("final-thawed", err) < 0)
 		goto out;
-	if (write_rest(&e, err) < 0)
-		goto out;
-	if (rst && glue_dump_finish(rst, e.layer.dirfd, err) < 0)
-		goto out;
-	/* A dump that kills the tree is still frozen here: frozen until now. */
-	if (o->kill_after)
-		res->st.frozen_us = glue_freezer_frozen_us(e.fz);
+	if (o->kill_after) {
+		/*
+		 * The tree is killed before the buffered pages are written: what
+		 * could fail for want of space is done first (the small images,
+		 * the pages' space reserved), the tree still frozen.
+		 */
+		if (write_rest(&e, err) < 0 ||
+		    (rst && glue_dump_finish(rst, e.layer.dirfd, err) < 0) ||
+		    glue_fbuf_reserve(e.fbuf, err) < 0 || glue_fault("pre-kill", err) < 0)
+			goto out;
+		/* CRIU's order: post-dump, then the kill; a failed post-dump resumes the tree */
+		if (o->notify && o->notify(o->notify_arg, "post-dump", err) < 0)
+			goto out;
+		if (glue_engine_kill_tree(&e, err) < 0)
+			goto out;
+		if (glue_engine_write_buffered(&e, err) < 0) {
+			ck_err_wrap(err, "after the tree was killed (the layer is not complete)");
+			goto out;
+		}
+		/* runc removes the container once answered: its tasks must be gone */
+		glue_dump_wait_gone(&e.tree, 5000);
+	} else {
+		if (glue_engine_write_buffered(&e, err) < 0 || write_rest(&e, err) < 0)
+			goto out;
+		if (rst && glue_dump_finish(rst, e.layer.dirfd, err) < 0)
+			goto out;
+	}
 	/* a layer of a tree that is gone restores nothing: not a success */
 	if (o->pre_dump && glue_task_refresh_dead(&e.tree.t[0])) {
 		ck_err_set(
@@ -703,7 +751,8 @@ int glue_mem_dump(const struct glue_mem_opts *o, struct glue_mem_result *res, st
 	res->bytes_written = e.layer.bytes_written;
 	if (glue_layer_commit(&e.layer, err) < 0)
 		goto out;
-	if (o->notify && !o->pre_dump && o->notify(o->notify_arg, "post-dump", err) < 0)
+	if (o->notify && !o->pre_dump && !o->kill_after &&
+	    o->notify(o->notify_arg, "post-dump", err) < 0)
 		goto out;
 	if (net_locked && !o->kill_after && !o->leave_stopped) {
 		_cleanup_err_ struct ck_err *e3 = NULL;
@@ -712,16 +761,6 @@ int glue_mem_dump(const struct glue_mem_opts *o, struct glue_mem_result *res, st
 		if (o->notify(o->notify_arg, "network-unlock", &e3) < 0)
 			pr_warn("network-unlock: %s", e3->msg);
 	}
-	if (o->kill_after) {
-		/* CRIU's default: the dumped tree never runs again (killed while stopped) */
-		_cleanup_err_ struct ck_err *e2 = NULL;
-
-		if (glue_dump_after(&e.tree, GLUE_DUMP_KILL, err) < 0)
-			goto out;
-		if (thaw(&e, false, &e2) < 0)
-			pr_debug("release after kill: %s", e2->msg);
-		glue_dump_wait_gone(&e.tree, 5000);
-	}
 	pr_info("layer %s: %" PRIu64 " pages written, %" PRIu64 " in parent, %" PRIu64
 		" scanned, frozen %" PRIu64 " us",
 		o->images_dir, res->st.pages_written, res->st.pages_skipped_parent,
@@ -729,7 +768,7 @@ int glue_mem_dump(const struct glue_mem_opts *o, struct glue_mem_result *res, st
 	glue_progress_done(steal_ptr(&e.prog), glue_tracker_name(tid), &res->st, res->discover_us);
 	rc = 0;
 out:
-	if (rc < 0 && e.fz) {
+	if (rc < 0 && e.fz && !e.killed) {
 		/* The tree runs again before anything else is cleaned up. */
 		_cleanup_err_ struct ck_err *e2 = NULL;
 
@@ -745,6 +784,7 @@ out:
 		if (o->notify(o->notify_arg, "network-unlock", &e3) < 0)
 			pr_warn("network-unlock: %s", e3->msg);
 	}
+	glue_fbuf_free(e.fbuf);
 	glue_dump_state_free(rst);
 	free_objs(&e);
 	if (e.trk_open && e.trk.ops->close)

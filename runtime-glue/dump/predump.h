@@ -34,18 +34,21 @@ struct glue_mem_opts {
 	/* dump: also write what `criu restore` needs besides memory (dump-state.h) */
 	bool restorable;
 	bool shell_job;           /* session/group leaders may be outside the tree */
-	bool kill_after;          /* dump: SIGKILL the tree once the layer is complete */
+	bool kill_after;          /* dump: SIGKILL the tree once all is read and reserved */
 	struct glue_ctr_opts ctr; /* dump: what a container dump is given (dump-state.h) */
 	/*
 	 * Final dump: told each step as CRIU's notify scripts name them
 	 * ("pre-dump" before the freeze, "network-lock" once frozen when the
-	 * container's netns is dropped, "post-dump" once the images are
-	 * committed and before the kill, "network-unlock" after a
+	 * container's netns is dropped, "post-dump" before the kill (once all is
+	 * read and the pages' space reserved) or, left running, once committed, "network-unlock" after a
 	 * --leave-running release or a failure that followed "network-lock").
 	 * A failure of any but network-unlock fails the dump; the tree is thawed.
 	 */
 	int (*notify)(void *arg, const char *script, struct ck_err **err);
 	void *notify_arg;
+	/* dump: bytes of page data held in memory while frozen (frozen-buf.h) */
+	uint64_t frozen_buffer;
+	bool frozen_buffer_set;
 	const char *verb; /* for the progress line */
 };
 

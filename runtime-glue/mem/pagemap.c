@@ -34,6 +34,11 @@ struct glue_pmw {
 	char *name;
 	uint64_t pend_vaddr, pend_n;
 	bool pend_present;
+	glue_pmw_put_fn put; /* page data sink (glue_pmw_set_sink) */
+	void *put_ctx;
+	/* with a sink: entries kept here, written by glue_pmw_close() (no I/O before) */
+	struct glue_pm_ent *held;
+	size_t nr_held, cap_held;
 };
 
 /* see pagemap.h */
@@ -59,10 +64,38 @@ fail:
 	return NULL;
 }
 
+/* Entries kept in memory at most (2 MiB); past that they are written at once. */
+#define PMW_HELD_MAX 65536
+
+static int write_held(struct glue_pmw *w, struct ck_err **err)
+{
+	for (size_t i = 0; i < w->nr_held; i++)
+		if (img_write_pagemap_entry(w->pm, w->held[i].vaddr, w->held[i].nr_pages,
+					    w->held[i].flags, err) < 0)
+			return -1;
+	w->nr_held = 0;
+	return 0;
+}
+
 static int flush_pending(struct glue_pmw *w, struct ck_err **err)
 {
 	if (!w->pend_n)
 		return 0;
+	if (w->put) {
+		if (w->nr_held == PMW_HELD_MAX && write_held(w, err) < 0)
+			return -1;
+		if (w->nr_held == w->cap_held) {
+			w->cap_held = w->cap_held ? w->cap_held * 2 : 256;
+			w->held = xreallocarray(w->held, w->cap_held, sizeof(*w->held));
+		}
+		w->held[w->nr_held++] = (struct glue_pm_ent){
+			.vaddr = w->pend_vaddr,
+			.nr_pages = w->pend_n,
+			.flags = w->pend_present ? IMG_PE_PRESENT : IMG_PE_PARENT,
+		};
+		w->pend_n = 0;
+		return 0;
+	}
 	if (img_write_pagemap_entry(w->pm, w->pend_vaddr, w->pend_n,
 				    w->pend_present ? IMG_PE_PRESENT : IMG_PE_PARENT, err) < 0)
 		return -1;
@@ -87,6 +120,8 @@ int glue_pmw_add(struct glue_pmw *w, uint64_t vaddr, size_t npages, const void *
 		w->pend_present = present;
 	}
 	w->pend_n += npages;
+	if (present && w->put)
+		return w->put(w->put_ctx, w, data, npages * GLUE_PAGE_SIZE, err);
 	if (present) {
 		size_t len = npages * GLUE_PAGE_SIZE;
 
@@ -100,12 +135,38 @@ int glue_pmw_add(struct glue_pmw *w, uint64_t vaddr, size_t npages, const void *
 }
 
 /* see pagemap.h */
+void glue_pmw_set_sink(struct glue_pmw *w, glue_pmw_put_fn put, void *ctx)
+{
+	w->put = put;
+	w->put_ctx = ctx;
+}
+
+/* see pagemap.h */
+int glue_pmw_write_data(struct glue_pmw *w, const void *data, size_t len, struct ck_err **err)
+{
+	if (img_write_raw(w->pages, data, len, err) < 0)
+		return -1;
+	w->l->bytes_written += len;
+	return 0;
+}
+
+/* see pagemap.h */
+int glue_pmw_reserve(struct glue_pmw *w, uint64_t len, bool *reserved, struct ck_err **err)
+{
+	return img_reserve(w->pages, len, reserved, err);
+}
+
+/* see pagemap.h */
 int glue_pmw_close(struct glue_pmw *w, struct ck_err **err)
 {
 	int rc = 0;
 
 	if ((w->l->copier && glue_copier_drain(w->l->copier, err) < 0) ||
 	    flush_pending(w, err) < 0) {
+		glue_pmw_abort(w);
+		return -1;
+	}
+	if (write_held(w, err) < 0) {
 		glue_pmw_abort(w);
 		return -1;
 	}
@@ -131,6 +192,7 @@ void glue_pmw_abort(struct glue_pmw *w)
 	}
 	img_abort(w->pm);
 	img_abort(w->pages);
+	free(w->held);
 	free(w->name);
 	free(w);
 }

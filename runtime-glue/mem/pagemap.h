@@ -34,6 +34,22 @@ struct glue_pmw *glue_pmw_open(struct glue_layer *l, const char *name, struct ck
 int glue_pmw_add(struct glue_pmw *w, uint64_t vaddr, size_t npages, const void *data,
 		 struct ck_err **err);
 int glue_pmw_close(struct glue_pmw *w, struct ck_err **err);
+/*
+ * A sink for page data: while set, the data of PE_PRESENT pages added to @w
+ * goes to @put, in order, instead of pages-<id>.img (the entries are written
+ * as usual).  The sink's owner writes it later with glue_pmw_write_data(), in
+ * the same order, before glue_pmw_close().  The entries are kept in memory
+ * too (up to 64 Ki of them, then written at once) and written by
+ * glue_pmw_close(): normally no write at all until then.  Used by
+ * the final dump to write after the freeze (dump/frozen-buf.h).
+ */
+typedef int (*glue_pmw_put_fn)(void *ctx, struct glue_pmw *w, const void *data, size_t len,
+			       struct ck_err **err);
+void glue_pmw_set_sink(struct glue_pmw *w, glue_pmw_put_fn put, void *ctx);
+/* Written at once by the calling thread (never through the layer's copier). */
+int glue_pmw_write_data(struct glue_pmw *w, const void *data, size_t len, struct ck_err **err);
+/* Reserve space for @len more bytes of page data (img_reserve()). */
+int glue_pmw_reserve(struct glue_pmw *w, uint64_t len, bool *reserved, struct ck_err **err);
 void glue_pmw_abort(struct glue_pmw *w);
 
 /* ---- reading pagemaps ---- */

@@ -213,10 +213,8 @@ static int add_swapped(struct glue_pagescan *ps, uint64_t start, uint64_t end,
 }
 
 static int scan_ioctl(struct glue_pagescan *ps, uint64_t start, uint64_t end,
-		      struct glue_ranges *out, struct ck_err **err)
+		      struct glue_ranges *out, uint64_t skip, struct ck_err **err)
 {
-	const uint64_t skip = PAGE_IS_PFNZERO | PAGE_IS_FILE | PAGE_IS_GUARD;
-
 	while (start < end) {
 		struct pm_scan_arg arg = {
 			.size = sizeof(arg),
@@ -287,7 +285,18 @@ int glue_pagescan_range(struct glue_pagescan *ps, uint64_t start, uint64_t end,
 			struct glue_ranges *out, struct ck_err **err)
 {
 	if (ps->method == GLUE_SCAN_PAGEMAP_SCAN)
-		return scan_ioctl(ps, start, end, out, err);
+		return scan_ioctl(ps, start, end, out,
+				  PAGE_IS_PFNZERO | PAGE_IS_FILE | PAGE_IS_GUARD, err);
+	return scan_pagemap(ps, start, end, out, err);
+}
+
+/* see pages.h */
+int glue_pagescan_range_anon(struct glue_pagescan *ps, uint64_t start, uint64_t end,
+			     struct glue_ranges *out, struct ck_err **err)
+{
+	/* no PAGE_IS_FILE in any mask: the kernel then never looks at struct page */
+	if (ps->method == GLUE_SCAN_PAGEMAP_SCAN)
+		return scan_ioctl(ps, start, end, out, PAGE_IS_PFNZERO | PAGE_IS_GUARD, err);
 	return scan_pagemap(ps, start, end, out, err);
 }
 

@@ -68,6 +68,14 @@ int glue_pagescan_range(struct glue_pagescan *ps, uint64_t start, uint64_t end,
 			struct glue_ranges *out, struct ck_err **err);
 
 /*
+ * The same for ranges of anonymous VMAs only, about three times cheaper: no
+ * page there can be page cache, so the kernel is not asked (it would look at
+ * every page's struct page).
+ */
+int glue_pagescan_range_anon(struct glue_pagescan *ps, uint64_t start, uint64_t end,
+			     struct glue_ranges *out, struct ck_err **err);
+
+/*
  * Append the pages to dump for one VMA: for GLUE_DUMP_PRIVATE the scan above,
  * for GLUE_DUMP_WHOLE the whole VMA, nothing for the other kinds.
  */

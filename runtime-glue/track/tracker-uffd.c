@@ -84,6 +84,9 @@ static int uffd_open(struct glue_tracker_ctx *t, int parent_dirfd, int layer_dir
 	r->parent_dirfd = parent_dirfd;
 	r->rearm = rearm;
 	t->priv = r;
+	/* probed now, before the freeze; the answer is asked for while frozen */
+	if (parent_dirfd >= 0 && !glue_uffd_reports_removed())
+		pr_info("uffd-wp: this kernel does not report removed pages as written: every VMA is scanned for presence");
 	return 0;
 }
 
@@ -363,19 +366,87 @@ static void maybe_arm(struct glue_tracker_ctx *t, struct glue_mobj *obj)
 	pr_info("uffd-wp: pid %d: tracker armed", (int)obj->pid);
 }
 
+/*
+ * Exact for a VMA that was tracked since the parent layer (not dumped whole
+ * this round), on a kernel that reports removed pages as written.
+ */
+static const struct glue_ranges *uffd_changed(struct glue_tracker_ctx *t,
+					      const struct glue_mobj *obj, const struct glue_vma *v)
+{
+	const struct uffd_obj *uo = obj->tracker_priv;
+
+	if (!uo || !uo->history || obj->shmem || !trackable(v) ||
+	    glue_ranges_contains(&uo->whole, v->start) || !glue_uffd_reports_removed())
+		return NULL;
+	return &uo->written;
+}
+
+/* Set the dirty bits of @c's pages that are in @rs: O(ranges met), not O(pages). */
+static void mark(const struct glue_ranges *rs, struct glue_chunk *c)
+{
+	uint64_t end = c->addr + c->npages * GLUE_PAGE_SIZE;
+	size_t lo = 0, hi = rs->nr;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (rs->r[mid].end <= c->addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t k = lo; k < rs->nr && rs->r[k].start < end; k++) {
+		uint64_t s = rs->r[k].start > c->addr ? rs->r[k].start : c->addr;
+		uint64_t e = rs->r[k].end < end ? rs->r[k].end : end;
+
+		memset(c->dirty + (s - c->addr) / GLUE_PAGE_SIZE, 1, (e - s) / GLUE_PAGE_SIZE);
+	}
+}
+
+static bool uffd_dirty_ranges(struct glue_tracker_ctx *t, struct glue_mobj *obj,
+			      struct glue_ranges *out)
+{
+	const struct uffd_obj *uo = obj->tracker_priv;
+	size_t i = 0, j = 0;
+
+	if (!uo || !uo->history)
+		return false;
+	/* written ∪ whole, in order */
+	while (i < uo->written.nr || j < uo->whole.nr) {
+		const struct glue_range *r;
+
+		if (j >= uo->whole.nr ||
+		    (i < uo->written.nr && uo->written.r[i].start <= uo->whole.r[j].start))
+			r = &uo->written.r[i++];
+		else
+			r = &uo->whole.r[j++];
+		if (out->nr && r->start < out->r[out->nr - 1].end) {
+			/* overlaps the last one: extend it */
+			if (r->end > out->r[out->nr - 1].end) {
+				out->pages += (r->end - out->r[out->nr - 1].end) >> GLUE_PAGE_SHIFT;
+				out->r[out->nr - 1].end = r->end;
+			}
+			continue;
+		}
+		glue_ranges_add(out, r->start, r->end);
+	}
+	return true;
+}
+
 static int uffd_classify(struct glue_tracker_ctx *t, struct glue_mobj *obj, struct glue_chunk *c,
 			 struct ck_err **err)
 {
 	struct uffd_obj *uo = obj->tracker_priv;
 
 	maybe_arm(t, obj);
-	for (size_t i = 0; i < c->npages; i++) {
-		uint64_t a = c->addr + i * GLUE_PAGE_SIZE;
-
-		if (!uo->history || glue_ranges_contains(&uo->written, a) ||
-		    glue_ranges_contains(&uo->whole, a))
-			c->dirty[i] = 1;
+	if (!c->npages)
+		return 0;
+	if (!uo->history) {
+		memset(c->dirty, 1, c->npages);
+		return 0;
 	}
+	mark(&uo->written, c);
+	mark(&uo->whole, c);
 	return 0;
 }
 
@@ -426,6 +497,8 @@ const struct glue_tracker_ops glue_tracker_uffd_ops = {
 	.needs_content = false,
 	.open = uffd_open,
 	.collect = uffd_collect,
+	.changed = uffd_changed,
+	.dirty_ranges = uffd_dirty_ranges,
 	.classify = uffd_classify,
 	.finish_obj = uffd_finish_obj,
 	.release_obj = uffd_release_obj,

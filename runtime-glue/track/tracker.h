@@ -28,8 +28,9 @@
  *
  *   open()                            once per run, tree not frozen yet
  *   ┌ frozen ────────────────────────────────────────────────────────────┐
- *   │ engine: VMAs + presence scan of every object                       │
+ *   │ engine: VMAs + presence scan (not of VMAs that changed() covers)   │
  *   │ collect(obj)      kernel trackers read and re-arm the dirty state   │
+ *   │ changed(obj, vma) exact trackers: the pages that may differ         │
  *   └────────────────────────────────────────────────────────────────────┘
  *   (pre-dump thaws here; dump stays frozen)
  *   for each chunk of present pages of obj, in increasing address order:
@@ -89,6 +90,26 @@ struct glue_tracker_ops {
 		    struct ck_err **err);
 	/* Frozen: snapshot the dirty state of @obj and re-arm (optional). */
 	int (*collect)(struct glue_tracker_ctx *t, struct glue_mobj *obj, struct ck_err **err);
+	/*
+	 * Frozen, after collect(): the pages of anonymous VMA @v of @obj that may
+	 * differ from the parent layer, when the tracker knows them exactly,
+	 * pages that were removed since (MADV_DONTNEED, ...) included; NULL when
+	 * it does not (optional).  With an answer the engine does not scan @v for
+	 * presence: the parent's pages of @v that are not in the answer are
+	 * still there, unchanged; only the answer's pages are checked.
+	 */
+	const struct glue_ranges *(*changed)(struct glue_tracker_ctx *t,
+					     const struct glue_mobj *obj, const struct glue_vma *v);
+	/*
+	 * After collect(): every page of @obj that may differ from the parent
+	 * layer, as ranges appended to @out; false when the tracker has no
+	 * history for @obj (every page may differ).  Lets the engine write a
+	 * layer run by run instead of page by page (optional; only for trackers
+	 * without needs_content, compare and record, whose classify() marks
+	 * exactly these pages).
+	 */
+	bool (*dirty_ranges)(struct glue_tracker_ctx *t, struct glue_mobj *obj,
+			     struct glue_ranges *out);
 	/* Mark pages of @c that may differ from the parent layer (optional). */
 	int (*classify)(struct glue_tracker_ctx *t, struct glue_mobj *obj, struct glue_chunk *c,
 			struct ck_err **err);

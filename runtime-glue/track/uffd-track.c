@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "common/cleanup.h"
 #include "common/linux-compat.h"
@@ -95,4 +98,86 @@ int glue_uffd_scan_written(int pagemap_fd, uint64_t start, uint64_t end, struct 
 		}
 	}
 	return 0;
+}
+
+#define PROBE_PMD (2ULL << 20)
+
+/* Pages of [start, end) reported written (no re-protect); -1 on error. */
+static long count_written(int pm, uint64_t start, uint64_t end, struct glue_ranges *out)
+{
+	struct pm_scan_arg arg = {
+		.size = sizeof(arg),
+		.start = start,
+		.end = end,
+		.category_mask = PAGE_IS_WRITTEN,
+		.return_mask = PAGE_IS_WRITTEN,
+	};
+	struct page_region v[16];
+	long n;
+
+	arg.vec = (uintptr_t)v;
+	arg.vec_len = 16;
+	n = ioctl(pm, PAGEMAP_SCAN, &arg);
+
+	if (n < 0 || arg.walk_end != end)
+		return -1;
+	for (long i = 0; i < n; i++)
+		glue_ranges_add(out, v[i].start, v[i].end);
+	return n;
+}
+
+/*
+ * Three 2 MiB blocks: A populated, one page zapped (an empty PTE); B populated
+ * with a THP where the kernel gives one, then zapped whole (no PMD entry, or
+ * an emptied page table); C never touched (markers after the arm).  After the
+ * arm scan exactly A's zapped page and all of B must be reported written.
+ */
+static bool probe_removed(void)
+{
+	_cleanup_close_ int uffd = -1, pm = -1;
+	_cleanup_err_ struct ck_err *e = NULL;
+	struct glue_ranges got = { 0 }, arm = { 0 };
+	size_t len = 4 * PROBE_PMD;
+	uint8_t *map, *a;
+	uint64_t A, B, C;
+	bool tracked, ok = false;
+
+	map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (map == MAP_FAILED)
+		return false;
+	a = (uint8_t *)(((uintptr_t)map + PROBE_PMD - 1) & ~(uintptr_t)(PROBE_PMD - 1));
+	A = (uintptr_t)a;
+	B = A + PROBE_PMD;
+	C = B + PROBE_PMD;
+
+	madvise(a + PROBE_PMD, PROBE_PMD, MADV_HUGEPAGE);
+	memset(a, 1, 2 * PROBE_PMD);
+	uffd = (int)syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
+	pm = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (uffd < 0 || pm < 0 || glue_uffd_api(uffd, &e) < 0 ||
+	    glue_uffd_register(uffd, A, C + PROBE_PMD, &e) < 0 ||
+	    glue_uffd_scan_written(pm, A, C + PROBE_PMD, &arm, &tracked, &e) < 0 || !tracked)
+		goto out;
+	if (madvise(a + 5 * GLUE_PAGE_SIZE, GLUE_PAGE_SIZE, MADV_DONTNEED) ||
+	    madvise(a + PROBE_PMD, PROBE_PMD, MADV_DONTNEED))
+		goto out;
+	if (count_written(pm, A, C + PROBE_PMD, &got) < 0)
+		goto out;
+	ok = got.nr == 2 && got.r[0].start == A + 5 * GLUE_PAGE_SIZE &&
+	     got.r[0].end == A + 6 * GLUE_PAGE_SIZE && got.r[1].start == B && got.r[1].end == C;
+out:
+	glue_ranges_free(&got);
+	glue_ranges_free(&arm);
+	munmap(map, len);
+	return ok;
+}
+
+/* see uffd-track.h */
+bool glue_uffd_reports_removed(void)
+{
+	static int known = -1;
+
+	if (known < 0)
+		known = probe_removed();
+	return known;
 }

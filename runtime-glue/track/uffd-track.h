@@ -39,3 +39,14 @@ int glue_uffd_register(int uffd, uint64_t start, uint64_t end, struct ck_err **e
  */
 int glue_uffd_scan_written(int pagemap_fd, uint64_t start, uint64_t end, struct glue_ranges *out,
 			   bool *tracked, struct ck_err **err);
+
+/*
+ * Whether this kernel reports a removed page as written: in a range registered
+ * with WP_ASYNC|WP_UNPOPULATED and armed, a page zapped since the last scan
+ * (MADV_DONTNEED of a 4 KiB page, of a whole page table, of a THP) is in the
+ * next written set, not silently gone.  Then the written set of an anonymous
+ * VMA tells every page whose presence changed too.  Probed once per run on a
+ * few MiB of ckpt's own memory (about a millisecond); false when anything in
+ * the probe fails.
+ */
+bool glue_uffd_reports_removed(void);

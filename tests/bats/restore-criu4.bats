@@ -118,6 +118,25 @@ victim_chain() {
 	restore_criu4 "$IMG/3" "$VICTIM_PID"
 }
 
+@test "CRIU 4: final dumps whose pages exceed --frozen-buffer (spilled while frozen) restore the memory pattern" {
+	victim rst-mem
+	# a full dump (16 MiB of pages) through a 1 MiB buffer
+	ckpt_run -0 dump -t "$VICTIM_PID" -D "$IMG/full" --frozen-buffer 1M -v
+	assert_output --partial "frozen buffer full (1024 KiB): spilling page data to the image while frozen"
+	assert_output --partial "tree killed after"
+	check_images "$IMG/full" "$VICTIM_PID"
+	restore_criu4 "$IMG/full" "$VICTIM_PID"
+}
+
+@test "CRIU 4: after two pre-dumps, a final dump through a 256 KiB --frozen-buffer restores the memory pattern" {
+	victim rst-mem
+	dump_chain --frozen-buffer 256K -v
+	assert_output --partial "frozen buffer full (256 KiB): spilling page data to the image while frozen"
+	decode_all "$IMG/1" "$IMG/2" "$IMG/3"
+	check_images "$IMG/3" "$VICTIM_PID"
+	restore_criu4 "$IMG/3" "$VICTIM_PID"
+}
+
 @test "CRIU 4: four threads with their TLS, stacks and names" {
 	victim rst-threads
 	local tids

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * Private to the memory engine (predump.c, engine-frozen.c): its state and
+ * the pieces of the frozen path kept out of predump.c.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+#include "runtime-glue/dump/frozen-buf.h"
+#include "runtime-glue/dump/predump.h"
+#include "runtime-glue/dump/presence.h"
+#include "runtime-glue/mem/layer.h"
+#include "runtime-glue/mem/pagemap.h"
+#include "runtime-glue/dump/progress.h"
+#include "runtime-glue/proc/freezer.h"
+#include "runtime-glue/track/tracker.h"
+
+#define CHUNK_PAGES 512 /* 2 MiB copied per step: bounds ckpt's memory */
+
+/* A memory object plus what only the engine needs. */
+struct mobj {
+	struct glue_mobj m;
+	struct glue_vmas vmas;     /* task objects */
+	struct glue_memreader *rd; /* task objects */
+	int shm_fd;                /* shmem objects: the segment, via map_files */
+	uint64_t shm_dev;
+	struct glue_presence pres; /* task objects */
+	struct glue_pmw *pmw;      /* final dump: open until the frozen buffer is written */
+	bool collected;
+};
+
+struct engine {
+	const struct glue_mem_opts *o;
+	struct glue_layer layer;
+	struct glue_tracker_ctx trk;
+	bool trk_open;
+	struct glue_freezer *fz;
+	struct glue_pstree tree;
+	struct mobj *obj;
+	size_t nr_obj;
+	struct glue_progress *prog;
+	struct glue_mem_result *res;
+	struct glue_fbuf *fbuf; /* final dump: page data written after the freeze */
+	uint8_t *buf, *held, *dirty, *rd;
+	uint64_t pages_total, pages_done;
+	bool half_fault_done;
+	bool killed; /* the tree was killed: nothing to thaw on failure */
+};
+
+/* The presence of the pages the tracker reported changed (presence.h). */
+int glue_engine_check_presence(struct engine *e, struct ck_err **err);
+/*
+ * Trackers that never look at page data: every dirty run of a chunk in one
+ * read, packed; *dst says where (the final dump's frozen buffer, or e->buf).
+ */
+int glue_engine_read_packed(struct engine *e, struct mobj *ob, uint64_t addr, size_t n,
+			    size_t *valid, uint8_t **dst, struct ck_err **err);
+/*
+ * The final dump of @ob, run by run: for a tracker with dirty_ranges(), the
+ * layer's entries come from range arithmetic (present, parent, dirty) and the
+ * dirty runs are read up to 1024 at a time, straight into the frozen buffer.
+ * 1 when done, 0 when not applicable (the caller goes chunk by chunk), -1.
+ */
+int glue_engine_dump_sparse(struct engine *e, struct mobj *ob, struct glue_pmw *w,
+			    struct ck_err **err);
+/* Final dump, after the kill or the thaw: the page data of the frozen buffer. */
+int glue_engine_write_buffered(struct engine *e, struct ck_err **err);
+/* Kill the frozen tree (CRIU's default); the frozen time ends here. */
+int glue_engine_kill_tree(struct engine *e, struct ck_err **err);

@@ -1,0 +1,232 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The final dump's frozen buffer: page data copied while frozen, written
+ * after the kill or the thaw (see frozen-buf.h).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "common/log.h"
+#include "common/xalloc.h"
+#include "runtime-glue/dump/frozen-buf.h"
+
+struct fb_rec {
+	struct glue_pmw *w;
+	size_t off, len;
+};
+
+struct glue_fbuf;
+static void buf_release(struct glue_fbuf *fb);
+
+struct glue_fbuf {
+	uint64_t cap;
+	size_t used;
+	uint8_t *data; /* allocated at the first page: untouched memory costs nothing */
+	struct fb_rec *rec;
+	size_t nr, rcap;
+	struct glue_fbuf_stats st;
+};
+
+/* see frozen-buf.h */
+struct glue_fbuf *glue_fbuf_new(uint64_t cap)
+{
+	struct glue_fbuf *fb = xzalloc(sizeof(*fb));
+
+	fb->cap = cap;
+	fb->st.cap = cap;
+	return fb;
+}
+
+/* see frozen-buf.h */
+void glue_fbuf_free(struct glue_fbuf *fb)
+{
+	if (!fb)
+		return;
+	buf_release(fb);
+	free(fb->rec);
+	free(fb);
+}
+
+/*
+ * The buffer, mapped at its first use (untouched pages cost nothing).  No
+ * MADV_HUGEPAGE: a huge page fault may compact memory first, which took tens
+ * of milliseconds inside the freeze here; 4 KiB faults cost a few.
+ */
+static uint8_t *buf_alloc(struct glue_fbuf *fb)
+{
+	void *p;
+
+	if (fb->data)
+		return fb->data;
+	p = mmap(NULL, fb->cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	fb->data = p;
+	return fb->data;
+}
+
+static void buf_release(struct glue_fbuf *fb)
+{
+	if (fb->data)
+		munmap(fb->data, fb->cap);
+	fb->data = NULL;
+}
+
+static int write_all(struct glue_fbuf *fb, struct ck_err **err)
+{
+	for (size_t i = 0; i < fb->nr; i++)
+		if (glue_pmw_write_data(fb->rec[i].w, fb->data + fb->rec[i].off, fb->rec[i].len,
+					err) < 0)
+			return -1;
+	fb->nr = 0;
+	fb->used = 0;
+	return 0;
+}
+
+/* see frozen-buf.h */
+int glue_fbuf_put(void *ctx, struct glue_pmw *w, const void *data, size_t len, struct ck_err **err)
+{
+	struct glue_fbuf *fb = ctx;
+	struct fb_rec *last;
+
+	fb->st.total += len;
+	if (fb->data && data == fb->data + fb->used && fb->used + len <= fb->cap)
+		goto take; /* read there by glue_fbuf_tail()'s caller: no copy */
+	if (fb->used + len > fb->cap) {
+		if (!fb->st.spills++)
+			pr_info("frozen buffer full (%" PRIu64
+				" KiB): spilling page data to the image while frozen",
+				fb->cap >> 10);
+		fb->st.spilled += fb->used;
+		if (write_all(fb, err) < 0)
+			return -1;
+		if (len > fb->cap) {
+			fb->st.spilled += len;
+			return glue_pmw_write_data(w, data, len, err);
+		}
+	}
+	if (!buf_alloc(fb)) {
+		/* no memory for the buffer: this data goes to the file now */
+		fb->st.spilled += len;
+		return glue_pmw_write_data(w, data, len, err);
+	}
+	memcpy(fb->data + fb->used, data, len);
+take:
+	last = fb->nr ? &fb->rec[fb->nr - 1] : NULL;
+	if (last && last->w == w && last->off + last->len == fb->used) {
+		last->len += len;
+	} else {
+		if (fb->nr == fb->rcap) {
+			fb->rcap = fb->rcap ? fb->rcap * 2 : 256;
+			fb->rec = xreallocarray(fb->rec, fb->rcap, sizeof(*fb->rec));
+		}
+		fb->rec[fb->nr++] = (struct fb_rec){ .w = w, .off = fb->used, .len = len };
+	}
+	fb->used += len;
+	fb->st.buffered += len;
+	if (fb->used > fb->st.peak)
+		fb->st.peak = fb->used;
+	return 0;
+}
+
+/* see frozen-buf.h */
+void *glue_fbuf_tail(struct glue_fbuf *fb, size_t len, struct ck_err **err, bool *failed)
+{
+	*failed = false;
+	if (!len || len > fb->cap)
+		return NULL;
+	if (fb->used + len > fb->cap) {
+		if (!fb->st.spills++)
+			pr_info("frozen buffer full (%" PRIu64
+				" KiB): spilling page data to the image while frozen",
+				fb->cap >> 10);
+		fb->st.spilled += fb->used;
+		if (write_all(fb, err) < 0) {
+			*failed = true;
+			return NULL;
+		}
+	}
+	if (!buf_alloc(fb))
+		return NULL;
+	return fb->data + fb->used;
+}
+
+/* see frozen-buf.h */
+int glue_fbuf_reserve(struct glue_fbuf *fb, struct ck_err **err)
+{
+	/* one reservation per writer: the sum of its records */
+	for (size_t i = 0; i < fb->nr; i++) {
+		uint64_t len = 0;
+		bool seen = false, reserved;
+
+		for (size_t k = 0; k < i && !seen; k++)
+			seen = fb->rec[k].w == fb->rec[i].w;
+		if (seen)
+			continue;
+		for (size_t k = i; k < fb->nr; k++)
+			if (fb->rec[k].w == fb->rec[i].w)
+				len += fb->rec[k].len;
+		if (glue_pmw_reserve(fb->rec[i].w, len, &reserved, err) < 0)
+			return -1;
+		if (!reserved)
+			pr_debug("frozen buffer: the filesystem cannot reserve space");
+	}
+	return 0;
+}
+
+/* see frozen-buf.h */
+int glue_fbuf_flush(struct glue_fbuf *fb, struct ck_err **err)
+{
+	if (write_all(fb, err) < 0)
+		return -1;
+	buf_release(fb);
+	return 0;
+}
+
+/* see frozen-buf.h */
+void glue_fbuf_stats(const struct glue_fbuf *fb, struct glue_fbuf_stats *st)
+{
+	*st = fb->st;
+}
+
+/* see frozen-buf.h */
+int glue_parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+	unsigned shift = 0;
+
+	if (!s || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -1;
+	switch (*end) {
+	case '\0':
+		break;
+	case 'k':
+	case 'K':
+		shift = 10;
+		break;
+	case 'm':
+	case 'M':
+		shift = 20;
+		break;
+	case 'g':
+	case 'G':
+		shift = 30;
+		break;
+	default:
+		return -1;
+	}
+	if (shift && end[1] && strcmp(end + 1, "iB") && strcmp(end + 1, "B"))
+		return -1;
+	if (v > (UINT64_MAX >> shift))
+		return -1;
+	*out = (uint64_t)v << shift;
+	return 0;
+}

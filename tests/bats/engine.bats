@@ -1,0 +1,180 @@
+#!/usr/bin/env bats
+# bats file_tags=root
+# The memory engine's freeze (issue 16): an incremental uffd-wp layer scans no
+# unchanged anonymous VMA for presence (removed pages come from the tracker's
+# written set), and the final dump writes its pages after the freeze through a
+# bounded buffer that spills to the image when full.  Same victim and helpers
+# as predump.bats and uffd.bats.
+
+load helpers
+load mem-helpers
+
+mem_suite root ptrace crit uffd-wp-async
+
+# the suite's teardown, plus the small filesystem of the full-disk test
+teardown() {
+	if [ -n "${SMALL_MNT:-}" ]; then
+		umount "$SMALL_MNT" 2>/dev/null || umount -l "$SMALL_MNT" 2>/dev/null || true
+	fi
+	mem_teardown
+}
+
+# answered OUTPUT: "N of M" from the frozen-work log line (needs -v).
+answered() {
+	sed -n 's/.*; \([0-9]\+ of [0-9]\+\) unchanged anonymous VMAs answered.*/\1/p' <<<"$1" | tail -n1
+}
+
+# no_page_in NAME FIRST COUNT DIR: none of those pages of region NAME is in
+# layer DIR's pagemap (neither present nor parent).
+no_page_in() {
+	local covered
+	covered=$(region_pages "$1" "$2" "$3" |
+		grep -cxFf - <(layer_pages "$4" "$VPID" 4; layer_pages "$4" "$VPID" 1) || true)
+	[ "$covered" -eq 0 ] || fail "layer $4 still covers $covered of the removed pages $1 $2+$3"
+}
+
+@test "engine: an incremental uffd-wp layer scans no unchanged VMA; zapped 4 KiB pages, a zapped THP and zapped-then-read pages are not claimed from the parent" {
+	vcmd alloc a 1024
+	vcmd fill a 0 1024 1
+	vcmd thp t 1024
+	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/1" --tracker uffd-wp
+	# removed in VMAs that did not change: one page, a run, a whole 2 MiB THP
+	vcmd zero a 5 1
+	vcmd zero a 100 50
+	vcmd zero t 512 512
+	vcmd fill a 300 2 2
+	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/2" --prev-images-dir ../1 --tracker uffd-wp -v
+	assert_output --partial "uffd-wp: pid $VPID:"
+	# every anonymous VMA of the task was unchanged and answered by the tracker
+	local ans
+	ans=$(answered "$output")
+	echo "# layer 2: $ans unchanged anonymous VMAs answered by the tracker" >&3
+	[ -n "$ans" ] && [ "${ans%% *}" -gt 0 ] && [ "${ans%% *}" = "${ans##* }" ] ||
+		fail "the presence scan was not skipped: '$ans'"
+	region_pages a 300 2 >"$BATS_TEST_TMPDIR/exp2"
+	expect_layer "$IMG/2" "$VPID" a 1024 "$BATS_TEST_TMPDIR/exp2"
+	no_page_in a 5 1 "$IMG/2"
+	no_page_in a 100 50 "$IMG/2"
+	no_page_in t 512 512 "$IMG/2"
+	# read after the zap (the zero page; the victim's own check fails, as it
+	# should): still in no layer
+	vcmd verify a 100 1 1 || true
+	grep -q "^ERROR $NCMD " "$OUT"
+	vcmd zero a 600 1
+	vcmd fill a 5 1 3
+	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/3" --prev-images-dir ../2 --tracker uffd-wp -v
+	region_pages a 5 1 >"$BATS_TEST_TMPDIR/exp3"
+	expect_layer "$IMG/3" "$VPID" a 1024 "$BATS_TEST_TMPDIR/exp3"
+	no_page_in a 600 1 "$IMG/3"
+	no_page_in a 100 50 "$IMG/3"
+	no_page_in t 512 512 "$IMG/3"
+	ckpt_run -0 dump --memory-only -t "$VPID" -D "$IMG/4" --prev-images-dir ../3 --tracker uffd-wp --leave-stopped
+	crit_all "$IMG"/1 "$IMG"/2 "$IMG"/3 "$IMG"/4
+	verify_ok "$IMG/4"
+	kill -CONT "$VPID"
+}
+
+@test "engine: pre-dumps while threads rewrite their pages during the copy, five rounds; nothing is lost (final dump verifies)" {
+	vcmd alloc a 256
+	vcmd fill a 0 256 1
+	# four writers, 4 MiB each, rewriting with a new pattern every round, forever
+	vcmd threads 4 1024
+	local n prev=()
+	for n in 1 2 3 4 5; do
+		ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/$n" --tracker uffd-wp -v "${prev[@]+"${prev[@]}"}"
+		prev=(--prev-images-dir "../$n")
+	done
+	# the writers' regions changed during every copy: later layers hold them again
+	run -0 crit decode -i "$IMG/5/stats-dump"
+	echo "$output" | jq -e '.entries[0].dump.pages_written > 0'
+	ckpt_run -0 dump --memory-only -t "$VPID" -D "$IMG/6" --prev-images-dir ../5 --tracker uffd-wp --leave-stopped
+	verify_ok "$IMG/6"
+	kill -CONT "$VPID"
+	vcmd stop-threads
+}
+
+@test "engine: a final dump whose dirty pages exceed --frozen-buffer spills while frozen; the layer verifies exactly" {
+	vcmd alloc a 16384
+	vcmd fill a 0 16384 1
+	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/1" --tracker uffd-wp
+	vcmd fill a 0 16384 2
+	# 64 MiB dirty, a 1 MiB buffer
+	ckpt_run -0 dump --memory-only -t "$VPID" -D "$IMG/2" --prev-images-dir ../1 --tracker uffd-wp \
+		--track-mem --frozen-buffer 1M --leave-stopped -v
+	assert_output --partial "frozen buffer full (1024 KiB): spilling page data to the image while frozen"
+	assert_output --regexp "frozen buffer \(1024 KiB\): [0-9]+ KiB of pages, [0-9]+ KiB of them spilled"
+	region_pages a 0 16384 >"$BATS_TEST_TMPDIR/exp2"
+	expect_layer "$IMG/2" "$VPID" a 16384 "$BATS_TEST_TMPDIR/exp2"
+	crit_all "$IMG/1" "$IMG/2"
+	verify_ok "$IMG/2"
+	kill -CONT "$VPID"
+	# the default buffer holds it all: written after the freeze, no spill
+	vcmd fill a 0 2048 3
+	ckpt_run -0 dump --memory-only -t "$VPID" -D "$IMG/3" --prev-images-dir ../2 --tracker uffd-wp \
+		--track-mem --leave-stopped -v
+	refute_output --partial "frozen buffer full"
+	assert_output --regexp "frozen buffer \(40960 KiB\): [0-9]+ KiB of pages, 0 KiB of them spilled"
+	verify_ok "$IMG/3"
+	kill -CONT "$VPID"
+	# --frozen-buffer 0: every page written while frozen, still exact
+	vcmd fill a 0 64 4
+	ckpt_run -0 dump --memory-only -t "$VPID" -D "$IMG/4" --prev-images-dir ../3 --tracker uffd-wp --frozen-buffer 0 --leave-stopped
+	verify_ok "$IMG/4"
+	kill -CONT "$VPID"
+}
+
+@test "engine: --frozen-buffer: bad sizes and the wrong verb are refused, the victim untouched" {
+	local bad
+	for bad in "" x 12Q -1 1MX 99999999999999999999G; do
+		ckpt_run -2 dump --memory-only -t "$VPID" -D "$IMG/x" --frozen-buffer "$bad"
+		assert_output --partial "--frozen-buffer"
+	done
+	ckpt_run ! pre-dump -t "$VPID" -D "$IMG/y" --frozen-buffer 1M
+	[ ! -e "$IMG/x" ] && [ ! -e "$IMG/y" ]
+	vcmd alloc z 1
+	untraced "$VPID"
+}
+
+@test "engine: the default (killing) dump onto a full disk fails before the kill, through the buffer or spilling; the tree runs on and its memory checks" {
+	local pid small="$BATS_TEST_TMPDIR/small" bufsize
+	SMALL_MNT=$small
+	start_victim rst-mem
+	pid=$VICTIM_PID
+	retry 200 0.05 grep -q '^READY' "$BATS_TEST_TMPDIR/rst-mem.out"
+	mkdir -p "$small"
+	# rst-mem has 16 MiB of pages: far more than the filesystem holds
+	mount -t tmpfs -o size=4m "ckpt-frozen-$$" "$small"
+	for bufsize in 48M 1M; do
+		ckpt_run -1 dump -t "$pid" -D "$small/d" --frozen-buffer "$bufsize" -v
+		assert_output --partial "No space left on device"
+		refute_output --partial "tree killed"
+		kill -0 "$pid"
+		untraced "$pid"
+		[ ! -e "$small/d" ]
+		run -1 bash -c "ls -A '$small' | grep -q ckpt-tmp"
+	done
+	umount "$small"
+	SMALL_MNT=
+	kill -TERM "$pid"
+	retry 100 0.05 grep -q '^PASS$' "$BATS_TEST_TMPDIR/rst-mem.out"
+}
+
+@test "engine: a fault at pre-kill (everything read, reserved, small images written): the tree is not killed and runs on" {
+	local pid
+	start_victim rst-mem
+	pid=$VICTIM_PID
+	retry 200 0.05 grep -q '^READY' "$BATS_TEST_TMPDIR/rst-mem.out"
+	CK_FAULT=pre-kill ckpt_run -1 dump -t "$pid" -D "$IMG/k" -v
+	assert_output --partial "fault injected at pre-kill"
+	refute_output --partial "tree killed"
+	kill -0 "$pid"
+	untraced "$pid"
+	[ ! -e "$IMG/k" ]
+	run -1 bash -c "ls -A '$IMG' | grep -q ckpt-tmp"
+	# and without the fault the same dump kills it after reading, then writes
+	ckpt_run -0 dump -t "$pid" -D "$IMG/k" -v
+	assert_output --partial "tree killed after"
+	assert_output --regexp "KiB written after the freeze"
+	retry 100 0.05 bash -c "! kill -0 $pid 2>/dev/null || grep -q '^State:.*Z' /proc/$pid/status"
+	[ -e "$IMG/k/inventory.img" ] && [ -e "$IMG/k/pagemap-$pid.img" ]
+}
