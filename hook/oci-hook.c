@@ -84,7 +84,7 @@ static int stop_agent(const struct oci_state *st)
 }
 
 static int start_agent(const struct oci_state *st, const struct oci_kv *ann, size_t nr_ann,
-		       struct ck_err **err)
+		       const char *root, struct ck_err **err)
 {
 	_cleanup_err_ struct ck_err *e = NULL;
 	_cleanup_free_ char *running = NULL;
@@ -102,6 +102,10 @@ static int start_agent(const struct oci_state *st, const struct oci_kv *ann, siz
 	ck_err_free(&e);
 	if (glue_agent_conf_from(ann, nr_ann, st->bundle, st->id, st->pid, &c, &e) < 0)
 		return refuse(st, &e);
+	if (glue_agent_conf_check_root(&c, root, &e) < 0) {
+		glue_agent_conf_clear(&c);
+		return refuse(st, &e);
+	}
 	c.wait_exec = st->status == OCI_STATUS_CREATING || st->status == OCI_STATUS_CREATED;
 	if (glue_agent_spawn(&c, &agent, &e) < 0) {
 		glue_agent_conf_clear(&c);
@@ -170,7 +174,7 @@ int hook_cmd_hook(int argc, char **argv, struct ck_err **err)
 	}
 	if (stage == OCI_HOOK_POSTSTOP || st->status == OCI_STATUS_STOPPED)
 		return stop_agent(st);
-	if (start_agent(st, ann, nr_ann, err) < 0)
+	if (start_agent(st, ann, nr_ann, cfg->root_path, err) < 0)
 		return HOOK_EXIT_ERR;
 	return HOOK_EXIT_OK;
 }

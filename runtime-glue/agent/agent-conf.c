@@ -170,6 +170,31 @@ static int make_dir(const char *bundle, const char *rel, char **abs, struct ck_e
 }
 
 /* see agent.h */
+int glue_agent_conf_check_root(const struct glue_agent_conf *c, const char *root,
+			       struct ck_err **err)
+{
+	_cleanup_free_ char *joined = NULL;
+	char rr[PATH_MAX];
+	size_t n;
+
+	if (!root)
+		return 0;
+	joined = root[0] == '/' ? xstrdup(root) : xasprintf("%s/%s", c->bundle, root);
+	if (!realpath(joined, rr))
+		return 0; /* no root yet: nothing of the container can be there */
+	n = strlen(rr);
+	if (!strncmp(c->ckpt_dir, rr, n) && (c->ckpt_dir[n] == '/' || !c->ckpt_dir[n] || n == 1)) {
+		rmdir(c->ckpt_dir); /* just made by glue_agent_conf_from; only if empty */
+		return ck_err_set(err, EXDEV,
+				  "annotation " GLUE_AGENT_ANN_DIR
+				  ": %s is inside the container's root %s (the container could "
+				  "swap its components for symlinks while the agent writes there)",
+				  c->ckpt_dir, rr);
+	}
+	return 0;
+}
+
+/* see agent.h */
 int glue_agent_conf_from(const struct oci_kv *a, size_t n, const char *bundle, const char *id,
 			 pid_t init_pid, struct glue_agent_conf *c, struct ck_err **err)
 {

@@ -66,6 +66,15 @@ void glue_agent_conf_clear(struct glue_agent_conf *c);
 bool glue_agent_enabled(const struct oci_kv *a, size_t n);
 
 /*
+ * Refuse a checkpoint directory inside the container's root filesystem
+ * (@root: config.json's root.path, relative to the bundle or absolute; NULL
+ * for none): the agent uses the directory by path for its whole life, and
+ * the container's own processes can rename or symlink anything in there.
+ */
+int glue_agent_conf_check_root(const struct glue_agent_conf *c, const char *root,
+			       struct ck_err **err);
+
+/*
  * Fill @c from the annotations (and the bundle): every value is checked and a
  * bad one named ("org.ckpt.interval: \"x\" is not a duration").  The ckpt-dir
  * is created (0700) inside the bundle; `..`, absolute paths and symlinks

@@ -420,9 +420,11 @@ dump_on_latest() {
 	local bad
 	for bad in org.ckpt.interval=soon org.ckpt.interval=5ms org.ckpt.interval=25h org.ckpt.interval=2d org.ckpt.max-layers=0 \
 		org.ckpt.converge-pages=-1 org.ckpt.tracker=magic org.ckpt.dir=../out \
-		org.ckpt.dir=/tmp/abs org.ckpt.dir=link/x; do
+		org.ckpt.dir=/tmp/abs org.ckpt.dir=link/x org.ckpt.dir=rootfs/ckpt org.ckpt.dir=inroot/ckpt; do
 		rm -f "$BUNDLE/ckpt-hook.log"
 		ln -sfn / "$BUNDLE/link"
+		mkdir -p "$BUNDLE/rootfs/tmp"
+		ln -sfn rootfs/tmp "$BUNDLE/inroot"
 		write_config "$BUNDLE" 'while :; do sleep 1; done' org.ckpt.enable=true "$bad"
 		start "$CTR" "$BUNDLE"
 		[ "$(rc state "$CTR" | jq -r .status)" = running ]
@@ -430,6 +432,7 @@ dump_on_latest() {
 		echo "$bad: $output" >&2
 		assert_output --partial "no agent: annotation ${bad%%=*}"
 		[ ! -e /out ] && [ ! -e /tmp/abs ] && [ ! -e /x ]
+		[ ! -e "$BUNDLE/rootfs/ckpt" ] && [ ! -e "$BUNDLE/rootfs/tmp/ckpt" ]
 		[ ! -e "$BUNDLE/checkpoint/agent.sock" ]
 		rc delete -f "$CTR"
 	done
