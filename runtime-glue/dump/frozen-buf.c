@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "runtime-glue/dump/frozen-buf.h"
+#include "runtime-glue/fault.h"
 
 struct fb_rec {
 	struct glue_pmw *w;
@@ -77,6 +78,8 @@ static void buf_release(struct glue_fbuf *fb)
 
 static int write_all(struct glue_fbuf *fb, struct ck_err **err)
 {
+	if (fb->nr && glue_fault("frozen-write", err) < 0)
+		return -1;
 	for (size_t i = 0; i < fb->nr; i++)
 		if (glue_pmw_write_data(fb->rec[i].w, fb->data + fb->rec[i].off, fb->rec[i].len,
 					err) < 0)

@@ -49,9 +49,9 @@ running() {
 	[ ! -e "$IMG/2" ]
 	no_tmp
 	running
-	# the final dump copies while frozen: the tree is thawed after the failure
-	CK_FAULT=copy-write ckpt_run -1 dump --memory-only -t "$VPID" -D "$IMG/2" --prev-images-dir ../1 --tracker "$TRACKER" --leave-running
-	assert_output --partial "fault injected at copy-write"
+	# the final dump copies into its frozen buffer and writes that after the thaw
+	CK_FAULT=frozen-write ckpt_run -1 dump --memory-only -t "$VPID" -D "$IMG/2" --prev-images-dir ../1 --tracker "$TRACKER" --leave-running
+	assert_output --partial "fault injected at frozen-write"
 	[ ! -e "$IMG/2" ]
 	no_tmp
 	running
@@ -63,10 +63,11 @@ running() {
 	kill -CONT "$VPID"
 }
 
-@test "ckpt killed in the writer thread while the tree is frozen: tree detached and running, the next run removes the hidden directory" {
+@test "ckpt killed writing pages while the tree is frozen: tree detached and running, the next run removes the hidden directory" {
 	vcmd alloc a 4096
 	vcmd fill a 0 4096 1
-	CK_FAULT=copy-write:kill ckpt_run ! dump --memory-only -t "$VPID" -D "$IMG/k" --tracker "$TRACKER" --leave-running
+	# a 1 MiB frozen buffer spills the 16 MiB to the image while the tree is frozen
+	CK_FAULT=frozen-write:kill ckpt_run ! dump --memory-only -t "$VPID" -D "$IMG/k" --tracker "$TRACKER" --leave-running --frozen-buffer 1M
 	[ ! -e "$IMG/k" ]
 	retry 100 0.02 untraced "$VPID"
 	running
