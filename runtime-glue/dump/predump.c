@@ -558,8 +558,8 @@ static int dump_restorable(struct engine *e, struct glue_dump_state **out, struc
 		if (t->dead)
 			return ck_err_set(
 				err, ESRCH,
-				"pid %d exited while the tree was being stopped (a zombie now); a restorable dump of a zombie is not supported: dump again",
-				(int)t->pid);
+				"pid %d is a zombie (exited, and its parent pid %d did not reap it while the tree ran between 5 stops): ckpt does not write zombies into a restorable dump yet (pre-dump and --memory-only do)",
+				(int)t->pid, (int)t->ppid);
 		for (size_t j = 0; j < e->nr_obj; j++)
 			if (!e->obj[j].m.shmem && e->obj[j].m.task == t)
 				v = &e->obj[j].vmas;
