@@ -174,6 +174,16 @@ int glue_presence_scan(struct glue_presence *p, struct glue_mobj *obj,
 			return -1;
 	}
 	p->scan_us += glue_now_us() - t0;
+	if (!p->nr_deferred) {
+		/*
+		 * Everything was scanned: the tracker's collect sees the present
+		 * pages (soft-dirty reads bit 55 of exactly those).
+		 */
+		struct glue_ranges none = { 0 };
+
+		glue_ranges_free(&obj->present);
+		glue_ranges_union(&p->known, &none, &obj->present);
+	}
 	return 0;
 }
 
