@@ -15,15 +15,32 @@ export ASAN_OPTIONS=detect_leaks=0
 
 # Run ckpt through bats' `run`, echoing the command and result to stderr so a
 # failing test shows them (runc's sane_run idea).  Use as: ckpt_run -0 check ...
+# The expected status is checked here, after the echo, not by `run -N`: bats
+# fails a `run -N` before the caller sees the output of the very run that failed.
 ckpt_run() {
-	local flags=()
+	local flags=() want=""
 	while [[ $# -gt 0 && ("$1" =~ ^-[0-9]+$ || "$1" == "!" || "$1" == --separate-stderr) ]]; do
-		flags+=("$1")
+		case "$1" in
+		--separate-stderr) flags+=("$1") ;;
+		*) want=$1 ;;
+		esac
 		shift
 	done
 	run "${flags[@]}" "$CKPT" "$@"
 	echo "ckpt $* (status=$status)" >&2
 	echo "$output" >&2
+	[ -z "${stderr:-}" ] || echo "$stderr" >&2
+	case "$want" in
+	"") ;;
+	"!") [ "$status" -ne 0 ] || {
+		echo "expected a non-zero exit, got 0" >&2
+		return 1
+	} ;;
+	*) [ "$status" -eq "${want#-}" ] || {
+		echo "expected exit ${want#-}, got $status" >&2
+		return 1
+	} ;;
+	esac
 }
 
 in_userns() {
