@@ -290,21 +290,6 @@ int glue_ns_check_ipc(pid_t pid, char *why, size_t why_len)
 	return 0;
 }
 
-static int write_single(int dirfd, enum img_type type, unsigned long id, const void *msg,
-			struct ck_err **err)
-{
-	_cleanup_free_ char *name = img_filename(type, id);
-	struct img *img = img_create(dirfd, name, type, err);
-
-	if (!img)
-		return -1;
-	if (img_write(img, msg, err) < 0) {
-		img_abort(img);
-		return -1;
-	}
-	return img_close(img, err);
-}
-
 static uint64_t num(const char *s)
 {
 	return strtoull(s, NULL, 10);
@@ -344,7 +329,7 @@ static int write_ipc_var(const struct glue_dump_ns *ns, int dirfd, struct ck_err
 		iv.mq_msgsize_default = (uint32_t)num(r.v[13]);
 	}
 	/* the *_next_id sysctls are -1 unless someone set them: CRIU leaves them out then */
-	return write_single(dirfd, IMG_IPC_VAR, ns->ctr_id[GLUE_NS_IPC], &iv, err);
+	return glue_dump_write_single(dirfd, IMG_IPC_VAR, ns->ctr_id[GLUE_NS_IPC], &iv, err);
 }
 
 static int write_uts(const struct glue_dump_ns *ns, int dirfd, struct ck_err **err)
@@ -356,7 +341,7 @@ static int write_uts(const struct glue_dump_ns *ns, int dirfd, struct ck_err **e
 		return ck_err_wrap(err, "uts namespace");
 	ue.nodename = r.uts.nodename;
 	ue.domainname = r.uts.domainname;
-	return write_single(dirfd, IMG_UTSNS, ns->ctr_id[GLUE_NS_UTS], &ue, err);
+	return glue_dump_write_single(dirfd, IMG_UTSNS, ns->ctr_id[GLUE_NS_UTS], &ue, err);
 }
 
 /* see dump-priv.h */

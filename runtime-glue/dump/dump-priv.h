@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "common/err.h"
+#include "proto/img.h"
 #include "runtime-glue/dump/dump-state.h"
 #include "runtime-glue/proc/proc.h"
 
@@ -200,3 +201,7 @@ int glue_task_remote_read(struct parasite_ctl *ctl, struct glue_task_remote *out
 int glue_dump_cores(struct glue_dump_state *st, int dirfd, const struct glue_task *task,
 		    struct parasite_ctl *ctl, const struct glue_task_remote *rem,
 		    struct ck_err **err);
+
+/* One image file holding the single message @msg (TYPE-@id.img).  0 or -1. */
+int glue_dump_write_single(int dirfd, enum img_type type, unsigned long id, const void *msg,
+			   struct ck_err **err);

@@ -131,8 +131,9 @@ void glue_dump_state_free(struct glue_dump_state *st)
 	free(st);
 }
 
-static int write_single(int dirfd, enum img_type type, unsigned long id, const void *msg,
-			struct ck_err **err)
+/* see dump-priv.h */
+int glue_dump_write_single(int dirfd, enum img_type type, unsigned long id, const void *msg,
+			   struct ck_err **err)
 {
 	_cleanup_free_ char *name = img_filename(type, id);
 	struct img *img = img_create(dirfd, name, type, err);
@@ -155,7 +156,7 @@ static int write_ids(struct glue_dump_state *st, int dirfd, const struct glue_ta
 	ids.vm_id = ids.files_id = ids.fs_id = ids.sighand_id = kid;
 	if (glue_ns_fill_ids(&st->ns, task->pid, &ids, err) < 0)
 		return -1;
-	return write_single(dirfd, IMG_IDS, (unsigned long)task->vpid, &ids, err);
+	return glue_dump_write_single(dirfd, IMG_IDS, (unsigned long)task->vpid, &ids, err);
 }
 
 /* The path a /proc/PID/<link> points to (cwd, root, exe). */
@@ -190,7 +191,7 @@ static int write_fs(struct glue_dump_state *st, int dirfd, const struct glue_tas
 		fs.has_umask = true;
 		fs.umask = (uint32_t)strtoul(umask_s, NULL, 8);
 	}
-	return write_single(dirfd, IMG_FS, (unsigned long)task->vpid, &fs, err);
+	return glue_dump_write_single(dirfd, IMG_FS, (unsigned long)task->vpid, &fs, err);
 }
 
 /*
@@ -285,7 +286,7 @@ static int write_mm(struct glue_dump_state *st, int dirfd, const struct glue_tas
 	}
 	mm.n_vmas = vmas->nr;
 	mm.vmas = vp;
-	return write_single(dirfd, IMG_MM, (unsigned long)task->vpid, &mm, err);
+	return glue_dump_write_single(dirfd, IMG_MM, (unsigned long)task->vpid, &mm, err);
 }
 
 /*
@@ -498,7 +499,7 @@ int glue_dump_finish(struct glue_dump_state *st, int dirfd, struct ck_err **err)
 	boot.tv_nsec = (uint64_t)st->boottime.tv_nsec;
 	tn.monotonic = &mono;
 	tn.boottime = &boot;
-	if (write_single(dirfd, IMG_TIMENS, 0, &tn, err) < 0)
+	if (glue_dump_write_single(dirfd, IMG_TIMENS, 0, &tn, err) < 0)
 		return ck_err_wrap(err, "final dump");
 	if (glue_ns_write(&st->ns, dirfd, err) < 0)
 		return ck_err_wrap(err, "final dump");
@@ -520,7 +521,7 @@ int glue_dump_finish(struct glue_dump_state *st, int dirfd, struct ck_err **err)
 	if (st->seccomp_strict || st->ns.container) {
 		SeccompEntry se = SECCOMP_ENTRY__INIT;
 
-		if (write_single(dirfd, IMG_SECCOMP, 0, &se, err) < 0)
+		if (glue_dump_write_single(dirfd, IMG_SECCOMP, 0, &se, err) < 0)
 			return ck_err_wrap(err, "final dump");
 	}
 	if (write_inventory(st, dirfd, err) < 0)
