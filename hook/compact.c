@@ -10,14 +10,22 @@
  *
  *   compact: merged /img/1 and /img/2 into /img/2: 300 pages (256 from /img/1)
  *   compact: /img/4: 4 layers, now 2
+ *
+ * Every directory that holds a layer of the chain is locked first
+ * (glue_chain_lock): a second compact, or a pre-copy agent keeping the chain,
+ * makes this one fail with EBUSY before anything is touched.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "common/cleanup.h"
 #include "common/log.h"
+#include "common/xalloc.h"
 #include "hook/verbs.h"
 #include "runtime-glue/fault.h"
 #include "runtime-glue/mem/chain.h"
@@ -34,6 +42,67 @@ const struct hook_opt hook_opts_compact[] = {
 };
 /* clang-format on */
 
+#define MAX_LOCKED 16
+
+struct locks {
+	int fd[MAX_LOCKED];
+	dev_t dev[MAX_LOCKED];
+	ino_t ino[MAX_LOCKED];
+	size_t nr;
+};
+
+static void unlock_all(struct locks *k)
+{
+	while (k->nr)
+		close(k->fd[--k->nr]);
+}
+
+/* Lock the directory holding @layer unless one of @k is that directory. */
+static int lock_dir_of(struct locks *k, const char *layer, struct ck_err **err)
+{
+	_cleanup_free_ char *dir = xstrdup(layer);
+	char *slash = strrchr(dir, '/');
+	struct stat st;
+	int fd;
+
+	if (!slash) {
+		free(dir);
+		dir = xstrdup(".");
+	} else if (slash == dir) {
+		slash[1] = '\0';
+	} else {
+		*slash = '\0';
+	}
+	if (stat(dir, &st) < 0)
+		return ck_err_set(err, errno, "layer directory %s", dir);
+	for (size_t i = 0; i < k->nr; i++)
+		if (k->dev[i] == st.st_dev && k->ino[i] == st.st_ino)
+			return 0;
+	if (k->nr == MAX_LOCKED)
+		return ck_err_set(err, E2BIG, "the chain spans more than %d directories",
+				  MAX_LOCKED);
+	fd = glue_chain_lock(dir, err);
+	if (fd < 0)
+		return -1;
+	k->fd[k->nr] = fd;
+	k->dev[k->nr] = st.st_dev;
+	k->ino[k->nr++] = st.st_ino;
+	return 0;
+}
+
+static int lock_chain(struct locks *k, const char *dir, struct ck_err **err)
+{
+	struct glue_chain ch;
+	int rc = 0;
+
+	if (glue_chain_open(dir, &ch, err) < 0)
+		return -1;
+	for (size_t i = 0; i < ch.nr && rc == 0; i++)
+		rc = lock_dir_of(k, ch.l[i].path, err);
+	glue_chain_close(&ch);
+	return rc;
+}
+
 /* see verbs.h */
 int hook_cmd_compact(int argc, char **argv, struct ck_err **err)
 {
@@ -42,6 +111,7 @@ int hook_cmd_compact(int argc, char **argv, struct ck_err **err)
 	int level = CK_LOG_WARN, c;
 	size_t before = 0, nr;
 	struct hook_getopt g;
+	_cleanup_(unlock_all) struct locks locks = { .nr = 0 };
 	char *end;
 
 	hook_getopt_init(&g, "compact", hook_opts_compact, false, argc, argv);
@@ -78,6 +148,8 @@ int hook_cmd_compact(int argc, char **argv, struct ck_err **err)
 		return hook_usage_error("compact", "no images directory: give -D DIR");
 	ck_log_set_level(level);
 	glue_fault_init();
+	if (lock_chain(&locks, dir, err) < 0)
+		return HOOK_EXIT_ERR;
 	for (;;) {
 		struct glue_chain ch;
 		struct glue_merge_stats st;

@@ -370,7 +370,7 @@ static void ready_ok(int *ready)
 int glue_agent_run(const struct glue_agent_conf *c, int ready_fd, struct ck_err **err)
 {
 	struct agent a = { .c = c, .state = AG_WAITING, .next_n = 1, .lfd = -1, .tracker = -1 };
-	_cleanup_close_ int pidfd = -1;
+	_cleanup_close_ int pidfd = -1, chain_fd = -1;
 	char exe0[PATH_MAX], exe[PATH_MAX];
 	int rc = -1;
 
@@ -398,6 +398,10 @@ int glue_agent_run(const struct glue_agent_conf *c, int ready_fd, struct ck_err 
 	 * (between two layers it would reset the dirty tracker under the chain).
 	 */
 	if (glue_target_lock(c->init_pid, err) < 0)
+		goto out;
+	/* and its chain's only merger: `ckpt compact` of it is refused (merge.h) */
+	chain_fd = glue_chain_lock(c->ckpt_dir, err);
+	if (chain_fd < 0)
 		goto out;
 	if (glue_cgroup_of_pid(c->init_pid, &a.cg, err) < 0) {
 		ck_err_wrap(err, "container %s: init %d", c->id, (int)c->init_pid);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -378,4 +379,25 @@ int glue_layer_merge(const char *base, const char *child, struct glue_merge_stat
 		return ck_err_wrap(err, "merge of %s into %s", base, child);
 	*st = m.st;
 	return 0;
+}
+
+/* see merge.h */
+int glue_chain_lock(const char *dir, struct ck_err **err)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return ck_err_set(err, errno, "layer directory %s", dir);
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int e = errno;
+
+		close(fd);
+		if (e == EWOULDBLOCK)
+			return ck_err_set(
+				err, EBUSY,
+				"the layers in %s are being merged by another ckpt (a pre-copy agent keeping them, or a ckpt compact)",
+				dir);
+		return ck_err_set(err, e, "lock %s", dir);
+	}
+	return fd;
 }

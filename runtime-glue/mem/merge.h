@@ -60,3 +60,14 @@ struct glue_merge_stats {
  */
 int glue_layer_merge(const char *base, const char *child, struct glue_merge_stats *st,
 		     struct ck_err **err);
+
+/*
+ * Two merges of one chain must never overlap (each renames the other's
+ * layers away), and a chain a pre-copy agent keeps is rewritten only by the
+ * agent.  Whoever merges holds an exclusive flock(2) on the directory that
+ * holds the layers, for as long as it may merge: the agent for its whole life,
+ * `ckpt compact` for its run.  The kernel drops it when the holder dies.
+ * Returns the locked directory's fd (close it to release), or -1 with *err
+ * set: EBUSY "the layers in DIR are being merged by another ckpt ...".
+ */
+int glue_chain_lock(const char *dir, struct ck_err **err) __attribute__((warn_unused_result));

@@ -109,3 +109,23 @@ hidden() {
 	mv "$BATS_TEST_TMPDIR/pm" "$IMG/1/pagemap-$VPID.img"
 	verify_ok "$IMG/2"
 }
+
+@test "two compacts of one chain: the second is refused while the first holds the chain's directory; the first then finishes" {
+	chain 3
+	# stopped in its first merge only (a 3-layer chain takes two)
+	CK_FAULT=merge-built:stop:1 "$CKPT" compact -D "$IMG/3" >"$BATS_TEST_TMPDIR/first" 2>&1 3>&- &
+	local first=$!
+	retry 100 0.05 grep -q "stopped at merge-built" "$BATS_TEST_TMPDIR/first"
+	ckpt_run -1 compact -D "$IMG/3"
+	assert_output --partial "the layers in $IMG are being merged by another ckpt"
+	[ -e "$IMG/1" ] && [ -e "$IMG/2" ]
+	kill -CONT "$first"
+	wait "$first"
+	cat "$BATS_TEST_TMPDIR/first"
+	grep -q "compact: $IMG/3: 3 layers, now 1" "$BATS_TEST_TMPDIR/first"
+	[ ! -e "$IMG/1" ] && [ ! -e "$IMG/2" ] && [ -z "$(hidden)" ]
+	verify_ok "$IMG/3"
+	# released with the first run: a third compact works
+	ckpt_run -0 compact -D "$IMG/3"
+	assert_output --partial "1 layer, now 1"
+}

@@ -123,6 +123,10 @@ agents_of() {
 	[ "$(readlink "$D/2/parent")" = ../1 ]
 	[ "$(readlink "$D/3/parent")" = ../2 ]
 	[ ! -e "$D/1/parent" ]
+	# the agent is its chain's only merger: a compact of it is refused, nothing renamed
+	ckpt_run -1 compact -D "$D/3"
+	assert_output --partial "the layers in $D are being merged by another ckpt"
+	[ -e "$D/1/inventory.img" ] && [ "$(readlink "$D/2/parent")" = ../1 ]
 	ckpt_run -0 agent status --bundle "$BUNDLE" --json
 	echo "$output" | jq -e '.ok and (.state == "converged" or .state == "precopy") and (.layers | length >= 3)'
 	echo "$output" | jq -e --arg d "$D" '.latest | startswith($d + "/")'
