@@ -128,15 +128,8 @@ int hook_cmd_compact(int argc, char **argv, struct ck_err **err)
 					"compact", "--max-layers: '%s' is not 1 to 1000", g.arg);
 			break;
 		case OPT_VERBOSE:
-			if (g.arg) {
-				level = (int)strtol(g.arg, &end, 10);
-				if (*end || level < 0 || level > 4)
-					return hook_usage_error("compact",
-								"-v: bad level '%s' (0-4)", g.arg);
-				level = level > 0 ? level - 1 : 0;
-			} else {
-				level++;
-			}
+			if (hook_opt_level("compact", g.arg, &level))
+				return HOOK_EXIT_USAGE;
 			break;
 		}
 	}

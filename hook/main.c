@@ -111,6 +111,23 @@ int hook_usage_error(const char *verb, const char *fmt, ...)
 	return HOOK_EXIT_USAGE;
 }
 
+/* see verbs.h */
+int hook_opt_level(const char *verb, const char *arg, int *level)
+{
+	char *end;
+	long l;
+
+	if (!arg) {
+		(*level)++;
+		return 0;
+	}
+	l = strtol(arg, &end, 10);
+	if (*end || end == arg || l < 0 || l > 4)
+		return hook_usage_error(verb, "-v: bad level '%s' (0-4)", arg);
+	*level = l > 0 ? (int)l - 1 : 0;
+	return 0;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: ckpt VERB [OPTIONS]\n\nVerbs:\n");

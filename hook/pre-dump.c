@@ -149,15 +149,8 @@ int hook_mem_parse(enum hook_mem_verb verb, int argc, char **argv, struct hook_m
 			log_file = g.arg;
 			break;
 		case OPT_VERBOSE:
-			if (g.arg) {
-				level = (int)strtol(g.arg, &end, 10);
-				if (*end || level < 0 || level > 4)
-					return hook_usage_error(name, "-v: bad level '%s' (0-4)",
-								g.arg);
-				level = level > 0 ? level - 1 : 0;
-			} else {
-				level++;
-			}
+			if (hook_opt_level(name, g.arg, &level))
+				return HOOK_EXIT_USAGE;
 			break;
 		case OPT_ROOT:
 			a->mem.ctr.root = g.arg;

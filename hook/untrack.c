@@ -56,15 +56,8 @@ int hook_cmd_untrack(int argc, char **argv, struct ck_err **err)
 			tgt.cgroup = g.arg;
 			break;
 		case OPT_VERBOSE:
-			if (g.arg) {
-				level = (int)strtol(g.arg, &end, 10);
-				if (*end || level < 0 || level > 4)
-					return hook_usage_error("untrack",
-								"-v: bad level '%s' (0-4)", g.arg);
-				level = level > 0 ? level - 1 : 0;
-			} else {
-				level++;
-			}
+			if (hook_opt_level("untrack", g.arg, &level))
+				return HOOK_EXIT_USAGE;
 			break;
 		}
 	}

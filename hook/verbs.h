@@ -65,3 +65,10 @@ const struct hook_verb *hook_find_verb(const char *name);
 
 /* Common exit for a bad command line: prints "ckpt VERB: MSG" and the usage hint. */
 int hook_usage_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * One -v of @verb (a LEVEL option): with @arg a level 0-4 (CRIU's numbers:
+ * 4 is debug) sets *level, without one it raises *level by one.  0, or the
+ * usage error's exit code for a bad level.
+ */
+int hook_opt_level(const char *verb, const char *arg, int *level);
