@@ -7,16 +7,16 @@
  *
  * Listens on the unix socket SOCK.  Every connection (runc run, then runc
  * restore, which forwards the master CRIU sends with NOTIFY orphan-pts-master)
- * brings one pty master as SCM_RIGHTS; the newest master is the live one.
- * Everything read from a master is appended to the file OUT.  When the fifo IN
- * is given, what is written into it goes to the live master (input for the
- * container).  Prints "READY" once listening, "MASTER n" for each master
- * received.  Runs until killed; a master that hangs up is closed and waited
- * for no longer.
+ * brings one pty master as SCM_RIGHTS.  What master n (1, 2, ...) outputs is
+ * appended to the file OUT.n; a master is read until its slave side is gone
+ * (EIO), so nothing written before a dump's kill is lost.  When the fifo IN is
+ * given, what is written into it goes to the newest master (input for the
+ * container).  Prints "READY" once listening, "MASTER n" for each master.
+ * Runs until killed.
  *
- *   runc ──connect──► SOCK ──SCM_RIGHTS(master)──► console-recv ──► OUT
- *                                                      ▲
- *                                              IN fifo ┘ (to the master)
+ *   runc ──connect──► SOCK ──SCM_RIGHTS(master n)──► console-recv ──► OUT.n
+ *                                                        ▲
+ *                                        IN fifo ────────┘ (to the newest master)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -48,6 +48,8 @@ static int recv_master(int c)
 	return fd;
 }
 
+#define MAX_MASTERS 8
+
 /* Copy what @from holds into @to; -1 when @from is at its end (hung up). */
 static int relay(int from, int to)
 {
@@ -62,16 +64,13 @@ static int relay(int from, int to)
 int main(int argc, char **argv)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int ls, out, in = -1, master = -1, n_masters = 0;
+	/* p[0]: the socket, p[1]: IN, p[2 + i]: master i + 1 */
+	struct pollfd p[2 + MAX_MASTERS];
+	int out[MAX_MASTERS], ls, in = -1, n = 0;
 
 	if (argc < 3 || argc > 4 || strlen(argv[1]) >= sizeof(sa.sun_path)) {
 		fprintf(stderr, "usage: console-recv SOCK OUT [IN-FIFO]\n");
 		return 2;
-	}
-	out = open(argv[2], O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-	if (out < 0) {
-		perror(argv[2]);
-		return 1;
 	}
 	/* O_RDWR: the fifo never reports a hang-up when a writer goes away */
 	if (argc == 4 && (in = open(argv[3], O_RDWR | O_NONBLOCK | O_CLOEXEC)) < 0) {
@@ -85,14 +84,12 @@ int main(int argc, char **argv)
 		perror(argv[1]);
 		return 1;
 	}
+	p[0] = (struct pollfd){ .fd = ls, .events = POLLIN };
+	p[1] = (struct pollfd){ .fd = -1, .events = POLLIN };
 	printf("READY\n");
 	fflush(stdout);
 	for (;;) {
-		struct pollfd p[3] = { { .fd = ls, .events = POLLIN },
-				       { .fd = master, .events = POLLIN },
-				       { .fd = master >= 0 ? in : -1, .events = POLLIN } };
-
-		if (poll(p, 3, -1) < 0) {
+		if (poll(p, (nfds_t)(2 + n), -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			perror("poll");
@@ -100,26 +97,34 @@ int main(int argc, char **argv)
 		}
 		if (p[0].revents & POLLIN) {
 			int c = accept4(ls, NULL, NULL, SOCK_CLOEXEC), fd;
+			char name[4096];
 
-			if (c < 0)
+			fd = c < 0 ? -1 : recv_master(c);
+			if (c >= 0)
+				close(c);
+			if (fd < 0 || n == MAX_MASTERS)
 				continue;
-			fd = recv_master(c);
-			close(c);
-			if (fd >= 0) {
-				if (master >= 0)
-					close(master);
-				master = fd;
-				fcntl(master, F_SETFL, O_NONBLOCK);
-				printf("MASTER %d\n", ++n_masters);
-				fflush(stdout);
+			snprintf(name, sizeof(name), "%s.%d", argv[2], n + 1);
+			out[n] = open(name, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+			if (out[n] < 0) {
+				perror(name);
+				return 1;
 			}
-			continue;
+			fcntl(fd, F_SETFL, O_NONBLOCK);
+			p[2 + n] = (struct pollfd){ .fd = fd, .events = POLLIN };
+			p[1].fd = in;
+			printf("MASTER %d\n", ++n);
+			fflush(stdout);
 		}
-		if (p[1].revents && relay(master, out) < 0) {
-			close(master);
-			master = -1;
-		}
-		if (p[2].revents & POLLIN && master >= 0)
-			relay(in, master);
+		for (int i = 0; i < n; i++)
+			if (p[2 + i].fd >= 0 && p[2 + i].revents &&
+			    relay(p[2 + i].fd, out[i]) < 0) {
+				close(p[2 + i].fd);
+				p[2 + i].fd = -1; /* poll skips it */
+				if (i == n - 1)
+					p[1].fd = -1; /* no master for the input */
+			}
+		if (p[1].fd >= 0 && (p[1].revents & POLLIN) && p[1 + n].fd >= 0)
+			relay(in, p[1 + n].fd);
 	}
 }
