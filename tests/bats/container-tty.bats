@@ -115,10 +115,13 @@ ext_mnts() {
 	# files.img: TTY -> REG /dev/pts/0 (before it) on the container's devpts mount
 	run -0 crit decode -i "$W/img/files.img"
 	echo "$output" | jq -e '[.entries[] | select(.type == "TTY")] | length == 1 and .[0].tty.tty_info_id == 0'
-	echo "$output" | jq -e '[.entries[] | .type] | index("TTY") > index("REG")'
+	echo "$output" | jq -e '.entries as $e | ($e | map(.type) | index("TTY")) as $t | ($e | map(.id) | index($e[$t].tty.regf_id)) < $t'
 	echo "$output" | jq -e --argjson m "$devpts_mnt" '.entries as $e | ($e[] | select(.type == "TTY") | .tty.regf_id) as $r | $e[] | select(.type == "REG" and .id == $r) | .reg.name == "/dev/pts/0" and .reg.mnt_id == $m'
 	run -0 crit decode -i "$W/img/mountpoints-13.img"
 	echo "$output" | jq -e --argjson m "$devpts_mnt" 'any(.entries[]; .mnt_id == $m and .mountpoint == "/dev/pts")'
+	# the controlling tty's session is the init's, as in pstree.img
+	run -0 crit decode -i "$W/img/pstree.img"
+	echo "$output" | jq -e '.entries[0] | .pid == 1 and .sid == 1 and .pgid == 1'
 	run -0 crit decode -i "$W/img/fdinfo-2.img"
 	echo "$output" | jq -e '[.entries[] | select(.fd <= 2) | .type] == ["TTY", "TTY", "TTY"]'
 	retry 100 0.05 bash -c "! kill -0 $CPID 2>/dev/null"
