@@ -11,6 +11,7 @@
 # Refusals: what ckpt does not cover is listed up front, the container keeps running untouched.
 
 load helpers
+load ctr-helpers
 
 setup() {
 	requires root runc criu4 crit
@@ -68,6 +69,11 @@ ticks() {
 	tr -d '\r' <"$W/tty.$1" | awk '$1 == "tick" {print $2}'
 }
 
+# tty_has N REGEX: master N's output has a line matching REGEX (read again at each call).
+tty_has() {
+	grep -q "$2" "$W/tty.$1"
+}
+
 # tick_above N: master 1's last tick is above N.
 tick_above() {
 	[ "$(ticks 1 | tail -n1)" -gt "$1" ]
@@ -85,17 +91,7 @@ restored_tty_continues() {
 	[ "$first" = $((last + 1)) ]
 	# input on the new master reaches the restored container, and its answer comes back
 	echo "hello-$$" >"$W/in"
-	retry 100 0.1 grep -q "^got hello-$$" <(tr -d '\r' <"$W/tty.2")
-}
-
-# ext_mnts: the --ext-mnt list runc's DUMP sends (container-dump.md 1.3).
-ext_mnts() {
-	local mp fs
-	EXT=()
-	while read -r mp fs; do
-		[ "$fs" != cgroup ] || EXT+=(--ext-mnt "$mp:$mp")
-		case "$mp" in /proc/keys | /proc/timer_list) EXT+=(--ext-mnt "$mp:/dev/null") ;; esac
-	done < <(awk '{for (i = 7; $i != "-"; i++); print $5, $(i + 1)}' "/proc/$CPID/mountinfo")
+	retry 100 0.1 tty_has 2 "^got hello-$$"$'\r'
 }
 
 @test "ckpt dump --cgroup --orphan-pts-master of a container with a tty: TTY entry, REG /dev/pts/0 in its devpts, tty-info.img as CRIU; runc restore --console-socket with CRIU 4.2 continues on the new pty" {
@@ -139,26 +135,6 @@ ext_mnts() {
 	rpid=$(runc state "$CTR" | jq .pid)
 	[ "$(awk '{sub(/.*\) /, ""); print $5}' "/proc/$rpid/stat")" = 34816 ]
 	[ "$(readlink "/proc/$rpid/fd/0")" = /dev/pts/0 ]
-}
-
-# front_end: build/criu's swrk behind `runc --criu`, with the real CRIU 4.2 as criu.real.
-front_end() {
-	mkdir -p "$W/bin"
-	ln -sf "$CKPT" "$W/bin/criu"
-	ln -sf "$CRIU4" "$W/bin/criu.real"
-	export CKPT_CRIU_CONF="$W/no-criu.conf"
-	FE="$W/bin/criu"
-}
-
-# fe_checkpoint NAME [ARGS...]: runc checkpoint through the front-end into $W/img/NAME.
-fe_checkpoint() {
-	local name=$1
-	shift
-	run runc --criu "$FE" checkpoint --image-path "$W/img/$name" --work-path "$W/work-$name" "$@" "$CTR"
-	[ "$status" = 0 ] || {
-		cat "$W/work-$name/dump.log" >&2 || true
-		fail "runc checkpoint $name failed: $output"
-	}
 }
 
 @test "runc --criu build/criu with a tty: two pre-dumps, the final checkpoint by ckpt (not delegated), runc restore --console-socket by CRIU 4.2: output continues on the new pty, memory check passes" {
