@@ -183,7 +183,7 @@ static struct glue_dfile *file_by_id(struct glue_files *fs, uint32_t id)
  * entry of its own for the slave's path, in the container's devpts mount.
  */
 static int tty_entry(struct glue_dump_state *st, pid_t pid, int fd, uint32_t id,
-		     struct ck_err **err)
+		     const struct stat *sb, struct ck_err **err)
 {
 	struct glue_dfile *f = file_by_id(&st->files, id), *reg;
 	uint32_t info_id;
@@ -196,6 +196,7 @@ static int tty_entry(struct glue_dump_state *st, pid_t pid, int fd, uint32_t id,
 	f = file_by_id(&st->files, id);
 	reg->path = xstrdup(f->path);
 	reg->flags = f->flags;
+	reg->mode = sb->st_mode; /* CRIU gives the new slave this mode (mesg y/n) */
 	f->tty_info_id = info_id;
 	f->regf_id = reg->id;
 	if (st->mnt)
@@ -249,7 +250,7 @@ int glue_files_dump_fds(struct glue_dump_state *st, int dirfd, const struct glue
 			fe.type = FD_TYPES__TTY;
 			fe.id = fd_file_id(&st->files, task->pid, fds[i], FD_TYPES__TTY, path,
 					   flags, pos, 0, &sb);
-			if (tty_entry(st, task->pid, fds[i], fe.id, err) < 0)
+			if (tty_entry(st, task->pid, fds[i], fe.id, &sb, err) < 0)
 				return -1;
 		} else {
 			fe.type = FD_TYPES__REG;
@@ -386,6 +387,8 @@ int glue_files_write(struct glue_files *fs, int dirfd, struct ck_err **err)
 				reg.has_mnt_id = true;
 				reg.mnt_id = f->mnt_id;
 			}
+			reg.has_mode = f->mode != 0;
+			reg.mode = f->mode;
 			fe.reg = &reg;
 		}
 		if (img_write(img, &fe, err) < 0)

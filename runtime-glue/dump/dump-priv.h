@@ -28,7 +28,8 @@ struct glue_dfile {
 	pid_t owner_pid;
 	int owner_fd;
 	uint64_t dev, ino;
-	int mnt_id; /* REG: the mount in the container's mountpoints image, -1 when unknown */
+	int mnt_id;    /* REG: the mount in the container's mountpoints image, -1 when unknown */
+	uint32_t mode; /* REG: st_mode to write, 0 for none (a tty's path only) */
 	uint32_t tty_info_id, regf_id; /* TTY: its tty-info.img entry, the REG entry of its path */
 };
 

@@ -112,7 +112,7 @@ restored_tty_continues() {
 	run -0 crit decode -i "$W/img/files.img"
 	echo "$output" | jq -e '[.entries[] | select(.type == "TTY")] | length == 1 and .[0].tty.tty_info_id == 0'
 	echo "$output" | jq -e '.entries as $e | ($e | map(.type) | index("TTY")) as $t | ($e | map(.id) | index($e[$t].tty.regf_id)) < $t'
-	echo "$output" | jq -e --argjson m "$devpts_mnt" '.entries as $e | ($e[] | select(.type == "TTY") | .tty.regf_id) as $r | $e[] | select(.type == "REG" and .id == $r) | .reg.name == "/dev/pts/0" and .reg.mnt_id == $m'
+	echo "$output" | jq -e --argjson m "$devpts_mnt" '.entries as $e | ($e[] | select(.type == "TTY") | .tty.regf_id) as $r | $e[] | select(.type == "REG" and .id == $r) | .reg.name == "/dev/pts/0" and .reg.mnt_id == $m and .reg.mode == 8592'
 	run -0 crit decode -i "$W/img/mountpoints-13.img"
 	echo "$output" | jq -e --argjson m "$devpts_mnt" 'any(.entries[]; .mnt_id == $m and .mountpoint == "/dev/pts")'
 	# the controlling tty's session is the init's, as in pstree.img
