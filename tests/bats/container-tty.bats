@@ -21,7 +21,7 @@ setup() {
 	mkdir -p "$BUNDLE/rootfs/bin" "$BUNDLE/rootfs/tmp" "$W/img"
 	cp /bin/busybox "$BUNDLE/rootfs/bin/"
 	local c
-	for c in sh sleep cat md5sum head base64 tr mv; do ln -s busybox "$BUNDLE/rootfs/bin/$c"; done
+	for c in sh sleep cat md5sum head base64 tr mv stty; do ln -s busybox "$BUNDLE/rootfs/bin/$c"; done
 	(cd "$BUNDLE" && runc spec)
 	CTR="cttty-$$-$BATS_TEST_NUMBER"
 	# a unix socket path must fit in 108 bytes
@@ -37,12 +37,13 @@ teardown() {
 	rm -f "$SOCK"
 }
 
-# The loop prints a tick per round on its tty and answers a line of input with "got LINE";
+# The loop prints a tick per round on its tty and answers a line of input with "got LINE size
+# ROWS COLS" (the tty's window size);
 # with "mem" it also checks a 110 kB string in its memory each round (/tmp/status).
-LOOP='i=0; while :; do i=$((i+1)); echo $i > /tmp/n; echo "tick $i"; if read -t 0.1 l; then echo "got $l"; fi; done'
+LOOP='i=0; while :; do i=$((i+1)); echo $i > /tmp/n; echo "tick $i"; if read -t 0.1 l; then echo "got $l size $(stty size)"; fi; done'
 MEM_LOOP='s=$(head -c 110000 /dev/urandom | base64 | tr -d "\n"); h=$(echo "$s" | md5sum); i=0
 	while :; do [ "$(echo "$s" | md5sum)" = "$h" ] && r=OK || r=BAD; i=$((i+1)); echo "$i $r" >/tmp/s.new; mv /tmp/s.new /tmp/status
-	echo $i > /tmp/n; echo "tick $i"; if read -t 0.05 l; then echo "got $l"; fi; done'
+	echo $i > /tmp/n; echo "tick $i"; if read -t 0.05 l; then echo "got $l size $(stty size)"; fi; done'
 
 # run_tty_container [EXTRA]: the container with a terminal, detached, its console on $SOCK;
 # EXTRA is prepended to the loop.  Sets CPID.
@@ -79,7 +80,7 @@ tick_above() {
 	[ "$(ticks 1 | tail -n1)" -gt "$1" ]
 }
 
-# restored_tty_continues: the restored container's first tick on the new master (2) is the
+# restored_tty_continues ROWS COLS: the restored container's first tick on the new master (2) is the
 # one after the last tick on the dumped one (1); a fresh start would print "tick 1".
 restored_tty_continues() {
 	retry 100 0.1 grep -q '^MASTER 2' "$W/console-recv.out"
@@ -89,13 +90,14 @@ restored_tty_continues() {
 	first=$(ticks 2 | head -n1)
 	echo "last tick on the dumped tty: $last, first on the restored one: $first" >&2
 	[ "$first" = $((last + 1)) ]
-	# input on the new master reaches the restored container, and its answer comes back
+	# input on the new master reaches the restored container, and its answer comes back, with
+	# the window size the dumped tty had (CRIU sets the new one from tty-info.img)
 	echo "hello-$$" >"$W/in"
-	retry 100 0.1 tty_has 2 "^got hello-$$"$'\r'
+	retry 100 0.1 tty_has 2 "^got hello-$$ size $1 $2"$'\r'
 }
 
 @test "ckpt dump --cgroup --orphan-pts-master of a container with a tty: TTY entry, REG /dev/pts/0 in its devpts, tty-info.img as CRIU; runc restore --console-socket with CRIU 4.2 continues on the new pty" {
-	run_tty_container
+	run_tty_container 'stty rows 30 cols 100; '
 	[ "$(readlink "/proc/$CPID/fd/1")" = /dev/pts/0 ]
 	local devpts_mnt
 	devpts_mnt=$(awk '$5 == "/dev/pts" {print $1}' "/proc/$CPID/mountinfo")
@@ -107,6 +109,7 @@ restored_tty_continues() {
 	run -0 crit decode -i "$W/img/tty-info.img"
 	echo "$output" | jq -e '.entries | length == 1 and (.[0] | .id == 0 and .type == "PTY" and .pty.index == 0 and .sid == 1 and .pgrp == 1 and .rdev == 34816 and .gid == 5 and .locked == false and .packet_mode == false)'
 	# the termios as the tty had it: ECHO and ICANON on, ^C as VINTR (the first c_cc byte)
+	echo "$output" | jq -e '.entries[0].winsize | .ws_row == 30 and .ws_col == 100'
 	echo "$output" | jq -e '.entries[0].termios | (.c_lflag % 16 >= 8) and ((.c_lflag / 2 | floor) % 2 == 1) and (.c_cc | length == 19) and (.c_cc[0] % 256 == 3)'
 	# files.img: TTY -> REG /dev/pts/0 (before it) on the container's devpts mount
 	run -0 crit decode -i "$W/img/files.img"
@@ -128,7 +131,7 @@ restored_tty_continues() {
 	run -0 runc --criu "$CRIU4" restore -d --console-socket "$SOCK" --bundle "$BUNDLE" \
 		--image-path "$W/img" --work-path "$W/work" "$CTR" </dev/null 3>&-
 	[ "$(runc state "$CTR" | jq -r .status)" = running ]
-	restored_tty_continues
+	restored_tty_continues 30 100
 	retry 100 0.1 counter_above "$n0"
 	# the restored init has the new pty (index 0 of its new devpts) as its controlling tty
 	local rpid
@@ -140,7 +143,7 @@ restored_tty_continues() {
 @test "runc --criu build/criu with a tty: two pre-dumps, the final checkpoint by ckpt (not delegated), runc restore --console-socket by CRIU 4.2: output continues on the new pty, memory check passes" {
 	front_end
 	LOOP=$MEM_LOOP
-	run_tty_container
+	run_tty_container 'stty rows 40 cols 120; '
 	retry 100 0.1 grep -q OK "$BUNDLE/rootfs/tmp/status"
 	fe_checkpoint pre1 --pre-dump
 	fe_checkpoint pre2 --pre-dump --parent-path ../pre1
@@ -159,7 +162,7 @@ restored_tty_continues() {
 	run -0 runc --criu "$FE" restore -d --console-socket "$SOCK" --bundle "$BUNDLE" \
 		--image-path "$W/img/final" --work-path "$W/workr" "$CTR" </dev/null 3>&-
 	[ "$(runc state "$CTR" | jq -r .status)" = running ]
-	restored_tty_continues
+	restored_tty_continues 40 120
 	retry 100 0.1 counter_above "$((n0 + 2))"
 	grep -qE '^[0-9]+ OK$' "$BUNDLE/rootfs/tmp/status"
 }
