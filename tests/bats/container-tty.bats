@@ -167,13 +167,14 @@ restored_tty_continues() {
 	grep -qE '^[0-9]+ OK$' "$BUNDLE/rootfs/tmp/status"
 }
 
-@test "ckpt dump of a container with a tty refuses what it does not cover, with the whole list: no --orphan-pts-master, the console opened as /dev/console; the container keeps running untouched" {
-	run_tty_container 'exec 3</dev/console; '
+@test "ckpt dump of a container with a tty refuses what it does not cover, with the whole list: no --orphan-pts-master, the console opened as /dev/console, a pty master inside; the container keeps running untouched" {
+	run_tty_container 'exec 3</dev/console 4<>/dev/ptmx; '
 	ckpt_run -1 dump --cgroup "/sys/fs/cgroup/freezer/$CTR" --empty-ns net -D "$W/img/a"
 	assert_output --partial "fd 0: terminal /dev/pts/0: its master is outside the tree; give --orphan-pts-master"
 	assert_output --partial "fd 3: terminal /dev/console: its master is outside the tree"
 	ckpt_run -1 dump --cgroup "/sys/fs/cgroup/freezer/$CTR" --empty-ns net --orphan-pts-master -D "$W/img/b"
 	assert_output --partial "fd 3: terminal /dev/console (pts 0) opened under a name other than its /dev/pts one"
+	assert_output --partial "fd 4: pty master /dev/pts/ptmx (a master inside the tree)"
 	refute_output --partial "fd 0:"
 	[ "$(runc state "$CTR" | jq -r .status)" = running ]
 	untraced "$CPID"
