@@ -190,7 +190,7 @@ static int tty_entry(struct glue_dump_state *st, pid_t pid, int fd, uint32_t id,
 
 	if (f->regf_id)
 		return 0;
-	if (glue_tty_note(&st->files, st->tree, pid, fd, &info_id, err) < 0)
+	if (glue_tty_note(&st->files, st->tree, &st->opts, pid, fd, f->path, &info_id, err) < 0)
 		return -1;
 	reg = add_file(&st->files, FD_TYPES__REG); /* moves the array: f is found again */
 	f = file_by_id(&st->files, id);

@@ -190,11 +190,13 @@ bool glue_tty_is_pts(dev_t rdev);
 int glue_tty_check(struct glue_files *seen, pid_t pid, int fd, const char *path,
 		   const struct glue_dump_opts *opts, char *why, size_t why_len);
 /*
- * Read the tty behind @pid's @fd into @fs once per tty (modes, termios, window
- * size, session and group in @tree's namespace pids); *info_id = its
- * tty-info.img id.  0 or -1.
+ * Read the tty behind @pid's @fd (named @path) into @fs once per tty (modes,
+ * termios, window size, session and group in @tree's namespace pids);
+ * *info_id = its tty-info.img id.  Refuses as glue_tty_check() does (a tty
+ * opened after the check).  0 or -1.
  */
-int glue_tty_note(struct glue_files *fs, const struct glue_pstree *tree, pid_t pid, int fd,
+int glue_tty_note(struct glue_files *fs, const struct glue_pstree *tree,
+		  const struct glue_dump_opts *opts, pid_t pid, int fd, const char *path,
 		  uint32_t *info_id, struct ck_err **err);
 /* tty-info.img when a tty was dumped.  0 or -1. */
 int glue_tty_write(const struct glue_files *fs, int dirfd, struct ck_err **err);

@@ -27,6 +27,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,7 +108,7 @@ static int get_flag(int fd, unsigned long req, int *v)
 	return -1;
 }
 
-static struct glue_dtty *find_tty(struct glue_ttys *ts, uint32_t index)
+static struct glue_dtty *find_tty(const struct glue_ttys *ts, uint32_t index)
 {
 	for (size_t i = 0; ts && i < ts->nr; i++)
 		if (ts->t[i].index == index)
@@ -140,56 +141,66 @@ static long path_index(const char *path)
 	return *end ? -1 : n;
 }
 
-/* see dump-priv.h */
-int glue_tty_check(struct glue_files *seen, pid_t pid, int fd, const char *path,
-		   const struct glue_dump_opts *opts, char *why, size_t why_len)
+/*
+ * -1 with @why set when ckpt cannot dump @pid's pty slave @fd named @path:
+ * what CRIU refuses or ckpt does not cover; a tty other than one in @ts (when
+ * @ts holds one) is a second one.  *index is the slave's.
+ */
+static int refusal(const struct glue_ttys *ts, pid_t pid, int fd, const char *path,
+		   const struct glue_dump_opts *opts, uint32_t *index, char *why, size_t why_len)
 {
 	_cleanup_close_ int cfd = -1;
 	char proc[64], in[PATH_MAX + 32];
 	struct stat st;
-	struct glue_dtty *t;
 	int v;
 
 	snprintf(proc, sizeof(proc), "/proc/%d/fd/%d", (int)pid, fd);
-	if (stat(proc, &st) < 0)
-		return snprintf(why, why_len, "terminal %s: %s", path, strerror(errno)), -1;
+	if (stat(proc, &st) < 0) {
+		snprintf(why, why_len, "terminal %s: %s", path, strerror(errno));
+		return -1;
+	}
+	*index = pts_index(st.st_rdev);
 	if (!opts->ctr.orphan_pts_master)
-		return snprintf(
-			       why, why_len,
-			       "terminal %s: its master is outside the tree; give --orphan-pts-master (a container console, as runc asks)",
-			       path),
-		       -1;
-	if (glue_task_path(pid, path, in, sizeof(in)) == path)
-		return snprintf(
-			       why, why_len,
-			       "terminal %s of ckpt's own devpts: only a container's console (a devpts of its own mount namespace) is dumped",
-			       path),
-		       -1;
-	if (path_index(path) != (long)pts_index(st.st_rdev))
-		return snprintf(
-			       why, why_len,
-			       "terminal %s (pts %u) opened under a name other than its /dev/pts one: not supported",
-			       path, pts_index(st.st_rdev)),
-		       -1;
-	cfd = fd_copy(pid, fd);
-	if (cfd < 0)
-		return snprintf(why, why_len, "terminal %s: cannot copy the fd (%s)", path,
-				strerror(errno)),
-		       -1;
-	if (get_flag(cfd, TIOCGEXCL, &v) < 0)
-		return snprintf(why, why_len, "terminal %s: %s", path,
-				errno == EIO ? "hung up (its master was closed)" : strerror(errno)),
-		       -1;
-	if (find_tty(seen->ttys, pts_index(st.st_rdev)))
+		snprintf(
+			why, why_len,
+			"terminal %s: its master is outside the tree; give --orphan-pts-master (a container console, as runc asks)",
+			path);
+	else if (glue_task_path(pid, path, in, sizeof(in)) == path)
+		snprintf(
+			why, why_len,
+			"terminal %s of ckpt's own devpts: only a container's console (a devpts of its own mount namespace) is dumped",
+			path);
+	else if (path_index(path) != (long)*index)
+		snprintf(
+			why, why_len,
+			"terminal %s (pts %u) opened under a name other than its /dev/pts one: not supported",
+			path, *index);
+	else if ((cfd = fd_copy(pid, fd)) < 0)
+		snprintf(why, why_len, "terminal %s: cannot copy the fd (%s)", path,
+			 strerror(errno));
+	else if (get_flag(cfd, TIOCGEXCL, &v) < 0)
+		snprintf(why, why_len, "terminal %s: %s", path,
+			 errno == EIO ? "hung up (its master was closed)" : strerror(errno));
+	else if (ts && ts->nr && !find_tty(ts, *index))
+		snprintf(
+			why, why_len,
+			"a second terminal %s: one tty whose master is outside is supported (as CRIU)",
+			path);
+	else
 		return 0;
-	if (seen->ttys && seen->ttys->nr)
-		return snprintf(
-			       why, why_len,
-			       "a second terminal %s: one tty whose master is outside is supported (as CRIU)",
-			       path),
-		       -1;
-	t = add_tty(seen);
-	t->index = pts_index(st.st_rdev);
+	return -1;
+}
+
+/* see dump-priv.h */
+int glue_tty_check(struct glue_files *seen, pid_t pid, int fd, const char *path,
+		   const struct glue_dump_opts *opts, char *why, size_t why_len)
+{
+	uint32_t index;
+
+	if (refusal(seen->ttys, pid, fd, path, opts, &index, why, why_len) < 0)
+		return -1;
+	if (!find_tty(seen->ttys, index))
+		add_tty(seen)->index = index;
 	return 0;
 }
 
@@ -222,13 +233,20 @@ static int read_ctty(const struct glue_pstree *tree, pid_t pid, dev_t rdev, stru
 }
 
 /* see dump-priv.h */
-int glue_tty_note(struct glue_files *fs, const struct glue_pstree *tree, pid_t pid, int fd,
+int glue_tty_note(struct glue_files *fs, const struct glue_pstree *tree,
+		  const struct glue_dump_opts *opts, pid_t pid, int fd, const char *path,
 		  uint32_t *info_id, struct ck_err **err)
 {
-	_cleanup_close_ int cfd = fd_copy(pid, fd);
+	_cleanup_close_ int cfd = -1;
 	struct glue_dtty *t;
 	struct stat st;
+	char why[PATH_MAX + 160];
+	uint32_t index;
 
+	/* the check ran before the freeze: this is for a tty opened since */
+	if (refusal(fs->ttys, pid, fd, path, opts, &index, why, sizeof(why)) < 0)
+		return ck_err_set(err, 0, "pid %d fd %d: %s", (int)pid, fd, why);
+	cfd = fd_copy(pid, fd);
 	if (cfd < 0)
 		return ck_err_set(err, errno, "copy fd %d of pid %d", fd, (int)pid);
 	if (fstat(cfd, &st) < 0)
