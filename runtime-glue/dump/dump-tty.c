@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * Terminals of a container's tasks: the pty slave of a runc / Podman console,
- * whose master is outside the container (held by the console socket's
- * receiver), dumped as CRIU does with orphan_pts_master.
+ * Terminals of a container's tasks: the pty slave of runc's console (terminal:
+ * true), whose master is outside the container (held by the receiver of the
+ * --console-socket), dumped as CRIU does with orphan_pts_master.
  *
  *   files.img     REG{id R, "/dev/pts/N", flags, mnt_id of the container's devpts}
  *                 TTY{id T, tty_info_id 2N, flags, regf_id R}   (after R: CRIU
