@@ -31,6 +31,7 @@
 #include "proto/cgroup.pb-c.h"
 #include "proto/pagemap.pb-c.h"
 #include "proto/pipe-data.pb-c.h"
+#include "proto/tty.pb-c.h"
 #include "proto/pipe.pb-c.h"
 #include "proto/pstree.pb-c.h"
 #include "proto/regfile.pb-c.h"
@@ -82,6 +83,8 @@ const struct img_desc img_descs[IMG_NR] = {
 			      &ipc_var_entry__descriptor, &ipc_var_entry__descriptor, true },
 	[IMG_CGROUP]      = { "CGROUP", "cgroup.img", IMG_COMMON_MAGIC, 0x59383330,
 			      &cgroup_entry__descriptor, &cgroup_entry__descriptor, true },
+	[IMG_TTY_INFO]    = { "TTY_INFO", "tty-info.img", IMG_COMMON_MAGIC, 0x59453036,
+			      &tty_info_entry__descriptor, &tty_info_entry__descriptor, false },
 	[IMG_PAGES]       = { "PAGES", "pages-%lu.img", 0, 0, NULL, NULL, false },
 };
 
@@ -99,7 +102,7 @@ static const struct { const char *name; uint32_t magic; } foreign[] = {
 	{ "TCP_STREAM", 0x51465506 }, { "EVENTFD_FILE", 0x44523722 }, { "EVENTPOLL_FILE", 0x45023858 },
 	{ "EVENTPOLL_TFD", 0x44433746 }, { "SIGNALFD", 0x57323820 }, { "INOTIFY_FILE", 0x48424431 },
 	{ "INOTIFY_WD", 0x54562009 }, { "NETDEV", 0x57373951 },
-	{ "NETNS", 0x55933752 }, { "TTY_FILES", 0x59433025 }, { "TTY_INFO", 0x59453036 },
+	{ "NETNS", 0x55933752 }, { "TTY_FILES", 0x59433025 },
 	{ "TTY_DATA", 0x59413026 }, { "FILE_LOCKS", 0x54323616 }, { "RLIMIT", 0x57113925 },
 	{ "FANOTIFY_FILE", 0x55096122 }, { "FANOTIFY_MARK", 0x56506035 }, { "SIGNAL", 0x59255647 },
 	{ "NETLINK_SK", 0x58005614 }, { "NS_FILES", 0x61394011 }, { "TUNFILE", 0x57143751 },

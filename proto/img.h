@@ -63,6 +63,7 @@ enum img_type {
 	IMG_UTSNS,       /* utsns-<ns>.img     UtsnsEntry (single) */
 	IMG_IPC_VAR,     /* ipcns-var-<ns>.img IpcVarEntry (single) */
 	IMG_CGROUP,      /* cgroup.img         CgroupEntry (single) */
+	IMG_TTY_INFO,    /* tty-info.img       TtyInfoEntry... */
 	IMG_PAGES,       /* pages-<id>.img     raw page data: img_write_raw() only */
 	IMG_NR
 };

@@ -210,7 +210,11 @@ enum glue_fd_kind glue_fd_classify(pid_t pid, int fd, char *path, size_t path_le
 		/* /dev/null, zero, full, random, urandom: reopened by path */
 		if (maj == 1)
 			goto by_path;
-		if (maj == 4 || maj == 5 || (maj >= 136 && maj <= 143))
+		if (glue_tty_is_pts(st.st_rdev))
+			return GLUE_FD_TTY;
+		if (maj == 5 && minor(st.st_rdev) == 2)
+			snprintf(why, why_len, "pty master %s (a master inside the tree)", path);
+		else if (maj == 4 || maj == 5)
 			snprintf(why, why_len, "terminal %s", path);
 		else
 			snprintf(why, why_len, "character device %s (%u:%u)", path, maj,
@@ -245,7 +249,8 @@ by_path:
 }
 
 /* The fds of one process: unsupported kinds, and pipe ends for the tree-wide check. */
-static void check_fds(const struct glue_task *t, struct glue_files *pipes_seen, struct problems *p)
+static void check_fds(const struct glue_task *t, const struct glue_dump_opts *opts,
+		      struct glue_files *pipes_seen, struct problems *p)
 {
 	_cleanup_closedir_ DIR *d = NULL;
 	struct dirent *de;
@@ -271,6 +276,11 @@ static void check_fds(const struct glue_task *t, struct glue_files *pipes_seen, 
 			break;
 		case GLUE_FD_UNSUPP:
 			add_problem(p, "pid %d fd %d: %s", (int)t->pid, fd, why);
+			break;
+		case GLUE_FD_TTY:
+			if (glue_tty_check(pipes_seen, t->pid, fd, path, opts, why, sizeof(why)) <
+			    0)
+				add_problem(p, "pid %d fd %d: %s", (int)t->pid, fd, why);
 			break;
 		case GLUE_FD_PIPE: {
 			struct glue_dpipe *dp = NULL;
@@ -555,7 +565,7 @@ static void check_task(const struct glue_pstree *tree, const struct glue_task *t
 				add_problem(p, "pids %d and %d share their %s", (int)o->pid,
 					    (int)t->pid, k[i].what);
 	}
-	check_fds(t, pipes_seen, p);
+	check_fds(t, opts, pipes_seen, p);
 	check_vmas(t, p);
 }
 

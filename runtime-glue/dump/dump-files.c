@@ -9,6 +9,7 @@
  *                  FileEntry{PIPE, id 7, pipe{pipe_id = inode, flags}}
  *   fdinfo-2.img   FdinfoEntry{fd 0, type REG, id 5, flags FD_CLOEXEC?} ...
  *   pipes-data.img PipeDataEntry{pipe_id, bytes} + the bytes still in the pipe
+ *   files.img      FileEntry{TTY, id 9, tty{tty_info_id, regf_id -> a REG}} (dump-tty.c)
  *
  * One open file description is one entry: fds that share it (dup, fork) get
  * the same id, found with kcmp(KCMP_FILE), so a shared offset stays shared.
@@ -38,6 +39,7 @@
 #include "proto/pipe-data.pb-c.h"
 #include "proto/pipe.pb-c.h"
 #include "proto/regfile.pb-c.h"
+#include "proto/tty.pb-c.h"
 #include "runtime-glue/dump/dump-mnt.h"
 #include "runtime-glue/dump/dump-priv.h"
 
@@ -168,6 +170,40 @@ static void set_mnt_id(struct glue_dump_state *st, pid_t pid, int fd, uint32_t i
 			st->files.f[i].mnt_id = glue_mnt_id_of(st->mnt, atoi(m + 7));
 }
 
+static struct glue_dfile *file_by_id(struct glue_files *fs, uint32_t id)
+{
+	for (size_t i = 0; i < fs->nr; i++)
+		if (fs->f[i].id == id)
+			return &fs->f[i];
+	return NULL;
+}
+
+/*
+ * A TTY entry seen for the first time gets its tty read (dump-tty.c) and a REG
+ * entry of its own for the slave's path, in the container's devpts mount.
+ */
+static int tty_entry(struct glue_dump_state *st, pid_t pid, int fd, uint32_t id,
+		     const struct stat *sb, struct ck_err **err)
+{
+	struct glue_dfile *f = file_by_id(&st->files, id), *reg;
+	uint32_t info_id;
+
+	if (f->regf_id)
+		return 0;
+	if (glue_tty_note(&st->files, st->tree, &st->opts, pid, fd, f->path, &info_id, err) < 0)
+		return -1;
+	reg = add_file(&st->files, FD_TYPES__REG); /* moves the array: f is found again */
+	f = file_by_id(&st->files, id);
+	reg->path = xstrdup(f->path);
+	reg->flags = f->flags;
+	reg->mode = sb->st_mode; /* CRIU gives the new slave this mode (mesg y/n) */
+	f->tty_info_id = info_id;
+	f->regf_id = reg->id;
+	if (st->mnt)
+		set_mnt_id(st, pid, fd, f->regf_id);
+	return 0;
+}
+
 /* see dump-priv.h */
 int glue_files_dump_fds(struct glue_dump_state *st, int dirfd, const struct glue_task *task,
 			uint32_t files_id, struct ck_err **err)
@@ -209,6 +245,12 @@ int glue_files_dump_fds(struct glue_dump_state *st, int dirfd, const struct glue
 			fe.id = fd_file_id(&st->files, task->pid, fds[i], FD_TYPES__PIPE, NULL,
 					   flags, 0, ino, &sb);
 			if (note_pipe(&st->files, ino, flags, task->pid, fds[i], err) < 0)
+				return -1;
+		} else if (kind == GLUE_FD_TTY) {
+			fe.type = FD_TYPES__TTY;
+			fe.id = fd_file_id(&st->files, task->pid, fds[i], FD_TYPES__TTY, path,
+					   flags, pos, 0, &sb);
+			if (tty_entry(st, task->pid, fds[i], fe.id, &sb, err) < 0)
 				return -1;
 		} else {
 			fe.type = FD_TYPES__REG;
@@ -308,16 +350,28 @@ int glue_files_write(struct glue_files *fs, int dirfd, struct ck_err **err)
 	img = img_create(dirfd, "files.img", IMG_FILES, err);
 	if (!img)
 		return -1;
-	for (size_t i = 0; i < fs->nr; i++) {
-		const struct glue_dfile *f = &fs->f[i];
+	/* TTY entries last: CRIU finds a TTY's regf_id among the entries read before it */
+	for (size_t k = 0; k < 2 * fs->nr; k++) {
+		const struct glue_dfile *f = &fs->f[k % fs->nr];
 		FileEntry fe = FILE_ENTRY__INIT;
 		RegFileEntry reg = REG_FILE_ENTRY__INIT;
 		PipeEntry pipe = PIPE_ENTRY__INIT;
+		TtyFileEntry tty = TTY_FILE_ENTRY__INIT;
 		FownEntry fown = FOWN_ENTRY__INIT;
 
+		if ((f->type == FD_TYPES__TTY) != (k >= fs->nr))
+			continue;
 		fe.type = f->type;
 		fe.id = f->id;
-		if (f->type == FD_TYPES__PIPE) {
+		if (f->type == FD_TYPES__TTY) {
+			tty.id = f->id;
+			tty.tty_info_id = f->tty_info_id;
+			tty.flags = f->flags;
+			tty.fown = &fown;
+			tty.has_regf_id = true;
+			tty.regf_id = f->regf_id;
+			fe.tty = &tty;
+		} else if (f->type == FD_TYPES__PIPE) {
 			pipe.id = f->id;
 			pipe.pipe_id = f->pipe_id;
 			pipe.flags = f->flags;
@@ -333,12 +387,14 @@ int glue_files_write(struct glue_files *fs, int dirfd, struct ck_err **err)
 				reg.has_mnt_id = true;
 				reg.mnt_id = f->mnt_id;
 			}
+			reg.has_mode = f->mode != 0;
+			reg.mode = f->mode;
 			fe.reg = &reg;
 		}
 		if (img_write(img, &fe, err) < 0)
 			return -1;
 	}
-	if (img_close(steal_ptr(&img), err) < 0)
+	if (img_close(steal_ptr(&img), err) < 0 || glue_tty_write(fs, dirfd, err) < 0)
 		return -1;
 	return write_pipes_data(fs, dirfd, err);
 }
@@ -352,5 +408,6 @@ void glue_files_free(struct glue_files *fs)
 		free(fs->pipes[i].data);
 	free(fs->f);
 	free(fs->pipes);
+	glue_ttys_free(fs->ttys);
 	*fs = (struct glue_files){ 0 };
 }

@@ -19,7 +19,7 @@
 /* One FileEntry of files.img. */
 struct glue_dfile {
 	uint32_t id;
-	uint32_t type; /* FD_TYPES__REG or FD_TYPES__PIPE */
+	uint32_t type; /* FD_TYPES__REG, FD_TYPES__PIPE or FD_TYPES__TTY */
 	char *path;    /* REG: absolute path */
 	uint32_t flags;
 	uint64_t pos;
@@ -28,7 +28,9 @@ struct glue_dfile {
 	pid_t owner_pid;
 	int owner_fd;
 	uint64_t dev, ino;
-	int mnt_id; /* REG: the mount in the container's mountpoints image, -1 when unknown */
+	int mnt_id;    /* REG: the mount in the container's mountpoints image, -1 when unknown */
+	uint32_t mode; /* REG: st_mode to write, 0 for none (a tty's path only) */
+	uint32_t tty_info_id, regf_id; /* TTY: its tty-info.img entry, the REG entry of its path */
 };
 
 /* A pipe seen among the tree's fds. */
@@ -47,6 +49,7 @@ struct glue_files {
 	struct glue_dfile *f;
 	size_t nr_pipes;
 	struct glue_dpipe *pipes;
+	struct glue_ttys *ttys; /* dump-tty.c */
 	uint32_t next_id;
 };
 
@@ -167,10 +170,37 @@ int glue_read_small(const char *path, char *buf, size_t len);
 enum glue_fd_kind {
 	GLUE_FD_REG,
 	GLUE_FD_PIPE,
+	GLUE_FD_TTY, /* a Unix98 pty slave (dump-tty.c decides whether it is dumped) */
 	GLUE_FD_UNSUPP,
 };
 enum glue_fd_kind glue_fd_classify(pid_t pid, int fd, char *path, size_t path_len,
 				   uint32_t *pipe_ino, char *why, size_t why_len);
+
+/* ---- terminals (dump-tty.c) ---- */
+
+struct glue_ttys;
+/* A Unix98 pty slave's device number (majors 136-143). */
+bool glue_tty_is_pts(dev_t rdev);
+/*
+ * The checker's part for @pid's pty slave @fd named @path (@seen keeps the
+ * ttys met so far): -1 with @why set when ckpt cannot dump it (no
+ * --orphan-pts-master, not a container's devpts, not named /dev/pts/N, hung
+ * up, a second tty).  Never changes the tty.
+ */
+int glue_tty_check(struct glue_files *seen, pid_t pid, int fd, const char *path,
+		   const struct glue_dump_opts *opts, char *why, size_t why_len);
+/*
+ * Read the tty behind @pid's @fd (named @path) into @fs once per tty (modes,
+ * termios, window size, session and group in @tree's namespace pids);
+ * *info_id = its tty-info.img id.  Refuses as glue_tty_check() does (a tty
+ * opened after the check).  0 or -1.
+ */
+int glue_tty_note(struct glue_files *fs, const struct glue_pstree *tree,
+		  const struct glue_dump_opts *opts, pid_t pid, int fd, const char *path,
+		  uint32_t *info_id, struct ck_err **err);
+/* tty-info.img when a tty was dumped.  0 or -1. */
+int glue_tty_write(const struct glue_files *fs, int dirfd, struct ck_err **err);
+void glue_ttys_free(struct glue_ttys *ts);
 
 /* "flags:" (octal, includes O_CLOEXEC) and "pos:" of /proc/PID/fdinfo/FD.  0 or -1. */
 int glue_fdinfo_read(pid_t pid, int fd, uint32_t *flags, uint64_t *pos);

@@ -66,7 +66,8 @@ struct glue_dump_opts {
 };
 
 /*
- * Check what the tree holds against what ckpt can dump: sockets, ttys, named
+ * Check what the tree holds against what ckpt can dump: sockets, ttys (but a
+ * container's pty slave with --orphan-pts-master, dump-tty.c), named
  * fifos, anon-inode fds (eventfd, epoll, signalfd, timerfd, inotify, io_uring,
  * userfaultfd, pidfd, ...), deleted or memfd files, pipes leading outside the
  * tree, namespaces other than ckpt's own, shared files/fs/vm tables between

@@ -21,7 +21,9 @@
  * unix sockets, file locks, lazy pages, a page server, `external` resources,
  * unix_sk_ino, inherit_fd at dump, join_ns, skip_mnt/enable_fs/auto_ext_mnt,
  * auto_dedup, an LSM profile, a manage_cgroups_mode, or a tree ckpt's check
- * refuses (seccomp filters, ttys, ...), which CRIU may still dump.
+ * refuses (seccomp filters, a tty other than the console, ...), which CRIU may
+ * still dump.  A console (orphan_pts_master, a pty slave whose master runc's
+ * console socket holds) is ckpt's: the check accepts it (dump-tty.c).
  */
 #include <errno.h>
 #include <fcntl.h>

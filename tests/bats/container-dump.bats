@@ -14,6 +14,7 @@
 # while the tree was being stopped: ckpt does not write zombies yet and says "dump again".
 
 load helpers
+load ctr-helpers
 
 setup() {
 	requires root runc criu4
@@ -85,17 +86,6 @@ sleeper() {
 		fi
 	done
 	return 1
-}
-
-# ext_mnts: the --ext-mnt list runc's DUMP sends for this container (container-dump.md 1.3):
-# every cgroup v1 bind keyed by its mount point, the masked /proc files by /dev/null.
-ext_mnts() {
-	local mp fs
-	EXT=()
-	while read -r mp fs; do
-		[ "$fs" != cgroup ] || EXT+=(--ext-mnt "$mp:$mp")
-		case "$mp" in /proc/keys | /proc/timer_list) EXT+=(--ext-mnt "$mp:/dev/null") ;; esac
-	done < <(awk '{for (i = 7; $i != "-"; i++); print $5, $(i + 1)}' "/proc/$CPID/mountinfo")
 }
 
 # ctr_dump: ckpt's dump of the container, as runc would ask for it, into $W/img.
@@ -206,15 +196,6 @@ ctr_dump() {
 MEM_LOOP='sleep 1000 & s=$(head -c 110000 /dev/urandom | base64 | tr -d "\n"); h=$(echo "$s" | md5sum); i=0
 	while :; do [ "$(echo "$s" | md5sum)" = "$h" ] && r=OK || r=BAD; i=$((i+1)); echo "$i $r" >/tmp/s.new; mv /tmp/s.new /tmp/status; echo $i > /tmp/n; sleep 0.05; done'
 
-# front_end: build/criu's swrk behind `runc --criu`, with the real CRIU 4.2 as criu.real for RESTORE.
-front_end() {
-	mkdir -p "$W/bin"
-	ln -sf "$CKPT" "$W/bin/criu"
-	ln -sf "$CRIU4" "$W/bin/criu.real"
-	export CKPT_CRIU_CONF="$W/no-criu.conf"
-	FE="$W/bin/criu"
-}
-
 run_mem_container() {
 	jq --arg c "$MEM_LOOP" '.process.terminal = false | .root.readonly = false |
 		.process.args = ["/bin/sh", "-c", $c]' "$BUNDLE/config.json" >"$BUNDLE/config.new"
@@ -226,21 +207,6 @@ run_mem_container() {
 
 status_ok() {
 	grep -qE '^[0-9]+ OK$' "$BUNDLE/rootfs/tmp/status"
-}
-
-# fe_checkpoint NAME [ARGS...]: runc checkpoint through the front-end into $W/img/NAME; a
-# zombie race (a `sleep` child exiting while the tree is stopped) is retried, at most 3 times.
-fe_checkpoint() {
-	local name=$1 i
-	shift
-	for i in 1 2 3; do
-		rm -rf "$W/img/$name" "$W/work-$name"
-		run runc --criu "$FE" checkpoint --image-path "$W/img/$name" --work-path "$W/work-$name" "$@" "$CTR"
-		[ "$status" = 0 ] && return 0
-		grep -q "a zombie now" "$W/work-$name/dump.log" 2>/dev/null || break
-	done
-	cat "$W/work-$name/dump.log" >&2 || true
-	fail "runc checkpoint $name failed: $output"
 }
 
 @test "runc --criu build/criu: two pre-dumps, the final checkpoint by ckpt on that chain (NOTIFY sequence, stats-dump), restore by CRIU 4.2: resumes, counter continues, memory check passes" {

@@ -30,6 +30,7 @@
 #include "proto/seccomp.pb-c.h"
 #include "proto/stats.pb-c.h"
 #include "proto/timens.pb-c.h"
+#include "proto/tty.pb-c.h"
 #include "tests/unit/img-sample.h"
 
 struct sample_arena {
@@ -566,6 +567,24 @@ ProtobufCMessage *img_sample_entry(struct sample_arena *a, enum img_type type, u
 
 		return &e->base;
 	}
+	case IMG_TTY_INFO: {
+		/* the pty slave of a runc console: /dev/pts/0, session and group 1 */
+		TtyInfoEntry *e = NEW(a, TtyInfoEntry, TTY_INFO_ENTRY__INIT);
+		TtyPtyEntry *pty = NEW(a, TtyPtyEntry, TTY_PTY_ENTRY__INIT);
+		WinsizeEntry *ws = NEW(a, WinsizeEntry, WINSIZE_ENTRY__INIT);
+
+		e->type = TTY_TYPE__PTY;
+		e->sid = e->pgrp = 1;
+		e->rdev = 0x8800;
+		ws->ws_row = 24;
+		ws->ws_col = 80;
+		e->winsize = ws;
+		e->pty = pty;
+		e->has_dev = e->has_uid = e->has_gid = true;
+		e->dev = 43;
+		e->gid = 5;
+		return &e->base;
+	}
 	case IMG_PAGES:
 	case IMG_NR:
 		break;
@@ -606,6 +625,7 @@ size_t img_sample_count(enum img_type type)
 	case IMG_UTSNS:
 	case IMG_IPC_VAR:
 	case IMG_CGROUP:
+	case IMG_TTY_INFO:
 		break;
 	}
 	return 1;
@@ -697,6 +717,7 @@ int img_sample_write(int dirfd, unsigned pid, struct ck_err **err)
 		{ IMG_CREDS, -1 },     { IMG_REG_FILES, 0 },   { IMG_PIPES, 0 },
 		{ IMG_PIPES_DATA, 0 }, { IMG_MEMFD_INODE, 0 }, { IMG_MNTS, -1 },
 		{ IMG_UTSNS, -1 },     { IMG_IPC_VAR, -1 },    { IMG_CGROUP, 0 },
+		{ IMG_TTY_INFO, 0 },
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(set); i++) {
