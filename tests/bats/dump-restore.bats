@@ -86,6 +86,15 @@ restore_and_check() {
 	restore_and_check "$VICTIM_PID"
 }
 
+@test "seccomp filters: seccomp.img and thread_core as CRIU writes them; still filtered after restore" {
+	seccomp_victim
+	dump_chain
+	check_images "$IMG/3" "$VICTIM_PID" "$CHILD"
+	seccomp_images "$IMG/3"
+	gone "$VICTIM_PID"
+	restore_and_check "$VICTIM_PID" "$CHILD" "$WORKER"
+}
+
 @test "parent and child joined by pipes: both dumped, the pipe's content kept" {
 	victim rst-pipe
 	local child
