@@ -502,8 +502,8 @@ static void check_task(const struct glue_pstree *tree, const struct glue_task *t
 		return;
 	}
 	check_ns(tree, t, opts, p);
-	/* seccomp filters are dumped (dump-seccomp.c); without CAP_SYS_ADMIN the pre-dump's
-	 * glue_seccomp_check_tree() has refused the tree already */
+	/* seccomp filters are dumped (dump-seccomp.c); without CAP_SYS_ADMIN, which reading
+	 * them needs, glue_mem_dump()'s glue_seccomp_check_tree() refuses the tree first */
 	if (glue_proc_status_field(t->pid, "ShdPnd", buf, sizeof(buf)) == 0 &&
 	    (pend = strtoull(buf, NULL, 16)))
 		add_problem(p, "pid %d: pending signals (mask %#" PRIx64 ")", (int)t->pid, pend);
