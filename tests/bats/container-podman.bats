@@ -16,10 +16,7 @@ P=ckpt-ctp-
 
 setup_file() {
 	command -v podman >/dev/null || return 0
-	local T=$BATS_FILE_TMPDIR
-	podman_store_setup "$T" "$P"
-	mkdir -p "$T/bin"
-	ln -s "$CKPT" "$T/bin/criu"
+	podman_fe_setup "$BATS_FILE_TMPDIR" "$P"
 }
 
 teardown_file() {
@@ -31,9 +28,7 @@ setup() {
 	requires root criu4
 	command -v podman >/dev/null || skip "test requires podman (CKPT_PODMAN_DEPS=1 tests/install-deps.sh)"
 	T=$BATS_FILE_TMPDIR
-	podman_store_env "$T"
-	export CKPT_CRIU_CONF="$T/no-criu.conf"
-	unset CKPT_CRIU
+	podman_fe_env "$T"
 	ln -sf "$CRIU4" "$T/bin/criu.real"
 	C="${P}${BATS_TEST_NUMBER}"
 }
@@ -41,11 +36,6 @@ setup() {
 teardown() {
 	[ -v C ] || return 0
 	podman rm -f -t0 "$C" "$C-r" >/dev/null 2>&1 || true
-}
-
-# pm ARGS: podman with the front-end first in PATH.
-pm() {
-	PATH="$T/bin:$PATH" podman "$@"
 }
 
 # The counter (stdout, read with podman logs) and a memory check: 110 KB of random text

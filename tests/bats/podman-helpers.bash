@@ -53,3 +53,24 @@ podman_store_teardown() {
 	podman ps -a --format '{{.Names}}' 2>/dev/null | grep "^$1" | xargs -r podman rm -f -t0 >/dev/null 2>&1 || true
 	podman rmi -f "localhost/${1}busybox:latest" >/dev/null 2>&1 || true
 }
+
+# podman_fe_setup DIR PREFIX: podman_store_setup, and ckpt's criu front-end as DIR/bin/criu
+# (first in PATH for podman, runc and conmon when run through pm).
+podman_fe_setup() {
+	podman_store_setup "$1" "$2"
+	mkdir -p "$1/bin"
+	ln -s "$CKPT" "$1/bin/criu"
+}
+
+# podman_fe_env DIR: podman_store_env; the front-end's real CRIU is only DIR/bin/criu.real
+# (no criu.conf, no CKPT_CRIU).
+podman_fe_env() {
+	podman_store_env "$1"
+	export CKPT_CRIU_CONF="$1/no-criu.conf"
+	unset CKPT_CRIU
+}
+
+# pm ARGS: podman with the front-end of podman_fe_setup "$T" first in PATH.
+pm() {
+	PATH="$T/bin:$PATH" podman "$@"
+}

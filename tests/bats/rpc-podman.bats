@@ -15,11 +15,7 @@ P=ckpt-rpc-
 
 setup_file() {
 	command -v podman >/dev/null || return 0
-	local T=$BATS_FILE_TMPDIR
-	podman_store_setup "$T" "$P"
-	# the front-end as `criu`, first in PATH for podman, runc and conmon
-	mkdir -p "$T/bin"
-	ln -s "$CKPT" "$T/bin/criu"
+	podman_fe_setup "$BATS_FILE_TMPDIR" "$P"
 }
 
 teardown_file() {
@@ -31,9 +27,7 @@ setup() {
 	requires root
 	command -v podman >/dev/null || skip "test requires podman (CKPT_PODMAN_DEPS=1 tests/install-deps.sh)"
 	T=$BATS_FILE_TMPDIR
-	podman_store_env "$T"
-	export CKPT_CRIU_CONF="$T/no-criu.conf"
-	unset CKPT_CRIU
+	podman_fe_env "$T"
 	C="${P}${BATS_TEST_NUMBER}"
 }
 
@@ -41,11 +35,6 @@ teardown() {
 	[ -v C ] || return 0
 	podman rm -f -t0 "$C" "$C-r" >/dev/null 2>&1 || true
 	rm -f "$T/bin/criu.real"
-}
-
-# pm ARGS: podman with the front-end first in PATH.
-pm() {
-	PATH="$T/bin:$PATH" podman "$@"
 }
 
 start_counter() {
