@@ -56,8 +56,16 @@ run_container() {
 	[ "$CPID" -gt 0 ]
 }
 
+# counter: the loop's last value; `echo $i > /tmp/n` truncates first, so an empty read (the
+# loop between truncate and write) is read again.
 counter() {
-	cat "$BUNDLE/rootfs/tmp/n" 2>/dev/null || echo 0
+	local n= k
+	for k in 1 2 3 4 5; do
+		n=$(cat "$BUNDLE/rootfs/tmp/n" 2>/dev/null) || true
+		[ -z "$n" ] || break
+		sleep 0.02
+	done
+	echo "${n:-0}"
 }
 
 # counter_at_least N
