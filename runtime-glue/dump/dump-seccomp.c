@@ -62,7 +62,7 @@ struct glue_seccomp {
 /* `Seccomp:` of /proc/PID/task/TID/status: 0, 1 (strict) or 2 (filter). */
 static int thread_mode(pid_t pid, pid_t tid, struct ck_err **err)
 {
-	char path[96], buf[4096];
+	char path[96], buf[8192]; /* status is read whole in one read() */
 	const char *p;
 
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)pid, (int)tid);
