@@ -21,7 +21,7 @@ setup_file() {
 
 teardown_file() {
 	command -v podman >/dev/null || return 0
-	podman_store_teardown "$P"
+	podman_store_teardown "$P" "$BATS_FILE_TMPDIR"
 }
 
 setup() {
@@ -94,6 +94,7 @@ stats_are_ckpts() {
 	local json=$output n0
 	[ "$(podman inspect -f '{{.State.Status}}' "$C")" = exited ]
 	# ckpt wrote it, on its own chain: no delegation, the memory's parent is the pre-checkpoint
+	cat "$BUNDLE/ckpt-front-end.log" >&2; grep -E "DUMP|cannot|Error|zombie" "$BUNDLE/dump.log" >&2
 	grep -qx "ckpt's criu front-end: DUMP of container pid $CPID by ckpt's own final dump, parent ../pre-checkpoint" "$BUNDLE/ckpt-front-end.log"
 	run ! grep -q "DUMP handed to" "$BUNDLE/ckpt-front-end.log"
 	grep -q "seccomp.img: 1 filter entries" "$BUNDLE/dump.log"
