@@ -43,11 +43,18 @@ teardown() {
 LOOP='trap "exit 0" TERM; s=$(head -c 110000 /dev/urandom | base64 | tr -d "\n"); h=$(echo "$s" | md5sum); i=0
 	while :; do [ "$(echo "$s" | md5sum)" = "$h" ] && r=OK || r=BAD; i=$((i+1)); echo "$i $r" >/tmp/s.new; mv /tmp/s.new /tmp/status; echo $i; sleep 0.1; done'
 
+# seccomp_of PID: "MODE FILTERS" of /proc/PID/status.
+seccomp_of() {
+	awk '/^Seccomp:/ {m = $2} /^Seccomp_filters:/ {n = $2} END {print m, n}' "/proc/$1/status"
+}
+
 start_counter() {
 	podman run -d --name "$C" "localhost/${P}busybox" sh -c "$LOOP" >/dev/null 3>&-
 	CPID=$(podman inspect -f '{{.State.Pid}}' "$C")
 	BUNDLE=$(podman inspect -f '{{.StaticDir}}' "$C")
 	retry 100 0.1 bash -c "podman exec '$C' cat /tmp/status | grep -q OK"
+	SECCOMP0=$(seccomp_of "$CPID")
+	[[ "$SECCOMP0" == "2 "[1-9]* ]] || fail "not under Podman's seccomp profile: $SECCOMP0"
 }
 
 # last NAME: the last counter value in NAME's log.
@@ -67,7 +74,14 @@ restored_ok() {
 	local n r
 	read -r n r < <(status "$1")
 	[ "$n" -gt "$2" ] && [ "$r" = OK ]
-	[ "$(awk '/^Seccomp:/ {print $2}' "/proc/$(podman inspect -f '{{.State.Pid}}' "$1")/status")" = 2 ]
+	# still under Podman's profile: the same Seccomp: 2 and number of filters as at the start
+	[ "$(seccomp_of "$(podman inspect -f '{{.State.Pid}}' "$1")")" = "$SECCOMP0" ]
+}
+
+# ckpt_dumped PARENT: ckpt-front-end.log says the DUMP of $CPID was ckpt's own, on PARENT.
+ckpt_dumped() {
+	grep -qxF "ckpt's criu front-end: DUMP of container pid $CPID by ckpt's own final dump, parent $1" "$BUNDLE/ckpt-front-end.log" ||
+		fail "the DUMP was not ckpt's: $(cat "$BUNDLE/ckpt-front-end.log" 2>&1)"
 }
 
 # stats_are_ckpts JSON LOG: --print-stats shows the figures of ckpt's dump in LOG.
@@ -85,7 +99,6 @@ stats_are_ckpts() {
 
 @test "podman under its default seccomp profile: --pre-checkpoint twice, --with-previous --export by ckpt's own dump on that chain, restore --import-previous/--import by CRIU 4.2" {
 	start_counter
-	[ "$(awk '/^Seccomp:/ {print $2}' "/proc/$CPID/status")" = 2 ]
 	run -0 pm container checkpoint --pre-checkpoint "$C"
 	# Podman's export of a --with-previous checkpoint holds checkpoint/ only (its parent link
 	# names ../pre-checkpoint): the pre-checkpoint travels in a tar of its own
@@ -94,8 +107,7 @@ stats_are_ckpts() {
 	local json=$output n0
 	[ "$(podman inspect -f '{{.State.Status}}' "$C")" = exited ]
 	# ckpt wrote it, on its own chain: no delegation, the memory's parent is the pre-checkpoint
-	cat "$BUNDLE/ckpt-front-end.log" >&2; grep -E "DUMP|cannot|Error|zombie" "$BUNDLE/dump.log" >&2
-	grep -qx "ckpt's criu front-end: DUMP of container pid $CPID by ckpt's own final dump, parent ../pre-checkpoint" "$BUNDLE/ckpt-front-end.log"
+	ckpt_dumped ../pre-checkpoint
 	run ! grep -q "DUMP handed to" "$BUNDLE/ckpt-front-end.log"
 	grep -q "seccomp.img: 1 filter entries" "$BUNDLE/dump.log"
 	[ "$(readlink "$BUNDLE/checkpoint/parent")" = ../pre-checkpoint ]
@@ -112,7 +124,7 @@ stats_are_ckpts() {
 	start_counter
 	run -0 pm container checkpoint --keep --print-stats "$C"
 	local json=$output n0
-	grep -qx "ckpt's criu front-end: DUMP of container pid $CPID by ckpt's own final dump, parent (none)" "$BUNDLE/ckpt-front-end.log"
+	ckpt_dumped "(none)"
 	stats_are_ckpts "$json" "$BUNDLE/dump.log"
 	n0=$(last "$C")
 	run -0 pm container restore --keep "$C"
