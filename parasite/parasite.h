@@ -100,6 +100,24 @@ bool parasite_was_stopped(const struct parasite_ctl *ctl);
 int parasite_seccomp_mode(const struct parasite_ctl *ctl);
 bool parasite_seccomp_suspended(const struct parasite_ctl *ctl);
 
+/* One classic-BPF filter of a thread's seccomp chain. */
+struct parasite_seccomp_filter {
+	void *insns;        /* struct sock_filter[len / 8], malloc'ed */
+	size_t len;         /* bytes */
+	unsigned int flags; /* SECCOMP_FILTER_FLAG_* it was installed with (0: unknown) */
+};
+
+/*
+ * The seccomp filter chain of seized thread @idx (0 = leader), the filter
+ * installed first at (*out)[0] (PTRACE_SECCOMP_GET_FILTER / _GET_METADATA).
+ * *nr is 0 for a thread without filters.  Fails with EACCES when ckpt lacks
+ * CAP_SYS_ADMIN.  Free with parasite_seccomp_filters_free().
+ */
+int parasite_seccomp_filters(struct parasite_ctl *ctl, size_t idx,
+			     struct parasite_seccomp_filter **out, size_t *nr, struct ck_err **err)
+	__attribute__((warn_unused_result));
+void parasite_seccomp_filters_free(struct parasite_seccomp_filter *f, size_t nr);
+
 /* The target's audit architecture (AUDIT_ARCH_X86_64), for libseccomp. */
 unsigned int parasite_audit_arch(const struct parasite_ctl *ctl);
 

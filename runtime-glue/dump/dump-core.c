@@ -331,7 +331,6 @@ struct thread_proc {
 	uint64_t cap[4];         /* inh, prm, eff, bnd */
 	uint32_t *groups;
 	size_t nr_groups;
-	int seccomp;
 	uint64_t cap_amb;
 	int no_new_privs;
 };
@@ -361,8 +360,6 @@ static int read_thread_proc(pid_t pid, pid_t tid, struct thread_proc *tp, struct
 		else if (sscanf(line, "Gid: %u %u %u %u", &tp->gid[0], &tp->gid[1], &tp->gid[2],
 				&tp->gid[3]) == 4)
 			seen |= 2;
-		else if (!strncmp(line, "Seccomp:", 8))
-			tp->seccomp = atoi(line + 8);
 		else if (!strncmp(line, "CapAmb:", 7))
 			tp->cap_amb = strtoull(line + 7, NULL, 16);
 		else if (!strncmp(line, "NoNewPrivs:", 11))
@@ -430,7 +427,8 @@ static uint64_t thread_ctid(struct parasite_ctl *ctl, const struct glue_task_rem
 
 static int dump_one_core(struct glue_dump_state *st, int dirfd, const struct glue_task *task,
 			 struct parasite_ctl *ctl, const struct glue_task_remote *rem, size_t idx,
-			 size_t pidx, uint64_t leader_fs, struct ck_err **err)
+			 size_t pidx, uint64_t leader_fs, const struct glue_seccomp_thread *sc,
+			 struct ck_err **err)
 {
 	pid_t tid = task->threads[idx], vtid = task->vthreads[idx];
 	bool leader = idx == 0;
@@ -506,8 +504,12 @@ static int dump_one_core(struct glue_dump_state *st, int dirfd, const struct glu
 	tc.has_blk_sigset = true;
 	tc.blk_sigset = tr.sigmask;
 	tc.has_seccomp_mode = true;
-	tc.seccomp_mode = tp.seccomp == 1 ? SECCOMP_MODE__strict : SECCOMP_MODE__disabled;
-	if (tp.seccomp == 1)
+	tc.seccomp_mode = sc->mode == 1   ? SECCOMP_MODE__strict
+			  : sc->mode == 2 ? SECCOMP_MODE__filter
+					  : SECCOMP_MODE__disabled;
+	tc.has_seccomp_filter = sc->has_filter;
+	tc.seccomp_filter = sc->filter;
+	if (sc->mode == 1)
 		st->seccomp_strict = true;
 	tc.comm = tp.comm;
 	if (st->opts.ctr.manage_cgroups) {
@@ -639,11 +641,15 @@ int glue_dump_cores(struct glue_dump_state *st, int dirfd, const struct glue_tas
 		    struct ck_err **err)
 {
 	struct glue_thread_regs leader;
+	_cleanup_free_ struct glue_seccomp_thread *sc = NULL;
 
 	if (parasite_nr_threads(ctl) != task->nr_threads)
 		return ck_err_set(err, EAGAIN, "pid %d has %zu threads, %zu seized", (int)task->pid,
 				  task->nr_threads, parasite_nr_threads(ctl));
 	if (glue_thread_regs_get(ctl, 0, &leader, err) < 0)
+		return -1;
+	sc = xcalloc(task->nr_threads, sizeof(*sc));
+	if (glue_seccomp_collect(st, task, ctl, sc, err) < 0)
 		return -1;
 	for (size_t i = 0; i < task->nr_threads; i++) {
 		size_t j;
@@ -654,7 +660,8 @@ int glue_dump_cores(struct glue_dump_state *st, int dirfd, const struct glue_tas
 		if (j == task->nr_threads)
 			return ck_err_set(err, EAGAIN, "pid %d: thread %d was not seized",
 					  (int)task->pid, (int)task->threads[i]);
-		if (dump_one_core(st, dirfd, task, ctl, rem, i, j, leader.regs.fs_base, err) < 0)
+		if (dump_one_core(st, dirfd, task, ctl, rem, i, j, leader.regs.fs_base, &sc[j],
+				  err) < 0)
 			return -1;
 	}
 	return 0;

@@ -95,6 +95,7 @@ struct glue_dump_state {
 	struct glue_files files;
 	struct timespec monotonic, boottime; /* clocks at the start of the dump */
 	bool seccomp_strict;                 /* some task is in seccomp strict mode */
+	struct glue_seccomp *sc;             /* seccomp.img's filter table (dump-seccomp.c) */
 	struct glue_dump_ns ns;
 	uint32_t root_cg_set;     /* cgroup.img written: ckpt's own set (not in the image) */
 	struct glue_cg *cg;       /* cgroup.img: the sets seen (dump-cg.c) */
@@ -231,6 +232,27 @@ int glue_task_remote_read(struct parasite_ctl *ctl, struct glue_task_remote *out
 int glue_dump_cores(struct glue_dump_state *st, int dirfd, const struct glue_task *task,
 		    struct parasite_ctl *ctl, const struct glue_task_remote *rem,
 		    struct ck_err **err);
+
+/* ---- seccomp (dump-seccomp.c) ---- */
+
+/* What thread_core says of one thread's seccomp state. */
+struct glue_seccomp_thread {
+	int mode;        /* SECCOMP_MODE_DISABLED, _STRICT or _FILTER */
+	bool has_filter; /* FILTER: @filter is its first filter's seccomp.img entry */
+	uint32_t filter;
+};
+
+/*
+ * Read the seccomp state of every thread of @task (seized in @ctl; @out has one
+ * slot per seized thread, in @ctl's order) and add their filter chains to the
+ * dump's table.  EACCES without CAP_SYS_ADMIN.  0 or -1.
+ */
+int glue_seccomp_collect(struct glue_dump_state *st, const struct glue_task *task,
+			 struct parasite_ctl *ctl, struct glue_seccomp_thread *out,
+			 struct ck_err **err);
+/* seccomp.img: the table (empty for a container or a strict-mode task).  0 or -1. */
+int glue_seccomp_write(struct glue_dump_state *st, int dirfd, struct ck_err **err);
+void glue_seccomp_free(struct glue_dump_state *st);
 
 /* One image file holding the single message @msg (TYPE-@id.img).  0 or -1. */
 int glue_dump_write_single(int dirfd, enum img_type type, unsigned long id, const void *msg,

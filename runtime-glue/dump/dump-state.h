@@ -71,7 +71,7 @@ struct glue_dump_opts {
  * fifos, anon-inode fds (eventfd, epoll, signalfd, timerfd, inotify, io_uring,
  * userfaultfd, pidfd, ...), deleted or memfd files, pipes leading outside the
  * tree, namespaces other than ckpt's own, shared files/fs/vm tables between
- * processes, posix timers, seccomp filters, pending signals, zombies, tracers,
+ * processes, posix timers, pending signals, zombies, tracers,
  * unsupported mappings (SysV shm, memfd, sockets, AIO rings, shadow stacks), a
  * session or process group led from outside the tree (without --shell-job).
  * Reads /proc only and never stops the tree.  Returns 0, or -1 with *err
@@ -124,8 +124,8 @@ int glue_dump_task_state(struct glue_dump_state *st, int dirfd, const struct glu
  * Write the tree-wide images into @dirfd once every task is done: mm-<vpid>.img
  * of every task, files.img, pipes-data.img (when a pipe held data),
  * pstree.img, inventory.img (final:
- * root_ids, fdinfo_per_id, dump_uptime), timens-0.img and seccomp.img (when a
- * task is in seccomp strict mode).  Returns 0 or -1.
+ * root_ids, fdinfo_per_id, dump_uptime), timens-0.img and seccomp.img (the
+ * filters of every task, dump-seccomp.c).  Returns 0 or -1.
  */
 int glue_dump_finish(struct glue_dump_state *st, int dirfd, struct ck_err **err);
 

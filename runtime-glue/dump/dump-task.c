@@ -38,7 +38,6 @@
 #include "proto/inventory.pb-c.h"
 #include "proto/mm.pb-c.h"
 #include "proto/pstree.pb-c.h"
-#include "proto/seccomp.pb-c.h"
 #include "proto/timens.pb-c.h"
 #include "proto/vma.pb-c.h"
 #include "runtime-glue/fault.h"
@@ -117,6 +116,7 @@ void glue_dump_state_free(struct glue_dump_state *st)
 	glue_files_free(&st->files);
 	glue_ns_release(&st->ns);
 	glue_cg_free(st);
+	glue_seccomp_free(st);
 	if (st->tar_child > 0) {
 		kill(st->tar_child, SIGKILL);
 		while (waitpid(st->tar_child, NULL, 0) < 0 && errno == EINTR)
@@ -517,13 +517,8 @@ int glue_dump_finish(struct glue_dump_state *st, int dirfd, struct ck_err **err)
 		pr_info("cgroup.img written");
 	if (st->opts.ctr.descriptors && write_descriptors(st, dirfd, err) < 0)
 		return ck_err_wrap(err, "final dump");
-	/* CRIU writes seccomp.img for every container, empty when no task has a filter */
-	if (st->seccomp_strict || st->ns.container) {
-		SeccompEntry se = SECCOMP_ENTRY__INIT;
-
-		if (glue_dump_write_single(dirfd, IMG_SECCOMP, 0, &se, err) < 0)
-			return ck_err_wrap(err, "final dump");
-	}
+	if (glue_seccomp_write(st, dirfd, err) < 0)
+		return ck_err_wrap(err, "final dump");
 	if (write_inventory(st, dirfd, err) < 0)
 		return ck_err_wrap(err, "final dump");
 	return 0;

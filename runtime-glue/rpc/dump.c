@@ -21,9 +21,11 @@
  * unix sockets, file locks, lazy pages, a page server, `external` resources,
  * unix_sk_ino, inherit_fd at dump, join_ns, skip_mnt/enable_fs/auto_ext_mnt,
  * auto_dedup, an LSM profile, a manage_cgroups_mode, or a tree ckpt's check
- * refuses (seccomp filters, a tty other than the console, ...), which CRIU may
- * still dump.  A console (orphan_pts_master, a pty slave whose master runc's
- * console socket holds) is ckpt's: the check accepts it (dump-tty.c).
+ * refuses (a tty other than the console, ...), which CRIU may still dump.  A
+ * console (orphan_pts_master, a pty slave whose master runc's console socket
+ * holds) is ckpt's: the check accepts it (dump-tty.c).  Seccomp filters
+ * (Podman's default profile) are ckpt's own (dump-seccomp.c).  Either way
+ * ckpt-front-end.log in the work dir says who wrote the DUMP.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -184,6 +186,22 @@ static void keep_descriptors(const char *aside, const char *dir)
 		pr_warn("keep %s: %s", to, strerror(errno));
 }
 
+/*
+ * ckpt-front-end.log of the work dir, where a delegated DUMP says why
+ * (delegate.c): this one was ckpt's own, so a runtime's user can tell.
+ */
+static void note_ours(struct rpc_session *s, const char *parent)
+{
+	_cleanup_close_ int fd = openat(s->workfd, "ckpt-front-end.log",
+					O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+
+	if (fd < 0 ||
+	    dprintf(fd,
+		    "ckpt's criu front-end: DUMP of container pid %d by ckpt's own final dump, parent %s\n",
+		    (int)s->pid, parent ? parent : "(none)") < 0)
+		pr_debug("ckpt-front-end.log: %s", strerror(errno));
+}
+
 static void log_error(const struct ck_err *err)
 {
 	_cleanup_free_ char *m = ck_err_str(err);
@@ -247,6 +265,7 @@ int rpc_dump(struct rpc_session *s)
 			pr_warn("cannot remove %s: %s", aside, strerror(errno));
 	}
 	rpc_copy_stats(s);
+	note_ours(s, ro->parent_img);
 	pr_info("dump: %llu pages written, %llu in parent, frozen %llu us",
 		(unsigned long long)res.st.pages_written,
 		(unsigned long long)res.st.pages_skipped_parent,

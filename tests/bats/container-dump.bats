@@ -57,8 +57,16 @@ run_container() {
 	[ "$CPID" -gt 0 ]
 }
 
+# counter: the loop's last value; `echo $i > /tmp/n` truncates first, so an empty read (the
+# loop between truncate and write) is read again.
 counter() {
-	cat "$BUNDLE/rootfs/tmp/n" 2>/dev/null || echo 0
+	local n= k
+	for k in 1 2 3 4 5; do
+		n=$(cat "$BUNDLE/rootfs/tmp/n" 2>/dev/null) || true
+		[ -z "$n" ] || break
+		sleep 0.02
+	done
+	echo "${n:-0}"
 }
 
 # counter_at_least N
@@ -281,4 +289,49 @@ status_ok() {
 	local n0
 	n0=$(counter)
 	retry 100 0.1 counter_above "$n0"
+}
+
+SC_LOOP='sleep 1000 & i=0; while :; do i=$((i+1)); chmod 600 /tmp/n 2>/dev/null && r=ALLOWED || r=FILTERED
+	echo "$i $r" >/tmp/s.new; mv /tmp/s.new /tmp/status; echo $i > /tmp/n; sleep 0.1; done'
+
+# seccomp_of PID: "MODE FILTERS" of /proc/PID/status.
+seccomp_of() {
+	awk '/^Seccomp:/ {m = $2} /^Seccomp_filters:/ {n = $2} END {print m, n}' "/proc/$1/status"
+}
+
+@test "runc --criu build/criu: a container with a seccomp profile in config.json (chmod -> EPERM): final dump by ckpt after two pre-dumps, restored by CRIU 4.2 still filtered" {
+	local c
+	for c in chmod mv; do ln -s busybox "$BUNDLE/rootfs/bin/$c"; done
+	jq --arg c "$SC_LOOP" '.process.terminal = false | .root.readonly = false |
+		.process.args = ["/bin/sh", "-c", $c] |
+		.linux.seccomp = {defaultAction: "SCMP_ACT_ALLOW", architectures: ["SCMP_ARCH_X86_64"],
+			syscalls: [{names: ["chmod", "fchmodat", "fchmodat2"], action: "SCMP_ACT_ERRNO", errnoRet: 1}]}' \
+		"$BUNDLE/config.json" >"$BUNDLE/config.new"
+	mv "$BUNDLE/config.new" "$BUNDLE/config.json"
+	runc run -d --bundle "$BUNDLE" "$CTR" >/dev/null 2>&1 </dev/null 3>&-
+	CPID=$(runc state "$CTR" | jq .pid)
+	retry 100 0.1 grep -q FILTERED "$BUNDLE/rootfs/tmp/status"
+	local before
+	before=$(seccomp_of "$CPID")
+	[[ "$before" == "2 "[1-9]* ]]
+	front_end
+	fe_checkpoint pre1 --pre-dump
+	fe_checkpoint pre2 --pre-dump --parent-path ../pre1
+	fe_checkpoint final --parent-path ../pre2
+	grep -q "DUMP of container pid $CPID by ckpt's own final dump" "$W/work-final/dump.log"
+	run -0 crit decode -i "$W/img/final/seccomp.img"
+	echo "$output" | jq -e '.entries[0].seccomp_filters | length > 0'
+	run -0 crit decode -i "$W/img/final/core-1.img"
+	echo "$output" | jq -e '.entries[0].thread_core.seccomp_mode == "filter"'
+	run ! runc state "$CTR"
+	local n0 rpid
+	n0=$(counter)
+	run -0 runc --criu "$FE" restore -d --bundle "$BUNDLE" --image-path "$W/img/final" --work-path "$W/workr" "$CTR" </dev/null 3>&-
+	rpid=$(runc state "$CTR" | jq .pid)
+	retry 100 0.1 counter_above "$((n0 + 2))"
+	# the restored shell is under the same filters, and chmod is still refused
+	[ "$(seccomp_of "$rpid")" = "$before" ]
+	local i r
+	read -r i r <"$BUNDLE/rootfs/tmp/status"
+	[ "$i" -gt "$n0" ] && [ "$r" = FILTERED ]
 }

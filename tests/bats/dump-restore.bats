@@ -86,6 +86,15 @@ restore_and_check() {
 	restore_and_check "$VICTIM_PID"
 }
 
+@test "seccomp filters: seccomp.img and thread_core as CRIU writes them; still filtered after restore" {
+	seccomp_victim
+	dump_chain
+	check_images "$IMG/3" "$VICTIM_PID" "$CHILD"
+	seccomp_images "$IMG/3"
+	gone "$VICTIM_PID"
+	restore_and_check "$VICTIM_PID" "$CHILD" "$WORKER"
+}
+
 @test "parent and child joined by pipes: both dumped, the pipe's content kept" {
 	victim rst-pipe
 	local child
@@ -161,6 +170,16 @@ assert g["ax"] == (1 << 64) - 4, hex(g["ax"])            # -ERESTART_RESTARTBLOC
 ' || fail "registers of the sleeping task"
 	gone "$VICTIM_PID"
 	restore_and_check "$VICTIM_PID"
+}
+
+@test "a signal that stays pending (blocked SIGQUIT) is refused up front, the victim keeps running" {
+	victim rst-signals
+	kill -QUIT "$VICTIM_PID"
+	retry 50 0.02 bash -c "[ \$(awk '/^ShdPnd:/ {print \$2}' /proc/$VICTIM_PID/status) != 0000000000000000 ]"
+	ckpt_run -1 --separate-stderr dump -t "$VICTIM_PID" -D "$IMG/1"
+	stderr_has "pid $VICTIM_PID: pending signals (mask 0x4)"
+	kill -0 "$VICTIM_PID"
+	[ ! -e "$IMG/1/inventory.img" ]
 }
 
 @test "a TCP socket and an eventfd: the dump is refused up front, the victim keeps running" {

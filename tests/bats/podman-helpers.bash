@@ -48,8 +48,37 @@ podman_store_env() {
 	export CONTAINERS_CONF="$1/containers.conf" CONTAINERS_STORAGE_CONF="$1/storage.conf"
 }
 
-# podman_store_teardown PREFIX: remove the suite's containers and image.
+# podman_store_teardown PREFIX [DIR]: remove the suite's containers and image; with DIR (the
+# store), wait (at most 10 s) until no process names it any more: conmon's `podman container
+# cleanup` may still write there, and bats then fails to remove the directory.
 podman_store_teardown() {
+	local i
 	podman ps -a --format '{{.Names}}' 2>/dev/null | grep "^$1" | xargs -r podman rm -f -t0 >/dev/null 2>&1 || true
 	podman rmi -f "localhost/${1}busybox:latest" >/dev/null 2>&1 || true
+	[ -n "${2:-}" ] || return 0
+	for ((i = 0; i < 100; i++)); do
+		pgrep -f -- "$2/" >/dev/null || return 0
+		sleep 0.1
+	done
+}
+
+# podman_fe_setup DIR PREFIX: podman_store_setup, and ckpt's criu front-end as DIR/bin/criu
+# (first in PATH for podman, runc and conmon when run through pm).
+podman_fe_setup() {
+	podman_store_setup "$1" "$2"
+	mkdir -p "$1/bin"
+	ln -s "$CKPT" "$1/bin/criu"
+}
+
+# podman_fe_env DIR: podman_store_env; the front-end's real CRIU is only DIR/bin/criu.real
+# (no criu.conf, no CKPT_CRIU).
+podman_fe_env() {
+	podman_store_env "$1"
+	export CKPT_CRIU_CONF="$1/no-criu.conf"
+	unset CKPT_CRIU
+}
+
+# pm ARGS: podman with the front-end of podman_fe_setup "$T" first in PATH.
+pm() {
+	PATH="$T/bin:$PATH" podman "$@"
 }

@@ -149,6 +149,25 @@ victim_chain() {
 	run -0 ls "/proc/$VICTIM_PID/task"
 }
 
+@test "CRIU 4: seccomp filters: one chain per process (TSYNC), shared with a child; still filtered after restore" {
+	seccomp_victim
+	dump_chain
+	decode_all "$IMG/1" "$IMG/2" "$IMG/3"
+	check_images "$IMG/3" "$VICTIM_PID" "$CHILD"
+	seccomp_images "$IMG/3"
+	# the victim checks getppid/uname/getsid and Seccomp: 2, Seccomp_filters: 2 of all three
+	restore_criu4 "$IMG/3" "$VICTIM_PID" "$CHILD" "$WORKER"
+}
+
+@test "CRIU 4: seccomp filters that differ between threads are restored per thread" {
+	seccomp_victim split
+	dump_chain
+	check_images "$IMG/3" "$VICTIM_PID" "$CHILD"
+	seccomp_images "$IMG/3" split
+	# Seccomp_filters: 2 in the leader and the child, 3 in the worker
+	restore_criu4 "$IMG/3" "$VICTIM_PID" "$CHILD" "$WORKER"
+}
+
 @test "CRIU 4: parent and child joined by pipes, the pipe's content kept" {
 	victim rst-pipe
 	local child

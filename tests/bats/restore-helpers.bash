@@ -94,3 +94,46 @@ free_pids() {
 			fail "pid $p still exists 30 s after the dump (not reaped by PID 1)"
 	done
 }
+
+# seccomp_chain DIR TID: the flags of thread TID's seccomp filters in DIR, first installed
+# first, following seccomp.img's prev links from its core's seccomp_filter
+# ("none" when the core says no filter), then "@" and the entry its chain starts at.
+seccomp_chain() {
+	local dir=$1 start
+	start=$(crit decode -i "$dir/core-$2.img" |
+		jq -r '.entries[0].thread_core | if .seccomp_mode == "filter" then .seccomp_filter else "none" end')
+	if [ "$start" = none ]; then
+		echo none
+		return 0
+	fi
+	crit decode -i "$dir/seccomp.img" | jq -r --argjson i "$start" '.entries[0].seccomp_filters as $f
+		| [$i | recurse(if $f[.].prev != null then $f[.].prev else empty end)]
+		| (map($f[.].flags | tostring) | join(" ")) + " @" + ($i | tostring)'
+}
+
+# seccomp_victim [split]: start rst-seccomp; CHILD and WORKER are its child and thread.
+seccomp_victim() {
+	victim rst-seccomp "$@"
+	read -r _ _ CHILD _ WORKER < <(grep '^READY' "$OUT")
+	[ -n "$WORKER" ]
+}
+
+# seccomp_images DIR [split]: seccomp.img as CRIU writes it for rst-seccomp.  One chain
+# (getppid then uname with SECCOMP_FILTER_FLAG_LOG) in all threads: the leader's with TSYNC
+# (flags 1, 3), the worker restored by it, the child sharing the leader's two entries.
+# split: no TSYNC in the parent, the worker's three filters its own, the child's with TSYNC.
+seccomp_images() {
+	local dir=$1 n
+	n=$(crit decode -i "$dir/seccomp.img" | jq '.entries[0].seccomp_filters | length')
+	if [ "${2:-}" = split ]; then
+		[ "$n" -eq 7 ] || fail "seccomp.img has $n entries, want 7"
+		[[ "$(seccomp_chain "$dir" "$VICTIM_PID")" == "0 2 @"* ]]
+		[[ "$(seccomp_chain "$dir" "$WORKER")" == "0 2 0 @"* ]]
+		[[ "$(seccomp_chain "$dir" "$CHILD")" == "1 3 @"* ]]
+		return 0
+	fi
+	[ "$n" -eq 2 ] || fail "seccomp.img has $n entries, want 2"
+	[ "$(seccomp_chain "$dir" "$VICTIM_PID")" = "1 3 @1" ]
+	[ "$(seccomp_chain "$dir" "$WORKER")" = none ]
+	[ "$(seccomp_chain "$dir" "$CHILD")" = "1 3 @1" ]
+}
