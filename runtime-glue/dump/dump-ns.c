@@ -14,7 +14,11 @@
  *
  * The UTS and IPC values are read in a forked child that joins the namespace
  * (setns): /proc/sys and uname() answer for the reader's namespaces.  The
- * child only reads files and writes raw bytes to a pipe.
+ * child only reads files and writes raw bytes to a pipe.  A killed container
+ * has its values read after the kill, through the namespace fds held since
+ * glue_ns_collect(): nothing in it runs to change them, and the fds keep the
+ * namespaces alive.  A container that lives on has them read while frozen
+ * (glue_ns_read_vals() from glue_dump_frozen_end()): it could sethostname().
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -108,6 +112,8 @@ int glue_ns_collect(struct glue_dump_ns *ns, const struct glue_pstree *tree, str
 /* see dump-priv.h */
 void glue_ns_release(struct glue_dump_ns *ns)
 {
+	free(ns->vals);
+	ns->vals = NULL;
 	for (int i = 0; i < GLUE_NS_NR; i++) {
 		if (ns->ctr_fd[i] >= 0)
 			close(ns->ctr_fd[i]);
@@ -295,38 +301,63 @@ static uint64_t num(const char *s)
 	return strtoull(s, NULL, 10);
 }
 
+/* The values of the container's UTS and IPC namespaces, once read. */
+struct glue_ns_vals {
+	struct ns_vals uts, ipc;
+};
+
+/* see dump-priv.h */
+int glue_ns_read_vals(struct glue_dump_ns *ns, struct ck_err **err)
+{
+	struct glue_ns_vals *v;
+
+	if (ns->vals)
+		return 0;
+	v = xzalloc(sizeof(*v));
+	if (ns->ctr_id[GLUE_NS_UTS] &&
+	    ns_read(ns->ctr_fd[GLUE_NS_UTS], CLONE_NEWUTS, &v->uts, err) < 0) {
+		free(v);
+		return ck_err_wrap(err, "uts namespace");
+	}
+	if (ns->ctr_id[GLUE_NS_IPC] &&
+	    ns_read(ns->ctr_fd[GLUE_NS_IPC], CLONE_NEWIPC, &v->ipc, err) < 0) {
+		free(v);
+		return ck_err_wrap(err, "ipc namespace");
+	}
+	ns->vals = v;
+	return 0;
+}
+
 static int write_ipc_var(const struct glue_dump_ns *ns, int dirfd, struct ck_err **err)
 {
+	const struct ns_vals *r = &ns->vals->ipc;
 	IpcVarEntry iv = IPC_VAR_ENTRY__INIT;
 	uint32_t sem[4] = { 0 };
-	struct ns_vals r;
 	char *p;
 
-	if (ns_read(ns->ctr_fd[GLUE_NS_IPC], CLONE_NEWIPC, &r, err) < 0)
-		return ck_err_wrap(err, "ipc namespace");
-	p = r.v[0];
+	p = (char *)r->v[0];
 	for (int i = 0; i < 4; i++)
 		sem[i] = (uint32_t)strtoul(p, &p, 10);
 	iv.n_sem_ctls = 4;
 	iv.sem_ctls = sem;
-	iv.msg_ctlmax = (uint32_t)num(r.v[1]);
-	iv.msg_ctlmnb = (uint32_t)num(r.v[2]);
-	iv.msg_ctlmni = (uint32_t)num(r.v[3]);
-	iv.auto_msgmni = (uint32_t)num(r.v[4]);
-	iv.shm_ctlmax = num(r.v[5]);
-	iv.shm_ctlall = num(r.v[6]);
-	iv.shm_ctlmni = (uint32_t)num(r.v[7]);
-	iv.shm_rmid_forced = (uint32_t)num(r.v[8]);
-	iv.mq_queues_max = (uint32_t)num(r.v[9]);
-	iv.mq_msg_max = (uint32_t)num(r.v[10]);
-	iv.mq_msgsize_max = (uint32_t)num(r.v[11]);
-	if (r.v[12][0]) {
+	iv.msg_ctlmax = (uint32_t)num(r->v[1]);
+	iv.msg_ctlmnb = (uint32_t)num(r->v[2]);
+	iv.msg_ctlmni = (uint32_t)num(r->v[3]);
+	iv.auto_msgmni = (uint32_t)num(r->v[4]);
+	iv.shm_ctlmax = num(r->v[5]);
+	iv.shm_ctlall = num(r->v[6]);
+	iv.shm_ctlmni = (uint32_t)num(r->v[7]);
+	iv.shm_rmid_forced = (uint32_t)num(r->v[8]);
+	iv.mq_queues_max = (uint32_t)num(r->v[9]);
+	iv.mq_msg_max = (uint32_t)num(r->v[10]);
+	iv.mq_msgsize_max = (uint32_t)num(r->v[11]);
+	if (r->v[12][0]) {
 		iv.has_mq_msg_default = true;
-		iv.mq_msg_default = (uint32_t)num(r.v[12]);
+		iv.mq_msg_default = (uint32_t)num(r->v[12]);
 	}
-	if (r.v[13][0]) {
+	if (r->v[13][0]) {
 		iv.has_mq_msgsize_default = true;
-		iv.mq_msgsize_default = (uint32_t)num(r.v[13]);
+		iv.mq_msgsize_default = (uint32_t)num(r->v[13]);
 	}
 	/* the *_next_id sysctls are -1 unless someone set them: CRIU leaves them out then */
 	return glue_dump_write_single(dirfd, IMG_IPC_VAR, ns->ctr_id[GLUE_NS_IPC], &iv, err);
@@ -335,18 +366,17 @@ static int write_ipc_var(const struct glue_dump_ns *ns, int dirfd, struct ck_err
 static int write_uts(const struct glue_dump_ns *ns, int dirfd, struct ck_err **err)
 {
 	UtsnsEntry ue = UTSNS_ENTRY__INIT;
-	struct ns_vals r;
 
-	if (ns_read(ns->ctr_fd[GLUE_NS_UTS], CLONE_NEWUTS, &r, err) < 0)
-		return ck_err_wrap(err, "uts namespace");
-	ue.nodename = r.uts.nodename;
-	ue.domainname = r.uts.domainname;
+	ue.nodename = (char *)ns->vals->uts.uts.nodename;
+	ue.domainname = (char *)ns->vals->uts.uts.domainname;
 	return glue_dump_write_single(dirfd, IMG_UTSNS, ns->ctr_id[GLUE_NS_UTS], &ue, err);
 }
 
 /* see dump-priv.h */
-int glue_ns_write(const struct glue_dump_ns *ns, int dirfd, struct ck_err **err)
+int glue_ns_write(struct glue_dump_ns *ns, int dirfd, struct ck_err **err)
 {
+	if (glue_ns_read_vals(ns, err) < 0)
+		return -1;
 	if (ns->ctr_id[GLUE_NS_UTS] && write_uts(ns, dirfd, err) < 0)
 		return -1;
 	if (ns->ctr_id[GLUE_NS_IPC] && write_ipc_var(ns, dirfd, err) < 0)

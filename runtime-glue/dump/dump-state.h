@@ -29,14 +29,20 @@ struct glue_target;
  *       glue_dump_task_state(st, dirfd, task, ctl, vmas)
  *                                           core-TID (every thread), ids, fs,
  *                                           fdinfo-<files_id>; pipe contents
- *     (with --leave-running/--leave-stopped the tree may be released here)
- *     the memory engine's inventory, pstree, mm
+ *     glue_dump_frozen_end(st, dirfd, lives_on)
+ *                                           descriptors read, tmpfs clones held,
+ *                                           cgroup.img; a tree that lives on:
+ *                                           uts/ipc values and the tmpfs tars too;
+ *                                           one that is killed: room checked
+ *     kill the tree (default)      |  or release it (--leave-running/-stopped)
+ *     the memory engine's buffered pages, inventory, pstree
  *     glue_dump_finish(st, dirfd)           mm-PID (with file ids), files.img,
- *                                           pipes-data.img, pstree.img,
+ *                                           pipes-data.img, pstree.img, utsns,
+ *                                           ipcns-var, mountpoints, tmpfs tars
+ *                                           (after a kill), descriptors.json,
  *                                           inventory.img (root_ids, fdinfo_per_id),
  *                                           timens-0.img, seccomp.img
- *     commit the layer
- *     kill the tree (default) / leave it running / leave it stopped
+ *     commit the layer (a failure after the kill: no image, the tree is gone)
  *
  * The file ids in mm-PID.img (exe_file_id, each file VMA's shmid) point into
  * files.img, so glue_dump_finish() writes mm-PID.img itself, replacing the
@@ -120,7 +126,20 @@ int glue_dump_task_state(struct glue_dump_state *st, int dirfd, const struct glu
 			 struct ck_err **err);
 
 /*
- * Write the tree-wide images into @dirfd once every task is done: mm-<vpid>.img
+ * The end of what needs the tree frozen, once glue_dump_task_state() ran for
+ * every task: fds 0-2 of the init (descriptors.json), a clone of every tmpfs
+ * to tar (dump-tmpfs.c), cgroup.img.  @lives_on (the tree is released after
+ * the dump instead of killed): the UTS/IPC values are read and the tmpfs tars
+ * written here too, since the released container may change them.  Else the
+ * images directory's room for what is written after the kill is checked.
+ * Returns 0 or -1 (the tree is still frozen: the caller resumes it).
+ */
+int glue_dump_frozen_end(struct glue_dump_state *st, int dirfd, bool lives_on, struct ck_err **err);
+
+/*
+ * Write the tree-wide images into @dirfd once every task is done and
+ * glue_dump_frozen_end() ran (safe after the kill: nothing here reads the
+ * tasks): mm-<vpid>.img
  * of every task, files.img, pipes-data.img (when a pipe held data),
  * pstree.img, inventory.img (final:
  * root_ids, fdinfo_per_id, dump_uptime), timens-0.img and seccomp.img (when a

@@ -567,7 +567,7 @@ static int dump_restorable(struct engine *e, struct glue_dump_state **out, struc
 					 v, err) < 0)
 			return -1;
 	}
-	return 0;
+	return glue_dump_frozen_end(*out, e->layer.dirfd, !e->o->kill_after, err);
 }
 
 /*
@@ -711,20 +711,20 @@ int glue_mem_dump(const struct glue_mem_opts *o, struct glue_mem_result *res, st
 		goto out;
 	if (o->kill_after) {
 		/*
-		 * The tree is killed before the buffered pages are written: what
-		 * could fail for want of space is done first (the small images,
-		 * the pages' space reserved), the tree still frozen.
+		 * The tree is killed before the images are written (only what
+		 * needs it frozen was read: dump-state.h): what could fail for
+		 * want of space is checked first (the pages' space reserved, the
+		 * room for the rest), the tree still frozen.
 		 */
-		if (write_rest(&e, err) < 0 ||
-		    (rst && glue_dump_finish(rst, e.layer.dirfd, err) < 0) ||
-		    glue_fbuf_reserve(e.fbuf, err) < 0 || glue_fault("pre-kill", err) < 0)
+		if (glue_fbuf_reserve(e.fbuf, err) < 0 || glue_fault("pre-kill", err) < 0)
 			goto out;
 		/* CRIU's order: post-dump, then the kill; a failed post-dump resumes the tree */
 		if (o->notify && o->notify(o->notify_arg, "post-dump", err) < 0)
 			goto out;
 		if (glue_engine_kill_tree(&e, err) < 0)
 			goto out;
-		if (glue_engine_write_buffered(&e, err) < 0) {
+		if (glue_engine_write_buffered(&e, err) < 0 || write_rest(&e, err) < 0 ||
+		    (rst && glue_dump_finish(rst, e.layer.dirfd, err) < 0)) {
 			ck_err_wrap(err, "after the tree was killed (the layer is not complete)");
 			goto out;
 		}
