@@ -35,6 +35,12 @@ teardown() {
 
 LOOP='sleep 1000 & i=0; while :; do i=$((i+1)); echo $i > /tmp/n; sleep 0.1; done'
 PIPE_LOOP='sleep 1000 & i=0; while :; do i=$((i+1)); echo $i > /tmp/n; echo "out $i"; sleep 0.1; done'
+# Appends its counter to a file of its tmpfs (/dev/shm) without pause, on its stdout (any
+# redirect per round, even >&3, makes ash dup fds to and fro, which the check of the running
+# tree may catch changing).  The file holds 1, 2, ..., i: a tar taken while the
+# shell runs on (neither frozen nor killed) holds more lines than the dumped memory's i, and
+# the restored shell's next lines repeat numbers.
+SHM_LOOP='i=0; exec >>/dev/shm/n; while :; do i=$((i+1)); echo $i; done'
 
 # run_container [REDIRECT]: the variant-B container, detached; sets CPID.  With "hostfile",
 # stdout goes to a file of the host (outside the container's mount namespace); with "pipe",
@@ -42,6 +48,7 @@ PIPE_LOOP='sleep 1000 & i=0; while :; do i=$((i+1)); echo $i > /tmp/n; echo "out
 run_container() {
 	local loop=$LOOP
 	[ "${1:-}" = pipe ] && loop=$PIPE_LOOP
+	[ "${1:-}" = shm ] && loop=$SHM_LOOP
 	jq --arg c "$loop" '.process.terminal = false | .root.readonly = false |
 		.process.args = ["/bin/sh", "-c", $c]' "$BUNDLE/config.json" >"$BUNDLE/config.new"
 	mv "$BUNDLE/config.new" "$BUNDLE/config.json"
@@ -98,14 +105,14 @@ ext_mnts() {
 	done < <(awk '{for (i = 7; $i != "-"; i++); print $5, $(i + 1)}' "/proc/$CPID/mountinfo")
 }
 
-# ctr_dump: ckpt's dump of the container, as runc would ask for it, into $W/img.
+# ctr_dump [ARGS...]: ckpt's dump of the container, as runc would ask for it, into $W/img.
 ctr_dump() {
 	local i
 	ext_mnts
 	for i in 1 2 3; do
 		rm -rf "$W/img"
 		ckpt_run dump --cgroup "/sys/fs/cgroup/freezer/$CTR" --empty-ns net --manage-cgroups \
-			--descriptors "${EXT[@]}" -D "$W/img" -o "$W/dump.log"
+			--descriptors "${EXT[@]}" -D "$W/img" -o "$W/dump.log" "$@"
 		[ "$status" = 0 ] && return 0
 		[[ "$output" == *"a zombie now"*"dump again"* ]] || break
 	done
@@ -315,4 +322,119 @@ fe_checkpoint() {
 	local n0
 	n0=$(counter)
 	retry 100 0.1 counter_above "$n0"
+}
+
+# shm_of PID: the last counter in the container's /dev/shm/n (0 when not there yet)
+shm_of() {
+	local n
+	n=$(tail -n1 "/proc/$1/root/dev/shm/n" 2>/dev/null)
+	echo "${n:-0}"
+}
+
+# shm_above PID N
+shm_above() {
+	[ "$(shm_of "$1")" -gt "$2" ]
+}
+
+# in_step FILE: the lines are 1, 2, 3, ... (fails naming the first one out of step)
+in_step() {
+	awk 'NR != $1 {print "line " NR " is " $0 >"/dev/stderr"; bad = 1; exit} END {exit bad}' "$1"
+}
+
+# shm_in_image: the last counter of the dumped /dev/shm/n (the tar that holds ./n), whose
+# lines are checked in step
+shm_in_image() {
+	local t
+	for t in "$W"/img/tmpfs-dev-*.tar.gz.img; do
+		if tar -xzOf "$t" ./n >"$W/n.dumped" 2>/dev/null; then
+			in_step "$W/n.dumped" || return 1
+			tail -n1 "$W/n.dumped"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# restore_shm N0: delete the dumped container, restore it by runc + CRIU 4.2; its shell goes
+# on from the dumped counter, and the file it appends to stays in step with its memory
+restore_shm() {
+	runc delete -f "$CTR"
+	run -0 runc --criu "$CRIU4" restore -d --bundle "$BUNDLE" --image-path "$W/img" --work-path "$W/work" "$CTR" </dev/null 3>&-
+	local rpid
+	rpid=$(runc state "$CTR" | jq .pid)
+	retry 200 0.05 shm_above "$rpid" $(($1 + 2000))
+	# stopped, so that no line is half written while it is read
+	runc pause "$CTR"
+	cp "/proc/$rpid/root/dev/shm/n" "$W/n.restored"
+	runc resume "$CTR"
+	in_step "$W/n.restored" || fail "the restored tmpfs is not the one of the dumped memory"
+}
+
+@test "a container writing its tmpfs without pause: tars after the kill (from the clones held while frozen), restored by CRIU 4.2, its tmpfs agrees with its memory" {
+	run_container shm
+	retry 200 0.05 shm_above "$CPID" 2000
+	ctr_dump
+	# the order in the log: the tree is killed, then the tars are written
+	local killed tars
+	killed=$(grep -n "tree killed after" "$W/dump.log" | cut -d: -f1)
+	tars=$(grep -n "tmpfs tars written" "$W/dump.log" | cut -d: -f1)
+	[ -n "$killed" ] && [ -n "$tars" ] && [ "$killed" -lt "$tars" ]
+	grep -q "after the kill: .* tmpfs tars [0-9]* us" "$W/dump.log"
+	retry 100 0.05 bash -c "! kill -0 $CPID 2>/dev/null"
+	local n0
+	n0=$(shm_in_image)
+	[ "$n0" -gt 2000 ]
+	restore_shm "$n0"
+}
+
+@test "--leave-running: the tmpfs tars stay inside the freeze (the container writes on after the thaw); the dump restores with tmpfs and memory in step" {
+	run_container shm
+	retry 200 0.05 shm_above "$CPID" 2000
+	ctr_dump --leave-running
+	grep -q "namespaces and tars: the tree lives on" "$W/dump.log"
+	untraced "$CPID"
+	local n0
+	n0=$(shm_in_image)
+	# it runs on, and its tmpfs moves past what was dumped
+	retry 200 0.05 shm_above "$CPID" $((n0 + 2000))
+	restore_shm "$n0"
+}
+
+@test "a tmpfs tar failing after the kill (fault tmpfs-tar): a clear error, no committed image, no half image directory" {
+	run_container shm
+	retry 200 0.05 shm_above "$CPID" 100
+	ext_mnts
+	CK_FAULT=tmpfs-tar ckpt_run -1 dump --cgroup "/sys/fs/cgroup/freezer/$CTR" --empty-ns net \
+		--manage-cgroups --descriptors "${EXT[@]}" -D "$W/img" -o "$W/dump.log"
+	assert_output --partial "fault injected at tmpfs-tar"
+	assert_output --partial "after the tree was killed (the layer is not complete)"
+	# the documented trade-off (docs/reliability.md): the tree is gone, and so is the layer
+	retry 100 0.05 bash -c "! kill -0 $CPID 2>/dev/null"
+	[ ! -e "$W/img/inventory.img" ]
+	run -0 find "$W" -maxdepth 1 -name "*ckpt-tmp*"
+	[ -z "$output" ]
+	if [ -d "$W/img" ]; then
+		run -0 ls -A "$W/img"
+		[ -z "$output" ]
+	fi
+}
+
+@test "no room for the tmpfs tars after the kill: refused while frozen, the container resumes untouched" {
+	ln -s busybox "$BUNDLE/rootfs/bin/dd"
+	LOOP='dd if=/dev/zero of=/dev/shm/big bs=1M count=6 2>/dev/null; i=0; while :; do i=$((i+1)); echo $i > /tmp/n; sleep 0.1; done'
+	run_container
+	retry 100 0.1 counter_at_least 3
+	mkdir -p "$W/small"
+	mount -t tmpfs -o size=8m tmpfs "$W/small"
+	ext_mnts
+	ckpt_run -1 dump --cgroup "/sys/fs/cgroup/freezer/$CTR" --empty-ns net --manage-cgroups \
+		--descriptors "${EXT[@]}" -D "$W/small/img" -o "$W/dump.log"
+	umount "$W/small"
+	assert_output --partial "before the kill"
+	assert_output --partial "images written after the kill (tmpfs tars, small images) may need"
+	[ "$(runc state "$CTR" | jq -r .status)" = running ]
+	untraced "$CPID"
+	local n
+	n=$(counter)
+	retry 100 0.1 counter_above "$n"
 }
