@@ -95,7 +95,7 @@ struct glue_dump_ns {
  * rest.
  */
 struct glue_dump_times {
-	uint64_t collect, remote, cores, ids_fs, fds, keep_mm, frozen_end;
+	uint64_t collect, remote, cores, ids_fs, fds, keep_mm, frozen_end, hold;
 	uint64_t mm, files, ns, mnt, tars, cg, rest;
 };
 

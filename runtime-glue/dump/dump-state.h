@@ -66,10 +66,26 @@ struct glue_ctr_opts {
 	const char *freeze_cgroup; /* the freezer cgroup to freeze the tree with */
 };
 
+struct glue_cg_pre;
+
 struct glue_dump_opts {
 	bool shell_job; /* session / process group leader may be outside the tree */
 	struct glue_ctr_opts ctr;
+	const struct glue_cg_pre *cg_pre; /* cgroup files read before the freeze, or NULL */
 };
+
+/*
+ * Before the freeze (--manage-cgroups): the cgroup property files of @pid's
+ * cgroups, for cgroup.img to take instead of reading them while frozen when
+ * the tree cannot have written them since (dump-cg.c).  Never fails: what
+ * could not be read is read in the freeze.  Freed by glue_cg_pre_free().
+ */
+struct glue_cg_pre *glue_cg_pre_read(pid_t pid);
+void glue_cg_pre_free(struct glue_cg_pre *pre);
+static inline void glue_cg_pre_freep(struct glue_cg_pre **pre)
+{
+	glue_cg_pre_free(*pre);
+}
 
 /*
  * Check what the tree holds against what ckpt can dump: sockets, ttys, named

@@ -500,6 +500,7 @@ int glue_dump_frozen_end(struct glue_dump_state *st, int dirfd, bool lives_on, s
 	/* the mount pins the tmpfs files for a tar after the kill */
 	if (st->mnt && glue_mnt_hold_tmpfs(st->mnt, st->tree->t[0].pid, err) < 0)
 		return ck_err_wrap(err, "final dump: the container's mounts");
+	st->t.hold = glue_now_us() - t0;
 	/*
 	 * cgroup.img stays in the freeze: reading ~25 files per hierarchy is most
 	 * of its cost, and a systemd-managed scope is removed once the killed
@@ -541,9 +542,9 @@ static void log_times(const struct glue_dump_state *st)
 	pr_info("final dump, frozen: state %" PRIu64
 		" us (namespaces, mount tree), parasite %" PRIu64 " us, cores %" PRIu64
 		" us, ids+fs %" PRIu64 " us, fds %" PRIu64 " us, mm %" PRIu64 " us, end %" PRIu64
-		" us (tmpfs held, cgroups %" PRIu64 " us%s)",
+		" us (tmpfs held %" PRIu64 " us, cgroups %" PRIu64 " us%s)",
 		t->collect, t->remote, t->cores, t->ids_fs, t->fds, t->keep_mm, t->frozen_end,
-		t->cg, st->tars_done ? ", namespaces and tars: the tree lives on" : "");
+		t->hold, t->cg, st->tars_done ? ", namespaces and tars: the tree lives on" : "");
 	pr_info("final dump, %s: mm %" PRIu64 " us, files %" PRIu64 " us, namespaces %" PRIu64
 		" us, mounts %" PRIu64 " us, tmpfs tars %" PRIu64 " us, rest %" PRIu64 " us",
 		st->tars_done ? "images" : "after the kill", t->mm, t->files, t->ns, t->mnt,
