@@ -438,3 +438,32 @@ restore_shm() {
 	n=$(counter)
 	retry 100 0.1 counter_above "$n"
 }
+
+# cg_prop NAME: the value of cgroup property NAME in $W/img/cgroup.img
+cg_prop() {
+	"$CKPT" show "$W/img/cgroup.img" | jq -r --arg n "$1" \
+		'[.entries[0].controllers[].dirs[].properties[] | select(.name == $n)][0].value'
+}
+
+@test "cgroup.img: the files read before the freeze carry the dump's values (a limit changed by the host just before); with CAP_SYS_ADMIN in the bounding set they are read while frozen" {
+	jq '.linux.resources.memory.limit = 67108864' "$BUNDLE/config.json" >"$BUNDLE/c.new"
+	mv "$BUNDLE/c.new" "$BUNDLE/config.json"
+	run_container
+	retry 100 0.1 counter_at_least 3
+	runc update --memory 50331648 "$CTR"
+	ctr_dump
+	grep -q "cgroup.img: [0-9]* property files from the read before the freeze" "$W/dump.log"
+	[ "$(cg_prop memory.limit_in_bytes)" = 50331648 ]
+	[ "$(cg_prop freezer.state)" = THAWED ]
+	retry 100 0.05 bash -c "! kill -0 $CPID 2>/dev/null"
+	runc delete -f "$CTR"
+
+	# a task that may remount the cgroup files writable: nothing from before the freeze
+	jq '.process.capabilities.bounding += ["CAP_SYS_ADMIN"]' "$BUNDLE/config.json" >"$BUNDLE/c.new"
+	mv "$BUNDLE/c.new" "$BUNDLE/config.json"
+	run_container
+	retry 100 0.1 counter_at_least 3
+	ctr_dump
+	grep -q "cgroup.img: every property read while frozen (a task may have CAP_SYS_ADMIN)" "$W/dump.log"
+	[ "$(cg_prop memory.limit_in_bytes)" = 67108864 ]
+}
