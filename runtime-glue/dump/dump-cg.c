@@ -390,7 +390,7 @@ static void pre_add(void *arg, const char *dir, const char *name)
 		p->val = NULL;
 }
 
-/* see dump-state.h */
+/* see dump-priv.h */
 struct glue_cg_pre *glue_cg_pre_read(pid_t pid)
 {
 	struct glue_cg_pre *pre = xzalloc(sizeof(*pre));
@@ -415,7 +415,7 @@ struct glue_cg_pre *glue_cg_pre_read(pid_t pid)
 	return pre;
 }
 
-/* see dump-state.h */
+/* see dump-priv.h */
 void glue_cg_pre_free(struct glue_cg_pre *pre)
 {
 	if (!pre)
@@ -506,7 +506,7 @@ int glue_cg_write(struct glue_dump_state *st, int dirfd, struct ck_err **err)
 	_cleanup_free_ char **cnames = NULL;
 	_cleanup_free_ char **cnbuf = NULL;
 	_cleanup_(img_abortp) struct img *img = NULL;
-	const struct glue_cg_pre *pre = st->opts.cg_pre;
+	const struct glue_cg_pre *pre = st->opts.pre ? st->opts.pre->cg : NULL;
 	const struct cg_set *s;
 	size_t nsets, nctl = 0, nm = 0, cached = 0;
 	const char *why = "nothing was read before the freeze";

@@ -243,6 +243,7 @@ static void refuse(struct glue_mnt_set *s, const char *mp, const char *fmt, cons
 
 	s->refused = xreallocarray(s->refused, s->nr_refused + 1, sizeof(*s->refused));
 	r = &s->refused[s->nr_refused++];
+	r->content = false;
 	r->mountpoint = xstrdup(mp);
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
@@ -383,12 +384,7 @@ static void classify(struct glue_mnt_set *s, pid_t pid, const struct glue_mnt_op
 		switch (m->fstype) {
 		case FSTYPE__MQUEUE:
 		case FSTYPE__PSTORE:
-			if (!empty_mount(pid, m))
-				refuse(s, m->mountpoint,
-				       "%s is not empty: its entries (e.g. POSIX message queues) "
-				       "are not dumped",
-				       m->fsname);
-			break;
+			break; /* check_content() */
 		case FSTYPE__PROC:
 		case FSTYPE__SYSFS:
 		case FSTYPE__DEVPTS:
@@ -441,6 +437,37 @@ static void classify(struct glue_mnt_set *s, pid_t pid, const struct glue_mnt_op
 	}
 }
 
+/*
+ * What a running tree can change without changing its mountinfo: the entries
+ * of mqueue and pstore mounts (they come back empty).  Earlier answers go.
+ */
+static void check_content(struct glue_mnt_set *s, pid_t pid)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < s->nr_refused; i++) {
+		if (!s->refused[i].content) {
+			s->refused[k++] = s->refused[i];
+			continue;
+		}
+		free(s->refused[i].mountpoint);
+		free(s->refused[i].reason);
+	}
+	s->nr_refused = k;
+	for (size_t i = 0; i < s->nr; i++) {
+		const struct glue_mnt *m = &s->m[i];
+
+		if (m->is_root || m->ext_key ||
+		    (m->fstype != FSTYPE__MQUEUE && m->fstype != FSTYPE__PSTORE) ||
+		    empty_mount(pid, m))
+			continue;
+		refuse(s, m->mountpoint,
+		       "%s is not empty: its entries (e.g. POSIX message queues) are not dumped",
+		       m->fsname);
+		s->refused[s->nr_refused - 1].content = true;
+	}
+}
+
 /* see dump-mnt.h */
 int glue_mnt_parse(const char *text, pid_t pid, const struct glue_mnt_opts *o,
 		   struct glue_mnt_set **out, struct ck_err **err)
@@ -474,13 +501,14 @@ int glue_mnt_parse(const char *text, pid_t pid, const struct glue_mnt_opts *o,
 	if (!have_root)
 		return ck_err_set(err, EINVAL, "mountinfo has no root mount ('/')");
 	classify(s, pid, o);
+	check_content(s, pid);
+	s->text = xstrdup(text);
 	*out = steal_ptr(&s);
 	return 0;
 }
 
-/* see dump-mnt.h */
-int glue_mnt_collect(pid_t pid, const struct glue_mnt_opts *o, struct glue_mnt_set **out,
-		     struct ck_err **err)
+/* /proc/PID/mountinfo into *out (caller frees).  0 or -1. */
+static int read_mountinfo(pid_t pid, char **out, struct ck_err **err)
 {
 	_cleanup_free_ char *path = xasprintf("/proc/%d/mountinfo", pid);
 	_cleanup_free_ char *buf = NULL;
@@ -509,7 +537,39 @@ int glue_mnt_collect(pid_t pid, const struct glue_mnt_opts *o, struct glue_mnt_s
 		len += (size_t)n;
 	}
 	buf[len] = '\0';
+	*out = steal_ptr(&buf);
+	return 0;
+}
+
+/* see dump-mnt.h */
+int glue_mnt_collect(pid_t pid, const struct glue_mnt_opts *o, struct glue_mnt_set **out,
+		     struct ck_err **err)
+{
+	_cleanup_free_ char *buf = NULL;
+
+	if (read_mountinfo(pid, &buf, err) < 0)
+		return -1;
 	if (glue_mnt_parse(buf, pid, o, out, err))
+		return ck_err_wrap(err, "mount tree of pid %d", pid);
+	return 0;
+}
+
+/* see dump-mnt.h */
+int glue_mnt_recheck(struct glue_mnt_set **s, pid_t pid, const struct glue_mnt_opts *o, bool *same,
+		     struct ck_err **err)
+{
+	_cleanup_free_ char *buf = NULL;
+
+	*same = false;
+	if (read_mountinfo(pid, &buf, err) < 0)
+		return -1;
+	if (*s && (*s)->text && !strcmp(buf, (*s)->text)) {
+		*same = true;
+		check_content(*s, pid);
+		return 0;
+	}
+	glue_mnt_set_freep(s);
+	if (glue_mnt_parse(buf, pid, o, s, err))
 		return ck_err_wrap(err, "mount tree of pid %d", pid);
 	return 0;
 }
@@ -607,5 +667,6 @@ void glue_mnt_set_free(struct glue_mnt_set *s)
 	free(s->m);
 	free(s->refused);
 	free(s->root_path);
+	free(s->text);
 	free(s);
 }

@@ -61,6 +61,7 @@ struct glue_mnt {
 struct glue_mnt_refusal {
 	char *mountpoint;
 	char *reason;
+	bool content; /* about the mount's entries, not its place in the tree */
 };
 
 struct glue_mnt_set {
@@ -70,6 +71,7 @@ struct glue_mnt_set {
 	size_t nr_refused;
 	char *root_path; /* opts->root, if given */
 	int *held;       /* per mount: its detached clone (glue_mnt_hold_tmpfs), or -1; NULL */
+	char *text;      /* the mountinfo it was parsed from */
 };
 
 /*
@@ -84,6 +86,17 @@ int glue_mnt_parse(const char *text, pid_t pid, const struct glue_mnt_opts *o,
 
 /* glue_mnt_parse() of /proc/PID/mountinfo read from ckpt's own mount namespace. */
 int glue_mnt_collect(pid_t pid, const struct glue_mnt_opts *o, struct glue_mnt_set **out,
+		     struct ck_err **err);
+
+/*
+ * Re-validate a set read before the tree was frozen, now that it is: when
+ * /proc/PID/mountinfo reads the same as what *@s was parsed from (mount ids,
+ * parents, devices, roots, options, propagation: everything the set holds),
+ * *@s stays and only what changes without a mountinfo change is looked at
+ * again (mqueue and pstore entries); *@same = true.  Else *@s is replaced by
+ * a full parse of the new text.  0 or -1.
+ */
+int glue_mnt_recheck(struct glue_mnt_set **s, pid_t pid, const struct glue_mnt_opts *o, bool *same,
 		     struct ck_err **err);
 
 /* 0 when nothing was refused; else -1 with one error listing every refusal. */

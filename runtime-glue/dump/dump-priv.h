@@ -116,6 +116,17 @@ struct glue_dump_state {
 	struct glue_dump_times t;
 };
 
+/* What was read before the freeze (glue_dump_pre_read()). */
+struct glue_dump_pre {
+	pid_t pid;                /* the root task it was read for */
+	struct glue_cg_pre *cg;   /* --manage-cgroups: the cgroup files (dump-cg.c) */
+	struct glue_mnt_set *mnt; /* the container's mount tree, or NULL */
+};
+
+/* The cgroup files of @pid's cgroups, read now (dump-cg.c).  Never NULL. */
+struct glue_cg_pre *glue_cg_pre_read(pid_t pid);
+void glue_cg_pre_free(struct glue_cg_pre *pre);
+
 struct glue_mnt_opts;
 /* The mount options of a container dump (--root, --ext-mnt); @ext holds nr_ext_mnt entries. */
 void glue_ctr_mnt_opts(const struct glue_ctr_opts *c, struct glue_mnt_opts *o, void *ext);

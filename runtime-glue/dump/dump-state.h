@@ -66,25 +66,27 @@ struct glue_ctr_opts {
 	const char *freeze_cgroup; /* the freezer cgroup to freeze the tree with */
 };
 
-struct glue_cg_pre;
+struct glue_dump_pre;
 
 struct glue_dump_opts {
 	bool shell_job; /* session / process group leader may be outside the tree */
 	struct glue_ctr_opts ctr;
-	const struct glue_cg_pre *cg_pre; /* cgroup files read before the freeze, or NULL */
+	struct glue_dump_pre *pre; /* read before the freeze (glue_dump_pre_read), or NULL */
 };
 
 /*
- * Before the freeze (--manage-cgroups): the cgroup property files of @pid's
- * cgroups, for cgroup.img to take instead of reading them while frozen when
- * the tree cannot have written them since (dump-cg.c).  Never fails: what
- * could not be read is read in the freeze.  Freed by glue_cg_pre_free().
+ * Before the freeze, for a restorable dump of the tree whose root is @pid:
+ * what the frozen part can take instead of reading it while frozen, each
+ * piece re-validated there (glue_dump_state_new(), cgroup.img): the
+ * container's mount tree (kept when its mountinfo reads the same once frozen) and, with ctr->manage_cgroups, the cgroup property files
+ * (kept when the tree cannot have written them).  Never fails: what could not
+ * be read is read in the freeze.  Freed by glue_dump_pre_free().
  */
-struct glue_cg_pre *glue_cg_pre_read(pid_t pid);
-void glue_cg_pre_free(struct glue_cg_pre *pre);
-static inline void glue_cg_pre_freep(struct glue_cg_pre **pre)
+struct glue_dump_pre *glue_dump_pre_read(pid_t pid, const struct glue_ctr_opts *ctr);
+void glue_dump_pre_free(struct glue_dump_pre *pre);
+static inline void glue_dump_pre_freep(struct glue_dump_pre **pre)
 {
-	glue_cg_pre_free(*pre);
+	glue_dump_pre_free(*pre);
 }
 
 /*

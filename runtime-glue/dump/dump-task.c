@@ -95,22 +95,67 @@ struct glue_dump_state *glue_dump_state_new(const struct glue_pstree *tree,
 		return NULL;
 	}
 	if (st->ns.ctr_id[GLUE_NS_MNT]) {
-		/* the container's mount tree, read while the tree is stopped */
+		/*
+		 * The container's mount tree, as read before the freeze when its
+		 * mountinfo still reads the same now that the tree is stopped.
+		 */
+		struct glue_dump_pre *pre = st->opts.pre;
 		struct glue_mnt_opts mo;
 		_cleanup_free_ struct glue_mnt_ext *ext =
 			xcalloc(st->opts.ctr.nr_ext_mnt + 1, sizeof(*ext));
+		bool same = false;
+		int rc;
 
 		glue_ctr_mnt_opts(&st->opts.ctr, &mo, ext);
-		if (glue_mnt_collect(tree->t[0].pid, &mo, &st->mnt, err) < 0 ||
-		    glue_mnt_check(st->mnt, err) < 0) {
+		if (pre && pre->mnt && pre->pid == tree->t[0].pid) {
+			st->mnt = steal_ptr(&pre->mnt);
+			rc = glue_mnt_recheck(&st->mnt, tree->t[0].pid, &mo, &same, err);
+		} else {
+			rc = glue_mnt_collect(tree->t[0].pid, &mo, &st->mnt, err);
+		}
+		if (rc < 0 || glue_mnt_check(st->mnt, err) < 0) {
 			glue_dump_state_free(st);
 			return NULL;
 		}
+		pr_info("mount tree: %s", same ? "as read before the freeze (mountinfo unchanged)"
+					       : "read while frozen");
 	}
 	clock_gettime(CLOCK_MONOTONIC, &st->monotonic);
 	clock_gettime(CLOCK_BOOTTIME, &st->boottime);
 	st->t.collect = glue_now_us() - t0;
 	return st;
+}
+
+/* see dump-state.h */
+struct glue_dump_pre *glue_dump_pre_read(pid_t pid, const struct glue_ctr_opts *ctr)
+{
+	struct glue_dump_pre *pre = xzalloc(sizeof(*pre));
+
+	pre->pid = pid;
+	if (ctr->manage_cgroups)
+		pre->cg = glue_cg_pre_read(pid);
+	if (glue_ns_ino(pid, GLUE_NS_MNT) &&
+	    glue_ns_ino(pid, GLUE_NS_MNT) != glue_ns_ino(0, GLUE_NS_MNT)) {
+		_cleanup_err_ struct ck_err *e = NULL;
+		struct glue_mnt_opts mo;
+		_cleanup_free_ struct glue_mnt_ext *ext =
+			xcalloc(ctr->nr_ext_mnt + 1, sizeof(*ext));
+
+		glue_ctr_mnt_opts(ctr, &mo, ext);
+		if (glue_mnt_collect(pid, &mo, &pre->mnt, &e) < 0)
+			pre->mnt = NULL; /* read in the freeze, which reports the error */
+	}
+	return pre;
+}
+
+/* see dump-state.h */
+void glue_dump_pre_free(struct glue_dump_pre *pre)
+{
+	if (!pre)
+		return;
+	glue_cg_pre_free(pre->cg);
+	glue_mnt_set_free(pre->mnt);
+	free(pre);
 }
 
 /* see dump-state.h */

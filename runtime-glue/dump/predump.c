@@ -544,12 +544,12 @@ static int write_rest(struct engine *e, struct ck_err **err)
  * Final dump: registers, files, ids, ... of every task (dump-state.h), while
  * the tree is still frozen.
  */
-static int dump_restorable(struct engine *e, const struct glue_cg_pre *cg_pre,
+static int dump_restorable(struct engine *e, struct glue_dump_pre *pre,
 			   struct glue_dump_state **out, struct ck_err **err)
 {
 	struct glue_dump_opts dopts = { .shell_job = e->o->shell_job,
 					.ctr = e->o->ctr,
-					.cg_pre = cg_pre };
+					.pre = pre };
 
 	*out = glue_dump_state_new(&e->tree, &dopts, err);
 	if (!*out)
@@ -620,7 +620,7 @@ int glue_mem_dump(const struct glue_mem_opts *o, struct glue_mem_result *res, st
 {
 	struct engine e = { .o = o, .res = res };
 	struct glue_dump_state *rst = NULL; /* final dump: the restorable part */
-	_cleanup_(glue_cg_pre_freep) struct glue_cg_pre *cg_pre = NULL;
+	_cleanup_(glue_dump_pre_freep) struct glue_dump_pre *pre = NULL;
 	struct glue_target tgt = o->target;
 	bool net_locked = false;
 	enum glue_tracker tid;
@@ -643,9 +643,9 @@ int glue_mem_dump(const struct glue_mem_opts *o, struct glue_mem_result *res, st
 
 		if (glue_target_tree(&o->target, &t0, &e0) == 0)
 			r = glue_seccomp_check_tree(&t0, err);
-		/* cgroup files the frozen tree will not have changed: read them now */
-		if (r == 0 && t0.nr && o->restorable && o->ctr.manage_cgroups)
-			cg_pre = glue_cg_pre_read(t0.t[0].pid);
+		/* what the frozen part can take from before the freeze (dump-state.h) */
+		if (r == 0 && t0.nr && o->restorable)
+			pre = glue_dump_pre_read(t0.t[0].pid, &o->ctr);
 		glue_pstree_free(&t0);
 		if (r < 0)
 			return -1;
@@ -710,7 +710,7 @@ int glue_mem_dump(const struct glue_mem_opts *o, struct glue_mem_result *res, st
 	for (size_t i = 0; i < e.nr_obj; i++)
 		if (dump_obj(&e, &e.obj[i], err) < 0)
 			goto out;
-	if (o->restorable && dump_restorable(&e, cg_pre, &rst, err) < 0)
+	if (o->restorable && dump_restorable(&e, pre, &rst, err) < 0)
 		goto out;
 	if (!o->pre_dump && !o->kill_after && thaw(&e, o->leave_stopped, err) < 0)
 		goto out;
