@@ -145,6 +145,12 @@ struct glue_dump_pre *glue_dump_pre_read(pid_t pid, const struct glue_ctr_opts *
 		if (glue_mnt_collect(pid, &mo, &pre->mnt, &e) < 0)
 			pre->mnt = NULL; /* read in the freeze, which reports the error */
 	}
+	{
+		/* for tests: the container changed between this read and the freeze */
+		_cleanup_err_ struct ck_err *e = NULL;
+
+		glue_fault("pre-read", &e);
+	}
 	return pre;
 }
 

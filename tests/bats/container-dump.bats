@@ -467,3 +467,52 @@ cg_prop() {
 	grep -q "cgroup.img: every property read while frozen (a task may have CAP_SYS_ADMIN)" "$W/dump.log"
 	[ "$(cg_prop memory.limit_in_bytes)" = 67108864 ]
 }
+
+# dump_stopped_at_pre_read CMD...: ckpt dump of the container stopped right after its read
+# before the freeze (fault pre-read:stop); CMD runs then (the container changes), then the
+# dump goes on.  Sets status and $W/dump.err.
+dump_stopped_at_pre_read() {
+	local log="$W/dump.err" pid
+	ext_mnts
+	rm -rf "$W/img"
+	CK_FAULT=pre-read:stop "$CKPT" dump --cgroup "/sys/fs/cgroup/freezer/$CTR" --empty-ns net \
+		--manage-cgroups --descriptors "${EXT[@]}" -D "$W/img" -o "$W/dump.log" >/dev/null 2>"$log" 3>&- &
+	pid=$!
+	retry 200 0.02 grep -q "stopped at pre-read" "$log" || fail "ckpt did not stop: $(cat "$log")"
+	"$@"
+	kill -CONT "$pid"
+	status=0
+	wait "$pid" || status=$?
+	cat "$log" >&2
+}
+
+@test "the mount tree read before the freeze: kept when mountinfo reads the same once frozen; a mount added in between, or a message queue created, is seen" {
+	mkdir -p "$BUNDLE/rootfs/mnt"
+	ln -s busybox "$BUNDLE/rootfs/bin/mount"
+	run_container
+	retry 100 0.1 counter_at_least 3
+	dump_stopped_at_pre_read true
+	[ "$status" = 0 ]
+	grep -q "mount tree: as read before the freeze (mountinfo unchanged)" "$W/dump.log"
+	retry 100 0.05 bash -c "! kill -0 $CPID 2>/dev/null"
+	runc delete -f "$CTR"
+
+	run_container
+	retry 100 0.1 counter_at_least 3
+	dump_stopped_at_pre_read nsenter -t "$CPID" -m /bin/mount -t tmpfs -o size=1m tmpfs /mnt
+	[ "$status" = 0 ]
+	grep -q "mount tree: read while frozen" "$W/dump.log"
+	run -0 "$CKPT" show "$W/img/mountpoints-13.img"
+	echo "$output" | jq -e 'any(.entries[]; .mountpoint == "/mnt" or .mountpoint == "./mnt")'
+	retry 100 0.05 bash -c "! kill -0 $CPID 2>/dev/null"
+	runc delete -f "$CTR"
+
+	# the same mount tree, but an entry in /dev/mqueue since the read: refused, still running
+	run_container
+	retry 100 0.1 counter_at_least 3
+	dump_stopped_at_pre_read touch "/proc/$CPID/root/dev/mqueue/q1"
+	[ "$status" = 1 ]
+	grep -q "/dev/mqueue: mqueue is not empty" "$W/dump.err"
+	[ "$(runc state "$CTR" | jq -r .status)" = running ]
+	untraced "$CPID"
+}
