@@ -519,7 +519,7 @@ static int write_descriptors(const struct glue_dump_state *st, int dirfd, struct
  * tree can still be resumed; a concurrent writer on the same file system can
  * still take the room (docs/reliability.md).
  */
-#define SMALL_IMAGES_SLACK (4u << 20)
+#define SMALL_IMAGES_SLACK (1u << 20)
 
 static int check_room(const struct glue_dump_state *st, int dirfd, struct ck_err **err)
 {

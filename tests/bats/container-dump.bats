@@ -425,7 +425,7 @@ restore_shm() {
 	run_container
 	retry 100 0.1 counter_at_least 3
 	mkdir -p "$W/small"
-	mount -t tmpfs -o size=8m tmpfs "$W/small"
+	mount -t tmpfs -o size=6m tmpfs "$W/small"
 	ext_mnts
 	ckpt_run -1 dump --cgroup "/sys/fs/cgroup/freezer/$CTR" --empty-ns net --manage-cgroups \
 		--descriptors "${EXT[@]}" -D "$W/small/img" -o "$W/dump.log"
