@@ -77,6 +77,15 @@ counter_above() {
 	[ "$(counter)" -gt "$1" ]
 }
 
+# runs_on: the container is running, untraced, and its counter moves
+runs_on() {
+	[ "$(runc state "$CTR" | jq -r .status)" = running ]
+	untraced "$CPID"
+	local n
+	n=$(counter)
+	retry 100 0.1 counter_above "$n"
+}
+
 # nspid PID: the pid in the innermost namespace.
 nspid() {
 	awk '/^NSpid:/ {print $NF}' "/proc/$1/status"
@@ -180,11 +189,7 @@ ctr_dump() {
 	assert_output --partial "fd 2: $W/host-out is not reachable"
 	refute_output --partial "pid namespace"
 	refute_output --partial "mnt namespace"
-	[ "$(runc state "$CTR" | jq -r .status)" = running ]
-	untraced "$CPID"
-	local n
-	n=$(counter)
-	retry 100 0.1 counter_above "$n"
+	runs_on
 	[ ! -e "$W/img/inventory.img" ]
 }
 
@@ -284,11 +289,7 @@ fe_checkpoint() {
 	fe_checkpoint pre1 --pre-dump
 	fe_checkpoint final1 --parent-path ../pre1 --leave-running
 	grep -q "notify network-unlock" "$W/work-final1/dump.log"
-	[ "$(runc state "$CTR" | jq -r .status)" = running ]
-	untraced "$CPID"
-	local n
-	n=$(counter)
-	retry 100 0.1 counter_above "$n"
+	runs_on
 	fe_checkpoint pre2 --pre-dump --parent-path ../final1
 	fe_checkpoint final2 --parent-path ../pre2
 	run ! runc state "$CTR"
@@ -432,11 +433,7 @@ restore_shm() {
 	umount "$W/small"
 	assert_output --partial "before the kill"
 	assert_output --partial "images written after the kill (tmpfs tars, small images) may need"
-	[ "$(runc state "$CTR" | jq -r .status)" = running ]
-	untraced "$CPID"
-	local n
-	n=$(counter)
-	retry 100 0.1 counter_above "$n"
+	runs_on
 }
 
 # cg_prop NAME: the value of cgroup property NAME in $W/img/cgroup.img
