@@ -269,9 +269,16 @@ fe_checkpoint() {
 	[ "$(readlink "$W/img/final/parent")" = ../pre2 ] || [ "$(readlink "$W/img/final/parent")" = "$W/img/pre2" ]
 	run -0 crit decode -i "$W/img/final/pagemap-1.img"
 	echo "$output" | jq -e '[.entries[1:][] | select(.flags == 1)] | length > 0'
-	# stats-dump in the work dir with the real frozen time
+	# stats-dump in the work dir (Podman's --print-stats): the figures of this dump's log
+	local log="$W/work-final/dump.log" frozen freezing written
+	frozen=$(grep "tree killed after" "$log" | tail -n1 | sed 's/.*after \([0-9]*\) us.*/\1/')
+	freezing=$(grep "froze .* tasks .* in " "$log" | tail -n1 | sed 's/.* in \([0-9]*\) us.*/\1/')
+	written=$(grep "^.* layer .*: [0-9]* pages written" "$log" | sed 's/.*: \([0-9]*\) pages written.*/\1/')
 	run -0 crit decode -i "$W/work-final/stats-dump"
-	echo "$output" | jq -e '.entries[0].dump.frozen_time > 0'
+	echo "$output" | jq -e --argjson f "$frozen" --argjson z "$freezing" --argjson w "$written" '.entries[0].dump |
+		.frozen_time == $f and .freezing_time == $z and .pages_written == $w and
+		.pages_written + .pages_skipped_parent == .pages_scanned and .memdump_time > 0 and
+		.memwrite_time > 0 and .pages_lazy == 0'
 	run ! runc state "$CTR"
 	local n0
 	n0=$(counter)
