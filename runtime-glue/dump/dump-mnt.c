@@ -651,6 +651,7 @@ void glue_mnt_set_free(struct glue_mnt_set *s)
 		free(s->refused[i].mountpoint);
 		free(s->refused[i].reason);
 	}
+	glue_mnt_tmpfs_stop(s);
 	for (size_t i = 0; s->held && i < s->nr; i++)
 		if (s->held[i] >= 0)
 			close(s->held[i]);

@@ -71,6 +71,8 @@ struct glue_mnt_set {
 	size_t nr_refused;
 	char *root_path; /* opts->root, if given */
 	int *held;       /* per mount: its detached clone (glue_mnt_hold_tmpfs), or -1; NULL */
+	pid_t *tar_pid;  /* per mount: its running tar (glue_mnt_tmpfs_start), or 0; NULL */
+	int *tar_err;    /* per mount: the memfd of its tar's messages, or -1; NULL */
 	char *text;      /* the mountinfo it was parsed from */
 };
 
@@ -125,10 +127,16 @@ uint64_t glue_mnt_tmpfs_bytes(const struct glue_mnt_set *s);
 /*
  * tar (CRIU's options, gzip) of every held tmpfs clone (glue_mnt_hold_tmpfs()
  * first when nothing is held yet) into tmpfs-dev-<root_dev>.tar.gz.img in
- * dirfd; tar runs from the host on the clone.  Fault point "tmpfs-tar"
- * before each tar.  0 or -1 (the failed tar's file removed).
+ * dirfd; tar runs from the host on the clone, all of them at once.  Fault
+ * point "tmpfs-tar" before each tar.  0 or -1 (a failed tar's file removed).
+ * glue_mnt_tmpfs_start() only starts them (0 or -1), glue_mnt_tmpfs_wait()
+ * waits for every one (0 or -1: the first failure), glue_mnt_tmpfs_stop()
+ * kills what still runs (also done by glue_mnt_set_free()).
  */
 int glue_mnt_dump_tmpfs(struct glue_mnt_set *s, pid_t pid, int dirfd, struct ck_err **err);
+int glue_mnt_tmpfs_start(struct glue_mnt_set *s, pid_t pid, int dirfd, struct ck_err **err);
+int glue_mnt_tmpfs_wait(struct glue_mnt_set *s, int dirfd, struct ck_err **err);
+void glue_mnt_tmpfs_stop(struct glue_mnt_set *s);
 
 /* The image mnt_id of kernel mount @kernel_mnt_id, or -1 when it is not in the set. */
 int glue_mnt_id_of(const struct glue_mnt_set *s, int kernel_mnt_id);

@@ -29,7 +29,7 @@ struct glue_target;
  *       glue_dump_task_state(st, dirfd, task, ctl, vmas)
  *                                           core-TID (every thread), ids, fs,
  *                                           fdinfo-<files_id>; pipe contents
- *     glue_dump_frozen_end(st, dirfd, lives_on)
+ *     glue_dump_frozen_end(st, dirfd)
  *                                           descriptors read, tmpfs clones held,
  *                                           cgroup.img; a tree that lives on:
  *                                           uts/ipc values and the tmpfs tars too;
@@ -72,6 +72,7 @@ struct glue_dump_opts {
 	bool shell_job; /* session / process group leader may be outside the tree */
 	struct glue_ctr_opts ctr;
 	struct glue_dump_pre *pre; /* read before the freeze (glue_dump_pre_read), or NULL */
+	bool lives_on;             /* the tree is released after the dump, not killed */
 };
 
 /*
@@ -146,13 +147,14 @@ int glue_dump_task_state(struct glue_dump_state *st, int dirfd, const struct glu
 /*
  * The end of what needs the tree frozen, once glue_dump_task_state() ran for
  * every task: fds 0-2 of the init (descriptors.json), a clone of every tmpfs
- * to tar (dump-tmpfs.c), cgroup.img.  @lives_on (the tree is released after
- * the dump instead of killed): the UTS/IPC values are read and the tmpfs tars
- * written here too, since the released container may change them.  Else the
- * images directory's room for what is written after the kill is checked.
- * Returns 0 or -1 (the tree is still frozen: the caller resumes it).
+ * to tar (dump-tmpfs.c), cgroup.img.  A tree that lives on (opts.lives_on:
+ * released after the dump instead of killed) gets its UTS/IPC values read
+ * here, and its tmpfs tars (started with its first task) waited for, since
+ * the released container may change them.  Else the images directory's room
+ * for what is written after the kill is checked.  Returns 0 or -1 (the tree
+ * is still frozen: the caller resumes it).
  */
-int glue_dump_frozen_end(struct glue_dump_state *st, int dirfd, bool lives_on, struct ck_err **err);
+int glue_dump_frozen_end(struct glue_dump_state *st, int dirfd, struct ck_err **err);
 
 /*
  * Write the tree-wide images into @dirfd once every task is done and

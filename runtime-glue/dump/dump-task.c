@@ -363,6 +363,10 @@ int glue_dump_task_state(struct glue_dump_state *st, int dirfd, const struct glu
 	if (task < st->tree->t || task >= st->tree->t + st->tree->nr)
 		return ck_err_set(err, EINVAL, "pid %d is not a task of the dumped tree",
 				  (int)task->pid);
+	/* a tree that lives on has its tars written in the freeze: along with the tasks */
+	if (st->mnt && st->opts.lives_on &&
+	    glue_mnt_tmpfs_start(st->mnt, st->tree->t[0].pid, dirfd, err) < 0)
+		return ck_err_wrap(err, "final dump: the container's mounts");
 	if (!ctl) {
 		/* frozen by a cgroup freezer: seize it for the registers (cgroup v2 allows it) */
 		if (parasite_seize(task->pid, 0, &own_ctl, err) < 0)
@@ -541,8 +545,9 @@ static int check_room(const struct glue_dump_state *st, int dirfd, struct ck_err
 }
 
 /* see dump-state.h */
-int glue_dump_frozen_end(struct glue_dump_state *st, int dirfd, bool lives_on, struct ck_err **err)
+int glue_dump_frozen_end(struct glue_dump_state *st, int dirfd, struct ck_err **err)
 {
+	bool lives_on = st->opts.lives_on;
 	uint64_t t0 = glue_now_us();
 
 	st->frozen_end = true;
@@ -574,6 +579,7 @@ int glue_dump_frozen_end(struct glue_dump_state *st, int dirfd, bool lives_on, s
 			return ck_err_wrap(err, "final dump");
 		st->t.ns = glue_now_us() - t1;
 		t1 = glue_now_us();
+		/* started with the first task: only what is left of them counts here */
 		if (st->mnt && glue_mnt_dump_tmpfs(st->mnt, st->tree->t[0].pid, dirfd, err) < 0)
 			return ck_err_wrap(err, "final dump: the container's mounts");
 		st->t.tars = glue_now_us() - t1;

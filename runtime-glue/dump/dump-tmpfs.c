@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -194,38 +195,55 @@ static char *child_msg(int errfd)
 	return xstrdup(strrchr(buf, '\n') ? strrchr(buf, '\n') + 1 : buf);
 }
 
-/* tar of the clone @tree (stdin) into the image (stdout); messages to a memfd. */
-static int tar_one(const struct glue_mnt *m, int tree, int dirfd, struct ck_err **err)
+static char *tar_name(const struct glue_mnt *m)
 {
-	_cleanup_free_ char *name = xasprintf("tmpfs-dev-%u.tar.gz.img", m->root_dev);
-	_cleanup_free_ char *msg = NULL;
-	_cleanup_close_ int imgfd = -1, errfd = -1;
-	int status;
+	return xasprintf("tmpfs-dev-%u.tar.gz.img", m->root_dev);
+}
+
+/* Start tar on clone #@i (stdin) into its image (stdout); messages to a memfd.  0 or -1. */
+static int tar_start(struct glue_mnt_set *s, size_t i, int dirfd, struct ck_err **err)
+{
+	const struct glue_mnt *m = &s->m[i];
+	_cleanup_free_ char *name = tar_name(m);
+	_cleanup_close_ int imgfd = -1;
 	pid_t pid;
 
 	imgfd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (imgfd < 0)
 		return ck_err_set(err, errno, "create %s", name);
-	errfd = (int)syscall(SYS_memfd_create, "ckpt-tar-err", 0);
-	if (errfd < 0)
+	s->tar_err[i] = (int)syscall(SYS_memfd_create, "ckpt-tar-err", MFD_CLOEXEC);
+	if (s->tar_err[i] < 0)
 		return ck_err_set(err, errno, "memfd_create");
 	pid = fork();
 	if (pid < 0)
 		return ck_err_set(err, errno, "fork for tar of %s", m->mountpoint);
 	if (pid == 0) {
-		if (dup2(errfd, STDERR_FILENO) < 0 || dup2(tree, STDIN_FILENO) < 0 ||
+		if (dup2(s->tar_err[i], STDERR_FILENO) < 0 || dup2(s->held[i], STDIN_FILENO) < 0 ||
 		    dup2(imgfd, STDOUT_FILENO) < 0)
 			_exit(126);
 		execvp("tar", tar_argv);
 		dprintf(STDERR_FILENO, "exec tar for %s: %s\n", m->mountpoint, strerror(errno));
 		_exit(127);
 	}
-	while (waitpid(pid, &status, 0) < 0)
+	s->tar_pid[i] = pid;
+	return 0;
+}
+
+/* Wait for the tar of #@i; a failed one's image is removed.  0 or -1. */
+static int tar_wait(struct glue_mnt_set *s, size_t i, int dirfd, struct ck_err **err)
+{
+	const struct glue_mnt *m = &s->m[i];
+	_cleanup_free_ char *name = tar_name(m);
+	_cleanup_free_ char *msg = NULL;
+	int status;
+
+	while (waitpid(s->tar_pid[i], &status, 0) < 0)
 		if (errno != EINTR)
 			return ck_err_set(err, errno, "wait for tar of %s", m->mountpoint);
+	s->tar_pid[i] = 0;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
-	msg = child_msg(errfd);
+	msg = child_msg(s->tar_err[i]);
 	unlinkat(dirfd, name, 0);
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
 		return ck_err_set(err, ENOENT, "tar of tmpfs %s: tar or gzip not found (%s)",
@@ -238,15 +256,68 @@ static int tar_one(const struct glue_mnt *m, int tree, int dirfd, struct ck_err 
 }
 
 /* see dump-mnt.h */
-int glue_mnt_dump_tmpfs(struct glue_mnt_set *s, pid_t pid, int dirfd, struct ck_err **err)
+int glue_mnt_tmpfs_start(struct glue_mnt_set *s, pid_t pid, int dirfd, struct ck_err **err)
 {
 	if (glue_mnt_hold_tmpfs(s, pid, err) < 0)
 		return ck_err_wrap(err, "tmpfs contents of pid %d", pid);
+	if (s->tar_pid)
+		return 0;
+	s->tar_pid = xcalloc(s->nr ? s->nr : 1, sizeof(*s->tar_pid));
+	s->tar_err = xcalloc(s->nr ? s->nr : 1, sizeof(*s->tar_err));
+	for (size_t i = 0; i < s->nr; i++)
+		s->tar_err[i] = -1;
 	for (size_t i = 0; i < s->nr; i++) {
 		if (s->held[i] < 0)
 			continue;
-		if (glue_fault("tmpfs-tar", err) < 0 || tar_one(&s->m[i], s->held[i], dirfd, err))
+		if (glue_fault("tmpfs-tar", err) < 0 || tar_start(s, i, dirfd, err) < 0)
 			return ck_err_wrap(err, "tmpfs contents of pid %d", pid);
 	}
 	return 0;
+}
+
+/* see dump-mnt.h */
+int glue_mnt_tmpfs_wait(struct glue_mnt_set *s, int dirfd, struct ck_err **err)
+{
+	int rc = 0;
+
+	/* every tar is waited for; the first failure is the error */
+	for (size_t i = 0; s->tar_pid && i < s->nr; i++) {
+		_cleanup_err_ struct ck_err *e = NULL;
+
+		if (s->tar_pid[i] > 0 && tar_wait(s, i, dirfd, rc ? &e : err) < 0)
+			rc = -1;
+	}
+	return rc;
+}
+
+/* see dump-mnt.h */
+int glue_mnt_dump_tmpfs(struct glue_mnt_set *s, pid_t pid, int dirfd, struct ck_err **err)
+{
+	if (glue_mnt_tmpfs_start(s, pid, dirfd, err) < 0) {
+		glue_mnt_tmpfs_stop(s);
+		return -1;
+	}
+	return glue_mnt_tmpfs_wait(s, dirfd, err);
+}
+
+/* see dump-mnt.h */
+void glue_mnt_tmpfs_stop(struct glue_mnt_set *s)
+{
+	for (size_t i = 0; s->tar_pid && i < s->nr; i++) {
+		if (s->tar_pid[i] > 0) {
+			kill(s->tar_pid[i], SIGKILL);
+			while (waitpid(s->tar_pid[i], NULL, 0) < 0 && errno == EINTR)
+				;
+			s->tar_pid[i] = 0;
+		}
+	}
+	for (size_t i = 0; s->tar_err && i < s->nr; i++) {
+		if (s->tar_err[i] >= 0)
+			close(s->tar_err[i]);
+		s->tar_err[i] = -1;
+	}
+	free(s->tar_pid);
+	free(s->tar_err);
+	s->tar_pid = NULL;
+	s->tar_err = NULL;
 }

@@ -549,7 +549,8 @@ static int dump_restorable(struct engine *e, struct glue_dump_pre *pre,
 {
 	struct glue_dump_opts dopts = { .shell_job = e->o->shell_job,
 					.ctr = e->o->ctr,
-					.pre = pre };
+					.pre = pre,
+					.lives_on = !e->o->kill_after };
 
 	*out = glue_dump_state_new(&e->tree, &dopts, err);
 	if (!*out)
@@ -570,7 +571,7 @@ static int dump_restorable(struct engine *e, struct glue_dump_pre *pre,
 					 v, err) < 0)
 			return -1;
 	}
-	return glue_dump_frozen_end(*out, e->layer.dirfd, !e->o->kill_after, err);
+	return glue_dump_frozen_end(*out, e->layer.dirfd, err);
 }
 
 /*
