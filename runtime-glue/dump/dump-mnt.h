@@ -129,12 +129,14 @@ uint64_t glue_mnt_tmpfs_bytes(const struct glue_mnt_set *s);
  * first when nothing is held yet) into tmpfs-dev-<root_dev>.tar.gz.img in
  * dirfd; tar runs from the host on the clone, all of them at once.  Fault
  * point "tmpfs-tar" before each tar.  0 or -1 (a failed tar's file removed).
- * glue_mnt_tmpfs_start() only starts them (0 or -1), glue_mnt_tmpfs_wait()
+ * glue_mnt_tmpfs_start() only starts them (0 or -1; @background: at nice 19,
+ * beside a frozen tree whose dump goes first), glue_mnt_tmpfs_wait()
  * waits for every one (0 or -1: the first failure), glue_mnt_tmpfs_stop()
  * kills what still runs (also done by glue_mnt_set_free()).
  */
 int glue_mnt_dump_tmpfs(struct glue_mnt_set *s, pid_t pid, int dirfd, struct ck_err **err);
-int glue_mnt_tmpfs_start(struct glue_mnt_set *s, pid_t pid, int dirfd, struct ck_err **err);
+int glue_mnt_tmpfs_start(struct glue_mnt_set *s, pid_t pid, int dirfd, bool background,
+			 struct ck_err **err);
 int glue_mnt_tmpfs_wait(struct glue_mnt_set *s, int dirfd, struct ck_err **err);
 void glue_mnt_tmpfs_stop(struct glue_mnt_set *s);
 

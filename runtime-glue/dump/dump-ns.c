@@ -12,9 +12,9 @@
  * whose namespace id differs from root_ids is what makes CRIU create that
  * namespace on restore.
  *
- * The UTS and IPC values are read in a forked child that joins the namespace
+ * The UTS and IPC values are read in a child that joins the namespace
  * (setns): /proc/sys and uname() answer for the reader's namespaces.  The
- * child only reads files and writes raw bytes to a pipe.  A killed container
+ * child shares ckpt's memory (CLONE_VM) and only reads files into it.  A killed container
  * has its values read after the kill, through the namespace fds held since
  * glue_ns_collect(): nothing in it runs to change them, and the fds keep the
  * namespaces alive.  A container that lives on has them read while frozen
@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -196,16 +197,23 @@ static const char *const ipc_files[] = {
 
 enum { IPC_SHM_LIST = 17, IPC_MSG_LIST, IPC_SEM_LIST };
 
-static void child_read(int nsfd, int nstype, int out)
-{
-	struct ns_vals r;
+/* What the reader child is given; it answers in @r (shared memory: CLONE_VM). */
+struct ns_reader {
+	int nsfd, nstype;
+	struct ns_vals *r;
+};
 
-	memset(&r, 0, sizeof(r));
-	if (setns(nsfd, nstype) < 0) {
-		r.err = errno;
-	} else if (nstype == CLONE_NEWUTS) {
-		if (uname(&r.uts) < 0)
-			r.err = errno;
+/* The child: its own nsproxy after setns, ckpt's memory (only syscalls, no allocation). */
+static int child_read(void *arg)
+{
+	const struct ns_reader *a = arg;
+	struct ns_vals *r = a->r;
+
+	if (setns(a->nsfd, a->nstype) < 0) {
+		r->err = errno;
+	} else if (a->nstype == CLONE_NEWUTS) {
+		if (uname(&r->uts) < 0)
+			r->err = errno;
 	} else {
 		for (size_t i = 0; i < ARRAY_SIZE(ipc_files); i++) {
 			int fd = open(ipc_files[i], O_RDONLY | O_CLOEXEC);
@@ -214,49 +222,37 @@ static void child_read(int nsfd, int nstype, int out)
 			if (fd < 0)
 				continue; /* absent on this kernel: left empty */
 			/* the sysvipc lists: a header line, then one line per object */
-			n = read(fd, r.v[i], NS_VAL_LEN - 1);
+			n = read(fd, r->v[i], NS_VAL_LEN - 1);
 			if (n > 0)
-				r.v[i][n] = '\0';
+				r->v[i][n] = '\0';
 			close(fd);
 		}
 	}
-	if (write(out, &r, sizeof(r)) != (ssize_t)sizeof(r))
-		_exit(1);
-	_exit(0);
+	return 0;
 }
 
+#define READER_STACK (64u << 10)
+
+/*
+ * The values of namespace @nsfd, read by a CLONE_VM | CLONE_VFORK child that
+ * joins it: nothing of ckpt's memory is copied (a fork of ckpt with its frozen
+ * buffer took milliseconds), and ckpt's own namespaces stay as they are.
+ */
 static int ns_read(int nsfd, int nstype, struct ns_vals *r, struct ck_err **err)
 {
-	int p[2], status;
-	size_t got = 0;
+	_cleanup_free_ char *stack = xmalloc(READER_STACK);
+	struct ns_reader a = { .nsfd = nsfd, .nstype = nstype, .r = r };
+	int status;
 	pid_t child;
 
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return ck_err_set(err, errno, "pipe");
-	child = fork();
-	if (child < 0) {
-		close(p[0]);
-		close(p[1]);
-		return ck_err_set(err, errno, "fork");
-	}
-	if (child == 0) {
-		close(p[0]);
-		child_read(nsfd, nstype, p[1]);
-	}
-	close(p[1]);
-	while (got < sizeof(*r)) {
-		ssize_t n = read(p[0], (char *)r + got, sizeof(*r) - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	close(p[0]);
-	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
-		;
-	if (got != sizeof(*r))
+	memset(r, 0, sizeof(*r));
+	child = clone(child_read, stack + READER_STACK, CLONE_VM | CLONE_VFORK | SIGCHLD, &a);
+	if (child < 0)
+		return ck_err_set(err, errno, "clone to read a namespace");
+	while (waitpid(child, &status, 0) < 0)
+		if (errno != EINTR)
+			return ck_err_set(err, errno, "wait for the namespace reader");
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
 		return ck_err_set(err, EIO, "reading a namespace's values: child failed");
 	if (r->err)
 		return ck_err_set(err, r->err, "setns");

@@ -365,7 +365,7 @@ int glue_dump_task_state(struct glue_dump_state *st, int dirfd, const struct glu
 				  (int)task->pid);
 	/* a tree that lives on has its tars written in the freeze: along with the tasks */
 	if (st->mnt && st->opts.lives_on &&
-	    glue_mnt_tmpfs_start(st->mnt, st->tree->t[0].pid, dirfd, err) < 0)
+	    glue_mnt_tmpfs_start(st->mnt, st->tree->t[0].pid, dirfd, true, err) < 0)
 		return ck_err_wrap(err, "final dump: the container's mounts");
 	if (!ctl) {
 		/* frozen by a cgroup freezer: seize it for the registers (cgroup v2 allows it) */

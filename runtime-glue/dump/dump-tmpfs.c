@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -201,7 +202,8 @@ static char *tar_name(const struct glue_mnt *m)
 }
 
 /* Start tar on clone #@i (stdin) into its image (stdout); messages to a memfd.  0 or -1. */
-static int tar_start(struct glue_mnt_set *s, size_t i, int dirfd, struct ck_err **err)
+static int tar_start(struct glue_mnt_set *s, size_t i, int dirfd, bool background,
+		     struct ck_err **err)
 {
 	const struct glue_mnt *m = &s->m[i];
 	_cleanup_free_ char *name = tar_name(m);
@@ -218,6 +220,9 @@ static int tar_start(struct glue_mnt_set *s, size_t i, int dirfd, struct ck_err 
 	if (pid < 0)
 		return ck_err_set(err, errno, "fork for tar of %s", m->mountpoint);
 	if (pid == 0) {
+		/* beside a frozen tree: ckpt's ptrace round trips go first */
+		if (background && setpriority(PRIO_PROCESS, 0, 19) < 0)
+			_exit(126);
 		if (dup2(s->tar_err[i], STDERR_FILENO) < 0 || dup2(s->held[i], STDIN_FILENO) < 0 ||
 		    dup2(imgfd, STDOUT_FILENO) < 0)
 			_exit(126);
@@ -256,7 +261,8 @@ static int tar_wait(struct glue_mnt_set *s, size_t i, int dirfd, struct ck_err *
 }
 
 /* see dump-mnt.h */
-int glue_mnt_tmpfs_start(struct glue_mnt_set *s, pid_t pid, int dirfd, struct ck_err **err)
+int glue_mnt_tmpfs_start(struct glue_mnt_set *s, pid_t pid, int dirfd, bool background,
+			 struct ck_err **err)
 {
 	if (glue_mnt_hold_tmpfs(s, pid, err) < 0)
 		return ck_err_wrap(err, "tmpfs contents of pid %d", pid);
@@ -269,7 +275,7 @@ int glue_mnt_tmpfs_start(struct glue_mnt_set *s, pid_t pid, int dirfd, struct ck
 	for (size_t i = 0; i < s->nr; i++) {
 		if (s->held[i] < 0)
 			continue;
-		if (glue_fault("tmpfs-tar", err) < 0 || tar_start(s, i, dirfd, err) < 0)
+		if (glue_fault("tmpfs-tar", err) < 0 || tar_start(s, i, dirfd, background, err) < 0)
 			return ck_err_wrap(err, "tmpfs contents of pid %d", pid);
 	}
 	return 0;
@@ -293,7 +299,7 @@ int glue_mnt_tmpfs_wait(struct glue_mnt_set *s, int dirfd, struct ck_err **err)
 /* see dump-mnt.h */
 int glue_mnt_dump_tmpfs(struct glue_mnt_set *s, pid_t pid, int dirfd, struct ck_err **err)
 {
-	if (glue_mnt_tmpfs_start(s, pid, dirfd, err) < 0) {
+	if (glue_mnt_tmpfs_start(s, pid, dirfd, false, err) < 0) {
 		glue_mnt_tmpfs_stop(s);
 		return -1;
 	}
