@@ -520,3 +520,17 @@ dump_stopped_at_pre_read() {
 	[ "$(runc state "$CTR" | jq -r .status)" = running ]
 	untraced "$CPID"
 }
+
+@test "--leave-running with a tmpfs tar failing in the freeze (fault tmpfs-tar:fail:2, the second tar): a clear error, no image, the container resumes" {
+	run_container
+	retry 100 0.1 counter_at_least 3
+	ext_mnts
+	CK_FAULT=tmpfs-tar:fail:2 ckpt_run -1 dump --cgroup "/sys/fs/cgroup/freezer/$CTR" --empty-ns net \
+		--manage-cgroups --descriptors "${EXT[@]}" -D "$W/img" --leave-running
+	assert_output --partial "fault injected at tmpfs-tar"
+	refute_output --partial "after the tree was killed"
+	runs_on
+	[ ! -e "$W/img/inventory.img" ]
+	run -0 find "$W" -maxdepth 1 -name "*ckpt-tmp*"
+	[ -z "$output" ]
+}
