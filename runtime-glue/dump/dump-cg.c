@@ -291,9 +291,10 @@ struct dir_build {
 	const char **names;
 };
 
-/* The value CRIU saves for property file @path (@name), and its stat; false when absent. */
-static bool read_prop(const char *path, const char *name, char **val, struct stat *sb)
+/* The value CRIU saves for property @name of cgroup @dir, and its stat; false when absent. */
+static bool read_prop(const char *dir, const char *name, char **val, struct stat *sb)
 {
+	_cleanup_free_ char *path = xasprintf("%s/%s", dir, name);
 	_cleanup_fclose_ FILE *f = NULL;
 	char buf[4096];
 	size_t n = 0;
@@ -346,7 +347,7 @@ static void add_prop(struct dir_build *d, const struct glue_cg_pre *pre, const c
 			return;
 		val = xstrdup(pp->val);
 		sb = pp->sb;
-	} else if (!read_prop(path, name, &val, &sb)) {
+	} else if (!read_prop(dir, name, &val, &sb)) {
 		return;
 	}
 	d->p = xreallocarray(d->p, d->nr + 1, sizeof(*d->p));
@@ -386,7 +387,7 @@ static void pre_add(void *arg, const char *dir, const char *name)
 	p = &pre->p[pre->nr++];
 	memset(p, 0, sizeof(*p));
 	p->path = xasprintf("%s/%s", dir, name);
-	if (!read_prop(p->path, name, &p->val, &p->sb))
+	if (!read_prop(dir, name, &p->val, &p->sb))
 		p->val = NULL;
 }
 
