@@ -483,6 +483,8 @@ dump_stopped_at_pre_read() {
 		--manage-cgroups --descriptors "${EXT[@]}" -D "$W/img" -o "$W/dump.log" >/dev/null 2>"$log" 3>&- &
 	pid=$!
 	retry 200 0.02 grep -q "stopped at pre-read" "$log" || fail "ckpt did not stop: $(cat "$log")"
+	# it prints, then stops itself: a SIGCONT before the stop would be lost
+	retry 200 0.02 grep -qE '^State:\s+T' "/proc/$pid/status" || fail "ckpt did not stop"
 	"$@"
 	kill -CONT "$pid"
 	status=0
