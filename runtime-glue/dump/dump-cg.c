@@ -14,11 +14,20 @@
  * Values are read from ckpt's mounts of the hierarchies.  freezer.state is
  * written with its real perms (CRIU 4.2 writes garbage there) and the value
  * the container had: the dump stops it with ptrace, never with its freezer.
+ *
+ * Reading the ~25 files per dir is most of cgroup.img's cost, so the files of
+ * the root task's set are read once before the freeze (glue_cg_pre_read())
+ * and used in the freeze only when the tree cannot have changed them since:
+ * every cgroup mount it sees is read-only and no task has CAP_SYS_ADMIN in its
+ * bounding set (no remount, no new cgroupfs mount).  Dirs of other sets, and
+ * freezer.state (a pause from outside moves it), are read in the freeze.  A
+ * change from the host (runc update) during the dump is a race CRIU has too.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 
 #include "common/cleanup.h"
@@ -27,7 +36,10 @@
 #include "common/xalloc.h"
 #include "proto/img.h"
 #include "proto/cgroup.pb-c.h"
+#include "proto/mnt.pb-c.h"
+#include "runtime-glue/dump/dump-mnt.h"
 #include "runtime-glue/dump/dump-priv.h"
+#include "runtime-glue/proc/pstree.h"
 
 #define CG_MAX_CTLS 16
 
@@ -142,8 +154,25 @@ void glue_cg_free(struct glue_dump_state *st)
 	st->cg = NULL;
 }
 
+/* One property file read before the freeze (val NULL: absent). */
+struct cg_pre_prop {
+	char *path, *val;
+	struct stat sb;
+};
+
+/* ckpt's mount of a hierarchy, as found before the freeze (mnt NULL: not mounted). */
+struct cg_pre_mnt {
+	char *name, *mnt;
+};
+
+struct glue_cg_pre {
+	size_t nr, nr_mnt;
+	struct cg_pre_prop *p;
+	struct cg_pre_mnt *m;
+};
+
 /* ckpt's mount of the hierarchy @name ("" = cgroup2; "cpu,cpuacct"; "name=systemd"). */
-static char *hierarchy_mount(const char *name)
+static char *scan_hierarchy_mount(const char *name)
 {
 	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
 	_cleanup_free_ char *line = NULL;
@@ -189,6 +218,15 @@ static char *hierarchy_mount(const char *name)
 		}
 	}
 	return NULL;
+}
+
+/* As scan_hierarchy_mount(), the answer found before the freeze when there is one. */
+static char *hierarchy_mount(const struct glue_cg_pre *pre, const char *name)
+{
+	for (size_t i = 0; pre && i < pre->nr_mnt; i++)
+		if (!strcmp(pre->m[i].name, name))
+			return pre->m[i].mnt ? xstrdup(pre->m[i].mnt) : NULL;
+	return scan_hierarchy_mount(name);
 }
 
 /* The properties CRIU 4.2 saves per controller, then those of every v1 hierarchy. */
@@ -253,21 +291,21 @@ struct dir_build {
 	const char **names;
 };
 
-static void add_prop(struct dir_build *d, const char *dir, const char *name)
+/* The value CRIU saves for property @name of cgroup @dir, and its stat; false when absent. */
+static bool read_prop(const char *dir, const char *name, char **val, struct stat *sb)
 {
 	_cleanup_free_ char *path = xasprintf("%s/%s", dir, name);
 	_cleanup_fclose_ FILE *f = NULL;
 	char buf[4096];
 	size_t n = 0;
-	struct stat sb;
 
-	if (stat(path, &sb) < 0)
-		return; /* not on this kernel */
+	if (stat(path, sb) < 0)
+		return false; /* not on this kernel */
 	/* cgroup.procs and tasks are saved empty (the tasks are restored into the dir) */
 	if (strcmp(name, "cgroup.procs") && strcmp(name, "tasks")) {
 		f = fopen(path, "re");
 		if (!f)
-			return;
+			return false;
 		n = fread(buf, 1, sizeof(buf) - 1, f);
 	}
 	buf[n] = '\0';
@@ -282,6 +320,36 @@ static void add_prop(struct dir_build *d, const char *dir, const char *name)
 		if (sp)
 			memmove(buf, sp + 1, strlen(sp + 1) + 1);
 	}
+	*val = xstrdup(buf);
+	return true;
+}
+
+/* The entry of @path read before the freeze, or NULL. */
+static const struct cg_pre_prop *pre_prop(const struct glue_cg_pre *pre, const char *path)
+{
+	for (size_t i = 0; pre && i < pre->nr; i++)
+		if (!strcmp(pre->p[i].path, path))
+			return &pre->p[i];
+	return NULL;
+}
+
+static void add_prop(struct dir_build *d, const struct glue_cg_pre *pre, const char *dir,
+		     const char *name, size_t *cached)
+{
+	_cleanup_free_ char *path = xasprintf("%s/%s", dir, name);
+	const struct cg_pre_prop *pp = strcmp(name, "freezer.state") ? pre_prop(pre, path) : NULL;
+	char *val = NULL;
+	struct stat sb;
+
+	if (pp) {
+		(*cached)++;
+		if (!pp->val)
+			return;
+		val = xstrdup(pp->val);
+		sb = pp->sb;
+	} else if (!read_prop(dir, name, &val, &sb)) {
+		return;
+	}
 	d->p = xreallocarray(d->p, d->nr + 1, sizeof(*d->p));
 	d->perms = xreallocarray(d->perms, d->nr + 1, sizeof(*d->perms));
 	d->vals = xreallocarray(d->vals, d->nr + 1, sizeof(*d->vals));
@@ -289,11 +357,126 @@ static void add_prop(struct dir_build *d, const char *dir, const char *name)
 	d->names[d->nr] = name;
 	cgroup_prop_entry__init(&d->p[d->nr]);
 	cgroup_perms__init(&d->perms[d->nr]);
-	d->vals[d->nr] = xstrdup(buf);
+	d->vals[d->nr] = val;
 	d->perms[d->nr].mode = sb.st_mode;
 	d->perms[d->nr].uid = sb.st_uid;
 	d->perms[d->nr].gid = sb.st_gid;
 	d->nr++;
+}
+
+/* Call @fn for every property file CRIU saves in @dir of the hierarchy @hier. */
+static void for_each_prop(const char *hier, bool v2, const char *dir,
+			  void (*fn)(void *arg, const char *dir, const char *name), void *arg)
+{
+	_cleanup_free_ char *names = xstrdup(hier);
+	char *sv;
+
+	for (char *c = strtok_r(names, ",", &sv); c; c = strtok_r(NULL, ",", &sv))
+		for (const char *const *pp = controller_props(c); pp && *pp; pp++)
+			fn(arg, dir, *pp);
+	for (const char *const *pp = v2 ? props_v2 : props_v1; *pp; pp++)
+		fn(arg, dir, *pp);
+}
+
+static void pre_add(void *arg, const char *dir, const char *name)
+{
+	struct glue_cg_pre *pre = arg;
+	struct cg_pre_prop *p;
+
+	pre->p = xreallocarray(pre->p, pre->nr + 1, sizeof(*pre->p));
+	p = &pre->p[pre->nr++];
+	memset(p, 0, sizeof(*p));
+	p->path = xasprintf("%s/%s", dir, name);
+	if (!read_prop(dir, name, &p->val, &p->sb))
+		p->val = NULL;
+}
+
+/* see dump-priv.h */
+struct glue_cg_pre *glue_cg_pre_read(pid_t pid)
+{
+	struct glue_cg_pre *pre = xzalloc(sizeof(*pre));
+	_cleanup_err_ struct ck_err *e = NULL;
+	struct cg_set s;
+
+	if (read_set(pid, &s, &e) < 0)
+		return pre; /* nothing read: all of it in the freeze */
+	pre->m = xcalloc(s.nr ? s.nr : 1, sizeof(*pre->m));
+	for (size_t j = 0; j < s.nr; j++) {
+		struct cg_pre_mnt *m = &pre->m[pre->nr_mnt++];
+		_cleanup_free_ char *dir = NULL;
+
+		m->name = xstrdup(s.name[j]);
+		m->mnt = scan_hierarchy_mount(s.name[j]);
+		if (!m->mnt || !strcmp(s.path[j], "/"))
+			continue;
+		dir = xasprintf("%s%s", m->mnt, s.path[j]);
+		for_each_prop(s.name[j], !s.name[j][0], dir, pre_add, pre);
+	}
+	free_set(&s);
+	return pre;
+}
+
+/* see dump-priv.h */
+void glue_cg_pre_free(struct glue_cg_pre *pre)
+{
+	if (!pre)
+		return;
+	for (size_t i = 0; i < pre->nr; i++) {
+		free(pre->p[i].path);
+		free(pre->p[i].val);
+	}
+	for (size_t i = 0; i < pre->nr_mnt; i++) {
+		free(pre->m[i].name);
+		free(pre->m[i].mnt);
+	}
+	free(pre->p);
+	free(pre->m);
+	free(pre);
+}
+
+/*
+ * Whether the tree could have written its cgroup files since the read before
+ * the freeze: only through a writable cgroup mount of its own, or by making
+ * one (CAP_SYS_ADMIN).  @why says which.
+ */
+static bool tree_may_write_cgroups(const struct glue_dump_state *st, const char **why)
+{
+	if (!st->mnt) {
+		*why = "the tree shares ckpt's mounts";
+		return true;
+	}
+	for (size_t i = 0; i < st->mnt->nr; i++) {
+		const struct glue_mnt *m = &st->mnt->m[i];
+
+		if ((m->fstype == FSTYPE__CGROUP || m->fstype == FSTYPE__CGROUP2) &&
+		    !((m->flags | m->sb_flags) & MS_RDONLY)) {
+			*why = "a cgroup mount of the container is writable";
+			return true;
+		}
+	}
+	for (size_t i = 0; i < st->tree->nr; i++) {
+		char bnd[64];
+
+		if (glue_proc_status_field(st->tree->t[i].pid, "CapBnd", bnd, sizeof(bnd)) < 0 ||
+		    (strtoull(bnd, NULL, 16) >> 21) & 1) {
+			*why = "a task may have CAP_SYS_ADMIN";
+			return true;
+		}
+	}
+	return false;
+}
+
+struct prop_ctx {
+	struct dir_build *d;
+	const struct glue_cg_pre *pre;
+	size_t *cached;
+};
+
+static void prop_cb(void *arg, const char *dir, const char *name)
+{
+	struct prop_ctx *c = arg;
+
+	add_prop(c->d, c->pre, dir, name, c->cached);
 }
 
 static void free_dir_build(struct dir_build *d)
@@ -324,14 +507,18 @@ int glue_cg_write(struct glue_dump_state *st, int dirfd, struct ck_err **err)
 	_cleanup_free_ char **cnames = NULL;
 	_cleanup_free_ char **cnbuf = NULL;
 	_cleanup_(img_abortp) struct img *img = NULL;
+	const struct glue_cg_pre *pre = st->opts.pre ? st->opts.pre->cg : NULL;
 	const struct cg_set *s;
-	size_t nsets, nctl = 0, nm = 0;
+	size_t nsets, nctl = 0, nm = 0, cached = 0;
+	const char *why = "nothing was read before the freeze";
 	int rc = -1;
 
 	if (!cg || cg->nr < 2) {
 		pr_info("cgroup.img: the tasks are in ckpt's own cgroups, nothing to write");
 		return 0;
 	}
+	if (!pre || tree_may_write_cgroups(st, &why))
+		pre = NULL;
 	nsets = cg->nr - 1;
 	sets = xcalloc(nsets, sizeof(*sets));
 	setp = xcalloc(nsets, sizeof(*setp));
@@ -365,7 +552,7 @@ int glue_cg_write(struct glue_dump_state *st, int dirfd, struct ck_err **err)
 	cnames = xcalloc(s->nr * CG_MAX_CTLS, sizeof(*cnames));
 	cnbuf = xcalloc(s->nr, sizeof(*cnbuf));
 	for (size_t j = 0; j < s->nr; j++) {
-		_cleanup_free_ char *mnt = hierarchy_mount(s->name[j]);
+		_cleanup_free_ char *mnt = hierarchy_mount(pre, s->name[j]);
 		bool v2 = !s->name[j][0];
 		size_t nc = 0, nd = 0;
 		char *sv;
@@ -408,17 +595,10 @@ int glue_cg_write(struct glue_dump_state *st, int dirfd, struct ck_err **err)
 				goto out;
 			}
 			{
-				_cleanup_free_ char *names = xstrdup(s->name[j]);
-				char *sv2;
+				struct prop_ctx c = { d, pre, &cached };
 
-				for (char *c = strtok_r(names, ",", &sv2); c;
-				     c = strtok_r(NULL, ",", &sv2))
-					for (const char *const *pp = controller_props(c); pp && *pp;
-					     pp++)
-						add_prop(d, dir, *pp);
+				for_each_prop(s->name[j], v2, dir, prop_cb, &c);
 			}
-			for (const char *const *pp = v2 ? props_v2 : props_v1; *pp; pp++)
-				add_prop(d, dir, *pp);
 			cgroup_dir_entry__init(&dirs[k]);
 			dirs[k].dir_name = si->path[j] + 1;
 			dirs[k].n_properties = d->nr;
@@ -445,6 +625,10 @@ int glue_cg_write(struct glue_dump_state *st, int dirfd, struct ck_err **err)
 	}
 	ce.n_controllers = nctl;
 	ce.controllers = ctlp;
+	if (pre)
+		pr_info("cgroup.img: %zu property files from the read before the freeze", cached);
+	else
+		pr_info("cgroup.img: every property read while frozen (%s)", why);
 	img = img_create(dirfd, "cgroup.img", IMG_CGROUP, err);
 	if (!img || img_write(img, &ce, err) < 0)
 		goto out;

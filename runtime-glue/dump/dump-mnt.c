@@ -11,7 +11,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +18,6 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include <linux/openat2.h>
 
@@ -29,13 +27,6 @@
 #include "proto/img.h"
 #include "proto/mnt.pb-c.h"
 #include "runtime-glue/dump/dump-mnt.h"
-
-#ifndef OPEN_TREE_CLONE
-#define OPEN_TREE_CLONE 1
-#endif
-#ifndef OPEN_TREE_CLOEXEC
-#define OPEN_TREE_CLOEXEC O_CLOEXEC
-#endif
 
 #define MNT_MAX_INFO (16u << 20) /* largest mountinfo read */
 
@@ -243,6 +234,7 @@ static void refuse(struct glue_mnt_set *s, const char *mp, const char *fmt, cons
 
 	s->refused = xreallocarray(s->refused, s->nr_refused + 1, sizeof(*s->refused));
 	r = &s->refused[s->nr_refused++];
+	r->content = false;
 	r->mountpoint = xstrdup(mp);
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
@@ -383,12 +375,7 @@ static void classify(struct glue_mnt_set *s, pid_t pid, const struct glue_mnt_op
 		switch (m->fstype) {
 		case FSTYPE__MQUEUE:
 		case FSTYPE__PSTORE:
-			if (!empty_mount(pid, m))
-				refuse(s, m->mountpoint,
-				       "%s is not empty: its entries (e.g. POSIX message queues) "
-				       "are not dumped",
-				       m->fsname);
-			break;
+			break; /* check_content() */
 		case FSTYPE__PROC:
 		case FSTYPE__SYSFS:
 		case FSTYPE__DEVPTS:
@@ -441,6 +428,37 @@ static void classify(struct glue_mnt_set *s, pid_t pid, const struct glue_mnt_op
 	}
 }
 
+/*
+ * What a running tree can change without changing its mountinfo: the entries
+ * of mqueue and pstore mounts (they come back empty).  Earlier answers go.
+ */
+static void check_content(struct glue_mnt_set *s, pid_t pid)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < s->nr_refused; i++) {
+		if (!s->refused[i].content) {
+			s->refused[k++] = s->refused[i];
+			continue;
+		}
+		free(s->refused[i].mountpoint);
+		free(s->refused[i].reason);
+	}
+	s->nr_refused = k;
+	for (size_t i = 0; i < s->nr; i++) {
+		const struct glue_mnt *m = &s->m[i];
+
+		if (m->is_root || m->ext_key ||
+		    (m->fstype != FSTYPE__MQUEUE && m->fstype != FSTYPE__PSTORE) ||
+		    empty_mount(pid, m))
+			continue;
+		refuse(s, m->mountpoint,
+		       "%s is not empty: its entries (e.g. POSIX message queues) are not dumped",
+		       m->fsname);
+		s->refused[s->nr_refused - 1].content = true;
+	}
+}
+
 /* see dump-mnt.h */
 int glue_mnt_parse(const char *text, pid_t pid, const struct glue_mnt_opts *o,
 		   struct glue_mnt_set **out, struct ck_err **err)
@@ -474,13 +492,14 @@ int glue_mnt_parse(const char *text, pid_t pid, const struct glue_mnt_opts *o,
 	if (!have_root)
 		return ck_err_set(err, EINVAL, "mountinfo has no root mount ('/')");
 	classify(s, pid, o);
+	check_content(s, pid);
+	s->text = xstrdup(text);
 	*out = steal_ptr(&s);
 	return 0;
 }
 
-/* see dump-mnt.h */
-int glue_mnt_collect(pid_t pid, const struct glue_mnt_opts *o, struct glue_mnt_set **out,
-		     struct ck_err **err)
+/* /proc/PID/mountinfo into *out (caller frees).  0 or -1. */
+static int read_mountinfo(pid_t pid, char **out, struct ck_err **err)
 {
 	_cleanup_free_ char *path = xasprintf("/proc/%d/mountinfo", pid);
 	_cleanup_free_ char *buf = NULL;
@@ -509,7 +528,39 @@ int glue_mnt_collect(pid_t pid, const struct glue_mnt_opts *o, struct glue_mnt_s
 		len += (size_t)n;
 	}
 	buf[len] = '\0';
+	*out = steal_ptr(&buf);
+	return 0;
+}
+
+/* see dump-mnt.h */
+int glue_mnt_collect(pid_t pid, const struct glue_mnt_opts *o, struct glue_mnt_set **out,
+		     struct ck_err **err)
+{
+	_cleanup_free_ char *buf = NULL;
+
+	if (read_mountinfo(pid, &buf, err) < 0)
+		return -1;
 	if (glue_mnt_parse(buf, pid, o, out, err))
+		return ck_err_wrap(err, "mount tree of pid %d", pid);
+	return 0;
+}
+
+/* see dump-mnt.h */
+int glue_mnt_recheck(struct glue_mnt_set **s, pid_t pid, const struct glue_mnt_opts *o, bool *same,
+		     struct ck_err **err)
+{
+	_cleanup_free_ char *buf = NULL;
+
+	*same = false;
+	if (read_mountinfo(pid, &buf, err) < 0)
+		return -1;
+	if (*s && (*s)->text && !strcmp(buf, (*s)->text)) {
+		*same = true;
+		check_content(*s, pid);
+		return 0;
+	}
+	glue_mnt_set_freep(s);
+	if (glue_mnt_parse(buf, pid, o, s, err))
 		return ck_err_wrap(err, "mount tree of pid %d", pid);
 	return 0;
 }
@@ -600,147 +651,14 @@ void glue_mnt_set_free(struct glue_mnt_set *s)
 		free(s->refused[i].mountpoint);
 		free(s->refused[i].reason);
 	}
+	glue_mnt_tmpfs_stop(s);
+	for (size_t i = 0; s->held && i < s->nr; i++)
+		if (s->held[i] >= 0)
+			close(s->held[i]);
+	free(s->held);
 	free(s->m);
 	free(s->refused);
 	free(s->root_path);
+	free(s->text);
 	free(s);
-}
-
-/* ---- tmpfs contents ---------------------------------------------------- */
-
-/* The options CRIU's tmpfs dump gives tar (its restore extracts with --extract --gzip). */
-static char *const tar_argv[] = {
-	"tar",
-	"--create",
-	"--gzip",
-	"--no-unquote",
-	"--no-wildcards",
-	"--one-file-system",
-	"--check-links",
-	"--preserve-permissions",
-	"--sparse",
-	"--numeric-owner",
-	"--directory",
-	"/proc/self/fd/0",
-	".",
-	NULL,
-};
-
-/* In the child: a message for the parent on fd 2, then exit. */
-static void __attribute__((noreturn)) child_fail(const char *what, const char *mp)
-{
-	dprintf(STDERR_FILENO, "%s %s: %s\n", what, mp, strerror(errno));
-	_exit(126);
-}
-
-/*
- * Child: join the container's mount namespace at its init's root, clone the
- * mount at @mp alone (no mounts on top), return to ckpt's namespace and exec
- * tar on the clone with stdout = the image.
- */
-static void __attribute__((noreturn))
-tar_child(int target_ns, int own_ns, int rootfd, const struct glue_mnt *m, int imgfd, int errfd)
-{
-	const char *mp = m->mountpoint;
-	struct stat st;
-	int tree;
-
-	if (dup2(errfd, STDERR_FILENO) < 0)
-		_exit(126);
-	if (setns(target_ns, CLONE_NEWNS))
-		child_fail("setns into the mount namespace for", mp);
-	if (fchdir(rootfd) || chroot("."))
-		child_fail("chroot to the container root for", mp);
-	tree = (int)syscall(SYS_open_tree, AT_FDCWD, mp, OPEN_TREE_CLONE | AT_SYMLINK_NOFOLLOW);
-	if (tree < 0)
-		child_fail("open_tree", mp);
-	if (fstat(tree, &st))
-		child_fail("fstat the clone of", mp);
-	if (kdev(major(st.st_dev), minor(st.st_dev)) != m->root_dev) {
-		errno = ESTALE;
-		child_fail("not the dumped tmpfs (its mount changed):", mp);
-	}
-	if (setns(own_ns, CLONE_NEWNS))
-		child_fail("setns back to ckpt's mount namespace after", mp);
-	if (dup2(tree, STDIN_FILENO) < 0 || dup2(imgfd, STDOUT_FILENO) < 0)
-		child_fail("dup2 for", mp);
-	execvp("tar", tar_argv);
-	dprintf(STDERR_FILENO, "exec tar for %s: %s\n", mp, strerror(errno));
-	_exit(127);
-}
-
-/* The end of what the child wrote to @errfd (a memfd), for the error message. */
-static char *child_msg(int errfd)
-{
-	char buf[512];
-	off_t end = lseek(errfd, 0, SEEK_END);
-	off_t from = end > (off_t)sizeof(buf) - 1 ? end - (off_t)sizeof(buf) + 1 : 0;
-	ssize_t n = pread(errfd, buf, sizeof(buf) - 1, from);
-
-	if (n <= 0)
-		return xstrdup("");
-	buf[n] = '\0';
-	while (n > 0 && buf[n - 1] == '\n')
-		buf[--n] = '\0';
-	return xstrdup(strrchr(buf, '\n') ? strrchr(buf, '\n') + 1 : buf);
-}
-
-static int dump_one_tmpfs(const struct glue_mnt *m, int target_ns, int own_ns, int rootfd,
-			  int dirfd, struct ck_err **err)
-{
-	_cleanup_free_ char *name = xasprintf("tmpfs-dev-%u.tar.gz.img", m->root_dev);
-	_cleanup_free_ char *msg = NULL;
-	_cleanup_close_ int imgfd = -1, errfd = -1;
-	int status;
-	pid_t pid;
-
-	imgfd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (imgfd < 0)
-		return ck_err_set(err, errno, "create %s", name);
-	errfd = (int)syscall(SYS_memfd_create, "ckpt-tar-err", 0);
-	if (errfd < 0)
-		return ck_err_set(err, errno, "memfd_create");
-	pid = fork();
-	if (pid < 0)
-		return ck_err_set(err, errno, "fork for tar of %s", m->mountpoint);
-	if (pid == 0)
-		tar_child(target_ns, own_ns, rootfd, m, imgfd, errfd);
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return ck_err_set(err, errno, "wait for tar of %s", m->mountpoint);
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-		return 0;
-	msg = child_msg(errfd);
-	unlinkat(dirfd, name, 0);
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
-		return ck_err_set(err, ENOENT, "tar of tmpfs %s: tar or gzip not found (%s)",
-				  m->mountpoint, msg);
-	if (WIFEXITED(status))
-		return ck_err_set(err, 0, "tar of tmpfs %s failed with status %d: %s",
-				  m->mountpoint, WEXITSTATUS(status), msg);
-	return ck_err_set(err, 0, "tar of tmpfs %s killed by signal %d: %s", m->mountpoint,
-			  WTERMSIG(status), msg);
-}
-
-/* see dump-mnt.h */
-int glue_mnt_dump_tmpfs(const struct glue_mnt_set *s, pid_t pid, int dirfd, struct ck_err **err)
-{
-	_cleanup_free_ char *ns = xasprintf("/proc/%d/ns/mnt", pid);
-	_cleanup_free_ char *root = xasprintf("/proc/%d/root", pid);
-	_cleanup_close_ int target_ns = -1, own_ns = -1, rootfd = -1;
-
-	target_ns = open(ns, O_RDONLY | O_CLOEXEC);
-	if (target_ns < 0)
-		return ck_err_set(err, errno, "open %s", ns);
-	own_ns = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
-	if (own_ns < 0)
-		return ck_err_set(err, errno, "open /proc/self/ns/mnt");
-	rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (rootfd < 0)
-		return ck_err_set(err, errno, "open %s", root);
-	for (size_t i = 0; i < s->nr; i++)
-		if (s->m[i].dump_tmpfs &&
-		    dump_one_tmpfs(&s->m[i], target_ns, own_ns, rootfd, dirfd, err))
-			return ck_err_wrap(err, "tmpfs contents of pid %d", pid);
-	return 0;
 }

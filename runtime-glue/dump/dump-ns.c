@@ -12,13 +12,18 @@
  * whose namespace id differs from root_ids is what makes CRIU create that
  * namespace on restore.
  *
- * The UTS and IPC values are read in a forked child that joins the namespace
+ * The UTS and IPC values are read in a child that joins the namespace
  * (setns): /proc/sys and uname() answer for the reader's namespaces.  The
- * child only reads files and writes raw bytes to a pipe.
+ * child shares ckpt's memory (CLONE_VM) and only reads files into it.  A killed container
+ * has its values read after the kill, through the namespace fds held since
+ * glue_ns_collect(): nothing in it runs to change them, and the fds keep the
+ * namespaces alive.  A container that lives on has them read while frozen
+ * (glue_ns_read_vals() from glue_dump_frozen_end()): it could sethostname().
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,6 +113,8 @@ int glue_ns_collect(struct glue_dump_ns *ns, const struct glue_pstree *tree, str
 /* see dump-priv.h */
 void glue_ns_release(struct glue_dump_ns *ns)
 {
+	free(ns->vals);
+	ns->vals = NULL;
 	for (int i = 0; i < GLUE_NS_NR; i++) {
 		if (ns->ctr_fd[i] >= 0)
 			close(ns->ctr_fd[i]);
@@ -190,16 +197,23 @@ static const char *const ipc_files[] = {
 
 enum { IPC_SHM_LIST = 17, IPC_MSG_LIST, IPC_SEM_LIST };
 
-static void child_read(int nsfd, int nstype, int out)
-{
-	struct ns_vals r;
+/* What the reader child is given; it answers in @r (shared memory: CLONE_VM). */
+struct ns_reader {
+	int nsfd, nstype;
+	struct ns_vals *r;
+};
 
-	memset(&r, 0, sizeof(r));
-	if (setns(nsfd, nstype) < 0) {
-		r.err = errno;
-	} else if (nstype == CLONE_NEWUTS) {
-		if (uname(&r.uts) < 0)
-			r.err = errno;
+/* The child: its own nsproxy after setns, ckpt's memory (only syscalls, no allocation). */
+static int child_read(void *arg)
+{
+	const struct ns_reader *a = arg;
+	struct ns_vals *r = a->r;
+
+	if (setns(a->nsfd, a->nstype) < 0) {
+		r->err = errno;
+	} else if (a->nstype == CLONE_NEWUTS) {
+		if (uname(&r->uts) < 0)
+			r->err = errno;
 	} else {
 		for (size_t i = 0; i < ARRAY_SIZE(ipc_files); i++) {
 			int fd = open(ipc_files[i], O_RDONLY | O_CLOEXEC);
@@ -208,49 +222,37 @@ static void child_read(int nsfd, int nstype, int out)
 			if (fd < 0)
 				continue; /* absent on this kernel: left empty */
 			/* the sysvipc lists: a header line, then one line per object */
-			n = read(fd, r.v[i], NS_VAL_LEN - 1);
+			n = read(fd, r->v[i], NS_VAL_LEN - 1);
 			if (n > 0)
-				r.v[i][n] = '\0';
+				r->v[i][n] = '\0';
 			close(fd);
 		}
 	}
-	if (write(out, &r, sizeof(r)) != (ssize_t)sizeof(r))
-		_exit(1);
-	_exit(0);
+	return 0;
 }
 
+#define READER_STACK (64u << 10)
+
+/*
+ * The values of namespace @nsfd, read by a CLONE_VM | CLONE_VFORK child that
+ * joins it: nothing of ckpt's memory is copied (a fork of ckpt with its frozen
+ * buffer took milliseconds), and ckpt's own namespaces stay as they are.
+ */
 static int ns_read(int nsfd, int nstype, struct ns_vals *r, struct ck_err **err)
 {
-	int p[2], status;
-	size_t got = 0;
+	_cleanup_free_ char *stack = xmalloc(READER_STACK);
+	struct ns_reader a = { .nsfd = nsfd, .nstype = nstype, .r = r };
+	int status;
 	pid_t child;
 
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return ck_err_set(err, errno, "pipe");
-	child = fork();
-	if (child < 0) {
-		close(p[0]);
-		close(p[1]);
-		return ck_err_set(err, errno, "fork");
-	}
-	if (child == 0) {
-		close(p[0]);
-		child_read(nsfd, nstype, p[1]);
-	}
-	close(p[1]);
-	while (got < sizeof(*r)) {
-		ssize_t n = read(p[0], (char *)r + got, sizeof(*r) - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	close(p[0]);
-	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
-		;
-	if (got != sizeof(*r))
+	memset(r, 0, sizeof(*r));
+	child = clone(child_read, stack + READER_STACK, CLONE_VM | CLONE_VFORK | SIGCHLD, &a);
+	if (child < 0)
+		return ck_err_set(err, errno, "clone to read a namespace");
+	while (waitpid(child, &status, 0) < 0)
+		if (errno != EINTR)
+			return ck_err_set(err, errno, "wait for the namespace reader");
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
 		return ck_err_set(err, EIO, "reading a namespace's values: child failed");
 	if (r->err)
 		return ck_err_set(err, r->err, "setns");
@@ -295,38 +297,63 @@ static uint64_t num(const char *s)
 	return strtoull(s, NULL, 10);
 }
 
+/* The values of the container's UTS and IPC namespaces, once read. */
+struct glue_ns_vals {
+	struct ns_vals uts, ipc;
+};
+
+/* see dump-priv.h */
+int glue_ns_read_vals(struct glue_dump_ns *ns, struct ck_err **err)
+{
+	struct glue_ns_vals *v;
+
+	if (ns->vals)
+		return 0;
+	v = xzalloc(sizeof(*v));
+	if (ns->ctr_id[GLUE_NS_UTS] &&
+	    ns_read(ns->ctr_fd[GLUE_NS_UTS], CLONE_NEWUTS, &v->uts, err) < 0) {
+		free(v);
+		return ck_err_wrap(err, "uts namespace");
+	}
+	if (ns->ctr_id[GLUE_NS_IPC] &&
+	    ns_read(ns->ctr_fd[GLUE_NS_IPC], CLONE_NEWIPC, &v->ipc, err) < 0) {
+		free(v);
+		return ck_err_wrap(err, "ipc namespace");
+	}
+	ns->vals = v;
+	return 0;
+}
+
 static int write_ipc_var(const struct glue_dump_ns *ns, int dirfd, struct ck_err **err)
 {
+	const struct ns_vals *r = &ns->vals->ipc;
 	IpcVarEntry iv = IPC_VAR_ENTRY__INIT;
 	uint32_t sem[4] = { 0 };
-	struct ns_vals r;
 	char *p;
 
-	if (ns_read(ns->ctr_fd[GLUE_NS_IPC], CLONE_NEWIPC, &r, err) < 0)
-		return ck_err_wrap(err, "ipc namespace");
-	p = r.v[0];
+	p = (char *)r->v[0];
 	for (int i = 0; i < 4; i++)
 		sem[i] = (uint32_t)strtoul(p, &p, 10);
 	iv.n_sem_ctls = 4;
 	iv.sem_ctls = sem;
-	iv.msg_ctlmax = (uint32_t)num(r.v[1]);
-	iv.msg_ctlmnb = (uint32_t)num(r.v[2]);
-	iv.msg_ctlmni = (uint32_t)num(r.v[3]);
-	iv.auto_msgmni = (uint32_t)num(r.v[4]);
-	iv.shm_ctlmax = num(r.v[5]);
-	iv.shm_ctlall = num(r.v[6]);
-	iv.shm_ctlmni = (uint32_t)num(r.v[7]);
-	iv.shm_rmid_forced = (uint32_t)num(r.v[8]);
-	iv.mq_queues_max = (uint32_t)num(r.v[9]);
-	iv.mq_msg_max = (uint32_t)num(r.v[10]);
-	iv.mq_msgsize_max = (uint32_t)num(r.v[11]);
-	if (r.v[12][0]) {
+	iv.msg_ctlmax = (uint32_t)num(r->v[1]);
+	iv.msg_ctlmnb = (uint32_t)num(r->v[2]);
+	iv.msg_ctlmni = (uint32_t)num(r->v[3]);
+	iv.auto_msgmni = (uint32_t)num(r->v[4]);
+	iv.shm_ctlmax = num(r->v[5]);
+	iv.shm_ctlall = num(r->v[6]);
+	iv.shm_ctlmni = (uint32_t)num(r->v[7]);
+	iv.shm_rmid_forced = (uint32_t)num(r->v[8]);
+	iv.mq_queues_max = (uint32_t)num(r->v[9]);
+	iv.mq_msg_max = (uint32_t)num(r->v[10]);
+	iv.mq_msgsize_max = (uint32_t)num(r->v[11]);
+	if (r->v[12][0]) {
 		iv.has_mq_msg_default = true;
-		iv.mq_msg_default = (uint32_t)num(r.v[12]);
+		iv.mq_msg_default = (uint32_t)num(r->v[12]);
 	}
-	if (r.v[13][0]) {
+	if (r->v[13][0]) {
 		iv.has_mq_msgsize_default = true;
-		iv.mq_msgsize_default = (uint32_t)num(r.v[13]);
+		iv.mq_msgsize_default = (uint32_t)num(r->v[13]);
 	}
 	/* the *_next_id sysctls are -1 unless someone set them: CRIU leaves them out then */
 	return glue_dump_write_single(dirfd, IMG_IPC_VAR, ns->ctr_id[GLUE_NS_IPC], &iv, err);
@@ -335,18 +362,17 @@ static int write_ipc_var(const struct glue_dump_ns *ns, int dirfd, struct ck_err
 static int write_uts(const struct glue_dump_ns *ns, int dirfd, struct ck_err **err)
 {
 	UtsnsEntry ue = UTSNS_ENTRY__INIT;
-	struct ns_vals r;
 
-	if (ns_read(ns->ctr_fd[GLUE_NS_UTS], CLONE_NEWUTS, &r, err) < 0)
-		return ck_err_wrap(err, "uts namespace");
-	ue.nodename = r.uts.nodename;
-	ue.domainname = r.uts.domainname;
+	ue.nodename = (char *)ns->vals->uts.uts.nodename;
+	ue.domainname = (char *)ns->vals->uts.uts.domainname;
 	return glue_dump_write_single(dirfd, IMG_UTSNS, ns->ctr_id[GLUE_NS_UTS], &ue, err);
 }
 
 /* see dump-priv.h */
-int glue_ns_write(const struct glue_dump_ns *ns, int dirfd, struct ck_err **err)
+int glue_ns_write(struct glue_dump_ns *ns, int dirfd, struct ck_err **err)
 {
+	if (glue_ns_read_vals(ns, err) < 0)
+		return -1;
 	if (ns->ctr_id[GLUE_NS_UTS] && write_uts(ns, dirfd, err) < 0)
 		return -1;
 	if (ns->ctr_id[GLUE_NS_IPC] && write_ipc_var(ns, dirfd, err) < 0)

@@ -86,6 +86,20 @@ struct glue_dump_ns {
 	uint64_t ctr[GLUE_NS_NR];    /* the root task's inodes */
 	uint32_t ctr_id[GLUE_NS_NR]; /* the image id of a namespace ckpt has not, else 0 */
 	int ctr_fd[GLUE_NS_NR];      /* held open so the values can be read after a kill */
+	struct glue_ns_vals *vals;   /* UTS and IPC values, once read (dump-ns.c) */
+};
+
+/*
+ * Where a final dump's time goes, in µs (docs/memory.md "The container dump's
+ * frozen window"), logged once by glue_dump_finish().  In the freeze: collect
+ * (namespaces, mount tree), remote (the parasite: values only the task can
+ * tell), cores, ids_fs, fds, keep_mm, frozen_end (glue_dump_frozen_end).
+ * After the kill (or, for a tree that lives on, partly in the freeze): the
+ * rest.
+ */
+struct glue_dump_times {
+	uint64_t collect, remote, cores, ids_fs, fds, keep_mm, frozen_end, hold;
+	uint64_t mm, files, ns, mnt, tars, cg, rest;
 };
 
 struct glue_dump_state {
@@ -100,9 +114,22 @@ struct glue_dump_state {
 	uint32_t root_cg_set;     /* cgroup.img written: ckpt's own set (not in the image) */
 	struct glue_cg *cg;       /* cgroup.img: the sets seen (dump-cg.c) */
 	struct glue_mnt_set *mnt; /* the container's mount tree (dump-mnt.c), read while frozen */
-	pid_t tar_child;          /* writes the tmpfs tars while the tasks are dumped, or 0 */
-	bool tars_started;
+	bool tars_done;           /* the tmpfs tars are written (in the freeze: tree lives on) */
+	bool frozen_end;          /* glue_dump_frozen_end() ran */
+	char *descriptors;        /* descriptors.json, read while frozen */
+	struct glue_dump_times t;
 };
+
+/* What was read before the freeze (glue_dump_pre_read()). */
+struct glue_dump_pre {
+	pid_t pid;                /* the root task it was read for */
+	struct glue_cg_pre *cg;   /* --manage-cgroups: the cgroup files (dump-cg.c) */
+	struct glue_mnt_set *mnt; /* the container's mount tree, or NULL */
+};
+
+/* The cgroup files of @pid's cgroups, read now (dump-cg.c).  Never NULL. */
+struct glue_cg_pre *glue_cg_pre_read(pid_t pid);
+void glue_cg_pre_free(struct glue_cg_pre *pre);
 
 struct glue_mnt_opts;
 /* The mount options of a container dump (--root, --ext-mnt); @ext holds nr_ext_mnt entries. */
@@ -147,8 +174,10 @@ void glue_ns_release(struct glue_dump_ns *ns);
 /* The namespace ids of @pid (0: the inventory's root_ids); nothing for a plain tree.  0 or -1. */
 int glue_ns_fill_ids(const struct glue_dump_ns *ns, pid_t pid, TaskKobjIdsEntry *ids,
 		     struct ck_err **err);
-/* utsns-<id>.img and ipcns-var-<id>.img of the container's namespaces.  0 or -1. */
-int glue_ns_write(const struct glue_dump_ns *ns, int dirfd, struct ck_err **err);
+/* Read the UTS and IPC values of the container's namespaces now (once).  0 or -1. */
+int glue_ns_read_vals(struct glue_dump_ns *ns, struct ck_err **err);
+/* utsns-<id>.img and ipcns-var-<id>.img (the values read now unless read before).  0 or -1. */
+int glue_ns_write(struct glue_dump_ns *ns, int dirfd, struct ck_err **err);
 /* -1 with @why set when @pid's ipc namespace holds what ckpt cannot dump (SysV objects). */
 int glue_ns_check_ipc(pid_t pid, char *why, size_t why_len);
 /*

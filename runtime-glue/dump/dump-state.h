@@ -29,14 +29,20 @@ struct glue_target;
  *       glue_dump_task_state(st, dirfd, task, ctl, vmas)
  *                                           core-TID (every thread), ids, fs,
  *                                           fdinfo-<files_id>; pipe contents
- *     (with --leave-running/--leave-stopped the tree may be released here)
- *     the memory engine's inventory, pstree, mm
+ *     glue_dump_frozen_end(st, dirfd)
+ *                                           descriptors read, tmpfs clones held,
+ *                                           cgroup.img; a tree that lives on:
+ *                                           uts/ipc values and the tmpfs tars too;
+ *                                           one that is killed: room checked
+ *     kill the tree (default)      |  or release it (--leave-running/-stopped)
+ *     the memory engine's buffered pages, inventory, pstree
  *     glue_dump_finish(st, dirfd)           mm-PID (with file ids), files.img,
- *                                           pipes-data.img, pstree.img,
+ *                                           pipes-data.img, pstree.img, utsns,
+ *                                           ipcns-var, mountpoints, tmpfs tars
+ *                                           (after a kill), descriptors.json,
  *                                           inventory.img (root_ids, fdinfo_per_id),
  *                                           timens-0.img, seccomp.img
- *     commit the layer
- *     kill the tree (default) / leave it running / leave it stopped
+ *     commit the layer (a failure after the kill: no image, the tree is gone)
  *
  * The file ids in mm-PID.img (exe_file_id, each file VMA's shmid) point into
  * files.img, so glue_dump_finish() writes mm-PID.img itself, replacing the
@@ -60,10 +66,29 @@ struct glue_ctr_opts {
 	const char *freeze_cgroup; /* the freezer cgroup to freeze the tree with */
 };
 
+struct glue_dump_pre;
+
 struct glue_dump_opts {
 	bool shell_job; /* session / process group leader may be outside the tree */
 	struct glue_ctr_opts ctr;
+	struct glue_dump_pre *pre; /* read before the freeze (glue_dump_pre_read), or NULL */
+	bool lives_on;             /* the tree is released after the dump, not killed */
 };
+
+/*
+ * Before the freeze, for a restorable dump of the tree whose root is @pid:
+ * what the frozen part can take instead of reading it while frozen, each
+ * piece re-validated there (glue_dump_state_new(), cgroup.img): the
+ * container's mount tree (kept when its mountinfo reads the same once frozen) and, with ctr->manage_cgroups, the cgroup property files
+ * (kept when the tree cannot have written them).  Never fails: what could not
+ * be read is read in the freeze.  Freed by glue_dump_pre_free().
+ */
+struct glue_dump_pre *glue_dump_pre_read(pid_t pid, const struct glue_ctr_opts *ctr);
+void glue_dump_pre_free(struct glue_dump_pre *pre);
+static inline void glue_dump_pre_freep(struct glue_dump_pre **pre)
+{
+	glue_dump_pre_free(*pre);
+}
 
 /*
  * Check what the tree holds against what ckpt can dump: sockets, ttys (but a
@@ -121,7 +146,21 @@ int glue_dump_task_state(struct glue_dump_state *st, int dirfd, const struct glu
 			 struct ck_err **err);
 
 /*
- * Write the tree-wide images into @dirfd once every task is done: mm-<vpid>.img
+ * The end of what needs the tree frozen, once glue_dump_task_state() ran for
+ * every task: fds 0-2 of the init (descriptors.json), a clone of every tmpfs
+ * to tar (dump-tmpfs.c), cgroup.img.  A tree that lives on (opts.lives_on:
+ * released after the dump instead of killed) gets its UTS/IPC values read
+ * here, and its tmpfs tars (started with its first task) waited for, since
+ * the released container may change them.  Else the images directory's room
+ * for what is written after the kill is checked.  Returns 0 or -1 (the tree
+ * is still frozen: the caller resumes it).
+ */
+int glue_dump_frozen_end(struct glue_dump_state *st, int dirfd, struct ck_err **err);
+
+/*
+ * Write the tree-wide images into @dirfd once every task is done and
+ * glue_dump_frozen_end() ran (safe after the kill: nothing here reads the
+ * tasks): mm-<vpid>.img
  * of every task, files.img, pipes-data.img (when a pipe held data),
  * pstree.img, inventory.img (final:
  * root_ids, fdinfo_per_id, dump_uptime), timens-0.img and seccomp.img (the

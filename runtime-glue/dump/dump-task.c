@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <poll.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -80,6 +81,8 @@ struct glue_dump_state *glue_dump_state_new(const struct glue_pstree *tree,
 		ck_err_set(err, EINVAL, "empty process tree");
 		return NULL;
 	}
+	uint64_t t0 = glue_now_us();
+
 	st = xzalloc(sizeof(*st));
 	st->tree = tree;
 	st->mm = xcalloc(tree->nr, sizeof(*st->mm));
@@ -91,21 +94,73 @@ struct glue_dump_state *glue_dump_state_new(const struct glue_pstree *tree,
 		return NULL;
 	}
 	if (st->ns.ctr_id[GLUE_NS_MNT]) {
-		/* the container's mount tree, read while the tree is stopped */
+		/*
+		 * The container's mount tree, as read before the freeze when its
+		 * mountinfo still reads the same now that the tree is stopped.
+		 */
+		struct glue_dump_pre *pre = st->opts.pre;
 		struct glue_mnt_opts mo;
 		_cleanup_free_ struct glue_mnt_ext *ext =
 			xcalloc(st->opts.ctr.nr_ext_mnt + 1, sizeof(*ext));
+		bool same = false;
+		int rc;
 
 		glue_ctr_mnt_opts(&st->opts.ctr, &mo, ext);
-		if (glue_mnt_collect(tree->t[0].pid, &mo, &st->mnt, err) < 0 ||
-		    glue_mnt_check(st->mnt, err) < 0) {
+		if (pre && pre->mnt && pre->pid == tree->t[0].pid) {
+			st->mnt = steal_ptr(&pre->mnt);
+			rc = glue_mnt_recheck(&st->mnt, tree->t[0].pid, &mo, &same, err);
+		} else {
+			rc = glue_mnt_collect(tree->t[0].pid, &mo, &st->mnt, err);
+		}
+		if (rc < 0 || glue_mnt_check(st->mnt, err) < 0) {
 			glue_dump_state_free(st);
 			return NULL;
 		}
+		pr_info("mount tree: %s", same ? "as read before the freeze (mountinfo unchanged)"
+					       : "read while frozen");
 	}
 	clock_gettime(CLOCK_MONOTONIC, &st->monotonic);
 	clock_gettime(CLOCK_BOOTTIME, &st->boottime);
+	st->t.collect = glue_now_us() - t0;
 	return st;
+}
+
+/* see dump-state.h */
+struct glue_dump_pre *glue_dump_pre_read(pid_t pid, const struct glue_ctr_opts *ctr)
+{
+	struct glue_dump_pre *pre = xzalloc(sizeof(*pre));
+
+	pre->pid = pid;
+	if (ctr->manage_cgroups)
+		pre->cg = glue_cg_pre_read(pid);
+	if (glue_ns_ino(pid, GLUE_NS_MNT) &&
+	    glue_ns_ino(pid, GLUE_NS_MNT) != glue_ns_ino(0, GLUE_NS_MNT)) {
+		_cleanup_err_ struct ck_err *e = NULL;
+		struct glue_mnt_opts mo;
+		_cleanup_free_ struct glue_mnt_ext *ext =
+			xcalloc(ctr->nr_ext_mnt + 1, sizeof(*ext));
+
+		glue_ctr_mnt_opts(ctr, &mo, ext);
+		if (glue_mnt_collect(pid, &mo, &pre->mnt, &e) < 0)
+			pre->mnt = NULL; /* read in the freeze, which reports the error */
+	}
+	{
+		/* for tests: the container changed between this read and the freeze */
+		_cleanup_err_ struct ck_err *e = NULL;
+
+		glue_fault("pre-read", &e);
+	}
+	return pre;
+}
+
+/* see dump-state.h */
+void glue_dump_pre_free(struct glue_dump_pre *pre)
+{
+	if (!pre)
+		return;
+	glue_cg_pre_free(pre->cg);
+	glue_mnt_set_free(pre->mnt);
+	free(pre);
 }
 
 /* see dump-state.h */
@@ -117,12 +172,8 @@ void glue_dump_state_free(struct glue_dump_state *st)
 	glue_ns_release(&st->ns);
 	glue_cg_free(st);
 	glue_seccomp_free(st);
-	if (st->tar_child > 0) {
-		kill(st->tar_child, SIGKILL);
-		while (waitpid(st->tar_child, NULL, 0) < 0 && errno == EINTR)
-			;
-	}
 	glue_mnt_set_free(st->mnt);
+	free(st->descriptors);
 	for (size_t i = 0; i < st->tree->nr; i++) {
 		glue_vmas_free(&st->mm[i].vmas);
 		free(st->mm[i].exe);
@@ -289,47 +340,13 @@ static int write_mm(struct glue_dump_state *st, int dirfd, const struct glue_tas
 	return glue_dump_write_single(dirfd, IMG_MM, (unsigned long)task->vpid, &mm, err);
 }
 
-/*
- * The tmpfs tars take as long as the rest of the frozen phase: a child writes
- * them (the tree is stopped already) while the tasks are dumped; finish waits.
- */
-static int start_tars(struct glue_dump_state *st, int dirfd, struct ck_err **err)
+/* µs since *t, and *t moved to now */
+static uint64_t lap(uint64_t *t)
 {
-	pid_t child;
+	uint64_t now = glue_now_us(), d = now - *t;
 
-	st->tars_started = true;
-	child = fork();
-	if (child < 0)
-		return ck_err_set(err, errno, "fork the tmpfs tar writer");
-	if (child == 0) {
-		_cleanup_err_ struct ck_err *e = NULL;
-
-		if (glue_mnt_dump_tmpfs(st->mnt, st->tree->t[0].pid, dirfd, &e) < 0) {
-			_cleanup_free_ char *m = ck_err_str(e);
-
-			ck_log(CK_LOG_ERROR, "Error: tmpfs tars: %s", m);
-			_exit(1);
-		}
-		_exit(0);
-	}
-	st->tar_child = child;
-	return 0;
-}
-
-static int wait_tars(struct glue_dump_state *st, struct ck_err **err)
-{
-	int status = 0;
-
-	if (st->tar_child <= 0)
-		return 0;
-	while (waitpid(st->tar_child, &status, 0) < 0) {
-		if (errno != EINTR)
-			return ck_err_set(err, errno, "wait for the tmpfs tar writer");
-	}
-	st->tar_child = 0;
-	if (!WIFEXITED(status) || WEXITSTATUS(status))
-		return ck_err_set(err, EIO, "the tmpfs tars could not be written (see the log)");
-	return 0;
+	*t = now;
+	return d;
 }
 
 /* see dump-state.h */
@@ -340,13 +357,16 @@ int glue_dump_task_state(struct glue_dump_state *st, int dirfd, const struct glu
 	_cleanup_parasite_ctl_ struct parasite_ctl *own_ctl = NULL;
 	struct glue_task_remote rem;
 	struct glue_vmas own = { 0 };
+	uint64_t t;
 	int rc = -1;
 
 	if (task < st->tree->t || task >= st->tree->t + st->tree->nr)
 		return ck_err_set(err, EINVAL, "pid %d is not a task of the dumped tree",
 				  (int)task->pid);
-	if (st->mnt && !st->tars_started && start_tars(st, dirfd, err) < 0)
-		return -1;
+	/* a tree that lives on has its tars written in the freeze: along with the tasks */
+	if (st->mnt && st->opts.lives_on &&
+	    glue_mnt_tmpfs_start(st->mnt, st->tree->t[0].pid, dirfd, true, err) < 0)
+		return ck_err_wrap(err, "final dump: the container's mounts");
 	if (!ctl) {
 		/* frozen by a cgroup freezer: seize it for the registers (cgroup v2 allows it) */
 		if (parasite_seize(task->pid, 0, &own_ctl, err) < 0)
@@ -361,13 +381,23 @@ int glue_dump_task_state(struct glue_dump_state *st, int dirfd, const struct glu
 			return ck_err_wrap(err, "pid %d", (int)task->pid);
 		vmas = &own;
 	}
-	if (glue_task_remote_read(ctl, &rem, err) < 0 ||
-	    glue_dump_cores(st, dirfd, task, ctl, &rem, err) < 0 ||
-	    write_ids(st, dirfd, task, err) < 0 || write_fs(st, dirfd, task, err) < 0 ||
-	    glue_files_dump_fds(st, dirfd, task, glue_task_kid(st, task), err) < 0)
+	/* each step's time goes to st->t (the frozen window's breakdown) */
+	t = glue_now_us();
+	if (glue_task_remote_read(ctl, &rem, err) < 0)
 		goto out;
+	st->t.remote += lap(&t);
+	if (glue_dump_cores(st, dirfd, task, ctl, &rem, err) < 0)
+		goto out;
+	st->t.cores += lap(&t);
+	if (write_ids(st, dirfd, task, err) < 0 || write_fs(st, dirfd, task, err) < 0)
+		goto out;
+	st->t.ids_fs += lap(&t);
+	if (glue_files_dump_fds(st, dirfd, task, glue_task_kid(st, task), err) < 0)
+		goto out;
+	st->t.fds += lap(&t);
 	if (keep_mm(st, task, vmas, &rem, err) < 0)
 		goto out;
+	st->t.keep_mm += lap(&t);
 	rc = 0;
 out:
 	glue_vmas_free(&own);
@@ -445,10 +475,11 @@ static int write_inventory(const struct glue_dump_state *st, int dirfd, struct c
 /*
  * descriptors.json as runc writes it before a DUMP: what fds 0, 1 and 2 of the
  * container's init point to ("/dev/null", "pipe:[INO]", ...), a JSON array.
+ * Read while frozen (the init could dup2() over them; after a kill they are
+ * gone), written with the other images.
  */
-static int write_descriptors(const struct glue_dump_state *st, int dirfd, struct ck_err **err)
+static char *read_descriptors(const struct glue_dump_state *st)
 {
-	_cleanup_close_ int fd = -1;
 	char buf[3 * (PATH_MAX + 8) + 8];
 	size_t off = 0;
 
@@ -468,13 +499,113 @@ static int write_descriptors(const struct glue_dump_state *st, int dirfd, struct
 		}
 		buf[off++] = '"';
 	}
-	off += (size_t)snprintf(buf + off, sizeof(buf) - off, "]");
+	snprintf(buf + off, sizeof(buf) - off, "]");
+	return xstrdup(buf);
+}
+
+static int write_descriptors(const struct glue_dump_state *st, int dirfd, struct ck_err **err)
+{
+	_cleanup_close_ int fd = -1;
+	size_t len = strlen(st->descriptors);
+
 	fd = openat(dirfd, "descriptors.json", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return ck_err_set(err, errno, "create descriptors.json");
-	if (write(fd, buf, off) != (ssize_t)off)
+	if (write(fd, st->descriptors, len) != (ssize_t)len)
 		return ck_err_set(err, errno ? errno : EIO, "write descriptors.json");
 	return 0;
+}
+
+/*
+ * Room for what a killing dump writes after the kill besides the reserved
+ * pages: the tmpfs tars (at most about the bytes the tmpfs use, gzip only
+ * shrinks them, plus tar's headers) and the small images.  Checked while the
+ * tree can still be resumed; a concurrent writer on the same file system can
+ * still take the room (docs/reliability.md).
+ */
+#define SMALL_IMAGES_SLACK (1u << 20)
+
+static int check_room(const struct glue_dump_state *st, int dirfd, struct ck_err **err)
+{
+	uint64_t need = SMALL_IMAGES_SLACK, have;
+	struct statvfs sv;
+
+	if (st->mnt)
+		need += glue_mnt_tmpfs_bytes(st->mnt) + glue_mnt_tmpfs_bytes(st->mnt) / 8;
+	if (fstatvfs(dirfd, &sv) < 0)
+		return ck_err_set(err, errno, "statvfs of the images directory");
+	have = (uint64_t)sv.f_bavail * (uint64_t)sv.f_frsize;
+	if (have < need)
+		return ck_err_set(
+			err, ENOSPC,
+			"the images directory has %" PRIu64 " KiB free, the images written "
+			"after the kill (tmpfs tars, small images) may need %" PRIu64 " KiB",
+			have >> 10, need >> 10);
+	return 0;
+}
+
+/* see dump-state.h */
+int glue_dump_frozen_end(struct glue_dump_state *st, int dirfd, struct ck_err **err)
+{
+	bool lives_on = st->opts.lives_on;
+	uint64_t t0 = glue_now_us();
+
+	st->frozen_end = true;
+	if (st->opts.ctr.descriptors)
+		st->descriptors = read_descriptors(st);
+	/* the mount pins the tmpfs files for a tar after the kill */
+	if (st->mnt && glue_mnt_hold_tmpfs(st->mnt, st->tree->t[0].pid, err) < 0)
+		return ck_err_wrap(err, "final dump: the container's mounts");
+	st->t.hold = glue_now_us() - t0;
+	/*
+	 * cgroup.img stays in the freeze: reading ~25 files per hierarchy is most
+	 * of its cost, and a systemd-managed scope is removed once the killed
+	 * tasks are gone.  The tasks could write their own cgroup files only
+	 * while running.
+	 */
+	if (st->opts.ctr.manage_cgroups) {
+		uint64_t t1 = glue_now_us();
+
+		if (glue_cg_write(st, dirfd, err) < 0)
+			return ck_err_wrap(err, "final dump");
+		st->t.cg = glue_now_us() - t1;
+		pr_info("cgroup.img written");
+	}
+	if (lives_on) {
+		uint64_t t1 = glue_now_us();
+
+		/* a running container changes its tmpfs and its host name: read them now */
+		if (glue_ns_read_vals(&st->ns, err) < 0)
+			return ck_err_wrap(err, "final dump");
+		st->t.ns = glue_now_us() - t1;
+		t1 = glue_now_us();
+		/* started with the first task: only what is left of them counts here */
+		if (st->mnt && glue_mnt_dump_tmpfs(st->mnt, st->tree->t[0].pid, dirfd, err) < 0)
+			return ck_err_wrap(err, "final dump: the container's mounts");
+		st->t.tars = glue_now_us() - t1;
+		st->tars_done = true;
+	} else if (check_room(st, dirfd, err) < 0) {
+		return ck_err_wrap(err, "final dump, before the kill");
+	}
+	st->t.frozen_end = glue_now_us() - t0;
+	return 0;
+}
+
+/* The frozen window's breakdown and the work after it (docs/memory.md). */
+static void log_times(const struct glue_dump_state *st)
+{
+	const struct glue_dump_times *t = &st->t;
+
+	pr_info("final dump, frozen: state %" PRIu64
+		" us (namespaces, mount tree), parasite %" PRIu64 " us, cores %" PRIu64
+		" us, ids+fs %" PRIu64 " us, fds %" PRIu64 " us, mm %" PRIu64 " us, end %" PRIu64
+		" us (tmpfs held %" PRIu64 " us, cgroups %" PRIu64 " us%s)",
+		t->collect, t->remote, t->cores, t->ids_fs, t->fds, t->keep_mm, t->frozen_end,
+		t->hold, t->cg, st->tars_done ? ", namespaces and tars: the tree lives on" : "");
+	pr_info("final dump, %s: mm %" PRIu64 " us, files %" PRIu64 " us, namespaces %" PRIu64
+		" us, mounts %" PRIu64 " us, tmpfs tars %" PRIu64 " us, rest %" PRIu64 " us",
+		st->tars_done ? "images" : "after the kill", t->mm, t->files, t->ns, t->mnt,
+		t->tars, t->rest);
 }
 
 /* see dump-state.h */
@@ -482,7 +613,10 @@ int glue_dump_finish(struct glue_dump_state *st, int dirfd, struct ck_err **err)
 {
 	TimensEntry tn = TIMENS_ENTRY__INIT;
 	Timespec mono = TIMESPEC__INIT, boot = TIMESPEC__INIT;
+	uint64_t t = glue_now_us();
 
+	if (!st->frozen_end)
+		return ck_err_set(err, EINVAL, "final dump: the frozen part was not ended");
 	for (size_t i = 0; i < st->tree->nr; i++) {
 		if (!st->mm[i].done)
 			return ck_err_set(err, EINVAL, "final dump: pid %d was not dumped",
@@ -491,8 +625,10 @@ int glue_dump_finish(struct glue_dump_state *st, int dirfd, struct ck_err **err)
 			return ck_err_wrap(err, "final dump: mm of pid %d",
 					   (int)st->tree->t[i].pid);
 	}
+	st->t.mm = lap(&t);
 	if (glue_files_write(&st->files, dirfd, err) < 0 || write_pstree(st->tree, dirfd, err) < 0)
 		return ck_err_wrap(err, "final dump");
+	st->t.files = lap(&t);
 	mono.tv_sec = (uint64_t)st->monotonic.tv_sec;
 	mono.tv_nsec = (uint64_t)st->monotonic.tv_nsec;
 	boot.tv_sec = (uint64_t)st->boottime.tv_sec;
@@ -501,26 +637,31 @@ int glue_dump_finish(struct glue_dump_state *st, int dirfd, struct ck_err **err)
 	tn.boottime = &boot;
 	if (glue_dump_write_single(dirfd, IMG_TIMENS, 0, &tn, err) < 0)
 		return ck_err_wrap(err, "final dump");
+	lap(&t);
+	/* values read while frozen (the tree lives on), else now through the held ns fds */
 	if (glue_ns_write(&st->ns, dirfd, err) < 0)
 		return ck_err_wrap(err, "final dump");
-	if (st->mnt && (glue_mnt_write(st->mnt, dirfd, st->ns.ctr_id[GLUE_NS_MNT], err) < 0 ||
-			(!st->tars_started &&
-			 glue_mnt_dump_tmpfs(st->mnt, st->tree->t[0].pid, dirfd, err) < 0) ||
-			wait_tars(st, err) < 0))
+	st->t.ns += lap(&t);
+	if (st->mnt && glue_mnt_write(st->mnt, dirfd, st->ns.ctr_id[GLUE_NS_MNT], err) < 0)
 		return ck_err_wrap(err, "final dump: the container's mounts");
+	st->t.mnt = lap(&t);
+	/* after a kill: from the clones held while frozen (dump-tmpfs.c) */
+	if (st->mnt && !st->tars_done &&
+	    glue_mnt_dump_tmpfs(st->mnt, st->tree->t[0].pid, dirfd, err) < 0)
+		return ck_err_wrap(err, "final dump: the container's mounts");
+	if (st->mnt && !st->tars_done)
+		st->t.tars = lap(&t);
 	if (st->mnt)
 		pr_info("mountpoints-%u.img and the tmpfs tars written",
 			st->ns.ctr_id[GLUE_NS_MNT]);
-	if (st->opts.ctr.manage_cgroups && glue_cg_write(st, dirfd, err) < 0)
-		return ck_err_wrap(err, "final dump");
-	if (st->opts.ctr.manage_cgroups)
-		pr_info("cgroup.img written");
 	if (st->opts.ctr.descriptors && write_descriptors(st, dirfd, err) < 0)
 		return ck_err_wrap(err, "final dump");
 	if (glue_seccomp_write(st, dirfd, err) < 0)
 		return ck_err_wrap(err, "final dump");
 	if (write_inventory(st, dirfd, err) < 0)
 		return ck_err_wrap(err, "final dump");
+	st->t.rest = lap(&t);
+	log_times(st);
 	return 0;
 }
 

@@ -544,9 +544,13 @@ static int write_rest(struct engine *e, struct ck_err **err)
  * Final dump: registers, files, ids, ... of every task (dump-state.h), while
  * the tree is still frozen.
  */
-static int dump_restorable(struct engine *e, struct glue_dump_state **out, struct ck_err **err)
+static int dump_restorable(struct engine *e, struct glue_dump_pre *pre,
+			   struct glue_dump_state **out, struct ck_err **err)
 {
-	struct glue_dump_opts dopts = { .shell_job = e->o->shell_job, .ctr = e->o->ctr };
+	struct glue_dump_opts dopts = { .shell_job = e->o->shell_job,
+					.ctr = e->o->ctr,
+					.pre = pre,
+					.lives_on = !e->o->kill_after };
 
 	*out = glue_dump_state_new(&e->tree, &dopts, err);
 	if (!*out)
@@ -567,7 +571,7 @@ static int dump_restorable(struct engine *e, struct glue_dump_state **out, struc
 					 v, err) < 0)
 			return -1;
 	}
-	return 0;
+	return glue_dump_frozen_end(*out, e->layer.dirfd, err);
 }
 
 /*
@@ -617,6 +621,7 @@ int glue_mem_dump(const struct glue_mem_opts *o, struct glue_mem_result *res, st
 {
 	struct engine e = { .o = o, .res = res };
 	struct glue_dump_state *rst = NULL; /* final dump: the restorable part */
+	_cleanup_(glue_dump_pre_freep) struct glue_dump_pre *pre = NULL;
 	struct glue_target tgt = o->target;
 	bool net_locked = false;
 	enum glue_tracker tid;
@@ -639,6 +644,9 @@ int glue_mem_dump(const struct glue_mem_opts *o, struct glue_mem_result *res, st
 
 		if (glue_target_tree(&o->target, &t0, &e0) == 0)
 			r = glue_seccomp_check_tree(&t0, err);
+		/* what the frozen part can take from before the freeze (dump-state.h) */
+		if (r == 0 && t0.nr && o->restorable)
+			pre = glue_dump_pre_read(t0.t[0].pid, &o->ctr);
 		glue_pstree_free(&t0);
 		if (r < 0)
 			return -1;
@@ -703,7 +711,7 @@ int glue_mem_dump(const struct glue_mem_opts *o, struct glue_mem_result *res, st
 	for (size_t i = 0; i < e.nr_obj; i++)
 		if (dump_obj(&e, &e.obj[i], err) < 0)
 			goto out;
-	if (o->restorable && dump_restorable(&e, &rst, err) < 0)
+	if (o->restorable && dump_restorable(&e, pre, &rst, err) < 0)
 		goto out;
 	if (!o->pre_dump && !o->kill_after && thaw(&e, o->leave_stopped, err) < 0)
 		goto out;
@@ -711,20 +719,20 @@ int glue_mem_dump(const struct glue_mem_opts *o, struct glue_mem_result *res, st
 		goto out;
 	if (o->kill_after) {
 		/*
-		 * The tree is killed before the buffered pages are written: what
-		 * could fail for want of space is done first (the small images,
-		 * the pages' space reserved), the tree still frozen.
+		 * The tree is killed before the images are written (only what
+		 * needs it frozen was read: dump-state.h): what could fail for
+		 * want of space is checked first (the pages' space reserved, the
+		 * room for the rest), the tree still frozen.
 		 */
-		if (write_rest(&e, err) < 0 ||
-		    (rst && glue_dump_finish(rst, e.layer.dirfd, err) < 0) ||
-		    glue_fbuf_reserve(e.fbuf, err) < 0 || glue_fault("pre-kill", err) < 0)
+		if (glue_fbuf_reserve(e.fbuf, err) < 0 || glue_fault("pre-kill", err) < 0)
 			goto out;
 		/* CRIU's order: post-dump, then the kill; a failed post-dump resumes the tree */
 		if (o->notify && o->notify(o->notify_arg, "post-dump", err) < 0)
 			goto out;
 		if (glue_engine_kill_tree(&e, err) < 0)
 			goto out;
-		if (glue_engine_write_buffered(&e, err) < 0) {
+		if (glue_engine_write_buffered(&e, err) < 0 || write_rest(&e, err) < 0 ||
+		    (rst && glue_dump_finish(rst, e.layer.dirfd, err) < 0)) {
 			ck_err_wrap(err, "after the tree was killed (the layer is not complete)");
 			goto out;
 		}

@@ -36,6 +36,12 @@ teardown() {
 
 LOOP='sleep 1000 & i=0; while :; do i=$((i+1)); echo $i > /tmp/n; sleep 0.1; done'
 PIPE_LOOP='sleep 1000 & i=0; while :; do i=$((i+1)); echo $i > /tmp/n; echo "out $i"; sleep 0.1; done'
+# Appends its counter to a file of its tmpfs (/dev/shm) without pause, on its stdout (any
+# redirect per round, even >&3, makes ash dup fds to and fro, which the check of the running
+# tree may catch changing).  The file holds 1, 2, ..., i: a tar taken while the
+# shell runs on (neither frozen nor killed) holds more lines than the dumped memory's i, and
+# the restored shell's next lines repeat numbers.
+SHM_LOOP='i=0; exec >>/dev/shm/n; while :; do i=$((i+1)); echo $i; done'
 
 # run_container [REDIRECT]: the variant-B container, detached; sets CPID.  With "hostfile",
 # stdout goes to a file of the host (outside the container's mount namespace); with "pipe",
@@ -43,6 +49,7 @@ PIPE_LOOP='sleep 1000 & i=0; while :; do i=$((i+1)); echo $i > /tmp/n; echo "out
 run_container() {
 	local loop=$LOOP
 	[ "${1:-}" = pipe ] && loop=$PIPE_LOOP
+	[ "${1:-}" = shm ] && loop=$SHM_LOOP
 	jq --arg c "$loop" '.process.terminal = false | .root.readonly = false |
 		.process.args = ["/bin/sh", "-c", $c]' "$BUNDLE/config.json" >"$BUNDLE/config.new"
 	mv "$BUNDLE/config.new" "$BUNDLE/config.json"
@@ -79,6 +86,15 @@ counter_above() {
 	[ "$(counter)" -gt "$1" ]
 }
 
+# runs_on: the container is running, untraced, and its counter moves
+runs_on() {
+	[ "$(runc state "$CTR" | jq -r .status)" = running ]
+	untraced "$CPID"
+	local n
+	n=$(counter)
+	retry 100 0.1 counter_above "$n"
+}
+
 # nspid PID: the pid in the innermost namespace.
 nspid() {
 	awk '/^NSpid:/ {print $NF}' "/proc/$1/status"
@@ -96,14 +112,14 @@ sleeper() {
 	return 1
 }
 
-# ctr_dump: ckpt's dump of the container, as runc would ask for it, into $W/img.
+# ctr_dump [ARGS...]: ckpt's dump of the container, as runc would ask for it, into $W/img.
 ctr_dump() {
 	local i
 	ext_mnts
 	for i in 1 2 3; do
 		rm -rf "$W/img"
 		ckpt_run dump --cgroup "/sys/fs/cgroup/freezer/$CTR" --empty-ns net --manage-cgroups \
-			--descriptors "${EXT[@]}" -D "$W/img" -o "$W/dump.log"
+			--descriptors "${EXT[@]}" -D "$W/img" -o "$W/dump.log" "$@"
 		[ "$status" = 0 ] && return 0
 		[[ "$output" == *"a zombie now"*"dump again"* ]] || break
 	done
@@ -171,11 +187,7 @@ ctr_dump() {
 	assert_output --partial "fd 2: $W/host-out is not reachable"
 	refute_output --partial "pid namespace"
 	refute_output --partial "mnt namespace"
-	[ "$(runc state "$CTR" | jq -r .status)" = running ]
-	untraced "$CPID"
-	local n
-	n=$(counter)
-	retry 100 0.1 counter_above "$n"
+	runs_on
 	[ ! -e "$W/img/inventory.img" ]
 }
 
@@ -231,9 +243,16 @@ status_ok() {
 	[ "$(readlink "$W/img/final/parent")" = ../pre2 ] || [ "$(readlink "$W/img/final/parent")" = "$W/img/pre2" ]
 	run -0 crit decode -i "$W/img/final/pagemap-1.img"
 	echo "$output" | jq -e '[.entries[1:][] | select(.flags == 1)] | length > 0'
-	# stats-dump in the work dir with the real frozen time
+	# stats-dump in the work dir (Podman's --print-stats): the figures of this dump's log
+	local log="$W/work-final/dump.log" frozen freezing written
+	frozen=$(grep "tree killed after" "$log" | tail -n1 | sed 's/.*after \([0-9]*\) us.*/\1/')
+	freezing=$(grep "froze .* tasks .* in " "$log" | tail -n1 | sed 's/.* in \([0-9]*\) us.*/\1/')
+	written=$(grep "^.* layer .*: [0-9]* pages written" "$log" | sed 's/.*: \([0-9]*\) pages written.*/\1/')
 	run -0 crit decode -i "$W/work-final/stats-dump"
-	echo "$output" | jq -e '.entries[0].dump.frozen_time > 0'
+	echo "$output" | jq -e --argjson f "$frozen" --argjson z "$freezing" --argjson w "$written" '.entries[0].dump |
+		.frozen_time == $f and .freezing_time == $z and .pages_written == $w and
+		.pages_written + .pages_skipped_parent == .pages_scanned and .memdump_time > 0 and
+		.memwrite_time > 0 and .pages_lazy == 0'
 	run ! runc state "$CTR"
 	local n0
 	n0=$(counter)
@@ -251,11 +270,7 @@ status_ok() {
 	fe_checkpoint pre1 --pre-dump
 	fe_checkpoint final1 --parent-path ../pre1 --leave-running
 	grep -q "notify network-unlock" "$W/work-final1/dump.log"
-	[ "$(runc state "$CTR" | jq -r .status)" = running ]
-	untraced "$CPID"
-	local n
-	n=$(counter)
-	retry 100 0.1 counter_above "$n"
+	runs_on
 	fe_checkpoint pre2 --pre-dump --parent-path ../final1
 	fe_checkpoint final2 --parent-path ../pre2
 	run ! runc state "$CTR"
@@ -334,4 +349,209 @@ seccomp_of() {
 	local i r
 	read -r i r <"$BUNDLE/rootfs/tmp/status"
 	[ "$i" -gt "$n0" ] && [ "$r" = FILTERED ]
+}
+
+# shm_of PID: the last counter in the container's /dev/shm/n (0 when not there yet)
+shm_of() {
+	local n
+	n=$(tail -n1 "/proc/$1/root/dev/shm/n" 2>/dev/null)
+	echo "${n:-0}"
+}
+
+# shm_above PID N
+shm_above() {
+	[ "$(shm_of "$1")" -gt "$2" ]
+}
+
+# in_step FILE: the lines are 1, 2, 3, ... (fails naming the first one out of step)
+in_step() {
+	awk 'NR != $1 {print "line " NR " is " $0 >"/dev/stderr"; bad = 1; exit} END {exit bad}' "$1"
+}
+
+# shm_in_image: the last counter of the dumped /dev/shm/n (the tar that holds ./n), whose
+# lines are checked in step
+shm_in_image() {
+	local t
+	for t in "$W"/img/tmpfs-dev-*.tar.gz.img; do
+		if tar -xzOf "$t" ./n >"$W/n.dumped" 2>/dev/null; then
+			in_step "$W/n.dumped" || return 1
+			tail -n1 "$W/n.dumped"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# restore_shm N0: delete the dumped container, restore it by runc + CRIU 4.2; its shell goes
+# on from the dumped counter, and the file it appends to stays in step with its memory
+restore_shm() {
+	runc delete -f "$CTR"
+	run -0 runc --criu "$CRIU4" restore -d --bundle "$BUNDLE" --image-path "$W/img" --work-path "$W/work" "$CTR" </dev/null 3>&-
+	local rpid
+	rpid=$(runc state "$CTR" | jq .pid)
+	retry 200 0.05 shm_above "$rpid" $(($1 + 2000))
+	# stopped, so that no line is half written while it is read
+	runc pause "$CTR"
+	cp "/proc/$rpid/root/dev/shm/n" "$W/n.restored"
+	runc resume "$CTR"
+	in_step "$W/n.restored" || fail "the restored tmpfs is not the one of the dumped memory"
+}
+
+@test "a container writing its tmpfs without pause: tars after the kill (from the clones held while frozen), restored by CRIU 4.2, its tmpfs agrees with its memory" {
+	run_container shm
+	retry 200 0.05 shm_above "$CPID" 2000
+	ctr_dump
+	# the order in the log: the tree is killed, then the tars are written
+	local killed tars
+	killed=$(grep -n "tree killed after" "$W/dump.log" | cut -d: -f1)
+	tars=$(grep -n "tmpfs tars written" "$W/dump.log" | cut -d: -f1)
+	[ -n "$killed" ] && [ -n "$tars" ] && [ "$killed" -lt "$tars" ]
+	grep -q "after the kill: .* tmpfs tars [0-9]* us" "$W/dump.log"
+	retry 100 0.05 bash -c "! kill -0 $CPID 2>/dev/null"
+	local n0
+	n0=$(shm_in_image)
+	[ "$n0" -gt 2000 ]
+	restore_shm "$n0"
+}
+
+@test "--leave-running: the tmpfs tars stay inside the freeze (the container writes on after the thaw); the dump restores with tmpfs and memory in step" {
+	run_container shm
+	retry 200 0.05 shm_above "$CPID" 2000
+	ctr_dump --leave-running
+	grep -q "namespaces and tars: the tree lives on" "$W/dump.log"
+	untraced "$CPID"
+	local n0
+	n0=$(shm_in_image)
+	# it runs on, and its tmpfs moves past what was dumped
+	retry 200 0.05 shm_above "$CPID" $((n0 + 2000))
+	restore_shm "$n0"
+}
+
+@test "a tmpfs tar failing after the kill (fault tmpfs-tar): a clear error, no committed image, no half image directory" {
+	run_container shm
+	retry 200 0.05 shm_above "$CPID" 100
+	ext_mnts
+	CK_FAULT=tmpfs-tar ckpt_run -1 dump --cgroup "/sys/fs/cgroup/freezer/$CTR" --empty-ns net \
+		--manage-cgroups --descriptors "${EXT[@]}" -D "$W/img" -o "$W/dump.log"
+	assert_output --partial "fault injected at tmpfs-tar"
+	assert_output --partial "after the tree was killed (the layer is not complete)"
+	# the documented trade-off (docs/reliability.md): the tree is gone, and so is the layer
+	retry 100 0.05 bash -c "! kill -0 $CPID 2>/dev/null"
+	[ ! -e "$W/img/inventory.img" ]
+	run -0 find "$W" -maxdepth 1 -name "*ckpt-tmp*"
+	[ -z "$output" ]
+	if [ -d "$W/img" ]; then
+		run -0 ls -A "$W/img"
+		[ -z "$output" ]
+	fi
+}
+
+@test "no room for the tmpfs tars after the kill: refused while frozen, the container resumes untouched" {
+	ln -s busybox "$BUNDLE/rootfs/bin/dd"
+	LOOP='dd if=/dev/zero of=/dev/shm/big bs=1M count=6 2>/dev/null; i=0; while :; do i=$((i+1)); echo $i > /tmp/n; sleep 0.1; done'
+	run_container
+	retry 100 0.1 counter_at_least 3
+	mkdir -p "$W/small"
+	mount -t tmpfs -o size=6m tmpfs "$W/small"
+	ext_mnts
+	ckpt_run -1 dump --cgroup "/sys/fs/cgroup/freezer/$CTR" --empty-ns net --manage-cgroups \
+		--descriptors "${EXT[@]}" -D "$W/small/img" -o "$W/dump.log"
+	umount "$W/small"
+	assert_output --partial "before the kill"
+	assert_output --partial "images written after the kill (tmpfs tars, small images) may need"
+	runs_on
+}
+
+# cg_prop NAME: the value of cgroup property NAME in $W/img/cgroup.img
+cg_prop() {
+	"$CKPT" show "$W/img/cgroup.img" | jq -r --arg n "$1" \
+		'[.entries[0].controllers[].dirs[].properties[] | select(.name == $n)][0].value'
+}
+
+@test "cgroup.img: the files read before the freeze carry the dump's values (a limit changed by the host just before); with CAP_SYS_ADMIN in the bounding set they are read while frozen" {
+	jq '.linux.resources.memory.limit = 67108864' "$BUNDLE/config.json" >"$BUNDLE/c.new"
+	mv "$BUNDLE/c.new" "$BUNDLE/config.json"
+	run_container
+	retry 100 0.1 counter_at_least 3
+	runc update --memory 50331648 "$CTR"
+	ctr_dump
+	grep -q "cgroup.img: [0-9]* property files from the read before the freeze" "$W/dump.log"
+	[ "$(cg_prop memory.limit_in_bytes)" = 50331648 ]
+	[ "$(cg_prop freezer.state)" = THAWED ]
+	retry 100 0.05 bash -c "! kill -0 $CPID 2>/dev/null"
+	runc delete -f "$CTR"
+
+	# a task that may remount the cgroup files writable: nothing from before the freeze
+	jq '.process.capabilities.bounding += ["CAP_SYS_ADMIN"]' "$BUNDLE/config.json" >"$BUNDLE/c.new"
+	mv "$BUNDLE/c.new" "$BUNDLE/config.json"
+	run_container
+	retry 100 0.1 counter_at_least 3
+	ctr_dump
+	grep -q "cgroup.img: every property read while frozen (a task may have CAP_SYS_ADMIN)" "$W/dump.log"
+	[ "$(cg_prop memory.limit_in_bytes)" = 67108864 ]
+}
+
+# dump_stopped_at_pre_read CMD...: ckpt dump of the container stopped right after its read
+# before the freeze (fault pre-read:stop); CMD runs then (the container changes), then the
+# dump goes on.  Sets status and $W/dump.err.
+dump_stopped_at_pre_read() {
+	local log="$W/dump.err" pid
+	ext_mnts
+	rm -rf "$W/img"
+	CK_FAULT=pre-read:stop "$CKPT" dump --cgroup "/sys/fs/cgroup/freezer/$CTR" --empty-ns net \
+		--manage-cgroups --descriptors "${EXT[@]}" -D "$W/img" -o "$W/dump.log" >/dev/null 2>"$log" 3>&- &
+	pid=$!
+	retry 200 0.02 grep -q "stopped at pre-read" "$log" || fail "ckpt did not stop: $(cat "$log")"
+	# it prints, then stops itself: a SIGCONT before the stop would be lost
+	retry 200 0.02 grep -qE '^State:\s+T' "/proc/$pid/status" || fail "ckpt did not stop"
+	"$@"
+	kill -CONT "$pid"
+	status=0
+	wait "$pid" || status=$?
+	cat "$log" >&2
+}
+
+@test "the mount tree read before the freeze: kept when mountinfo reads the same once frozen; a mount added in between, or a message queue created, is seen" {
+	mkdir -p "$BUNDLE/rootfs/mnt"
+	ln -s busybox "$BUNDLE/rootfs/bin/mount"
+	run_container
+	retry 100 0.1 counter_at_least 3
+	dump_stopped_at_pre_read true
+	[ "$status" = 0 ]
+	grep -q "mount tree: as read before the freeze (mountinfo unchanged)" "$W/dump.log"
+	retry 100 0.05 bash -c "! kill -0 $CPID 2>/dev/null"
+	runc delete -f "$CTR"
+
+	run_container
+	retry 100 0.1 counter_at_least 3
+	dump_stopped_at_pre_read nsenter -t "$CPID" -m /bin/mount -t tmpfs -o size=1m tmpfs /mnt
+	[ "$status" = 0 ]
+	grep -q "mount tree: read while frozen" "$W/dump.log"
+	run -0 "$CKPT" show "$W/img/mountpoints-13.img"
+	echo "$output" | jq -e 'any(.entries[]; .mountpoint == "/mnt" or .mountpoint == "./mnt")'
+	retry 100 0.05 bash -c "! kill -0 $CPID 2>/dev/null"
+	runc delete -f "$CTR"
+
+	# the same mount tree, but an entry in /dev/mqueue since the read: refused, still running
+	run_container
+	retry 100 0.1 counter_at_least 3
+	dump_stopped_at_pre_read touch "/proc/$CPID/root/dev/mqueue/q1"
+	[ "$status" = 1 ]
+	grep -q "/dev/mqueue: mqueue is not empty" "$W/dump.err"
+	[ "$(runc state "$CTR" | jq -r .status)" = running ]
+	untraced "$CPID"
+}
+
+@test "--leave-running with a tmpfs tar failing in the freeze (fault tmpfs-tar:fail:2, the second tar): a clear error, no image, the container resumes" {
+	run_container
+	retry 100 0.1 counter_at_least 3
+	ext_mnts
+	CK_FAULT=tmpfs-tar:fail:2 ckpt_run -1 dump --cgroup "/sys/fs/cgroup/freezer/$CTR" --empty-ns net \
+		--manage-cgroups --descriptors "${EXT[@]}" -D "$W/img" --leave-running
+	assert_output --partial "fault injected at tmpfs-tar"
+	refute_output --partial "after the tree was killed"
+	runs_on
+	[ ! -e "$W/img/inventory.img" ]
+	run -0 find "$W" -maxdepth 1 -name "*ckpt-tmp*"
+	[ -z "$output" ]
 }

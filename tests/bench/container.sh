@@ -6,8 +6,10 @@
 #   ckpt:  pre-dumped twice through ckpt's criu front-end, then `runc checkpoint --parent-path`
 #          through it (ckpt's own final dump on that chain);
 #   CRIU:  checkpointed by `runc --criu CRIU4 checkpoint` (a full dump).
-# frozen_time and freezing_time come from each dump's stats-dump (work dir).  Medians of
-# BENCH_RUNS (default 3).  Figures, never pass/fail; writes $BUILD/bench-container.json.
+# frozen_time and freezing_time come from each dump's stats-dump (work dir); ckpt's frozen
+# window is broken down from its dump.log (the "final dump, frozen:" line and timestamps).
+# The two alternate which goes first.  Medians of BENCH_RUNS (default 3).  Figures, never
+# pass/fail; writes $BUILD/bench-container.json.
 # Skips (exit 0) without runc, busybox or CRIU 4.2 (tests/tools/criu.sh).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -57,14 +59,44 @@ stat_of() {
 	crit decode -i "$1/stats-dump" | jq -r ".entries[0].dump.$2"
 }
 
-# checkpoint CRIU DIR ARGS...: runc checkpoint, retried (3x) on ckpt's zombie race
+# log_us LOG PATTERN: the (ss.uuuuuu) timestamp of the last line with PATTERN, in µs (a
+# dump that met a zombie stopped the tree again: the last freeze counts)
+log_us() {
+	awk -v p="$2" 'index($0, p) {gsub(/[()]/, "", $1); t = $1 * 1000000} END {printf "%d\n", t}' "$1"
+}
+
+# breakdown WORKDIR: where ckpt's frozen time went (dump.log at -v 4, runc's level), one
+# line "seize memory parasite task_rest end notify" in µs; frozen_time is their sum within
+# a few hundred µs (the gaps between the steps)
+breakdown() {
+	local log=$1/dump.log fz k t n
+	fz=$(log_us "$log" "froze ")
+	k=$(log_us "$log" "tree killed after")
+	n=$(log_us "$log" "notify post-dump")
+	t=$(grep -m1 "final dump, frozen:" "$log" | tr -d ',()' | awk '{
+		for (i = 1; i < NF; i++) v[$i] = $(i + 1)
+		print v["state"], v["parasite"], v["cores"] + v["ids+fs"] + v["fds"] + v["mm"], v["end"]
+	}')
+	# shellcheck disable=SC2086 # four numbers
+	set -- $t
+	# memory: from the end of the freeze to the first task's state (the state step excluded)
+	awk -v seize="$(stat_of "$(dirname "$log")" freezing_time)" -v fz="$fz" -v k="$k" -v n="$n" \
+		-v state="$1" -v par="$2" -v rest="$3" -v end="$4" 'BEGIN {
+		other = k - fz - state - par - rest - end - (k - n)
+		printf "%d %d %d %d %d %d %d\n", seize, other, state, par, rest, end, k - n
+	}'
+}
+
+# checkpoint CRIU DIR ARGS...: runc checkpoint, retried (3x) on ckpt's zombie race (the
+# loop's `sleep 0.1` exiting as the tree is checked or stopped: a zombie, or the shell's
+# SIGCHLD still pending)
 checkpoint() {
 	local criu=$1 d=$2 i
 	shift 2
 	for i in 1 2 3; do
 		rm -rf "$d" "$d.w"
 		runc --criu "$criu" checkpoint --image-path "$d" --work-path "$d.w" "$@" "$CTR" >/dev/null 2>&1 && return 0
-		grep -q "a zombie now" "$d.w/dump.log" 2>/dev/null || break
+		grep -qE "a zombie now|pending signals \(mask 0x10000\)" "$d.w/dump.log" 2>/dev/null || break
 	done
 	echo "bench-container: checkpoint into $d failed" >&2
 	cat "$d.w/dump.log" >&2 || true
@@ -75,28 +107,59 @@ median() {
 	sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'
 }
 
+run_ckpt() {
+	start
+	checkpoint "$WORK/bin/criu" "$WORK/r$1/pre1" --pre-dump
+	checkpoint "$WORK/bin/criu" "$WORK/r$1/pre2" --pre-dump --parent-path ../pre1
+	checkpoint "$WORK/bin/criu" "$WORK/r$1/final" --parent-path ../pre2
+	stat_of "$WORK/r$1/final.w" frozen_time >>"$WORK/ckpt.frozen"
+	stat_of "$WORK/r$1/final.w" pages_scanned >>"$WORK/ckpt.pages"
+	breakdown "$WORK/r$1/final.w" >>"$WORK/ckpt.parts"
+	runc delete -f "$CTR" >/dev/null 2>&1 || true
+}
+
+run_criu() {
+	start
+	checkpoint "$CRIU4" "$WORK/r$1/criu"
+	stat_of "$WORK/r$1/criu.w" frozen_time >>"$WORK/criu.frozen"
+	stat_of "$WORK/r$1/criu.w" pages_written >>"$WORK/criu.pages"
+	echo "$(stat_of "$WORK/r$1/criu.w" freezing_time) $(stat_of "$WORK/r$1/criu.w" memdump_time) $(stat_of "$WORK/r$1/criu.w" memwrite_time)" >>"$WORK/criu.parts"
+	runc delete -f "$CTR" >/dev/null 2>&1 || true
+}
+
 : >"$WORK/ckpt.frozen"
 : >"$WORK/criu.frozen"
+# side by side, alternating which one goes first
 for r in $(seq "$RUNS"); do
-	start
-	checkpoint "$WORK/bin/criu" "$WORK/r$r/pre1" --pre-dump
-	checkpoint "$WORK/bin/criu" "$WORK/r$r/pre2" --pre-dump --parent-path ../pre1
-	checkpoint "$WORK/bin/criu" "$WORK/r$r/final" --parent-path ../pre2
-	stat_of "$WORK/r$r/final.w" frozen_time >>"$WORK/ckpt.frozen"
-	stat_of "$WORK/r$r/final.w" pages_scanned >>"$WORK/ckpt.pages"
-	runc delete -f "$CTR" >/dev/null 2>&1 || true
-	start
-	checkpoint "$CRIU4" "$WORK/r$r/criu"
-	stat_of "$WORK/r$r/criu.w" frozen_time >>"$WORK/criu.frozen"
-	stat_of "$WORK/r$r/criu.w" pages_written >>"$WORK/criu.pages"
-	runc delete -f "$CTR" >/dev/null 2>&1 || true
+	if [ $((r % 2)) = 1 ]; then
+		run_ckpt "$r"
+		run_criu "$r"
+	else
+		run_criu "$r"
+		run_ckpt "$r"
+	fi
 done
 ck=$(median <"$WORK/ckpt.frozen")
 cr=$(median <"$WORK/criu.frozen")
 ratio=$(awk -v a="$ck" -v b="$cr" 'BEGIN {printf "%.2f", b ? a / b : 0}')
 pages=$(median <"$WORK/criu.pages")
-printf '{"container_mib": %d, "criu_pages_written": %s, "runs": %d, "ckpt_final_frozen_us": %s, "criu_frozen_us": %s, "ratio": %s, "ckpt_all": [%s], "criu_all": [%s]}\n' \
-	"$MIB" "$pages" "$RUNS" "$ck" "$cr" "$ratio" "$(paste -sd, "$WORK/ckpt.frozen")" "$(paste -sd, "$WORK/criu.frozen")" >"$OUT"
-printf 'container final dump (runc busybox + %d MiB string, CRIU wrote %s pages; median of %d)\n' "$MIB" "$pages" "$RUNS"
+# col FILE N: the median of column N
+col() {
+	awk -v n="$2" '{print $n}' "$1" | median
+}
+names=(seize memory state parasite task_rest end_cgroups post_dump_notify)
+parts=""
+for i in 1 2 3 4 5 6 7; do
+	parts="$parts${parts:+, }\"${names[$((i - 1))]}_us\": $(col "$WORK/ckpt.parts" "$i")"
+done
+printf '{"container_mib": %d, "criu_pages_written": %s, "runs": %d, "ckpt_final_frozen_us": %s, "criu_frozen_us": %s, "ratio": %s, "ckpt_all": [%s], "criu_all": [%s], "ckpt_frozen_parts": {%s}, "criu_freezing_us": %s, "criu_memdump_us": %s, "criu_memwrite_us": %s}\n' \
+	"$MIB" "$pages" "$RUNS" "$ck" "$cr" "$ratio" "$(paste -sd, "$WORK/ckpt.frozen")" "$(paste -sd, "$WORK/criu.frozen")" \
+	"$parts" "$(col "$WORK/criu.parts" 1)" "$(col "$WORK/criu.parts" 2)" "$(col "$WORK/criu.parts" 3)" >"$OUT"
+printf 'container final dump (runc busybox + %d MiB string, CRIU wrote %s pages; median of %d, alternating)\n' "$MIB" "$pages" "$RUNS"
 printf '  %-46s %10s us\n' "ckpt: final after 2 pre-dumps (front-end)" "$ck" "CRIU 4.2: runc checkpoint" "$cr"
 printf '  ckpt / CRIU frozen: %s (goal < 0.10)\n' "$ratio"
+printf '  ckpt frozen, medians (us): seize %s, memory+gaps %s, state %s, parasite %s, cores/ids/fs/fds/mm %s, end (cgroups) %s, post-dump notify %s\n' \
+	"$(col "$WORK/ckpt.parts" 1)" "$(col "$WORK/ckpt.parts" 2)" "$(col "$WORK/ckpt.parts" 3)" "$(col "$WORK/ckpt.parts" 4)" \
+	"$(col "$WORK/ckpt.parts" 5)" "$(col "$WORK/ckpt.parts" 6)" "$(col "$WORK/ckpt.parts" 7)"
+printf '  CRIU 4.2, medians (us): freezing %s, memdump %s, memwrite %s (all inside its frozen time)\n' \
+	"$(col "$WORK/criu.parts" 1)" "$(col "$WORK/criu.parts" 2)" "$(col "$WORK/criu.parts" 3)"

@@ -270,6 +270,31 @@ static void test_collect_self(void)
 	       "collect of a missing pid fails naming the file");
 }
 
+/* A set read before the freeze is kept when mountinfo reads the same, else parsed again. */
+static void test_recheck(void)
+{
+	_cleanup_(glue_mnt_set_freep) struct glue_mnt_set *s = NULL;
+	_cleanup_err_ struct ck_err *err = NULL;
+	struct glue_mnt_set *first;
+	bool same = false;
+
+	if (glue_mnt_collect(getpid(), NULL, &s, &err)) {
+		tap_ok(0, "collect for the recheck: %s", err->msg);
+		return;
+	}
+	first = s;
+	tap_ok(!glue_mnt_recheck(&s, getpid(), NULL, &same, &err) && same && s == first,
+	       "recheck keeps the set when mountinfo reads the same");
+	/* as if a mount had come or gone since: the text differs */
+	s->text[0] = s->text[0] == '9' ? '8' : '9';
+	tap_ok(!glue_mnt_recheck(&s, getpid(), NULL, &same, &err) && !same && s && by_mp(s, "/") &&
+		       by_mp(s, "/")->is_root,
+	       "recheck parses mountinfo again when it changed");
+	tap_ok(glue_mnt_recheck(&s, 0x7ffffff0, NULL, &same, &err) == -1 && !same &&
+		       err_has(err, "mountinfo", NULL),
+	       "recheck of a missing pid fails naming the file");
+}
+
 int main(void)
 {
 	char tmpl[] = "/tmp/test-mnt.XXXXXX";
@@ -288,6 +313,7 @@ int main(void)
 	test_refusals(tdir);
 	test_details();
 	test_cgroup_ns();
+	test_recheck();
 	test_bad_input();
 	test_collect_self();
 	unlinkat(tdir, "mountpoints-13.img", 0);
