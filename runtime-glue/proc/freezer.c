@@ -19,6 +19,7 @@
 #include "parasite/parasite.h"
 #include "runtime-glue/fault.h"
 #include "runtime-glue/proc/lock.h"
+#include "runtime-glue/proc/cgroup-probe.h"
 #include "runtime-glue/proc/freezer.h"
 #include "runtime-glue/proc/guardian.h"
 
@@ -30,8 +31,10 @@ struct glue_freezer {
 	struct glue_cgroup cg;
 	bool was_frozen; /* the cgroup was frozen before us: leave it so */
 	bool frozen;
+	bool killed; /* the tree was killed: a paused cgroup is not frozen again */
 	struct glue_guardian *guardian;
 	/* ptrace mode */
+	char *paused_v1; /* the v1 freezer dir of a paused tree, thawed under our stops */
 	size_t nr_ctl;
 	struct parasite_ctl **ctl;
 	uint64_t t_start, t_frozen, t_thawed;
@@ -144,6 +147,98 @@ static int freeze_cgroup(struct glue_freezer *fz, struct glue_pstree *tree, stru
 	return 0;
 }
 
+/*
+ * The v1 freezer directory of @pid when that cgroup is frozen or freezing
+ * (`runc pause`), else NULL.  A v2 frozen task takes a ptrace trap where it
+ * is and goes back to frozen on detach, so only v1 needs the thaw below.
+ */
+static char *paused_v1_dir(pid_t pid)
+{
+	_cleanup_free_ char *path = xasprintf("/proc/%d/cgroup", (int)pid);
+	_cleanup_free_ char *line = NULL, *mnt = NULL;
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	_cleanup_err_ struct ck_err *e = NULL;
+	size_t cap = 0;
+
+	mnt = glue_cgroup_mount(1, &e);
+	while (f && mnt && getline(&line, &cap, f) > 0) {
+		char *a = strchr(line, ':'), *b = a ? strchr(a + 1, ':') : NULL;
+		char buf[32];
+		char *dir;
+
+		if (!b)
+			continue;
+		*b++ = '\0';
+		b[strcspn(b, "\n")] = '\0';
+		if (strcmp(a + 1, "freezer") || !strcmp(b, "/"))
+			continue;
+		dir = xasprintf("%s%s", mnt, b);
+		if (read_small(dir, "freezer.state", buf, sizeof(buf)) == 0 &&
+		    strncmp(buf, "THAWED", 6))
+			return dir;
+		free(dir);
+		break;
+	}
+	return NULL;
+}
+
+/*
+ * Seize the tree of @root in a paused v1 cgroup, as far as it goes without
+ * running: every task is attached and interrupted while frozen (the listing
+ * cannot change), the guardian is armed to re-freeze, the cgroup is thawed
+ * and each task then takes its pending trap before any user code runs.
+ * freeze_ptrace() goes on from there; glue_thaw() freezes the cgroup again
+ * before detaching.
+ */
+static int seize_paused(struct glue_freezer *fz, pid_t root, struct ck_err **err)
+{
+	struct glue_pstree t = { 0 };
+	size_t first = fz->nr_ctl;
+	int rc = -1;
+
+	pr_info("cgroup %s is paused (v1 freezer): seizing its tasks frozen, thawing it under their ptrace stops; it is frozen again before they are released",
+		fz->paused_v1);
+	fz->guardian = glue_guardian_start(err);
+	if (!fz->guardian ||
+	    glue_guardian_arm_refreeze(fz->guardian, fz->paused_v1, false, err) < 0)
+		return -1;
+	if (glue_pstree_from_pid(root, &t, err) < 0)
+		return -1;
+	for (size_t i = 0; i < t.nr; i++) {
+		struct parasite_ctl *ctl = NULL;
+
+		if (parasite_seize_start(t.t[i].pid, PARASITE_SEIZE_NO_FPU, &ctl, err) < 0) {
+			ck_err_wrap(err, "task %d of the paused tree of %d", (int)t.t[i].pid,
+				    (int)root);
+			goto out;
+		}
+		fz->ctl = xreallocarray(fz->ctl, fz->nr_ctl + 1, sizeof(*fz->ctl));
+		fz->ctl[fz->nr_ctl++] = ctl;
+	}
+	if (glue_cgroup_write_thaw(fz->paused_v1, false) < 0) {
+		ck_err_set(err, errno, "thaw the paused cgroup %s under ptrace", fz->paused_v1);
+		goto out;
+	}
+	for (size_t i = first; i < fz->nr_ctl; i++)
+		if (parasite_seize_finish(fz->ctl[i], err) < 0)
+			goto out;
+	rc = glue_fault("seize", err);
+out:
+	glue_pstree_free(&t);
+	return rc;
+}
+
+/* The paused cgroup frozen again, its tasks still in their ptrace stops. */
+static int refreeze_paused(struct glue_freezer *fz, struct ck_err **err)
+{
+	struct glue_freezer tmp = { .cg = { .dir = fz->paused_v1, .v2 = false } };
+
+	if (cg_freeze(&tmp, err) < 0)
+		return ck_err_wrap(err, "pausing %s again", fz->paused_v1);
+	pr_info("cgroup %s is paused again", fz->paused_v1);
+	return 0;
+}
+
 static bool ctl_has(struct glue_freezer *fz, pid_t pid)
 {
 	for (size_t i = 0; i < fz->nr_ctl; i++)
@@ -158,6 +253,12 @@ static int freeze_ptrace(struct glue_freezer *fz, pid_t root, struct glue_pstree
 	snprintf(fz->desc, sizeof(fz->desc), "ptrace");
 	fz->t_start = glue_now_us();
 	fz->frozen = true;
+	fz->paused_v1 = paused_v1_dir(root);
+	if (fz->paused_v1) {
+		snprintf(fz->desc, sizeof(fz->desc), "ptrace, paused %s", fz->paused_v1);
+		if (seize_paused(fz, root, err) < 0)
+			return -1;
+	}
 	for (int round = 0;; round++) {
 		struct glue_pstree t = { 0 };
 		size_t added = 0;
@@ -299,6 +400,8 @@ int glue_thaw(struct glue_freezer *fz, bool leave_stopped, struct ck_err **err)
 		fz->guardian = NULL;
 		return rc;
 	}
+	if (fz->paused_v1 && !fz->killed && refreeze_paused(fz, err) < 0)
+		rc = -1; /* still released: the guardian re-freezes it when we exit */
 	for (size_t i = 0; i < fz->nr_ctl; i++) {
 		_cleanup_err_ struct ck_err *e2 = NULL;
 
@@ -310,6 +413,14 @@ int glue_thaw(struct glue_freezer *fz, bool leave_stopped, struct ck_err **err)
 		}
 	}
 	fz->t_thawed = glue_now_us();
+	if (fz->guardian && rc == 0) {
+		_cleanup_err_ struct ck_err *e3 = NULL;
+
+		if (glue_guardian_disarm(fz->guardian, &e3) < 0)
+			pr_warn("guardian: %s", e3->msg);
+	}
+	glue_guardian_stop(fz->guardian);
+	fz->guardian = NULL;
 	return rc;
 }
 
@@ -332,8 +443,15 @@ void glue_freezer_free(struct glue_freezer *fz)
 	free(fz->ctl);
 	glue_guardian_stop(fz->guardian);
 	glue_cgroup_free(&fz->cg);
+	free(fz->paused_v1);
 	glue_target_unlock(fz->locked);
 	free(fz);
+}
+
+/* see freezer.h */
+void glue_freezer_tree_killed(struct glue_freezer *fz)
+{
+	fz->killed = true;
 }
 
 /* see freezer.h */
