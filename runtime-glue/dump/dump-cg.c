@@ -13,7 +13,9 @@
  *
  * Values are read from ckpt's mounts of the hierarchies.  freezer.state is
  * written with its real perms (CRIU 4.2 writes garbage there) and the value
- * the container had: the dump stops it with ptrace, never with its freezer.
+ * the container had: the dump stops it with ptrace, never with its freezer;
+ * a paused one (FROZEN) is thawed under the ptrace stops meanwhile
+ * (proc/freezer.h) and recorded FROZEN, as CRIU does.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -28,6 +30,7 @@
 #include "proto/img.h"
 #include "proto/cgroup.pb-c.h"
 #include "runtime-glue/dump/dump-priv.h"
+#include "runtime-glue/proc/freezer.h"
 
 #define CG_MAX_CTLS 16
 
@@ -273,6 +276,8 @@ static void add_prop(struct dir_build *d, const char *dir, const char *name)
 	buf[n] = '\0';
 	while (n && buf[n - 1] == '\n')
 		buf[--n] = '\0';
+	if (!strcmp(name, "freezer.state") && glue_freezer_paused(dir))
+		snprintf(buf, sizeof(buf), "FROZEN");
 	if (!strcmp(name, "memory.oom_control")) {
 		/* "oom_kill_disable N\n...": the setting only */
 		char *sp = strchr(buf, ' '), *nl = strchr(buf, '\n');

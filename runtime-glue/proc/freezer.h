@@ -63,6 +63,16 @@ static inline void glue_freezer_freep(struct glue_freezer **fz)
 	*fz = NULL;
 }
 
+/* Whether @pid's cgroup is paused: its v1 freezer not THAWED, or its v2 cgroup.freeze 1. */
+bool glue_pid_paused(pid_t pid);
+
+/*
+ * Whether @dir (a v1 freezer directory) is a paused cgroup that this process
+ * has thawed under its ptrace stops right now: its freezer.state reads
+ * THAWED, but the user left it FROZEN, and that is the value a dump records.
+ */
+bool glue_freezer_paused(const char *dir);
+
 /*
  * The tree was killed (a final dump without --leave-running): a paused cgroup
  * is not frozen again on release (its dying tasks would keep it FREEZING).

@@ -297,22 +297,3 @@ fe_checkpoint() {
 	retry 100 0.1 counter_above "$((n0 + 2))"
 	status_ok
 }
-
-@test "a paused container: ckpt dump refuses it up front (it stays paused, untraced); through the front-end its DUMP goes to CRIU 4.2 with the reason logged, and restores" {
-	front_end
-	run_container
-	retry 100 0.1 counter_at_least 3
-	runc pause "$CTR"
-	ckpt_run -1 dump --cgroup "/sys/fs/cgroup/freezer/$CTR" --empty-ns net -D "$W/img/cli"
-	assert_output --partial "the container is paused"
-	[ "$(runc state "$CTR" | jq -r .status)" = paused ]
-	untraced "$CPID"
-	[ ! -e "$W/img/cli" ]
-	fe_checkpoint final
-	grep -q "DUMP handed to .*: a container ckpt does not dump itself: ckpt's check refuses it: .*the container is paused" "$W/work-final/ckpt-front-end.log"
-	grep -q "Dumping finished successfully" "$W/work-final/dump.log"
-	run -0 runc --criu "$FE" restore -d --bundle "$BUNDLE" --image-path "$W/img/final" --work-path "$W/workr" "$CTR" </dev/null 3>&-
-	local n0
-	n0=$(counter)
-	retry 100 0.1 counter_above "$n0"
-}
