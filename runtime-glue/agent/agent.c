@@ -470,7 +470,8 @@ int glue_agent_run(const struct glue_agent_conf *c, int ready_fd, struct ck_err 
 		pr_info("signal %d: stopping", (int)ck_stop_sig);
 	rc = 0;
 out_registry:
-	release_trackers(&a);
+	if (!a.handed_over)
+		release_trackers(&a);
 	registry_remove(&a);
 	if (a.lfd >= 0) {
 		_cleanup_free_ char *sock = xasprintf("%s/" GLUE_AGENT_SOCK, c->ckpt_dir);

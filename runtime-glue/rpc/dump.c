@@ -16,15 +16,21 @@
  *   ◄── {DUMP, success, dump{restored:false}}
  *
  * Anything ckpt does not implement goes to the real CRIU (rpc_delegate), and
- * the reason is logged: a plain tree (no namespaces of its own), a container
- * with ckpt's pre-copy agent (rpc_delegate stops it first), TCP, external
+ * the reason is logged: a plain tree (no namespaces of its own), TCP, external
  * unix sockets, file locks, lazy pages, a page server, `external` resources,
  * unix_sk_ino, inherit_fd at dump, join_ns, skip_mnt/enable_fs/auto_ext_mnt,
  * auto_dedup, an LSM profile, a manage_cgroups_mode, or a tree ckpt's check
  * refuses (seccomp filters, ttys, ...), which CRIU may still dump.
+ *
+ * A container with ckpt's pre-copy agent is dumped here too, on the agent's
+ * chain: the agent hands it over (rpc_agent_handover) and exits, its uffd
+ * holders keep tracking, and the dump's parent is the agent's latest layer,
+ * named relative to the images dir as CRIU resolves it.  An agent that does
+ * not answer leaves a full dump (and the container as it was).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,7 +42,7 @@
 #include "common/cleanup.h"
 #include "common/log.h"
 #include "common/xalloc.h"
-#include "runtime-glue/agent/client.h"
+#include "runtime-glue/rpc/agent-use.h"
 #include "runtime-glue/dump/predump.h"
 #include "runtime-glue/mem/layer.h"
 #include "runtime-glue/rpc/rpc-priv.h"
@@ -55,15 +61,6 @@ static bool has_own_ns(pid_t pid)
 			return true;
 	}
 	return false;
-}
-
-/* An entry for @pid in the agent registry (runtime-glue/agent/client.h). */
-static bool has_agent(pid_t pid)
-{
-	_cleanup_free_ char *p = xasprintf("%s/pid-%d", glue_agent_registry(), (int)pid);
-	struct stat st;
-
-	return lstat(p, &st) == 0;
 }
 
 /* The container options of the request (ext_mnt pairs point into the request). */
@@ -101,11 +98,6 @@ bool rpc_dump_is_ours(struct rpc_session *s, char *why, size_t why_len)
 	if (!has_own_ns(pid))
 		snprintf(why, why_len, "pid %d is not a container (ckpt's own namespaces)",
 			 (int)pid);
-	else if (has_agent(pid))
-		snprintf(
-			why, why_len,
-			"pid %d has ckpt's pre-copy agent (its chain is not continued by ckpt's final dump yet)",
-			(int)pid);
 	else if (FLAG(tcp_established) || FLAG(ext_unix_sk) || FLAG(file_locks) ||
 		 FLAG(lazy_pages) || ro->ps || ro->n_external || ro->n_unix_sk_ino ||
 		 ro->n_inherit_fd || ro->n_join_ns || ro->n_skip_mnt || ro->n_enable_fs ||
@@ -189,11 +181,68 @@ static void log_error(const struct ck_err *err)
 	ck_log(CK_LOG_ERROR, "Error: %s", m);
 }
 
+/* @to as a path relative to directory @from (both absolute), as CRIU resolves a parent. */
+static char *rel_path(const char *from, const char *to)
+{
+	char a[PATH_MAX], b[PATH_MAX];
+	size_t common = 0, i;
+	char *out;
+
+	if (!realpath(from, a) || !realpath(to, b))
+		return xstrdup(to);
+	for (i = 0; a[i] && a[i] == b[i]; i++)
+		if (a[i] == '/')
+			common = i;
+	if (!a[i] && (b[i] == '/' || !b[i]))
+		common = i; /* @from is a prefix of @to */
+	out = xstrdup("");
+	for (const char *p = a + common; *p; p++)
+		if (*p == '/') {
+			char *n = xasprintf("%s../", out);
+
+			free(out);
+			out = n;
+		}
+	{
+		char *n = xasprintf("%s%s", out, b[common] == '/' ? b + common + 1 : b + common);
+
+		free(out);
+		out = n;
+	}
+	return out;
+}
+
+/*
+ * The agent's chain, when the container has an agent: *prev (its latest,
+ * relative to the images dir) and *tracker.  An agent that fails to hand
+ * over leaves a full dump: logged, not an error.
+ */
+static void agent_chain(struct rpc_session *s, char **prev, int *tracker)
+{
+	_cleanup_err_ struct ck_err *err = NULL;
+	_cleanup_free_ char *latest = NULL, *tname = NULL;
+	int r = rpc_agent_handover(s, &latest, &tname, &err);
+
+	if (r < 0) {
+		_cleanup_free_ char *m = ck_err_str(err);
+
+		pr_warn("%s: the final dump is a full one", m);
+		return;
+	}
+	if (r == 0)
+		return;
+	if (s->req->opts->parent_img)
+		pr_info("parent_img %s is not used: the final dump continues the agent's chain",
+			s->req->opts->parent_img);
+	*prev = rel_path(s->images_dir, latest);
+	*tracker = tname ? glue_tracker_lookup(tname) : -1;
+}
+
 /* see rpc-priv.h */
 int rpc_dump(struct rpc_session *s)
 {
 	_cleanup_err_ struct ck_err *err = NULL;
-	_cleanup_free_ char *aside = NULL;
+	_cleanup_free_ char *aside = NULL, *agent_prev = NULL;
 	const CriuOpts *ro = s->req->opts;
 	CriuResp resp = CRIU_RESP__INIT;
 	CriuDumpResp dr = CRIU_DUMP_RESP__INIT;
@@ -215,6 +264,9 @@ int rpc_dump(struct rpc_session *s)
 	o.prev_dir = ro->parent_img;
 	o.track_mem = ro->has_track_mem && ro->track_mem;
 	o.tracker = -1;
+	agent_chain(s, &agent_prev, &o.tracker);
+	if (agent_prev)
+		o.prev_dir = agent_prev;
 	o.restorable = true;
 	o.shell_job = ro->has_shell_job && ro->shell_job;
 	o.kill_after = !leave;
