@@ -188,8 +188,23 @@ static char *rel_path(const char *from, const char *to)
 	size_t common = 0, i;
 	char *out;
 
-	if (!realpath(from, a) || !realpath(to, b))
+	if (!realpath(to, b))
 		return xstrdup(to);
+	if (!realpath(from, a)) {
+		/* the images dir is moved aside until the layer is written: its parent */
+		_cleanup_free_ char *d = xstrdup(from);
+		char *slash = strrchr(d, '/');
+		char pa[PATH_MAX];
+
+		if (!slash || slash == d)
+			return xstrdup(to);
+		*slash = '\0';
+		if (!realpath(d, pa) || strlen(pa) + strlen(slash + 1) + 2 > sizeof(a))
+			return xstrdup(to);
+		strcpy(a, pa);
+		strcat(a, "/");
+		strcat(a, slash + 1);
+	}
 	for (i = 0; a[i] && a[i] == b[i]; i++)
 		if (a[i] == '/')
 			common = i;

@@ -2,9 +2,10 @@
 /*
  * ctr-mem: the memory-writing process of the container tests (built static,
  * copied into a busybox rootfs).  MiB of anonymous memory (argv[1], default
- * 256) hold a pattern; every 20 ms a round rewrites every 61st page (shifted by
- * the round) with the round's pattern, and every 10 rounds every page is
- * checked against the round that last wrote it.  After each check the status
+ * 256) hold a pattern; every 20 ms a round rewrites the next 64 pages (a
+ * stripe moving through the memory, about 12 MiB a second) with the round's
+ * pattern, and every 100 rounds every page is checked against the round that
+ * last wrote it.  After each check the status
  * file (argv[2], default /tmp/status) gets "ROUND OK" or "ROUND BAD", written
  * to a temporary name and renamed.  The round lives in memory only, so after
  * a restore it continues from the dumped value.
@@ -71,11 +72,13 @@ int main(int argc, char **argv)
 		fill(mem + i * (PAGE / 8), i, 0);
 	for (;;) {
 		round++;
-		for (size_t i = round % 61; i < npages; i += 61) {
+		for (size_t k = 0; k < 64; k++) {
+			size_t i = (round * 64 + k) % npages;
+
 			gen[i] = (uint32_t)round;
 			fill(mem + i * (PAGE / 8), i, gen[i]);
 		}
-		if (round % 10 == 0) {
+		if (round % 100 == 0) {
 			for (size_t i = 0; i < npages && ok; i++)
 				ok = check(mem + i * (PAGE / 8), i, gen[i]) == 0;
 			status(path, round, ok);
