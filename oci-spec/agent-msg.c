@@ -13,10 +13,8 @@
 #include "oci-spec/oci-spec.h"
 
 static const char *const cmd_names[] = {
-	[OCI_AGENT_STATUS] = "status",
-	[OCI_AGENT_LAYER] = "layer",
-	[OCI_AGENT_FINAL] = "final",
-	[OCI_AGENT_STOP] = "stop",
+	[OCI_AGENT_STATUS] = "status",     [OCI_AGENT_LAYER] = "layer",
+	[OCI_AGENT_FINAL] = "final",       [OCI_AGENT_STOP] = "stop",
 	[OCI_AGENT_HANDOVER] = "handover",
 };
 

@@ -188,23 +188,8 @@ static char *rel_path(const char *from, const char *to)
 	size_t common = 0, i;
 	char *out;
 
-	if (!realpath(to, b))
+	if (!realpath(from, a) || !realpath(to, b))
 		return xstrdup(to);
-	if (!realpath(from, a)) {
-		/* the images dir is moved aside until the layer is written: its parent */
-		_cleanup_free_ char *d = xstrdup(from);
-		char *slash = strrchr(d, '/');
-		char pa[PATH_MAX];
-
-		if (!slash || slash == d)
-			return xstrdup(to);
-		*slash = '\0';
-		if (!realpath(d, pa) || strlen(pa) + strlen(slash + 1) + 2 > sizeof(a))
-			return xstrdup(to);
-		strcpy(a, pa);
-		strcat(a, "/");
-		strcat(a, slash + 1);
-	}
 	for (i = 0; a[i] && a[i] == b[i]; i++)
 		if (a[i] == '/')
 			common = i;
@@ -246,6 +231,18 @@ static void agent_chain(struct rpc_session *s, char **prev, int *tracker)
 	}
 	if (r == 0)
 		return;
+	{
+		char a[PATH_MAX], b[PATH_MAX];
+		size_t n;
+
+		if (realpath(s->images_dir, a) && realpath(latest, b) &&
+		    !strncmp(a, b, (n = strlen(a))) && b[n] == '/') {
+			/* Podman's images dir is <bundle>/checkpoint, the agent's default dir */
+			pr_warn("the agent's layers (%s) are inside the images dir %s, which this dump replaces: a full dump (give the agent another org.ckpt.dir)",
+				latest, s->images_dir);
+			return;
+		}
+	}
 	if (s->req->opts->parent_img)
 		pr_info("parent_img %s is not used: the final dump continues the agent's chain",
 			s->req->opts->parent_img);
@@ -264,6 +261,7 @@ int rpc_dump(struct rpc_session *s)
 	struct glue_mem_opts o = { 0 };
 	struct glue_mem_result res;
 	bool leave = ro->has_leave_running && ro->leave_running;
+	int agent_tracker = -1;
 	int rc;
 
 	rpc_consume(s);
@@ -271,6 +269,8 @@ int rpc_dump(struct rpc_session *s)
 		goto fail;
 	close(s->imgfd);
 	s->imgfd = -1;
+	/* before the images dir is moved aside: the agent's chain may be named relative to it */
+	agent_chain(s, &agent_prev, &agent_tracker);
 	if (rpc_move_aside(s->images_dir, &aside, &err) < 0)
 		goto fail;
 	o.target.pid = s->pid;
@@ -278,8 +278,7 @@ int rpc_dump(struct rpc_session *s)
 	o.images_dir = s->images_dir;
 	o.prev_dir = ro->parent_img;
 	o.track_mem = ro->has_track_mem && ro->track_mem;
-	o.tracker = -1;
-	agent_chain(s, &agent_prev, &o.tracker);
+	o.tracker = agent_tracker;
 	if (agent_prev)
 		o.prev_dir = agent_prev;
 	o.restorable = true;
