@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/file.h"
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "runtime-glue/rpc/agent-use.h"
@@ -181,37 +182,6 @@ static void log_error(const struct ck_err *err)
 	ck_log(CK_LOG_ERROR, "Error: %s", m);
 }
 
-/* @to as a path relative to directory @from (both absolute), as CRIU resolves a parent. */
-static char *rel_path(const char *from, const char *to)
-{
-	char a[PATH_MAX], b[PATH_MAX];
-	size_t common = 0, i;
-	char *out;
-
-	if (!realpath(from, a) || !realpath(to, b))
-		return xstrdup(to);
-	for (i = 0; a[i] && a[i] == b[i]; i++)
-		if (a[i] == '/')
-			common = i;
-	if (!a[i] && (b[i] == '/' || !b[i]))
-		common = i; /* @from is a prefix of @to */
-	out = xstrdup("");
-	for (const char *p = a + common; *p; p++)
-		if (*p == '/') {
-			char *n = xasprintf("%s../", out);
-
-			free(out);
-			out = n;
-		}
-	{
-		char *n = xasprintf("%s%s", out, b[common] == '/' ? b + common + 1 : b + common);
-
-		free(out);
-		out = n;
-	}
-	return out;
-}
-
 /*
  * The agent's chain, when the container has an agent: *prev (its latest,
  * relative to the images dir) and *tracker.  An agent that fails to hand
@@ -246,7 +216,7 @@ static void agent_chain(struct rpc_session *s, char **prev, int *tracker)
 	if (s->req->opts->parent_img)
 		pr_info("parent_img %s is not used: the final dump continues the agent's chain",
 			s->req->opts->parent_img);
-	*prev = rel_path(s->images_dir, latest);
+	*prev = ck_path_relative(s->images_dir, latest);
 	*tracker = tname ? glue_tracker_lookup(tname) : -1;
 }
 

@@ -338,7 +338,7 @@ pre_dump() {
 	pre_dump 2
 	grep -q "parent_img ../pre1 is not used" "$W/work2/dump.log"
 	# the agent's chain continues from the layer it wrote into pre1
-	[ "$(readlink "$W/img/pre2/parent")" = "$W/img/pre1" ]
+	[ "$(readlink "$W/img/pre2/parent")" = ../pre1 ]
 	run -0 "$CKPT" agent status --bundle "$BUNDLE" --json
 	echo "$output" | jq -e --arg d "$W/img/pre2" '.latest == $d'
 	[ "$(ctr_status)" = running ]
@@ -352,7 +352,11 @@ pre_dump() {
 	[ ! -e "$CKPT_AGENT_REGISTRY/pid-$CPID" ]
 	local before
 	before=$(cut -d' ' -f1 "$BUNDLE/rootfs/tmp/status")
-	run -0 runc --criu "$W/bin/criu" restore -d --bundle "$BUNDLE" --image-path "$W/img/final" --work-path "$W/workr" "$CTR" </dev/null 3>&-
+	run runc --criu "$W/bin/criu" restore -d --bundle "$BUNDLE" --image-path "$W/img/final" --work-path "$W/workr" "$CTR" </dev/null 3>&-
+	[ "$status" = 0 ] || {
+		grep -iE 'error' "$W/workr/restore.log" >&2
+		fail "runc restore: $output"
+	}
 	[ "$(ctr_status)" = running ]
 	retry 100 0.1 bash -c "[ \$(cut -d' ' -f1 '$BUNDLE/rootfs/tmp/status') -gt $((before + 2)) ]"
 	run -0 cat "$BUNDLE/rootfs/tmp/status"
