@@ -10,18 +10,16 @@
 # counter continues from the dumped value.
 
 load helpers
+load ctr-helpers
 
 setup() {
 	requires root runc criu4
-	[ -x /bin/busybox ] || skip "test requires busybox (busybox-static)"
 	[ -x "$VICTIMS/static/ctr-mem" ] || fail "build/tests/victims/static/ctr-mem is built by make test-bins"
 	W="$BATS_TEST_TMPDIR"
 	BUNDLE="$W/bundle"
-	mkdir -p "$BUNDLE/rootfs/bin" "$BUNDLE/rootfs/tmp" "$W/img" "$W/bin"
-	cp /bin/busybox "$BUNDLE/rootfs/bin/"
+	mkdir -p "$W/img" "$W/bin"
+	busybox_bundle "$BUNDLE" sh
 	cp "$VICTIMS/static/ctr-mem" "$BUNDLE/rootfs/bin/"
-	ln -s busybox "$BUNDLE/rootfs/bin/sh"
-	(cd "$BUNDLE" && runc spec)
 	CTR="ctagent-$$-$BATS_TEST_NUMBER"
 	export CKPT_AGENT_REGISTRY="$W/agents"
 	# build/criu's swrk behind `runc --criu`, the real CRIU 4.2 as criu.real for RESTORE

@@ -14,17 +14,14 @@
 # while the tree was being stopped: ckpt does not write zombies yet and says "dump again".
 
 load helpers
+load ctr-helpers
 
 setup() {
 	requires root runc criu4
-	[ -x /bin/busybox ] || skip "test requires busybox (busybox-static)"
 	W="$BATS_TEST_TMPDIR"
 	BUNDLE="$W/bundle"
-	mkdir -p "$BUNDLE/rootfs/bin" "$BUNDLE/rootfs/tmp" "$W/img" "$W/work"
-	cp /bin/busybox "$BUNDLE/rootfs/bin/"
-	local c
-	for c in sh sleep cat; do ln -s busybox "$BUNDLE/rootfs/bin/$c"; done
-	(cd "$BUNDLE" && runc spec)
+	mkdir -p "$W/img" "$W/work"
+	busybox_bundle "$BUNDLE" sh sleep cat
 	CTR="ctdump-$$-$BATS_TEST_NUMBER"
 }
 
@@ -56,20 +53,6 @@ run_container() {
 	[ "$CPID" -gt 0 ]
 }
 
-counter() {
-	cat "$BUNDLE/rootfs/tmp/n" 2>/dev/null || echo 0
-}
-
-# counter_at_least N
-counter_at_least() {
-	[ "$(counter)" -ge "$1" ]
-}
-
-# counter_above N
-counter_above() {
-	[ "$(counter)" -gt "$1" ]
-}
-
 # nspid PID: the pid in the innermost namespace.
 nspid() {
 	awk '/^NSpid:/ {print $NF}' "/proc/$1/status"
@@ -85,17 +68,6 @@ sleeper() {
 		fi
 	done
 	return 1
-}
-
-# ext_mnts: the --ext-mnt list runc's DUMP sends for this container (container-dump.md 1.3):
-# every cgroup v1 bind keyed by its mount point, the masked /proc files by /dev/null.
-ext_mnts() {
-	local mp fs
-	EXT=()
-	while read -r mp fs; do
-		[ "$fs" != cgroup ] || EXT+=(--ext-mnt "$mp:$mp")
-		case "$mp" in /proc/keys | /proc/timer_list) EXT+=(--ext-mnt "$mp:/dev/null") ;; esac
-	done < <(awk '{for (i = 7; $i != "-"; i++); print $5, $(i + 1)}' "/proc/$CPID/mountinfo")
 }
 
 # ctr_dump: ckpt's dump of the container, as runc would ask for it, into $W/img.

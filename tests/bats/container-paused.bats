@@ -14,17 +14,14 @@
 
 load helpers
 load restore-helpers
+load ctr-helpers
 
 setup() {
 	requires root runc criu4
-	[ -x /bin/busybox ] || skip "test requires busybox (busybox-static)"
 	W="$BATS_TEST_TMPDIR"
 	BUNDLE="$W/bundle"
-	mkdir -p "$BUNDLE/rootfs/bin" "$BUNDLE/rootfs/tmp" "$W/img" "$W/bin"
-	cp /bin/busybox "$BUNDLE/rootfs/bin/"
-	local c
-	for c in sh sleep cat; do ln -s busybox "$BUNDLE/rootfs/bin/$c"; done
-	(cd "$BUNDLE" && runc spec)
+	mkdir -p "$W/img" "$W/bin"
+	busybox_bundle "$BUNDLE" sh sleep cat
 	jq --arg c 'sleep 1000 & i=0; while :; do i=$((i+1)); echo $i > /tmp/n; sleep 0.1; done' \
 		'.process.terminal = false | .root.readonly = false | .process.args = ["/bin/sh", "-c", $c]' \
 		"$BUNDLE/config.json" >"$BUNDLE/config.new"
@@ -58,18 +55,6 @@ run_paused() {
 	N0=$(counter)
 }
 
-counter() {
-	cat "$BUNDLE/rootfs/tmp/n" 2>/dev/null || echo 0
-}
-
-counter_at_least() {
-	[ "$(counter)" -ge "$1" ]
-}
-
-counter_above() {
-	[ "$(counter)" -gt "$1" ]
-}
-
 # still_paused: runc and the freezer say paused, nothing traces the init, the counter has
 # not moved since the pause (the tree never ran).
 still_paused() {
@@ -77,16 +62,6 @@ still_paused() {
 	[ "$(cat "$FZ/freezer.state")" = FROZEN ]
 	untraced "$CPID"
 	[ "$(counter)" = "$N0" ]
-}
-
-# ext_mnts: the --ext-mnt list runc's DUMP sends (container-dump.md 1.3), into EXT.
-ext_mnts() {
-	local mp fs
-	EXT=()
-	while read -r mp fs; do
-		[ "$fs" != cgroup ] || EXT+=(--ext-mnt "$mp:$mp")
-		case "$mp" in /proc/keys | /proc/timer_list) EXT+=(--ext-mnt "$mp:/dev/null") ;; esac
-	done < <(awk '{for (i = 7; $i != "-"; i++); print $5, $(i + 1)}' "/proc/$CPID/mountinfo")
 }
 
 # fe_checkpoint NAME [ARGS...]: runc checkpoint through the front-end into $W/img/NAME.
