@@ -95,12 +95,13 @@ static int do_layer(struct agent *a, const struct oci_agent_req *req, struct oci
  */
 static int do_handover(struct agent *a, struct oci_agent_reply *rep, struct ck_err **err)
 {
-	if (!a->nr_chain)
-		return ck_err_set(err, ENOENT, "no layer yet: nothing to hand over");
-	do_status(a, rep);
+	/* without a layer it still steps aside: the front-end then makes a full dump */
 	a->state = AG_STOPPING;
-	a->handed_over = true;
 	glue_target_unlock(a->c->init_pid);
+	if (!a->nr_chain)
+		return ck_err_set(err, ENOENT, "no layer yet: nothing to hand over (stopping)");
+	do_status(a, rep);
+	a->handed_over = true;
 	pr_info("handover: the front-end's final dump continues the chain from %s", rep->latest);
 	return 0;
 }
