@@ -10,13 +10,16 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "common/cleanup.h"
 #include "common/err.h"
 #include "common/file.h"
+#include "common/xalloc.h"
 
 /* see file.h */
 const char *ck_file_kind(mode_t mode)
@@ -221,4 +224,50 @@ void ck_empty_dir_fd(int fd)
 		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
 			unlinkat(dirfd(d), de->d_name, 0);
 	closedir(d);
+}
+
+/* realpath(@path), or realpath of its parent + its last component when @path does not exist. */
+static bool resolve(const char *path, char out[PATH_MAX])
+{
+	_cleanup_free_ char *d = xstrdup(path);
+	char *slash = strrchr(d, '/');
+	char pa[PATH_MAX];
+
+	if (realpath(path, out))
+		return true;
+	if (!slash || slash == d)
+		return false;
+	*slash = '\0';
+	if (!realpath(d, pa) || strlen(pa) + strlen(slash + 1) + 2 > PATH_MAX)
+		return false;
+	strcpy(out, pa);
+	strcat(out, "/");
+	strcat(out, slash + 1);
+	return true;
+}
+
+/* see file.h */
+char *ck_path_relative(const char *from, const char *to)
+{
+	char a[PATH_MAX], b[PATH_MAX];
+	size_t common = 0, i, ups = 0;
+	char *out, *p;
+
+	if (!resolve(from, a) || !realpath(to, b))
+		return xstrdup(to);
+	for (i = 0; a[i] && a[i] == b[i]; i++)
+		if (a[i] == '/')
+			common = i;
+	if (!a[i] && (b[i] == '/' || !b[i]))
+		common = i; /* @from is a prefix of @to */
+	for (const char *q = a + common; *q; q++)
+		ups += *q == '/';
+	out = xmalloc(ups * 3 + strlen(b) + 2);
+	p = out;
+	for (size_t k = 0; k < ups; k++, p += 3)
+		memcpy(p, "../", 3);
+	strcpy(p, b[common] == '/' ? b + common + 1 : b + common);
+	if (!*out)
+		strcpy(out, ".");
+	return out;
 }

@@ -42,3 +42,11 @@ bool ck_same_dir(const char *path, int fd);
 
 /* Unlink every entry of the flat directory open as @fd, wherever it was moved to. */
 void ck_empty_dir_fd(int fd);
+
+/*
+ * @to as a path relative to the directory @from (CRIU resolves a layer's
+ * parent link against its images dir, and an absolute one breaks once the
+ * restore has changed its root).  @from may not exist yet (its parent must).
+ * Falls back to a copy of @to when either cannot be resolved.  Caller frees.
+ */
+char *ck_path_relative(const char *from, const char *to);

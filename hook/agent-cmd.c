@@ -56,6 +56,9 @@ static void print_reply(enum oci_agent_cmd cmd, const char *dir, const struct oc
 	case OCI_AGENT_STOP:
 		printf("agent of %s: stopped\n", dir);
 		break;
+	case OCI_AGENT_HANDOVER: /* the front-end's, not a verb of `ckpt agent` */
+		printf("agent of %s: handed over\n", dir);
+		break;
 	}
 }
 

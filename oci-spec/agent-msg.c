@@ -13,10 +13,9 @@
 #include "oci-spec/oci-spec.h"
 
 static const char *const cmd_names[] = {
-	[OCI_AGENT_STATUS] = "status",
-	[OCI_AGENT_LAYER] = "layer",
-	[OCI_AGENT_FINAL] = "final",
-	[OCI_AGENT_STOP] = "stop",
+	[OCI_AGENT_STATUS] = "status",     [OCI_AGENT_LAYER] = "layer",
+	[OCI_AGENT_FINAL] = "final",       [OCI_AGENT_STOP] = "stop",
+	[OCI_AGENT_HANDOVER] = "handover",
 };
 
 /* see agent-msg.h */
@@ -173,7 +172,7 @@ int oci_agent_req_decode(const char *buf, size_t len, struct oci_agent_req *out,
 	if (i == sizeof(cmd_names) / sizeof(cmd_names[0])) {
 		ck_err_set(
 			err, EINVAL,
-			"agent request: field \"cmd\": unknown command \"%s\" (status, layer, final, stop)",
+			"agent request: field \"cmd\": unknown command \"%s\" (status, layer, final, stop, handover)",
 			cmd);
 		goto fail;
 	}

@@ -19,6 +19,7 @@ enum oci_agent_cmd {
 	OCI_AGENT_LAYER,
 	OCI_AGENT_FINAL,
 	OCI_AGENT_STOP,
+	OCI_AGENT_HANDOVER, /* the front-end's final dump takes over the chain (docs/agent.md) */
 };
 
 struct oci_agent_req {

@@ -59,6 +59,23 @@ int parasite_seize(pid_t pid, unsigned int flags, struct parasite_ctl **out, str
 	__attribute__((warn_unused_result));
 
 /*
+ * parasite_seize() in two steps, for a process whose threads cannot take the
+ * trap yet (frozen by a cgroup v1 freezer: a frozen thread enters the ptrace
+ * stop only once thawed, and must not run before it is in it):
+ *
+ *	parasite_seize_start()   PTRACE_SEIZE + PTRACE_INTERRUPT every thread, no wait
+ *	(the caller thaws)       the pending trap is taken before any user code runs
+ *	parasite_seize_finish()  wait for every trap, save the state, catch new threads
+ *
+ * After a failed finish the handle is still to be freed (parasite_ctl_free()
+ * detaches).  parasite_seize() is start + finish.
+ */
+int parasite_seize_start(pid_t pid, unsigned int flags, struct parasite_ctl **out,
+			 struct ck_err **err) __attribute__((warn_unused_result));
+int parasite_seize_finish(struct parasite_ctl *ctl, struct ck_err **err)
+	__attribute__((warn_unused_result));
+
+/*
  * Undo everything and detach: unmap the blob and any scratch mapping still
  * mapped, restore the leader's registers, FPU state and signal mask, and detach
  * every thread.  A syscall that was interrupted by the seize restarts

@@ -45,3 +45,11 @@ $(BUILD)/tests/tools/mnt-dump: $(BUILD)/tests/tools/mnt-dump.o $(CKPT_LIBS)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(HOST_LDFLAGS) -o $@ $< $(CKPT_LIBS) $(PKG_LIBS) -lpthread
 test-bins: $(BUILD)/tests/tools/mnt-dump
+
+# The same victims linked static, to run inside a busybox container's rootfs.
+$(BUILD)/tests/victims/static/%: tests/victims/%.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	@echo "  CC      $< (static)"
+	$(Q)$(CC) -D_GNU_SOURCE -std=gnu11 -O1 -g -Wall -Wextra -Werror -static -o $@ $<
+
+test-bins: $(BUILD)/tests/victims/static/ctr-mem

@@ -497,11 +497,11 @@ static void suspend_seccomp(struct parasite_ctl *ctl)
 }
 
 /* see parasite.h */
-int parasite_seize(pid_t pid, unsigned int flags, struct parasite_ctl **out, struct ck_err **err)
+int parasite_seize_start(pid_t pid, unsigned int flags, struct parasite_ctl **out,
+			 struct ck_err **err)
 {
 	struct parasite_ctl *ctl;
 	struct proc_status st;
-	size_t waited = 0;
 	bool added;
 
 	if (pid <= 0)
@@ -542,29 +542,59 @@ int parasite_seize(pid_t pid, unsigned int flags, struct parasite_ctl **out, str
 		parasite_ctl_free(ctl);
 		return -1;
 	}
+	/* every thread listed now is attached and interrupted; none is waited for yet */
+	if (scan_threads(ctl, &added, err) < 0) {
+		ck_err_wrap(err, "seize process %d", pid);
+		parasite_ctl_free(ctl);
+		return -1;
+	}
+	*out = ctl;
+	return 0;
+}
+
+/* see parasite.h */
+int parasite_seize_finish(struct parasite_ctl *ctl, struct ck_err **err)
+{
+	size_t waited = 0;
+	bool added;
+
 	/*
 	 * Threads can be created until every existing one is stopped: keep
 	 * scanning until a pass after all waits finds nothing new.
 	 */
 	do {
-		if (scan_threads(ctl, &added, err) < 0 || wait_new_threads(ctl, waited, err) < 0)
+		if (wait_new_threads(ctl, waited, err) < 0)
 			goto fail;
 		waited = ctl->nr_threads;
+		if (scan_threads(ctl, &added, err) < 0)
+			goto fail;
 	} while (added);
-	if (ctl->nr_threads == 0 || ctl->threads[0].tid != pid) {
-		ck_err_set(err, ESRCH, "process %d exited while being seized", pid);
+	if (ctl->nr_threads == 0 || ctl->threads[0].tid != ctl->pid) {
+		ck_err_set(err, ESRCH, "process %d exited while being seized", ctl->pid);
 		goto fail;
 	}
 	suspend_seccomp(ctl);
-	pr_debug("parasite: seized process %d: %zu thread(s)%s, seccomp %d%s", pid, ctl->nr_threads,
-		 ctl->was_stopped ? ", stopped" : "", ctl->seccomp_mode,
+	pr_debug("parasite: seized process %d: %zu thread(s)%s, seccomp %d%s", ctl->pid,
+		 ctl->nr_threads, ctl->was_stopped ? ", stopped" : "", ctl->seccomp_mode,
 		 ctl->seccomp_suspended ? " (suspended)" : "");
-	*out = ctl;
 	return 0;
 fail:
-	ck_err_wrap(err, "seize process %d", pid);
-	parasite_ctl_free(ctl);
-	return -1;
+	return ck_err_wrap(err, "seize process %d", ctl->pid);
+}
+
+/* see parasite.h */
+int parasite_seize(pid_t pid, unsigned int flags, struct parasite_ctl **out, struct ck_err **err)
+{
+	struct parasite_ctl *ctl;
+
+	if (parasite_seize_start(pid, flags, &ctl, err) < 0)
+		return -1;
+	if (parasite_seize_finish(ctl, err) < 0) {
+		parasite_ctl_free(ctl);
+		return -1;
+	}
+	*out = ctl;
+	return 0;
 }
 
 static void keep_first(struct ck_err **first, struct ck_err **e)

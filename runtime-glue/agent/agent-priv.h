@@ -31,6 +31,7 @@ struct agent {
 	bool have_prev;
 	uint64_t prev_written;
 	uint64_t next_at; /* µs (glue_now_us) of the next layer */
+	bool handed_over; /* exit leaving the uffd holders to the front-end's dump */
 };
 
 const char *agent_state_name(enum agent_state s);

@@ -86,6 +86,26 @@ static int do_layer(struct agent *a, const struct oci_agent_req *req, struct oci
 	return 0;
 }
 
+/*
+ * The front-end's DUMP takes the chain over (docs/agent.md "Handover"): the
+ * agent answers with its latest layer, gives up the init's lock, and exits
+ * without stopping the uffd holders, which keep the written-page state for
+ * the final dump as they do between two `ckpt pre-dump` runs.  No freeze of
+ * its own can meet the dump's: it takes no layer after this reply.
+ */
+static int do_handover(struct agent *a, struct oci_agent_reply *rep, struct ck_err **err)
+{
+	/* without a layer it still steps aside: the front-end then makes a full dump */
+	a->state = AG_STOPPING;
+	glue_target_unlock(a->c->init_pid);
+	if (!a->nr_chain)
+		return ck_err_set(err, ENOENT, "no layer yet: nothing to hand over (stopping)");
+	do_status(a, rep);
+	a->handed_over = true;
+	pr_info("handover: the front-end's final dump continues the chain from %s", rep->latest);
+	return 0;
+}
+
 /* see agent-priv.h */
 void agent_serve(struct agent *a)
 {
@@ -119,6 +139,9 @@ void agent_serve(struct agent *a)
 		break;
 	case OCI_AGENT_STOP:
 		a->state = AG_STOPPING;
+		break;
+	case OCI_AGENT_HANDOVER:
+		do_handover(a, &rep, &err);
 		break;
 	}
 reply:

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/file.h"
 #include "common/log.h"
 #include "common/stop.h"
 #include "common/xalloc.h"
@@ -189,8 +190,9 @@ int agent_take_layer(struct agent *a, const char *dir, bool final, bool leave_fr
 	} else {
 		path = next_dir(a, &n);
 	}
+	/* relative, as CRIU resolves it (an absolute link breaks inside the restore's root) */
 	if (latest && !rebase)
-		prev = latest->external || dir ? xstrdup(latest->dir)
+		prev = latest->external || dir ? ck_path_relative(path, latest->dir)
 					       : xasprintf("../%u", latest->n);
 	o.target.pid = a->c->init_pid;
 	o.target.cgroup = a->cg.dir;
@@ -474,7 +476,8 @@ int glue_agent_run(const struct glue_agent_conf *c, int ready_fd, struct ck_err 
 		pr_info("signal %d: stopping", (int)ck_stop_sig);
 	rc = 0;
 out_registry:
-	release_trackers(&a);
+	if (!a.handed_over)
+		release_trackers(&a);
 	registry_remove(&a);
 	if (a.lfd >= 0) {
 		_cleanup_free_ char *sock = xasprintf("%s/" GLUE_AGENT_SOCK, c->ckpt_dir);

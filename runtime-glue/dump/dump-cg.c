@@ -13,7 +13,9 @@
  *
  * Values are read from ckpt's mounts of the hierarchies.  freezer.state is
  * written with its real perms (CRIU 4.2 writes garbage there) and the value
- * the container had: the dump stops it with ptrace, never with its freezer.
+ * the container had: the dump stops it with ptrace, never with its freezer;
+ * a paused one (FROZEN) is thawed under the ptrace stops meanwhile
+ * (proc/freezer.h) and recorded FROZEN, as CRIU does.
  *
  * Reading the ~25 files per dir is most of cgroup.img's cost, so the files of
  * the root task's set are read once before the freeze (glue_cg_pre_read())
@@ -39,6 +41,7 @@
 #include "proto/mnt.pb-c.h"
 #include "runtime-glue/dump/dump-mnt.h"
 #include "runtime-glue/dump/dump-priv.h"
+#include "runtime-glue/proc/freezer.h"
 #include "runtime-glue/proc/pstree.h"
 
 #define CG_MAX_CTLS 16
@@ -311,6 +314,8 @@ static bool read_prop(const char *dir, const char *name, char **val, struct stat
 	buf[n] = '\0';
 	while (n && buf[n - 1] == '\n')
 		buf[--n] = '\0';
+	if (!strcmp(name, "freezer.state") && glue_freezer_paused(dir))
+		snprintf(buf, sizeof(buf), "FROZEN");
 	if (!strcmp(name, "memory.oom_control")) {
 		/* "oom_kill_disable N\n...": the setting only */
 		char *sp = strchr(buf, ' '), *nl = strchr(buf, '\n');

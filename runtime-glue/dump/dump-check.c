@@ -354,43 +354,6 @@ static void check_vmas(const struct glue_task *t, struct problems *p)
 	glue_vmas_free(&vmas);
 }
 
-/* "freezer.state FROZEN" / "cgroup.freeze 1" when @pid's cgroup is frozen, else NULL. */
-static const char *paused(pid_t pid)
-{
-	char path[64], line[512];
-	_cleanup_fclose_ FILE *f = NULL;
-
-	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
-	f = fopen(path, "re");
-	while (f && fgets(line, sizeof(line), f)) {
-		char *a = strchr(line, ':'), *b = a ? strchr(a + 1, ':') : NULL;
-		char file[PATH_MAX], val[32];
-		bool v2;
-
-		if (!b)
-			continue;
-		b[strcspn(b, "\n")] = '\0';
-		v2 = b == a + 1;
-		if (!v2 && strncmp(a + 1, "freezer:", 8))
-			continue;
-		if (v2)
-			snprintf(file, sizeof(file), "/sys/fs/cgroup/unified%s/cgroup.freeze",
-				 b + 1);
-		else
-			snprintf(file, sizeof(file), "/sys/fs/cgroup/freezer%s/freezer.state",
-				 b + 1);
-		if (v2 && access(file, F_OK) < 0)
-			snprintf(file, sizeof(file), "/sys/fs/cgroup%s/cgroup.freeze", b + 1);
-		if (glue_read_small(file, val, sizeof(val)) < 0)
-			continue;
-		if (v2 && val[0] == '1')
-			return "cgroup.freeze 1";
-		if (!v2 && strncmp(val, "THAWED", 6))
-			return "freezer.state FROZEN";
-	}
-	return NULL;
-}
-
 /*
  * Namespaces: a plain tree shares all of ckpt's.  A container (the root task
  * has namespaces of its own) may have its own pid, mnt, ipc and uts
@@ -453,16 +416,7 @@ static void check_ns(const struct glue_pstree *tree, const struct glue_task *t,
 				add_problem(p, "pid %d: %s", (int)t->pid, e->msg);
 			break;
 		}
-		case GLUE_NS_PID: {
-			const char *why = paused(t->pid);
-
-			if (why)
-				add_problem(
-					p,
-					"pid %d: the container is paused (%s): a paused container is not supported yet (its tasks cannot be stopped with ptrace)",
-					(int)t->pid, why);
-			break;
-		}
+		case GLUE_NS_PID: /* paused too: proc/freezer.c seizes it and leaves it paused */
 		case GLUE_NS_UTS:
 			break;
 		case GLUE_NS_IPC: {

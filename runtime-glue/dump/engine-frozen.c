@@ -150,6 +150,7 @@ int glue_engine_kill_tree(struct engine *e, struct ck_err **err)
 		return -1;
 	e->res->st.frozen_us = glue_freezer_frozen_us(e->fz);
 	e->killed = true;
+	glue_freezer_tree_killed(e->fz);
 	glue_progress_phase(e->prog, "killed");
 	if (glue_thaw(e->fz, false, &e2) < 0)
 		pr_debug("release after kill: %s", e2->msg);

@@ -19,19 +19,26 @@
 #include "parasite/parasite.h"
 #include "runtime-glue/fault.h"
 #include "runtime-glue/proc/lock.h"
+#include "runtime-glue/proc/cgroup-probe.h"
 #include "runtime-glue/proc/freezer.h"
 #include "runtime-glue/proc/guardian.h"
 
 #define FREEZE_TIMEOUT_US (10ULL * 1000 * 1000)
 #define MAX_SEIZE_ROUNDS  16
 
+/* The paused cgroup thawed under our ptrace stops right now, or NULL (see freezer.h). */
+static const char *paused_thawed;
+
 struct glue_freezer {
 	bool cgroup_mode;
 	struct glue_cgroup cg;
 	bool was_frozen; /* the cgroup was frozen before us: leave it so */
 	bool frozen;
+	bool killed; /* the tree was killed: a paused cgroup is not frozen again */
 	struct glue_guardian *guardian;
 	/* ptrace mode */
+	char *paused; /* the cgroup of a paused tree, thawed under our ptrace stops */
+	bool paused_v2;
 	size_t nr_ctl;
 	struct parasite_ctl **ctl;
 	uint64_t t_start, t_frozen, t_thawed;
@@ -144,6 +151,177 @@ static int freeze_cgroup(struct glue_freezer *fz, struct glue_pstree *tree, stru
 	return 0;
 }
 
+/*
+ * The cgroup that holds @pid paused, or NULL: its v1 freezer when FROZEN or
+ * FREEZING (`runc pause`), else its v2 cgroup when cgroup.freeze is 1.  A
+ * paused task must not run, yet a remote call needs it to: a v1 frozen task
+ * takes no ptrace trap at all, and a v2 frozen one goes back to its freezer
+ * trap when continued.  So such a tree is seized first and thawed under its
+ * ptrace stops (seize_paused).
+ */
+static char *paused_dir(pid_t pid, bool *v2)
+{
+	_cleanup_free_ char *path = xasprintf("/proc/%d/cgroup", (int)pid);
+	_cleanup_free_ char *line = NULL, *v1mnt = NULL, *v2mnt = NULL, *v2dir = NULL;
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	_cleanup_err_ struct ck_err *e = NULL;
+	size_t cap = 0;
+	char buf[32];
+
+	v1mnt = glue_cgroup_mount(1, &e);
+	ck_err_free(&e);
+	v2mnt = glue_cgroup_mount(2, &e);
+	while (f && getline(&line, &cap, f) > 0) {
+		char *a = strchr(line, ':'), *b = a ? strchr(a + 1, ':') : NULL;
+		char *dir;
+
+		if (!b)
+			continue;
+		*b++ = '\0';
+		b[strcspn(b, "\n")] = '\0';
+		if (!strcmp(b, "/"))
+			continue;
+		if (!a[1] && v2mnt && !v2dir)
+			v2dir = xasprintf("%s%s", v2mnt, b);
+		if (strcmp(a + 1, "freezer") || !v1mnt)
+			continue;
+		dir = xasprintf("%s%s", v1mnt, b);
+		if (read_small(dir, "freezer.state", buf, sizeof(buf)) == 0 &&
+		    strncmp(buf, "THAWED", 6)) {
+			*v2 = false;
+			return dir;
+		}
+		free(dir);
+	}
+	if (v2dir && read_small(v2dir, "cgroup.freeze", buf, sizeof(buf)) == 0 && buf[0] == '1') {
+		*v2 = true;
+		return steal_ptr(&v2dir);
+	}
+	return NULL;
+}
+
+/*
+ * Seize the tasks of @t (a tree that cannot change: it is paused), frozen as
+ * they are: each is attached and interrupted, the guardian is armed to
+ * re-freeze, the cgroup is thawed and each task takes its pending trap before
+ * any user code runs.  glue_thaw() freezes the cgroup again before detaching.
+ */
+static int seize_paused(struct glue_freezer *fz, const struct glue_pstree *t, struct ck_err **err)
+{
+	size_t first = fz->nr_ctl;
+
+	pr_info("cgroup %s is paused (%s): seizing its tasks frozen, thawing it under their ptrace stops; it is frozen again before they are released",
+		fz->paused, fz->paused_v2 ? "v2 cgroup.freeze" : "v1 freezer");
+	snprintf(fz->desc, sizeof(fz->desc), "ptrace, paused %s", fz->paused);
+	fz->guardian = glue_guardian_start(err);
+	if (!fz->guardian ||
+	    glue_guardian_arm_refreeze(fz->guardian, fz->paused, fz->paused_v2, err) < 0)
+		return -1;
+	for (size_t i = 0; i < t->nr; i++) {
+		struct parasite_ctl *ctl = NULL;
+
+		if (parasite_seize_start(t->t[i].pid, PARASITE_SEIZE_NO_FPU, &ctl, err) < 0)
+			return ck_err_wrap(err, "task %d of the paused tree", (int)t->t[i].pid);
+		fz->ctl = xreallocarray(fz->ctl, fz->nr_ctl + 1, sizeof(*fz->ctl));
+		fz->ctl[fz->nr_ctl++] = ctl;
+	}
+	paused_thawed = fz->paused;
+	if (glue_cgroup_write_thaw(fz->paused, fz->paused_v2) < 0)
+		return ck_err_set(err, errno, "thaw the paused cgroup %s under ptrace", fz->paused);
+	for (size_t i = first; i < fz->nr_ctl; i++)
+		if (parasite_seize_finish(fz->ctl[i], err) < 0)
+			return -1;
+	return glue_fault("seize", err);
+}
+
+/*
+ * The paused cgroup frozen again, its tasks still in their ptrace stops.  v1
+ * freezes a traced task at once; v2 counts it frozen only once it is
+ * detached and back in its freezer trap (glue_thaw waits for that after).
+ */
+static int refreeze_paused(struct glue_freezer *fz, struct ck_err **err)
+{
+	struct glue_freezer tmp = { .cg = { .dir = fz->paused, .v2 = false } };
+
+	paused_thawed = NULL;
+	if (fz->paused_v2) {
+		if (glue_cgroup_write_freeze(fz->paused, true) < 0)
+			return ck_err_set(err, errno, "pausing %s again", fz->paused);
+		return 0;
+	}
+	if (cg_freeze(&tmp, err) < 0)
+		return ck_err_wrap(err, "pausing %s again", fz->paused);
+	pr_info("cgroup %s is paused again", fz->paused);
+	return 0;
+}
+
+/* A v2 paused cgroup, re-frozen before the detach, reports frozen again. */
+static void wait_v2_paused(struct glue_freezer *fz)
+{
+	struct glue_cgroup cg = { .dir = fz->paused, .v2 = true };
+
+	for (int i = 0; i < 200 && !cg_is_frozen(&cg); i++)
+		usleep(5000);
+	if (cg_is_frozen(&cg))
+		pr_info("cgroup %s is paused again", fz->paused);
+	else
+		pr_warn("cgroup %s: cgroup.freeze is 1 again, but it does not report frozen yet",
+			fz->paused);
+}
+
+/*
+ * A cgroup target that is paused: its own freezer frozen, or (v2 on a hybrid
+ * host, `--cgroup auto`) every task paused by its v1 freezer, where a v2
+ * freeze would wait forever.  Then it is seized as a paused tree and handled
+ * in ptrace mode.  0 (fz->paused set or not) or -1.
+ */
+static int cgroup_paused(struct glue_freezer *fz, struct glue_pstree *tree, struct ck_err **err)
+{
+	bool mixed = false;
+
+	if (glue_pstree_from_cgroup(fz->cg.dir, tree, err) < 0)
+		return -1;
+	if (cg_is_frozen(&fz->cg)) {
+		fz->paused = xstrdup(fz->cg.dir);
+		fz->paused_v2 = fz->cg.v2;
+	}
+	for (size_t i = 0; !fz->paused && fz->cg.v2 && i < tree->nr; i++) {
+		bool v2 = false;
+		_cleanup_free_ char *dir = paused_dir(tree->t[i].pid, &v2);
+
+		if (dir && !v2 && i == 0) {
+			fz->paused = steal_ptr(&dir);
+			fz->paused_v2 = false;
+		} else if (dir && !v2) {
+			mixed = true;
+		}
+	}
+	if (mixed || (fz->paused && !fz->paused_v2 && fz->cg.v2)) {
+		for (size_t i = 1; !mixed && i < tree->nr; i++) {
+			bool v2 = false;
+			_cleanup_free_ char *dir = paused_dir(tree->t[i].pid, &v2);
+
+			mixed = !dir || v2 || strcmp(dir, fz->paused);
+		}
+		if (mixed)
+			return ck_err_set(
+				err, EBUSY,
+				"cgroup %s: some of its tasks are paused by a v1 freezer, others not: name that freezer cgroup instead",
+				fz->cg.dir);
+	}
+	if (!fz->paused) {
+		glue_pstree_free(tree);
+		return 0;
+	}
+	fz->t_start = glue_now_us();
+	fz->frozen = true;
+	fz->cgroup_mode = false;
+	if (seize_paused(fz, tree, err) < 0)
+		return -1;
+	fz->t_frozen = glue_now_us();
+	return 0;
+}
+
 static bool ctl_has(struct glue_freezer *fz, pid_t pid)
 {
 	for (size_t i = 0; i < fz->nr_ctl; i++)
@@ -158,6 +336,17 @@ static int freeze_ptrace(struct glue_freezer *fz, pid_t root, struct glue_pstree
 	snprintf(fz->desc, sizeof(fz->desc), "ptrace");
 	fz->t_start = glue_now_us();
 	fz->frozen = true;
+	fz->paused = paused_dir(root, &fz->paused_v2);
+	if (fz->paused) {
+		struct glue_pstree t = { 0 };
+		int rc = glue_pstree_from_pid(root, &t, err);
+
+		if (rc == 0)
+			rc = seize_paused(fz, &t, err);
+		glue_pstree_free(&t);
+		if (rc < 0)
+			return -1;
+	}
 	for (int round = 0;; round++) {
 		struct glue_pstree t = { 0 };
 		size_t added = 0;
@@ -254,6 +443,8 @@ int glue_freeze(const struct glue_target *tgt, struct glue_freezer **out, struct
 			rc = glue_cgroup_resolve(tgt->cgroup, &fz->cg, err);
 		}
 		if (rc == 0)
+			rc = cgroup_paused(fz, tree, err);
+		if (rc == 0 && !fz->paused)
 			rc = freeze_cgroup(fz, tree, err);
 		if (rc == 0 && tgt->pid > 0 && !glue_pstree_find(tree, tgt->pid))
 			rc = ck_err_set(err, ESRCH, "process %d is not in cgroup %s", (int)tgt->pid,
@@ -299,6 +490,8 @@ int glue_thaw(struct glue_freezer *fz, bool leave_stopped, struct ck_err **err)
 		fz->guardian = NULL;
 		return rc;
 	}
+	if (fz->paused && !fz->killed && refreeze_paused(fz, err) < 0)
+		rc = -1; /* still released: the guardian re-freezes it when we exit */
 	for (size_t i = 0; i < fz->nr_ctl; i++) {
 		_cleanup_err_ struct ck_err *e2 = NULL;
 
@@ -310,6 +503,16 @@ int glue_thaw(struct glue_freezer *fz, bool leave_stopped, struct ck_err **err)
 		}
 	}
 	fz->t_thawed = glue_now_us();
+	if (fz->paused && fz->paused_v2 && !fz->killed && rc == 0)
+		wait_v2_paused(fz);
+	if (fz->guardian && rc == 0) {
+		_cleanup_err_ struct ck_err *e3 = NULL;
+
+		if (glue_guardian_disarm(fz->guardian, &e3) < 0)
+			pr_warn("guardian: %s", e3->msg);
+	}
+	glue_guardian_stop(fz->guardian);
+	fz->guardian = NULL;
 	return rc;
 }
 
@@ -332,8 +535,32 @@ void glue_freezer_free(struct glue_freezer *fz)
 	free(fz->ctl);
 	glue_guardian_stop(fz->guardian);
 	glue_cgroup_free(&fz->cg);
+	if (paused_thawed == fz->paused)
+		paused_thawed = NULL;
+	free(fz->paused);
 	glue_target_unlock(fz->locked);
 	free(fz);
+}
+
+/* see freezer.h */
+bool glue_pid_paused(pid_t pid)
+{
+	bool v2;
+	_cleanup_free_ char *dir = paused_dir(pid, &v2);
+
+	return dir != NULL;
+}
+
+/* see freezer.h */
+bool glue_freezer_paused(const char *dir)
+{
+	return paused_thawed && !strcmp(paused_thawed, dir);
+}
+
+/* see freezer.h */
+void glue_freezer_tree_killed(struct glue_freezer *fz)
+{
+	fz->killed = true;
 }
 
 /* see freezer.h */

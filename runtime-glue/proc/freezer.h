@@ -20,6 +20,10 @@
  * - A pid target (-t PID) is frozen by seizing every thread of every task
  *   with ptrace, through parasite_seize(), re-reading the tree until no new task
  *   appears.  If ckpt dies, the kernel detaches and the tasks run on.
+ *   A pid target in a paused v1 cgroup (`runc pause`) is seized frozen, then
+ *   thawed under the ptrace stops (a v1 frozen task takes no trap), and frozen
+ *   again before it is released, as CRIU does; a guardian re-freezes it if
+ *   ckpt dies meanwhile.  It never runs, and stays paused.
  */
 struct glue_target {
 	pid_t pid;          /* -t PID, or 0 */
@@ -58,6 +62,22 @@ static inline void glue_freezer_freep(struct glue_freezer **fz)
 	glue_freezer_free(*fz);
 	*fz = NULL;
 }
+
+/* Whether @pid's cgroup is paused: its v1 freezer not THAWED, or its v2 cgroup.freeze 1. */
+bool glue_pid_paused(pid_t pid);
+
+/*
+ * Whether @dir (a v1 freezer directory) is a paused cgroup that this process
+ * has thawed under its ptrace stops right now: its freezer.state reads
+ * THAWED, but the user left it FROZEN, and that is the value a dump records.
+ */
+bool glue_freezer_paused(const char *dir);
+
+/*
+ * The tree was killed (a final dump without --leave-running): a paused cgroup
+ * is not frozen again on release (its dying tasks would keep it FREEZING).
+ */
+void glue_freezer_tree_killed(struct glue_freezer *fz);
 
 /*
  * The parasite handle of process @pid when the tree was frozen by seizing it

@@ -21,11 +21,10 @@ struct glue_guardian {
 	int fd; /* write end */
 };
 
-/* see guardian.h */
-int glue_cgroup_write_thaw(const char *dir, bool v2)
+static int write_state(const char *dir, bool v2, bool freeze)
 {
 	char path[PATH_MAX];
-	const char *val = v2 ? "0" : "THAWED";
+	const char *val = freeze ? (v2 ? "1" : "FROZEN") : (v2 ? "0" : "THAWED");
 	int fd, rc = 0;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, v2 ? "cgroup.freeze" : "freezer.state");
@@ -38,11 +37,23 @@ int glue_cgroup_write_thaw(const char *dir, bool v2)
 	return rc;
 }
 
+/* see guardian.h */
+int glue_cgroup_write_thaw(const char *dir, bool v2)
+{
+	return write_state(dir, v2, false);
+}
+
+/* see guardian.h */
+int glue_cgroup_write_freeze(const char *dir, bool v2)
+{
+	return write_state(dir, v2, true);
+}
+
 static void guard(int rfd)
 {
 	char buf[PATH_MAX + 16], dir[PATH_MAX] = "";
 	size_t len = 0;
-	bool armed = false, v2 = false;
+	bool armed = false, v2 = false, refreeze = false;
 
 	for (;;) {
 		ssize_t n = read(rfd, buf + len, sizeof(buf) - 1 - len);
@@ -56,10 +67,11 @@ static void guard(int rfd)
 		buf[len] = '\0';
 		while ((nl = strchr(buf, '\n'))) {
 			*nl = '\0';
-			if (buf[0] == 'F') {
+			if (buf[0] == 'F' || buf[0] == 'R') {
 				size_t dl = strnlen(buf + 5, sizeof(dir) - 1);
 
-				v2 = !strncmp(buf, "F v2 ", 5);
+				v2 = !strncmp(buf + 1, " v2 ", 4);
+				refreeze = buf[0] == 'R';
 				memcpy(dir, buf + 5, dl);
 				dir[dl] = '\0';
 				armed = true;
@@ -73,6 +85,14 @@ static void guard(int rfd)
 		}
 		if (len == sizeof(buf) - 1)
 			len = 0; /* garbage: drop */
+	}
+	if (armed && refreeze) {
+		/* a paused cgroup ckpt had thawed under its ptrace stops: paused again */
+		int rc = glue_cgroup_write_freeze(dir, v2);
+
+		dprintf(STDERR_FILENO, "ckpt guardian: ckpt died with paused %s thawed; %s\n", dir,
+			rc == 0 ? "froze it again" : "freezing it FAILED");
+		_exit(rc == 0 ? 0 : 1);
 	}
 	if (armed) {
 		int rc = glue_cgroup_write_thaw(dir, v2);
@@ -150,6 +170,15 @@ static int send_line(struct glue_guardian *g, const char *line, struct ck_err **
 int glue_guardian_arm(struct glue_guardian *g, const char *cgroup_dir, bool v2, struct ck_err **err)
 {
 	_cleanup_free_ char *line = xasprintf("F %s %s\n", v2 ? "v2" : "v1", cgroup_dir);
+
+	return send_line(g, line, err);
+}
+
+/* see guardian.h */
+int glue_guardian_arm_refreeze(struct glue_guardian *g, const char *cgroup_dir, bool v2,
+			       struct ck_err **err)
+{
+	_cleanup_free_ char *line = xasprintf("R %s %s\n", v2 ? "v2" : "v1", cgroup_dir);
 
 	return send_line(g, line, err);
 }

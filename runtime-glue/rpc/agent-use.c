@@ -4,9 +4,13 @@
  *
  *   PRE_DUMP:  registry pid-<pid> -> ckpt-dir ── {"cmd":"layer","dir":P} ──► agent
  *              the agent writes P (parent: its latest layer), P becomes its latest
- *   DUMP:      {"cmd":"status"} -> tracker (does CRIU continue the chain?), then
+ *   DUMP by ckpt:  {"cmd":"handover"} ──► agent: replies latest + tracker, unlocks
+ *              the init, exits leaving its uffd holders; the dump's parent is
+ *              latest (relative to the images dir), its tracker the agent's
+ *   DUMP by CRIU:  {"cmd":"status"} -> tracker (does CRIU continue the chain?), then
  *              {"cmd":"stop"}: the agent's freezes and trackers must not meet CRIU's
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,6 +64,31 @@ int rpc_agent_layer(struct rpc_session *s, struct ck_err **err)
 		rep.layer.n, (unsigned long long)rep.layer.pages_written,
 		(unsigned long long)rep.layer.pages_parent, (unsigned long long)rep.layer.frozen_us,
 		rep.tracker ? rep.tracker : "?");
+	glue_agent_reply_clear(&rep);
+	return 1;
+}
+
+/* see agent-use.h */
+int rpc_agent_handover(struct rpc_session *s, char **latest, char **tracker, struct ck_err **err)
+{
+	struct glue_agent_reply rep;
+	_cleanup_free_ char *dir = NULL;
+	int r = glue_agent_find(s->pid, NULL, &dir, err);
+
+	*latest = *tracker = NULL;
+	if (r <= 0)
+		return r;
+	if (call(dir, OCI_AGENT_HANDOVER, NULL, &rep, err) < 0)
+		return -1;
+	if (!rep.latest) {
+		glue_agent_reply_clear(&rep);
+		return ck_err_set(err, ENOENT, "the container's agent (%s) named no latest layer",
+				  dir);
+	}
+	*latest = steal_ptr(&rep.latest);
+	*tracker = rep.tracker ? steal_ptr(&rep.tracker) : NULL;
+	pr_info("pid %d has a pre-copy agent (%s): handed over; the final dump continues its chain from %s (tracker %s)",
+		(int)s->pid, dir, *latest, *tracker ? *tracker : "?");
 	glue_agent_reply_clear(&rep);
 	return 1;
 }

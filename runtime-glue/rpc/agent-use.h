@@ -17,6 +17,15 @@
 int rpc_agent_layer(struct rpc_session *s, struct ck_err **err);
 
 /*
+ * DUMP by ckpt's own final dump: the agent hands its chain over and exits,
+ * leaving its trackers (docs/agent.md "Handover").  1 with *latest (its
+ * latest layer, absolute) and *tracker (may be NULL) set, caller frees; 0
+ * when the container has no agent; -1 with *err when the agent failed or did
+ * not answer.
+ */
+int rpc_agent_handover(struct rpc_session *s, char **latest, char **tracker, struct ck_err **err);
+
+/*
  * DUMP: stop the container's agent before CRIU freezes the tree; *tracker
  * gets the tracker of its chain (caller frees), NULL when the container has
  * no agent.  0, or -1 with *err set when the agent could not be asked.

@@ -16,8 +16,7 @@
  *   ◄── {DUMP, success, dump{restored:false}}
  *
  * Anything ckpt does not implement goes to the real CRIU (rpc_delegate), and
- * the reason is logged: a plain tree (no namespaces of its own), a container
- * with ckpt's pre-copy agent (rpc_delegate stops it first), TCP, external
+ * the reason is logged: a plain tree (no namespaces of its own), TCP, external
  * unix sockets, file locks, lazy pages, a page server, `external` resources,
  * unix_sk_ino, inherit_fd at dump, join_ns, skip_mnt/enable_fs/auto_ext_mnt,
  * auto_dedup, an LSM profile, a manage_cgroups_mode, or a tree ckpt's check
@@ -26,9 +25,16 @@
  * holds) is ckpt's: the check accepts it (dump-tty.c).  Seccomp filters
  * (Podman's default profile) are ckpt's own (dump-seccomp.c).  Either way
  * ckpt-front-end.log in the work dir says who wrote the DUMP.
+ *
+ * A container with ckpt's pre-copy agent is dumped here too, on the agent's
+ * chain: the agent hands it over (rpc_agent_handover) and exits, its uffd
+ * holders keep tracking, and the dump's parent is the agent's latest layer,
+ * named relative to the images dir as CRIU resolves it.  An agent that does
+ * not answer leaves a full dump (and the container as it was).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,9 +44,10 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/file.h"
 #include "common/log.h"
 #include "common/xalloc.h"
-#include "runtime-glue/agent/client.h"
+#include "runtime-glue/rpc/agent-use.h"
 #include "runtime-glue/dump/predump.h"
 #include "runtime-glue/mem/layer.h"
 #include "runtime-glue/rpc/rpc-priv.h"
@@ -59,15 +66,6 @@ static bool has_own_ns(pid_t pid)
 			return true;
 	}
 	return false;
-}
-
-/* An entry for @pid in the agent registry (runtime-glue/agent/client.h). */
-static bool has_agent(pid_t pid)
-{
-	_cleanup_free_ char *p = xasprintf("%s/pid-%d", glue_agent_registry(), (int)pid);
-	struct stat st;
-
-	return lstat(p, &st) == 0;
 }
 
 /* The container options of the request (ext_mnt pairs point into the request). */
@@ -105,11 +103,6 @@ bool rpc_dump_is_ours(struct rpc_session *s, char *why, size_t why_len)
 	if (!has_own_ns(pid))
 		snprintf(why, why_len, "pid %d is not a container (ckpt's own namespaces)",
 			 (int)pid);
-	else if (has_agent(pid))
-		snprintf(
-			why, why_len,
-			"pid %d has ckpt's pre-copy agent (its chain is not continued by ckpt's final dump yet)",
-			(int)pid);
 	else if (FLAG(tcp_established) || FLAG(ext_unix_sk) || FLAG(file_locks) ||
 		 FLAG(lazy_pages) || ro->ps || ro->n_external || ro->n_unix_sk_ino ||
 		 ro->n_inherit_fd || ro->n_join_ns || ro->n_skip_mnt || ro->n_enable_fs ||
@@ -209,17 +202,56 @@ static void log_error(const struct ck_err *err)
 	ck_log(CK_LOG_ERROR, "Error: %s", m);
 }
 
+/*
+ * The agent's chain, when the container has an agent: *prev (its latest,
+ * relative to the images dir) and *tracker.  An agent that fails to hand
+ * over leaves a full dump: logged, not an error.
+ */
+static void agent_chain(struct rpc_session *s, char **prev, int *tracker)
+{
+	_cleanup_err_ struct ck_err *err = NULL;
+	_cleanup_free_ char *latest = NULL, *tname = NULL;
+	int r = rpc_agent_handover(s, &latest, &tname, &err);
+
+	if (r < 0) {
+		_cleanup_free_ char *m = ck_err_str(err);
+
+		pr_warn("%s: the final dump is a full one", m);
+		return;
+	}
+	if (r == 0)
+		return;
+	{
+		char a[PATH_MAX], b[PATH_MAX];
+		size_t n;
+
+		if (realpath(s->images_dir, a) && realpath(latest, b) &&
+		    !strncmp(a, b, (n = strlen(a))) && b[n] == '/') {
+			/* Podman's images dir is <bundle>/checkpoint, the agent's default dir */
+			pr_warn("the agent's layers (%s) are inside the images dir %s, which this dump replaces: a full dump (give the agent another org.ckpt.dir)",
+				latest, s->images_dir);
+			return;
+		}
+	}
+	if (s->req->opts->parent_img)
+		pr_info("parent_img %s is not used: the final dump continues the agent's chain",
+			s->req->opts->parent_img);
+	*prev = ck_path_relative(s->images_dir, latest);
+	*tracker = tname ? glue_tracker_lookup(tname) : -1;
+}
+
 /* see rpc-priv.h */
 int rpc_dump(struct rpc_session *s)
 {
 	_cleanup_err_ struct ck_err *err = NULL;
-	_cleanup_free_ char *aside = NULL;
+	_cleanup_free_ char *aside = NULL, *agent_prev = NULL;
 	const CriuOpts *ro = s->req->opts;
 	CriuResp resp = CRIU_RESP__INIT;
 	CriuDumpResp dr = CRIU_DUMP_RESP__INIT;
 	struct glue_mem_opts o = { 0 };
 	struct glue_mem_result res;
 	bool leave = ro->has_leave_running && ro->leave_running;
+	int agent_tracker = -1;
 	int rc;
 
 	rpc_consume(s);
@@ -227,6 +259,8 @@ int rpc_dump(struct rpc_session *s)
 		goto fail;
 	close(s->imgfd);
 	s->imgfd = -1;
+	/* before the images dir is moved aside: the agent's chain may be named relative to it */
+	agent_chain(s, &agent_prev, &agent_tracker);
 	if (rpc_move_aside(s->images_dir, &aside, &err) < 0)
 		goto fail;
 	o.target.pid = s->pid;
@@ -234,7 +268,9 @@ int rpc_dump(struct rpc_session *s)
 	o.images_dir = s->images_dir;
 	o.prev_dir = ro->parent_img;
 	o.track_mem = ro->has_track_mem && ro->track_mem;
-	o.tracker = -1;
+	o.tracker = agent_tracker;
+	if (agent_prev)
+		o.prev_dir = agent_prev;
 	o.restorable = true;
 	o.shell_job = ro->has_shell_job && ro->shell_job;
 	o.kill_after = !leave;

@@ -44,7 +44,7 @@
 #include "common/xalloc.h"
 #include "parasite/parasite.h"
 #include "runtime-glue/fault.h"
-#include "runtime-glue/proc/cgroup-probe.h"
+#include "runtime-glue/proc/freezer.h"
 #include "runtime-glue/proc/proc.h"
 #include "runtime-glue/track/tracker.h"
 #include "runtime-glue/track/uffd-holder.h"
@@ -286,17 +286,16 @@ static int arm_new(struct glue_tracker_ctx *t, struct uffd_obj *uo, struct glue_
 
 /*
  * Whether @pid can be seized now: not while our own ptrace freeze holds it,
- * and not while a cgroup v1 freezer holds it (its tasks cannot enter a
- * ptrace stop until thawed; v2 frozen tasks can).
+ * and not while its cgroup is paused (a v1 frozen task enters no ptrace stop
+ * until thawed; a v2 frozen one goes back to its freezer trap when continued,
+ * so a remote call would wait for its timeout).
  */
 static bool seizable_now(pid_t pid)
 {
 	_cleanup_free_ char *path = xasprintf("/proc/%d/status", (int)pid);
-	_cleanup_free_ char *line = NULL, *mnt = NULL, *state = NULL;
+	_cleanup_free_ char *line = NULL;
 	_cleanup_fclose_ FILE *f = fopen(path, "re");
-	_cleanup_err_ struct ck_err *e2 = NULL;
 	size_t cap = 0;
-	char buf[32] = "";
 	int tracer = 0;
 
 	if (!f)
@@ -304,34 +303,7 @@ static bool seizable_now(pid_t pid)
 	while (getline(&line, &cap, f) > 0)
 		if (sscanf(line, "TracerPid: %d", &tracer) == 1)
 			break;
-	if (tracer)
-		return false;
-	fclosep(&f);
-	free(path);
-	path = xasprintf("/proc/%d/cgroup", (int)pid);
-	f = fopen(path, "re");
-	mnt = glue_cgroup_mount(1, &e2);
-	if (!f || !mnt)
-		return true;
-	while (getline(&line, &cap, f) > 0) {
-		char *ctrl = strchr(line, ':'), *cg;
-
-		if (!ctrl || !(cg = strchr(ctrl + 1, ':')))
-			continue;
-		*cg++ = '\0';
-		if (!strstr(ctrl + 1, "freezer"))
-			continue;
-		cg[strcspn(cg, "\n")] = '\0';
-		state = xasprintf("%s%s/freezer.state", mnt, cg);
-		break;
-	}
-	if (state) {
-		_cleanup_close_ int fd = open(state, O_RDONLY | O_CLOEXEC);
-
-		if (fd >= 0 && read(fd, buf, sizeof(buf) - 1) > 0 && strncmp(buf, "THAWED", 6))
-			return false;
-	}
-	return true;
+	return !tracer && !glue_pid_paused(pid);
 }
 
 static void maybe_arm(struct glue_tracker_ctx *t, struct glue_mobj *obj)

@@ -167,3 +167,40 @@ gone() { ! kill -0 "$1" 2>/dev/null || grep -q '^State:.*Z' "/proc/$1/status"; }
 	ckpt_run -0 agent status --bundle "$B2" --json
 	echo "$output" | jq -e '(.layers | length) >= 2'
 }
+
+@test "podman container checkpoint of a container with the agent: ckpt's own final dump on the agent's chain (handover); podman container restore works, the counter goes on" {
+	requires criu4
+	local bin="$BATS_TEST_TMPDIR/bin" B last
+	# the front-end first in PATH as `criu` for podman, runc and conmon, CRIU 4.2 behind it;
+	# Podman does not pass the suite's CKPT_AGENT_REGISTRY on to runc's criu: a wrapper does
+	mkdir -p "$bin"
+	printf '#!/bin/bash\nCKPT_AGENT_REGISTRY=%s exec -a criu %s "$@"\n' "$CKPT_AGENT_REGISTRY" "$CKPT" >"$bin/criu"
+	chmod +x "$bin/criu"
+	ln -s "$CRIU4" "$bin/criu.real"
+	export CKPT_CRIU_CONF="$BATS_TEST_TMPDIR/no-criu.conf"
+	# Podman's checkpoint dir is <bundle>/checkpoint, the agent's default: the agent gets
+	# another; no seccomp profile (a container ckpt's check refuses goes to CRIU instead)
+	podman run -d --name "$CTR" --security-opt seccomp=unconfined \
+		--annotation org.ckpt.enable=true --annotation org.ckpt.interval=500ms \
+		--annotation org.ckpt.dir=ckpt-agent "localhost/${P}busybox" \
+		sh -c 'trap "exit 0" TERM; i=0; while :; do i=$((i+1)); echo $i; sleep 0.1; done' >/dev/null 3>&-
+	B=$(podman inspect -f '{{.StaticDir}}' "$CTR")
+	retry 300 0.1 layers_at_least "$B" 2
+	agents_of "$B/ckpt-agent" >"$BATS_TEST_TMPDIR/agent-pids"
+	PATH="$bin:$PATH" run podman container checkpoint --keep "$CTR"
+	[ "$status" = 0 ] || {
+		cat "$B/dump.log" "$B/ckpt-front-end.log" >&2 || true
+		fail "podman container checkpoint: $output"
+	}
+	grep -q "DUMP of container pid .* by ckpt's own final dump" "$B/dump.log"
+	grep -q "has a pre-copy agent ($B/ckpt-agent): handed over; the final dump continues its chain from $B/ckpt-agent/" "$B/dump.log"
+	[[ "$(readlink "$B/checkpoint/parent")" == ../ckpt-agent/[0-9]* ]]
+	run -0 crit decode -i "$B/checkpoint/pagemap-1.img"
+	echo "$output" | jq -e '[.entries[1:][] | select(.flags == 1)] | length > 0'
+	[ "$(podman inspect -f '{{.State.Status}}' "$CTR")" = exited ]
+	last=$(tail -n1 "$B/ctr.log" | awk '{print $NF}')
+	[ "$last" -gt 0 ]
+	PATH="$bin:$PATH" run -0 podman container restore "$CTR"
+	[ "$(podman inspect -f '{{.State.Status}}' "$CTR")" = running ]
+	retry 100 0.1 bash -c "[ \$(podman logs '$CTR' | tail -n1) -gt $((last + 2)) ]"
+}

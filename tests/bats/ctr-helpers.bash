@@ -1,10 +1,25 @@
 # shellcheck shell=bash
-# Shared by the runc container suites (container-dump.bats, container-tty.bats): the front-end
-# behind `runc --criu`, a checkpoint through it, and runc's ext_mnt list.  They use the suite's
-# $W (work dir), $CTR (container name) and $CPID (its init).
+# Shared by the runc container suites (container-dump.bats, container-tty.bats,
+# container-paused.bats, container-agent.bats): a busybox bundle, the front-end behind
+# `runc --criu`, a checkpoint through it, runc's ext_mnt list and the loop's counter.  They use
+# the suite's $W (work dir), $CTR (container name), $CPID (its init) and $BUNDLE.  Load after
+# helpers.bash.
 
-# ext_mnts: the --ext-mnt list runc's DUMP sends for this container (container-dump.md 1.3):
-# every cgroup v1 bind keyed by its mount point, the masked /proc files by /dev/null.
+# busybox_bundle DIR APPLET...: DIR/rootfs with busybox and links for the applets, and
+# runc's default config.json in DIR.
+busybox_bundle() {
+	local b=$1 c
+	shift
+	[ -x /bin/busybox ] || skip "test requires busybox (busybox-static)"
+	mkdir -p "$b/rootfs/bin" "$b/rootfs/tmp"
+	cp /bin/busybox "$b/rootfs/bin/"
+	for c in "$@"; do ln -s busybox "$b/rootfs/bin/$c"; done
+	(cd "$b" && runc spec)
+}
+
+# ext_mnts: the --ext-mnt list runc's DUMP sends for the container of $CPID (container-dump.md
+# 1.3), into EXT: every cgroup v1 bind keyed by its mount point, the masked /proc files by
+# /dev/null.
 ext_mnts() {
 	local mp fs
 	EXT=()
@@ -36,4 +51,35 @@ fe_checkpoint() {
 	done
 	cat "$W/work-$name/dump.log" >&2 || true
 	fail "runc checkpoint $name failed: $output"
+}
+
+# counter: the loop's last value; `echo $i > /tmp/n` truncates first, so an empty read (the
+# loop between truncate and write) is read again.
+counter() {
+	local n='' k
+	for k in 1 2 3 4 5; do
+		n=$(cat "$BUNDLE/rootfs/tmp/n" 2>/dev/null) || true
+		[ -z "$n" ] || break
+		sleep 0.02
+	done
+	echo "${n:-0}"
+}
+
+# counter_at_least N
+counter_at_least() {
+	[ "$(counter)" -ge "$1" ]
+}
+
+# counter_above N
+counter_above() {
+	[ "$(counter)" -gt "$1" ]
+}
+
+# runs_on: the container is running, untraced, and its counter moves
+runs_on() {
+	[ "$(runc state "$CTR" | jq -r .status)" = running ]
+	untraced "$CPID"
+	local n
+	n=$(counter)
+	retry 100 0.1 counter_above "$n"
 }

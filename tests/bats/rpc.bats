@@ -315,7 +315,7 @@ pre_dump() {
 	run ! grep -q "pre-copy agent" "$W/work/dump.log"
 }
 
-@test "a container with ckpt's pre-copy agent (ckpt hook): runc pre-dumps are the agent's layers; the final checkpoint stops it, a full CRIU 4.2 dump; restore resumes" {
+@test "a container with ckpt's pre-copy agent (ckpt hook): runc pre-dumps are the agent's layers; the final checkpoint is ckpt's own dump on that chain (the agent hands over); restore by CRIU 4.2 resumes" {
 	requires criu4
 	make_bundle
 	export CKPT_AGENT_REGISTRY="$W/agents"
@@ -338,7 +338,7 @@ pre_dump() {
 	pre_dump 2
 	grep -q "parent_img ../pre1 is not used" "$W/work2/dump.log"
 	# the agent's chain continues from the layer it wrote into pre1
-	[ "$(readlink "$W/img/pre2/parent")" = "$W/img/pre1" ]
+	[ "$(readlink "$W/img/pre2/parent")" = ../pre1 ]
 	run -0 "$CKPT" agent status --bundle "$BUNDLE" --json
 	echo "$output" | jq -e --arg d "$W/img/pre2" '.latest == $d'
 	[ "$(ctr_status)" = running ]
@@ -346,11 +346,17 @@ pre_dump() {
 	ln -s "$CKPT" "$W/bin/criu"
 	ln -s "$CRIU4" "$W/bin/criu.real"
 	run -0 runc --criu "$W/bin/criu" checkpoint --image-path "$W/img/final" --work-path "$W/workf" --parent-path ../pre2 "$CTR"
-	grep -q "the parent ../pre2 was written by ckpt's uffd-wp tracker" "$W/workf/dump.log"
+	grep -q "DUMP of container pid $CPID by ckpt's own final dump" "$W/workf/dump.log"
+	grep -q "handed over; the final dump continues its chain from $W/img/pre2" "$W/workf/dump.log"
+	[ "$(readlink "$W/img/final/parent")" = ../pre2 ]
 	[ ! -e "$CKPT_AGENT_REGISTRY/pid-$CPID" ]
 	local before
 	before=$(cut -d' ' -f1 "$BUNDLE/rootfs/tmp/status")
-	run -0 runc --criu "$W/bin/criu" restore -d --bundle "$BUNDLE" --image-path "$W/img/final" --work-path "$W/workr" "$CTR" </dev/null 3>&-
+	run runc --criu "$W/bin/criu" restore -d --bundle "$BUNDLE" --image-path "$W/img/final" --work-path "$W/workr" "$CTR" </dev/null 3>&-
+	[ "$status" = 0 ] || {
+		grep -iE 'error' "$W/workr/restore.log" >&2
+		fail "runc restore: $output"
+	}
 	[ "$(ctr_status)" = running ]
 	retry 100 0.1 bash -c "[ \$(cut -d' ' -f1 '$BUNDLE/rootfs/tmp/status') -gt $((before + 2)) ]"
 	run -0 cat "$BUNDLE/rootfs/tmp/status"

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* ck_open_beneath: '..', absolute paths and symlinks never lead out of the base, with and
- * without openat2. */
+ * without openat2.  ck_path_relative: a layer's parent link as CRIU resolves it. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -101,6 +101,28 @@ int main(void)
 		       "%s: a symlink that stays beneath: %s", m, pass ? "refused" : "followed");
 	}
 	close(base);
+	{
+		/* from a dir (existing or not) to another: the relative link that resolves to it */
+		static const struct {
+			const char *from, *to, *want;
+		} rel[] = {
+			{ "base/2", "base/1", "../1" }, { "base/new", "base/1", "../1" },
+			{ "base", "base/1", "1" },      { "base/2", "outside", "../../outside" },
+			{ "base/2", "base/2", "." },
+		};
+
+		for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+			char from[192], to[192];
+			char *got;
+
+			snprintf(from, sizeof(from), "%s/%s", root, rel[i].from);
+			snprintf(to, sizeof(to), "%s/%s", root, rel[i].to);
+			got = ck_path_relative(from, to);
+			tap_ok(!strcmp(got, rel[i].want), "relative path %s -> %s: %s (want %s)",
+			       rel[i].from, rel[i].to, got, rel[i].want);
+			free(got);
+		}
+	}
 	{
 		char cmd[128];
 
