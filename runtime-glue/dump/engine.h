@@ -33,6 +33,15 @@ struct mobj {
 	bool collected;
 };
 
+/* A task's parent pages, read before the freeze (engine-pre.c). */
+struct engine_parent {
+	pid_t vpid;
+	uint64_t start_time;
+	bool same;    /* the parent layer is this task's history */
+	bool missing; /* ... but has no pagemap of it */
+	struct glue_ranges held;
+};
+
 struct engine {
 	const struct glue_mem_opts *o;
 	struct glue_layer layer;
@@ -48,8 +57,20 @@ struct engine {
 	uint8_t *buf, *held, *dirty, *rd;
 	uint64_t pages_total, pages_done;
 	bool half_fault_done;
-	bool killed; /* the tree was killed: nothing to thaw on failure */
+	bool killed;               /* the tree was killed: nothing to thaw on failure */
+	struct engine_parent *par; /* read before the freeze */
+	size_t nr_par;
 };
+
+/*
+ * Running, before the freeze (engine-pre.c): list the tree of @tgt, read each
+ * task's parent pages and let the tracker precollect().  Best effort: what
+ * fails here is done while frozen.
+ */
+void glue_engine_prefreeze(struct engine *e, const struct glue_target *tgt);
+/* Frozen: @ob's parent pages (from the cache above when it has them); 0 or -1. */
+int glue_engine_load_parent(struct engine *e, struct mobj *ob, struct ck_err **err);
+void glue_engine_prefreeze_free(struct engine *e);
 
 /* The presence of the pages the tracker reported changed (presence.h). */
 int glue_engine_check_presence(struct engine *e, struct ck_err **err);

@@ -50,9 +50,26 @@
 #include "runtime-glue/track/uffd-holder.h"
 #include "runtime-glue/track/uffd-track.h"
 
+/*
+ * A process whose written set was read before the freeze (uffd_precollect):
+ * the holder's uffd, the new token it was given, the pages reported (and
+ * re-protected) while the process ran, and the ranges whose scan failed.
+ */
+struct uffd_pre {
+	pid_t pid;
+	uint64_t start_time;
+	bool history; /* false: the parent's tracker could not be taken (logged) */
+	int uffd;
+	uint64_t token;
+	struct glue_ranges written;
+	struct glue_ranges unsure;
+};
+
 struct uffd_run {
 	int parent_dirfd;
 	bool rearm;
+	struct uffd_pre *pre;
+	size_t nr_pre;
 };
 
 struct uffd_obj {
@@ -91,55 +108,198 @@ static int uffd_open(struct glue_tracker_ctx *t, int parent_dirfd, int layer_dir
 }
 
 /*
+ * The parent layer's tracker of @pid (state @id, started at @start_time):
+ * its uffd from the holder, checked against the parent layer's state, then
+ * a new token for the holder.  The scans that follow consume the written set,
+ * so no other layer may reuse it.  False (logged: a full layer) without
+ * history.
+ */
+static bool take_history(const struct uffd_run *r, pid_t pid, uint64_t id, uint64_t start_time,
+			 int *uffd, uint64_t *token)
+{
+	uint64_t want_token = 0, want_st = 0;
+	_cleanup_err_ struct ck_err *e1 = NULL;
+	bool found = false;
+
+	if (!glue_tracker_state_read(r->parent_dirfd, "uffd", id, &want_token, &want_st)) {
+		pr_info("uffd-wp: pid %d: no tracker state in the parent layer: full layer",
+			(int)pid);
+		return false;
+	}
+	if (want_st != start_time) {
+		pr_warn("uffd-wp: pid %d is not the process of the parent layer (pid reused): full layer",
+			(int)pid);
+		return false;
+	}
+	if (glue_uffd_holder_fetch(pid, uffd, token, &found, &e1) < 0) {
+		_cleanup_free_ char *msg = ck_err_str(e1);
+
+		pr_warn("uffd-wp: pid %d: %s: full layer", (int)pid, msg);
+		return false;
+	}
+	if (!found) {
+		pr_warn("uffd-wp: pid %d: the tracker process that armed the parent layer is gone: full layer",
+			(int)pid);
+		return false;
+	}
+	if (*token != want_token) {
+		pr_warn("uffd-wp: pid %d: the tracker process is not the one of the parent layer: full layer",
+			(int)pid);
+		return false;
+	}
+	if (getrandom(token, sizeof(*token), 0) != sizeof(*token) ||
+	    glue_uffd_holder_retoken(pid, *token, &e1) < 0) {
+		_cleanup_free_ char *msg = e1 ? ck_err_str(e1) : xstrdup("getrandom failed");
+
+		pr_warn("uffd-wp: pid %d: %s: full layer", (int)pid, msg);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Running, before the freeze: take the parent's tracker and consume the
+ * written set of every VMA listed now, so that the frozen scan reports only
+ * what was written since (its page-table walk remains; the re-protection and
+ * TLB flushes of the dirty pages, which grow with the address space the
+ * pages are spread over, and the holder exchange leave the freeze).  Exact:
+ * a page written after its PTE was re-protected here is reported by the
+ * frozen scan; written = both sets.  A range whose scan failed (a VMA that is
+ * new since the parent layer, or changed since it was listed: the kernel may
+ * have consumed part of it before refusing) is dumped whole.
+ */
+static void uffd_precollect(struct glue_tracker_ctx *t, const struct glue_task *task)
+{
+	struct uffd_run *r = t->priv;
+	_cleanup_free_ char *path = NULL;
+	_cleanup_err_ struct ck_err *e1 = NULL;
+	_cleanup_close_ int pm = -1;
+	struct glue_vmas vmas = { 0 };
+	uint64_t tok, st;
+	struct uffd_pre *p;
+
+	if (r->parent_dirfd < 0 || task->dead || task->kthread ||
+	    !glue_tracker_state_read(r->parent_dirfd, "uffd", (uint64_t)task->vpid, &tok, &st) ||
+	    st != task->start_time)
+		return; /* no history: collect() says so */
+	r->pre = xreallocarray(r->pre, r->nr_pre + 1, sizeof(*r->pre));
+	p = &r->pre[r->nr_pre++];
+	memset(p, 0, sizeof(*p));
+	p->pid = task->pid;
+	p->start_time = task->start_time;
+	p->uffd = -1;
+	p->history = take_history(r, task->pid, (uint64_t)task->vpid, task->start_time, &p->uffd,
+				  &p->token);
+	if (!p->history)
+		return;
+	path = xasprintf("/proc/%d/pagemap", (int)task->pid);
+	pm = open(path, O_RDONLY | O_CLOEXEC);
+	if (pm < 0 || glue_vmas_read_fast(task->pid, &vmas, &e1) < 0) {
+		/* gone, or about to be: the frozen scan does it all */
+		pr_debug("uffd-wp: pid %d: no scan before the freeze", (int)task->pid);
+		return;
+	}
+	for (size_t i = 0; i < vmas.nr; i++) {
+		const struct glue_vma *v = &vmas.v[i];
+		bool tracked = false;
+
+		if (!trackable(v))
+			continue;
+		if (glue_uffd_scan_written(pm, v->start, v->end, &p->written, &tracked, &e1) < 0 ||
+		    !tracked) {
+			glue_ranges_add(&p->unsure, v->start, v->end);
+			ck_err_free(&e1);
+		}
+	}
+	glue_vmas_free(&vmas);
+	pr_debug("uffd-wp: pid %d: %" PRIu64 " written pages before the freeze", (int)task->pid,
+		 p->written.pages);
+}
+
+static struct uffd_pre *find_pre(struct uffd_run *r, const struct glue_mobj *obj)
+{
+	for (size_t i = 0; i < r->nr_pre; i++)
+		if (r->pre[i].pid == obj->pid && r->pre[i].start_time == obj->task->start_time)
+			return &r->pre[i];
+	return NULL;
+}
+
+static bool overlaps(const struct glue_ranges *rs, uint64_t start, uint64_t end)
+{
+	for (size_t i = 0; i < rs->nr; i++)
+		if (rs->r[i].start < end && start < rs->r[i].end)
+			return true;
+	return false;
+}
+
+/* Append the part of @rs inside [start, end) to @out (in order). */
+static void add_clipped(struct glue_ranges *out, const struct glue_ranges *rs, uint64_t start,
+			uint64_t end)
+{
+	for (size_t i = 0; i < rs->nr && rs->r[i].start < end; i++)
+		if (rs->r[i].end > start)
+			glue_ranges_add(out, rs->r[i].start > start ? rs->r[i].start : start,
+					rs->r[i].end < end ? rs->r[i].end : end);
+}
+
+/* @a ∪ @b (both sorted) into @out. */
+static void add_union(struct glue_ranges *out, const struct glue_ranges *a,
+		      const struct glue_ranges *b)
+{
+	size_t i = 0, j = 0;
+
+	while (i < a->nr || j < b->nr) {
+		const struct glue_range *x;
+
+		if (j >= b->nr || (i < a->nr && a->r[i].start <= b->r[j].start))
+			x = &a->r[i++];
+		else
+			x = &b->r[j++];
+		if (out->nr && x->start <= out->r[out->nr - 1].end) {
+			if (x->end > out->r[out->nr - 1].end) {
+				out->pages += (x->end - out->r[out->nr - 1].end) >> GLUE_PAGE_SHIFT;
+				out->r[out->nr - 1].end = x->end;
+			}
+			continue;
+		}
+		glue_ranges_add(out, x->start, x->end);
+	}
+}
+
+/*
  * Frozen.  With history: read and re-arm the written set of every VMA; VMAs
- * the uffd does not cover yet are registered, armed and dumped whole.
+ * the uffd does not cover yet are registered, armed and dumped whole.  What
+ * uffd_precollect() read before the freeze is added.
  */
 static int uffd_collect(struct glue_tracker_ctx *t, struct glue_mobj *obj, struct ck_err **err)
 {
 	struct uffd_run *r = t->priv;
 	struct uffd_obj *uo = xzalloc(sizeof(*uo));
+	struct glue_ranges frozen = { 0 }, pre = { 0 };
 	_cleanup_close_ int uffd = -1;
-	uint64_t want_token = 0, want_st = 0, token = 0;
-	_cleanup_err_ struct ck_err *e1 = NULL;
-	bool found = false;
+	struct uffd_pre *p;
+	uint64_t token = 0;
 	int pm;
 
 	obj->tracker_priv = uo;
 	if (obj->shmem)
 		return 0; /* shared segments: written through any mapper; always whole */
-	if (!obj->has_parent ||
-	    !glue_tracker_state_read(r->parent_dirfd, "uffd", obj->id, &want_token, &want_st)) {
+	p = find_pre(r, obj);
+	if (p) {
+		/* taken before the freeze (and logged there when it failed) */
+		uffd = p->uffd;
+		p->uffd = -1;
+		token = p->token;
+		if (p->history && !obj->has_parent)
+			pr_info("uffd-wp: pid %d: the parent layer has no pagemap of it: full layer",
+				(int)obj->pid);
+		if (!obj->has_parent || !p->history)
+			return 0;
+	} else if (!obj->has_parent) {
 		pr_info("uffd-wp: pid %d: no tracker state in the parent layer: full layer",
 			(int)obj->pid);
 		return 0;
-	}
-	if (want_st != obj->task->start_time) {
-		pr_warn("uffd-wp: pid %d is not the process of the parent layer (pid reused): full layer",
-			(int)obj->pid);
-		return 0;
-	}
-	if (glue_uffd_holder_fetch(obj->pid, &uffd, &token, &found, &e1) < 0) {
-		_cleanup_free_ char *msg = ck_err_str(e1);
-
-		pr_warn("uffd-wp: pid %d: %s: full layer", (int)obj->pid, msg);
-		return 0;
-	}
-	if (!found) {
-		pr_warn("uffd-wp: pid %d: the tracker process that armed the parent layer is gone: full layer",
-			(int)obj->pid);
-		return 0;
-	}
-	if (token != want_token) {
-		pr_warn("uffd-wp: pid %d: the tracker process is not the one of the parent layer: full layer",
-			(int)obj->pid);
-		return 0;
-	}
-	/* The scans below consume the written set: no other layer may reuse it. */
-	if (getrandom(&token, sizeof(token), 0) != sizeof(token) ||
-	    glue_uffd_holder_retoken(obj->pid, token, &e1) < 0) {
-		_cleanup_free_ char *msg = e1 ? ck_err_str(e1) : xstrdup("getrandom failed");
-
-		pr_warn("uffd-wp: pid %d: %s: full layer", (int)obj->pid, msg);
+	} else if (!take_history(r, obj->pid, obj->id, obj->task->start_time, &uffd, &token)) {
 		return 0;
 	}
 	pm = glue_pagescan_fd(obj->scan);
@@ -151,10 +311,18 @@ static int uffd_collect(struct glue_tracker_ctx *t, struct glue_mobj *obj, struc
 
 		if (!trackable(v))
 			continue;
-		if (glue_uffd_scan_written(pm, v->start, v->end, &uo->written, &tracked, err) < 0)
+		if (glue_uffd_scan_written(pm, v->start, v->end, &frozen, &tracked, err) < 0) {
+			glue_ranges_free(&frozen);
+			glue_ranges_free(&pre);
 			return ck_err_wrap(err, "pid %d", (int)obj->pid);
-		if (tracked)
+		}
+		if (tracked && p && overlaps(&p->unsure, v->start, v->end))
+			tracked = false; /* its scan before the freeze failed */
+		if (tracked) {
+			if (p)
+				add_clipped(&pre, &p->written, v->start, v->end);
 			continue;
+		}
 		/* New, moved or never-registered VMA: whole now, tracked from now on. */
 		glue_ranges_add(&uo->whole, v->start, v->end);
 		uo->nr_whole_vmas++;
@@ -162,10 +330,16 @@ static int uffd_collect(struct glue_tracker_ctx *t, struct glue_mobj *obj, struc
 			pr_debug("uffd-wp: pid %d: %s: stays untracked", (int)obj->pid, e2->msg);
 			continue;
 		}
-		if (glue_uffd_scan_written(pm, v->start, v->end, &arm, &tracked, err) < 0)
+		if (glue_uffd_scan_written(pm, v->start, v->end, &arm, &tracked, err) < 0) {
+			glue_ranges_free(&frozen);
+			glue_ranges_free(&pre);
 			return ck_err_wrap(err, "pid %d", (int)obj->pid);
+		}
 		glue_ranges_free(&arm);
 	}
+	add_union(&uo->written, &pre, &frozen);
+	glue_ranges_free(&frozen);
+	glue_ranges_free(&pre);
 	uo->history = true;
 	uo->armed = true; /* the scans above re-protected everything they reported */
 	uo->token = token;
@@ -488,7 +662,16 @@ static void uffd_release_obj(struct glue_tracker_ctx *t, struct glue_mobj *obj)
 
 static void uffd_close(struct glue_tracker_ctx *t)
 {
-	free(t->priv);
+	struct uffd_run *r = t->priv;
+
+	for (size_t i = 0; i < r->nr_pre; i++) {
+		if (r->pre[i].uffd >= 0)
+			close(r->pre[i].uffd);
+		glue_ranges_free(&r->pre[i].written);
+		glue_ranges_free(&r->pre[i].unsure);
+	}
+	free(r->pre);
+	free(r);
 	t->priv = NULL;
 }
 
@@ -496,6 +679,7 @@ const struct glue_tracker_ops glue_tracker_uffd_ops = {
 	.id = GLUE_TRACKER_UFFD_WP,
 	.needs_content = false,
 	.open = uffd_open,
+	.precollect = uffd_precollect,
 	.collect = uffd_collect,
 	.changed = uffd_changed,
 	.dirty_ranges = uffd_dirty_ranges,

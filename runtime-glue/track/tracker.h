@@ -27,6 +27,7 @@
  * One run, per memory object (a task's address space or one shared segment):
  *
  *   open()                            once per run, tree not frozen yet
+ *   precollect(task)                  per task listed before the freeze
  *   ┌ frozen ────────────────────────────────────────────────────────────┐
  *   │ engine: VMAs + presence scan (not of VMAs that changed() covers)   │
  *   │ collect(obj)      kernel trackers read and re-arm the dirty state   │
@@ -88,6 +89,13 @@ struct glue_tracker_ops {
 	 */
 	int (*open)(struct glue_tracker_ctx *t, int parent_dirfd, int layer_dirfd, bool rearm,
 		    struct ck_err **err);
+	/*
+	 * Running, before the freeze, for each task listed then: do what part
+	 * of collect() can be done early (optional; best effort: what it
+	 * cannot do, collect() does while frozen; it never makes collect()
+	 * less exact).
+	 */
+	void (*precollect)(struct glue_tracker_ctx *t, const struct glue_task *task);
 	/* Frozen: snapshot the dirty state of @obj and re-arm (optional). */
 	int (*collect)(struct glue_tracker_ctx *t, struct glue_mobj *obj, struct ck_err **err);
 	/*
