@@ -25,6 +25,7 @@
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "runtime-glue/dump/engine.h"
+#include "runtime-glue/fault.h"
 #include "runtime-glue/mem/pagemap.h"
 #include "runtime-glue/proc/freezer.h"
 
@@ -87,6 +88,9 @@ void glue_engine_prefreeze(struct engine *e, const struct glue_target *tgt)
 			e->trk.ops->precollect(&e->trk, t);
 	}
 	glue_pstree_free(&t0);
+	/* tests change the tree here, between these reads and the freeze */
+	if (glue_fault("prefreeze", &e0) < 0)
+		pr_debug("%s", e0->msg);
 	pr_info("before the freeze: %zu tasks, parent pages and tracker state read in %" PRIu64
 		" us",
 		e->nr_par, glue_now_us() - t_start);

@@ -178,3 +178,43 @@ no_page_in() {
 	retry 100 0.05 bash -c "! kill -0 $pid 2>/dev/null || grep -q '^State:.*Z' /proc/$pid/status"
 	[ -e "$IMG/k/inventory.img" ] && [ -e "$IMG/k/pagemap-$pid.img" ]
 }
+
+@test "engine: the tree changes between the written-set scan before the freeze and the freeze (writes, zaps, unmap, mremap, a new VMA): nothing is lost, the chain verifies" {
+	vcmd alloc a 1024
+	vcmd fill a 0 1024 1
+	vcmd alloc b 256
+	vcmd fill b 0 256 1
+	vcmd alloc m 64
+	vcmd fill m 0 64 1
+	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/1" --tracker uffd-wp
+	vcmd fill a 0 8 2
+	local log="$BATS_TEST_TMPDIR/ckpt.err" rc=0
+	# stopped with the written set of every VMA consumed, not frozen yet
+	CK_FAULT=prefreeze:stop "$CKPT" pre-dump -t "$VPID" -D "$IMG/2" --prev-images-dir ../1 --tracker uffd-wp -v4 >/dev/null 2>"$log" 3>&- &
+	CKPT_PID=$!
+	retry 200 0.02 grep -q "stopped at prefreeze" "$log" || fail "ckpt did not stop: $(cat "$log")"
+	grep -q "written pages before the freeze" "$log" || fail "no scan before the freeze: $(cat "$log")"
+	vcmd fill a 100 4 3
+	vcmd fill a 1020 4 3
+	vcmd zero a 500 2
+	vcmd unmap b 128 128
+	vcmd fill b 0 2 3
+	vcmd remap m m2 64
+	vcmd fill m2 0 1 3
+	vcmd alloc c 32
+	vcmd fill c 0 32 3
+	kill -CONT "$CKPT_PID"
+	wait "$CKPT_PID" || rc=$?
+	[ "$rc" = 0 ] || fail "pre-dump failed: $(cat "$log")"
+	# the pages written after the early scan are in layer 2, the zapped ones are not
+	region_pages a 0 8 >"$BATS_TEST_TMPDIR/exp2"
+	region_pages a 100 4 >>"$BATS_TEST_TMPDIR/exp2"
+	region_pages a 1020 4 >>"$BATS_TEST_TMPDIR/exp2"
+	expect_layer "$IMG/2" "$VPID" a 1024 "$BATS_TEST_TMPDIR/exp2"
+	no_page_in a 500 2 "$IMG/2"
+	vcmd fill a 200 1 4
+	ckpt_run -0 dump --memory-only -t "$VPID" -D "$IMG/3" --prev-images-dir ../2 --tracker uffd-wp --leave-stopped
+	crit_all "$IMG"/1 "$IMG"/2 "$IMG"/3
+	verify_ok "$IMG/3"
+	kill -CONT "$VPID"
+}
