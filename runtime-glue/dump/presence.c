@@ -19,36 +19,6 @@
 /* Changed pages closer than this are checked with one scan (1 MiB). */
 #define CHECK_GAP (256 * GLUE_PAGE_SIZE)
 
-/* see presence.h */
-void glue_ranges_union(const struct glue_ranges *a, const struct glue_ranges *b,
-		       struct glue_ranges *out)
-{
-	size_t i = 0, j = 0;
-	uint64_t cs = 0, ce = 0;
-	bool open = false;
-
-	while (i < a->nr || j < b->nr) {
-		const struct glue_range *r;
-
-		if (j >= b->nr || (i < a->nr && a->r[i].start <= b->r[j].start))
-			r = &a->r[i++];
-		else
-			r = &b->r[j++];
-		if (open && r->start <= ce) {
-			if (r->end > ce)
-				ce = r->end;
-			continue;
-		}
-		if (open)
-			glue_ranges_add(out, cs, ce);
-		cs = r->start;
-		ce = r->end;
-		open = true;
-	}
-	if (open)
-		glue_ranges_add(out, cs, ce);
-}
-
 /* Index of the first range of @rs that ends after @addr. */
 static size_t first_after(const struct glue_ranges *rs, uint64_t addr)
 {

@@ -43,7 +43,3 @@ int glue_presence_resolve(struct glue_presence *p, struct glue_tracker_ctx *t,
 			  struct glue_mobj *obj, struct ck_err **err);
 int glue_presence_check(struct glue_presence *p, struct glue_mobj *obj, struct ck_err **err);
 void glue_presence_free(struct glue_presence *p);
-
-/* @a ∪ @b into @out (sorted, disjoint inputs; @out must not be either). */
-void glue_ranges_union(const struct glue_ranges *a, const struct glue_ranges *b,
-		       struct glue_ranges *out);

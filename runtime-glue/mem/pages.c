@@ -62,6 +62,36 @@ void glue_ranges_free(struct glue_ranges *rs)
 }
 
 /* see pages.h */
+void glue_ranges_union(const struct glue_ranges *a, const struct glue_ranges *b,
+		       struct glue_ranges *out)
+{
+	size_t i = 0, j = 0;
+	uint64_t cs = 0, ce = 0;
+	bool open = false;
+
+	while (i < a->nr || j < b->nr) {
+		const struct glue_range *r;
+
+		if (j >= b->nr || (i < a->nr && a->r[i].start <= b->r[j].start))
+			r = &a->r[i++];
+		else
+			r = &b->r[j++];
+		if (open && r->start <= ce) {
+			if (r->end > ce)
+				ce = r->end;
+			continue;
+		}
+		if (open)
+			glue_ranges_add(out, cs, ce);
+		cs = r->start;
+		ce = r->end;
+		open = true;
+	}
+	if (open)
+		glue_ranges_add(out, cs, ce);
+}
+
+/* see pages.h */
 bool glue_ranges_contains(const struct glue_ranges *rs, uint64_t addr)
 {
 	size_t lo = 0, hi = rs->nr;

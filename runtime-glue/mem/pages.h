@@ -39,6 +39,9 @@ struct glue_ranges {
 /* Append [start, end); merges with the last range when adjacent.  Must be called in order. */
 void glue_ranges_add(struct glue_ranges *rs, uint64_t start, uint64_t end);
 void glue_ranges_free(struct glue_ranges *rs);
+/* @a ∪ @b appended to @out (sorted, disjoint inputs; @out must not be either). */
+void glue_ranges_union(const struct glue_ranges *a, const struct glue_ranges *b,
+		       struct glue_ranges *out);
 /* True when @addr is in one of the ranges (binary search). */
 bool glue_ranges_contains(const struct glue_ranges *rs, uint64_t addr);
 

@@ -242,30 +242,6 @@ static void add_clipped(struct glue_ranges *out, const struct glue_ranges *rs, u
 					rs->r[i].end < end ? rs->r[i].end : end);
 }
 
-/* @a ∪ @b (both sorted) into @out. */
-static void add_union(struct glue_ranges *out, const struct glue_ranges *a,
-		      const struct glue_ranges *b)
-{
-	size_t i = 0, j = 0;
-
-	while (i < a->nr || j < b->nr) {
-		const struct glue_range *x;
-
-		if (j >= b->nr || (i < a->nr && a->r[i].start <= b->r[j].start))
-			x = &a->r[i++];
-		else
-			x = &b->r[j++];
-		if (out->nr && x->start <= out->r[out->nr - 1].end) {
-			if (x->end > out->r[out->nr - 1].end) {
-				out->pages += (x->end - out->r[out->nr - 1].end) >> GLUE_PAGE_SHIFT;
-				out->r[out->nr - 1].end = x->end;
-			}
-			continue;
-		}
-		glue_ranges_add(out, x->start, x->end);
-	}
-}
-
 /*
  * Frozen.  With history: read and re-arm the written set of every VMA; VMAs
  * the uffd does not cover yet are registered, armed and dumped whole.  What
@@ -337,7 +313,7 @@ static int uffd_collect(struct glue_tracker_ctx *t, struct glue_mobj *obj, struc
 		}
 		glue_ranges_free(&arm);
 	}
-	add_union(&uo->written, &pre, &frozen);
+	glue_ranges_union(&pre, &frozen, &uo->written);
 	glue_ranges_free(&frozen);
 	glue_ranges_free(&pre);
 	uo->history = true;
