@@ -20,12 +20,15 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "common/cleanup.h"
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "runtime-glue/dump/engine.h"
+#include "runtime-glue/dump/presence.h"
 #include "runtime-glue/fault.h"
+#include "runtime-glue/mem/copy.h"
 #include "runtime-glue/mem/pagemap.h"
 #include "runtime-glue/proc/freezer.h"
 
@@ -51,6 +54,121 @@ static int read_parent(int parent_dirfd, pid_t vpid, uint64_t start_time, struct
 	glue_pagemap_ranges(&pm, &p->held);
 	glue_pagemap_free(&pm);
 	return 0;
+}
+
+static bool early_wanted(const struct engine *e);
+
+/* --frozen-buffer: the bound of the early copy and the frozen buffer together */
+static uint64_t fbuf_bound(const struct engine *e)
+{
+	return e->o->frozen_buffer_set ? e->o->frozen_buffer : GLUE_FROZEN_BUFFER_DEFAULT;
+}
+
+#define EARLY_RUNS 1024 /* ranges per process_vm_readv (IOV_MAX) */
+
+/* Read @n ranges of @rd into @dst; appends what was read whole to @have. */
+static bool early_read(struct glue_memreader *rd, const struct glue_range *rs, size_t n,
+		       uint8_t *dst, struct engine_early *x, uint64_t *pages)
+{
+	_cleanup_err_ struct ck_err *e0 = NULL;
+	ssize_t got = glue_memreader_read(rd, rs, n, dst, &e0);
+	uint64_t left = got > 0 ? (uint64_t)got / GLUE_PAGE_SIZE : 0;
+
+	for (size_t i = 0; i < n && left; i++) {
+		uint64_t len = (rs[i].end - rs[i].start) / GLUE_PAGE_SIZE;
+		uint64_t take = left < len ? left : len;
+
+		if (!x->have.nr || x->have.r[x->have.nr - 1].end != rs[i].start) {
+			x->first = xreallocarray(x->first, x->have.nr + 1, sizeof(*x->first));
+			x->first[x->have.nr] = *pages;
+		}
+		glue_ranges_add(&x->have, rs[i].start, rs[i].start + take * GLUE_PAGE_SIZE);
+		*pages += take;
+		left -= take;
+		if (take < len)
+			return false;
+	}
+	return got >= 0;
+}
+
+/* Read the batch @rs[*nr] into the early area; false when it stopped short. */
+static bool early_flush(struct engine *e, struct glue_memreader *rd, const struct glue_range *rs,
+			size_t *nr, uint64_t *batch, struct engine_early *x, uint64_t *pages)
+{
+	bool ok = !*nr || early_read(rd, rs, *nr, e->early_data + e->early_used, x, pages);
+
+	e->early_used = x->off + *pages * GLUE_PAGE_SIZE;
+	*nr = 0;
+	*batch = 0;
+	return ok;
+}
+
+/*
+ * Final dump: copy the pages @w (written, found by precollect()) of @t that
+ * hold content, while @t runs, into the early area, as far as it has room.
+ * Collect() then tells which of them were written again (tracker stale()):
+ * only those are read while frozen.
+ */
+static void early_copy(struct engine *e, const struct glue_task *t, const struct glue_ranges *w)
+{
+	_cleanup_err_ struct ck_err *e0 = NULL;
+	struct glue_pagescan *ps = glue_pagescan_open(t->pid, GLUE_SCAN_AUTO, &e0);
+	struct glue_memreader *rd = NULL;
+	struct glue_ranges found = { 0 };
+	struct glue_range rs[EARLY_RUNS];
+	struct engine_early *x;
+	uint64_t pages = 0, cap = fbuf_bound(e);
+	uint64_t batch = 0;
+	size_t nr = 0;
+
+	if (!ps || glue_presence_of(ps, w, &found, &e0) < 0)
+		goto out;
+	rd = glue_memreader_open(t->pid, glue_copy_method_default(), &e0);
+	if (!rd)
+		goto out;
+	if (!e->early_data) {
+		void *p =
+			mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (p == MAP_FAILED)
+			goto out;
+		e->early_data = p;
+	}
+	e->early = xreallocarray(e->early, e->nr_early + 1, sizeof(*e->early));
+	x = &e->early[e->nr_early++];
+	memset(x, 0, sizeof(*x));
+	x->pid = t->pid;
+	x->start_time = t->start_time;
+	x->off = e->early_used;
+	for (size_t i = 0; i < found.nr; i++) {
+		for (uint64_t s = found.r[i].start; s < found.r[i].end;) {
+			uint64_t room = (cap - e->early_used) / GLUE_PAGE_SIZE - batch;
+			uint64_t n = (found.r[i].end - s) / GLUE_PAGE_SIZE;
+
+			if (!room)
+				goto last; /* the area is full */
+			if (n > CHUNK_PAGES - batch)
+				n = CHUNK_PAGES - batch;
+			if (n > room)
+				n = room;
+			rs[nr].start = s;
+			rs[nr++].end = s + n * GLUE_PAGE_SIZE;
+			batch += n;
+			s += n * GLUE_PAGE_SIZE;
+			if (nr < EARLY_RUNS && batch < CHUNK_PAGES)
+				continue;
+			if (!early_flush(e, rd, rs, &nr, &batch, x, &pages))
+				goto out;
+		}
+	}
+last:
+	early_flush(e, rd, rs, &nr, &batch, x, &pages);
+out:
+	if (e0)
+		pr_debug("before the freeze: pid %d: no early copy: %s", (int)t->pid, e0->msg);
+	glue_ranges_free(&found);
+	glue_memreader_close(rd);
+	glue_pagescan_close(ps);
 }
 
 /* see engine.h */
@@ -86,14 +204,20 @@ void glue_engine_prefreeze(struct engine *e, const struct glue_target *tgt)
 		}
 		if (e->trk.ops->precollect)
 			e->trk.ops->precollect(&e->trk, t);
+		if (early_wanted(e) && e->trk.ops->early_written) {
+			const struct glue_ranges *w = e->trk.ops->early_written(&e->trk, t);
+
+			if (w && w->nr)
+				early_copy(e, t, w);
+		}
 	}
 	glue_pstree_free(&t0);
 	/* tests change the tree here, between these reads and the freeze */
 	if (glue_fault("prefreeze", &e0) < 0)
 		pr_debug("%s", e0->msg);
-	pr_info("before the freeze: %zu tasks, parent pages and tracker state read in %" PRIu64
-		" us",
-		e->nr_par, glue_now_us() - t_start);
+	pr_info("before the freeze: %zu tasks, parent pages and tracker state read, %zu KiB "
+		"copied, in %" PRIu64 " us",
+		e->nr_par, e->early_used >> 10, glue_now_us() - t_start);
 }
 
 /* see engine.h */
@@ -141,12 +265,116 @@ int glue_engine_load_parent(struct engine *e, struct mobj *ob, struct ck_err **e
 	return 0;
 }
 
+/* A final dump with a frozen buffer (the early copy shares its bound). */
+static bool early_wanted(const struct engine *e)
+{
+	return !e->o->pre_dump && (!e->o->frozen_buffer_set || e->o->frozen_buffer > 0);
+}
+
+/* see engine.h */
+struct glue_fbuf *glue_engine_fbuf_new(const struct engine *e)
+{
+	struct glue_fbuf *fb = glue_fbuf_new(fbuf_bound(e) - e->early_used);
+
+	if (e->early_used)
+		glue_fbuf_external(fb, e->early_data, e->early_used);
+	return fb;
+}
+
+/* The pages of @a not in @b, appended to @out. */
+static void subtract_all(const struct glue_ranges *a, const struct glue_ranges *b,
+			 struct glue_ranges *out)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < a->nr; i++) {
+		uint64_t s = a->r[i].start;
+
+		while (j < b->nr && b->r[j].end <= s)
+			j++;
+		for (size_t k = j; k < b->nr && b->r[k].start < a->r[i].end; k++) {
+			if (b->r[k].start > s)
+				glue_ranges_add(out, s, b->r[k].start);
+			if (b->r[k].end > s)
+				s = b->r[k].end;
+		}
+		if (s < a->r[i].end)
+			glue_ranges_add(out, s, a->r[i].end);
+	}
+}
+
+/* Index of the first range of @rs ending after @addr (rs->nr when none). */
+static size_t after(const struct glue_ranges *rs, uint64_t addr)
+{
+	size_t lo = 0, hi = rs->nr;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (rs->r[mid].end <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* see engine.h */
+size_t glue_engine_early_at(struct engine *e, struct mobj *ob, uint64_t start, uint64_t end,
+			    const uint8_t **data, size_t *skip)
+{
+	const struct engine_early *x;
+	size_t k, h;
+
+	if (!ob->early_resolved) {
+		const struct glue_ranges *stale =
+			e->trk.ops->stale ? e->trk.ops->stale(&e->trk, &ob->m) : NULL;
+
+		ob->early_resolved = true;
+		for (size_t i = 0; i < e->nr_early && stale && !ob->m.shmem; i++)
+			if (e->early[i].pid == ob->m.pid &&
+			    e->early[i].start_time == ob->m.task->start_time)
+				ob->early = &e->early[i];
+		if (ob->early)
+			subtract_all(&ob->early->have, stale, &ob->early_ok);
+	}
+	x = ob->early;
+	k = after(&ob->early_ok, start);
+	if (!x || k == ob->early_ok.nr || ob->early_ok.r[k].start >= end) {
+		*skip = (size_t)((end - start) / GLUE_PAGE_SIZE);
+		return 0;
+	}
+	if (ob->early_ok.r[k].start > start) {
+		*skip = (size_t)((ob->early_ok.r[k].start - start) / GLUE_PAGE_SIZE);
+		return 0;
+	}
+	h = after(&x->have, start);
+	*data = e->early_data + x->off +
+		(x->first[h] + (start - x->have.r[h].start) / GLUE_PAGE_SIZE) * GLUE_PAGE_SIZE;
+	*skip = 0;
+	return (size_t)(((ob->early_ok.r[k].end < end ? ob->early_ok.r[k].end : end) - start) /
+			GLUE_PAGE_SIZE);
+}
+
 /* see engine.h */
 void glue_engine_prefreeze_free(struct engine *e)
 {
+	for (size_t i = 0; i < e->nr_obj; i++)
+		glue_ranges_free(&e->obj[i].early_ok);
 	for (size_t i = 0; i < e->nr_par; i++)
 		glue_ranges_free(&e->par[i].held);
 	free(e->par);
 	e->par = NULL;
 	e->nr_par = 0;
+	for (size_t i = 0; i < e->nr_early; i++) {
+		glue_ranges_free(&e->early[i].have);
+		free(e->early[i].first);
+	}
+	free(e->early);
+	e->early = NULL;
+	e->nr_early = 0;
+	if (e->early_data)
+		munmap(e->early_data, fbuf_bound(e));
+	e->early_data = NULL;
+	e->early_used = 0;
 }

@@ -21,6 +21,19 @@
 
 #define CHUNK_PAGES 512 /* 2 MiB copied per step: bounds ckpt's memory */
 
+/*
+ * The final dump's early copy of one task (engine-pre.c): the pages its
+ * tracker found written before the freeze, copied then, packed in address
+ * order in the engine's early area from @off.
+ */
+struct engine_early {
+	pid_t pid;
+	uint64_t start_time;
+	struct glue_ranges have; /* pages copied */
+	uint64_t *first;         /* [have.nr] index of each range's first page */
+	size_t off;              /* bytes into e->early_data */
+};
+
 /* A memory object plus what only the engine needs. */
 struct mobj {
 	struct glue_mobj m;
@@ -31,6 +44,10 @@ struct mobj {
 	struct glue_presence pres; /* task objects */
 	struct glue_pmw *pmw;      /* final dump: open until the frozen buffer is written */
 	bool collected;
+	/* final dump: the early copy's pages still exact (engine-pre.c) */
+	bool early_resolved;
+	const struct engine_early *early;
+	struct glue_ranges early_ok;
 };
 
 /* A task's parent pages, read before the freeze (engine-pre.c). */
@@ -60,6 +77,10 @@ struct engine {
 	bool killed;               /* the tree was killed: nothing to thaw on failure */
 	struct engine_parent *par; /* read before the freeze */
 	size_t nr_par;
+	struct engine_early *early; /* final dump: copied before the freeze */
+	size_t nr_early;
+	uint8_t *early_data; /* mapped, of the frozen buffer's size */
+	size_t early_used;
 };
 
 /*
@@ -70,7 +91,21 @@ struct engine {
 void glue_engine_prefreeze(struct engine *e, const struct glue_target *tgt);
 /* Frozen: @ob's parent pages (from the cache above when it has them); 0 or -1. */
 int glue_engine_load_parent(struct engine *e, struct mobj *ob, struct ck_err **err);
+/* Frees the above (before e->obj: the objects' early_ok too). */
 void glue_engine_prefreeze_free(struct engine *e);
+/*
+ * The final dump's frozen buffer: --frozen-buffer less what the early copy
+ * holds (one bound for both), taking the early copy's pages by pointer.
+ */
+struct glue_fbuf *glue_engine_fbuf_new(const struct engine *e);
+/*
+ * Frozen, after collect(): the pages of [@start, @end) of @ob whose early
+ * copy is still exact, as a pointer to the first one's data, and how many
+ * pages from @start (0: read it now; *skip then says how many pages from
+ * @start have no valid copy).
+ */
+size_t glue_engine_early_at(struct engine *e, struct mobj *ob, uint64_t start, uint64_t end,
+			    const uint8_t **data, size_t *skip);
 
 /* The presence of the pages the tracker reported changed (presence.h). */
 int glue_engine_check_presence(struct engine *e, struct ck_err **err);

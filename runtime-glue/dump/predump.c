@@ -75,10 +75,10 @@ static void free_objs(struct engine *e)
 		if (ob->shm_fd >= 0)
 			close(ob->shm_fd);
 	}
+	glue_engine_prefreeze_free(e);
 	free(e->obj);
 	e->obj = NULL;
 	e->nr_obj = 0;
-	glue_engine_prefreeze_free(e);
 }
 
 /* Shared segments of a task's VMAs, once per inode across the tree. */
@@ -673,8 +673,7 @@ int glue_mem_dump(const struct glue_mem_opts *o, struct glue_mem_result *res, st
 		goto out;
 	glue_progress_set_total(e.prog, e.pages_total * GLUE_PAGE_SIZE);
 	if (!o->pre_dump)
-		e.fbuf = glue_fbuf_new(o->frozen_buffer_set ? o->frozen_buffer
-							    : GLUE_FROZEN_BUFFER_DEFAULT);
+		e.fbuf = glue_engine_fbuf_new(&e);
 	for (size_t i = 0; i < e.nr_obj; i++)
 		if (dump_obj(&e, &e.obj[i], err) < 0)
 			goto out;

@@ -204,37 +204,49 @@ out:
 }
 
 /* see presence.h */
-int glue_presence_check(struct glue_presence *p, struct glue_mobj *obj, struct ck_err **err)
+int glue_presence_of(struct glue_pagescan *ps, const struct glue_ranges *maybe,
+		     struct glue_ranges *found, struct ck_err **err)
 {
-	struct glue_ranges found = { 0 }, win = { 0 };
+	struct glue_ranges win = { 0 };
 	size_t mcur = 0;
-	int rc = -1;
 
-	if (!p->nr_answered)
-		return 0;
-	for (size_t i = 0; i < p->maybe.nr;) {
-		uint64_t ws = p->maybe.r[i].start, we = p->maybe.r[i].end;
+	for (size_t i = 0; i < maybe->nr;) {
+		uint64_t ws = maybe->r[i].start, we = maybe->r[i].end;
 		size_t k = i + 1;
 
 		/* (a window may cross other VMAs: only the changed pages are kept) */
-		while (k < p->maybe.nr && p->maybe.r[k].start - we <= CHECK_GAP)
-			we = p->maybe.r[k++].end;
-		if (glue_pagescan_range_anon(obj->scan, ws, we, &win, err) < 0)
-			goto out;
+		while (k < maybe->nr && maybe->r[k].start - we <= CHECK_GAP)
+			we = maybe->r[k++].end;
+		if (glue_pagescan_range_anon(ps, ws, we, &win, err) < 0) {
+			glue_ranges_free(&win);
+			return -1;
+		}
 		/* what the window scan found, of the changed pages only */
 		for (size_t w = 0; w < win.nr; w++)
-			clip(&p->maybe, &mcur, win.r[w].start, win.r[w].end, &found);
+			clip(maybe, &mcur, win.r[w].start, win.r[w].end, found);
 		win.nr = 0;
 		win.pages = 0;
 		i = k;
 	}
+	glue_ranges_free(&win);
+	return 0;
+}
+
+/* see presence.h */
+int glue_presence_check(struct glue_presence *p, struct glue_mobj *obj, struct ck_err **err)
+{
+	struct glue_ranges found = { 0 };
+
+	if (!p->nr_answered)
+		return 0;
+	if (glue_presence_of(obj->scan, &p->maybe, &found, err) < 0) {
+		glue_ranges_free(&found);
+		return -1;
+	}
 	glue_ranges_free(&obj->present);
 	glue_ranges_union(&p->known, &found, &obj->present);
-	rc = 0;
-out:
 	glue_ranges_free(&found);
-	glue_ranges_free(&win);
-	return rc;
+	return 0;
 }
 
 /* see presence.h */

@@ -42,4 +42,10 @@ int glue_presence_scan(struct glue_presence *p, struct glue_mobj *obj,
 int glue_presence_resolve(struct glue_presence *p, struct glue_tracker_ctx *t,
 			  struct glue_mobj *obj, struct ck_err **err);
 int glue_presence_check(struct glue_presence *p, struct glue_mobj *obj, struct ck_err **err);
+/*
+ * The pages of @maybe that hold content now (anonymous VMAs), appended to
+ * @found: one scan per window of changed pages less than 1 MiB apart.
+ */
+int glue_presence_of(struct glue_pagescan *ps, const struct glue_ranges *maybe,
+		     struct glue_ranges *found, struct ck_err **err);
 void glue_presence_free(struct glue_presence *p);

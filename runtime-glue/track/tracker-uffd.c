@@ -78,6 +78,8 @@ struct uffd_obj {
 	uint64_t token;             /* identifies the uffd (and its holder) */
 	struct glue_ranges written; /* pages written since the parent layer */
 	struct glue_ranges whole;   /* VMAs without tracking this round */
+	bool early;                 /* built on uffd_precollect() */
+	struct glue_ranges stale;   /* then: written since, or whole */
 	uint64_t nr_written, nr_whole_vmas;
 };
 
@@ -216,6 +218,24 @@ static void uffd_precollect(struct glue_tracker_ctx *t, const struct glue_task *
 		 p->written.pages);
 }
 
+static const struct glue_ranges *uffd_early_written(struct glue_tracker_ctx *t,
+						    const struct glue_task *task)
+{
+	struct uffd_run *r = t->priv;
+
+	for (size_t i = 0; i < r->nr_pre; i++)
+		if (r->pre[i].pid == task->pid && r->pre[i].start_time == task->start_time)
+			return r->pre[i].history ? &r->pre[i].written : NULL;
+	return NULL;
+}
+
+static const struct glue_ranges *uffd_stale(struct glue_tracker_ctx *t, const struct glue_mobj *obj)
+{
+	const struct uffd_obj *uo = obj->tracker_priv;
+
+	return uo && uo->history && uo->early ? &uo->stale : NULL;
+}
+
 static struct uffd_pre *find_pre(struct uffd_run *r, const struct glue_mobj *obj)
 {
 	for (size_t i = 0; i < r->nr_pre; i++)
@@ -314,6 +334,10 @@ static int uffd_collect(struct glue_tracker_ctx *t, struct glue_mobj *obj, struc
 		glue_ranges_free(&arm);
 	}
 	glue_ranges_union(&pre, &frozen, &uo->written);
+	if (p) {
+		uo->early = true;
+		glue_ranges_union(&frozen, &uo->whole, &uo->stale);
+	}
 	glue_ranges_free(&frozen);
 	glue_ranges_free(&pre);
 	uo->history = true;
@@ -632,6 +656,7 @@ static void uffd_release_obj(struct glue_tracker_ctx *t, struct glue_mobj *obj)
 		return;
 	glue_ranges_free(&uo->written);
 	glue_ranges_free(&uo->whole);
+	glue_ranges_free(&uo->stale);
 	free(uo);
 	obj->tracker_priv = NULL;
 }
@@ -656,6 +681,8 @@ const struct glue_tracker_ops glue_tracker_uffd_ops = {
 	.needs_content = false,
 	.open = uffd_open,
 	.precollect = uffd_precollect,
+	.early_written = uffd_early_written,
+	.stale = uffd_stale,
 	.collect = uffd_collect,
 	.changed = uffd_changed,
 	.dirty_ranges = uffd_dirty_ranges,

@@ -96,6 +96,20 @@ struct glue_tracker_ops {
 	 * less exact).
 	 */
 	void (*precollect)(struct glue_tracker_ctx *t, const struct glue_task *task);
+	/*
+	 * After precollect(): the pages of @task it found written (NULL: none
+	 * or not done).  The final dump copies them before the freeze
+	 * (optional; with stale()).
+	 */
+	const struct glue_ranges *(*early_written)(struct glue_tracker_ctx *t,
+						   const struct glue_task *task);
+	/*
+	 * After collect(): the pages of @obj whose copy made after
+	 * precollect() may differ from memory now (written since, or in a VMA
+	 * dumped whole); NULL when collect() did not build on precollect()
+	 * (no early copy is valid).
+	 */
+	const struct glue_ranges *(*stale)(struct glue_tracker_ctx *t, const struct glue_mobj *obj);
 	/* Frozen: snapshot the dirty state of @obj and re-arm (optional). */
 	int (*collect)(struct glue_tracker_ctx *t, struct glue_mobj *obj, struct ck_err **err);
 	/*

@@ -218,3 +218,47 @@ no_page_in() {
 	verify_ok "$IMG/3"
 	kill -CONT "$VPID"
 }
+
+@test "engine: a final dump copies the written pages before the freeze; pages written, zapped or unmapped before the freeze are read again, the layer verifies" {
+	vcmd alloc a 2048
+	vcmd fill a 0 2048 1
+	vcmd alloc b 64
+	vcmd fill b 0 64 1
+	vcmd alloc c 64
+	vcmd fill c 0 64 1
+	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/1" --tracker uffd-wp
+	vcmd fill a 0 1024 2
+	vcmd fill b 0 64 2
+	vcmd fill c 0 64 2
+	local log="$BATS_TEST_TMPDIR/ckpt.err" rc=0
+	# stopped with the written pages copied, not frozen yet
+	CK_FAULT=prefreeze:stop "$CKPT" dump --memory-only -t "$VPID" -D "$IMG/2" --prev-images-dir ../1 --tracker uffd-wp --leave-stopped -v4 >/dev/null 2>"$log" 3>&- &
+	CKPT_PID=$!
+	retry 200 0.02 grep -q "stopped at prefreeze" "$log" || fail "ckpt did not stop: $(cat "$log")"
+	grep -q "written pages before the freeze" "$log" || fail "no early scan: $(cat "$log")"
+	vcmd fill a 10 20 3
+	vcmd fill a 1000 48 3
+	vcmd zero a 500 4
+	vcmd unmap b 0 32
+	vcmd remap c c2 64
+	vcmd fill c2 7 1 4
+	kill -CONT "$CKPT_PID"
+	wait "$CKPT_PID" || rc=$?
+	[ "$rc" = 0 ] || fail "dump failed: $(cat "$log")"
+	grep -q "[(][1-9][0-9]* KiB copied before the freeze" "$log" || fail "no early copy: $(cat "$log")"
+	crit_all "$IMG"/1 "$IMG"/2
+	verify_ok "$IMG/2"
+	kill -CONT "$VPID"
+}
+
+@test "engine: a final dump's early copy stays within --frozen-buffer: the rest is read while frozen, the layer verifies" {
+	vcmd alloc a 4096
+	vcmd fill a 0 4096 1
+	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/1" --tracker uffd-wp
+	vcmd fill a 0 4096 2
+	ckpt_run -0 dump --memory-only -t "$VPID" -D "$IMG/2" --prev-images-dir ../1 --tracker uffd-wp --leave-stopped --frozen-buffer 4M -v4
+	assert_output --partial "4096 KiB copied, in"
+	assert_output --partial "(4096 KiB copied before the freeze)"
+	verify_ok "$IMG/2"
+	kill -CONT "$VPID"
+}
