@@ -130,12 +130,12 @@ int glue_engine_write_buffered(struct engine *e, struct ck_err **err)
 			return -1;
 	glue_fbuf_stats(e->fbuf, &st);
 	e->res->st.memwrite_us += glue_now_us() - t0;
-	pr_info("frozen buffer (%" PRIu64 " KiB): %" PRIu64 " KiB of pages (%" PRIu64
-		" KiB copied before the freeze), %" PRIu64
+	pr_info("frozen buffer (%" PRIu64 " KiB): %" PRIu64 " KiB of pages, %" PRIu64
 		" KiB of them spilled to the image while frozen (%" PRIu64 " times full), %" PRIu64
-		" KiB written after the freeze in %" PRIu64 " us",
-		st.cap >> 10, st.total >> 10, st.early >> 10, st.spilled >> 10, st.spills,
-		(st.total - st.spilled) >> 10, glue_now_us() - t0);
+		" KiB written after the freeze in %" PRIu64 " us; %" PRIu64
+		" KiB of them copied before the freeze",
+		st.cap >> 10, st.total >> 10, st.spilled >> 10, st.spills,
+		(st.total - st.spilled) >> 10, glue_now_us() - t0, st.early >> 10);
 	return 0;
 }
 

@@ -117,7 +117,8 @@ static void early_copy(struct engine *e, const struct glue_task *t, const struct
 	struct glue_ranges found = { 0 };
 	struct glue_range rs[EARLY_RUNS];
 	struct engine_early *x;
-	uint64_t pages = 0, cap = fbuf_bound(e);
+	/* at most 7/8 of the bound: the frozen buffer keeps room for what changes */
+	uint64_t pages = 0, cap = fbuf_bound(e) / 8 * 7 / GLUE_PAGE_SIZE * GLUE_PAGE_SIZE;
 	uint64_t batch = 0;
 	size_t nr = 0;
 
@@ -127,8 +128,8 @@ static void early_copy(struct engine *e, const struct glue_task *t, const struct
 	if (!rd)
 		goto out;
 	if (!e->early_data) {
-		void *p =
-			mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		void *p = mmap(NULL, fbuf_bound(e), PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 		if (p == MAP_FAILED)
 			goto out;
@@ -274,7 +275,7 @@ static bool early_wanted(const struct engine *e)
 /* see engine.h */
 struct glue_fbuf *glue_engine_fbuf_new(const struct engine *e)
 {
-	struct glue_fbuf *fb = glue_fbuf_new(fbuf_bound(e) - e->early_used);
+	struct glue_fbuf *fb = glue_fbuf_new(fbuf_bound(e));
 
 	if (e->early_used)
 		glue_fbuf_external(fb, e->early_data, e->early_used);
@@ -303,22 +304,6 @@ static void subtract_all(const struct glue_ranges *a, const struct glue_ranges *
 	}
 }
 
-/* Index of the first range of @rs ending after @addr (rs->nr when none). */
-static size_t after(const struct glue_ranges *rs, uint64_t addr)
-{
-	size_t lo = 0, hi = rs->nr;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (rs->r[mid].end <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
 /* see engine.h */
 size_t glue_engine_early_at(struct engine *e, struct mobj *ob, uint64_t start, uint64_t end,
 			    const uint8_t **data, size_t *skip)
@@ -339,7 +324,7 @@ size_t glue_engine_early_at(struct engine *e, struct mobj *ob, uint64_t start, u
 			subtract_all(&ob->early->have, stale, &ob->early_ok);
 	}
 	x = ob->early;
-	k = after(&ob->early_ok, start);
+	k = glue_ranges_first_after(&ob->early_ok, start);
 	if (!x || k == ob->early_ok.nr || ob->early_ok.r[k].start >= end) {
 		*skip = (size_t)((end - start) / GLUE_PAGE_SIZE);
 		return 0;
@@ -348,7 +333,7 @@ size_t glue_engine_early_at(struct engine *e, struct mobj *ob, uint64_t start, u
 		*skip = (size_t)((ob->early_ok.r[k].start - start) / GLUE_PAGE_SIZE);
 		return 0;
 	}
-	h = after(&x->have, start);
+	h = glue_ranges_first_after(&x->have, start);
 	*data = e->early_data + x->off +
 		(x->first[h] + (start - x->have.r[h].start) / GLUE_PAGE_SIZE) * GLUE_PAGE_SIZE;
 	*skip = 0;

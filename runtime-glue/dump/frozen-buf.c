@@ -114,6 +114,7 @@ void glue_fbuf_external(struct glue_fbuf *fb, const void *p, size_t len)
 {
 	fb->ext = p;
 	fb->ext_len = len;
+	fb->cap = len < fb->cap ? fb->cap - len : 0;
 }
 
 /* see frozen-buf.h */
@@ -134,7 +135,7 @@ int glue_fbuf_put(void *ctx, struct glue_pmw *w, const void *data, size_t len, s
 		if (!fb->st.spills++)
 			pr_info("frozen buffer full (%" PRIu64
 				" KiB): spilling page data to the image while frozen",
-				fb->cap >> 10);
+				fb->st.cap >> 10);
 		fb->st.spilled += fb->used;
 		if (write_all(fb, err) < 0)
 			return -1;
@@ -168,7 +169,7 @@ void *glue_fbuf_tail(struct glue_fbuf *fb, size_t len, struct ck_err **err, bool
 		if (!fb->st.spills++)
 			pr_info("frozen buffer full (%" PRIu64
 				" KiB): spilling page data to the image while frozen",
-				fb->cap >> 10);
+				fb->st.cap >> 10);
 		fb->st.spilled += fb->used;
 		if (write_all(fb, err) < 0) {
 			*failed = true;

@@ -34,7 +34,8 @@ void *glue_fbuf_tail(struct glue_fbuf *fb, size_t len, struct ck_err **err, bool
 /*
  * Page data that lies in [@p, @p + @len) (the final dump's early copy, made
  * before the freeze: engine-pre.c) is recorded by pointer, not copied into
- * the buffer: it must stay mapped until glue_fbuf_flush().
+ * the buffer: it must stay mapped until glue_fbuf_flush().  Its @len counts
+ * against the buffer's bound (the log still names the whole bound).
  */
 void glue_fbuf_external(struct glue_fbuf *fb, const void *p, size_t len);
 /* Reserve file space for everything buffered (img_reserve()), before a kill. */

@@ -19,22 +19,6 @@
 /* Changed pages closer than this are checked with one scan (1 MiB). */
 #define CHECK_GAP (256 * GLUE_PAGE_SIZE)
 
-/* Index of the first range of @rs that ends after @addr. */
-static size_t first_after(const struct glue_ranges *rs, uint64_t addr)
-{
-	size_t lo = 0, hi = rs->nr;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (rs->r[mid].end <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
 /* Append @in ∩ [start, end) to @out; *cur walks @in forward. */
 static void clip(const struct glue_ranges *in, size_t *cur, uint64_t start, uint64_t end,
 		 struct glue_ranges *out)
@@ -181,8 +165,8 @@ int glue_presence_resolve(struct glue_presence *p, struct glue_tracker_ctx *t,
 			continue;
 		}
 		p->nr_answered++;
-		hcur = first_after(&obj->parent_held, v->start);
-		ccur = mcur = first_after(c, v->start);
+		hcur = glue_ranges_first_after(&obj->parent_held, v->start);
+		ccur = mcur = glue_ranges_first_after(c, v->start);
 		clip(&obj->parent_held, &hcur, v->start, v->end, &held);
 		for (size_t k = 0; k < held.nr; k++)
 			subtract(held.r[k].start, held.r[k].end, c, &ccur, &add);

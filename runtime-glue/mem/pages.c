@@ -92,21 +92,27 @@ void glue_ranges_union(const struct glue_ranges *a, const struct glue_ranges *b,
 }
 
 /* see pages.h */
-bool glue_ranges_contains(const struct glue_ranges *rs, uint64_t addr)
+size_t glue_ranges_first_after(const struct glue_ranges *rs, uint64_t addr)
 {
 	size_t lo = 0, hi = rs->nr;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (addr < rs->r[mid].start)
-			hi = mid;
-		else if (addr >= rs->r[mid].end)
+		if (rs->r[mid].end <= addr)
 			lo = mid + 1;
 		else
-			return true;
+			hi = mid;
 	}
-	return false;
+	return lo;
+}
+
+/* see pages.h */
+bool glue_ranges_contains(const struct glue_ranges *rs, uint64_t addr)
+{
+	size_t k = glue_ranges_first_after(rs, addr);
+
+	return k < rs->nr && rs->r[k].start <= addr;
 }
 
 /* The PFN of the shared zero page, as seen in our own pagemap (needs root). */

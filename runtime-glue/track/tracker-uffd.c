@@ -559,17 +559,9 @@ static const struct glue_ranges *uffd_changed(struct glue_tracker_ctx *t,
 static void mark(const struct glue_ranges *rs, struct glue_chunk *c)
 {
 	uint64_t end = c->addr + c->npages * GLUE_PAGE_SIZE;
-	size_t lo = 0, hi = rs->nr;
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (rs->r[mid].end <= c->addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	for (size_t k = lo; k < rs->nr && rs->r[k].start < end; k++) {
+	for (size_t k = glue_ranges_first_after(rs, c->addr); k < rs->nr && rs->r[k].start < end;
+	     k++) {
 		uint64_t s = rs->r[k].start > c->addr ? rs->r[k].start : c->addr;
 		uint64_t e = rs->r[k].end < end ? rs->r[k].end : end;
 
