@@ -35,7 +35,13 @@ int glue_engine_check_presence(struct engine *e, struct ck_err **err)
 	for (size_t i = 0; i < e->nr_obj; i++) {
 		struct mobj *ob = &e->obj[i];
 
-		if (!ob->m.shmem && glue_presence_check(&ob->pres, &ob->m, err) < 0) {
+		const struct glue_ranges *seen = NULL, *recheck = NULL;
+
+		/* a final dump's written pages seen before the freeze: only changes rechecked */
+		if (!ob->m.shmem && !e->o->pre_dump)
+			glue_engine_early_presence(e, ob, &seen, &recheck);
+		if (!ob->m.shmem &&
+		    glue_presence_check(&ob->pres, &ob->m, seen, recheck, err) < 0) {
 			/*
 			 * A pre-dump checks after the thaw: a task that exited since
 			 * (a container shell's short-lived child) is left to the copy,

@@ -124,6 +124,14 @@ static void early_copy(struct engine *e, const struct glue_task *t, const struct
 
 	if (!ps || glue_presence_of(ps, w, &found, &e0) < 0)
 		goto out;
+	e->early = xreallocarray(e->early, e->nr_early + 1, sizeof(*e->early));
+	x = &e->early[e->nr_early++];
+	memset(x, 0, sizeof(*x));
+	x->pid = t->pid;
+	x->start_time = t->start_time;
+	x->off = e->early_used;
+	x->present = found; /* moved */
+	memset(&found, 0, sizeof(found));
 	rd = glue_memreader_open(t->pid, glue_copy_method_default(), &e0);
 	if (!rd)
 		goto out;
@@ -135,16 +143,12 @@ static void early_copy(struct engine *e, const struct glue_task *t, const struct
 			goto out;
 		e->early_data = p;
 	}
-	e->early = xreallocarray(e->early, e->nr_early + 1, sizeof(*e->early));
-	x = &e->early[e->nr_early++];
-	memset(x, 0, sizeof(*x));
-	x->pid = t->pid;
-	x->start_time = t->start_time;
-	x->off = e->early_used;
-	for (size_t i = 0; i < found.nr; i++) {
-		for (uint64_t s = found.r[i].start; s < found.r[i].end;) {
+	for (size_t i = 0; i < x->present.nr; i++) {
+		const struct glue_range *f = &x->present.r[i];
+
+		for (uint64_t s = f->start; s < f->end;) {
 			uint64_t room = (cap - e->early_used) / GLUE_PAGE_SIZE - batch;
-			uint64_t n = (found.r[i].end - s) / GLUE_PAGE_SIZE;
+			uint64_t n = (f->end - s) / GLUE_PAGE_SIZE;
 
 			if (!room)
 				goto last; /* the area is full */
@@ -282,48 +286,48 @@ struct glue_fbuf *glue_engine_fbuf_new(const struct engine *e)
 	return fb;
 }
 
-/* The pages of @a not in @b, appended to @out. */
-static void subtract_all(const struct glue_ranges *a, const struct glue_ranges *b,
-			 struct glue_ranges *out)
+/*
+ * @ob's early copy, when collect() built on precollect() (the tracker's
+ * stale() answers): sets ob->early, ob->early_stale and ob->early_ok once.
+ */
+static const struct engine_early *resolve(struct engine *e, struct mobj *ob)
 {
-	size_t j = 0;
+	if (ob->early_resolved)
+		return ob->early;
+	ob->early_resolved = true;
+	if (ob->m.shmem || !e->trk.ops->stale)
+		return NULL;
+	ob->early_stale = e->trk.ops->stale(&e->trk, &ob->m);
+	for (size_t i = 0; i < e->nr_early && ob->early_stale; i++)
+		if (e->early[i].pid == ob->m.pid &&
+		    e->early[i].start_time == ob->m.task->start_time)
+			ob->early = &e->early[i];
+	if (ob->early)
+		glue_ranges_subtract(&ob->early->have, ob->early_stale, &ob->early_ok);
+	return ob->early;
+}
 
-	for (size_t i = 0; i < a->nr; i++) {
-		uint64_t s = a->r[i].start;
+/* see engine.h */
+bool glue_engine_early_presence(struct engine *e, struct mobj *ob,
+				const struct glue_ranges **present,
+				const struct glue_ranges **stale)
+{
+	const struct engine_early *x = resolve(e, ob);
 
-		while (j < b->nr && b->r[j].end <= s)
-			j++;
-		for (size_t k = j; k < b->nr && b->r[k].start < a->r[i].end; k++) {
-			if (b->r[k].start > s)
-				glue_ranges_add(out, s, b->r[k].start);
-			if (b->r[k].end > s)
-				s = b->r[k].end;
-		}
-		if (s < a->r[i].end)
-			glue_ranges_add(out, s, a->r[i].end);
-	}
+	if (!x)
+		return false;
+	*present = &x->present;
+	*stale = ob->early_stale;
+	return true;
 }
 
 /* see engine.h */
 size_t glue_engine_early_at(struct engine *e, struct mobj *ob, uint64_t start, uint64_t end,
 			    const uint8_t **data, size_t *skip)
 {
-	const struct engine_early *x;
+	const struct engine_early *x = resolve(e, ob);
 	size_t k, h;
 
-	if (!ob->early_resolved) {
-		const struct glue_ranges *stale =
-			e->trk.ops->stale ? e->trk.ops->stale(&e->trk, &ob->m) : NULL;
-
-		ob->early_resolved = true;
-		for (size_t i = 0; i < e->nr_early && stale && !ob->m.shmem; i++)
-			if (e->early[i].pid == ob->m.pid &&
-			    e->early[i].start_time == ob->m.task->start_time)
-				ob->early = &e->early[i];
-		if (ob->early)
-			subtract_all(&ob->early->have, stale, &ob->early_ok);
-	}
-	x = ob->early;
 	k = glue_ranges_first_after(&ob->early_ok, start);
 	if (!x || k == ob->early_ok.nr || ob->early_ok.r[k].start >= end) {
 		*skip = (size_t)((end - start) / GLUE_PAGE_SIZE);
@@ -353,6 +357,7 @@ void glue_engine_prefreeze_free(struct engine *e)
 	e->nr_par = 0;
 	for (size_t i = 0; i < e->nr_early; i++) {
 		glue_ranges_free(&e->early[i].have);
+		glue_ranges_free(&e->early[i].present);
 		free(e->early[i].first);
 	}
 	free(e->early);

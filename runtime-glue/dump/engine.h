@@ -29,9 +29,10 @@
 struct engine_early {
 	pid_t pid;
 	uint64_t start_time;
-	struct glue_ranges have; /* pages copied */
-	uint64_t *first;         /* [have.nr] index of each range's first page */
-	size_t off;              /* bytes into e->early_data */
+	struct glue_ranges present; /* pages of the written set with content then */
+	struct glue_ranges have;    /* pages copied */
+	uint64_t *first;            /* [have.nr] index of each range's first page */
+	size_t off;                 /* bytes into e->early_data */
 };
 
 /* A memory object plus what only the engine needs. */
@@ -47,6 +48,7 @@ struct mobj {
 	/* final dump: the early copy's pages still exact (engine-pre.c) */
 	bool early_resolved;
 	const struct engine_early *early;
+	const struct glue_ranges *early_stale; /* the tracker's stale() */
 	struct glue_ranges early_ok;
 };
 
@@ -104,6 +106,14 @@ struct glue_fbuf *glue_engine_fbuf_new(const struct engine *e);
  * pages from @start (0: read it now; *skip then says how many pages from
  * @start have no valid copy).
  */
+/*
+ * Frozen, after collect(): for @ob's early copy, the presence of the written
+ * pages found before the freeze and the pages that may have changed since
+ * (to be checked again); false without an early copy.
+ */
+bool glue_engine_early_presence(struct engine *e, struct mobj *ob,
+				const struct glue_ranges **present,
+				const struct glue_ranges **stale);
 size_t glue_engine_early_at(struct engine *e, struct mobj *ob, uint64_t start, uint64_t end,
 			    const uint8_t **data, size_t *skip);
 

@@ -217,20 +217,39 @@ int glue_presence_of(struct glue_pagescan *ps, const struct glue_ranges *maybe,
 }
 
 /* see presence.h */
-int glue_presence_check(struct glue_presence *p, struct glue_mobj *obj, struct ck_err **err)
+int glue_presence_check(struct glue_presence *p, struct glue_mobj *obj,
+			const struct glue_ranges *seen, const struct glue_ranges *recheck,
+			struct ck_err **err)
 {
-	struct glue_ranges found = { 0 };
+	struct glue_ranges now = { 0 }, rest = { 0 }, gone = { 0 }, kept = { 0 };
+	struct glue_ranges found = { 0 }, all = { 0 };
+	const struct glue_ranges *scan = &p->maybe;
+	int rc = -1;
 
 	if (!p->nr_answered)
 		return 0;
-	if (glue_presence_of(obj->scan, &p->maybe, &found, err) < 0) {
-		glue_ranges_free(&found);
-		return -1;
+	if (seen) {
+		/* maybe ∩ recheck scanned now; the rest as seen: kept = rest ∩ seen */
+		glue_ranges_subtract(&p->maybe, recheck, &rest);
+		glue_ranges_subtract(&p->maybe, &rest, &now);
+		glue_ranges_subtract(&rest, seen, &gone);
+		glue_ranges_subtract(&rest, &gone, &kept);
+		scan = &now;
 	}
+	if (glue_presence_of(obj->scan, scan, &found, err) < 0)
+		goto out;
+	glue_ranges_union(&found, &kept, &all);
 	glue_ranges_free(&obj->present);
-	glue_ranges_union(&p->known, &found, &obj->present);
+	glue_ranges_union(&p->known, &all, &obj->present);
+	rc = 0;
+out:
+	glue_ranges_free(&now);
+	glue_ranges_free(&rest);
+	glue_ranges_free(&gone);
+	glue_ranges_free(&kept);
 	glue_ranges_free(&found);
-	return 0;
+	glue_ranges_free(&all);
+	return rc;
 }
 
 /* see presence.h */

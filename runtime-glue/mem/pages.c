@@ -92,6 +92,28 @@ void glue_ranges_union(const struct glue_ranges *a, const struct glue_ranges *b,
 }
 
 /* see pages.h */
+void glue_ranges_subtract(const struct glue_ranges *a, const struct glue_ranges *b,
+			  struct glue_ranges *out)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < a->nr; i++) {
+		uint64_t s = a->r[i].start;
+
+		while (j < b->nr && b->r[j].end <= s)
+			j++;
+		for (size_t k = j; k < b->nr && b->r[k].start < a->r[i].end; k++) {
+			if (b->r[k].start > s)
+				glue_ranges_add(out, s, b->r[k].start);
+			if (b->r[k].end > s)
+				s = b->r[k].end;
+		}
+		if (s < a->r[i].end)
+			glue_ranges_add(out, s, a->r[i].end);
+	}
+}
+
+/* see pages.h */
 size_t glue_ranges_first_after(const struct glue_ranges *rs, uint64_t addr)
 {
 	size_t lo = 0, hi = rs->nr;
