@@ -12,6 +12,10 @@
  *   per task: tracker precollect()          that was not listed before)
  *     (uffd-wp: holder exchange, most     tracker collect(): what changed
  *     of the written set)                   since precollect()
+ *   final dump, per task: the written     final dump: presence and data of
+ *     pages' presence, and their data       the pages stale() names (written
+ *     (the early copy, within the           since, or dumped whole); the rest
+ *     frozen buffer's bound)                from the early copy
  *
  * The parent layer never changes during a run, so its pages read early are
  * the same as read late; a task is matched by vpid and start time, so a
@@ -183,8 +187,8 @@ void glue_engine_prefreeze(struct engine *e, const struct glue_target *tgt)
 	_cleanup_err_ struct ck_err *e0 = NULL;
 	uint64_t t_start = glue_now_us();
 
-	if (e->layer.parent_dirfd < 0 && !e->trk.ops->precollect)
-		return;
+	if (e->layer.parent_dirfd < 0)
+		return; /* a first layer: no parent to read, no written set yet */
 	if (glue_target_tree(tgt, &t0, &e0) < 0) {
 		/* the freeze says why, if it matters */
 		pr_debug("before the freeze: %s", e0->msg);
@@ -195,17 +199,15 @@ void glue_engine_prefreeze(struct engine *e, const struct glue_target *tgt)
 
 		if (t->dead || t->kthread)
 			continue;
-		if (e->layer.parent_dirfd >= 0) {
-			e->par = xreallocarray(e->par, e->nr_par + 1, sizeof(*e->par));
-			if (read_parent(e->layer.parent_dirfd, t->vpid, t->start_time,
-					&e->par[e->nr_par], &e0) < 0) {
-				/* read again while frozen, which reports it */
-				pr_debug("before the freeze: pid %d: %s", (int)t->pid, e0->msg);
-				ck_err_free(&e0);
-				glue_ranges_free(&e->par[e->nr_par].held);
-			} else {
-				e->nr_par++;
-			}
+		e->par = xreallocarray(e->par, e->nr_par + 1, sizeof(*e->par));
+		if (read_parent(e->layer.parent_dirfd, t->vpid, t->start_time, &e->par[e->nr_par],
+				&e0) < 0) {
+			/* read again while frozen, which reports it */
+			pr_debug("before the freeze: pid %d: %s", (int)t->pid, e0->msg);
+			ck_err_free(&e0);
+			glue_ranges_free(&e->par[e->nr_par].held);
+		} else {
+			e->nr_par++;
 		}
 		if (e->trk.ops->precollect)
 			e->trk.ops->precollect(&e->trk, t);
