@@ -246,20 +246,19 @@ static struct uffd_pre *find_pre(struct uffd_run *r, const struct glue_mobj *obj
 
 static bool overlaps(const struct glue_ranges *rs, uint64_t start, uint64_t end)
 {
-	for (size_t i = 0; i < rs->nr; i++)
-		if (rs->r[i].start < end && start < rs->r[i].end)
-			return true;
-	return false;
+	size_t k = glue_ranges_first_after(rs, start);
+
+	return k < rs->nr && rs->r[k].start < end;
 }
 
 /* Append the part of @rs inside [start, end) to @out (in order). */
 static void add_clipped(struct glue_ranges *out, const struct glue_ranges *rs, uint64_t start,
 			uint64_t end)
 {
-	for (size_t i = 0; i < rs->nr && rs->r[i].start < end; i++)
-		if (rs->r[i].end > start)
-			glue_ranges_add(out, rs->r[i].start > start ? rs->r[i].start : start,
-					rs->r[i].end < end ? rs->r[i].end : end);
+	/* binary search first: O(ranges met) per VMA, not O(all ranges) */
+	for (size_t i = glue_ranges_first_after(rs, start); i < rs->nr && rs->r[i].start < end; i++)
+		glue_ranges_add(out, rs->r[i].start > start ? rs->r[i].start : start,
+				rs->r[i].end < end ? rs->r[i].end : end);
 }
 
 /*

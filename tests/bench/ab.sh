@@ -7,7 +7,8 @@
 #   BENCH_RUNS (default 5) rounds of: 32 MiB rewritten, an incremental
 #   pre-dump by OTHER, the same by this build; then as many rounds of final
 #   dumps (`dump --memory-only --track-mem --leave-running`, 32 MiB rewritten
-#   before each).  Both builds write the same layer format, so each layer's
+#   before each).  BENCH_NVMA: the workload in that many VMAs (as compare.sh's
+#   10,000-VMA case).  Both builds write the same layer format, so each layer's
 #   parent may come from either.  Prints every frozen time and the medians.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -22,7 +23,7 @@ WORK=$(mktemp -d "$PWD/$BUILD/bench-ab.XXXXXX")
 [ "$(id -u)" = 0 ] || bench_die "needs root"
 trap 'stop_workload; rm -rf "$WORK"' EXIT
 
-start_workload "$MIB"
+start_workload "$MIB" "${BENCH_NVMA:-1}"
 "$CKPT" pre-dump -t "$VPID" -D "$WORK/1" --tracker uffd-wp >/dev/null
 prev=1
 n=1
@@ -56,7 +57,7 @@ for kind in incremental final; do
 		layer "$kind" "$CKPT" this
 	done
 done
-echo "ab: $MIB MiB, 32 MiB rewritten per layer, $RUNS layers each, alternating; frozen µs"
+echo "ab: $MIB MiB in ${BENCH_NVMA:-1} VMAs, 32 MiB rewritten per layer, $RUNS layers each, alternating; frozen µs"
 for k in "incremental other" "incremental this" "final other" "final this"; do
 	# shellcheck disable=SC2086
 	printf '%-18s median %8s  runs%s\n' "$k" \
