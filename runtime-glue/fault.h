@@ -17,7 +17,9 @@
  * A third field counts: POINT:ACTION:N acts on the first N hits only (then
  * the point passes), e.g. agent-frozen:fail:1 fails one round of the agent.
  *
- * Points used by the memory engine: frozen (tree frozen, nothing read yet),
+ * Points used by the memory engine: prefreeze (the parent layer's pages and
+ * the tracker's early scan read, the tree not frozen yet; fail is ignored),
+ * frozen (tree frozen, nothing read yet),
  * collected (page lists taken, still frozen), thawed (pre-dump copying after
  * thaw), pages (half of the pages written), copy-write (the page writer
  * thread, before its second buffer), commit (layer complete, before the

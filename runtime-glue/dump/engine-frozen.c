@@ -35,7 +35,13 @@ int glue_engine_check_presence(struct engine *e, struct ck_err **err)
 	for (size_t i = 0; i < e->nr_obj; i++) {
 		struct mobj *ob = &e->obj[i];
 
-		if (!ob->m.shmem && glue_presence_check(&ob->pres, &ob->m, err) < 0) {
+		const struct glue_ranges *seen = NULL, *recheck = NULL;
+
+		/* a final dump's written pages seen before the freeze: only changes rechecked */
+		if (!ob->m.shmem && !e->o->pre_dump)
+			glue_engine_early_presence(e, ob, &seen, &recheck);
+		if (!ob->m.shmem &&
+		    glue_presence_check(&ob->pres, &ob->m, seen, recheck, err) < 0) {
 			/*
 			 * A pre-dump checks after the thaw: a task that exited since
 			 * (a container shell's short-lived child) is left to the copy,
@@ -132,9 +138,10 @@ int glue_engine_write_buffered(struct engine *e, struct ck_err **err)
 	e->res->st.memwrite_us += glue_now_us() - t0;
 	pr_info("frozen buffer (%" PRIu64 " KiB): %" PRIu64 " KiB of pages, %" PRIu64
 		" KiB of them spilled to the image while frozen (%" PRIu64 " times full), %" PRIu64
-		" KiB written after the freeze in %" PRIu64 " us",
+		" KiB written after the freeze in %" PRIu64 " us; %" PRIu64
+		" KiB of them copied before the freeze",
 		st.cap >> 10, st.total >> 10, st.spilled >> 10, st.spills,
-		(st.total - st.spilled) >> 10, glue_now_us() - t0);
+		(st.total - st.spilled) >> 10, glue_now_us() - t0, st.early >> 10);
 	return 0;
 }
 
@@ -167,7 +174,8 @@ struct sparse {
 	struct glue_pmw *w;
 	struct glue_range run[SPARSE_RUNS]; /* pending runs, both kinds, in order */
 	bool dirty[SPARSE_RUNS];
-	struct glue_range rd[SPARSE_RUNS]; /* the dirty ones */
+	const uint8_t *src[SPARSE_RUNS];   /* dirty, copied before the freeze: its data */
+	struct glue_range rd[SPARSE_RUNS]; /* the dirty ones to read now */
 	size_t nr, nr_rd, rd_pages;
 	uint64_t written, scanned, reported;
 };
@@ -206,13 +214,14 @@ static int sparse_flush(struct sparse *sp, struct ck_err **err)
 	for (size_t i = 0; i < sp->nr; i++) {
 		size_t n = (size_t)((sp->run[i].end - sp->run[i].start) / GLUE_PAGE_SIZE);
 
-		if (glue_pmw_add(sp->w, sp->run[i].start, n, sp->dirty[i] ? dst + off : NULL, err) <
-		    0)
+		const uint8_t *data = !sp->dirty[i] ? NULL : sp->src[i] ? sp->src[i] : dst + off;
+
+		if (glue_pmw_add(sp->w, sp->run[i].start, n, data, err) < 0)
 			return -1;
-		if (sp->dirty[i]) {
+		if (sp->dirty[i] && !sp->src[i])
 			off += n * GLUE_PAGE_SIZE;
+		if (sp->dirty[i])
 			sp->written += n;
-		}
 		sp->scanned += n;
 	}
 	glue_progress_add(e->prog, (sp->scanned - sp->reported) * GLUE_PAGE_SIZE);
@@ -227,14 +236,27 @@ static int sparse_flush(struct sparse *sp, struct ck_err **err)
 	return 0;
 }
 
-/* Queue [start, end) as dirty or clean, flushing first when full. */
+/*
+ * Queue [start, end) as dirty or clean, flushing first when full.  Dirty
+ * pages whose copy made before the freeze is still exact are taken from it;
+ * only the others are read now.
+ */
 static int sparse_add(struct sparse *sp, uint64_t start, uint64_t end, bool dirty,
 		      struct ck_err **err)
 {
 	while (start < end) {
 		uint64_t stop = end;
+		const uint8_t *src = NULL;
 
-		if (dirty && sp->rd_pages + (end - start) / GLUE_PAGE_SIZE > CHUNK_PAGES)
+		if (dirty) {
+			size_t skip = 0,
+			       n = glue_engine_early_at(sp->e, sp->ob, start, end, &src, &skip);
+
+			if (!n)
+				src = NULL;
+			stop = start + (n ? n : skip) * GLUE_PAGE_SIZE;
+		}
+		if (dirty && !src && sp->rd_pages + (stop - start) / GLUE_PAGE_SIZE > CHUNK_PAGES)
 			stop = start + (CHUNK_PAGES - sp->rd_pages) * GLUE_PAGE_SIZE;
 		if (sp->nr == SPARSE_RUNS || (dirty && stop == start)) {
 			if (sparse_flush(sp, err) < 0)
@@ -243,8 +265,9 @@ static int sparse_add(struct sparse *sp, uint64_t start, uint64_t end, bool dirt
 		}
 		sp->run[sp->nr].start = start;
 		sp->run[sp->nr].end = stop;
+		sp->src[sp->nr] = src;
 		sp->dirty[sp->nr++] = dirty;
-		if (dirty) {
+		if (dirty && !src) {
 			sp->rd[sp->nr_rd].start = start;
 			sp->rd[sp->nr_rd++].end = stop;
 			sp->rd_pages += (size_t)((stop - start) / GLUE_PAGE_SIZE);

@@ -21,6 +21,20 @@
 
 #define CHUNK_PAGES 512 /* 2 MiB copied per step: bounds ckpt's memory */
 
+/*
+ * The final dump's early copy of one task (engine-pre.c): the pages its
+ * tracker found written before the freeze, copied then, packed in address
+ * order in the engine's early area from @off.
+ */
+struct engine_early {
+	pid_t pid;
+	uint64_t start_time;
+	struct glue_ranges present; /* pages of the written set with content then */
+	struct glue_ranges have;    /* pages copied */
+	uint64_t *first;            /* [have.nr] index of each range's first page */
+	size_t off;                 /* bytes into e->early_data */
+};
+
 /* A memory object plus what only the engine needs. */
 struct mobj {
 	struct glue_mobj m;
@@ -31,6 +45,20 @@ struct mobj {
 	struct glue_presence pres; /* task objects */
 	struct glue_pmw *pmw;      /* final dump: open until the frozen buffer is written */
 	bool collected;
+	/* final dump: the early copy's pages still exact (engine-pre.c) */
+	bool early_resolved;
+	const struct engine_early *early;
+	const struct glue_ranges *early_stale; /* the tracker's stale() */
+	struct glue_ranges early_ok;
+};
+
+/* A task's parent pages, read before the freeze (engine-pre.c). */
+struct engine_parent {
+	pid_t vpid;
+	uint64_t start_time;
+	bool same;    /* the parent layer is this task's history */
+	bool missing; /* ... but has no pagemap of it */
+	struct glue_ranges held;
 };
 
 struct engine {
@@ -48,8 +76,46 @@ struct engine {
 	uint8_t *buf, *held, *dirty, *rd;
 	uint64_t pages_total, pages_done;
 	bool half_fault_done;
-	bool killed; /* the tree was killed: nothing to thaw on failure */
+	bool killed;               /* the tree was killed: nothing to thaw on failure */
+	struct engine_parent *par; /* read before the freeze */
+	size_t nr_par;
+	struct engine_early *early; /* final dump: copied before the freeze */
+	size_t nr_early;
+	uint8_t *early_data; /* mapped, of the frozen buffer's size */
+	size_t early_used;
 };
+
+/*
+ * Running, before the freeze (engine-pre.c): list the tree of @tgt, read each
+ * task's parent pages and let the tracker precollect().  Best effort: what
+ * fails here is done while frozen.
+ */
+void glue_engine_prefreeze(struct engine *e, const struct glue_target *tgt);
+/* Frozen: @ob's parent pages (from the cache above when it has them); 0 or -1. */
+int glue_engine_load_parent(struct engine *e, struct mobj *ob, struct ck_err **err);
+/* Frees the above (before e->obj: the objects' early_ok too). */
+void glue_engine_prefreeze_free(struct engine *e);
+/*
+ * The final dump's frozen buffer: --frozen-buffer less what the early copy
+ * holds (one bound for both), taking the early copy's pages by pointer.
+ */
+struct glue_fbuf *glue_engine_fbuf_new(const struct engine *e);
+/*
+ * Frozen, after collect(): the pages of [@start, @end) of @ob whose early
+ * copy is still exact, as a pointer to the first one's data, and how many
+ * pages from @start (0: read it now; *skip then says how many pages from
+ * @start have no valid copy).
+ */
+/*
+ * Frozen, after collect(): for @ob's early copy, the presence of the written
+ * pages found before the freeze and the pages that may have changed since
+ * (to be checked again); false without an early copy.
+ */
+bool glue_engine_early_presence(struct engine *e, struct mobj *ob,
+				const struct glue_ranges **present,
+				const struct glue_ranges **stale);
+size_t glue_engine_early_at(struct engine *e, struct mobj *ob, uint64_t start, uint64_t end,
+			    const uint8_t **data, size_t *skip);
 
 /* The presence of the pages the tracker reported changed (presence.h). */
 int glue_engine_check_presence(struct engine *e, struct ck_err **err);

@@ -14,9 +14,11 @@
 #include "runtime-glue/dump/frozen-buf.h"
 #include "runtime-glue/fault.h"
 
+/* One piece of page data to write: in the buffer, or in the early copy. */
 struct fb_rec {
 	struct glue_pmw *w;
-	size_t off, len;
+	const uint8_t *p;
+	size_t len;
 };
 
 struct glue_fbuf;
@@ -25,7 +27,9 @@ static void buf_release(struct glue_fbuf *fb);
 struct glue_fbuf {
 	uint64_t cap;
 	size_t used;
-	uint8_t *data; /* allocated at the first page: untouched memory costs nothing */
+	uint8_t *data;      /* allocated at the first page: untouched memory costs nothing */
+	const uint8_t *ext; /* glue_fbuf_external(): taken by pointer, never copied */
+	size_t ext_len;
 	struct fb_rec *rec;
 	size_t nr, rcap;
 	struct glue_fbuf_stats st;
@@ -81,28 +85,57 @@ static int write_all(struct glue_fbuf *fb, struct ck_err **err)
 	if (fb->nr && glue_fault("frozen-write", err) < 0)
 		return -1;
 	for (size_t i = 0; i < fb->nr; i++)
-		if (glue_pmw_write_data(fb->rec[i].w, fb->data + fb->rec[i].off, fb->rec[i].len,
-					err) < 0)
+		if (glue_pmw_write_data(fb->rec[i].w, fb->rec[i].p, fb->rec[i].len, err) < 0)
 			return -1;
 	fb->nr = 0;
 	fb->used = 0;
 	return 0;
 }
 
+/* Record @len bytes at @p for @w, after the last record (merged when contiguous). */
+static int add_rec(struct glue_fbuf *fb, struct glue_pmw *w, const uint8_t *p, size_t len)
+{
+	struct fb_rec *last = fb->nr ? &fb->rec[fb->nr - 1] : NULL;
+
+	if (last && last->w == w && last->p + last->len == p) {
+		last->len += len;
+		return 0;
+	}
+	if (fb->nr == fb->rcap) {
+		fb->rcap = fb->rcap ? fb->rcap * 2 : 256;
+		fb->rec = xreallocarray(fb->rec, fb->rcap, sizeof(*fb->rec));
+	}
+	fb->rec[fb->nr++] = (struct fb_rec){ .w = w, .p = p, .len = len };
+	return 0;
+}
+
+/* see frozen-buf.h */
+void glue_fbuf_external(struct glue_fbuf *fb, const void *p, size_t len)
+{
+	fb->ext = p;
+	fb->ext_len = len;
+	fb->cap = len < fb->cap ? fb->cap - len : 0;
+}
+
 /* see frozen-buf.h */
 int glue_fbuf_put(void *ctx, struct glue_pmw *w, const void *data, size_t len, struct ck_err **err)
 {
 	struct glue_fbuf *fb = ctx;
-	struct fb_rec *last;
 
 	fb->st.total += len;
+	if (fb->ext && (const uint8_t *)data >= fb->ext &&
+	    (const uint8_t *)data + len <= fb->ext + fb->ext_len) {
+		/* copied before the freeze: recorded, not copied (nor counted in the bound) */
+		fb->st.early += len;
+		return add_rec(fb, w, data, len);
+	}
 	if (fb->data && data == fb->data + fb->used && fb->used + len <= fb->cap)
 		goto take; /* read there by glue_fbuf_tail()'s caller: no copy */
 	if (fb->used + len > fb->cap) {
 		if (!fb->st.spills++)
 			pr_info("frozen buffer full (%" PRIu64
 				" KiB): spilling page data to the image while frozen",
-				fb->cap >> 10);
+				fb->st.cap >> 10);
 		fb->st.spilled += fb->used;
 		if (write_all(fb, err) < 0)
 			return -1;
@@ -118,16 +151,7 @@ int glue_fbuf_put(void *ctx, struct glue_pmw *w, const void *data, size_t len, s
 	}
 	memcpy(fb->data + fb->used, data, len);
 take:
-	last = fb->nr ? &fb->rec[fb->nr - 1] : NULL;
-	if (last && last->w == w && last->off + last->len == fb->used) {
-		last->len += len;
-	} else {
-		if (fb->nr == fb->rcap) {
-			fb->rcap = fb->rcap ? fb->rcap * 2 : 256;
-			fb->rec = xreallocarray(fb->rec, fb->rcap, sizeof(*fb->rec));
-		}
-		fb->rec[fb->nr++] = (struct fb_rec){ .w = w, .off = fb->used, .len = len };
-	}
+	add_rec(fb, w, fb->data + fb->used, len);
 	fb->used += len;
 	fb->st.buffered += len;
 	if (fb->used > fb->st.peak)
@@ -145,7 +169,7 @@ void *glue_fbuf_tail(struct glue_fbuf *fb, size_t len, struct ck_err **err, bool
 		if (!fb->st.spills++)
 			pr_info("frozen buffer full (%" PRIu64
 				" KiB): spilling page data to the image while frozen",
-				fb->cap >> 10);
+				fb->st.cap >> 10);
 		fb->st.spilled += fb->used;
 		if (write_all(fb, err) < 0) {
 			*failed = true;

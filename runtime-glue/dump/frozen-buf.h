@@ -31,6 +31,13 @@ int glue_fbuf_put(void *fb, struct glue_pmw *w, const void *data, size_t len, st
  * when the spill failed).
  */
 void *glue_fbuf_tail(struct glue_fbuf *fb, size_t len, struct ck_err **err, bool *failed);
+/*
+ * Page data that lies in [@p, @p + @len) (the final dump's early copy, made
+ * before the freeze: engine-pre.c) is recorded by pointer, not copied into
+ * the buffer: it must stay mapped until glue_fbuf_flush().  Its @len counts
+ * against the buffer's bound (the log still names the whole bound).
+ */
+void glue_fbuf_external(struct glue_fbuf *fb, const void *p, size_t len);
 /* Reserve file space for everything buffered (img_reserve()), before a kill. */
 int glue_fbuf_reserve(struct glue_fbuf *fb, struct ck_err **err);
 /* Write everything buffered, in order, and give the memory back. */
@@ -42,6 +49,7 @@ struct glue_fbuf_stats {
 	uint64_t buffered; /* bytes that went through the buffer */
 	uint64_t spilled;  /* bytes written while frozen because the buffer was full */
 	uint64_t spills;   /* times it was full */
+	uint64_t early;    /* bytes taken from the early copy (glue_fbuf_external) */
 	uint64_t peak;     /* most bytes held at once */
 };
 void glue_fbuf_stats(const struct glue_fbuf *fb, struct glue_fbuf_stats *st);

@@ -75,36 +75,10 @@ static void free_objs(struct engine *e)
 		if (ob->shm_fd >= 0)
 			close(ob->shm_fd);
 	}
+	glue_engine_prefreeze_free(e);
 	free(e->obj);
 	e->obj = NULL;
 	e->nr_obj = 0;
-}
-
-/* Pages of the parent layer for this object, when the parent is this object's history. */
-static int load_parent(struct engine *e, struct mobj *ob, struct ck_err **err)
-{
-	_cleanup_free_ char *name = glue_pagemap_name(ob->m.shmem, ob->m.id);
-	struct glue_pagemap pm;
-	bool missing = false, same = true;
-
-	if (e->layer.parent_dirfd < 0)
-		return 0;
-	if (!ob->m.shmem && glue_layer_read_meta(e->layer.parent_dirfd, ob->m.task->vpid,
-						 ob->m.task->start_time, &same, NULL, err) < 0)
-		return -1;
-	if (!same) {
-		pr_info("pid %d: the parent layer is not its history (new or reused pid): full dump",
-			(int)ob->m.task->vpid);
-		return 0;
-	}
-	if (glue_pagemap_load(e->layer.parent_dirfd, name, &pm, &missing, err) < 0)
-		return ck_err_wrap(err, "parent layer");
-	if (missing)
-		return 0;
-	ob->m.has_parent = true;
-	glue_pagemap_ranges(&pm, &ob->m.parent_held);
-	glue_pagemap_free(&pm);
-	return 0;
 }
 
 /* Shared segments of a task's VMAs, once per inode across the tree. */
@@ -224,7 +198,7 @@ static int collect(struct engine *e, struct ck_err **err)
 				continue;
 			return -1;
 		}
-		if (load_parent(e, ob, err) < 0)
+		if (glue_engine_load_parent(e, ob, err) < 0)
 			return -1;
 		if (glue_presence_scan(&ob->pres, &ob->m, e->trk.ops, e->layer.parent_dirfd, err) <
 		    0) {
@@ -247,7 +221,7 @@ static int collect(struct engine *e, struct ck_err **err)
 		/* add_obj() moved the array: point each object at its own VMAs again */
 		if (!ob->m.shmem)
 			ob->m.vmas = &ob->vmas;
-		else if (load_parent(e, ob, err) < 0)
+		else if (glue_engine_load_parent(e, ob, err) < 0)
 			return -1;
 		t_trk -= glue_now_us();
 		if (e->trk.ops->collect && e->trk.ops->collect(&e->trk, &ob->m, err) < 0)
@@ -680,6 +654,7 @@ int glue_mem_dump(const struct glue_mem_opts *o, struct glue_mem_result *res, st
 
 	if (o->notify && !o->pre_dump && o->notify(o->notify_arg, "pre-dump", err) < 0)
 		goto out;
+	glue_engine_prefreeze(&e, &tgt);
 	if (glue_freeze(&tgt, &e.fz, &e.tree, err) < 0)
 		goto out;
 	if (o->restorable && refreeze_without_zombies(&e, &tgt, err) < 0)
@@ -706,8 +681,7 @@ int glue_mem_dump(const struct glue_mem_opts *o, struct glue_mem_result *res, st
 		goto out;
 	glue_progress_set_total(e.prog, e.pages_total * GLUE_PAGE_SIZE);
 	if (!o->pre_dump)
-		e.fbuf = glue_fbuf_new(o->frozen_buffer_set ? o->frozen_buffer
-							    : GLUE_FROZEN_BUFFER_DEFAULT);
+		e.fbuf = glue_engine_fbuf_new(&e);
 	for (size_t i = 0; i < e.nr_obj; i++)
 		if (dump_obj(&e, &e.obj[i], err) < 0)
 			goto out;

@@ -19,52 +19,6 @@
 /* Changed pages closer than this are checked with one scan (1 MiB). */
 #define CHECK_GAP (256 * GLUE_PAGE_SIZE)
 
-/* see presence.h */
-void glue_ranges_union(const struct glue_ranges *a, const struct glue_ranges *b,
-		       struct glue_ranges *out)
-{
-	size_t i = 0, j = 0;
-	uint64_t cs = 0, ce = 0;
-	bool open = false;
-
-	while (i < a->nr || j < b->nr) {
-		const struct glue_range *r;
-
-		if (j >= b->nr || (i < a->nr && a->r[i].start <= b->r[j].start))
-			r = &a->r[i++];
-		else
-			r = &b->r[j++];
-		if (open && r->start <= ce) {
-			if (r->end > ce)
-				ce = r->end;
-			continue;
-		}
-		if (open)
-			glue_ranges_add(out, cs, ce);
-		cs = r->start;
-		ce = r->end;
-		open = true;
-	}
-	if (open)
-		glue_ranges_add(out, cs, ce);
-}
-
-/* Index of the first range of @rs that ends after @addr. */
-static size_t first_after(const struct glue_ranges *rs, uint64_t addr)
-{
-	size_t lo = 0, hi = rs->nr;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (rs->r[mid].end <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
 /* Append @in ∩ [start, end) to @out; *cur walks @in forward. */
 static void clip(const struct glue_ranges *in, size_t *cur, uint64_t start, uint64_t end,
 		 struct glue_ranges *out)
@@ -211,8 +165,8 @@ int glue_presence_resolve(struct glue_presence *p, struct glue_tracker_ctx *t,
 			continue;
 		}
 		p->nr_answered++;
-		hcur = first_after(&obj->parent_held, v->start);
-		ccur = mcur = first_after(c, v->start);
+		hcur = glue_ranges_first_after(&obj->parent_held, v->start);
+		ccur = mcur = glue_ranges_first_after(c, v->start);
 		clip(&obj->parent_held, &hcur, v->start, v->end, &held);
 		for (size_t k = 0; k < held.nr; k++)
 			subtract(held.r[k].start, held.r[k].end, c, &ccur, &add);
@@ -234,36 +188,67 @@ out:
 }
 
 /* see presence.h */
-int glue_presence_check(struct glue_presence *p, struct glue_mobj *obj, struct ck_err **err)
+int glue_presence_of(struct glue_pagescan *ps, const struct glue_ranges *maybe,
+		     struct glue_ranges *found, struct ck_err **err)
 {
-	struct glue_ranges found = { 0 }, win = { 0 };
+	struct glue_ranges win = { 0 };
 	size_t mcur = 0;
-	int rc = -1;
 
-	if (!p->nr_answered)
-		return 0;
-	for (size_t i = 0; i < p->maybe.nr;) {
-		uint64_t ws = p->maybe.r[i].start, we = p->maybe.r[i].end;
+	for (size_t i = 0; i < maybe->nr;) {
+		uint64_t ws = maybe->r[i].start, we = maybe->r[i].end;
 		size_t k = i + 1;
 
 		/* (a window may cross other VMAs: only the changed pages are kept) */
-		while (k < p->maybe.nr && p->maybe.r[k].start - we <= CHECK_GAP)
-			we = p->maybe.r[k++].end;
-		if (glue_pagescan_range_anon(obj->scan, ws, we, &win, err) < 0)
-			goto out;
+		while (k < maybe->nr && maybe->r[k].start - we <= CHECK_GAP)
+			we = maybe->r[k++].end;
+		if (glue_pagescan_range_anon(ps, ws, we, &win, err) < 0) {
+			glue_ranges_free(&win);
+			return -1;
+		}
 		/* what the window scan found, of the changed pages only */
 		for (size_t w = 0; w < win.nr; w++)
-			clip(&p->maybe, &mcur, win.r[w].start, win.r[w].end, &found);
+			clip(maybe, &mcur, win.r[w].start, win.r[w].end, found);
 		win.nr = 0;
 		win.pages = 0;
 		i = k;
 	}
+	glue_ranges_free(&win);
+	return 0;
+}
+
+/* see presence.h */
+int glue_presence_check(struct glue_presence *p, struct glue_mobj *obj,
+			const struct glue_ranges *seen, const struct glue_ranges *recheck,
+			struct ck_err **err)
+{
+	struct glue_ranges now = { 0 }, rest = { 0 }, gone = { 0 }, kept = { 0 };
+	struct glue_ranges found = { 0 }, all = { 0 };
+	const struct glue_ranges *scan = &p->maybe;
+	int rc = -1;
+
+	if (!p->nr_answered)
+		return 0;
+	if (seen) {
+		/* maybe ∩ recheck scanned now; the rest as seen: kept = rest ∩ seen */
+		glue_ranges_subtract(&p->maybe, recheck, &rest);
+		glue_ranges_subtract(&p->maybe, &rest, &now);
+		glue_ranges_subtract(&rest, seen, &gone);
+		glue_ranges_subtract(&rest, &gone, &kept);
+		scan = &now;
+	}
+	if (glue_presence_of(obj->scan, scan, &found, err) < 0)
+		goto out;
+	glue_ranges_union(&found, &kept, &all);
 	glue_ranges_free(&obj->present);
-	glue_ranges_union(&p->known, &found, &obj->present);
+	glue_ranges_union(&p->known, &all, &obj->present);
 	rc = 0;
 out:
+	glue_ranges_free(&now);
+	glue_ranges_free(&rest);
+	glue_ranges_free(&gone);
+	glue_ranges_free(&kept);
 	glue_ranges_free(&found);
-	glue_ranges_free(&win);
+	glue_ranges_free(&all);
 	return rc;
 }
 

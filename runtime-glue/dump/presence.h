@@ -41,9 +41,18 @@ int glue_presence_scan(struct glue_presence *p, struct glue_mobj *obj,
 		       const struct glue_tracker_ops *ops, int parent_dirfd, struct ck_err **err);
 int glue_presence_resolve(struct glue_presence *p, struct glue_tracker_ctx *t,
 			  struct glue_mobj *obj, struct ck_err **err);
-int glue_presence_check(struct glue_presence *p, struct glue_mobj *obj, struct ck_err **err);
+/*
+ * With @seen (the presence, found earlier, of pages that include every page
+ * of C not in @recheck): only C ∩ @recheck is scanned, the rest of C is
+ * present as @seen says (the final dump's early copy: engine-pre.c).
+ */
+int glue_presence_check(struct glue_presence *p, struct glue_mobj *obj,
+			const struct glue_ranges *seen, const struct glue_ranges *recheck,
+			struct ck_err **err);
+/*
+ * The pages of @maybe that hold content now (anonymous VMAs), appended to
+ * @found: one scan per window of changed pages less than 1 MiB apart.
+ */
+int glue_presence_of(struct glue_pagescan *ps, const struct glue_ranges *maybe,
+		     struct glue_ranges *found, struct ck_err **err);
 void glue_presence_free(struct glue_presence *p);
-
-/* @a ∪ @b into @out (sorted, disjoint inputs; @out must not be either). */
-void glue_ranges_union(const struct glue_ranges *a, const struct glue_ranges *b,
-		       struct glue_ranges *out);

@@ -62,21 +62,79 @@ void glue_ranges_free(struct glue_ranges *rs)
 }
 
 /* see pages.h */
-bool glue_ranges_contains(const struct glue_ranges *rs, uint64_t addr)
+void glue_ranges_union(const struct glue_ranges *a, const struct glue_ranges *b,
+		       struct glue_ranges *out)
+{
+	size_t i = 0, j = 0;
+	uint64_t cs = 0, ce = 0;
+	bool open = false;
+
+	while (i < a->nr || j < b->nr) {
+		const struct glue_range *r;
+
+		if (j >= b->nr || (i < a->nr && a->r[i].start <= b->r[j].start))
+			r = &a->r[i++];
+		else
+			r = &b->r[j++];
+		if (open && r->start <= ce) {
+			if (r->end > ce)
+				ce = r->end;
+			continue;
+		}
+		if (open)
+			glue_ranges_add(out, cs, ce);
+		cs = r->start;
+		ce = r->end;
+		open = true;
+	}
+	if (open)
+		glue_ranges_add(out, cs, ce);
+}
+
+/* see pages.h */
+void glue_ranges_subtract(const struct glue_ranges *a, const struct glue_ranges *b,
+			  struct glue_ranges *out)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < a->nr; i++) {
+		uint64_t s = a->r[i].start;
+
+		while (j < b->nr && b->r[j].end <= s)
+			j++;
+		for (size_t k = j; k < b->nr && b->r[k].start < a->r[i].end; k++) {
+			if (b->r[k].start > s)
+				glue_ranges_add(out, s, b->r[k].start);
+			if (b->r[k].end > s)
+				s = b->r[k].end;
+		}
+		if (s < a->r[i].end)
+			glue_ranges_add(out, s, a->r[i].end);
+	}
+}
+
+/* see pages.h */
+size_t glue_ranges_first_after(const struct glue_ranges *rs, uint64_t addr)
 {
 	size_t lo = 0, hi = rs->nr;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (addr < rs->r[mid].start)
-			hi = mid;
-		else if (addr >= rs->r[mid].end)
+		if (rs->r[mid].end <= addr)
 			lo = mid + 1;
 		else
-			return true;
+			hi = mid;
 	}
-	return false;
+	return lo;
+}
+
+/* see pages.h */
+bool glue_ranges_contains(const struct glue_ranges *rs, uint64_t addr)
+{
+	size_t k = glue_ranges_first_after(rs, addr);
+
+	return k < rs->nr && rs->r[k].start <= addr;
 }
 
 /* The PFN of the shared zero page, as seen in our own pagemap (needs root). */

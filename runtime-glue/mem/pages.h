@@ -39,6 +39,14 @@ struct glue_ranges {
 /* Append [start, end); merges with the last range when adjacent.  Must be called in order. */
 void glue_ranges_add(struct glue_ranges *rs, uint64_t start, uint64_t end);
 void glue_ranges_free(struct glue_ranges *rs);
+/* @a ∪ @b appended to @out (sorted, disjoint inputs; @out must not be either). */
+void glue_ranges_union(const struct glue_ranges *a, const struct glue_ranges *b,
+		       struct glue_ranges *out);
+/* The pages of @a not in @b appended to @out (sorted, disjoint inputs). */
+void glue_ranges_subtract(const struct glue_ranges *a, const struct glue_ranges *b,
+			  struct glue_ranges *out);
+/* Index of the first range of @rs that ends after @addr (rs->nr when none). */
+size_t glue_ranges_first_after(const struct glue_ranges *rs, uint64_t addr);
 /* True when @addr is in one of the ranges (binary search). */
 bool glue_ranges_contains(const struct glue_ranges *rs, uint64_t addr);
 

@@ -50,9 +50,26 @@
 #include "runtime-glue/track/uffd-holder.h"
 #include "runtime-glue/track/uffd-track.h"
 
+/*
+ * A process whose written set was read before the freeze (uffd_precollect):
+ * the holder's uffd, the new token it was given, the pages reported (and
+ * re-protected) while the process ran, and the ranges whose scan failed.
+ */
+struct uffd_pre {
+	pid_t pid;
+	uint64_t start_time;
+	bool history; /* false: the parent's tracker could not be taken (logged) */
+	int uffd;
+	uint64_t token;
+	struct glue_ranges written;
+	struct glue_ranges unsure;
+};
+
 struct uffd_run {
 	int parent_dirfd;
 	bool rearm;
+	struct uffd_pre *pre;
+	size_t nr_pre;
 };
 
 struct uffd_obj {
@@ -61,6 +78,8 @@ struct uffd_obj {
 	uint64_t token;             /* identifies the uffd (and its holder) */
 	struct glue_ranges written; /* pages written since the parent layer */
 	struct glue_ranges whole;   /* VMAs without tracking this round */
+	bool early;                 /* built on uffd_precollect() */
+	struct glue_ranges stale;   /* then: written since, or whole */
 	uint64_t nr_written, nr_whole_vmas;
 };
 
@@ -91,55 +110,191 @@ static int uffd_open(struct glue_tracker_ctx *t, int parent_dirfd, int layer_dir
 }
 
 /*
+ * The parent layer's tracker of @pid (state @id, started at @start_time):
+ * its uffd from the holder, checked against the parent layer's state, then
+ * a new token for the holder.  The scans that follow consume the written set,
+ * so no other layer may reuse it.  False (logged: a full layer) without
+ * history.
+ */
+static bool take_history(const struct uffd_run *r, pid_t pid, uint64_t id, uint64_t start_time,
+			 int *uffd, uint64_t *token)
+{
+	uint64_t want_token = 0, want_st = 0;
+	_cleanup_err_ struct ck_err *e1 = NULL;
+	bool found = false;
+
+	if (!glue_tracker_state_read(r->parent_dirfd, "uffd", id, &want_token, &want_st)) {
+		pr_info("uffd-wp: pid %d: no tracker state in the parent layer: full layer",
+			(int)pid);
+		return false;
+	}
+	if (want_st != start_time) {
+		pr_warn("uffd-wp: pid %d is not the process of the parent layer (pid reused): full layer",
+			(int)pid);
+		return false;
+	}
+	if (glue_uffd_holder_fetch(pid, uffd, token, &found, &e1) < 0) {
+		_cleanup_free_ char *msg = ck_err_str(e1);
+
+		pr_warn("uffd-wp: pid %d: %s: full layer", (int)pid, msg);
+		return false;
+	}
+	if (!found) {
+		pr_warn("uffd-wp: pid %d: the tracker process that armed the parent layer is gone: full layer",
+			(int)pid);
+		return false;
+	}
+	if (*token != want_token) {
+		pr_warn("uffd-wp: pid %d: the tracker process is not the one of the parent layer: full layer",
+			(int)pid);
+		return false;
+	}
+	if (getrandom(token, sizeof(*token), 0) != sizeof(*token) ||
+	    glue_uffd_holder_retoken(pid, *token, &e1) < 0) {
+		_cleanup_free_ char *msg = e1 ? ck_err_str(e1) : xstrdup("getrandom failed");
+
+		pr_warn("uffd-wp: pid %d: %s: full layer", (int)pid, msg);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Running, before the freeze: take the parent's tracker and consume the
+ * written set of every VMA listed now, so that the frozen scan reports only
+ * what was written since (its page-table walk remains; the re-protection and
+ * TLB flushes of the dirty pages, which grow with the address space the
+ * pages are spread over, and the holder exchange leave the freeze).  Exact:
+ * a page written after its PTE was re-protected here is reported by the
+ * frozen scan; written = both sets.  A range whose scan failed (a VMA that is
+ * new since the parent layer, or changed since it was listed: the kernel may
+ * have consumed part of it before refusing) is dumped whole.
+ */
+static void uffd_precollect(struct glue_tracker_ctx *t, const struct glue_task *task)
+{
+	struct uffd_run *r = t->priv;
+	_cleanup_free_ char *path = NULL;
+	_cleanup_err_ struct ck_err *e1 = NULL;
+	_cleanup_close_ int pm = -1;
+	struct glue_vmas vmas = { 0 };
+	uint64_t tok, st;
+	struct uffd_pre *p;
+
+	if (r->parent_dirfd < 0 || task->dead || task->kthread ||
+	    !glue_tracker_state_read(r->parent_dirfd, "uffd", (uint64_t)task->vpid, &tok, &st) ||
+	    st != task->start_time)
+		return; /* no history: collect() says so */
+	r->pre = xreallocarray(r->pre, r->nr_pre + 1, sizeof(*r->pre));
+	p = &r->pre[r->nr_pre++];
+	memset(p, 0, sizeof(*p));
+	p->pid = task->pid;
+	p->start_time = task->start_time;
+	p->uffd = -1;
+	p->history = take_history(r, task->pid, (uint64_t)task->vpid, task->start_time, &p->uffd,
+				  &p->token);
+	if (!p->history)
+		return;
+	path = xasprintf("/proc/%d/pagemap", (int)task->pid);
+	pm = open(path, O_RDONLY | O_CLOEXEC);
+	if (pm < 0 || glue_vmas_read_fast(task->pid, &vmas, &e1) < 0) {
+		/* gone, or about to be: the frozen scan does it all */
+		pr_debug("uffd-wp: pid %d: no scan before the freeze", (int)task->pid);
+		return;
+	}
+	for (size_t i = 0; i < vmas.nr; i++) {
+		const struct glue_vma *v = &vmas.v[i];
+		bool tracked = false;
+
+		if (!trackable(v))
+			continue;
+		if (glue_uffd_scan_written(pm, v->start, v->end, &p->written, &tracked, &e1) < 0 ||
+		    !tracked) {
+			glue_ranges_add(&p->unsure, v->start, v->end);
+			ck_err_free(&e1);
+		}
+	}
+	glue_vmas_free(&vmas);
+	pr_debug("uffd-wp: pid %d: %" PRIu64 " written pages before the freeze", (int)task->pid,
+		 p->written.pages);
+}
+
+static const struct glue_ranges *uffd_early_written(struct glue_tracker_ctx *t,
+						    const struct glue_task *task)
+{
+	struct uffd_run *r = t->priv;
+
+	for (size_t i = 0; i < r->nr_pre; i++)
+		if (r->pre[i].pid == task->pid && r->pre[i].start_time == task->start_time)
+			return r->pre[i].history ? &r->pre[i].written : NULL;
+	return NULL;
+}
+
+static const struct glue_ranges *uffd_stale(struct glue_tracker_ctx *t, const struct glue_mobj *obj)
+{
+	const struct uffd_obj *uo = obj->tracker_priv;
+
+	return uo && uo->history && uo->early ? &uo->stale : NULL;
+}
+
+static struct uffd_pre *find_pre(struct uffd_run *r, const struct glue_mobj *obj)
+{
+	for (size_t i = 0; i < r->nr_pre; i++)
+		if (r->pre[i].pid == obj->pid && r->pre[i].start_time == obj->task->start_time)
+			return &r->pre[i];
+	return NULL;
+}
+
+static bool overlaps(const struct glue_ranges *rs, uint64_t start, uint64_t end)
+{
+	size_t k = glue_ranges_first_after(rs, start);
+
+	return k < rs->nr && rs->r[k].start < end;
+}
+
+/* Append the part of @rs inside [start, end) to @out (in order). */
+static void add_clipped(struct glue_ranges *out, const struct glue_ranges *rs, uint64_t start,
+			uint64_t end)
+{
+	/* binary search first: O(ranges met) per VMA, not O(all ranges) */
+	for (size_t i = glue_ranges_first_after(rs, start); i < rs->nr && rs->r[i].start < end; i++)
+		glue_ranges_add(out, rs->r[i].start > start ? rs->r[i].start : start,
+				rs->r[i].end < end ? rs->r[i].end : end);
+}
+
+/*
  * Frozen.  With history: read and re-arm the written set of every VMA; VMAs
- * the uffd does not cover yet are registered, armed and dumped whole.
+ * the uffd does not cover yet are registered, armed and dumped whole.  What
+ * uffd_precollect() read before the freeze is added.
  */
 static int uffd_collect(struct glue_tracker_ctx *t, struct glue_mobj *obj, struct ck_err **err)
 {
 	struct uffd_run *r = t->priv;
 	struct uffd_obj *uo = xzalloc(sizeof(*uo));
+	struct glue_ranges frozen = { 0 }, pre = { 0 };
 	_cleanup_close_ int uffd = -1;
-	uint64_t want_token = 0, want_st = 0, token = 0;
-	_cleanup_err_ struct ck_err *e1 = NULL;
-	bool found = false;
+	struct uffd_pre *p;
+	uint64_t token = 0;
 	int pm;
 
 	obj->tracker_priv = uo;
 	if (obj->shmem)
 		return 0; /* shared segments: written through any mapper; always whole */
-	if (!obj->has_parent ||
-	    !glue_tracker_state_read(r->parent_dirfd, "uffd", obj->id, &want_token, &want_st)) {
+	p = find_pre(r, obj);
+	if (p) {
+		/* taken before the freeze (and logged there when it failed) */
+		uffd = p->uffd;
+		p->uffd = -1;
+		token = p->token;
+		if (p->history && !obj->has_parent)
+			pr_info("uffd-wp: pid %d: the parent layer has no pagemap of it: full layer",
+				(int)obj->pid);
+		if (!obj->has_parent || !p->history)
+			return 0;
+	} else if (!obj->has_parent) {
 		pr_info("uffd-wp: pid %d: no tracker state in the parent layer: full layer",
 			(int)obj->pid);
 		return 0;
-	}
-	if (want_st != obj->task->start_time) {
-		pr_warn("uffd-wp: pid %d is not the process of the parent layer (pid reused): full layer",
-			(int)obj->pid);
-		return 0;
-	}
-	if (glue_uffd_holder_fetch(obj->pid, &uffd, &token, &found, &e1) < 0) {
-		_cleanup_free_ char *msg = ck_err_str(e1);
-
-		pr_warn("uffd-wp: pid %d: %s: full layer", (int)obj->pid, msg);
-		return 0;
-	}
-	if (!found) {
-		pr_warn("uffd-wp: pid %d: the tracker process that armed the parent layer is gone: full layer",
-			(int)obj->pid);
-		return 0;
-	}
-	if (token != want_token) {
-		pr_warn("uffd-wp: pid %d: the tracker process is not the one of the parent layer: full layer",
-			(int)obj->pid);
-		return 0;
-	}
-	/* The scans below consume the written set: no other layer may reuse it. */
-	if (getrandom(&token, sizeof(token), 0) != sizeof(token) ||
-	    glue_uffd_holder_retoken(obj->pid, token, &e1) < 0) {
-		_cleanup_free_ char *msg = e1 ? ck_err_str(e1) : xstrdup("getrandom failed");
-
-		pr_warn("uffd-wp: pid %d: %s: full layer", (int)obj->pid, msg);
+	} else if (!take_history(r, obj->pid, obj->id, obj->task->start_time, &uffd, &token)) {
 		return 0;
 	}
 	pm = glue_pagescan_fd(obj->scan);
@@ -151,10 +306,18 @@ static int uffd_collect(struct glue_tracker_ctx *t, struct glue_mobj *obj, struc
 
 		if (!trackable(v))
 			continue;
-		if (glue_uffd_scan_written(pm, v->start, v->end, &uo->written, &tracked, err) < 0)
+		if (glue_uffd_scan_written(pm, v->start, v->end, &frozen, &tracked, err) < 0) {
+			glue_ranges_free(&frozen);
+			glue_ranges_free(&pre);
 			return ck_err_wrap(err, "pid %d", (int)obj->pid);
-		if (tracked)
+		}
+		if (tracked && p && overlaps(&p->unsure, v->start, v->end))
+			tracked = false; /* its scan before the freeze failed */
+		if (tracked) {
+			if (p)
+				add_clipped(&pre, &p->written, v->start, v->end);
 			continue;
+		}
 		/* New, moved or never-registered VMA: whole now, tracked from now on. */
 		glue_ranges_add(&uo->whole, v->start, v->end);
 		uo->nr_whole_vmas++;
@@ -162,10 +325,20 @@ static int uffd_collect(struct glue_tracker_ctx *t, struct glue_mobj *obj, struc
 			pr_debug("uffd-wp: pid %d: %s: stays untracked", (int)obj->pid, e2->msg);
 			continue;
 		}
-		if (glue_uffd_scan_written(pm, v->start, v->end, &arm, &tracked, err) < 0)
+		if (glue_uffd_scan_written(pm, v->start, v->end, &arm, &tracked, err) < 0) {
+			glue_ranges_free(&frozen);
+			glue_ranges_free(&pre);
 			return ck_err_wrap(err, "pid %d", (int)obj->pid);
+		}
 		glue_ranges_free(&arm);
 	}
+	glue_ranges_union(&pre, &frozen, &uo->written);
+	if (p) {
+		uo->early = true;
+		glue_ranges_union(&frozen, &uo->whole, &uo->stale);
+	}
+	glue_ranges_free(&frozen);
+	glue_ranges_free(&pre);
 	uo->history = true;
 	uo->armed = true; /* the scans above re-protected everything they reported */
 	uo->token = token;
@@ -357,17 +530,9 @@ static const struct glue_ranges *uffd_changed(struct glue_tracker_ctx *t,
 static void mark(const struct glue_ranges *rs, struct glue_chunk *c)
 {
 	uint64_t end = c->addr + c->npages * GLUE_PAGE_SIZE;
-	size_t lo = 0, hi = rs->nr;
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (rs->r[mid].end <= c->addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	for (size_t k = lo; k < rs->nr && rs->r[k].start < end; k++) {
+	for (size_t k = glue_ranges_first_after(rs, c->addr); k < rs->nr && rs->r[k].start < end;
+	     k++) {
 		uint64_t s = rs->r[k].start > c->addr ? rs->r[k].start : c->addr;
 		uint64_t e = rs->r[k].end < end ? rs->r[k].end : end;
 
@@ -454,13 +619,23 @@ static void uffd_release_obj(struct glue_tracker_ctx *t, struct glue_mobj *obj)
 		return;
 	glue_ranges_free(&uo->written);
 	glue_ranges_free(&uo->whole);
+	glue_ranges_free(&uo->stale);
 	free(uo);
 	obj->tracker_priv = NULL;
 }
 
 static void uffd_close(struct glue_tracker_ctx *t)
 {
-	free(t->priv);
+	struct uffd_run *r = t->priv;
+
+	for (size_t i = 0; i < r->nr_pre; i++) {
+		if (r->pre[i].uffd >= 0)
+			close(r->pre[i].uffd);
+		glue_ranges_free(&r->pre[i].written);
+		glue_ranges_free(&r->pre[i].unsure);
+	}
+	free(r->pre);
+	free(r);
 	t->priv = NULL;
 }
 
@@ -468,6 +643,9 @@ const struct glue_tracker_ops glue_tracker_uffd_ops = {
 	.id = GLUE_TRACKER_UFFD_WP,
 	.needs_content = false,
 	.open = uffd_open,
+	.precollect = uffd_precollect,
+	.early_written = uffd_early_written,
+	.stale = uffd_stale,
 	.collect = uffd_collect,
 	.changed = uffd_changed,
 	.dirty_ranges = uffd_dirty_ranges,

@@ -27,6 +27,7 @@
  * One run, per memory object (a task's address space or one shared segment):
  *
  *   open()                            once per run, tree not frozen yet
+ *   precollect(task)                  per task listed before the freeze
  *   ┌ frozen ────────────────────────────────────────────────────────────┐
  *   │ engine: VMAs + presence scan (not of VMAs that changed() covers)   │
  *   │ collect(obj)      kernel trackers read and re-arm the dirty state   │
@@ -88,6 +89,27 @@ struct glue_tracker_ops {
 	 */
 	int (*open)(struct glue_tracker_ctx *t, int parent_dirfd, int layer_dirfd, bool rearm,
 		    struct ck_err **err);
+	/*
+	 * Running, before the freeze, for each task listed then: do what part
+	 * of collect() can be done early (optional; best effort: what it
+	 * cannot do, collect() does while frozen; it never makes collect()
+	 * less exact).
+	 */
+	void (*precollect)(struct glue_tracker_ctx *t, const struct glue_task *task);
+	/*
+	 * After precollect(): the pages of @task it found written (NULL: none
+	 * or not done).  The final dump copies them before the freeze
+	 * (optional; with stale()).
+	 */
+	const struct glue_ranges *(*early_written)(struct glue_tracker_ctx *t,
+						   const struct glue_task *task);
+	/*
+	 * After collect(): the pages of @obj whose copy made after
+	 * precollect() may differ from memory now (written since, or in a VMA
+	 * dumped whole); NULL when collect() did not build on precollect()
+	 * (no early copy is valid).
+	 */
+	const struct glue_ranges *(*stale)(struct glue_tracker_ctx *t, const struct glue_mobj *obj);
 	/* Frozen: snapshot the dirty state of @obj and re-arm (optional). */
 	int (*collect)(struct glue_tracker_ctx *t, struct glue_mobj *obj, struct ck_err **err);
 	/*

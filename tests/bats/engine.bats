@@ -33,6 +33,24 @@ no_page_in() {
 	[ "$covered" -eq 0 ] || fail "layer $4 still covers $covered of the removed pages $1 $2+$3"
 }
 
+# start_at_prefreeze ARGS...: ckpt ARGS -v4 in the background, stopped once
+# the tracker's written set is read (and a final dump's pages copied), before
+# the freeze; sets CKPT_PID and LOG.  resume_ok: let it go on; it must succeed.
+start_at_prefreeze() {
+	LOG="$BATS_TEST_TMPDIR/ckpt.err"
+	CK_FAULT=prefreeze:stop "$CKPT" "$@" -v4 >/dev/null 2>"$LOG" 3>&- &
+	CKPT_PID=$!
+	retry 200 0.02 grep -q "stopped at prefreeze" "$LOG" || fail "ckpt did not stop: $(cat "$LOG")"
+	grep -q "written pages before the freeze" "$LOG" || fail "no scan before the freeze: $(cat "$LOG")"
+}
+
+resume_ok() {
+	local rc=0
+	kill -CONT "$CKPT_PID"
+	wait "$CKPT_PID" || rc=$?
+	[ "$rc" = 0 ] || fail "ckpt failed: $(cat "$LOG")"
+}
+
 @test "engine: an incremental uffd-wp layer scans no unchanged VMA; zapped 4 KiB pages, a zapped THP and zapped-then-read pages are not claimed from the parent" {
 	vcmd alloc a 1024
 	vcmd fill a 0 1024 1
@@ -103,6 +121,8 @@ no_page_in() {
 		--track-mem --frozen-buffer 1M --leave-stopped -v
 	assert_output --partial "frozen buffer full (1024 KiB): spilling page data to the image while frozen"
 	assert_output --regexp "frozen buffer \(1024 KiB\): [0-9]+ KiB of pages, [0-9]+ KiB of them spilled"
+	# 7/8 of the bound copied before the freeze, the rest read while frozen
+	assert_output --regexp "; 896 KiB of them copied before the freeze"
 	region_pages a 0 16384 >"$BATS_TEST_TMPDIR/exp2"
 	expect_layer "$IMG/2" "$VPID" a 16384 "$BATS_TEST_TMPDIR/exp2"
 	crit_all "$IMG/1" "$IMG/2"
@@ -177,4 +197,77 @@ no_page_in() {
 	assert_output --regexp "KiB written after the freeze"
 	retry 100 0.05 bash -c "! kill -0 $pid 2>/dev/null || grep -q '^State:.*Z' /proc/$pid/status"
 	[ -e "$IMG/k/inventory.img" ] && [ -e "$IMG/k/pagemap-$pid.img" ]
+}
+
+@test "engine: the tree changes between the written-set scan before the freeze and the freeze (writes, zaps, unmap, mremap, a new VMA): nothing is lost, the chain verifies" {
+	vcmd alloc a 1024
+	vcmd fill a 0 1024 1
+	vcmd alloc b 256
+	vcmd fill b 0 256 1
+	vcmd alloc m 64
+	vcmd fill m 0 64 1
+	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/1" --tracker uffd-wp
+	vcmd fill a 0 8 2
+	# stopped with the written set of every VMA consumed, not frozen yet
+	start_at_prefreeze pre-dump -t "$VPID" -D "$IMG/2" --prev-images-dir ../1 --tracker uffd-wp
+	vcmd fill a 100 4 3
+	vcmd fill a 1020 4 3
+	vcmd zero a 500 2
+	vcmd unmap b 128 128
+	vcmd fill b 0 2 3
+	vcmd remap m m2 64
+	vcmd fill m2 0 1 3
+	vcmd alloc c 32
+	vcmd fill c 0 32 3
+	resume_ok
+	# the pages written after the early scan are in layer 2, the zapped ones are not
+	region_pages a 0 8 >"$BATS_TEST_TMPDIR/exp2"
+	region_pages a 100 4 >>"$BATS_TEST_TMPDIR/exp2"
+	region_pages a 1020 4 >>"$BATS_TEST_TMPDIR/exp2"
+	expect_layer "$IMG/2" "$VPID" a 1024 "$BATS_TEST_TMPDIR/exp2"
+	no_page_in a 500 2 "$IMG/2"
+	vcmd fill a 200 1 4
+	ckpt_run -0 dump --memory-only -t "$VPID" -D "$IMG/3" --prev-images-dir ../2 --tracker uffd-wp --leave-stopped
+	crit_all "$IMG"/1 "$IMG"/2 "$IMG"/3
+	verify_ok "$IMG/3"
+	kill -CONT "$VPID"
+}
+
+@test "engine: a final dump copies the written pages before the freeze; pages written, zapped or unmapped before the freeze are read again, the layer verifies" {
+	vcmd alloc a 2048
+	vcmd fill a 0 2048 1
+	vcmd alloc b 64
+	vcmd fill b 0 64 1
+	vcmd alloc c 64
+	vcmd fill c 0 64 1
+	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/1" --tracker uffd-wp
+	vcmd fill a 0 1024 2
+	vcmd fill b 0 64 2
+	vcmd fill c 0 64 2
+	# stopped with the written pages copied, not frozen yet
+	start_at_prefreeze dump --memory-only -t "$VPID" -D "$IMG/2" --prev-images-dir ../1 --tracker uffd-wp --leave-stopped
+	vcmd fill a 10 20 3
+	vcmd fill a 1000 48 3
+	vcmd zero a 500 4
+	vcmd unmap b 0 32
+	vcmd remap c c2 64
+	vcmd fill c2 7 1 4
+	resume_ok
+	grep -q "; [1-9][0-9]* KiB of them copied before the freeze" "$LOG" || fail "no early copy: $(cat "$LOG")"
+	crit_all "$IMG"/1 "$IMG"/2
+	verify_ok "$IMG/2"
+	kill -CONT "$VPID"
+}
+
+@test "engine: a final dump's early copy stays within --frozen-buffer: the rest is read while frozen, the layer verifies" {
+	vcmd alloc a 4096
+	vcmd fill a 0 4096 1
+	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/1" --tracker uffd-wp
+	vcmd fill a 0 4096 2
+	ckpt_run -0 dump --memory-only -t "$VPID" -D "$IMG/2" --prev-images-dir ../1 --tracker uffd-wp --leave-stopped --frozen-buffer 4M -v4
+	# 7/8 of the bound copied before the freeze, the rest read while frozen
+	assert_output --partial "3584 KiB copied, in"
+	assert_output --partial "; 3584 KiB of them copied before the freeze"
+	verify_ok "$IMG/2"
+	kill -CONT "$VPID"
 }
