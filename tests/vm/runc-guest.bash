@@ -24,7 +24,8 @@ guest_cgroups_mount() {
 		dir=/sys/fs/cgroup/${c#name=}
 		findmnt -n "$dir" >/dev/null && continue
 		mkdir -p "$dir"
-		mount -t cgroup -o "$c" cgroup "$dir" || return 1
+		# a named hierarchy without a controller needs "none"
+		mount -t cgroup -o "${c/#name=/none,name=}" cgroup "$dir" || return 1
 		echo "$dir" >>"$rec"
 	done
 }
