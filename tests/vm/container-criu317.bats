@@ -170,3 +170,61 @@ fe_checkpoint() {
 	restored_checks "$n0"
 	mem_pass
 }
+
+# cli_dump NAME: `ckpt dump --cgroup` of the container with the options runc's
+# DUMP carries, into $W/img/NAME
+cli_dump() {
+	guest_ext_mnts "$CPID" "$BUNDLE/config.json"
+	ckpt_run -0 dump --cgroup "/sys/fs/cgroup/freezer/$CTR" --empty-ns net --manage-cgroups \
+		--descriptors "${EXT[@]}" -D "$W/img/$1" -o "$W/dump-$1.log"
+}
+
+# criu_restore NAME: runc restore by CRIU 3.17 itself (no front-end) from $W/img/NAME
+criu_restore() {
+	runc delete "$CTR"
+	run -0 runc --criu "$(command -v criu)" restore -d --bundle "$BUNDLE" --image-path "$W/img/$1" \
+		--work-path "$W/work-rst-$1" "$CTR" </dev/null 3>&-
+	grep -q "Version: 3.17" "$W/work-rst-$1/restore.log"
+	CPID=$(runc state "$CTR" | jq .pid)
+}
+
+# uptimes PID: "<ckpt's boottime> <PID's time namespace boottime offset>" in seconds
+uptimes() {
+	awk 'FNR == NR { up = $1; next } $1 == "boottime" { printf "%s %d.%09d\n", up, $2, $3 }' \
+		/proc/uptime "/proc/$1/timens_offsets"
+}
+
+@test "ckpt dump --cgroup (CLI) restored by runc + CRIU 3.17; the restored container (CRIU gave it a time namespace) dumped again by ckpt and restored by CRIU 3.17: its clocks go on from its own" {
+	start_container
+	retry 200 0.1 counter_above 3
+	cli_dump a
+	[ -e "$W/img/a/timens-0.img" ]
+	retry 100 0.05 bash -c "! kill -0 $CPID 2>/dev/null"
+	local n0
+	n0=$(counter)
+	criu_restore a
+	restored_checks "$n0"
+	# CRIU restored it into a time namespace of its own, behind ckpt's clocks
+	[ "$(stat -L -c %i "/proc/$CPID/ns/time")" != "$(stat -L -c %i /proc/self/ns/time)" ]
+	local before after off img
+	read -r before off < <(uptimes "$CPID")
+	awk -v o="$off" 'BEGIN { exit !(o < 0) }'
+
+	cli_dump b
+	read -r after _ </proc/uptime
+	# the time namespace is the container's (id 14: the ids follow from 9 in
+	# the order pid, net, ipc, uts, mnt, time), written as CRIU names it
+	[ ! -e "$W/img/b/timens-0.img" ]
+	run -0 "$CKPT" show "$W/img/b/ids-1.img"
+	echo "$output" | jq -e '.entries[0].time_ns_id == 14'
+	run -0 "$CKPT" show "$W/img/b/timens-14.img"
+	img=$(echo "$output" | jq -r '.entries[0].boottime | (.tv_sec | tonumber) + (.tv_nsec | tonumber) / 1e9')
+	# the container's boottime at the dump: ckpt's then, plus the offset (not ckpt's own)
+	awk -v b="$before" -v a="$after" -v o="$off" -v i="$img" \
+		'BEGIN { exit !(i >= b + o - 0.01 && i <= a + o + 0.01) }'
+	retry 100 0.05 bash -c "! kill -0 $CPID 2>/dev/null"
+	n0=$(counter)
+	criu_restore b
+	restored_checks "$n0"
+	mem_pass
+}

@@ -61,3 +61,20 @@ guest_bundle() {
 		.process.args = ["/bin/sh", "-c", $c]' "$dir/config.json" >"$dir/config.new" &&
 		mv "$dir/config.new" "$dir/config.json"
 }
+
+# guest_ext_mnts PID CONFIG: sets EXT to the --ext-mnt options runc's DUMP
+# sends for the container whose init is PID and whose config.json is CONFIG
+# (container-dump.md 1.3): every cgroup v1 bind keyed by its mount point, and,
+# as runc's addMaskPaths, each masked path that exists as a non-directory in
+# the container keyed by /dev/null (on 6.1 that includes /proc/kcore).
+guest_ext_mnts() {
+	local mp fs
+	EXT=()
+	while read -r mp fs; do
+		[ "$fs" != cgroup ] || EXT+=(--ext-mnt "$mp:$mp")
+	done < <(awk '{for (i = 7; $i != "-"; i++); print $5, $(i + 1)}' "/proc/$1/mountinfo")
+	while read -r mp; do
+		[ -e "/proc/$1/root$mp" ] && [ ! -d "/proc/$1/root$mp" ] && EXT+=(--ext-mnt "$mp:/dev/null")
+	done < <(jq -r '.linux.maskedPaths[]' "$2")
+	return 0
+}
