@@ -134,6 +134,21 @@ mem_pass() {
 	assert_line --regexp '^PASS [0-9]+$'
 }
 
+# restored_by_criu317 LOG: the restore log is CRIU 3.17's, and it has no Error
+# line but kerndat's probe of /dev/net/tun (the guest has none), so a field of
+# ckpt's images CRIU 3.17 reads differently shows here even when the restore
+# goes on (its one Warn, CLONE_PARENT with CLONE_NEWPID, comes with every runc
+# restore)
+restored_by_criu317() {
+	grep -q "^([0-9. ]*) Version: 3.17" "$1"
+	local errs
+	errs=$(grep -v 'tun: Unable to create tun' "$1" | grep 'Error' || true)
+	[ -z "$errs" ] || {
+		echo "CRIU's log $1: $errs" >&2
+		return 1
+	}
+}
+
 # fe_checkpoint NAME [ARGS...]: runc checkpoint through ckpt's front-end into $W/img/NAME
 fe_checkpoint() {
 	local name=$1
@@ -166,7 +181,7 @@ fe_checkpoint() {
 	n0=$(counter)
 
 	run -0 runc --criu "$FE" restore -d --bundle "$BUNDLE" --image-path "$W/img/final" --work-path "$W/work-rst" "$CTR" </dev/null 3>&-
-	grep -q "Version: 3.17" "$W/work-rst/restore.log"
+	restored_by_criu317 "$W/work-rst/restore.log"
 	restored_checks "$n0"
 	mem_pass
 }
@@ -184,7 +199,7 @@ criu_restore() {
 	runc delete "$CTR"
 	run -0 runc --criu "$(command -v criu)" restore -d --bundle "$BUNDLE" --image-path "$W/img/$1" \
 		--work-path "$W/work-rst-$1" "$CTR" </dev/null 3>&-
-	grep -q "Version: 3.17" "$W/work-rst-$1/restore.log"
+	restored_by_criu317 "$W/work-rst-$1/restore.log"
 	CPID=$(runc state "$CTR" | jq .pid)
 }
 
