@@ -227,12 +227,12 @@ uptimes() {
 
 	cli_dump b
 	read -r after _ </proc/uptime
-	# the time namespace is the container's (id 14: the ids follow from 9 in
-	# the order pid, net, ipc, uts, mnt, time), written as CRIU names it
-	[ ! -e "$W/img/b/timens-0.img" ]
+	# the time namespace is the container's, numbered as CRIU numbers it (pid
+	# 9, net 10, ipc 11, uts 12, time 13, mnt 14) and written as timens-13.img
+	[ ! -e "$W/img/b/timens-0.img" ] && [ -e "$W/img/b/mountpoints-14.img" ]
 	run -0 "$CKPT" show "$W/img/b/ids-1.img"
-	echo "$output" | jq -e '.entries[0].time_ns_id == 14'
-	run -0 "$CKPT" show "$W/img/b/timens-14.img"
+	echo "$output" | jq -e '.entries[0] | .time_ns_id == 13 and .mnt_ns_id == 14'
+	run -0 "$CKPT" show "$W/img/b/timens-13.img"
 	img=$(echo "$output" | jq -r '.entries[0].boottime | (.tv_sec | tonumber) + (.tv_nsec | tonumber) / 1e9')
 	# the container's boottime at the dump: ckpt's then, plus the offset (not ckpt's own)
 	awk -v b="$before" -v a="$after" -v o="$off" -v i="$img" \
