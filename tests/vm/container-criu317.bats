@@ -10,7 +10,7 @@
 #
 # The container (its init is busybox sh):
 #   sh ─┬─ vm-roundtrip 4096   16 MiB of patterned pages, PASS/FAIL on SIGUSR1
-#       ├─ sleep 1000          the background child, the pipe's writer
+#       ├─ sleep 1000          the background child, holding the pipe's write end
 #       └─ sh (loop)           reads the pipe with a timeout (no fork per turn,
 #                              so no exiting child can race the dump), checks
 #                              a mark kept on the /dev/shm tmpfs, writes
