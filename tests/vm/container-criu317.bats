@@ -203,9 +203,11 @@ criu_restore() {
 	CPID=$(runc state "$CTR" | jq .pid)
 }
 
-# uptimes PID: "<ckpt's boottime> <PID's time namespace boottime offset>" in seconds
+# uptimes PID: "<ckpt's boottime> <PID's time namespace boottime offset>" in
+# seconds (the kernel prints a negative offset as seconds below it plus
+# nanoseconds above: -6 300000000 is -5.7 s)
 uptimes() {
-	awk 'FNR == NR { up = $1; next } $1 == "boottime" { printf "%s %d.%09d\n", up, $2, $3 }' \
+	awk 'FNR == NR { up = $1; next } $1 == "boottime" { printf "%s %.9f\n", up, $2 + $3 / 1e9 }' \
 		/proc/uptime "/proc/$1/timens_offsets"
 }
 
