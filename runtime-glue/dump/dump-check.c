@@ -354,12 +354,24 @@ static void check_vmas(const struct glue_task *t, struct problems *p)
 	glue_vmas_free(&vmas);
 }
 
+/* Whether @pid's children are born in its own time namespace (no unshare(CLONE_NEWTIME) pending). */
+static bool same_time_for_children(pid_t pid)
+{
+	char a[64], b[64];
+	struct stat sa, sb;
+
+	snprintf(a, sizeof(a), "/proc/%d/ns/time", (int)pid);
+	snprintf(b, sizeof(b), "/proc/%d/ns/time_for_children", (int)pid);
+	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_ino == sb.st_ino;
+}
+
 /*
  * Namespaces: a plain tree shares all of ckpt's.  A container (the root task
  * has namespaces of its own) may have its own pid, mnt, ipc and uts
  * namespaces, and its own net namespace when it is recreated empty (--empty-ns
- * net, as runc always asks); every task shares the root task's.  User, cgroup
- * and time namespaces of its own are not supported.
+ * net, as runc always asks), and its own time namespace (a container CRIU
+ * restored) unless it is nested; every task shares the root task's.  User and
+ * cgroup namespaces of its own are not supported.
  */
 static void check_ns(const struct glue_pstree *tree, const struct glue_task *t,
 		     const struct glue_dump_opts *opts, struct problems *p)
@@ -433,9 +445,16 @@ static void check_ns(const struct glue_pstree *tree, const struct glue_task *t,
 					"pid %d: net namespace of its own: ckpt does not dump a network namespace; give --empty-ns net (restored empty, as runc asks)",
 					(int)t->pid);
 			break;
+		case GLUE_NS_TIME:
+			/* CRIU restores every container into a time namespace of its own */
+			if (!same_time_for_children(t->pid))
+				add_problem(
+					p,
+					"pid %d: its children's time namespace differs from its own (nested time namespaces are not supported)",
+					(int)t->pid);
+			break;
 		case GLUE_NS_USER:
 		case GLUE_NS_CGROUP:
-		case GLUE_NS_TIME:
 		case GLUE_NS_NR:
 			add_problem(p, "pid %d: %s namespace of its own (not supported)",
 				    (int)t->pid, n);

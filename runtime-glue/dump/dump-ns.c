@@ -7,8 +7,9 @@
  * Ids are numbered as CRIU 4.2 numbers them for a runc container: ckpt's own
  * namespaces first (pid 1, net 2, ipc 3, uts 4, time 5, mnt 6, user 7,
  * cgroup 8: the inventory's root_ids), then every namespace of the tree that
- * differs from ckpt's, in the order pid, net, ipc, uts, mnt, user, cgroup,
- * time of the root task (9, 10, 11, 12, 13 for runc's default spec).  A task
+ * differs from ckpt's, in the order pid, net, ipc, uts, time, mnt, user,
+ * cgroup of the root task (9, 10, 11, 12, 13 for runc's default spec; a
+ * container CRIU restored has its own time namespace, 13, and mnt 14).  A task
  * whose namespace id differs from root_ids is what makes CRIU create that
  * namespace on restore.
  *
@@ -49,10 +50,10 @@ static const char *const ns_names[GLUE_NS_NR] = {
 	[GLUE_NS_USER] = "user", [GLUE_NS_CGROUP] = "cgroup",
 };
 
-/* The order in which the container's own namespaces get their ids. */
+/* The order in which the container's own namespaces get their ids (CRIU's). */
 static const enum glue_ns_type ctr_order[GLUE_NS_NR] = {
-	GLUE_NS_PID, GLUE_NS_NET,  GLUE_NS_IPC,    GLUE_NS_UTS,
-	GLUE_NS_MNT, GLUE_NS_USER, GLUE_NS_CGROUP, GLUE_NS_TIME,
+	GLUE_NS_PID,  GLUE_NS_NET, GLUE_NS_IPC,  GLUE_NS_UTS,
+	GLUE_NS_TIME, GLUE_NS_MNT, GLUE_NS_USER, GLUE_NS_CGROUP,
 };
 
 /* see dump-priv.h */

@@ -71,6 +71,47 @@ void glue_ctr_mnt_opts(const struct glue_ctr_opts *c, struct glue_mnt_opts *o, v
 	o->nr_ext = c->nr_ext_mnt;
 }
 
+/*
+ * A container with a time namespace of its own (every container CRIU has
+ * restored: CRIU restores into a new one) keeps its clocks at an offset from
+ * ckpt's.  timens-<id>.img gets the container's clocks, ckpt's plus the
+ * offsets in /proc/PID/timens_offsets, so that they go on from where the
+ * container saw them.  (CRIU 4.2 and 3.17 write their own clocks there, which
+ * moves a restored container's clocks by its offset on every re-dump.)
+ */
+static int add_timens_offsets(pid_t pid, struct timespec *mono, struct timespec *boot,
+			      struct ck_err **err)
+{
+	char path[64], name[16];
+	_cleanup_fclose_ FILE *f = NULL;
+	long long sec;
+	long nsec;
+	int seen = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/timens_offsets", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return ck_err_set(err, errno, "open %s", path);
+	while (fscanf(f, "%15s %lld %ld", name, &sec, &nsec) == 3) {
+		struct timespec *ts = !strcmp(name, "monotonic")  ? mono
+				      : !strcmp(name, "boottime") ? boot
+								  : NULL;
+
+		if (!ts)
+			continue;
+		ts->tv_sec += sec;
+		ts->tv_nsec += nsec;
+		if (ts->tv_nsec >= 1000000000L) {
+			ts->tv_nsec -= 1000000000L;
+			ts->tv_sec++;
+		}
+		seen++;
+	}
+	if (seen != 2)
+		return ck_err_set(err, EINVAL, "%s: no monotonic and boottime offsets", path);
+	return 0;
+}
+
 /* see dump-state.h */
 struct glue_dump_state *glue_dump_state_new(const struct glue_pstree *tree,
 					    const struct glue_dump_opts *opts, struct ck_err **err)
@@ -121,6 +162,11 @@ struct glue_dump_state *glue_dump_state_new(const struct glue_pstree *tree,
 	}
 	clock_gettime(CLOCK_MONOTONIC, &st->monotonic);
 	clock_gettime(CLOCK_BOOTTIME, &st->boottime);
+	if (st->ns.ctr_id[GLUE_NS_TIME] &&
+	    add_timens_offsets(tree->t[0].pid, &st->monotonic, &st->boottime, err) < 0) {
+		glue_dump_state_free(st);
+		return NULL;
+	}
 	st->t.collect = glue_now_us() - t0;
 	return st;
 }
@@ -635,7 +681,8 @@ int glue_dump_finish(struct glue_dump_state *st, int dirfd, struct ck_err **err)
 	boot.tv_nsec = (uint64_t)st->boottime.tv_nsec;
 	tn.monotonic = &mono;
 	tn.boottime = &boot;
-	if (glue_dump_write_single(dirfd, IMG_TIMENS, 0, &tn, err) < 0)
+	/* timens-0.img, or timens-<id>.img for a time namespace of its own (as CRIU) */
+	if (glue_dump_write_single(dirfd, IMG_TIMENS, st->ns.ctr_id[GLUE_NS_TIME], &tn, err) < 0)
 		return ck_err_wrap(err, "final dump");
 	lap(&t);
 	/* values read while frozen (the tree lives on), else now through the held ns fds */

@@ -246,6 +246,8 @@ status_ok() {
 	status_ok
 	# re-dump of the restored container (its own time namespace now) and a second restore
 	fe_checkpoint final3
+	grep -q "DUMP of container pid .* by ckpt's own final dump" "$W/work-final3/dump.log"
+	[ -e "$W/img/final3/timens-13.img" ] && [ ! -e "$W/img/final3/timens-0.img" ]
 	n0=$(counter)
 	run -0 runc --criu "$FE" restore -d --bundle "$BUNDLE" --image-path "$W/img/final3" --work-path "$W/workr3" "$CTR" </dev/null 3>&-
 	retry 100 0.1 counter_above "$((n0 + 2))"
