@@ -18,7 +18,13 @@
  *
  * Arming always happens before the pages it covers are copied, so a page
  * written after the arm is reported next time and a page copied "too new" is
- * harmless.  The engine adds its own safety net: a page becomes PE_PARENT
+ * harmless.  But a first layer arms after its thaw (the process must be
+ * seizable): a page that became present between the layer's frozen presence
+ * scan and the arm is in no layer, and the arm re-protects it, so the next
+ * layer's written set does not name it.  Such a layer leaves a second state
+ * file, uffd-late-<id>.state, and the next layer checks every VMA of that
+ * process for presence (changed() answers NULL): the engine's rule that a
+ * page is PE_PARENT only when the parent chain holds it then dumps it.  The engine adds its own safety net: a page becomes PE_PARENT
  * only when it is present now, this tracker calls it clean and the parent
  * chain holds it.  Anything without valid history (no state in the parent
  * layer, holder gone, token mismatch, pid reused) is a full layer for that
@@ -79,6 +85,8 @@ struct uffd_obj {
 	struct glue_ranges written; /* pages written since the parent layer */
 	struct glue_ranges whole;   /* VMAs without tracking this round */
 	bool early;                 /* built on uffd_precollect() */
+	bool late;                  /* the parent's tracker was armed after its freeze */
+	bool armed_now;             /* armed by this run after its thaw (arm_new) */
 	struct glue_ranges stale;   /* then: written since, or whole */
 	uint64_t nr_written, nr_whole_vmas;
 };
@@ -261,6 +269,19 @@ static void add_clipped(struct glue_ranges *out, const struct glue_ranges *rs, u
 				rs->r[i].end < end ? rs->r[i].end : end);
 }
 
+/* Whether the parent layer armed @obj's tracker after its freeze (uffd-late state). */
+static bool parent_armed_late(const struct uffd_run *r, const struct glue_mobj *obj)
+{
+	uint64_t tok, st;
+
+	if (!glue_tracker_state_read(r->parent_dirfd, "uffd-late", obj->id, &tok, &st) ||
+	    st != obj->task->start_time)
+		return false;
+	pr_info("uffd-wp: pid %d: its tracker was armed after the parent layer's freeze: every VMA checked for presence",
+		(int)obj->pid);
+	return true;
+}
+
 /*
  * Frozen.  With history: read and re-arm the written set of every VMA; VMAs
  * the uffd does not cover yet are registered, armed and dumped whole.  What
@@ -333,6 +354,7 @@ static int uffd_collect(struct glue_tracker_ctx *t, struct glue_mobj *obj, struc
 		glue_ranges_free(&arm);
 	}
 	glue_ranges_union(&pre, &frozen, &uo->written);
+	uo->late = parent_armed_late(r, obj);
 	if (p) {
 		uo->early = true;
 		glue_ranges_union(&frozen, &uo->whole, &uo->stale);
@@ -508,6 +530,7 @@ static void maybe_arm(struct glue_tracker_ctx *t, struct glue_mobj *obj)
 		uo->armed = false;
 		return;
 	}
+	uo->armed_now = true;
 	pr_info("uffd-wp: pid %d: tracker armed", (int)obj->pid);
 }
 
@@ -520,7 +543,7 @@ static const struct glue_ranges *uffd_changed(struct glue_tracker_ctx *t,
 {
 	const struct uffd_obj *uo = obj->tracker_priv;
 
-	if (!uo || !uo->history || obj->shmem || !trackable(v) ||
+	if (!uo || !uo->history || uo->late || obj->shmem || !trackable(v) ||
 	    glue_ranges_contains(&uo->whole, v->start) || !glue_uffd_reports_removed())
 		return NULL;
 	return &uo->written;
@@ -607,6 +630,9 @@ static int uffd_finish_obj(struct glue_tracker_ctx *t, struct glue_mobj *obj, in
 	}
 	if (!uo->armed)
 		return 0;
+	if (uo->armed_now && glue_tracker_state_write(layer_dirfd, "uffd-late", obj->id, uo->token,
+						      obj->task->start_time, err) < 0)
+		return -1;
 	return glue_tracker_state_write(layer_dirfd, "uffd", obj->id, uo->token,
 					obj->task->start_time, err);
 }

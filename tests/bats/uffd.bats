@@ -76,6 +76,41 @@ no_uffd_in() {
 	vcmd fill a 0 1 9
 }
 
+@test "uffd-wp: pages that appear between a first layer's freeze and its tracker's arm (after the thaw) are in the next layer" {
+	vcmd alloc a 256
+	vcmd fill a 0 16 1
+	local log="$BATS_TEST_TMPDIR/ckpt.err" pid rc=0
+	CK_FAULT=thawed:stop "$CKPT" pre-dump -t "$VPID" -D "$IMG/1" --tracker uffd-wp -v 4 >/dev/null 2>"$log" 3>&- &
+	pid=$!
+	retry 200 0.02 grep -q "stopped at thawed" "$log" || fail "ckpt did not stop: $(cat "$log")"
+	retry 200 0.02 grep -qE '^State:\s+T' "/proc/$pid/status"
+	# the tree runs again: these pages become present after the layer's presence scan and
+	# before the tracker is armed (the arm re-protects them: no written bit names them)
+	vcmd fill a 100 50 2
+	kill -CONT "$pid"
+	wait "$pid" || rc=$?
+	cat "$log" >&2
+	[ "$rc" = 0 ] || fail "the first layer failed: $(cat "$log")"
+	region_pages a 0 16 >"$BATS_TEST_TMPDIR/exp1"
+	expect_layer "$IMG/1" "$VPID" a 256 "$BATS_TEST_TMPDIR/exp1"
+	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/2" --prev-images-dir ../1 --tracker uffd-wp -v 4
+	local out2=$output
+	region_pages a 100 50 >"$BATS_TEST_TMPDIR/exp2"
+	expect_layer "$IMG/2" "$VPID" a 256 "$BATS_TEST_TMPDIR/exp2"
+	verify_ok "$IMG/2"
+	# how: the first layer said its tracker was armed late, the second checked presence
+	[ -f "$IMG/1/uffd-late-$VPID.state" ]
+	[[ "$out2" == *"armed after the parent layer's freeze: every VMA checked for presence"* ]]
+	# armed while frozen since: the next layer is exact on the written set alone
+	[ ! -e "$IMG/2/uffd-late-$VPID.state" ]
+	vcmd fill a 3 1 3
+	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/3" --prev-images-dir ../2 --tracker uffd-wp -v 4
+	refute_output --partial "armed after the parent layer's freeze"
+	region_pages a 3 1 >"$BATS_TEST_TMPDIR/exp3"
+	expect_layer "$IMG/3" "$VPID" a 256 "$BATS_TEST_TMPDIR/exp3"
+	verify_ok "$IMG/3"
+}
+
 @test "uffd-wp is the automatic choice on this kernel" {
 	ckpt_run -0 check
 	assert_line --regexp '^tracker: uffd-wp '
