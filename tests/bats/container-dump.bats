@@ -156,6 +156,23 @@ ctr_dump() {
 	[ ! -e "$W/img/inventory.img" ]
 }
 
+@test "ckpt dump of a runc container with a user and a cgroup namespace of its own: both refused in the whole list; the container keeps running untouched" {
+	jq '.linux.namespaces += [{type: "user"}, {type: "cgroup"}] |
+		.linux.uidMappings = [{containerID: 0, hostID: 0, size: 65536}] |
+		.linux.gidMappings = [{containerID: 0, hostID: 0, size: 65536}]' \
+		"$BUNDLE/config.json" >"$BUNDLE/c.new"
+	mv "$BUNDLE/c.new" "$BUNDLE/config.json"
+	run_container
+	retry 100 0.1 counter_at_least 3
+	[ "$(readlink "/proc/$CPID/ns/user")" != "$(readlink /proc/self/ns/user)" ]
+	ext_mnts
+	ckpt_run -1 dump --cgroup "/sys/fs/cgroup/freezer/$CTR" --empty-ns net "${EXT[@]}" -D "$W/img"
+	assert_output --partial "user namespace of its own (not supported)"
+	assert_output --partial "cgroup namespace of its own (not supported)"
+	runs_on
+	[ ! -e "$W/img/inventory.img" ]
+}
+
 @test "ckpt dump of a runc container with stdio on pipes: descriptors.json names them, runc restore hands new pipes in (inherit_fd), the output continues there" {
 	run_container pipe
 	retry 100 0.1 grep -q '^out 5$' "$W/out1"
