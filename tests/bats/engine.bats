@@ -55,7 +55,10 @@ resume_ok() {
 	vcmd alloc a 1024
 	vcmd fill a 0 1024 1
 	vcmd thp t 1024
-	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/1" --tracker uffd-wp
+	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/0" --tracker uffd-wp
+	# the first layer armed its tracker after the thaw: the next one checks presence in full
+	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/1" --prev-images-dir ../0 --tracker uffd-wp -v
+	assert_output --partial "armed after the parent layer's freeze: every VMA checked for presence"
 	# removed in VMAs that did not change: one page, a run, a whole 2 MiB THP
 	vcmd zero a 5 1
 	vcmd zero a 100 50
@@ -87,7 +90,7 @@ resume_ok() {
 	no_page_in a 100 50 "$IMG/3"
 	no_page_in t 512 512 "$IMG/3"
 	ckpt_run -0 dump --memory-only -t "$VPID" -D "$IMG/4" --prev-images-dir ../3 --tracker uffd-wp --leave-stopped
-	crit_all "$IMG"/1 "$IMG"/2 "$IMG"/3 "$IMG"/4
+	crit_all "$IMG"/0 "$IMG"/1 "$IMG"/2 "$IMG"/3 "$IMG"/4
 	verify_ok "$IMG/4"
 	kill -CONT "$VPID"
 }
