@@ -495,17 +495,24 @@ static int layer_meta_json(struct oci_json *j, const char *name, FILE *f, struct
 	return 0;
 }
 
-/* PREFIX-ID.state of the uffd-wp and soft-dirty trackers: "token T starttime S". */
+/*
+ * PREFIX-ID.state of the uffd-wp and soft-dirty trackers: "token T starttime S"
+ * (PREFIX: uffd, uffd-late, softdirty; the ID follows its last '-').
+ */
 static int tracker_state_json(struct oci_json *j, const char *name, FILE *f, struct ck_err **err)
 {
 	unsigned long long tok, st;
-	char prefix[64], hex[20];
+	char prefix[64], hex[20], tail[8];
+	const char *dash = strrchr(name, '-');
+	size_t plen = dash ? (size_t)(dash - name) : 0;
 	uint64_t id;
 
-	if (sscanf(name, "%63[a-z]-%" SCNu64 ".state", prefix, &id) != 2 ||
-	    fscanf(f, "token %llx starttime %llu", &tok, &st) != 2)
+	if (!plen || plen >= sizeof(prefix) || sscanf(dash + 1, "%" SCNu64 "%7s", &id, tail) != 2 ||
+	    strcmp(tail, ".state") || fscanf(f, "token %llx starttime %llu", &tok, &st) != 2)
 		return ck_err_set(err, 0, "%s: not a tracker state file ('token T starttime S')",
 				  name);
+	memcpy(prefix, name, plen);
+	prefix[plen] = '\0';
 	oci_json_map_open(j);
 	oci_json_key(j, "magic");
 	oci_json_string(j, "CKPT_TRACKER_STATE");
