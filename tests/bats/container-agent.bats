@@ -37,17 +37,8 @@ teardown() {
 
 # agent_config: ctr-mem as the init, the hook's poststart/poststop with the suite's registry.
 agent_config() {
-	jq --arg ck "$CKPT" --arg reg "$CKPT_AGENT_REGISTRY" '
-		.process.terminal = false | .root.readonly = false
-		| .process.args = ["/bin/ctr-mem", "256", "/tmp/status"]
-		| .annotations = {"org.ckpt.enable": "true", "org.ckpt.interval": "1s"}
-		| .hooks = {
-			"poststart": [{"path": $ck, "args": ["ckpt", "hook", "poststart"],
-				"env": ["CKPT_AGENT_REGISTRY=" + $reg], "timeout": 10}],
-			"poststop": [{"path": $ck, "args": ["ckpt", "hook", "poststop"],
-				"env": ["CKPT_AGENT_REGISTRY=" + $reg], "timeout": 10}] }' \
-		"$BUNDLE/config.json" >"$W/config.new"
-	mv "$W/config.new" "$BUNDLE/config.json"
+	agent_hooks "$BUNDLE" 1s '.process.terminal = false | .root.readonly = false
+		| .process.args = ["/bin/ctr-mem", "256", "/tmp/status"]'
 }
 
 round() {

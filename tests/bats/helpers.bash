@@ -140,3 +140,19 @@ untraced() {
 		[ "$(awk '/^TracerPid:/ {print $2}' "$t/status")" = 0 ] || return 1
 	done
 }
+
+# agent_hooks BUNDLE INTERVAL [JQ]: BUNDLE's config.json asks for ckpt's pre-copy agent
+# (org.ckpt.enable, org.ckpt.interval INTERVAL) and runs `ckpt hook` at poststart and poststop
+# with $CKPT_AGENT_REGISTRY; JQ (a jq filter) is applied after.
+agent_hooks() {
+	local b=$1 iv=$2 extra=${3:-.}
+	jq --arg ck "$CKPT" --arg reg "$CKPT_AGENT_REGISTRY" --arg iv "$iv" '
+		.annotations = {"org.ckpt.enable": "true", "org.ckpt.interval": $iv}
+		| .hooks = {
+			"poststart": [{"path": $ck, "args": ["ckpt", "hook", "poststart"],
+				"env": ["CKPT_AGENT_REGISTRY=" + $reg], "timeout": 10}],
+			"poststop": [{"path": $ck, "args": ["ckpt", "hook", "poststop"],
+				"env": ["CKPT_AGENT_REGISTRY=" + $reg], "timeout": 10}] }' \
+		"$b/config.json" | jq "$extra" >"$b/config.new"
+	mv "$b/config.new" "$b/config.json"
+}

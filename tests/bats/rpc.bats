@@ -319,15 +319,7 @@ pre_dump() {
 	requires criu4
 	make_bundle
 	export CKPT_AGENT_REGISTRY="$W/agents"
-	jq --arg ck "$CKPT" --arg reg "$CKPT_AGENT_REGISTRY" '
-		.annotations = {"org.ckpt.enable": "true", "org.ckpt.interval": "30m"}
-		| .hooks = {
-			"poststart": [{"path": $ck, "args": ["ckpt", "hook", "poststart"],
-				"env": ["CKPT_AGENT_REGISTRY=" + $reg], "timeout": 10}],
-			"poststop": [{"path": $ck, "args": ["ckpt", "hook", "poststop"],
-				"env": ["CKPT_AGENT_REGISTRY=" + $reg], "timeout": 10}] }' \
-		"$BUNDLE/config.json" >"$W/config.new"
-	mv "$W/config.new" "$BUNDLE/config.json"
+	agent_hooks "$BUNDLE" 30m
 	run_ctr 's=$(head -c 60000 /dev/urandom | base64 | tr -d "\n"); h=$(echo "$s" | md5sum); i=0
 		while true; do [ "$(echo "$s" | md5sum)" = "$h" ] && r=OK || r=BAD; i=$((i+1)); echo "$i $r" >/tmp/s.new; mv /tmp/s.new /tmp/status; sleep 0.05; done'
 	retry 100 0.1 grep -q OK "$BUNDLE/rootfs/tmp/status"
