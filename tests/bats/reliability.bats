@@ -422,6 +422,9 @@ no_half_agent_layer() {
 	ckpt_run -1 agent layer --bundle "$BUNDLE"
 	retry 100 0.02 test -L "$D/latest"
 	[ -e "$D/latest/inventory.img" ]
+	# it may still pre-copy (a requested layer does not count toward convergence), and a layer
+	# it is taking is a hidden directory until complete: look once it has converged
+	retry 200 0.05 bash -o pipefail -c "'$CKPT' agent status --bundle '$BUNDLE' --json | jq -e '.state == \"converged\"'"
 	no_half_agent_layer
 	agent_stop
 	ckpt_run -0 verify -t "$VPID" -D "$D/latest"
