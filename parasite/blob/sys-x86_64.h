@@ -28,9 +28,17 @@ static inline long sys_call4(long nr, long a1, long a2, long a3, long a4)
 	return ret;
 }
 
-#define NR_RT_SIGACTION    13
-#define NR_PRCTL           157
-#define PR_GET_TID_ADDRESS 40
+#define NR_BRK                 12
+#define NR_RT_SIGACTION        13
+#define NR_GETITIMER           36
+#define NR_SIGALTSTACK         131
+#define NR_PRCTL               157
+#define PR_GET_PDEATHSIG       2
+#define PR_GET_DUMPABLE        3
+#define PR_GET_SECUREBITS      27
+#define PR_GET_CHILD_SUBREAPER 37
+#define PR_GET_TID_ADDRESS     40
+#define PR_GET_THP_DISABLE     42
 
 static inline long sys_rt_sigaction(long sig, const void *act, void *oact, long sigsetsize)
 {
@@ -40,4 +48,19 @@ static inline long sys_rt_sigaction(long sig, const void *act, void *oact, long 
 static inline long sys_prctl2(long option, long arg2)
 {
 	return sys_call2(NR_PRCTL, option, arg2);
+}
+
+static inline long sys_getitimer(long which, void *curr)
+{
+	return sys_call2(NR_GETITIMER, which, (long)curr);
+}
+
+static inline long sys_sigaltstack(const void *ss, void *old)
+{
+	return sys_call2(NR_SIGALTSTACK, (long)ss, (long)old);
+}
+
+static inline long sys_brk(long addr)
+{
+	return sys_call2(NR_BRK, addr, 0);
 }
