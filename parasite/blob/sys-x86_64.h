@@ -28,6 +28,19 @@ static inline long sys_call4(long nr, long a1, long a2, long a3, long a4)
 	return ret;
 }
 
+static inline long sys_call5(long nr, long a1, long a2, long a3, long a4, long a5)
+{
+	long ret;
+	register long r10 __asm__("r10") = a4;
+	register long r8 __asm__("r8") = a5;
+
+	__asm__ volatile("syscall"
+			 : "=a"(ret)
+			 : "a"(nr), "D"(a1), "S"(a2), "d"(a3), "r"(r10), "r"(r8)
+			 : "rcx", "r11", "memory");
+	return ret;
+}
+
 #define NR_BRK                 12
 #define NR_RT_SIGACTION        13
 #define NR_GETITIMER           36
@@ -45,9 +58,10 @@ static inline long sys_rt_sigaction(long sig, const void *act, void *oact, long 
 	return sys_call4(NR_RT_SIGACTION, sig, (long)act, (long)oact, sigsetsize);
 }
 
+/* The unused arguments are 0: some options (PR_GET_THP_DISABLE) refuse others. */
 static inline long sys_prctl2(long option, long arg2)
 {
-	return sys_call2(NR_PRCTL, option, arg2);
+	return sys_call5(NR_PRCTL, option, arg2, 0, 0, 0);
 }
 
 static inline long sys_getitimer(long which, void *curr)
