@@ -190,13 +190,18 @@ static __thread struct {
 	struct restorer_key k[RESTORER_CACHE];
 } rcache;
 
-/* ckpt's own executable file mappings, read once; each scanned when a task maps its file. */
+/*
+ * The files of ckpt's own executable mappings, listed once; each is searched
+ * once, when a task maps it too, at the addresses /proc/self/maps gives then
+ * (never a remembered address of our own: a library could have moved).
+ */
 static __thread struct {
-	bool read;
+	bool listed;
 	size_t nr;
-	struct map_ent *m;
+	struct map_ent *m; /* one entry per file */
 	bool *scanned;
 } own;
+
 static long find_restorer_in(const unsigned char *buf, size_t len)
 {
 	void *p = memmem(buf, len, restorer_b, sizeof(restorer_b));
@@ -234,21 +239,44 @@ static bool same_file(const struct map_ent *a, const struct map_ent *b)
 	return a->ino == b->ino && a->dev_major == b->dev_major && a->dev_minor == b->dev_minor;
 }
 
-/*
- * The restorers of ckpt's own code (its libc) in the files the task maps too:
- * a search of our own memory, done once per file.
- */
+/* Search ckpt's own executable mappings of the file of @f, as mapped now. */
+static void rcache_scan_own(const struct map_ent *f)
+{
+	_cleanup_free_ struct map_ent *self = NULL;
+	size_t sn = 0;
+
+	if (read_maps(getpid(), &self, &sn, NULL) < 0)
+		return;
+	for (size_t i = 0; i < sn; i++) {
+		long o;
+
+		if (self[i].perms[2] != 'x' || !same_file(&self[i], f))
+			continue;
+		o = find_restorer_in((const unsigned char *)self[i].start,
+				     self[i].end - self[i].start);
+		if (o >= 0)
+			rcache_add(&self[i], self[i].off + (unsigned long)o);
+	}
+}
+
+/* The restorers of ckpt's own code (its libc) in the files the task maps too. */
 static void rcache_seed(const struct map_ent *tm, size_t tn)
 {
 	_cleanup_free_ struct map_ent *self = NULL;
 	size_t sn = 0;
 
-	if (!own.read) {
-		own.read = true;
+	if (!own.listed) {
+		own.listed = true;
 		if (read_maps(getpid(), &self, &sn, NULL) < 0)
 			return;
 		for (size_t i = 0; i < sn; i++) {
+			bool dup = false;
+
 			if (self[i].perms[2] != 'x' || !self[i].ino)
+				continue;
+			for (size_t k = 0; k < own.nr && !dup; k++)
+				dup = same_file(&own.m[k], &self[i]);
+			if (dup)
 				continue;
 			own.m = xreallocarray(own.m, own.nr + 1, sizeof(*own.m));
 			own.scanned = xreallocarray(own.scanned, own.nr + 1, sizeof(*own.scanned));
@@ -257,18 +285,14 @@ static void rcache_seed(const struct map_ent *tm, size_t tn)
 		}
 	}
 	for (size_t i = 0; i < own.nr; i++) {
-		const struct map_ent *m = &own.m[i];
 		bool mapped = false;
-		long o;
 
 		for (size_t j = 0; j < tn && !mapped && !own.scanned[i]; j++)
-			mapped = tm[j].perms[2] == 'x' && same_file(&tm[j], m);
+			mapped = tm[j].perms[2] == 'x' && same_file(&tm[j], &own.m[i]);
 		if (!mapped)
 			continue;
 		own.scanned[i] = true;
-		o = find_restorer_in((const unsigned char *)m->start, m->end - m->start);
-		if (o >= 0)
-			rcache_add(m, m->off + (unsigned long)o);
+		rcache_scan_own(&own.m[i]);
 	}
 }
 
