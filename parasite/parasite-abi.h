@@ -11,17 +11,20 @@
  * registers at the blob entry with %rdi = the args area, resumes it, and waits
  * for the trap that ends the blob.  The blob stores its result in args->ret
  * (0 or -errno) and the command's output in the command's struct, which sits
- * right after the header (reach it with parasite_args_payload()).
+ * right after the header (reach it with parasite_args_payload()).  The host
+ * writes PARASITE_RET_UNANSWERED into ret first: a ret still holding it after
+ * the call means the blob never ran to its end.
  */
 #include <stdint.h>
 
 /* Bump on any change of the layout below. */
-#define PARASITE_ABI_VERSION 1
+#define PARASITE_ABI_VERSION 2
 #define PARASITE_ARGS_MAGIC  0x70617261u /* "para" */
 
 enum parasite_cmd {
 	PARASITE_CMD_PING = 1,       /* no payload; sets ret to PARASITE_ABI_VERSION */
 	PARASITE_CMD_GET_SIGACTIONS, /* struct parasite_sigactions_args */
+	PARASITE_CMD_GET_TASK_STATE, /* struct parasite_task_state_args */
 	PARASITE_CMD_MAX,
 };
 
@@ -32,6 +35,9 @@ struct parasite_args {
 	uint32_t payload_size; /* bytes after this header, checked against the command */
 	int64_t ret;           /* out: 0 or -errno (PING: the blob's ABI version) */
 };
+
+/* Written into ret by the host; never a value the blob stores. */
+#define PARASITE_RET_UNANSWERED INT64_MIN
 
 /* Number of signals whose handlers are reported (1..64). */
 #define PARASITE_NSIG 64
@@ -52,6 +58,35 @@ struct parasite_sigactions_args {
 	int64_t tid_address_err; /* 0 or -errno (e.g. -EINVAL without CHECKPOINT_RESTORE) */
 };
 
+/* The kernel's struct itimerval and stack_t for x86_64 (same as libc's). */
+struct parasite_kitimerval {
+	int64_t interval_sec, interval_usec;
+	int64_t value_sec, value_usec;
+};
+
+struct parasite_kstack {
+	uint64_t ss_sp;
+	int32_t ss_flags, pad;
+	uint64_t ss_size;
+};
+
+/*
+ * PARASITE_CMD_GET_TASK_STATE: everything a final dump reads inside the task,
+ * in one call.  Every *_err is the raw syscall result (0 or -errno, for the
+ * prctl values the value itself or -errno); the host decides what is fatal.
+ */
+struct parasite_task_state_args {
+	struct parasite_sigactions_args sa;   /* as PARASITE_CMD_GET_SIGACTIONS */
+	struct parasite_kitimerval itimer[3]; /* getitimer REAL, VIRTUAL, PROF */
+	int64_t itimer_err[3];
+	struct parasite_kstack sas; /* sigaltstack(NULL, &sas) */
+	int64_t sas_err;
+	int64_t brk;                         /* brk(0): the current break */
+	int32_t pdeath_sig, child_subreaper; /* PR_GET_PDEATHSIG, PR_GET_CHILD_SUBREAPER */
+	int64_t pdeath_sig_err, child_subreaper_err;
+	int64_t secbits, dumpable, thp_disabled; /* PR_GET_SECUREBITS, _DUMPABLE, _THP_DISABLE */
+};
+
 /* Upper bound of the args area (header + payload), one page. */
 #define PARASITE_ARGS_SIZE 4096u
 /* Stack the blob runs on, in the same RW area after the args. */
@@ -67,5 +102,10 @@ _Static_assert(sizeof(struct parasite_ksigaction) == 32, "ksigaction layout chan
 _Static_assert(sizeof(struct parasite_args) + sizeof(struct parasite_sigactions_args) <=
 		       PARASITE_ARGS_SIZE,
 	       "sigactions payload does not fit the args area");
+_Static_assert(sizeof(struct parasite_kitimerval) == 32 && sizeof(struct parasite_kstack) == 24,
+	       "itimerval / stack_t layout changed");
+_Static_assert(sizeof(struct parasite_args) + sizeof(struct parasite_task_state_args) <=
+		       PARASITE_ARGS_SIZE,
+	       "task state payload does not fit the args area");
 _Static_assert(PARASITE_ARGS_SIZE % 64 == 0 && PARASITE_STACK_SIZE % 4096 == 0,
 	       "args area and stack must keep the stack 16-byte aligned");

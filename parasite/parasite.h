@@ -11,7 +11,7 @@
  *	  parasite_syscall() ...    one syscall in the leader's context (any number of times)
  *	  parasite_mmap() / parasite_write() / parasite_read() / parasite_munmap()
  *	  parasite_infect()         map the blob (optional)
- *	    parasite_get_sigactions() / parasite_cmd()
+ *	    parasite_get_task_state() / parasite_get_sigactions() / parasite_cmd()
  *	  parasite_cure()           unmap the blob (parasite_release() does it too)
  *	parasite_release()          restore registers, FPU, sigmask; unmap leftovers; detach
  *	parasite_ctl_free()         free the handle (releases quietly if still seized)
@@ -200,7 +200,7 @@ int parasite_steal_fd(struct parasite_ctl *ctl, int rfd, int *lfd, struct ck_err
 
 /*
  * Map the blob into the target: code read+exec, then data, the args area and
- * the blob's stack read+write (no W+X).  Fails if the target ignores SIGTRAP
+ * the blob's stack read+write (no W+X); no command runs yet.  Fails if the target ignores SIGTRAP
  * (the blob ends with int3, and the kernel would reset that disposition).
  */
 int parasite_infect(struct parasite_ctl *ctl, struct ck_err **err)
@@ -220,4 +220,12 @@ int parasite_cmd(struct parasite_ctl *ctl, enum parasite_cmd cmd, void *payload,
 
 /* PARASITE_CMD_GET_SIGACTIONS: the 64 signal dispositions and the tid address. */
 int parasite_get_sigactions(struct parasite_ctl *ctl, struct parasite_sigactions_args *out,
+			    struct ck_err **err) __attribute__((warn_unused_result));
+
+/*
+ * PARASITE_CMD_GET_TASK_STATE: the sigactions plus the itimers, sigaltstack,
+ * brk and prctl values, read by the leader itself in one blob call.  Fails only
+ * when the command could not run; each value's own error is in *out.
+ */
+int parasite_get_task_state(struct parasite_ctl *ctl, struct parasite_task_state_args *out,
 			    struct ck_err **err) __attribute__((warn_unused_result));

@@ -49,6 +49,23 @@ static long get_sigactions(struct parasite_sigactions_args *out)
 	return 0;
 }
 
+/* Same calls as the host's remote syscalls would make, from the task itself. */
+static long get_task_state(struct parasite_task_state_args *out)
+{
+	memset(out, 0, sizeof(*out));
+	get_sigactions(&out->sa);
+	for (int i = 0; i < 3; i++) /* ITIMER_REAL 0, ITIMER_VIRTUAL 1, ITIMER_PROF 2 */
+		out->itimer_err[i] = sys_getitimer(i, &out->itimer[i]);
+	out->sas_err = sys_sigaltstack(NULL, &out->sas);
+	out->brk = sys_brk(0);
+	out->pdeath_sig_err = sys_prctl2(PR_GET_PDEATHSIG, (long)&out->pdeath_sig);
+	out->child_subreaper_err = sys_prctl2(PR_GET_CHILD_SUBREAPER, (long)&out->child_subreaper);
+	out->secbits = sys_prctl2(PR_GET_SECUREBITS, 0);
+	out->dumpable = sys_prctl2(PR_GET_DUMPABLE, 0);
+	out->thp_disabled = sys_prctl2(PR_GET_THP_DISABLE, 0);
+	return 0;
+}
+
 long parasite_main(struct parasite_args *a)
 {
 	long ret;
@@ -64,6 +81,12 @@ long parasite_main(struct parasite_args *a)
 			ret = -EINVAL_;
 		else
 			ret = get_sigactions(parasite_args_payload(a));
+		break;
+	case PARASITE_CMD_GET_TASK_STATE:
+		if (a->payload_size < sizeof(struct parasite_task_state_args))
+			ret = -EINVAL_;
+		else
+			ret = get_task_state(parasite_args_payload(a));
 		break;
 	default:
 		ret = -EINVAL_;

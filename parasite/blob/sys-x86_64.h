@@ -28,16 +28,53 @@ static inline long sys_call4(long nr, long a1, long a2, long a3, long a4)
 	return ret;
 }
 
-#define NR_RT_SIGACTION    13
-#define NR_PRCTL           157
-#define PR_GET_TID_ADDRESS 40
+static inline long sys_call5(long nr, long a1, long a2, long a3, long a4, long a5)
+{
+	long ret;
+	register long r10 __asm__("r10") = a4;
+	register long r8 __asm__("r8") = a5;
+
+	__asm__ volatile("syscall"
+			 : "=a"(ret)
+			 : "a"(nr), "D"(a1), "S"(a2), "d"(a3), "r"(r10), "r"(r8)
+			 : "rcx", "r11", "memory");
+	return ret;
+}
+
+#define NR_BRK                 12
+#define NR_RT_SIGACTION        13
+#define NR_GETITIMER           36
+#define NR_SIGALTSTACK         131
+#define NR_PRCTL               157
+#define PR_GET_PDEATHSIG       2
+#define PR_GET_DUMPABLE        3
+#define PR_GET_SECUREBITS      27
+#define PR_GET_CHILD_SUBREAPER 37
+#define PR_GET_TID_ADDRESS     40
+#define PR_GET_THP_DISABLE     42
 
 static inline long sys_rt_sigaction(long sig, const void *act, void *oact, long sigsetsize)
 {
 	return sys_call4(NR_RT_SIGACTION, sig, (long)act, (long)oact, sigsetsize);
 }
 
+/* The unused arguments are 0: some options (PR_GET_THP_DISABLE) refuse others. */
 static inline long sys_prctl2(long option, long arg2)
 {
-	return sys_call2(NR_PRCTL, option, arg2);
+	return sys_call5(NR_PRCTL, option, arg2, 0, 0, 0);
+}
+
+static inline long sys_getitimer(long which, void *curr)
+{
+	return sys_call2(NR_GETITIMER, which, (long)curr);
+}
+
+static inline long sys_sigaltstack(const void *ss, void *old)
+{
+	return sys_call2(NR_SIGALTSTACK, (long)ss, (long)old);
+}
+
+static inline long sys_brk(long addr)
+{
+	return sys_call2(NR_BRK, addr, 0);
 }

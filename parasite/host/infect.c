@@ -90,20 +90,10 @@ int parasite_infect(struct parasite_ctl *ctl, struct ck_err **err)
 			   ctl->blob_stack_top);
 		goto fail;
 	}
+	/* No PING here: every command proves the blob ran (ret overwritten, see
+	 * parasite_cmd) and the blob refuses another ABI version itself. */
 	pr_debug("parasite: process %d infected: blob at 0x%lx (%zu bytes), args 0x%lx", ctl->pid,
 		 addr, len, ctl->blob_args);
-	{
-		long v;
-
-		if (parasite_cmd(ctl, PARASITE_CMD_PING, NULL, 0, &v, err) < 0)
-			goto fail;
-		if (v != PARASITE_ABI_VERSION) {
-			ck_err_set(err, EPROTO,
-				   "parasite blob answered ABI version %ld, expected %d", v,
-				   PARASITE_ABI_VERSION);
-			goto fail;
-		}
-	}
 	return 0;
 fail:
 	ctl->blob_addr = 0;
@@ -244,6 +234,7 @@ int parasite_cmd(struct parasite_ctl *ctl, enum parasite_cmd cmd, void *payload,
 	hdr.version = PARASITE_ABI_VERSION;
 	hdr.cmd = (uint32_t)cmd;
 	hdr.payload_size = (uint32_t)size;
+	hdr.ret = PARASITE_RET_UNANSWERED;
 	if (parasite_write(ctl, ctl->blob_args, &hdr, sizeof(hdr), err) < 0)
 		goto fail;
 	if (size && parasite_write(ctl, ctl->blob_args + sizeof(hdr), payload, size, err) < 0)
@@ -261,22 +252,40 @@ int parasite_cmd(struct parasite_ctl *ctl, enum parasite_cmd cmd, void *payload,
 			   (int)cmd);
 		goto fail;
 	}
+	if (hdr.ret == PARASITE_RET_UNANSWERED) {
+		ck_err_set(err, EPROTO, "parasite command %d: the blob did not answer", (int)cmd);
+		goto fail;
+	}
 	*blob_ret = (long)hdr.ret;
 	return 0;
 fail:
 	return ck_err_wrap(err, "parasite command %d in process %d", (int)cmd, ctl->pid);
 }
 
+/* A command whose payload is only output: zeroed, run, its result checked. */
+static int query(struct parasite_ctl *ctl, enum parasite_cmd cmd, void *out, size_t size,
+		 const char *what, struct ck_err **err)
+{
+	long ret;
+
+	memset(out, 0, size);
+	if (parasite_cmd(ctl, cmd, out, size, &ret, err) < 0)
+		return -1;
+	if (ret < 0)
+		return ck_err_set(err, (int)-ret, "get %s of process %d", what, ctl->pid);
+	return 0;
+}
+
 /* see parasite.h */
 int parasite_get_sigactions(struct parasite_ctl *ctl, struct parasite_sigactions_args *out,
 			    struct ck_err **err)
 {
-	long ret;
+	return query(ctl, PARASITE_CMD_GET_SIGACTIONS, out, sizeof(*out), "signal actions", err);
+}
 
-	memset(out, 0, sizeof(*out));
-	if (parasite_cmd(ctl, PARASITE_CMD_GET_SIGACTIONS, out, sizeof(*out), &ret, err) < 0)
-		return -1;
-	if (ret < 0)
-		return ck_err_set(err, (int)-ret, "get signal actions of process %d", ctl->pid);
-	return 0;
+/* see parasite.h */
+int parasite_get_task_state(struct parasite_ctl *ctl, struct parasite_task_state_args *out,
+			    struct ck_err **err)
+{
+	return query(ctl, PARASITE_CMD_GET_TASK_STATE, out, sizeof(*out), "the task state", err);
 }

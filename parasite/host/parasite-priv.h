@@ -132,13 +132,32 @@ int leader_park(struct parasite_ctl *ctl, struct ck_err **err);
 /* First injection: block signals, find syscall_ip. */
 int leader_prepare(struct parasite_ctl *ctl, struct ck_err **err);
 
+/* One line of /proc/PID/maps (name: its start only, enough for "[vdso]"). */
+struct map_ent {
+	unsigned long start, end, off, ino;
+	unsigned int dev_major, dev_minor;
+	char perms[5];
+	char name[24];
+};
+
+/* /proc/PID/maps as an array, malloc'ed (gadget.c).  0 or -1. */
+int read_maps(pid_t pid, struct map_ent **out, size_t *nr, struct ck_err **err);
+
+/* Set ctl->syscall_ip / syscall_safe to the vDSO gadget of @tm; false: none (gadget.c). */
+bool find_vdso_syscall(struct parasite_ctl *ctl, const struct map_ent *tm, size_t tn);
+
+/* A restorer (`mov $15,%eax; syscall`) in the task's code, checked there; 0: none. */
+unsigned long find_restorer(struct parasite_ctl *ctl, const struct map_ent *tm, size_t tn);
+
 /*
  * Write the safety signal frame below the leader's red zone (sigframe.c): if
  * ckpt dies during an injected call, the leader's continuation is an
- * rt_sigreturn to its original state.  Sets ctl->frame_sp, or leaves it 0
- * (logged) when the target lacks what it needs; fails only on ptrace errors.
+ * rt_sigreturn to its original state.  @tm: the task's maps.  Sets
+ * ctl->frame_sp, or leaves it 0 (logged) when the target lacks what it needs;
+ * fails only on ptrace errors.
  */
-int frame_prepare(struct parasite_ctl *ctl, struct ck_err **err);
+int frame_prepare(struct parasite_ctl *ctl, const struct map_ent *tm, size_t tn,
+		  struct ck_err **err);
 
 /* Poked mode: write "syscall; int3..." at syscall_ip, and put it back (syscall.c). */
 int poke_syscall(struct parasite_ctl *ctl, struct ck_err **err);

@@ -42,7 +42,6 @@
 #define FP_XSTATE_MAGIC2 0x46505845u
 #define SW_RESERVED_OFF  464
 #define UC_FLAGS         0x7 /* UC_FP_XSTATE | UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS */
-#define SCAN_LIMIT       (64UL << 20)
 
 /* The kernel's x86_64 struct sigcontext / ucontext / rt_sigframe layout. */
 struct k_sigcontext {
@@ -70,131 +69,6 @@ struct k_rt_sigframe {
 
 _Static_assert(sizeof(struct k_sigcontext) == 256, "sigcontext layout");
 _Static_assert(sizeof(struct k_ucontext) == 304, "ucontext layout");
-
-/* `mov $15,%eax; syscall` (musl) and `mov $15,%rax; syscall` (glibc, Go) */
-static const unsigned char restorer_a[] = { 0xb8, 0x0f, 0x00, 0x00, 0x00, 0x0f, 0x05 };
-static const unsigned char restorer_b[] = { 0x48, 0xc7, 0xc0, 0x0f, 0x00, 0x00, 0x00, 0x0f, 0x05 };
-
-struct map_ent {
-	unsigned long start, end, off;
-	char perms[5];
-	char name[PATH_MAX];
-};
-
-static int read_maps(pid_t pid, struct map_ent **out, size_t *nr, struct ck_err **err)
-{
-	_cleanup_fclose_ FILE *f = NULL;
-	char path[64], line[PATH_MAX + 128];
-	struct map_ent *v = NULL;
-	size_t n = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return ck_err_set(err, errno, "open %s", path);
-	while (fgets(line, sizeof(line), f)) {
-		struct map_ent m = { 0 };
-		int pos = 0;
-
-		if (sscanf(line, "%lx-%lx %4s %lx %*s %*s %n", &m.start, &m.end, m.perms, &m.off,
-			   &pos) < 4)
-			continue;
-		if (pos > 0) {
-			snprintf(m.name, sizeof(m.name), "%s", line + pos);
-			m.name[strcspn(m.name, "\n")] = '\0';
-		}
-		v = xreallocarray(v, n + 1, sizeof(*v));
-		v[n++] = m;
-	}
-	*out = v;
-	*nr = n;
-	return 0;
-}
-
-static long find_restorer_in(const unsigned char *buf, size_t len)
-{
-	void *p = memmem(buf, len, restorer_b, sizeof(restorer_b));
-
-	if (p)
-		return (const unsigned char *)p - buf;
-	p = memmem(buf, len, restorer_a, sizeof(restorer_a));
-	return p ? (const unsigned char *)p - buf : -1;
-}
-
-static bool target_has(struct parasite_ctl *ctl, unsigned long addr)
-{
-	unsigned char got[sizeof(restorer_b)];
-	struct iovec l = { got, sizeof(got) }, r = { (void *)addr, sizeof(got) };
-	_cleanup_close_ int fd = -1;
-	char path[64];
-
-	if (process_vm_readv(ctl->pid, &l, 1, &r, 1, 0) != (ssize_t)sizeof(got)) {
-		snprintf(path, sizeof(path), "/proc/%d/mem", ctl->pid);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0 || pread(fd, got, sizeof(got), (off_t)addr) != (ssize_t)sizeof(got))
-			return false;
-	}
-	return !memcmp(got, restorer_a, sizeof(restorer_a)) ||
-	       !memcmp(got, restorer_b, sizeof(restorer_b));
-}
-
-/*
- * A `mov $15,%eax; syscall` in the target.  First the cheap way: the same
- * file mapped by ckpt itself (libc) holds one at a known offset; else scan the
- * target's executable mappings through /proc/PID/mem.
- */
-static unsigned long find_restorer(struct parasite_ctl *ctl, const struct map_ent *tm, size_t tn)
-{
-	_cleanup_free_ struct map_ent *self = NULL;
-	_cleanup_close_ int fd = -1;
-	size_t sn = 0, scanned = 0;
-	char path[64];
-
-	if (read_maps(getpid(), &self, &sn, NULL) == 0) {
-		for (size_t i = 0; i < sn; i++) {
-			long o;
-
-			if (self[i].perms[2] != 'x' || self[i].name[0] != '/')
-				continue;
-			o = find_restorer_in((const unsigned char *)self[i].start,
-					     self[i].end - self[i].start);
-			if (o < 0)
-				continue;
-			for (size_t j = 0; j < tn; j++) {
-				unsigned long foff = self[i].off + (unsigned long)o;
-
-				if (tm[j].perms[2] != 'x' || strcmp(tm[j].name, self[i].name) ||
-				    foff < tm[j].off ||
-				    foff >= tm[j].off + (tm[j].end - tm[j].start))
-					continue;
-				if (target_has(ctl, tm[j].start + foff - tm[j].off))
-					return tm[j].start + foff - tm[j].off;
-			}
-		}
-	}
-	snprintf(path, sizeof(path), "/proc/%d/mem", ctl->pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	for (size_t j = 0; j < tn && scanned < SCAN_LIMIT; j++) {
-		size_t len = tm[j].end - tm[j].start;
-		_cleanup_free_ unsigned char *buf = NULL;
-		long o;
-
-		if (tm[j].perms[2] != 'x' || !strcmp(tm[j].name, "[vsyscall]"))
-			continue;
-		if (len > SCAN_LIMIT - scanned)
-			len = SCAN_LIMIT - scanned;
-		buf = xmalloc(len);
-		if (pread(fd, buf, len, (off_t)tm[j].start) != (ssize_t)len)
-			continue;
-		scanned += len;
-		o = find_restorer_in(buf, len);
-		if (o >= 0)
-			return tm[j].start + (unsigned long)o;
-	}
-	return 0;
-}
 
 static bool shadow_stack_on(pid_t pid)
 {
@@ -337,13 +211,12 @@ static const char *build_frame(struct parasite_ctl *ctl, const struct map_ent *t
 }
 
 /* see parasite-priv.h */
-int frame_prepare(struct parasite_ctl *ctl, struct ck_err **err)
+int frame_prepare(struct parasite_ctl *ctl, const struct map_ent *tm, size_t tn,
+		  struct ck_err **err)
 {
-	_cleanup_free_ struct map_ent *tm = NULL;
 	struct parasite_thread *leader = &ctl->threads[0];
 	unsigned long restorer;
 	const char *why = NULL;
-	size_t tn = 0;
 
 	ctl->frame_sp = 0;
 	if (!ctl->syscall_safe)
@@ -351,8 +224,6 @@ int frame_prepare(struct parasite_ctl *ctl, struct ck_err **err)
 	else if (shadow_stack_on(ctl->pid))
 		why = "the process uses a shadow stack";
 	if (!why && !leader->xsave && ptr_get_xsave(leader, err) < 0)
-		return -1;
-	if (!why && read_maps(ctl->pid, &tm, &tn, err) < 0)
 		return -1;
 	if (!why) {
 		restorer = find_restorer(ctl, tm, tn);

@@ -223,131 +223,24 @@ int leader_park(struct parasite_ctl *ctl, struct ck_err **err)
 	return 0;
 }
 
-struct maps_line {
-	unsigned long start, end;
-	char perms[5];
-	char name[PATH_MAX];
-};
-
-/* Find the first line of /proc/PID/maps accepted by @match. */
-static int find_mapping(pid_t pid, bool (*match)(const struct maps_line *), struct maps_line *out,
-			struct ck_err **err)
+static int find_syscall_ip(struct parasite_ctl *ctl, const struct map_ent *tm, size_t tn,
+			   struct ck_err **err)
 {
-	_cleanup_fclose_ FILE *f = NULL;
-	char path[64], line[PATH_MAX + 128];
-
-	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return ck_err_set(err, errno, "open %s", path);
-	while (fgets(line, sizeof(line), f)) {
-		struct maps_line m = { 0 };
-		int n = 0;
-
-		if (sscanf(line, "%lx-%lx %4s %*s %*s %*s %n", &m.start, &m.end, m.perms, &n) < 3)
+	if (!(ctl->flags & PARASITE_SEIZE_POKE_SYSCALL) && find_vdso_syscall(ctl, tm, tn))
+		return 0;
+	for (size_t i = 0; i < tn; i++) {
+		if (tm[i].perms[2] != 'x' || tm[i].end - tm[i].start < 8 ||
+		    !strcmp(tm[i].name, "[vsyscall]"))
 			continue;
-		if (n > 0) {
-			snprintf(m.name, sizeof(m.name), "%s", line + n);
-			m.name[strcspn(m.name, "\n")] = '\0';
-		}
-		if (match(&m)) {
-			*out = m;
-			return 1;
-		}
+		ctl->syscall_ip = tm[i].start;
+		ctl->syscall_safe = false;
+		ctl->syscall_poked = true;
+		pr_debug("parasite: process %d: will poke a syscall at 0x%lx (%s)", ctl->pid,
+			 tm[i].start, tm[i].name);
+		return 0;
 	}
-	return 0;
-}
-
-static bool is_vdso(const struct maps_line *m)
-{
-	return !strcmp(m->name, "[vdso]");
-}
-
-static bool is_exec(const struct maps_line *m)
-{
-	return m->perms[2] == 'x' && m->end - m->start >= 8 && strcmp(m->name, "[vsyscall]") != 0;
-}
-
-/*
- * Look for a `syscall` (0f 05) in the target's vDSO.  Our own vDSO is the same
- * image (same kernel, same ABI), so search it locally and check the bytes at
- * the same offset in the target with PEEKTEXT.
- */
-static int find_vdso_syscall(struct parasite_ctl *ctl, struct ck_err **err)
-{
-	struct maps_line self, target;
-	const unsigned char *local;
-	size_t len, off;
-	long word;
-	int r;
-
-	r = find_mapping(getpid(), is_vdso, &self, err);
-	if (r <= 0)
-		return r;
-	r = find_mapping(ctl->pid, is_vdso, &target, err);
-	if (r <= 0)
-		return r;
-	local = (const unsigned char *)getauxval(AT_SYSINFO_EHDR);
-	len = self.end - self.start;
-	if (!local || (unsigned long)local != self.start || target.end - target.start != len)
-		return 0;
-	/* Best: a `syscall` followed only by `xor r32,r32` and `ret`, which
-	 * returns into the safety frame (sigframe.c); else the first one. */
-	for (off = 0; off + 1 < len; off++) {
-		size_t k = off + 2;
-
-		if (local[off] != 0x0f || local[off + 1] != 0x05)
-			continue;
-		while (k + 2 < len &&
-		       (local[k] == 0x31 || (local[k] == 0x45 && local[k + 1] == 0x31)))
-			k += local[k] == 0x31 ? 2 : 3;
-		if (k < len && local[k] == 0xc3) {
-			ctl->syscall_safe = true;
-			break;
-		}
-	}
-	if (!ctl->syscall_safe)
-		for (off = 0; off + 1 < len; off++)
-			if (local[off] == 0x0f && local[off + 1] == 0x05)
-				break;
-	if (off + 1 >= len)
-		return 0;
-	errno = 0;
-	word = ptrace(PTRACE_PEEKTEXT, ctl->pid, (void *)(target.start + off), NULL);
-	if (errno)
-		return 0;
-	if ((word & 0xffff) != 0x050f)
-		return 0;
-	ctl->syscall_ip = target.start + off;
-	pr_debug("parasite: process %d: using the vDSO's syscall at 0x%lx", ctl->pid,
-		 ctl->syscall_ip);
-	return 1;
-}
-
-static int find_syscall_ip(struct parasite_ctl *ctl, struct ck_err **err)
-{
-	struct maps_line m;
-	int r;
-
-	if (!(ctl->flags & PARASITE_SEIZE_POKE_SYSCALL)) {
-		r = find_vdso_syscall(ctl, err);
-		if (r < 0)
-			return -1;
-		if (r == 1)
-			return 0;
-	}
-	r = find_mapping(ctl->pid, is_exec, &m, err);
-	if (r < 0)
-		return -1;
-	if (r == 0)
-		return ck_err_set(err, ENOEXEC,
-				  "process %d has no executable mapping to run a syscall from",
-				  ctl->pid);
-	ctl->syscall_ip = m.start;
-	ctl->syscall_poked = true;
-	pr_debug("parasite: process %d: will poke a syscall at 0x%lx (%s)", ctl->pid, m.start,
-		 m.name);
-	return 0;
+	return ck_err_set(err, ENOEXEC,
+			  "process %d has no executable mapping to run a syscall from", ctl->pid);
 }
 
 /* Write "syscall; int3 x6" over syscall_ip, keeping the original word. */
@@ -376,6 +269,9 @@ int unpoke_syscall(struct parasite_ctl *ctl, struct ck_err **err)
 /* see parasite-priv.h */
 int leader_prepare(struct parasite_ctl *ctl, struct ck_err **err)
 {
+	_cleanup_free_ struct map_ent *tm = NULL;
+	size_t tn = 0;
+
 	if (ctl->prepared)
 		return 0;
 	/*
@@ -393,9 +289,9 @@ int leader_prepare(struct parasite_ctl *ctl, struct ck_err **err)
 			"process %d has a seccomp %s (Seccomp: %d) that ckpt can suspend only as root (CAP_SYS_ADMIN); an injected call could kill it, so nothing was injected",
 			ctl->pid, ctl->seccomp_mode == 1 ? "strict mode" : "filter",
 			ctl->seccomp_mode);
-	if (find_syscall_ip(ctl, err) < 0)
-		return -1;
-	if (frame_prepare(ctl, err) < 0)
+	/* one read of the task's maps serves both searches (gadget.c) */
+	if (read_maps(ctl->pid, &tm, &tn, err) < 0 || find_syscall_ip(ctl, tm, tn, err) < 0 ||
+	    frame_prepare(ctl, tm, tn, err) < 0)
 		return -1;
 	ctl->prepared = true;
 	return 0;

@@ -13,7 +13,7 @@
  * Most values come from /proc and from syscalls that accept a pid (prlimit,
  * get_robust_list, sched_*); what only the task can tell (itimers, brk,
  * sigaltstack, prctl values, sigactions) is read inside it through the
- * parasite, once per process, in the leader.
+ * parasite's one GET_TASK_STATE command, once per process, in the leader.
  */
 #include <cpuid.h>
 #include <errno.h>
@@ -74,62 +74,67 @@ void glue_regs_fixup_syscall(struct user_regs_struct *r)
 
 /* ---- remote values ---- */
 
-/* One syscall in the task whose result must not be an error. */
-static int rsys(struct parasite_ctl *ctl, long nr, unsigned long a0, unsigned long a1,
-		unsigned long a2, long *ret, const char *what, struct ck_err **err)
+/* A value the blob read, whose raw result @r (0, a value, or -errno) must not be an error. */
+static int task_val(long r, const char *what, struct ck_err **err)
 {
-	unsigned long args[6] = { a0, a1, a2, 0, 0, 0 };
-
-	if (parasite_syscall(ctl, nr, args, ret, err) < 0)
-		return ck_err_wrap(err, "%s", what);
-	if (*ret < 0 && *ret >= -4095)
-		return ck_err_set(err, (int)-*ret, "%s in the task", what);
+	if (r < 0 && r >= -4095)
+		return ck_err_set(err, (int)-r, "%s in the task", what);
 	return 0;
 }
 
-/* see dump-priv.h */
+/* The blob's answer in @ts checked value by value and moved into @out. */
+static int take_task_state(const struct parasite_task_state_args *ts, struct glue_task_remote *out,
+			   struct ck_err **err)
+{
+	for (int i = 0; i < 3; i++) {
+		const struct parasite_kitimerval *k = &ts->itimer[i];
+
+		if (task_val(ts->itimer_err[i], "getitimer", err) < 0)
+			return -1;
+		out->itimer[i].it_interval.tv_sec = k->interval_sec;
+		out->itimer[i].it_interval.tv_usec = k->interval_usec;
+		out->itimer[i].it_value.tv_sec = k->value_sec;
+		out->itimer[i].it_value.tv_usec = k->value_usec;
+	}
+	if (task_val(ts->sas_err, "sigaltstack", err) < 0 || task_val(ts->brk, "brk", err) < 0 ||
+	    task_val(ts->pdeath_sig_err, "PR_GET_PDEATHSIG", err) < 0 ||
+	    task_val(ts->child_subreaper_err, "PR_GET_CHILD_SUBREAPER", err) < 0 ||
+	    task_val(ts->secbits, "PR_GET_SECUREBITS", err) < 0 ||
+	    task_val(ts->dumpable, "PR_GET_DUMPABLE", err) < 0 ||
+	    task_val(ts->thp_disabled, "PR_GET_THP_DISABLE", err) < 0)
+		return -1;
+	out->sas.ss_sp = (void *)(uintptr_t)ts->sas.ss_sp;
+	out->sas.ss_flags = ts->sas.ss_flags;
+	out->sas.ss_size = ts->sas.ss_size;
+	out->brk = (uint64_t)ts->brk;
+	out->pdeath_sig = ts->pdeath_sig;
+	out->child_subreaper = ts->child_subreaper;
+	out->secbits = (int)ts->secbits;
+	out->dumpable = (int)ts->dumpable;
+	out->thp_disabled = (int)ts->thp_disabled;
+	out->sa = ts->sa;
+	for (int s = 1; s <= PARASITE_NSIG; s++) {
+		if (s == SIGKILL || s == SIGSTOP || !ts->sa.sigaction_err[s - 1])
+			continue;
+		return ck_err_set(err, (int)-ts->sa.sigaction_err[s - 1],
+				  "sigaction of signal %d in the task", s);
+	}
+	return 0;
+}
+
+/*
+ * see dump-priv.h.  One blob command reads everything (docs/parasite.md):
+ * a task costs the infection's remote mmap and mprotect, one command and the
+ * cure's munmap.
+ */
 int glue_task_remote_read(struct parasite_ctl *ctl, struct glue_task_remote *out,
 			  struct ck_err **err)
 {
-	static const int which[3] = { ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF };
-	unsigned long scratch = 0;
+	_cleanup_free_ struct parasite_task_state_args *ts = xzalloc(sizeof(*ts));
 	bool infected_here = false;
-	long ret;
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
-	if (parasite_mmap(ctl, 4096, PROT_READ | PROT_WRITE, &scratch, err) < 0)
-		return ck_err_wrap(err, "scratch page");
-	for (int i = 0; i < 3; i++) {
-		if (rsys(ctl, __NR_getitimer, (unsigned long)which[i], scratch, 0, &ret,
-			 "getitimer", err) < 0 ||
-		    parasite_read(ctl, scratch, &out->itimer[i], sizeof(out->itimer[i]), err) < 0)
-			goto out;
-	}
-	if (rsys(ctl, __NR_sigaltstack, 0, scratch, 0, &ret, "sigaltstack", err) < 0 ||
-	    parasite_read(ctl, scratch, &out->sas, sizeof(out->sas), err) < 0)
-		goto out;
-	if (rsys(ctl, __NR_brk, 0, 0, 0, &ret, "brk", err) < 0)
-		goto out;
-	out->brk = (uint64_t)ret;
-	if (rsys(ctl, __NR_prctl, PR_GET_PDEATHSIG, scratch, 0, &ret, "PR_GET_PDEATHSIG", err) <
-		    0 ||
-	    parasite_read(ctl, scratch, &out->pdeath_sig, sizeof(int), err) < 0)
-		goto out;
-	if (rsys(ctl, __NR_prctl, PR_GET_CHILD_SUBREAPER, scratch, 0, &ret,
-		 "PR_GET_CHILD_SUBREAPER", err) < 0 ||
-	    parasite_read(ctl, scratch, &out->child_subreaper, sizeof(int), err) < 0)
-		goto out;
-	if (rsys(ctl, __NR_prctl, PR_GET_SECUREBITS, 0, 0, &ret, "PR_GET_SECUREBITS", err) < 0)
-		goto out;
-	out->secbits = (int)ret;
-	if (rsys(ctl, __NR_prctl, PR_GET_DUMPABLE, 0, 0, &ret, "PR_GET_DUMPABLE", err) < 0)
-		goto out;
-	out->dumpable = (int)ret;
-	if (rsys(ctl, __NR_prctl, PR_GET_THP_DISABLE, 0, 0, &ret, "PR_GET_THP_DISABLE", err) < 0)
-		goto out;
-	out->thp_disabled = (int)ret;
-
 	if (!parasite_infected(ctl)) {
 		if (parasite_infect(ctl, err) < 0)
 			goto out;
@@ -137,18 +142,10 @@ int glue_task_remote_read(struct parasite_ctl *ctl, struct glue_task_remote *out
 		if (glue_fault("infect", err) < 0)
 			goto out;
 	}
-	if (parasite_get_sigactions(ctl, &out->sa, err) < 0 ||
-	    glue_fault("parasite-sigactions", err) < 0)
+	/* the fault point keeps its name: the command that returns the sigactions answered */
+	if (parasite_get_task_state(ctl, ts, err) < 0 ||
+	    glue_fault("parasite-sigactions", err) < 0 || take_task_state(ts, out, err) < 0)
 		goto out;
-	for (int s = 1; s <= PARASITE_NSIG; s++) {
-		if (s == SIGKILL || s == SIGSTOP)
-			continue;
-		if (out->sa.sigaction_err[s - 1]) {
-			ck_err_set(err, (int)-out->sa.sigaction_err[s - 1],
-				   "sigaction of signal %d in the task", s);
-			goto out;
-		}
-	}
 	rc = 0;
 out:
 	if (infected_here) {
@@ -157,12 +154,6 @@ out:
 		if (parasite_cure(ctl, rc < 0 ? &e2 : err) < 0 && rc == 0)
 			rc = -1;
 		if (rc == 0 && glue_fault("cure", err) < 0)
-			rc = -1;
-	}
-	if (scratch) {
-		_cleanup_err_ struct ck_err *e2 = NULL;
-
-		if (parasite_munmap(ctl, scratch, rc < 0 ? &e2 : err) < 0 && rc == 0)
 			rc = -1;
 	}
 	if (rc < 0)

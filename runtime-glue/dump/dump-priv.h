@@ -251,8 +251,8 @@ struct glue_task_remote {
 };
 
 /*
- * Collect the values only the task itself can tell (remote syscalls through
- * @ctl into a scratch page, and the blob's sigaction command).  0 or -1.
+ * Collect the values only the task itself can tell (the blob's
+ * GET_TASK_STATE command, run in the leader through @ctl).  0 or -1.
  */
 int glue_task_remote_read(struct parasite_ctl *ctl, struct glue_task_remote *out,
 			  struct ck_err **err);

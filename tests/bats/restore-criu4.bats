@@ -192,6 +192,28 @@ victim_chain() {
 	restore_criu4 "$IMG/3" "$VICTIM_PID"
 }
 
+@test "CRIU 4: itimers, pdeath signal, child subreaper, THP-disable and the program break (the parasite's one command) come back" {
+	victim_chain rst-taskstate
+	local brk
+	brk=$(awk '/^READY / {print $2}' "$OUT")
+	crit decode -i "$IMG/3/core-$VICTIM_PID.img" -o "$BATS_TEST_TMPDIR/core.json"
+	crit decode -i "$IMG/3/mm-$VICTIM_PID.img" -o "$BATS_TEST_TMPDIR/mm.json"
+	python3 - "$BATS_TEST_TMPDIR/core.json" "$BATS_TEST_TMPDIR/mm.json" "$brk" <<'EOF' || fail "the task state in the images"
+import json, sys
+core = json.load(open(sys.argv[1]))["entries"][0]
+mm = json.load(open(sys.argv[2]))["entries"][0]
+t = core["tc"]["timers"]
+assert t["real"]["isec"] == 3000 and 0 < t["real"]["vsec"] <= 2000, t
+assert t["prof"]["isec"] == 0 and 0 < t["prof"]["vsec"] <= 1000, t
+assert t["virt"] == {"isec": 0, "iusec": 0, "vsec": 0, "vusec": 0}, t
+assert core["tc"]["child_subreaper"] is True, core["tc"]
+assert core["thread_core"]["pdeath_sig"] == 28, core["thread_core"]   # SIGWINCH
+assert mm["thp_disabled"] is True and mm["dumpable"] == 1, mm
+assert mm["mm_brk"] == int(sys.argv[3]), (mm["mm_brk"], sys.argv[3])
+EOF
+	restore_criu4 "$IMG/3" "$VICTIM_PID"
+}
+
 @test "CRIU 4: a process asleep in nanosleep sees one EINTR and sleeps on" {
 	victim rst-sleep
 	retry 100 0.05 bash -c "cut -d' ' -f1 /proc/$VICTIM_PID/syscall | grep -qx 230"

@@ -15,6 +15,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -31,6 +32,7 @@
 
 struct child_info {
 	unsigned long tid_address;
+	unsigned long brk;
 	unsigned long region;
 	size_t region_len;
 };
@@ -44,7 +46,8 @@ static void on_usr1(int sig)
 }
 
 /* The child: a SIGUSR1 handler with SA_RESTART and a mask, SIGPIPE ignored, a
- * 4-page region; reports its tid address and region, then reads its pipe
+ * 4-page region, ITIMER_VIRTUAL armed (1000 s of CPU: never fires), parent-death
+ * signal SIGWINCH (ignored by default); reports its tid address and region, then reads its pipe
  * (blocking) and echoes each byte back incremented, forever. */
 static pid_t start_child(struct child_info *info, int *to_child, int *from_child)
 {
@@ -70,7 +73,10 @@ static pid_t start_child(struct child_info *info, int *to_child, int *from_child
 		sigaddset(&sa.sa_mask, SIGUSR2);
 		sigaction(SIGUSR1, &sa, NULL);
 		signal(SIGPIPE, SIG_IGN);
+		setitimer(ITIMER_VIRTUAL, &(struct itimerval){ .it_value = { 1000, 0 } }, NULL);
+		prctl(PR_SET_PDEATHSIG, SIGWINCH, 0, 0, 0);
 		prctl(PR_GET_TID_ADDRESS, &ci.tid_address);
+		ci.brk = (unsigned long)sbrk(0);
 		ci.region_len = 4 * 4096;
 		ci.region = (unsigned long)mmap(NULL, ci.region_len, PROT_READ | PROT_WRITE,
 						MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -239,6 +245,40 @@ static void test_syscalls(pid_t pid, unsigned int flags, const char *how)
 	tap_ok(tracer_is_zero(pid), "%s: untraced", how);
 }
 
+/* GET_TASK_STATE: the same sigactions as GET_SIGACTIONS, and the child's own values. */
+static void test_task_state(struct parasite_ctl *ctl, const struct child_info *info,
+			    const struct parasite_sigactions_args *sa)
+{
+	_cleanup_free_ struct parasite_task_state_args *ts = calloc(1, sizeof(*ts));
+	struct ck_err *err = NULL;
+	bool ok;
+
+	ok = ts && parasite_get_task_state(ctl, ts, &err) == 0;
+	tap_ok(ok, "blob: get task state");
+	diag_err(&err);
+	if (!ok)
+		return;
+	tap_ok(!memcmp(ts->sa.act, sa->act, sizeof(sa->act)) &&
+		       !memcmp(ts->sa.sigaction_err, sa->sigaction_err, sizeof(sa->sigaction_err)),
+	       "blob: task state's sigactions equal GET_SIGACTIONS'");
+	tap_ok(!ts->itimer_err[0] && !ts->itimer_err[1] && !ts->itimer_err[2] &&
+		       ts->itimer[0].value_sec == 0 && ts->itimer[0].value_usec == 0 &&
+		       ts->itimer[1].value_sec > 0 && ts->itimer[1].value_sec <= 1000 &&
+		       ts->itimer[1].interval_sec == 0,
+	       "blob: ITIMER_REAL idle, ITIMER_VIRTUAL armed (%lld s left)",
+	       (long long)ts->itimer[1].value_sec);
+	tap_ok(ts->pdeath_sig_err == 0 && ts->pdeath_sig == SIGWINCH,
+	       "blob: parent-death signal %d is SIGWINCH", ts->pdeath_sig);
+	tap_ok(ts->brk == (int64_t)info->brk, "blob: brk 0x%llx is the child's 0x%lx",
+	       (unsigned long long)ts->brk, info->brk);
+	tap_ok(ts->sas_err == 0 && ts->sas.ss_flags == SS_DISABLE,
+	       "blob: no alternate signal stack");
+	tap_ok(ts->child_subreaper_err == 0 && ts->child_subreaper == 0 && ts->dumpable == 1 &&
+		       ts->thp_disabled == 0 && ts->secbits >= 0,
+	       "blob: not a subreaper, dumpable, THP allowed, secbits %lld",
+	       (long long)ts->secbits);
+}
+
 static void test_blob(pid_t pid, const struct child_info *info)
 {
 	_cleanup_free_ char *maps0 = proc_file(pid, "maps");
@@ -280,6 +320,7 @@ static void test_blob(pid_t pid, const struct child_info *info)
 		tap_ok(sa.tid_address_err == 0 && sa.clear_child_tid == info->tid_address,
 		       "blob: clear_child_tid 0x%lx matches the child's own 0x%lx",
 		       (unsigned long)sa.clear_child_tid, info->tid_address);
+	test_task_state(ctl, info, &sa);
 	tap_ok(parasite_cure(ctl, &err) == 0 && !parasite_infected(ctl), "blob: cure");
 	diag_err(&err);
 	tap_ok(parasite_infect(ctl, &err) == 0, "blob: infect again (release must cure)");
