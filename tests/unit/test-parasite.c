@@ -33,6 +33,8 @@
 struct child_info {
 	unsigned long tid_address;
 	unsigned long brk;
+	unsigned long altstack; /* its own sigaltstack (ASan may have set one before) */
+	size_t altstack_len;
 	unsigned long region;
 	size_t region_len;
 };
@@ -77,6 +79,15 @@ static pid_t start_child(struct child_info *info, int *to_child, int *from_child
 		prctl(PR_SET_PDEATHSIG, SIGWINCH, 0, 0, 0);
 		prctl(PR_GET_TID_ADDRESS, &ci.tid_address);
 		ci.brk = (unsigned long)sbrk(0);
+		ci.altstack_len = 4 * SIGSTKSZ;
+		/* mmap, not malloc: the program break stays where ci.brk says */
+		ci.altstack = (unsigned long)mmap(NULL, ci.altstack_len, PROT_READ | PROT_WRITE,
+						  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (ci.altstack == (unsigned long)MAP_FAILED ||
+		    sigaltstack(
+			    &(stack_t){ .ss_sp = (void *)ci.altstack, .ss_size = ci.altstack_len },
+			    NULL) < 0)
+			_exit(5);
 		ci.region_len = 4 * 4096;
 		ci.region = (unsigned long)mmap(NULL, ci.region_len, PROT_READ | PROT_WRITE,
 						MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -271,8 +282,10 @@ static void test_task_state(struct parasite_ctl *ctl, const struct child_info *i
 	       "blob: parent-death signal %d is SIGWINCH", ts->pdeath_sig);
 	tap_ok(ts->brk == (int64_t)info->brk, "blob: brk 0x%llx is the child's 0x%lx",
 	       (unsigned long long)ts->brk, info->brk);
-	tap_ok(ts->sas_err == 0 && ts->sas.ss_flags == SS_DISABLE,
-	       "blob: no alternate signal stack");
+	tap_ok(ts->sas_err == 0 && ts->sas.ss_flags == 0 && ts->sas.ss_sp == info->altstack &&
+		       ts->sas.ss_size == info->altstack_len,
+	       "blob: the child's alternate signal stack (0x%lx, %zu bytes)", info->altstack,
+	       info->altstack_len);
 	tap_ok(ts->child_subreaper_err == 0 && ts->child_subreaper == 0 && ts->dumpable == 1 &&
 		       ts->thp_disabled == 0 && ts->secbits >= 0,
 	       "blob: not a subreaper, dumpable, THP allowed, secbits %lld",
