@@ -567,29 +567,10 @@ static bool uffd_dirty_ranges(struct glue_tracker_ctx *t, struct glue_mobj *obj,
 			      struct glue_ranges *out)
 {
 	const struct uffd_obj *uo = obj->tracker_priv;
-	size_t i = 0, j = 0;
 
 	if (!uo || !uo->history)
 		return false;
-	/* written ∪ whole, in order */
-	while (i < uo->written.nr || j < uo->whole.nr) {
-		const struct glue_range *r;
-
-		if (j >= uo->whole.nr ||
-		    (i < uo->written.nr && uo->written.r[i].start <= uo->whole.r[j].start))
-			r = &uo->written.r[i++];
-		else
-			r = &uo->whole.r[j++];
-		if (out->nr && r->start < out->r[out->nr - 1].end) {
-			/* overlaps the last one: extend it */
-			if (r->end > out->r[out->nr - 1].end) {
-				out->pages += (r->end - out->r[out->nr - 1].end) >> GLUE_PAGE_SHIFT;
-				out->r[out->nr - 1].end = r->end;
-			}
-			continue;
-		}
-		glue_ranges_add(out, r->start, r->end);
-	}
+	glue_ranges_union(&uo->written, &uo->whole, out);
 	return true;
 }
 
