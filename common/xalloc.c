@@ -29,6 +29,16 @@ void *xmalloc(size_t size)
 }
 
 /* see xalloc.h */
+void *xmalloc_pages(size_t size)
+{
+	void *p = NULL;
+
+	if (posix_memalign(&p, 4096, size ? size : 1))
+		xoom();
+	return p;
+}
+
+/* see xalloc.h */
 void *xzalloc(size_t size)
 {
 	return xcalloc(1, size);

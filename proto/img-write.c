@@ -50,12 +50,18 @@ static int flush(struct img *img, struct ck_err **err)
 static void reserve(struct img *img, size_t len)
 {
 	size_t want = img->buf_len + len;
+	char *nbuf;
 
 	if (want <= img->buf_cap)
 		return;
 	if (want < IMG_BUF_SIZE)
 		want = IMG_BUF_SIZE;
-	img->buf = xrealloc(img->buf, want);
+	/* page-aligned: pages images are written from here (see xmalloc_pages()) */
+	nbuf = xmalloc_pages(want);
+	if (img->buf_len)
+		memcpy(nbuf, img->buf, img->buf_len);
+	free(img->buf);
+	img->buf = nbuf;
 	img->buf_cap = want;
 }
 

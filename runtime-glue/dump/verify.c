@@ -266,8 +266,8 @@ int glue_verify(const struct glue_verify_opts *o, struct glue_verify_result *r, 
 	memset(r, 0, sizeof(*r));
 	if (glue_chain_open(o->images_dir, &chain, err) < 0)
 		return -1;
-	v.live = xmalloc(BATCH * GLUE_PAGE_SIZE);
-	v.img = xmalloc(GLUE_PAGE_SIZE);
+	v.live = xmalloc_pages(BATCH * GLUE_PAGE_SIZE);
+	v.img = xmalloc_pages(GLUE_PAGE_SIZE);
 	if (glue_freeze(&o->target, &fz, &tree, err) < 0)
 		goto out;
 	for (size_t i = 0; i < tree.nr; i++) {

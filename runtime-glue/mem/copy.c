@@ -55,7 +55,7 @@ struct glue_copier *glue_copier_new(size_t slot_bytes, unsigned nslots)
 	c->max_runs = slot_bytes / 4096 + 1;
 	c->slots = xcalloc(c->nslots, sizeof(*c->slots));
 	for (unsigned i = 0; i < c->nslots; i++) {
-		c->slots[i].buf = xmalloc(slot_bytes);
+		c->slots[i].buf = xmalloc_pages(slot_bytes);
 		c->slots[i].runs = xcalloc(c->max_runs, sizeof(*c->slots[i].runs));
 	}
 	pthread_mutex_init(&c->lock, NULL);

@@ -368,7 +368,7 @@ int glue_layer_merge(const char *base, const char *child, struct glue_merge_stat
 
 	memset(st, 0, sizeof(*st));
 	m.l.dirfd = m.l.parent_dirfd = -1;
-	m.buf = xmalloc(CHUNK_PAGES * GLUE_PAGE_SIZE);
+	m.buf = xmalloc_pages(CHUNK_PAGES * GLUE_PAGE_SIZE);
 	rc = run(&m, err);
 	free(m.buf);
 	if (m.bfd >= 0)

@@ -35,8 +35,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	steps = strtoul(argv[2], NULL, 10) / 2;
-	buf = malloc(STEP);
-	if (!buf)
+	/* page-aligned, as ckpt's buffers: see xmalloc_pages() in common/xalloc.h */
+	if (posix_memalign((void **)&buf, 4096, STEP))
 		return 1;
 	memset(buf, 0x5a, STEP);
 	t0 = now_ms();
