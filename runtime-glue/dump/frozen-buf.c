@@ -5,12 +5,14 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
 #include "common/log.h"
 #include "common/xalloc.h"
+#include "runtime-glue/mem/copy.h"
 #include "runtime-glue/dump/frozen-buf.h"
 #include "runtime-glue/fault.h"
 
@@ -23,10 +25,16 @@ struct fb_rec {
 
 struct glue_fbuf;
 static void buf_release(struct glue_fbuf *fb);
+static int settle(struct glue_fbuf *fb, struct ck_err **err);
+static void rec_room(struct glue_fbuf *fb);
 
 struct glue_fbuf {
 	uint64_t cap;
-	size_t used;
+	size_t used;        /* offset of the next byte to fill */
+	size_t lo, hi;      /* the part of data being filled: [lo, hi) */
+	bool ring;          /* spilled through the copier: data is two halves */
+	uint64_t in_flight; /* the other half's copier ticket */
+	struct glue_copier *cp;
 	uint8_t *data;      /* allocated at the first page: untouched memory costs nothing */
 	const uint8_t *ext; /* glue_fbuf_external(): taken by pointer, never copied */
 	size_t ext_len;
@@ -41,6 +49,7 @@ struct glue_fbuf *glue_fbuf_new(uint64_t cap)
 	struct glue_fbuf *fb = xzalloc(sizeof(*fb));
 
 	fb->cap = cap;
+	fb->hi = cap;
 	fb->st.cap = cap;
 	return fb;
 }
@@ -48,8 +57,13 @@ struct glue_fbuf *glue_fbuf_new(uint64_t cap)
 /* see frozen-buf.h */
 void glue_fbuf_free(struct glue_fbuf *fb)
 {
+	struct ck_err *e = NULL;
+
 	if (!fb)
 		return;
+	/* after a failure: the writer may still read the buffer (or the early copy) */
+	settle(fb, &e);
+	ck_err_free(&e);
 	buf_release(fb);
 	free(fb->rec);
 	free(fb);
@@ -80,16 +94,120 @@ static void buf_release(struct glue_fbuf *fb)
 	fb->data = NULL;
 }
 
+/* Everything handed to the copier is written (before any write of this thread). */
+static int settle(struct glue_fbuf *fb, struct ck_err **err)
+{
+	return fb->cp ? glue_copier_drain(fb->cp, err) : 0;
+}
+
 static int write_all(struct glue_fbuf *fb, struct ck_err **err)
 {
 	if (fb->nr && glue_fault("frozen-write", err) < 0)
+		return -1;
+	if (settle(fb, err) < 0)
 		return -1;
 	for (size_t i = 0; i < fb->nr; i++)
 		if (glue_pmw_write_data(fb->rec[i].w, fb->rec[i].p, fb->rec[i].len, err) < 0)
 			return -1;
 	fb->nr = 0;
-	fb->used = 0;
+	fb->used = fb->lo = 0;
+	fb->hi = fb->cap;
+	fb->ring = false;
 	return 0;
+}
+
+/* Hand records [from, to) to the copier and submit them; *ticket names them. */
+static int queue_recs(struct glue_fbuf *fb, size_t from, size_t to, uint64_t *ticket,
+		      struct ck_err **err)
+{
+	for (size_t i = from; i < to; i++)
+		if (glue_pmw_queue_data(fb->rec[i].w, fb->rec[i].p, fb->rec[i].len, err) < 0)
+			return -1;
+	return glue_copier_submit_ticket(fb->cp, ticket, err);
+}
+
+/*
+ * The buffer is full: its data goes to the images while the tree stays
+ * frozen.  Without a copier, at once (write_all).  With one, the writer
+ * thread writes it while the engine goes on reading, and the buffer becomes
+ * two halves taking turns:
+ *
+ *   first spill   [ A: written first    | B: written next      ]  fill A again once A is written
+ *   then          [ A: being filled     | B: in flight         ]  A full: queue A, wait for B,
+ *                 [ A: in flight        | B: being filled      ]  fill B; and so on
+ *
+ * The records are in buffer order (early-copy records, outside the buffer,
+ * between them), so "A" is a prefix of them: the record that crosses the
+ * middle is cut in two.  The bound stays cap bytes.
+ */
+static int spill(struct glue_fbuf *fb, size_t need, struct ck_err **err)
+{
+	size_t half = fb->cap / 2 / 4096 * 4096, cut = 0;
+	uint64_t ta, tb;
+
+	if (!fb->st.spills++)
+		pr_info("frozen buffer full (%" PRIu64
+			" KiB): spilling page data to the image while frozen",
+			fb->st.cap >> 10);
+	fb->st.spilled += fb->used - fb->lo;
+	if (!fb->cp && fb->nr)
+		fb->cp = glue_pmw_copier(fb->rec[0].w);
+	if (!fb->cp || !fb->data || !half || need > half)
+		return write_all(fb, err);
+	if (fb->nr && glue_fault("frozen-write", err) < 0)
+		return -1;
+	if (fb->ring) {
+		/* the half just filled goes; the other one must be written before reuse */
+		if (queue_recs(fb, 0, fb->nr, &ta, err) < 0 ||
+		    glue_copier_wait(fb->cp, fb->in_flight, err) < 0)
+			return -1;
+		fb->nr = 0;
+		fb->in_flight = ta;
+		fb->lo = fb->lo ? 0 : half;
+		fb->hi = fb->lo ? fb->cap : half;
+		fb->used = fb->lo;
+		return 0;
+	}
+	/* first spill: A is the records up to the middle (the crossing one cut) */
+	while (cut < fb->nr) {
+		struct fb_rec *r = &fb->rec[cut];
+		bool inside = r->p >= fb->data && r->p < fb->data + fb->cap;
+
+		if (inside && r->p >= fb->data + half)
+			break;
+		if (inside && r->p + r->len > fb->data + half) {
+			size_t head = (size_t)(fb->data + half - r->p);
+
+			rec_room(fb);
+			r = &fb->rec[cut];
+			memmove(&fb->rec[cut + 2], &fb->rec[cut + 1],
+				(fb->nr - cut - 1) * sizeof(*fb->rec));
+			fb->rec[cut + 1] = (struct fb_rec){ r->w, r->p + head, r->len - head };
+			r->len = head;
+			fb->nr++;
+			cut++;
+			break;
+		}
+		cut++;
+	}
+	if (queue_recs(fb, 0, cut, &ta, err) < 0 || queue_recs(fb, cut, fb->nr, &tb, err) < 0 ||
+	    glue_copier_wait(fb->cp, ta, err) < 0)
+		return -1;
+	fb->nr = 0;
+	fb->ring = true;
+	fb->in_flight = tb;
+	fb->lo = fb->used = 0;
+	fb->hi = half;
+	return 0;
+}
+
+/* Room for one more record. */
+static void rec_room(struct glue_fbuf *fb)
+{
+	if (fb->nr == fb->rcap) {
+		fb->rcap = fb->rcap ? fb->rcap * 2 : 256;
+		fb->rec = xreallocarray(fb->rec, fb->rcap, sizeof(*fb->rec));
+	}
 }
 
 /* Record @len bytes at @p for @w, after the last record (merged when contiguous). */
@@ -101,10 +219,7 @@ static int add_rec(struct glue_fbuf *fb, struct glue_pmw *w, const uint8_t *p, s
 		last->len += len;
 		return 0;
 	}
-	if (fb->nr == fb->rcap) {
-		fb->rcap = fb->rcap ? fb->rcap * 2 : 256;
-		fb->rec = xreallocarray(fb->rec, fb->rcap, sizeof(*fb->rec));
-	}
+	rec_room(fb);
 	fb->rec[fb->nr++] = (struct fb_rec){ .w = w, .p = p, .len = len };
 	return 0;
 }
@@ -115,6 +230,7 @@ void glue_fbuf_external(struct glue_fbuf *fb, const void *p, size_t len)
 	fb->ext = p;
 	fb->ext_len = len;
 	fb->cap = len < fb->cap ? fb->cap - len : 0;
+	fb->hi = fb->cap;
 }
 
 /* see frozen-buf.h */
@@ -129,25 +245,20 @@ int glue_fbuf_put(void *ctx, struct glue_pmw *w, const void *data, size_t len, s
 		fb->st.early += len;
 		return add_rec(fb, w, data, len);
 	}
-	if (fb->data && data == fb->data + fb->used && fb->used + len <= fb->cap)
+	if (fb->data && data == fb->data + fb->used && fb->used + len <= fb->hi)
 		goto take; /* read there by glue_fbuf_tail()'s caller: no copy */
-	if (fb->used + len > fb->cap) {
-		if (!fb->st.spills++)
-			pr_info("frozen buffer full (%" PRIu64
-				" KiB): spilling page data to the image while frozen",
-				fb->st.cap >> 10);
-		fb->st.spilled += fb->used;
-		if (write_all(fb, err) < 0)
+	if (fb->used + len > fb->hi) {
+		if (spill(fb, len, err) < 0)
 			return -1;
-		if (len > fb->cap) {
+		if (fb->used + len > fb->hi) {
 			fb->st.spilled += len;
-			return glue_pmw_write_data(w, data, len, err);
+			return write_all(fb, err) < 0 ? -1 : glue_pmw_write_data(w, data, len, err);
 		}
 	}
 	if (!buf_alloc(fb)) {
 		/* no memory for the buffer: this data goes to the file now */
 		fb->st.spilled += len;
-		return glue_pmw_write_data(w, data, len, err);
+		return write_all(fb, err) < 0 ? -1 : glue_pmw_write_data(w, data, len, err);
 	}
 	memcpy(fb->data + fb->used, data, len);
 take:
@@ -165,18 +276,11 @@ void *glue_fbuf_tail(struct glue_fbuf *fb, size_t len, struct ck_err **err, bool
 	*failed = false;
 	if (!len || len > fb->cap)
 		return NULL;
-	if (fb->used + len > fb->cap) {
-		if (!fb->st.spills++)
-			pr_info("frozen buffer full (%" PRIu64
-				" KiB): spilling page data to the image while frozen",
-				fb->st.cap >> 10);
-		fb->st.spilled += fb->used;
-		if (write_all(fb, err) < 0) {
-			*failed = true;
-			return NULL;
-		}
+	if (fb->used + len > fb->hi && spill(fb, len, err) < 0) {
+		*failed = true;
+		return NULL;
 	}
-	if (!buf_alloc(fb))
+	if (fb->used + len > fb->hi || !buf_alloc(fb))
 		return NULL;
 	return fb->data + fb->used;
 }
@@ -184,7 +288,9 @@ void *glue_fbuf_tail(struct glue_fbuf *fb, size_t len, struct ck_err **err, bool
 /* see frozen-buf.h */
 int glue_fbuf_reserve(struct glue_fbuf *fb, struct ck_err **err)
 {
-	/* one reservation per writer: the sum of its records */
+	/* one reservation per writer: the sum of its records (after what is in flight) */
+	if (settle(fb, err) < 0)
+		return -1;
 	for (size_t i = 0; i < fb->nr; i++) {
 		uint64_t len = 0;
 		bool seen = false, reserved;

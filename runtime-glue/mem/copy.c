@@ -214,6 +214,52 @@ int glue_copier_submit(struct glue_copier *c, struct ck_err **err)
 }
 
 /* see copy.h */
+int glue_copier_queue_ext(struct glue_copier *c, struct img *pages, const void *p, size_t len,
+			  struct ck_err **err)
+{
+	struct slot *s;
+	struct run *last;
+
+	if (!c->have_cur && !glue_copier_buf(c, err))
+		return -1;
+	s = &c->slots[c->prod % c->nslots];
+	last = s->nruns ? &s->runs[s->nruns - 1] : NULL;
+	if (last && last->img == pages && last->p + last->len == (const char *)p) {
+		last->len += len;
+		return 0;
+	}
+	if (s->nruns == c->max_runs) {
+		if (glue_copier_submit(c, err) < 0 || !glue_copier_buf(c, err))
+			return -1;
+		s = &c->slots[c->prod % c->nslots];
+	}
+	s->runs[s->nruns++] = (struct run){ pages, p, len };
+	return 0;
+}
+
+/* see copy.h */
+int glue_copier_submit_ticket(struct glue_copier *c, uint64_t *ticket, struct ck_err **err)
+{
+	if (glue_copier_submit(c, err) < 0)
+		return -1;
+	*ticket = c->prod; /* only this thread moves prod */
+	return 0;
+}
+
+/* see copy.h */
+int glue_copier_wait(struct glue_copier *c, uint64_t ticket, struct ck_err **err)
+{
+	int rc;
+
+	pthread_mutex_lock(&c->lock);
+	while (c->cons < ticket && !c->err && !c->failed)
+		pthread_cond_wait(&c->cond, &c->lock);
+	rc = take_err(c, err);
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+/* see copy.h */
 int glue_copier_drain(struct glue_copier *c, struct ck_err **err)
 {
 	int rc;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/err.h"
 
@@ -34,6 +35,20 @@ void *glue_copier_buf(struct glue_copier *c, struct ck_err **err);
 /* Write @len bytes at @p (inside the current buffer) to @pages when the buffer is submitted. */
 int glue_copier_queue(struct glue_copier *c, struct img *pages, const void *p, size_t len,
 		      struct ck_err **err);
+
+/*
+ * Write @len bytes at @p, anywhere in memory, to @pages after everything
+ * queued before: the caller keeps them untouched until glue_copier_wait() of
+ * a ticket taken after they were submitted (or glue_copier_drain()).
+ */
+int glue_copier_queue_ext(struct glue_copier *c, struct img *pages, const void *p, size_t len,
+			  struct ck_err **err);
+
+/* Submit what is queued; *ticket names it for glue_copier_wait(). */
+int glue_copier_submit_ticket(struct glue_copier *c, uint64_t *ticket, struct ck_err **err);
+
+/* Wait until everything submitted up to @ticket is written; the writer's error, if any. */
+int glue_copier_wait(struct glue_copier *c, uint64_t ticket, struct ck_err **err);
 
 /* Hand the current buffer to the writer.  -1 with *err when the writer failed. */
 int glue_copier_submit(struct glue_copier *c, struct ck_err **err);

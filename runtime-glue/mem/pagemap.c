@@ -151,6 +151,23 @@ int glue_pmw_write_data(struct glue_pmw *w, const void *data, size_t len, struct
 }
 
 /* see pagemap.h */
+int glue_pmw_queue_data(struct glue_pmw *w, const void *data, size_t len, struct ck_err **err)
+{
+	if (!w->l->copier)
+		return glue_pmw_write_data(w, data, len, err);
+	if (glue_copier_queue_ext(w->l->copier, w->pages, data, len, err) < 0)
+		return -1;
+	w->l->bytes_written += len;
+	return 0;
+}
+
+/* see pagemap.h */
+struct glue_copier *glue_pmw_copier(const struct glue_pmw *w)
+{
+	return w->l->copier;
+}
+
+/* see pagemap.h */
 int glue_pmw_reserve(struct glue_pmw *w, uint64_t len, bool *reserved, struct ck_err **err)
 {
 	return img_reserve(w->pages, len, reserved, err);

@@ -48,6 +48,15 @@ typedef int (*glue_pmw_put_fn)(void *ctx, struct glue_pmw *w, const void *data, 
 void glue_pmw_set_sink(struct glue_pmw *w, glue_pmw_put_fn put, void *ctx);
 /* Written at once by the calling thread (never through the layer's copier). */
 int glue_pmw_write_data(struct glue_pmw *w, const void *data, size_t len, struct ck_err **err);
+/*
+ * Through the layer's copier when it has one (glue_copier_queue_ext(): @data
+ * stays untouched until the copier has written it), else as
+ * glue_pmw_write_data().  Never mixed with that one while queued data is
+ * unwritten: both go to the same pages image.
+ */
+int glue_pmw_queue_data(struct glue_pmw *w, const void *data, size_t len, struct ck_err **err);
+/* The layer's copier, or NULL. */
+struct glue_copier *glue_pmw_copier(const struct glue_pmw *w);
 /* Reserve space for @len more bytes of page data (img_reserve()). */
 int glue_pmw_reserve(struct glue_pmw *w, uint64_t len, bool *reserved, struct ck_err **err);
 void glue_pmw_abort(struct glue_pmw *w);

@@ -136,3 +136,35 @@ running() {
 	assert_output --partial ": OK"
 	kill -CONT "$VPID"
 }
+
+@test "a full dump through an 8 MiB frozen buffer: the writer thread writes one half while the other fills; exact; a writer error mid-spill fails it with the tree running" {
+	vcmd alloc a 8192
+	vcmd fill a 0 8192 1
+	# 32 MiB through 8 MiB: after the first spill, halves of 4 MiB take turns (docs/memory.md),
+	# so 6 or more spills where writing it all at once would be full 4 times
+	ckpt_run -0 dump --memory-only -t "$VPID" -D "$IMG/1" --tracker "$TRACKER" --frozen-buffer 8M --leave-stopped -v
+	assert_output --partial "frozen buffer full (8192 KiB): spilling page data to the image while frozen"
+	assert_output --regexp "frozen buffer \(8192 KiB\): [0-9]+ KiB of pages, [0-9]+ KiB of them spilled to the image while frozen \(([6-9]|[0-9]{2,}) times full\)"
+	ckpt_run -0 verify -t "$VPID" -D "$IMG/1"
+	assert_output --partial ": OK"
+	kill -CONT "$VPID"
+	local before
+	before=$(cd "$IMG/1" && sha256sum ./* | sha256sum)
+	# the writer's second batch fails while the engine reads on into the other half
+	vcmd fill a 0 8192 2
+	CK_FAULT=copy-write ckpt_run -1 dump --memory-only -t "$VPID" -D "$IMG/2" --prev-images-dir ../1 --tracker "$TRACKER" --frozen-buffer 8M --leave-running
+	assert_output --partial "writing pages: fault injected at copy-write"
+	[ ! -e "$IMG/2" ]
+	no_tmp
+	running
+	# killed by its writer thread between two spilled batches, the tree frozen
+	CK_FAULT=copy-write:kill ckpt_run ! dump --memory-only -t "$VPID" -D "$IMG/k" --prev-images-dir ../1 --tracker "$TRACKER" --frozen-buffer 8M --leave-running
+	[ ! -e "$IMG/k" ]
+	retry 100 0.02 untraced "$VPID"
+	running
+	[ "$(cd "$IMG/1" && sha256sum ./* | sha256sum)" = "$before" ]
+	ckpt_run -0 dump --memory-only -t "$VPID" -D "$IMG/2" --prev-images-dir ../1 --tracker "$TRACKER" --frozen-buffer 8M --leave-stopped
+	ckpt_run -0 verify -t "$VPID" -D "$IMG/2"
+	assert_output --partial ": OK"
+	kill -CONT "$VPID"
+}

@@ -4,7 +4,8 @@
 #
 #   first layer (ckpt pre-dump without parent, ckpt dump) vs `criu dump` of the
 #   same 1 GiB dirty anonymous workload, and a plain write() of the same bytes
-#   to the same directory (tests/victims/write-bench.c), alternating runs,
+#   to the same directory (tests/victims/write-bench.c: from one cache-hot 2 MiB
+#   buffer, and "memory": each byte once from 1 GiB filled beforehand), alternating runs,
 #   medians of BENCH_RUNS (default 3), every run after the same page-cache
 #   warm-up (lib.sh warm_cache); frozen time of an incremental uffd-wp layer
 #   (32 MiB dirty) at 1, 2, 4, 8 GiB (BENCH_QUICK=1: 1 and 2 GiB), with 10,000
@@ -86,6 +87,12 @@ write_layer() {
 	t1=$(nowms)
 	echo "$((t1 - t0))"
 }
+# write_mem_layer FILE: the same bytes written once each from MIB MiB of memory
+# filled beforehand, as ckpt's come from the target (write-bench's own open to
+# close: the fill and its own page-cache warm-up after it are not timed)
+write_mem_layer() {
+	"$WRITE_BENCH" "$1" "$MIB" mem
+}
 
 echo "compare: ${MIB} MiB dirty anon, ${RUNS} alternating runs; criu: ${CRIU:-$CRIU_WHY}" >&2
 start_workload "$MIB"
@@ -102,6 +109,8 @@ for r in $(seq "$RUNS"); do
 	fi
 	w=$(write_layer "$WORK/w$r")
 	rec "write()" write "$r" "$w" null; rm -f "$WORK/w$r"
+	w=$(write_mem_layer "$WORK/w$r")
+	rec "write()" memory "$r" "$w" null; rm -f "$WORK/w$r"
 done
 # the workload's own write rate: untracked, then right after a layer armed
 # uffd-wp (every page write-protected), then untracked again (ckpt untrack)
@@ -184,7 +193,9 @@ jq -n --argjson runs "$runs" --argjson rates "$rates" --arg kernel "$(uname -r)"
 	     paired_predump_speed_over_criu: paired("ckpt pre-dump"; "criu-4.2 dump"),
 	     paired_dump_speed_over_criu: paired("ckpt dump"; "criu-4.2 dump"),
 	     paired_predump_speed_over_write: paired("ckpt pre-dump"; "write() write"),
-	     paired_dump_speed_over_write: paired("ckpt dump"; "write() write")},
+	     paired_dump_speed_over_write: paired("ckpt dump"; "write() write"),
+	     paired_predump_speed_over_write_memory: paired("ckpt pre-dump"; "write() memory"),
+	     paired_dump_speed_over_write_memory: paired("ckpt dump"; "write() memory")},
 	   goals: {predump_speed_over_criu: ">= 1.3", first_layer_speed_over_write: ">= 0.9",
 		incr_frozen_ms: "<= 3, <= 1.5x from 1 to 8 GiB", final_dump_frozen_ms: "<= 15"},
 	   runs: $runs, rates: $rates}' >"$OUT"
