@@ -269,6 +269,32 @@ static void add_clipped(struct glue_ranges *out, const struct glue_ranges *rs, u
 				rs->r[i].end < end ? rs->r[i].end : end);
 }
 
+/*
+ * The frozen written-set scan: one glue_uffd_scan_span() per run of
+ * consecutive trackable VMAs (holes between them do not matter; any other
+ * VMA ends the run, so that no registered VMA ckpt does not track has its
+ * written bits consumed).  @written gets the written pages of the registered
+ * ones, @unreg the VMAs no longer registered (new, moved, forked, replaced:
+ * dumped whole by the caller).  Two ioctls for 10,000 VMAs instead of 10,000.
+ */
+static int scan_frozen(int pm, const struct glue_vmas *vmas, struct glue_ranges *written,
+		       struct glue_ranges *unreg, struct ck_err **err)
+{
+	for (size_t i = 0; i < vmas->nr; i++) {
+		size_t j = i;
+
+		if (!trackable(&vmas->v[i]))
+			continue;
+		while (j + 1 < vmas->nr && trackable(&vmas->v[j + 1]))
+			j++;
+		if (glue_uffd_scan_span(pm, vmas->v[i].start, vmas->v[j].end, written, unreg, err) <
+		    0)
+			return -1;
+		i = j;
+	}
+	return 0;
+}
+
 /* Whether the parent layer armed @obj's tracker after its freeze (uffd-late state). */
 static bool parent_armed_late(const struct uffd_run *r, const struct glue_mobj *obj)
 {
@@ -291,7 +317,7 @@ static int uffd_collect(struct glue_tracker_ctx *t, struct glue_mobj *obj, struc
 {
 	struct uffd_run *r = t->priv;
 	struct uffd_obj *uo = xzalloc(sizeof(*uo));
-	struct glue_ranges frozen = { 0 }, pre = { 0 };
+	struct glue_ranges frozen = { 0 }, pre = { 0 }, unreg = { 0 };
 	_cleanup_close_ int uffd = -1;
 	struct uffd_pre *p;
 	uint64_t token = 0;
@@ -319,6 +345,11 @@ static int uffd_collect(struct glue_tracker_ctx *t, struct glue_mobj *obj, struc
 		return 0;
 	}
 	pm = glue_pagescan_fd(obj->scan);
+	if (scan_frozen(pm, obj->vmas, &frozen, &unreg, err) < 0) {
+		glue_ranges_free(&frozen);
+		glue_ranges_free(&unreg);
+		return ck_err_wrap(err, "pid %d", (int)obj->pid);
+	}
 	for (size_t i = 0; i < obj->vmas->nr; i++) {
 		const struct glue_vma *v = &obj->vmas->v[i];
 		_cleanup_err_ struct ck_err *e2 = NULL;
@@ -327,11 +358,7 @@ static int uffd_collect(struct glue_tracker_ctx *t, struct glue_mobj *obj, struc
 
 		if (!trackable(v))
 			continue;
-		if (glue_uffd_scan_written(pm, v->start, v->end, &frozen, &tracked, err) < 0) {
-			glue_ranges_free(&frozen);
-			glue_ranges_free(&pre);
-			return ck_err_wrap(err, "pid %d", (int)obj->pid);
-		}
+		tracked = !overlaps(&unreg, v->start, v->end);
 		if (tracked && p && overlaps(&p->unsure, v->start, v->end))
 			tracked = false; /* its scan before the freeze failed */
 		if (tracked) {
@@ -349,10 +376,12 @@ static int uffd_collect(struct glue_tracker_ctx *t, struct glue_mobj *obj, struc
 		if (glue_uffd_scan_written(pm, v->start, v->end, &arm, &tracked, err) < 0) {
 			glue_ranges_free(&frozen);
 			glue_ranges_free(&pre);
+			glue_ranges_free(&unreg);
 			return ck_err_wrap(err, "pid %d", (int)obj->pid);
 		}
 		glue_ranges_free(&arm);
 	}
+	glue_ranges_free(&unreg);
 	glue_ranges_union(&pre, &frozen, &uo->written);
 	uo->late = parent_armed_late(r, obj);
 	if (p) {

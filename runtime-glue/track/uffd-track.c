@@ -48,16 +48,13 @@ static size_t scan_vec_len;
 #define SCAN_VEC_MIN 4096    /* 96 KiB */
 #define SCAN_VEC_MAX 1048576 /* 24 MiB: bounds ckpt's memory */
 
-/* see uffd-track.h */
-int glue_uffd_scan_written(int pagemap_fd, uint64_t start, uint64_t end, struct glue_ranges *out,
-			   bool *tracked, struct ck_err **err)
+/*
+ * PAGEMAP_SCAN of [start, end) with @arg's flags and masks, every reported
+ * range appended to @out; *tracked false (0 returned) on EPERM.
+ */
+static int scan(int pagemap_fd, struct pm_scan_arg arg, uint64_t start, uint64_t end,
+		struct glue_ranges *out, bool *tracked, struct ck_err **err)
 {
-	struct pm_scan_arg arg = {
-		.size = sizeof(arg),
-		.flags = PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC,
-		.category_mask = PAGE_IS_WRITTEN,
-		.return_mask = PAGE_IS_WRITTEN,
-	};
 	uint64_t pos = start;
 
 	if (!scan_vec) {
@@ -98,6 +95,45 @@ int glue_uffd_scan_written(int pagemap_fd, uint64_t start, uint64_t end, struct 
 		}
 	}
 	return 0;
+}
+
+/* see uffd-track.h */
+int glue_uffd_scan_written(int pagemap_fd, uint64_t start, uint64_t end, struct glue_ranges *out,
+			   bool *tracked, struct ck_err **err)
+{
+	struct pm_scan_arg arg = {
+		.size = sizeof(arg),
+		.flags = PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC,
+		.category_mask = PAGE_IS_WRITTEN,
+		.return_mask = PAGE_IS_WRITTEN,
+	};
+
+	return scan(pagemap_fd, arg, start, end, out, tracked, err);
+}
+
+/* see uffd-track.h */
+int glue_uffd_scan_span(int pagemap_fd, uint64_t start, uint64_t end, struct glue_ranges *written,
+			struct glue_ranges *unregistered, struct ck_err **err)
+{
+	/* VMAs without async write-protection: a VMA-wide category, so whole VMAs */
+	struct pm_scan_arg unreg = {
+		.size = sizeof(unreg),
+		.category_inverted = PAGE_IS_WPALLOWED,
+		.category_mask = PAGE_IS_WPALLOWED,
+		.return_mask = PAGE_IS_WPALLOWED,
+	};
+	/* no CHECK_WPASYNC: the kernel skips the VMAs above instead of failing part-way */
+	struct pm_scan_arg wr = {
+		.size = sizeof(wr),
+		.flags = PM_SCAN_WP_MATCHING,
+		.category_mask = PAGE_IS_WRITTEN,
+		.return_mask = PAGE_IS_WRITTEN,
+	};
+	bool tracked;
+
+	if (scan(pagemap_fd, unreg, start, end, unregistered, &tracked, err) < 0)
+		return -1;
+	return scan(pagemap_fd, wr, start, end, written, &tracked, err);
 }
 
 #define PROBE_PMD (2ULL << 20)

@@ -41,6 +41,20 @@ int glue_uffd_scan_written(int pagemap_fd, uint64_t start, uint64_t end, struct 
 			   bool *tracked, struct ck_err **err);
 
 /*
+ * The same for a span of several VMAs of a frozen task in two calls, not one
+ * a VMA (10,000 VMAs cost 10,000 ioctls): @unregistered gets the VMAs of
+ * [start, end) that are not registered for async write-protection (the
+ * PAGE_IS_WPALLOWED category, inverted: the VMAs on which CHECK_WPASYNC
+ * fails), then @written the written pages of the others, write-protected
+ * again (WP_MATCHING without CHECK_WPASYNC skips the unregistered ones).  The
+ * task must be frozen between the two calls, and every VMA of the span must
+ * be one the caller tracks: a registered VMA it does not track would have its
+ * written bits consumed.
+ */
+int glue_uffd_scan_span(int pagemap_fd, uint64_t start, uint64_t end, struct glue_ranges *written,
+			struct glue_ranges *unregistered, struct ck_err **err);
+
+/*
  * Whether this kernel reports a removed page as written: in a range registered
  * with WP_ASYNC|WP_UNPOPULATED and armed, a page zapped since the last scan
  * (MADV_DONTNEED of a 4 KiB page, of a whole page table, of a THP) is in the

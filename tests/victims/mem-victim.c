@@ -14,6 +14,8 @@
  *   zero NAME FIRST COUNT       MADV_DONTNEED
  *   unmap NAME FIRST COUNT      munmap part of it
  *   remap NAME NEW PAGES        mremap(MAYMOVE) to a fresh address, new size
+ *   replace NAME                a new mapping at the same address (MAP_FIXED, same
+ *                               size and protection: /proc/PID/maps shows no change)
  *   file NAME PATH PAGES        private writable mapping of PATH
  *   shared NAME PAGES           shared anonymous mapping
  *   protect NAME FIRST COUNT P  mprotect with P = none|r|rw
@@ -60,7 +62,7 @@ struct region {
 	size_t pages;
 };
 
-static struct region regions[64];
+static struct region regions[512];
 static int nregions;
 static atomic_int stop_threads;
 static pthread_t threads[16];
@@ -95,6 +97,10 @@ static struct region *add(const char *name, void *addr, size_t pages)
 {
 	struct region *r = find(name);
 
+	if (!r && nregions == (int)(sizeof(regions) / sizeof(regions[0]))) {
+		fprintf(stderr, "mem-victim: more than %d regions\n", nregions);
+		exit(1);
+	}
 	if (!r)
 		r = &regions[nregions++];
 	snprintf(r->name, sizeof(r->name), "%s", name);
@@ -177,6 +183,11 @@ static int run(char *line)
 			return -1;
 		r->name[0] = '\0';
 		add(b, p, x);
+	} else if (sscanf(line, "replace %63s", a) == 1 && strncmp(line, "replace", 7) == 0) {
+		r = find(a);
+		if (!r || mmap(r->addr, r->pages * PG, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
+			return -1;
 	} else if (sscanf(line, "file %63s %255s %lu", a, b, &x) == 3) {
 		int fd = open(b, O_RDONLY);
 		void *p;
