@@ -236,6 +236,39 @@ resume_ok() {
 	kill -CONT "$VPID"
 }
 
+@test "engine: a VMA replaced at the same address after the scan before the freeze (maps unchanged, registration gone), among 200 tracked VMAs in one scan span: dumped whole" {
+	local i
+	# every other region read-only: 200 VMAs that never merge
+	for i in $(seq 100); do
+		vcmd alloc r$i 4
+		vcmd fill r$i 0 4 1
+		vcmd alloc q$i 1
+		vcmd protect q$i 0 1 r
+	done
+	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/1" --tracker uffd-wp
+	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/2" --prev-images-dir ../1 --tracker uffd-wp
+	# stopped after the scan before the freeze, which found every VMA registered
+	start_at_prefreeze pre-dump -t "$VPID" -D "$IMG/3" --prev-images-dir ../2 --tracker uffd-wp
+	vcmd replace r50
+	vcmd fill r50 0 2 3
+	vcmd fill r7 1 1 4
+	resume_ok
+	grep -qE "uffd-wp: pid $VPID: [0-9]+ written pages, 1 VMAs dumped whole" "$LOG" || fail "$(cat "$LOG")"
+	# the replacement's two present pages, and the one written in a tracked VMA
+	region_pages r50 0 2 >"$BATS_TEST_TMPDIR/exp50"
+	expect_layer "$IMG/3" "$VPID" r50 4 "$BATS_TEST_TMPDIR/exp50"
+	region_pages r7 1 1 >"$BATS_TEST_TMPDIR/exp7"
+	expect_layer "$IMG/3" "$VPID" r7 4 "$BATS_TEST_TMPDIR/exp7"
+	# tracked again from then on
+	vcmd fill r50 3 1 5
+	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/4" --prev-images-dir ../3 --tracker uffd-wp
+	region_pages r50 3 1 >"$BATS_TEST_TMPDIR/exp50b"
+	expect_layer "$IMG/4" "$VPID" r50 4 "$BATS_TEST_TMPDIR/exp50b"
+	ckpt_run -0 dump --memory-only -t "$VPID" -D "$IMG/5" --prev-images-dir ../4 --tracker uffd-wp --leave-stopped
+	verify_ok "$IMG/5"
+	kill -CONT "$VPID"
+}
+
 @test "engine: a final dump copies the written pages before the freeze; pages written, zapped or unmapped before the freeze are read again, the layer verifies" {
 	vcmd alloc a 2048
 	vcmd fill a 0 2048 1

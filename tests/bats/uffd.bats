@@ -153,35 +153,6 @@ no_uffd_in() {
 	verify_ok "$IMG/4"
 }
 
-@test "uffd-wp: a VMA replaced at the same address (maps unchanged, registration gone) among 200 tracked ones is dumped whole" {
-	local i
-	# every other region read-only: 200 VMAs that never merge, one scan span
-	for i in $(seq 100); do
-		vcmd alloc r$i 4
-		vcmd fill r$i 0 4 1
-		vcmd alloc q$i 1
-		vcmd protect q$i 0 1 r
-	done
-	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/1" --tracker uffd-wp
-	vcmd replace r50
-	vcmd fill r50 0 2 3
-	vcmd fill r7 1 1 4
-	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/2" --prev-images-dir ../1 --tracker uffd-wp -v
-	assert_output --regexp "uffd-wp: pid $VPID: [0-9]+ written pages, 1 VMAs dumped whole"
-	# the replacement's two present pages, and the one written in a tracked VMA
-	region_pages r50 0 2 >"$BATS_TEST_TMPDIR/exp50"
-	expect_layer "$IMG/2" "$VPID" r50 4 "$BATS_TEST_TMPDIR/exp50"
-	region_pages r7 1 1 >"$BATS_TEST_TMPDIR/exp7"
-	expect_layer "$IMG/2" "$VPID" r7 4 "$BATS_TEST_TMPDIR/exp7"
-	# tracked again from then on
-	vcmd fill r50 3 1 5
-	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/3" --prev-images-dir ../2 --tracker uffd-wp
-	region_pages r50 3 1 >"$BATS_TEST_TMPDIR/exp50b"
-	expect_layer "$IMG/3" "$VPID" r50 4 "$BATS_TEST_TMPDIR/exp50b"
-	ckpt_run -0 dump --memory-only -t "$VPID" -D "$IMG/4" --prev-images-dir ../3 --tracker uffd-wp --leave-running
-	verify_ok "$IMG/4"
-}
-
 @test "uffd-wp fallback: a forked child is untracked and dumped whole, the parent stays tracked" {
 	vcmd alloc a 32
 	vcmd fill a 0 32 1
