@@ -197,7 +197,12 @@ enum glue_fd_kind glue_fd_classify(pid_t pid, int fd, char *path, size_t path_le
 		return GLUE_FD_UNSUPP;
 	}
 	if (ends_with(path, " (deleted)")) {
-		snprintf(why, why_len, "deleted file %s", path);
+		/* a pty slave whose master was closed: devpts removed its node */
+		if (stat(proc, &st) == 0 && S_ISCHR(st.st_mode) && glue_tty_is_pts(st.st_rdev))
+			snprintf(why, why_len, "terminal %.*s: hung up (its master was closed)",
+				 (int)(strlen(path) - strlen(" (deleted)")), path);
+		else
+			snprintf(why, why_len, "deleted file %s", path);
 		return GLUE_FD_UNSUPP;
 	}
 	if (stat(proc, &st) < 0) {

@@ -62,7 +62,20 @@ counter() {
 }
 
 counter_above() {
-	[ "$(counter)" -gt "$1" ]
+	local c
+	c=$(counter)
+	[ -n "$c" ] && [ "$c" -gt "$1" ]
+}
+
+# counter_now: the counter, read again while the loop is caught rewriting the file
+counter_now() {
+	local c i
+	for i in $(seq 50); do
+		c=$(counter)
+		[ -n "$c" ] && echo "$c" && return 0
+		sleep 0.02
+	done
+	echo 0
 }
 
 # ticks N: the tick numbers master N's file holds, in order.
@@ -191,4 +204,22 @@ restored_tty_continues() {
 	local n
 	n=$(ticks 1 | tail -n1)
 	retry 100 0.1 tick_above "$n"
+}
+
+@test "ckpt dump of a container whose tty hung up (its master closed) refuses it with the reason; the container keeps running untouched" {
+	# the shell ignores the hangup, so the container lives on with a hung-up console
+	run_tty_container 'trap "" HUP; '
+	kill -KILL "$VICTIM_PID"
+	wait "$VICTIM_PID" 2>/dev/null || true
+	# without its tty the loop spins: /tmp/n may be caught between truncate and write
+	local n
+	n=$(counter_now)
+	retry 100 0.1 counter_above "$n"
+	ckpt_run -1 dump --cgroup "/sys/fs/cgroup/freezer/$CTR" --empty-ns net --orphan-pts-master -D "$W/img/h"
+	assert_output --partial "fd 0: terminal /dev/pts/0: hung up (its master was closed)"
+	[ ! -e "$W/img/h" ]
+	[ "$(runc state "$CTR" | jq -r .status)" = running ]
+	untraced "$CPID"
+	n=$(counter_now)
+	retry 100 0.1 counter_above "$n"
 }
