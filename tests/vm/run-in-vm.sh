@@ -17,7 +17,7 @@
 # timeout, or 125 when the lane itself failed (qemu or the 6.1 kernel missing,
 # guest died before reporting a status).  Both are failures, never a pass.
 #
-# Knobs (environment): CKPT_VM_TIMEOUT (default 1800 s), CKPT_VM_MEM (MiB, 1024),
+# Knobs (environment): CKPT_VM_TIMEOUT (default 2700 s), CKPT_VM_MEM (MiB, 1024),
 # CKPT_VM_SMP (1; 2 was slower under TCG here), CKPT_VM_QEMU (qemu binary),
 # CKPT_VM_KVER (kernel version, default: the newest 6.1 found),
 # CKPT_VM_CONSOLE=1 (copy the guest's serial console to stderr as it runs),
@@ -32,7 +32,7 @@ die() {
 
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
 vmdir="$repo/tests/vm"
-timeout_s="${CKPT_VM_TIMEOUT:-1800}"
+timeout_s="${CKPT_VM_TIMEOUT:-2700}"
 results=""
 while [ $# -gt 0 ]; do
 	case "$1" in
