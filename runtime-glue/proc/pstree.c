@@ -263,7 +263,8 @@ int glue_pstree_from_pid(pid_t root, struct glue_pstree *out, struct ck_err **er
 	/* breadth first: parents before children */
 	for (size_t i = 0; i < v.nr; i++) {
 		if (read_children(v.p[i], &v, err) < 0) {
-			if (i > 0 && (*err)->errnum == ENOENT) {
+			/* ESRCH: /proc/N/task of a task being torn down as we look */
+			if (i > 0 && ((*err)->errnum == ENOENT || (*err)->errnum == ESRCH)) {
 				ck_err_free(err); /* a child exited meanwhile */
 				continue;
 			}
