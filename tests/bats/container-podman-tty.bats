@@ -12,24 +12,9 @@ load podman-helpers
 
 P=ckpt-cpt-
 
-setup_file() {
-	command -v podman >/dev/null || return 0
-	podman_fe_setup "$BATS_FILE_TMPDIR" "$P"
-}
-
-teardown_file() {
-	command -v podman >/dev/null || return 0
-	podman_store_teardown "$P" "$BATS_FILE_TMPDIR"
-}
-
-setup() {
-	requires root criu4
-	command -v podman >/dev/null || skip "test requires podman (CKPT_PODMAN_DEPS=1 tests/install-deps.sh)"
-	T=$BATS_FILE_TMPDIR
-	podman_fe_env "$T"
-	ln -sf "$CRIU4" "$T/bin/criu.real"
-	C="${P}${BATS_TEST_NUMBER}"
-}
+setup_file() { podman_ctr_setup_file; }
+teardown_file() { podman_ctr_teardown_file; }
+setup() { podman_ctr_setup; }
 
 teardown() {
 	[ -v C ] || return 0

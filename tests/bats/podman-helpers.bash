@@ -78,6 +78,30 @@ podman_fe_env() {
 	unset CKPT_CRIU
 }
 
+# The suite skeleton of the Podman suites whose containers ckpt's own final dump checkpoints
+# and CRIU 4.2 restores (container-podman*.bats), for a suite prefix $P:
+#   podman_ctr_setup_file     setup_file: a store of its own with the front-end (none without podman)
+#   podman_ctr_teardown_file  teardown_file: its containers, image and store gone
+#   podman_ctr_setup          setup: root, CRIU 4.2 as the front-end's criu.real, T, C
+podman_ctr_setup_file() {
+	command -v podman >/dev/null || return 0
+	podman_fe_setup "$BATS_FILE_TMPDIR" "$P"
+}
+
+podman_ctr_teardown_file() {
+	command -v podman >/dev/null || return 0
+	podman_store_teardown "$P" "$BATS_FILE_TMPDIR"
+}
+
+podman_ctr_setup() {
+	requires root criu4
+	command -v podman >/dev/null || skip "test requires podman (CKPT_PODMAN_DEPS=1 tests/install-deps.sh)"
+	T=$BATS_FILE_TMPDIR
+	podman_fe_env "$T"
+	ln -sf "$CRIU4" "$T/bin/criu.real"
+	C="${P}${BATS_TEST_NUMBER}"
+}
+
 # pm ARGS: podman with the front-end of podman_fe_setup "$T" first in PATH.
 pm() {
 	PATH="$T/bin:$PATH" podman "$@"
