@@ -621,28 +621,27 @@ int glue_dump_check(const struct glue_pstree *tree, const struct glue_dump_opts 
 int glue_dump_check_target(const struct glue_target *tgt, const struct glue_dump_opts *opts,
 			   struct ck_err **err)
 {
-	int rc = -1;
-
 	/*
 	 * The tree runs: a busy shell is caught now and then with an fd half
 	 * redirected (a name just renamed, a descriptor being moved), which is
 	 * gone a moment later.  A refusal counts when it is there three times,
-	 * 20 ms apart; a real one costs 40 ms more.
+	 * 20 ms apart; a real one costs 40 ms more.  A tree that cannot be
+	 * listed is an error at once.
 	 */
-	for (int i = 0; i < 3 && rc < 0; i++) {
+	for (int i = 0;; i++) {
 		struct glue_pstree tree = { 0 };
+		int rc;
 
-		if (i) {
-			pr_debug("dump check: %s; checking again", (*err)->msg);
-			ck_err_free(err);
-			usleep(20000);
-		}
-		rc = glue_target_tree(tgt, &tree, err);
-		if (rc == 0)
-			rc = glue_dump_check(&tree, opts, err);
+		if (glue_target_tree(tgt, &tree, err) < 0)
+			return -1;
+		rc = glue_dump_check(&tree, opts, err);
 		glue_pstree_free(&tree);
+		if (rc == 0 || i == 2)
+			return rc;
+		pr_debug("dump check: %s; checking again", (*err)->msg);
+		ck_err_free(err);
+		usleep(20000);
 	}
-	return rc;
 }
 
 /* see dump-state.h */

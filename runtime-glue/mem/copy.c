@@ -159,13 +159,23 @@ void *glue_copier_buf(struct glue_copier *c, struct ck_err **err)
 	return s->buf;
 }
 
+/* Whether [p, p + len) continues @s's last run to @pages: then that run grows. */
+static bool merge_run(struct slot *s, const struct img *pages, const void *p, size_t len)
+{
+	struct run *last = s->nruns ? &s->runs[s->nruns - 1] : NULL;
+
+	if (!last || last->img != pages || last->p + last->len != (const char *)p)
+		return false;
+	last->len += len;
+	return true;
+}
+
 /* see copy.h */
 int glue_copier_queue(struct glue_copier *c, struct img *pages, const void *p, size_t len,
 		      struct ck_err **err)
 {
 	struct slot *s = &c->slots[c->prod % c->nslots];
 	const char *q = p;
-	struct run *last;
 
 	if (!c->have_cur || q < s->buf || q + len > s->buf + c->slot_bytes) {
 		/*
@@ -178,11 +188,8 @@ int glue_copier_queue(struct glue_copier *c, struct img *pages, const void *p, s
 			return -1;
 		return img_write_raw(pages, p, len, err);
 	}
-	last = s->nruns ? &s->runs[s->nruns - 1] : NULL;
-	if (last && last->img == pages && last->p + last->len == q) {
-		last->len += len;
+	if (merge_run(s, pages, q, len))
 		return 0;
-	}
 	if (s->nruns == c->max_runs)
 		return ck_err_set(err, EINVAL, "page writer: too many runs in one buffer");
 	s->runs[s->nruns++] = (struct run){ pages, q, len };
@@ -218,16 +225,12 @@ int glue_copier_queue_ext(struct glue_copier *c, struct img *pages, const void *
 			  struct ck_err **err)
 {
 	struct slot *s;
-	struct run *last;
 
 	if (!c->have_cur && !glue_copier_buf(c, err))
 		return -1;
 	s = &c->slots[c->prod % c->nslots];
-	last = s->nruns ? &s->runs[s->nruns - 1] : NULL;
-	if (last && last->img == pages && last->p + last->len == (const char *)p) {
-		last->len += len;
+	if (merge_run(s, pages, p, len))
 		return 0;
-	}
 	if (s->nruns == c->max_runs) {
 		if (glue_copier_submit(c, err) < 0 || !glue_copier_buf(c, err))
 			return -1;
