@@ -24,6 +24,7 @@
  * The handle is not thread-safe and must be used by the thread that seized
  * (ptrace ties the tracee to that thread).  x86_64 targets only for now.
  */
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -134,6 +135,22 @@ int parasite_seccomp_filters(struct parasite_ctl *ctl, size_t idx,
 			     struct parasite_seccomp_filter **out, size_t *nr, struct ck_err **err)
 	__attribute__((warn_unused_result));
 void parasite_seccomp_filters_free(struct parasite_seccomp_filter *f, size_t nr);
+
+/*
+ * The signals queued for seized thread @idx (0 = leader): its private queue,
+ * or with @shared the process's shared one, oldest first, as the kernel would
+ * deliver them (PTRACE_PEEKSIGINFO; they stay queued).  *out is malloc'ed
+ * (NULL when *nr is 0).
+ */
+int parasite_peek_signals(struct parasite_ctl *ctl, size_t idx, bool shared, siginfo_t **out,
+			  size_t *nr, struct ck_err **err) __attribute__((warn_unused_result));
+
+/*
+ * Signals sent to the leader while ckpt ran code in it and held back (taken
+ * off the queue; parasite_release() sends each again): their siginfo, at most
+ * @max into @out.  Returns how many.
+ */
+size_t parasite_held_signals(const struct parasite_ctl *ctl, siginfo_t *out, size_t max);
 
 /* The target's audit architecture (AUDIT_ARCH_X86_64), for libseccomp. */
 unsigned int parasite_audit_arch(const struct parasite_ctl *ctl);

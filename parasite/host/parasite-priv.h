@@ -12,6 +12,7 @@
  * finish an interrupted syscall exactly as it would after any signal-less
  * wake-up, so the task never sees a raw -ERESTART* value.
  */
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -47,8 +48,9 @@ struct parasite_ctl {
 	bool was_stopped;
 	int seccomp_mode;
 	bool seccomp_suspended;
-	uint64_t sigign; /* SigIgn of the process at seize time */
-	uint64_t resend; /* signals sent to the leader while we ran code: re-sent on release */
+	uint64_t sigign;    /* SigIgn of the process at seize time */
+	uint64_t resend;    /* signals sent to the leader while we ran code: re-sent on release */
+	siginfo_t held[64]; /* their siginfo, by signal number - 1 (parasite_held_signals()) */
 
 	struct parasite_thread *threads; /* threads[0] is the leader */
 	size_t nr_threads;

@@ -37,7 +37,10 @@
 #include "common/xalloc.h"
 #include "parasite/host/parasite-priv.h"
 
-#define RED_ZONE         128
+#define RED_ZONE 128
+/* also in <bits/sigcontext.h> (through <signal.h>), without the u */
+#undef FP_XSTATE_MAGIC1
+#undef FP_XSTATE_MAGIC2
 #define FP_XSTATE_MAGIC1 0x46505853u
 #define FP_XSTATE_MAGIC2 0x46505845u
 #define SW_RESERVED_OFF  464

@@ -179,6 +179,7 @@ again:
 					"parasite: process %d: holding back signal %d sent during injection",
 					ctl->pid, sig);
 				ctl->resend |= 1ULL << (sig - 1);
+				ctl->held[sig - 1] = si;
 				sig = 0;
 				continue;
 			}

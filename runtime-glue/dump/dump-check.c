@@ -468,34 +468,11 @@ static void check_ns(const struct glue_pstree *tree, const struct glue_task *t,
 	}
 }
 
-/*
- * ShdPnd of @pid, read again (at most 20 times, 1 ms apart) while it is not 0:
- * a running shell has a SIGCHLD pending for a moment after each child exits
- * (about 1% of reads of a busy loop), no reason to refuse the container and
- * hand it to CRIU; a signal that stays pending (blocked) is still refused.
- */
-static uint64_t shared_pending(pid_t pid)
-{
-	char buf[64];
-	uint64_t pend = 0;
-
-	for (int i = 0; i < 20; i++) {
-		if (glue_proc_status_field(pid, "ShdPnd", buf, sizeof(buf)) < 0)
-			return 0;
-		pend = strtoull(buf, NULL, 16);
-		if (!pend)
-			return 0;
-		usleep(1000);
-	}
-	return pend;
-}
-
 static void check_task(const struct glue_pstree *tree, const struct glue_task *t,
 		       const struct glue_dump_opts *opts, struct glue_files *pipes_seen,
 		       struct problems *p)
 {
 	char path[96], buf[4096];
-	uint64_t pend;
 
 	if (glue_proc_status_field(t->pid, "State", buf, sizeof(buf)) == 0 && buf[0] == 'Z' &&
 	    t != tree->t && glue_pstree_find(tree, t->ppid)) {
@@ -514,8 +491,7 @@ static void check_task(const struct glue_pstree *tree, const struct glue_task *t
 	check_ns(tree, t, opts, p);
 	/* seccomp filters are dumped (dump-seccomp.c); without CAP_SYS_ADMIN, which reading
 	 * them needs, glue_mem_dump()'s glue_seccomp_check_tree() refuses the tree first */
-	if ((pend = shared_pending(t->pid)))
-		add_problem(p, "pid %d: pending signals (mask %#" PRIx64 ")", (int)t->pid, pend);
+	/* pending signals are written (dump-sig.c) */
 	for (size_t i = 0; i < t->nr_threads; i++) {
 		snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)t->pid,
 			 (int)t->threads[i]);
@@ -524,9 +500,6 @@ static void check_task(const struct glue_pstree *tree, const struct glue_task *t
 		size_t n = 0;
 
 		while (f && getline(&line, &n, f) > 0) {
-			if (!strncmp(line, "SigPnd:", 7) && (pend = strtoull(line + 7, NULL, 16)))
-				add_problem(p, "thread %d: pending signals (mask %#" PRIx64 ")",
-					    (int)t->threads[i], pend);
 			if (!strncmp(line, "TracerPid:", 10) && atoi(line + 10) != 0)
 				add_problem(p, "thread %d is traced by pid %d", (int)t->threads[i],
 					    atoi(line + 10));

@@ -324,6 +324,7 @@ struct thread_proc {
 	size_t nr_groups;
 	uint64_t cap_amb;
 	int no_new_privs;
+	uint64_t sigpnd, shdpnd; /* pending: the thread's own, the process's shared */
 };
 
 static int read_thread_proc(pid_t pid, pid_t tid, struct thread_proc *tp, struct ck_err **err)
@@ -355,6 +356,10 @@ static int read_thread_proc(pid_t pid, pid_t tid, struct thread_proc *tp, struct
 			tp->cap_amb = strtoull(line + 7, NULL, 16);
 		else if (!strncmp(line, "NoNewPrivs:", 11))
 			tp->no_new_privs = atoi(line + 11);
+		else if (!strncmp(line, "SigPnd:", 7))
+			tp->sigpnd = strtoull(line + 7, NULL, 16);
+		else if (!strncmp(line, "ShdPnd:", 7))
+			tp->shdpnd = strtoull(line + 7, NULL, 16);
 		else if (!strncmp(line, "Groups:", 7)) {
 			char *p = line + 7, *end;
 
@@ -428,6 +433,8 @@ static int dump_one_core(struct glue_dump_state *st, int dirfd, const struct glu
 	_cleanup_free_ struct fpu_buf *fb = xzalloc(sizeof(*fb));
 	struct glue_thread_regs tr;
 	struct thread_proc tp = { 0 };
+	struct glue_sigqueue sq_p = { .entry = SIGNAL_QUEUE_ENTRY__INIT };
+	struct glue_sigqueue sq_s = { .entry = SIGNAL_QUEUE_ENTRY__INIT };
 	CoreEntry core = CORE_ENTRY__INIT;
 	ThreadInfoX86 ti = THREAD_INFO_X86__INIT;
 	UserX86RegsEntry gp = USER_X86_REGS_ENTRY__INIT;
@@ -494,6 +501,11 @@ static int dump_one_core(struct glue_dump_state *st, int dirfd, const struct glu
 	}
 	tc.has_blk_sigset = true;
 	tc.blk_sigset = tr.sigmask;
+	/* the queues after the parasite ran: what reached them meanwhile is in */
+	if (glue_sigqueue_read(ctl, pidx, false, tp.sigpnd, &sq_p, err) < 0)
+		goto out;
+	if (sq_p.nr)
+		tc.signals_p = &sq_p.entry;
 	tc.has_seccomp_mode = true;
 	tc.seccomp_mode = sc->mode == 1   ? SECCOMP_MODE__strict
 			  : sc->mode == 2 ? SECCOMP_MODE__filter
@@ -506,8 +518,10 @@ static int dump_one_core(struct glue_dump_state *st, int dirfd, const struct glu
 	if (st->opts.ctr.manage_cgroups) {
 		uint32_t set;
 
-		if (glue_cg_task_set(st, task->pid, &set, err) < 0)
-			return ck_err_wrap(err, "cgroups of pid %d", (int)task->pid);
+		if (glue_cg_task_set(st, task->pid, &set, err) < 0) {
+			ck_err_wrap(err, "cgroups of pid %d", (int)task->pid);
+			goto out;
+		}
 		tc.has_cg_set = true;
 		tc.cg_set = set;
 	}
@@ -565,6 +579,10 @@ static int dump_one_core(struct glue_dump_state *st, int dirfd, const struct glu
 		task_core.flags = (uint32_t)f[9];
 		task_core.blk_sigset = tr.sigmask;
 		task_core.comm = tp.comm;
+		if (glue_sigqueue_read(ctl, pidx, true, tp.shdpnd, &sq_s, err) < 0)
+			goto out;
+		if (sq_s.nr)
+			task_core.signals_s = &sq_s.entry;
 		for (int i = 0; i < 3; i++) {
 			it[i].isec = (uint64_t)rem->itimer[i].it_interval.tv_sec;
 			it[i].iusec = (uint64_t)rem->itimer[i].it_interval.tv_usec;
@@ -621,6 +639,8 @@ static int dump_one_core(struct glue_dump_state *st, int dirfd, const struct glu
 	rc = 0;
 out:
 	free(tp.groups);
+	glue_sigqueue_free(&sq_p);
+	glue_sigqueue_free(&sq_s);
 	if (rc < 0)
 		return ck_err_wrap(err, "core of thread %d", (int)tid);
 	return 0;

@@ -262,6 +262,28 @@ int glue_dump_cores(struct glue_dump_state *st, int dirfd, const struct glue_tas
 		    struct parasite_ctl *ctl, const struct glue_task_remote *rem,
 		    struct ck_err **err);
 
+/* ---- pending signals (dump-sig.c) ---- */
+
+#include "proto/siginfo.pb-c.h"
+
+/* One signal queue of a seized task, ready for the core image. */
+struct glue_sigqueue {
+	SignalQueueEntry entry; /* points into the arrays below */
+	siginfo_t *si;
+	size_t nr;
+	SiginfoEntry *e, **ep;
+};
+
+/*
+ * Read the private queue of seized thread @idx of @ctl, or with @shared the
+ * process's shared queue, plus the leader's held-back signals that belong to
+ * it.  @pending is the queue's mask from /proc (SigPnd / ShdPnd), read before:
+ * a bit without a queued siginfo is refused.  0 or -1.
+ */
+int glue_sigqueue_read(struct parasite_ctl *ctl, size_t idx, bool shared, uint64_t pending,
+		       struct glue_sigqueue *q, struct ck_err **err);
+void glue_sigqueue_free(struct glue_sigqueue *q);
+
 /* ---- seccomp (dump-seccomp.c) ---- */
 
 /* What thread_core says of one thread's seccomp state. */

@@ -96,7 +96,7 @@ static inline void glue_dump_pre_freep(struct glue_dump_pre **pre)
  * fifos, anon-inode fds (eventfd, epoll, signalfd, timerfd, inotify, io_uring,
  * userfaultfd, pidfd, ...), deleted or memfd files, pipes leading outside the
  * tree, namespaces other than ckpt's own, shared files/fs/vm tables between
- * processes, posix timers, pending signals, zombies, tracers,
+ * processes, posix timers, zombies, tracers,
  * unsupported mappings (SysV shm, memfd, sockets, AIO rings, shadow stacks), a
  * session or process group led from outside the tree (without --shell-job).
  * Reads /proc only and never stops the tree.  Returns 0, or -1 with *err

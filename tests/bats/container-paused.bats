@@ -23,7 +23,8 @@ setup() {
 	mkdir -p "$W/img" "$W/bin"
 	busybox_bundle "$BUNDLE" sh sleep cat mv
 	# /tmp/n replaced whole (a pause between a truncation and the write would show it empty)
-	jq --arg c 'sleep 1000 & i=0; while :; do i=$((i+1)); echo $i > /tmp/n.new; mv /tmp/n.new /tmp/n; sleep 0.1; done' \
+	# SIGUSR1 is trapped: a test sends it while paused, to be pending at the dump
+	jq --arg c 'trap "echo \$i > /tmp/usr1" USR1; sleep 1000 & i=0; while :; do i=$((i+1)); echo $i > /tmp/n.new; mv /tmp/n.new /tmp/n; sleep 0.1; done' \
 		'.process.terminal = false | .root.readonly = false | .process.args = ["/bin/sh", "-c", $c]' \
 		"$BUNDLE/config.json" >"$BUNDLE/config.new"
 	mv "$BUNDLE/config.new" "$BUNDLE/config.json"
@@ -53,26 +54,8 @@ run_paused() {
 	retry 100 0.1 counter_at_least 3
 	runc pause "$CTR"
 	[ "$(cat "$FZ/freezer.state")" = FROZEN ]
-	# A pause that catches a child's exit leaves the shell's SIGCHLD pending for as long as it
-	# is paused, and ckpt refuses pending signals (it writes no signal queue yet, CRIU does):
-	# pause again until no task has one, so that the test is about the pause, not about that.
-	local i
-	for i in $(seq 20); do
-		no_pending_signal && break
-		runc resume "$CTR"
-		sleep 0.05
-		runc pause "$CTR"
-	done
-	no_pending_signal
+	# (a pause that catches a child's exit leaves the shell's SIGCHLD pending: it is dumped)
 	N0=$(counter)
-}
-
-# no_pending_signal: no task of the container has a signal pending (ShdPnd, SigPnd).
-no_pending_signal() {
-	local t
-	for t in $(cat "$FZ/tasks"); do
-		! grep -qE '^(ShdPnd|SigPnd):.*[1-9a-f]' "/proc/$t/status" 2>/dev/null || return 1
-	done
 }
 
 # still_paused: runc and the freezer say paused, nothing traces the init, the counter has
@@ -135,6 +118,25 @@ restored_state() {
 	echo "ckpt's image restored: $ours; CRIU's: $criu" >&2
 	[ "$ours" = "$criu" ]
 	[ "$ours" = "running THAWED" ]
+}
+
+@test "a paused runc container with a signal pending (SIGUSR1 sent while paused, trapped by its shell): ckpt's own dump writes the shared queue; restored by runc + CRIU 4.2, the trap runs and sees the dumped counter" {
+	run_paused
+	kill -USR1 "$CPID"
+	grep -qE '^ShdPnd:.*[1-9a-f]' "/proc/$CPID/status"
+	fe_checkpoint final
+	grep -q "DUMP of container pid $CPID by ckpt's own final dump" "$W/work-final/dump.log"
+	retry 100 0.05 bash -c "! kill -0 $CPID 2>/dev/null"
+	[ "$(counter)" = "$N0" ]
+	[ ! -e "$BUNDLE/rootfs/tmp/usr1" ]
+	run -0 "$CKPT" show "$W/img/final/core-1.img"
+	echo "$output" | jq -e '[.entries[0].tc.signals_s.signals[].siginfo] | length >= 1' >/dev/null ||
+		fail "no shared signal queue in core-1.img: $output"
+	run -0 runc --criu "$FE" restore -d --bundle "$BUNDLE" --image-path "$W/img/final" --work-path "$W/workr" "$CTR" </dev/null 3>&-
+	retry 100 0.05 test -s "$BUNDLE/rootfs/tmp/usr1"
+	# the trap saw the counter as dumped (the shell ran the handler first thing)
+	[ "$(cat "$BUNDLE/rootfs/tmp/usr1")" = "$N0" ] || [ "$(cat "$BUNDLE/rootfs/tmp/usr1")" = $((N0 + 1)) ]
+	retry 100 0.1 counter_above "$N0"
 }
 
 @test "ckpt dump --cgroup --leave-running of a paused runc container: consistent image, the container stays paused and untraced; restored, it continues" {

@@ -192,6 +192,11 @@ victim_chain() {
 	restore_criu4 "$IMG/3" "$VICTIM_PID"
 }
 
+@test "CRIU 4: queued blocked signals (shared, per thread) come back in order with their values" {
+	victim_chain rst-sigpending
+	restore_criu4 "$IMG/3" "$VICTIM_PID"
+}
+
 @test "CRIU 4: itimers, pdeath signal, child subreaper, THP-disable and the program break (the parasite's one command) come back" {
 	victim_chain rst-taskstate
 	local brk
