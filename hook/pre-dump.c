@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/cleanup.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/xalloc.h"
@@ -40,6 +41,7 @@ enum {
 	OPT_EXT_MNT,
 	OPT_MANAGE_CGROUPS,
 	OPT_EMPTY_NS,
+	OPT_EXTERNAL,
 	OPT_FREEZE_CGROUP,
 	OPT_ORPHAN_PTS,
 	OPT_DESCRIPTORS,
@@ -67,6 +69,7 @@ const struct hook_opt hook_opts_mem[] = {
 	HOOK_OPT(OPT_EXT_MNT, "ext-mnt", 0, ARG, "KEY:VAL", "dump", "container: mount point KEY is external (VAL outside); repeatable"),
 	HOOK_OPT(OPT_MANAGE_CGROUPS, "manage-cgroups", 0, NONE, NULL, "dump", "container: write cgroup.img (sets, dirs, properties)"),
 	HOOK_OPT(OPT_EMPTY_NS, "empty-ns", 0, ARG, "net", "dump", "container: its net namespace is restored empty (not dumped)"),
+	HOOK_OPT(OPT_EXTERNAL, "external", 0, ARG, "net[INO]:KEY", "dump", "container: its net namespace INO is external, joined at restore through inherit_fd KEY"),
 	HOOK_OPT(OPT_FREEZE_CGROUP, "freeze-cgroup", 0, ARG, "PATH", "dump", "container: the cgroup to freeze (default: --cgroup)"),
 	HOOK_OPT(OPT_ORPHAN_PTS, "orphan-pts-master", 0, NONE, NULL, "dump", "container: a tty whose master is outside"),
 	HOOK_OPT(OPT_DESCRIPTORS, "descriptors", 0, NONE, NULL, "dump", "container: also write runc's descriptors.json"),
@@ -180,6 +183,13 @@ int hook_mem_parse(enum hook_mem_verb verb, int argc, char **argv, struct hook_m
 					g.arg);
 			a->mem.ctr.empty_net = true;
 			break;
+		case OPT_EXTERNAL: {
+			_cleanup_err_ struct ck_err *e = NULL;
+
+			if (glue_ctr_external(&a->mem.ctr, g.arg, &e) < 0)
+				return hook_usage_error(name, "--external: %s", e->msg);
+			break;
+		}
 		case OPT_FREEZE_CGROUP:
 			a->mem.ctr.freeze_cgroup = g.arg;
 			break;

@@ -27,6 +27,7 @@
 #include "proto/mm.pb-c.h"
 #include "proto/mnt.pb-c.h"
 #include "proto/utsns.pb-c.h"
+#include "proto/netdev.pb-c.h"
 #include "proto/ipc-var.pb-c.h"
 #include "proto/cgroup.pb-c.h"
 #include "proto/pagemap.pb-c.h"
@@ -85,6 +86,8 @@ const struct img_desc img_descs[IMG_NR] = {
 			      &cgroup_entry__descriptor, &cgroup_entry__descriptor, true },
 	[IMG_TTY_INFO]    = { "TTY_INFO", "tty-info.img", IMG_COMMON_MAGIC, 0x59453036,
 			      &tty_info_entry__descriptor, &tty_info_entry__descriptor, false },
+	[IMG_NETNS]       = { "NETNS", "netns-%lu.img", IMG_COMMON_MAGIC, 0x55933752,
+			      &netns_entry__descriptor, &netns_entry__descriptor, true },
 	[IMG_PAGES]       = { "PAGES", "pages-%lu.img", 0, 0, NULL, NULL, false },
 };
 
@@ -102,7 +105,7 @@ static const struct { const char *name; uint32_t magic; } foreign[] = {
 	{ "TCP_STREAM", 0x51465506 }, { "EVENTFD_FILE", 0x44523722 }, { "EVENTPOLL_FILE", 0x45023858 },
 	{ "EVENTPOLL_TFD", 0x44433746 }, { "SIGNALFD", 0x57323820 }, { "INOTIFY_FILE", 0x48424431 },
 	{ "INOTIFY_WD", 0x54562009 }, { "NETDEV", 0x57373951 },
-	{ "NETNS", 0x55933752 }, { "TTY_FILES", 0x59433025 },
+	{ "TTY_FILES", 0x59433025 },
 	{ "TTY_DATA", 0x59413026 }, { "FILE_LOCKS", 0x54323616 }, { "RLIMIT", 0x57113925 },
 	{ "FANOTIFY_FILE", 0x55096122 }, { "FANOTIFY_MARK", 0x56506035 }, { "SIGNAL", 0x59255647 },
 	{ "NETLINK_SK", 0x58005614 }, { "NS_FILES", 0x61394011 }, { "TUNFILE", 0x57143751 },

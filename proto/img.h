@@ -64,6 +64,7 @@ enum img_type {
 	IMG_IPC_VAR,     /* ipcns-var-<ns>.img IpcVarEntry (single) */
 	IMG_CGROUP,      /* cgroup.img         CgroupEntry (single) */
 	IMG_TTY_INFO,    /* tty-info.img       TtyInfoEntry... */
+	IMG_NETNS,       /* netns-<ns>.img     NetnsEntry (single) */
 	IMG_PAGES,       /* pages-<id>.img     raw page data: img_write_raw() only */
 	IMG_NR
 };

@@ -9,6 +9,8 @@ PKGS=(
 	criu runc busybox-static util-linux procps
 	# a container's final dump: tar + gzip save each tmpfs, CRIU's network lock needs iptables
 	tar gzip iptables
+	# a container joined to a network namespace by path (ip netns), container-dump.bats
+	iproute2
 	# the OCI hook suites (tests/bats/agent-podman.bats); runc is named so apt keeps it
 	# instead of pulling crun in for podman's "crun | runc"
 	podman conmon

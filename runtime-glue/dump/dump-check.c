@@ -371,6 +371,37 @@ static bool same_time_for_children(pid_t pid)
 }
 
 /*
+ * The tree's network namespace: external (joined again at restore: nothing in
+ * it is written, as CRIU does) or, with --empty-ns net, made anew and empty.
+ * ckpt writes no socket (check_fds refuses them), so no connection of the tree
+ * can change while it is dumped: CRIU's network lock (iptables rules in the
+ * netns for the dump) guards TCP state ckpt never writes, and is not taken.
+ */
+static void check_net(const struct glue_task *t, const struct glue_dump_opts *opts,
+		      struct problems *p)
+{
+	char path[64];
+	struct stat sb = { 0 };
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)t->pid);
+	if (opts->ctr.ext_net_key && stat(path, &sb) == 0 && sb.st_ino == opts->ctr.ext_net_ino)
+		return;
+	if (opts->ctr.empty_net)
+		return;
+	if (opts->ctr.ext_net_key)
+		add_problem(
+			p,
+			"pid %d: net namespace %llu of its own, not the external net[%" PRIu64
+			"]: ckpt does not dump a network namespace; give --empty-ns net (restored empty, as runc asks)",
+			(int)t->pid, (unsigned long long)sb.st_ino, opts->ctr.ext_net_ino);
+	else
+		add_problem(
+			p,
+			"pid %d: net namespace of its own: ckpt does not dump a network namespace; give --empty-ns net (restored empty, as runc asks) or --external net[INODE]:KEY",
+			(int)t->pid);
+}
+
+/*
  * Namespaces: a plain tree shares all of ckpt's.  A container (the root task
  * has namespaces of its own) may have its own pid, mnt, ipc and uts
  * namespaces, and its own net namespace when it is recreated empty (--empty-ns
@@ -444,11 +475,7 @@ static void check_ns(const struct glue_pstree *tree, const struct glue_task *t,
 			break;
 		}
 		case GLUE_NS_NET:
-			if (!opts->ctr.empty_net)
-				add_problem(
-					p,
-					"pid %d: net namespace of its own: ckpt does not dump a network namespace; give --empty-ns net (restored empty, as runc asks)",
-					(int)t->pid);
+			check_net(t, opts, p);
 			break;
 		case GLUE_NS_TIME:
 			/* CRIU restores every container into a time namespace of its own */

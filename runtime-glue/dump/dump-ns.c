@@ -21,8 +21,10 @@
  * namespaces alive.  A container that lives on has them read while frozen
  * (glue_ns_read_vals() from glue_dump_frozen_end()): it could sethostname().
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -41,6 +43,7 @@
 #include "proto/core.pb-c.h"
 #include "proto/ipc-var.pb-c.h"
 #include "proto/utsns.pb-c.h"
+#include "proto/netdev.pb-c.h"
 #include "runtime-glue/dump/dump-priv.h"
 
 /* CRIU's order of the root ids: pid 1, net 2, ipc 3, uts 4, time 5, mnt 6, user 7, cgroup 8. */
@@ -369,10 +372,55 @@ static int write_uts(const struct glue_dump_ns *ns, int dirfd, struct ck_err **e
 	return glue_dump_write_single(dirfd, IMG_UTSNS, ns->ctr_id[GLUE_NS_UTS], &ue, err);
 }
 
+/* see dump-state.h */
+int glue_ctr_external(struct glue_ctr_opts *c, const char *spec, struct ck_err **err)
+{
+	unsigned long long ino;
+	char *end;
+
+	if (strncmp(spec, "net[", 4) || !isdigit((unsigned char)spec[4]))
+		return ck_err_set(err, EINVAL,
+				  "external '%s': ckpt knows only net[INODE]:KEY (a network "
+				  "namespace joined by path)",
+				  spec);
+	errno = 0;
+	ino = strtoull(spec + 4, &end, 10);
+	if (errno || strncmp(end, "]:", 2) || !end[2])
+		return ck_err_set(err, EINVAL, "external '%s': not net[INODE]:KEY", spec);
+	if (c->ext_net_key && c->ext_net_ino != ino)
+		return ck_err_set(err, EINVAL,
+				  "external '%s': a second network namespace (net[%" PRIu64
+				  "] given before)",
+				  spec, c->ext_net_ino);
+	c->ext_net_ino = ino;
+	c->ext_net_key = end + 2;
+	return 0;
+}
+
+/*
+ * netns-<id>.img of a network namespace given as external: its key only, as
+ * CRIU writes it; CRIU's restore joins the namespace runc hands in under that
+ * key (inherit_fd) instead of making one.
+ */
+static int write_ext_net(const struct glue_dump_ns *ns, const struct glue_ctr_opts *ctr, int dirfd,
+			 struct ck_err **err)
+{
+	NetnsEntry ne = NETNS_ENTRY__INIT;
+
+	ne.ext_key = (char *)ctr->ext_net_key;
+	pr_info("net namespace %" PRIu64 " is external: netns-%u.img holds its key %s",
+		ns->ctr[GLUE_NS_NET], ns->ctr_id[GLUE_NS_NET], ctr->ext_net_key);
+	return glue_dump_write_single(dirfd, IMG_NETNS, ns->ctr_id[GLUE_NS_NET], &ne, err);
+}
+
 /* see dump-priv.h */
-int glue_ns_write(struct glue_dump_ns *ns, int dirfd, struct ck_err **err)
+int glue_ns_write(struct glue_dump_ns *ns, const struct glue_ctr_opts *ctr, int dirfd,
+		  struct ck_err **err)
 {
 	if (glue_ns_read_vals(ns, err) < 0)
+		return -1;
+	if (ns->ctr_id[GLUE_NS_NET] && ctr->ext_net_key &&
+	    ns->ctr[GLUE_NS_NET] == ctr->ext_net_ino && write_ext_net(ns, ctr, dirfd, err) < 0)
 		return -1;
 	if (ns->ctr_id[GLUE_NS_UTS] && write_uts(ns, dirfd, err) < 0)
 		return -1;

@@ -176,8 +176,12 @@ int glue_ns_fill_ids(const struct glue_dump_ns *ns, pid_t pid, TaskKobjIdsEntry 
 		     struct ck_err **err);
 /* Read the UTS and IPC values of the container's namespaces now (once).  0 or -1. */
 int glue_ns_read_vals(struct glue_dump_ns *ns, struct ck_err **err);
-/* utsns-<id>.img and ipcns-var-<id>.img (the values read now unless read before).  0 or -1. */
-int glue_ns_write(struct glue_dump_ns *ns, int dirfd, struct ck_err **err);
+/*
+ * utsns-<id>.img and ipcns-var-<id>.img (the values read now unless read
+ * before), and netns-<id>.img when @ctr names the netns external.  0 or -1.
+ */
+int glue_ns_write(struct glue_dump_ns *ns, const struct glue_ctr_opts *ctr, int dirfd,
+		  struct ck_err **err);
 /* -1 with @why set when @pid's ipc namespace holds what ckpt cannot dump (SysV objects). */
 int glue_ns_check_ipc(pid_t pid, char *why, size_t why_len);
 /*

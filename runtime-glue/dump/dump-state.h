@@ -59,12 +59,21 @@ struct glue_ctr_opts {
 	const char *root; /* --root: the container's root on the host */
 	size_t nr_ext_mnt;
 	struct glue_ext_mnt *ext_mnt;
-	bool manage_cgroups;       /* write cgroup.img (sets, dirs, properties) */
-	bool empty_net;            /* --empty-ns net: the netns is recreated empty */
+	bool manage_cgroups;     /* write cgroup.img (sets, dirs, properties) */
+	bool empty_net;          /* --empty-ns net: the netns is recreated empty */
+	const char *ext_net_key; /* --external net[INO]:KEY: that netns is joined at restore */
+	uint64_t ext_net_ino;
 	bool orphan_pts_master;    /* a tty whose master is outside the container */
 	bool descriptors;          /* write runc's descriptors.json (fds 0-2 of the root task) */
 	const char *freeze_cgroup; /* the freezer cgroup to freeze the tree with */
 };
+
+/*
+ * Take CRIU's `--external` @spec into @c: only `net[INODE]:KEY` (a network
+ * namespace the container joined by path, which runc names so) is known; the
+ * key points into @spec.  0, or -1 with a message naming @spec.
+ */
+int glue_ctr_external(struct glue_ctr_opts *c, const char *spec, struct ck_err **err);
 
 struct glue_dump_pre;
 

@@ -686,7 +686,7 @@ int glue_dump_finish(struct glue_dump_state *st, int dirfd, struct ck_err **err)
 		return ck_err_wrap(err, "final dump");
 	lap(&t);
 	/* values read while frozen (the tree lives on), else now through the held ns fds */
-	if (glue_ns_write(&st->ns, dirfd, err) < 0)
+	if (glue_ns_write(&st->ns, &st->opts.ctr, dirfd, err) < 0)
 		return ck_err_wrap(err, "final dump");
 	st->t.ns += lap(&t);
 	if (st->mnt && glue_mnt_write(st->mnt, dirfd, st->ns.ctr_id[GLUE_NS_MNT], err) < 0)

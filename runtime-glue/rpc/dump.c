@@ -17,8 +17,9 @@
  *
  * Anything ckpt does not implement goes to the real CRIU (rpc_delegate), and
  * the reason is logged: a plain tree (no namespaces of its own), TCP, external
- * unix sockets, file locks, lazy pages, a page server, `external` resources,
- * unix_sk_ino, inherit_fd at dump, join_ns, skip_mnt/enable_fs/auto_ext_mnt,
+ * unix sockets, file locks, lazy pages, a page server, `external` resources
+ * other than a netns joined by path (`net[INODE]:KEY`, which runc sends for
+ * one: netns-<id>.img then holds the key, dump-ns.c), unix_sk_ino, inherit_fd at dump, join_ns, skip_mnt/enable_fs/auto_ext_mnt,
  * auto_dedup, an LSM profile, a manage_cgroups_mode, or a tree ckpt's check
  * refuses (a tty other than the console, ...), which CRIU may still dump.  A
  * console (orphan_pts_master, a pty slave whose master runc's console socket
@@ -68,8 +69,11 @@ static bool has_own_ns(pid_t pid)
 	return false;
 }
 
-/* The container options of the request (ext_mnt pairs point into the request). */
-static void ctr_opts(const CriuOpts *ro, struct glue_ctr_opts *c)
+/*
+ * The container options of the request (ext_mnt pairs and the external netns
+ * key point into the request).  -1 for an `external` ckpt does not know.
+ */
+static int ctr_opts(const CriuOpts *ro, struct glue_ctr_opts *c, struct ck_err **err)
 {
 	memset(c, 0, sizeof(*c));
 	c->root = ro->root;
@@ -83,6 +87,10 @@ static void ctr_opts(const CriuOpts *ro, struct glue_ctr_opts *c)
 	c->empty_net = ro->has_empty_ns && (ro->empty_ns & CLONE_NEWNET);
 	c->orphan_pts_master = ro->has_orphan_pts_master && ro->orphan_pts_master;
 	c->freeze_cgroup = ro->freeze_cgroup;
+	for (size_t i = 0; i < ro->n_external; i++)
+		if (glue_ctr_external(c, ro->external[i], err) < 0)
+			return -1;
+	return 0;
 }
 
 /* see rpc-priv.h */
@@ -104,13 +112,12 @@ bool rpc_dump_is_ours(struct rpc_session *s, char *why, size_t why_len)
 		snprintf(why, why_len, "pid %d is not a container (ckpt's own namespaces)",
 			 (int)pid);
 	else if (FLAG(tcp_established) || FLAG(ext_unix_sk) || FLAG(file_locks) ||
-		 FLAG(lazy_pages) || ro->ps || ro->n_external || ro->n_unix_sk_ino ||
-		 ro->n_inherit_fd || ro->n_join_ns || ro->n_skip_mnt || ro->n_enable_fs ||
-		 FLAG(auto_ext_mnt) || FLAG(auto_dedup) || ro->lsm_profile ||
-		 ro->has_manage_cgroups_mode)
+		 FLAG(lazy_pages) || ro->ps || ro->n_unix_sk_ino || ro->n_inherit_fd ||
+		 ro->n_join_ns || ro->n_skip_mnt || ro->n_enable_fs || FLAG(auto_ext_mnt) ||
+		 FLAG(auto_dedup) || ro->lsm_profile || ro->has_manage_cgroups_mode)
 		snprintf(
 			why, why_len,
-			"the request asks for options ckpt does not implement (tcp_established, ext_unix_sk, file_locks, lazy_pages, ps, external, unix_sk_ino, inherit_fd, join_ns, skip_mnt, enable_fs, auto_ext_mnt, auto_dedup, lsm_profile or manage_cgroups_mode)");
+			"the request asks for options ckpt does not implement (tcp_established, ext_unix_sk, file_locks, lazy_pages, ps, unix_sk_ino, inherit_fd, join_ns, skip_mnt, enable_fs, auto_ext_mnt, auto_dedup, lsm_profile or manage_cgroups_mode)");
 #undef FLAG
 	if (why[0]) {
 		if (strncmp(why, "pid ", 4) || !strstr(why, "is not a container"))
@@ -118,7 +125,13 @@ bool rpc_dump_is_ours(struct rpc_session *s, char *why, size_t why_len)
 		return false;
 	}
 	dopts.shell_job = ro->has_shell_job && ro->shell_job;
-	ctr_opts(ro, &dopts.ctr);
+	if (ctr_opts(ro, &dopts.ctr, &err) < 0) {
+		free(dopts.ctr.ext_mnt);
+		snprintf(why, why_len, "the request asks for what ckpt does not implement: %s",
+			 err->msg);
+		s->not_ours = xstrdup(why);
+		return false;
+	}
 	tgt.pid = pid;
 	tgt.cgroup = ro->freeze_cgroup ? "auto" : NULL;
 	{
@@ -255,7 +268,7 @@ int rpc_dump(struct rpc_session *s)
 	int rc;
 
 	rpc_consume(s);
-	if (rpc_setup_dirs(s, &err) < 0)
+	if (ctr_opts(ro, &o.ctr, &err) < 0 || rpc_setup_dirs(s, &err) < 0)
 		goto fail;
 	close(s->imgfd);
 	s->imgfd = -1;
@@ -275,14 +288,13 @@ int rpc_dump(struct rpc_session *s)
 	o.shell_job = ro->has_shell_job && ro->shell_job;
 	o.kill_after = !leave;
 	o.verb = "dump";
-	ctr_opts(ro, &o.ctr);
 	o.notify = notify;
 	o.notify_arg = s;
 	pr_info("ckpt's criu front-end: DUMP of container pid %d by ckpt's own final dump into %s, parent %s%s",
 		(int)s->pid, s->images_dir, o.prev_dir ? o.prev_dir : "(none)",
 		leave ? ", leave running" : "");
 	rc = glue_mem_dump(&o, &res, &err);
-	free(o.ctr.ext_mnt);
+	free(steal_ptr(&o.ctr.ext_mnt));
 	if (rc < 0) {
 		if (aside && rename(aside, s->images_dir) < 0)
 			pr_warn("put %s back: %s", s->images_dir, strerror(errno));
@@ -317,6 +329,7 @@ int rpc_dump(struct rpc_session *s)
 	}
 	return 0;
 fail:
+	free(o.ctr.ext_mnt);
 	log_error(err);
 	rpc_send_error(s->sk, CRIU_REQ_TYPE__DUMP, err);
 	return 1;

@@ -28,6 +28,7 @@ setup() {
 teardown() {
 	[ -v CTR ] || return 0
 	runc delete -f "$CTR" >/dev/null 2>&1 || true
+	[ ! -v NETNS ] || ip netns del "$NETNS" 2>/dev/null || true
 }
 
 LOOP='sleep 1000 & i=0; while :; do i=$((i+1)); echo $i > /tmp/n; sleep 0.1; done'
@@ -244,6 +245,47 @@ status_ok() {
 	[ "$(counter)" -lt $((n0 + 400)) ]
 	status_ok
 	sleeper "$(runc state "$CTR" | jq .pid)" >/dev/null
+}
+
+@test "a runc container joined to a network namespace by path (ip netns): runc sends external net[INO]:extRootNetNS; two pre-dumps and ckpt's own final dump (netns image with that key), runc restore by CRIU 4.2 joins the same namespace, memory check passes" {
+	front_end
+	NETNS="ckpt-$$-$BATS_TEST_NUMBER"
+	ip netns add "$NETNS"
+	jq --arg p "/var/run/netns/$NETNS" '(.linux.namespaces[] | select(.type == "network")) |= (.path = $p)' \
+		"$BUNDLE/config.json" >"$BUNDLE/config.new"
+	mv "$BUNDLE/config.new" "$BUNDLE/config.json"
+	run_mem_container
+	local ino n0 img
+	ino=$(stat -L -c %i "/var/run/netns/$NETNS")
+	[ "$(stat -L -c %i "/proc/$CPID/ns/net")" = "$ino" ]
+	fe_checkpoint pre1 --pre-dump
+	fe_checkpoint pre2 --pre-dump --parent-path ../pre1
+	fe_checkpoint final --parent-path ../pre2
+	grep -q "DUMP of container pid $CPID by ckpt's own final dump" "$W/work-final/dump.log" ||
+		fail "not ckpt's dump: $(grep -i "front-end" "$W/work-final/dump.log")"
+	grep -q "net namespace $ino is external: netns-[0-9]*.img holds its key extRootNetNS" "$W/work-final/dump.log"
+	img=$(ls "$W/img/final"/netns-*.img)
+	run -0 crit decode -i "$img"
+	echo "$output" | jq -e '.entries[0].ext_key == "extRootNetNS"'
+	n0=$(counter)
+	run -0 runc --criu "$FE" restore -d --bundle "$BUNDLE" --image-path "$W/img/final" --work-path "$W/workr" "$CTR" </dev/null 3>&-
+	[ "$(runc state "$CTR" | jq -r .status)" = running ]
+	CPID=$(runc state "$CTR" | jq .pid)
+	[ "$(stat -L -c %i "/proc/$CPID/ns/net")" = "$ino" ]
+	retry 100 0.1 counter_above "$((n0 + 2))"
+	status_ok
+}
+
+@test "ckpt dump --external: only net[INODE]:KEY is taken; a netns other than the one named external is refused in the list, the container keeps running" {
+	run_container
+	run -2 "$CKPT" dump --cgroup "/sys/fs/cgroup/freezer/$CTR" --external 'pid[1]:x' -D "$W/img"
+	assert_output --partial "ckpt knows only net[INODE]:KEY"
+	retry 100 0.1 counter_at_least 3
+	ckpt_run -1 dump --cgroup "/sys/fs/cgroup/freezer/$CTR" --manage-cgroups \
+		--external 'net[1]:extRootNetNS' -D "$W/img"
+	assert_output --partial "net namespace $(stat -L -c %i "/proc/$CPID/ns/net") of its own, not the external net[1]"
+	runs_on
+	[ ! -e "$W/img/inventory.img" ]
 }
 
 @test "runc --criu build/criu: --leave-running final dump, more pre-dumps, a second final dump; both restore (the second as a re-dump of a restored container)" {

@@ -35,7 +35,7 @@ hexfile() {
 		[seccomp.img]=SECCOMP [creds-4242.img]=CREDS [reg-files.img]=REG_FILES
 		[pipes.img]=PIPES [pipes-data.img]=PIPES_DATA [memfd.img]=MEMFD_INODE
 		[mountpoints-4242.img]=MNTS [utsns-4242.img]=UTSNS [ipcns-var-4242.img]=IPC_VAR [cgroup.img]=CGROUP
-		[tty-info.img]=TTY_INFO
+		[tty-info.img]=TTY_INFO [netns-4242.img]=NETNS
 		[pages-1.img]=PAGES)
 	for f in "$IMGS"/*; do
 		magic=$("$CKPT" show "$f" | jq -r .magic)

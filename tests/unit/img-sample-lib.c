@@ -20,6 +20,7 @@
 #include "proto/mm.pb-c.h"
 #include "proto/mnt.pb-c.h"
 #include "proto/utsns.pb-c.h"
+#include "proto/netdev.pb-c.h"
 #include "proto/ipc-var.pb-c.h"
 #include "proto/cgroup.pb-c.h"
 #include "proto/pagemap.pb-c.h"
@@ -567,6 +568,13 @@ ProtobufCMessage *img_sample_entry(struct sample_arena *a, enum img_type type, u
 
 		return &e->base;
 	}
+	case IMG_NETNS: {
+		/* an external netns, as runc's `external net[INO]:extRootNetNS` gives */
+		NetnsEntry *e = NEW(a, NetnsEntry, NETNS_ENTRY__INIT);
+
+		e->ext_key = "extRootNetNS";
+		return &e->base;
+	}
 	case IMG_TTY_INFO: {
 		/* the pty slave of a runc console: /dev/pts/0, session and group 1 */
 		TtyInfoEntry *e = NEW(a, TtyInfoEntry, TTY_INFO_ENTRY__INIT);
@@ -626,6 +634,7 @@ size_t img_sample_count(enum img_type type)
 	case IMG_IPC_VAR:
 	case IMG_CGROUP:
 	case IMG_TTY_INFO:
+	case IMG_NETNS:
 		break;
 	}
 	return 1;
@@ -717,7 +726,7 @@ int img_sample_write(int dirfd, unsigned pid, struct ck_err **err)
 		{ IMG_CREDS, -1 },     { IMG_REG_FILES, 0 },   { IMG_PIPES, 0 },
 		{ IMG_PIPES_DATA, 0 }, { IMG_MEMFD_INODE, 0 }, { IMG_MNTS, -1 },
 		{ IMG_UTSNS, -1 },     { IMG_IPC_VAR, -1 },    { IMG_CGROUP, 0 },
-		{ IMG_TTY_INFO, 0 },
+		{ IMG_TTY_INFO, 0 },   { IMG_NETNS, -1 },
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(set); i++) {
