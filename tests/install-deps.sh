@@ -14,6 +14,9 @@ PKGS=(
 	# the OCI hook suites (tests/bats/agent-podman.bats); runc is named so apt keeps it
 	# instead of pulling crun in for podman's "crun | runc"
 	podman conmon
+	# CNI's bridge and host-local plugins (podman depends on them; named for
+	# tests/bats/container-podman-net.bats)
+	containernetworking-plugins
 )
 # Packages for the soft-dirty qemu lane, installed when CKPT_VM_DEPS=1 (tests/vm/check-vm.sh,
 # run by make check, sets it).  linux-image-amd64 only adds /boot and /lib/modules files; it
