@@ -562,11 +562,16 @@ int glue_cg_write(struct glue_dump_state *st, int dirfd, struct ck_err **err)
 		size_t nc = 0, nd = 0;
 		char *sv;
 
-		if (!mnt) {
-			pr_warn("cgroup.img: hierarchy '%s' is not mounted here: left out",
+		/*
+		 * A hierarchy ckpt's mount namespace does not show (runc on a
+		 * cgroup2-only view of a host whose tasks are still in v1
+		 * hierarchies) is recorded all the same, its dirs without
+		 * properties: CRIU's restore wants a controller for every name
+		 * of a set.
+		 */
+		if (!mnt)
+			pr_warn("cgroup.img: hierarchy '%s' is not mounted here: written without its properties",
 				s->name[j]);
-			continue;
-		}
 		cg_controller_entry__init(&ctl[nctl]);
 		cnbuf[j] = xstrdup(s->name[j]);
 		ctl[nctl].cnames = &cnames[j * CG_MAX_CTLS];
@@ -594,6 +599,13 @@ int glue_cg_write(struct glue_dump_state *st, int dirfd, struct ck_err **err)
 					dup = true;
 			if (dup || !strcmp(si->path[j], "/"))
 				continue;
+			if (!mnt) {
+				cgroup_dir_entry__init(&dirs[k]);
+				dirs[k].dir_name = si->path[j] + 1;
+				dirp[k] = &dirs[k];
+				nd++;
+				continue;
+			}
 			dir = xasprintf("%s%s", mnt, si->path[j]);
 			if (stat(dir, &sb) < 0) {
 				ck_err_set(err, errno, "cgroup dir %s", dir);
