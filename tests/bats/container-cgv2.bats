@@ -8,6 +8,8 @@
 # cgroup /CTR and freezes it with cgroup.freeze.  The tasks stay at the root of the kernel's v1
 # hierarchies, which this view does not show: cgroup.img records those controllers without
 # properties (CRIU's restore wants one for every name of a set).
+# A paused container (runc pause: cgroup.freeze 1) is dumped by ckpt and restored as CRIU's own
+# image of it is.
 
 load helpers
 load ctr-helpers
@@ -69,4 +71,37 @@ v2() {
 	grep -qx "0::/$CTR" "/proc/$CPID/cgroup"
 	retry 100 0.1 counter_above "$((n0 + 2))"
 	[ "$(counter)" -lt $((n0 + 300)) ]
+}
+
+# restored_state IMG WORK: restore IMG with runc + CRIU 4.2 (through the front-end), print
+# "STATUS FREEZE"; a paused one is resumed after.
+restored_state() {
+	run -0 v2 runc --root "$RR" --criu "$FE" restore -d --bundle "$BUNDLE" --image-path "$1" --work-path "$2" "$CTR" </dev/null 3>&-
+	echo "$(v2 runc --root "$RR" state "$CTR" | jq -r .status) $(v2 cat "/sys/fs/cgroup/$CTR/cgroup.freeze")"
+	[ "$(v2 runc --root "$RR" state "$CTR" | jq -r .status)" != paused ] || v2 runc --root "$RR" resume "$CTR"
+}
+
+@test "runc pause on cgroup v2 (cgroup.freeze 1): ckpt's own final dump through the front-end, the tree killed without having run; restored by runc + CRIU 4.2 it ends as CRIU's own image of it does, the counter going on from the dumped value" {
+	v2 runc --root "$RR" run -d --bundle "$BUNDLE" "$CTR" </dev/null >/dev/null 2>&1 3>&-
+	CPID=$(v2 runc --root "$RR" state "$CTR" | jq .pid)
+	retry 100 0.1 counter_at_least 3
+	v2 runc --root "$RR" pause "$CTR"
+	[ "$(v2 cat "/sys/fs/cgroup/$CTR/cgroup.freeze")" = 1 ]
+	local n0 ours criu
+	n0=$(counter)
+	# CRIU's own image of the paused container first (it stays paused)
+	run -0 v2 runc --root "$RR" --criu "$CRIU4" checkpoint --leave-running --image-path "$W/img/criu" --work-path "$W/work-criu" "$CTR"
+	[ "$(v2 runc --root "$RR" state "$CTR" | jq -r .status)" = paused ]
+	run v2 runc --root "$RR" --criu "$FE" checkpoint --image-path "$W/img/final" --work-path "$W/work-final" "$CTR"
+	[ "$status" = 0 ] || fail "checkpoint: $output $(cat "$W/work-final/dump.log")"
+	grep -q "DUMP of container pid $CPID by ckpt's own final dump" "$W/work-final/dump.log" ||
+		fail "not ckpt's: $(grep -i front-end "$W/work-final/dump.log")"
+	retry 100 0.05 bash -c "! kill -0 $CPID 2>/dev/null"
+	[ "$(counter)" = "$n0" ]
+	ours=$(restored_state "$W/img/final" "$W/work-rst")
+	retry 100 0.1 counter_above "$((n0 + 2))"
+	v2 runc --root "$RR" delete -f "$CTR"
+	criu=$(restored_state "$W/img/criu" "$W/work-rst-criu")
+	echo "ckpt's image restored: $ours; CRIU's: $criu" >&3
+	[ "$ours" = "$criu" ]
 }
