@@ -11,6 +11,7 @@
 # The two alternate which goes first.  Medians of BENCH_RUNS (default 3).  Figures, never
 # pass/fail; writes $BUILD/bench-container.json.
 # Skips (exit 0) without runc, busybox or CRIU 4.2 (tests/tools/criu.sh).
+# BENCH_KEEP=1 keeps the work dir (the dump logs of every run) and says where.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD="${BUILD:-build}"
@@ -28,7 +29,11 @@ WORK=$(mktemp -d "$PWD/$BUILD/bench-container.XXXXXX")
 CTR="bench-ctdump-$$"
 cleanup() {
 	runc delete -f "$CTR" >/dev/null 2>&1 || true
-	rm -rf "$WORK"
+	if [ "${BENCH_KEEP:-0}" = 1 ]; then
+		echo "bench-container: kept $WORK (BENCH_KEEP=1)" >&2
+	else
+		rm -rf "$WORK"
+	fi
 }
 trap cleanup EXIT
 
