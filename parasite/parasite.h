@@ -27,6 +27,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "common/err.h"
@@ -151,6 +152,19 @@ int parasite_peek_signals(struct parasite_ctl *ctl, size_t idx, bool shared, sig
  * @max into @out.  Returns how many.
  */
 size_t parasite_held_signals(const struct parasite_ctl *ctl, siginfo_t *out, size_t max);
+
+/*
+ * A thread's rseq registration, as read when it was seized (rseq.c): @ptr 0
+ * when it has none.  @cs_ptr is the critical section it was in, kept only
+ * when that section asks not to be restarted; otherwise a thread seized
+ * inside one was moved to its abort handler, as the kernel would do.
+ */
+struct parasite_rseq {
+	uint64_t ptr;
+	uint32_t size, sig;
+	uint64_t cs_ptr;
+};
+void parasite_thread_rseq(const struct parasite_ctl *ctl, size_t idx, struct parasite_rseq *out);
 
 /* The target's audit architecture (AUDIT_ARCH_X86_64), for libseccomp. */
 unsigned int parasite_audit_arch(const struct parasite_ctl *ctl);

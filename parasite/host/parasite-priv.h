@@ -19,6 +19,7 @@
 #include <sys/user.h>
 
 #include "common/err.h"
+#include "parasite/parasite.h"
 
 #if !defined(__x86_64__)
 #error "parasite: only x86_64 is implemented"
@@ -32,6 +33,7 @@ struct parasite_thread {
 	uint64_t sigmask;
 	void *xsave; /* NT_X86_XSTATE, NULL until read */
 	size_t xsave_len;
+	struct parasite_rseq rseq; /* its rseq registration, read when saved (rseq.c) */
 };
 
 struct parasite_map {
@@ -99,6 +101,13 @@ void guard_note_call(pid_t pid, bool map, unsigned long addr_or_fd, long nr, uns
 	 SIGBIT(SIGTRAP))
 /* The leader's signal mask while it runs our call or the blob. */
 #define INJECT_SIGMASK (~0ULL & ~SYNC_SIGNALS)
+
+/*
+ * Read @t's rseq registration into t->rseq and, when it is stopped inside a
+ * critical section that may be restarted, move its saved and live IP to the
+ * section's abort handler (rseq.c).  Called before any code runs in @t.
+ */
+int seize_rseq(struct parasite_thread *t, struct ck_err **err);
 
 /* ptrace(2) wrappers that set *err with context (seize.c). */
 int ptr_getregs(pid_t tid, struct user_regs_struct *regs, struct ck_err **err);

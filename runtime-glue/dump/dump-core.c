@@ -442,6 +442,8 @@ static int dump_one_core(struct glue_dump_state *st, int dirfd, const struct glu
 	UserX86XsaveEntry xs = USER_X86_XSAVE_ENTRY__INIT;
 	ThreadCoreEntry tc = THREAD_CORE_ENTRY__INIT;
 	CredsEntry cr = CREDS_ENTRY__INIT;
+	RseqEntry rs = RSEQ_ENTRY__INIT;
+	struct parasite_rseq rq;
 	ThreadSasEntry sas = THREAD_SAS_ENTRY__INIT;
 	TaskCoreEntry task_core = TASK_CORE_ENTRY__INIT;
 	TaskTimersEntry timers = TASK_TIMERS_ENTRY__INIT;
@@ -501,6 +503,16 @@ static int dump_one_core(struct glue_dump_state *st, int dirfd, const struct glu
 	}
 	tc.has_blk_sigset = true;
 	tc.blk_sigset = tr.sigmask;
+	/* CRIU's restorer registers the area again; a kept rseq_cs goes back too */
+	parasite_thread_rseq(ctl, pidx, &rq);
+	if (rq.ptr) {
+		rs.rseq_abi_pointer = rq.ptr;
+		rs.rseq_abi_size = rq.size;
+		rs.signature = rq.sig;
+		rs.has_rseq_cs_pointer = rq.cs_ptr != 0;
+		rs.rseq_cs_pointer = rq.cs_ptr;
+		tc.rseq_entry = &rs;
+	}
 	/* the queues after the parasite ran: what reached them meanwhile is in */
 	if (glue_sigqueue_read(ctl, pidx, false, tp.sigpnd, &sq_p, err) < 0)
 		goto out;

@@ -228,6 +228,36 @@ assert [(s[0], s[2]) for s in sigs] == [(7, 0)], sigs      # SIGBUS, SI_USER
 ' || fail "the held-back SIGBUS is not in signals_s: $output"
 }
 
+@test "rseq: every thread's registration is written (thread_core.rseq_entry); a thread seized inside a critical section is moved to its abort handler, never imaged inside it" {
+	victim rst-rseq
+	local start post abort worker log="$BATS_TEST_TMPDIR/dumps.log"
+	read -r _ start post abort < <(grep '^READY' "$OUT")
+	worker=$(ls "/proc/$VICTIM_PID/task" | grep -vx "$VICTIM_PID")
+	PRE_DUMP_ARGS=(-o "$log")
+	dump_chain -o "$log"
+	check_images "$IMG/3" "$VICTIM_PID"
+	# three seizes of a thread that is nearly always inside the section
+	grep -q "parasite: thread $worker is inside an rseq critical section" "$log" ||
+		fail "the worker was never seized inside its critical section: $(grep -c . "$log") log lines"
+	crit decode -i "$IMG/3/core-$VICTIM_PID.img" -o "$BATS_TEST_TMPDIR/core.json"
+	crit decode -i "$IMG/3/core-$worker.img" -o "$BATS_TEST_TMPDIR/core-worker.json"
+	python3 - "$BATS_TEST_TMPDIR/core.json" "$BATS_TEST_TMPDIR/core-worker.json" "$start" "$post" "$abort" <<'EOF' || fail "rseq in the core images"
+import json, sys
+lead = json.load(open(sys.argv[1]))["entries"][0]
+wrk = json.load(open(sys.argv[2]))["entries"][0]
+start, post, abort = (int(x, 16) for x in sys.argv[3:6])
+for core in (lead, wrk):
+    r = core["thread_core"]["rseq_entry"]
+    assert r["rseq_abi_pointer"] > 0 and r["rseq_abi_size"] == 32 and r["signature"] == 0x53053053, r
+    assert "rseq_cs_pointer" not in r, r
+assert lead["thread_core"]["rseq_entry"]["rseq_abi_pointer"] != wrk["thread_core"]["rseq_entry"]["rseq_abi_pointer"]
+ip = wrk["thread_info"]["gpregs"]["ip"]
+assert not start <= ip < post, "worker imaged inside its critical section: ip %#x in [%#x, %#x)" % (ip, start, post)
+EOF
+	gone "$VICTIM_PID"
+	restore_and_check "$VICTIM_PID"
+}
+
 @test "a TCP socket and an eventfd: the dump is refused up front, the victim keeps running" {
 	victim rst-socket
 	ckpt_run -1 --separate-stderr dump -t "$VICTIM_PID" -D "$IMG/1"

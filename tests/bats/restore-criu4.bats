@@ -197,6 +197,11 @@ victim_chain() {
 	restore_criu4 "$IMG/3" "$VICTIM_PID"
 }
 
+@test "CRIU 4: rseq registrations come back (each thread's area registered again, cpu_id kept up to date), the thread in a critical section commits on" {
+	victim_chain rst-rseq
+	restore_criu4 "$IMG/3" "$VICTIM_PID"
+}
+
 @test "CRIU 4: itimers, pdeath signal, child subreaper, THP-disable and the program break (the parasite's one command) come back" {
 	victim_chain rst-taskstate
 	local brk
