@@ -13,12 +13,8 @@ load helpers
 load ctr-helpers
 
 setup() {
-	requires root runc criu4
+	ctr_setup sh
 	[ -x "$VICTIMS/static/ctr-mem" ] || fail "build/tests/victims/static/ctr-mem is built by make test-bins"
-	W="$BATS_TEST_TMPDIR"
-	BUNDLE="$W/bundle"
-	mkdir -p "$W/img" "$W/bin"
-	busybox_bundle "$BUNDLE" sh
 	cp "$VICTIMS/static/ctr-mem" "$BUNDLE/rootfs/bin/"
 	CTR="ctagent-$$-$BATS_TEST_NUMBER"
 	export CKPT_AGENT_REGISTRY="$W/agents"

@@ -15,11 +15,7 @@ load helpers
 load ctr-helpers
 
 setup() {
-	requires root runc criu4
-	W="$BATS_TEST_TMPDIR"
-	BUNDLE="$W/bundle"
-	mkdir -p "$W/img"
-	busybox_bundle "$BUNDLE" sh sleep cat mv
+	ctr_setup sh sleep cat mv
 	jq --arg c 'sleep 1000 & i=0; while :; do i=$((i+1)); echo $i > /tmp/n.new; mv /tmp/n.new /tmp/n; sleep 0.1; done' \
 		'.process.terminal = false | .root.readonly = false | .process.args = ["/bin/sh", "-c", $c]' \
 		"$BUNDLE/config.json" >"$BUNDLE/config.new"

@@ -17,11 +17,7 @@ load helpers
 load ctr-helpers
 
 setup() {
-	requires root runc criu4
-	W="$BATS_TEST_TMPDIR"
-	BUNDLE="$W/bundle"
-	mkdir -p "$W/img" "$W/work"
-	busybox_bundle "$BUNDLE" sh sleep cat
+	ctr_setup sh sleep cat
 	CTR="ctdump-$$-$BATS_TEST_NUMBER"
 }
 

@@ -17,11 +17,7 @@ load restore-helpers
 load ctr-helpers
 
 setup() {
-	requires root runc criu4
-	W="$BATS_TEST_TMPDIR"
-	BUNDLE="$W/bundle"
-	mkdir -p "$W/img" "$W/bin"
-	busybox_bundle "$BUNDLE" sh sleep cat mv
+	ctr_setup sh sleep cat mv
 	# /tmp/n replaced whole (a pause between a truncation and the write would show it empty)
 	# SIGUSR1 is trapped: a test sends it while paused, to be pending at the dump
 	jq --arg c 'trap "echo \$i > /tmp/usr1" USR1; sleep 1000 & i=0; while :; do i=$((i+1)); echo $i > /tmp/n.new; mv /tmp/n.new /tmp/n; sleep 0.1; done' \

@@ -17,6 +17,16 @@ busybox_bundle() {
 	(cd "$b" && runc spec)
 }
 
+# ctr_setup APPLET...: a runc suite's setup: root, runc and CRIU 4.2 required; $W (the test's
+# tmpdir) with img/, bin/ and work/; $BUNDLE, a busybox bundle with APPLETs.
+ctr_setup() {
+	requires root runc criu4
+	W="$BATS_TEST_TMPDIR"
+	BUNDLE="$W/bundle"
+	mkdir -p "$W/img" "$W/bin" "$W/work"
+	busybox_bundle "$BUNDLE" "$@"
+}
+
 # ext_mnts: the --ext-mnt list runc's DUMP sends for the container of $CPID (container-dump.md
 # 1.3), into EXT: every cgroup v1 bind keyed by its mount point, the masked /proc files by
 # /dev/null.
