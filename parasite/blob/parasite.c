@@ -9,8 +9,8 @@
 #include "parasite/parasite-abi.h"
 #include "parasite/blob/sys-x86_64.h"
 
-#define EINVAL_    22
-#define EINTR_     4
+#define EINVAL_ 22
+#define EINTR_  4
 
 long parasite_main(struct parasite_args *a);
 

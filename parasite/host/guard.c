@@ -54,8 +54,13 @@ static long now_ms(void)
 	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
 }
 
+/*
+ * ckpt's mapping: anonymous VMAs covering exactly the recorded range, one after
+ * the other (the blob is two: its code made read+exec, its data).
+ */
 static bool map_present(const struct guard_rec *r)
 {
+	unsigned long next = r->addr, end = r->addr + r->len;
 	char path[64], line[512];
 	bool found = false;
 	FILE *f;
@@ -70,8 +75,12 @@ static bool map_present(const struct guard_rec *r)
 
 		if (sscanf(line, "%lx-%lx %*s %*s %*s %lu %7s", &s, &e, &ino, name) < 3)
 			continue;
-		/* ckpt's own: exactly the recorded range, anonymous */
-		found = s == r->addr && e == r->addr + r->len && ino == 0 && name[0] == '\0';
+		if (e <= next || s > next)
+			continue; /* before the range, or a hole in it (never found) */
+		if (s != next || e > end || ino != 0 || name[0] != '\0')
+			break;
+		next = e;
+		found = next == end;
 	}
 	fclose(f);
 	return found;

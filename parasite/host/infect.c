@@ -175,9 +175,9 @@ static int blob_went_home(struct parasite_ctl *ctl, const struct user_regs_struc
 	if (!(r->rip == ctl->syscall_ip && r->orig_rax == (unsigned long long)-1 &&
 	      r->rax == SYS_munmap && r->rdi == ctl->blob_addr))
 		blob_forget(ctl);
-	return ck_err_set(err, ETIMEDOUT,
-			  "the blob gave up waiting for ckpt and left (ip 0x%llx); the task went on",
-			  r->rip);
+	return ck_err_set(
+		err, ETIMEDOUT,
+		"the blob gave up waiting for ckpt and left (ip 0x%llx); the task went on", r->rip);
 }
 
 /*

@@ -232,8 +232,7 @@ int leader_run_until(struct parasite_ctl *ctl, bool (*done)(struct parasite_ctl 
 		     unsigned int timeout_ms, bool *timed_out, enum leader_stop *stop,
 		     struct ck_err **err)
 {
-	return run_until(ctl, PTRACE_CONT, true, now_ms() + timeout_ms, done, timed_out, stop,
-			 err);
+	return run_until(ctl, PTRACE_CONT, true, now_ms() + timeout_ms, done, timed_out, stop, err);
 }
 
 /* see parasite-priv.h */
