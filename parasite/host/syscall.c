@@ -86,7 +86,10 @@ static int wait_leader(struct parasite_ctl *ctl, long deadline, bool (*done)(str
 		if (r < 0 && errno != EINTR)
 			return ck_err_set(err, errno, "waitpid of process %d", ctl->pid);
 		if (r == 0) {
-			if (ck_stop_sig)
+			/* SIGTERM & co.: a blob command is cut short (it has no result
+			 * to lose); a remote call finishes, so its result (an fd, a
+			 * mapping) reaches the caller's undo */
+			if (done && ck_stop_sig)
 				return 1;
 			if (done && done(ctl))
 				return 2;
