@@ -171,6 +171,8 @@ static int blob_went_home(struct parasite_ctl *ctl, const struct user_regs_struc
 		return -1;
 	leader->regs = *r;
 	leader->sigmask = mask;
+	/* the safety frame holds the old context: a new one for the next call */
+	ctl->frame_stale = true;
 	/* munmap(blob) still to come at the gadget's `syscall`: cure does it first */
 	if (!(r->rip == ctl->syscall_ip && r->orig_rax == (unsigned long long)-1 &&
 	      r->rax == SYS_munmap && r->rdi == ctl->blob_addr))

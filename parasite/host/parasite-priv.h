@@ -60,6 +60,7 @@ struct parasite_ctl {
 	bool syscall_poked;     /* syscall_ip is in the first exec mapping, poked per call */
 	bool syscall_safe;      /* syscall_ip is followed by nothing but `xor`s and `ret` */
 	unsigned long frame_sp; /* the safety signal frame on the leader's stack (0: none) */
+	bool frame_stale;       /* the leader's saved context changed: rebuild the frame */
 	uint64_t poke_saved;    /* original word at syscall_ip while poked */
 
 	struct parasite_map *maps; /* parasite_mmap() areas still mapped */

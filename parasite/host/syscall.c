@@ -314,7 +314,7 @@ int leader_prepare(struct parasite_ctl *ctl, struct ck_err **err)
 	_cleanup_free_ struct map_ent *tm = NULL;
 	size_t tn = 0;
 
-	if (ctl->prepared)
+	if (ctl->prepared && !ctl->frame_stale)
 		return 0;
 	/*
 	 * A task stopped inside sigsuspend(), ppoll() & co runs with the call's
@@ -336,6 +336,7 @@ int leader_prepare(struct parasite_ctl *ctl, struct ck_err **err)
 	    frame_prepare(ctl, tm, tn, err) < 0)
 		return -1;
 	ctl->prepared = true;
+	ctl->frame_stale = false;
 	return 0;
 }
 
