@@ -9,7 +9,7 @@
  * One command runs per blob call (there is no daemon): the host fills a
  * struct parasite_args in the args area of the remote map, points the target's
  * registers at the blob entry with %rdi = the args area, resumes it, and waits
- * for the trap that ends the blob.  The blob stores its result in args->ret
+ * until the blob says it is done (state, below).  The blob stores its result in args->ret
  * (0 or -errno) and the command's output in the command's struct, which sits
  * right after the header (reach it with parasite_args_payload()).  The host
  * writes PARASITE_RET_UNANSWERED into ret first: a ret still holding it after
@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 /* Bump on any change of the layout below. */
-#define PARASITE_ABI_VERSION 2
+#define PARASITE_ABI_VERSION 3
 #define PARASITE_ARGS_MAGIC  0x70617261u /* "para" */
 
 enum parasite_cmd {
@@ -34,6 +34,22 @@ struct parasite_args {
 	uint32_t cmd;          /* enum parasite_cmd */
 	uint32_t payload_size; /* bytes after this header, checked against the command */
 	int64_t ret;           /* out: 0 or -errno (PING: the blob's ABI version) */
+	uint32_t state;        /* enum parasite_blob_state: RUNNING (host), then the blob's */
+	uint32_t wait_ms;      /* how long the blob waits in WAITING for the host (> 0) */
+};
+
+/*
+ * The end of a command (docs/parasite.md, "The blob's ending").  The blob runs
+ * untraced by system call (PTRACE_CONT).  With its answer stored it sets state
+ * to WAITING and waits in futex(state == WAITING) for at most wait_ms; the
+ * host polls state, interrupts the leader and parks it itself.  Only when
+ * nobody stopped it in time (ckpt died) does the blob set LEFT, unmap itself
+ * and rt_sigreturn to the task's own context.
+ */
+enum parasite_blob_state {
+	PARASITE_BLOB_RUNNING = 0, /* written by the host with the args */
+	PARASITE_BLOB_WAITING = 1, /* answer stored: stop me now */
+	PARASITE_BLOB_LEFT = 2,    /* nobody came: unmapping and leaving */
 };
 
 /* Written into ret by the host; never a value the blob stores. */
@@ -97,7 +113,7 @@ static inline void *parasite_args_payload(struct parasite_args *a)
 	return (char *)a + sizeof(*a);
 }
 
-_Static_assert(sizeof(struct parasite_args) == 24, "parasite_args layout changed");
+_Static_assert(sizeof(struct parasite_args) == 32, "parasite_args layout changed");
 _Static_assert(sizeof(struct parasite_ksigaction) == 32, "ksigaction layout changed");
 _Static_assert(sizeof(struct parasite_args) + sizeof(struct parasite_sigactions_args) <=
 		       PARASITE_ARGS_SIZE,

@@ -4,13 +4,14 @@
  * 16-byte aligned top of the blob stack, %rdi to the args area, and for the
  * way out: %r12 = the safety signal frame on the task's own stack, %r13/%r14 =
  * the blob's address and length, %r15 = the vDSO's `syscall; ...; ret`.
- * parasite_main() stores its result in the args area (callee-saved registers
- * survive it).  The way out is munmap(blob) from the vDSO's `syscall`, whose
- * `ret` pops the frame's restorer: rt_sigreturn to the task's own context.
- * Traced (always, unless ckpt died), the host stops at the entry of that
- * munmap (PTRACE_SYSCALL), skips it and restores the task itself, so the blob
- * stays mapped for more commands.  Untraced, the task unmaps the blob and
- * returns to its own code: nothing of ckpt is left in it.
+ * parasite_main() stores its result in the args area, then waits there for the
+ * host (callee-saved registers survive it).  The host stops the leader in that
+ * wait (PTRACE_INTERRUPT; it runs the blob with PTRACE_CONT), moves it to the
+ * return of the vDSO `syscall` below (the blob stays mapped for more commands)
+ * and restores the task itself.  Only when nobody stopped it (ckpt died) does
+ * parasite_main() return here: munmap(blob) from the vDSO's `syscall`, whose
+ * `ret` pops the frame's restorer: rt_sigreturn to the task's own context,
+ * nothing of ckpt is left in it.
  */
 	.section .head.text, "ax"
 	.globl	parasite_entry

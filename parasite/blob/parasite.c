@@ -10,6 +10,7 @@
 #include "parasite/blob/sys-x86_64.h"
 
 #define EINVAL_ 22
+#define EINTR_  4
 
 long parasite_main(struct parasite_args *a);
 
@@ -66,7 +67,40 @@ static long get_task_state(struct parasite_task_state_args *out)
 	return 0;
 }
 
-long parasite_main(struct parasite_args *a)
+/*
+ * The answer is stored: tell the host (state WAITING) and sleep until it stops
+ * us, which it does with a PTRACE_INTERRUPT inside the futex call; it never
+ * wakes the futex.  A wake-up without that stop (a spurious one, a stop and
+ * SIGCONT of an untraced task) sleeps again until the deadline.  Past it, or
+ * on any other futex error (a seccomp filter that no longer sleeps for a
+ * tracer that is gone), nobody is coming: LEFT, and the entry code unmaps the
+ * blob and returns to the task's own context (head-x86_64.S).
+ */
+static void wait_for_host(struct parasite_args *a)
+{
+	volatile uint32_t *state = &a->state;
+	unsigned int ms = a->wait_ms ? a->wait_ms : 10000;
+	struct blob_timespec end;
+
+	if (sys_clock_gettime(CLOCK_MONOTONIC_, &end) == 0) {
+		end.tv_sec += ms / 1000;
+		end.tv_nsec += (long)(ms % 1000) * 1000000L;
+		if (end.tv_nsec >= 1000000000L) {
+			end.tv_sec++;
+			end.tv_nsec -= 1000000000L;
+		}
+		*state = PARASITE_BLOB_WAITING;
+		for (;;) {
+			long r = sys_futex_wait_until(state, PARASITE_BLOB_WAITING, &end);
+
+			if (r != 0 && r != -EINTR_)
+				break; /* -ETIMEDOUT or an error */
+		}
+	}
+	*state = PARASITE_BLOB_LEFT;
+}
+
+static long run_cmd(struct parasite_args *a)
 {
 	long ret;
 
@@ -93,5 +127,15 @@ long parasite_main(struct parasite_args *a)
 		break;
 	}
 	a->ret = ret;
+	return ret;
+}
+
+long parasite_main(struct parasite_args *a)
+{
+	long ret = run_cmd(a);
+
+	/* Whatever the command did (another ABI version too), the host is
+	 * waiting for WAITING. */
+	wait_for_host(a);
 	return ret;
 }

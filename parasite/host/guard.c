@@ -36,6 +36,8 @@ struct guard_rec {
 	/* the call that creates it, once its registers are set (guard_note_call) */
 	long call_nr;
 	unsigned long call_ip, call_sp, call_arg0;
+	/* REC_MAP of the blob, once it runs (guard_note_blob): its way home */
+	unsigned long blob_exit_ip, blob_exit_sp;
 };
 
 #define GUARD_RECS (4096 / sizeof(struct guard_rec))
@@ -52,8 +54,13 @@ static long now_ms(void)
 	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
 }
 
+/*
+ * ckpt's mapping: anonymous VMAs covering exactly the recorded range, one after
+ * the other (the blob is two: its code made read+exec, its data).
+ */
 static bool map_present(const struct guard_rec *r)
 {
+	unsigned long next = r->addr, end = r->addr + r->len;
 	char path[64], line[512];
 	bool found = false;
 	FILE *f;
@@ -68,8 +75,12 @@ static bool map_present(const struct guard_rec *r)
 
 		if (sscanf(line, "%lx-%lx %*s %*s %*s %lu %7s", &s, &e, &ino, name) < 3)
 			continue;
-		/* ckpt's own: exactly the recorded range, anonymous */
-		found = s == r->addr && e == r->addr + r->len && ino == 0 && name[0] == '\0';
+		if (e <= next || s > next)
+			continue; /* before the range, or a hole in it (never found) */
+		if (s != next || e > end || ino != 0 || name[0] != '\0')
+			break;
+		next = e;
+		found = next == end;
 	}
 	fclose(f);
 	return found;
@@ -161,6 +172,49 @@ static void skip_pending_call(struct parasite_ctl *ctl)
 	}
 }
 
+/*
+ * ckpt died during a blob command: the leader is in the blob (most likely in
+ * its wait for the host, which lasts seconds) or at the gadget's `syscall`
+ * of its closing munmap.  Send it home as ckpt would have: rip = the gadget's
+ * return, rsp = the safety frame, no syscall to restart; the munmap below
+ * removes the blob, and on our detach the leader runs the `xor`s, `ret` and
+ * rt_sigreturn(frame) into its own context.  (Unmapped under a leader still
+ * in it, the blob would kill the task.)
+ */
+static void blob_send_home(struct parasite_ctl *ctl)
+{
+	struct parasite_thread *l = &ctl->threads[0];
+	struct ck_err *err = NULL;
+
+	for (size_t i = 0; i < GUARD_RECS; i++) {
+		struct guard_rec *r = &recs[i];
+		bool in_blob, at_munmap;
+
+		if (r->kind != REC_MAP || r->pid != ctl->pid || !r->blob_exit_ip)
+			continue;
+		in_blob = l->regs.rip >= r->addr && l->regs.rip < r->addr + r->len;
+		at_munmap = l->regs.rip == r->blob_exit_ip - 2 && l->regs.rsp == r->blob_exit_sp &&
+			    l->regs.orig_rax == (unsigned long long)-1 &&
+			    l->regs.rax == SYS_munmap && l->regs.rdi == r->addr;
+		if (!in_blob && !at_munmap)
+			continue;
+		l->regs.rip = r->blob_exit_ip;
+		l->regs.rsp = r->blob_exit_sp;
+		l->regs.rax = 0;
+		l->regs.orig_rax = (unsigned long long)-1;
+		if (ptr_setregs(l->tid, &l->regs, &err) < 0) {
+			dprintf(STDERR_FILENO, "ckpt guardian: process %d: leave the blob: %s\n",
+				(int)ctl->pid, err ? err->msg : "?");
+			ck_err_free(&err);
+			return;
+		}
+		dprintf(STDERR_FILENO,
+			"ckpt guardian: process %d: ckpt died during a blob command; sent the task home\n",
+			(int)ctl->pid);
+		return;
+	}
+}
+
 /* Remove what is left in one target; bounded (seize and call timeouts). */
 static void clean_pid(pid_t pid)
 {
@@ -190,6 +244,7 @@ static void clean_pid(pid_t pid)
 		return;
 	}
 	skip_pending_call(ctl);
+	blob_send_home(ctl);
 	for (i = 0; i < GUARD_RECS; i++) {
 		struct guard_rec *r = &recs[i];
 		unsigned long args[6] = { 0 };
@@ -282,6 +337,7 @@ static struct guard_rec *rec_new(int kind, pid_t pid, struct ck_err **err)
 		if (recs[i].kind == REC_FREE) {
 			recs[i].pid = pid;
 			recs[i].call_ip = 0;
+			recs[i].blob_exit_ip = 0;
 			__atomic_store_n(&recs[i].kind, kind, __ATOMIC_RELEASE);
 			return &recs[i];
 		}
@@ -337,6 +393,21 @@ void guard_note_call(pid_t pid, bool map, unsigned long addr_or_fd, long nr, uns
 		r->call_sp = sp;
 		r->call_arg0 = map ? addr_or_fd : nr == SYS_close ? addr_or_fd : 0;
 		__atomic_store_n(&r->call_ip, ip, __ATOMIC_SEQ_CST);
+	}
+}
+
+/* see parasite-priv.h */
+void guard_note_blob(pid_t pid, unsigned long addr, unsigned long exit_ip, unsigned long exit_sp)
+{
+	if (!recs || in_guardian)
+		return;
+	for (size_t i = 0; i < GUARD_RECS; i++) {
+		struct guard_rec *r = &recs[i];
+
+		if (r->pid != pid || r->kind != REC_MAP || r->addr != addr)
+			continue;
+		r->blob_exit_sp = exit_sp;
+		__atomic_store_n(&r->blob_exit_ip, exit_ip, __ATOMIC_SEQ_CST);
 	}
 }
 

@@ -5,7 +5,7 @@
  * Remote map (one anonymous private mapping made with a remote mmap):
  *
  *   blob_addr ─► +------------------------------+  PROT_READ | PROT_EXEC
- *                | .head.text: parasite_entry   |  call parasite_main; int3
+ *                | .head.text: parasite_entry   |  call parasite_main; munmap(blob)
  *                | .text, .rodata               |
  *                +------------------------------+  PARASITE_BLOB_DATA_OFF (page aligned)
  *                | .data, .bss                  |  PROT_READ | PROT_WRITE
@@ -16,12 +16,15 @@
  *                | stack (grows down)           |  PARASITE_STACK_SIZE
  *   stack_top ─► +------------------------------+  16-byte aligned
  *
- * A command: write the args, set %rip = parasite_entry, %rsp = stack_top,
- * %rdi = blob_args, orig_rax = -1, PTRACE_CONT, wait for the SIGTRAP stop at
- * parasite_trap + 1, read %rax and the args back, restore registers and FPU.
+ * A command: write the args (state RUNNING), set %rip = parasite_entry,
+ * %rsp = stack_top, %rdi = blob_args, orig_rax = -1, PTRACE_CONT, poll state
+ * until the blob waits (WAITING), PTRACE_INTERRUPT it in that wait, move it to
+ * the return of the vDSO `syscall` (rsp = the safety frame), park it, read the
+ * args back, restore registers and FPU.
  */
 #include <errno.h>
 #include <signal.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/ptrace.h>
@@ -116,56 +119,105 @@ int parasite_cure(struct parasite_ctl *ctl, struct ck_err **err)
 	return 0;
 }
 
-/* The entry stop of the blob's closing munmap(blob) at the vDSO's syscall? */
-static bool at_blob_exit(struct parasite_ctl *ctl, const struct user_regs_struct *r)
+/* How long the host waits for a blob command, and the blob for the host. */
+static unsigned int host_wait_ms(const struct parasite_ctl *ctl)
 {
-	struct __ptrace_syscall_info info;
+	return ctl->timeout_ms ? ctl->timeout_ms : PARASITE_DEFAULT_TIMEOUT_MS;
+}
 
-	if (r->orig_rax != SYS_munmap || r->rdi != ctl->blob_addr || r->rip != ctl->syscall_ip + 2)
-		return false;
-	if (ptrace(PTRACE_GET_SYSCALL_INFO, ctl->pid, (void *)sizeof(info), &info) > 0 &&
-	    info.op != PTRACE_SYSCALL_INFO_ENTRY)
-		return false;
-	return true;
+/* Longer than the host's own wait by far: never gone home under a live host. */
+#define BLOB_WAIT_MARGIN_MS 5000u
+
+/* Polled while the blob runs: its state left RUNNING (or cannot be read). */
+static bool blob_answered(struct parasite_ctl *ctl)
+{
+	uint32_t state = PARASITE_BLOB_RUNNING;
+
+	if (parasite_read(ctl, ctl->blob_args + offsetof(struct parasite_args, state), &state,
+			  sizeof(state), NULL) < 0)
+		return true; /* the leader's fate decides, see blob_until_done */
+	return state != PARASITE_BLOB_RUNNING;
+}
+
+/* Forget the blob without a munmap: the leader unmapped it itself. */
+static void blob_forget(struct parasite_ctl *ctl)
+{
+	for (size_t i = 0; i < ctl->nr_maps; i++) {
+		if (ctl->maps[i].addr != ctl->blob_addr)
+			continue;
+		memmove(&ctl->maps[i], &ctl->maps[i + 1],
+			(ctl->nr_maps - i - 1) * sizeof(ctl->maps[0]));
+		ctl->nr_maps--;
+		break;
+	}
+	guard_forget(ctl->pid, true, ctl->blob_addr);
+	ctl->blob_addr = 0;
 }
 
 /*
- * Run the blob under PTRACE_SYSCALL until the entry of its closing munmap,
- * which is skipped (orig_rax = -1): the blob stays, the leader sits in that
- * call's exit stop.  See head-x86_64.S.
+ * The leader is not in the blob: it went home on its own (ckpt was stopped or
+ * starved past the blob's wait).  It is somewhere on the way out (the vDSO
+ * gadget, the restorer) or already back in its own code: take its current
+ * registers, mask and FPU state as its own, so that nothing rewinds it, and
+ * fail the command.
  */
-static int blob_until_exit(struct parasite_ctl *ctl, struct ck_err **err)
+static int blob_went_home(struct parasite_ctl *ctl, const struct user_regs_struct *r,
+			  struct ck_err **err)
 {
-	for (;;) {
-		struct user_regs_struct regs;
-		enum leader_stop stop;
-		bool timed_out = false;
+	struct parasite_thread *leader = &ctl->threads[0];
+	uint64_t mask;
 
-		if (leader_run(ctl, PTRACE_SYSCALL, true, &timed_out, &stop, err) < 0)
-			return -1;
-		if (timed_out && ck_stop_sig)
-			return ck_stop_check(err);
-		if (timed_out)
-			return ck_err_set(err, ETIMEDOUT,
-					  "parasite command did not finish within %u ms",
-					  ctl->timeout_ms);
-		if (stop != LEADER_STOP_SYSCALL)
-			return ck_err_set(err, EIO, "parasite command: unexpected stop kind %d",
-					  (int)stop);
-		if (ptrace(PTRACE_GETREGS, ctl->pid, NULL, &regs) < 0)
-			return ck_err_set(err, errno, "PTRACE_GETREGS of process %d", ctl->pid);
-		if (!at_blob_exit(ctl, &regs))
-			continue; /* one of the blob's own system calls */
-		regs.orig_rax = (unsigned long long)-1;
-		if (ptr_setregs(ctl->pid, &regs, err) < 0)
-			return -1;
-		if (leader_run(ctl, PTRACE_SYSCALL, false, NULL, &stop, err) < 0)
-			return -1;
-		if (stop != LEADER_STOP_SYSCALL)
-			return ck_err_set(err, EIO,
-					  "parasite command: no exit stop after the blob");
-		return 0;
-	}
+	if (ptr_getsigmask(ctl->pid, &mask, err) < 0 || ptr_get_xsave(leader, err) < 0)
+		return -1;
+	leader->regs = *r;
+	leader->sigmask = mask;
+	/* the safety frame holds the old context: a new one for the next call */
+	ctl->frame_stale = true;
+	/* munmap(blob) still to come at the gadget's `syscall`: cure does it first */
+	if (!(r->rip == ctl->syscall_ip && r->orig_rax == (unsigned long long)-1 &&
+	      r->rax == SYS_munmap && r->rdi == ctl->blob_addr))
+		blob_forget(ctl);
+	return ck_err_set(
+		err, ETIMEDOUT,
+		"the blob gave up waiting for ckpt and left (ip 0x%llx); the task went on", r->rip);
+}
+
+/*
+ * Run the blob with PTRACE_CONT (no stop per system call) until it answers
+ * (state WAITING), stop it inside its wait and move it to where its closing
+ * munmap would return: the vDSO gadget's `xor`s, `ret`, rt_sigreturn(frame).
+ * From there the leader is parked as after a remote syscall; if ckpt dies
+ * first, the leader goes home and the guardian removes the blob.
+ */
+static int blob_until_done(struct parasite_ctl *ctl, unsigned long exit_sp, struct ck_err **err)
+{
+	struct user_regs_struct regs;
+	enum leader_stop stop;
+	bool timed_out = false;
+
+	if (leader_run_until(ctl, blob_answered, host_wait_ms(ctl), &timed_out, &stop, err) < 0)
+		return -1;
+	if (stop != LEADER_STOP_TRAP)
+		return ck_err_set(err, EIO, "parasite command: unexpected stop kind %d", (int)stop);
+	if (parasite_fault_hook)
+		parasite_fault_hook("blob-stopped");
+	if (ptrace(PTRACE_GETREGS, ctl->pid, NULL, &regs) < 0)
+		return ck_err_set(err, errno, "PTRACE_GETREGS of process %d", ctl->pid);
+	if (regs.rip < ctl->blob_addr || regs.rip >= ctl->blob_addr + ctl->blob_len)
+		return blob_went_home(ctl, &regs, err);
+	/* orig_rax -1: the interrupted futex (or other call) is not restarted */
+	regs.rip = ctl->syscall_ip + 2;
+	regs.rsp = exit_sp;
+	regs.rax = 0;
+	regs.orig_rax = (unsigned long long)-1;
+	if (ptr_setregs(ctl->pid, &regs, err) < 0)
+		return -1;
+	if (timed_out && ck_stop_sig)
+		return ck_stop_check(err);
+	if (timed_out)
+		return ck_err_set(err, ETIMEDOUT, "parasite command did not finish within %u ms",
+				  host_wait_ms(ctl));
+	return 0;
 }
 
 static int run_blob(struct parasite_ctl *ctl, struct ck_err **err)
@@ -185,6 +237,9 @@ static int run_blob(struct parasite_ctl *ctl, struct ck_err **err)
 	regs.r13 = ctl->blob_addr;
 	regs.r14 = ctl->blob_len;
 	regs.r15 = ctl->syscall_ip;
+	/* Only the safe gadget with a frame takes the leader home untraced. */
+	if (ctl->frame_sp && ctl->syscall_safe && !ctl->syscall_poked)
+		guard_note_blob(ctl->pid, ctl->blob_addr, ctl->syscall_ip + 2, ctl->frame_sp);
 	if (ptr_setregs(ctl->pid, &regs, err) < 0)
 		return -1;
 	if (ptr_setsigmask(ctl->pid, INJECT_SIGMASK, err) < 0) {
@@ -195,7 +250,7 @@ static int run_blob(struct parasite_ctl *ctl, struct ck_err **err)
 	if (ctl->syscall_poked && poke_syscall(ctl, err) < 0)
 		rc = -1;
 	else
-		rc = blob_until_exit(ctl, err);
+		rc = blob_until_done(ctl, regs.r12, err);
 	if (ctl->dead)
 		return -1;
 	if (ctl->syscall_poked && unpoke_syscall(ctl, err) < 0)
@@ -235,6 +290,8 @@ int parasite_cmd(struct parasite_ctl *ctl, enum parasite_cmd cmd, void *payload,
 	hdr.cmd = (uint32_t)cmd;
 	hdr.payload_size = (uint32_t)size;
 	hdr.ret = PARASITE_RET_UNANSWERED;
+	hdr.state = PARASITE_BLOB_RUNNING;
+	hdr.wait_ms = host_wait_ms(ctl) + BLOB_WAIT_MARGIN_MS;
 	if (parasite_write(ctl, ctl->blob_args, &hdr, sizeof(hdr), err) < 0)
 		goto fail;
 	if (size && parasite_write(ctl, ctl->blob_args + sizeof(hdr), payload, size, err) < 0)

@@ -64,6 +64,7 @@ struct parasite_ctl {
 	bool syscall_poked;     /* syscall_ip is in the first exec mapping, poked per call */
 	bool syscall_safe;      /* syscall_ip is followed by nothing but `xor`s and `ret` */
 	unsigned long frame_sp; /* the safety signal frame on the leader's stack (0: none) */
+	bool frame_stale;       /* the leader's saved context changed: rebuild the frame */
 	uint64_t poke_saved;    /* original word at syscall_ip while poked */
 
 	struct parasite_map *maps; /* parasite_mmap() areas still mapped */
@@ -90,6 +91,14 @@ void guard_forget(pid_t pid, bool map, unsigned long addr_or_fd);
  */
 void guard_note_call(pid_t pid, bool map, unsigned long addr_or_fd, long nr, unsigned long ip,
 		     unsigned long sp);
+
+/*
+ * The blob at @addr (a recorded mapping) is about to run: if ckpt dies, the
+ * leader's way home from inside it is rip @exit_ip (the vDSO gadget after its
+ * `syscall`), rsp @exit_sp (the safety frame).  A guardian that finds the
+ * leader in the blob sends it there (guard.c).
+ */
+void guard_note_blob(pid_t pid, unsigned long addr, unsigned long exit_ip, unsigned long exit_sp);
 
 #define PARASITE_DEFAULT_TIMEOUT_MS 10000u
 
@@ -123,7 +132,7 @@ int ptr_set_xsave(const struct parasite_thread *t, struct ck_err **err);
 enum leader_stop {
 	LEADER_STOP_SYSCALL, /* syscall-entry or -exit stop */
 	LEADER_STOP_TRAP,    /* PTRACE_EVENT_STOP (interrupt or group-stop trap) */
-	LEADER_STOP_SIGTRAP, /* signal-delivery-stop of SIGTRAP (the blob's int3) */
+	LEADER_STOP_SIGTRAP, /* signal-delivery-stop of SIGTRAP (a fault of our code) */
 };
 
 /*
@@ -136,6 +145,16 @@ enum leader_stop {
  */
 int leader_run(struct parasite_ctl *ctl, int request, bool timeout, bool *timed_out,
 	       enum leader_stop *stop, struct ck_err **err);
+
+/*
+ * leader_run(PTRACE_CONT) for the blob (infect.c): @done is polled (short
+ * sleeps) while the leader runs; once it returns true the leader is
+ * interrupted and the call ends at that trap (LEADER_STOP_TRAP).  After
+ * @timeout_ms (> 0) it is interrupted the same way with *timed_out set.
+ */
+int leader_run_until(struct parasite_ctl *ctl, bool (*done)(struct parasite_ctl *),
+		     unsigned int timeout_ms, bool *timed_out, enum leader_stop *stop,
+		     struct ck_err **err);
 
 /* Put the saved registers back and re-enter a get_signal() stop (syscall.c). */
 int leader_park(struct parasite_ctl *ctl, struct ck_err **err);

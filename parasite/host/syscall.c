@@ -64,15 +64,20 @@ static long now_ms(void)
 }
 
 /*
- * waitpid() for the leader, with an optional deadline (ms since boot, 0 = none).
- * Returns 0 with *status, 1 when the deadline passed.
+ * waitpid() for the leader, with an optional deadline (ms since boot, 0 = none)
+ * and an optional @done poll (the blob's state, infect.c).  Returns 0 with
+ * *status, 1 when the deadline passed (or SIGTERM & co. arrived), 2 when @done
+ * said so while the leader was still running.
  */
-static int wait_leader(struct parasite_ctl *ctl, long deadline, int *status, struct ck_err **err)
+static int wait_leader(struct parasite_ctl *ctl, long deadline, bool (*done)(struct parasite_ctl *),
+		       int *status, struct ck_err **err)
 {
-	long delay = 20;
+	bool poll = deadline || done;
+	/* the blob answers in tens of microseconds: poll it finely */
+	long delay = done ? 10 : 20, cap = done ? 100 : 2000;
 
 	for (;;) {
-		pid_t r = waitpid(ctl->pid, status, __WALL | (deadline ? WNOHANG : 0));
+		pid_t r = waitpid(ctl->pid, status, __WALL | (poll ? WNOHANG : 0));
 
 		if (r == ctl->pid)
 			return 0;
@@ -81,11 +86,18 @@ static int wait_leader(struct parasite_ctl *ctl, long deadline, int *status, str
 		if (r < 0 && errno != EINTR)
 			return ck_err_set(err, errno, "waitpid of process %d", ctl->pid);
 		if (r == 0) {
-			if (now_ms() >= deadline)
+			/* SIGTERM & co.: a blob command is cut short (it has no result
+			 * to lose); a remote call finishes, so its result (an fd, a
+			 * mapping) reaches the caller's undo */
+			if (done && ck_stop_sig)
+				return 1;
+			if (done && done(ctl))
+				return 2;
+			if (deadline && now_ms() >= deadline)
 				return 1;
 			sleep_us(delay);
-			if (delay < 2000)
-				delay *= 2;
+			if (delay < cap)
+				delay = delay * 2 < cap ? delay * 2 : cap;
 		}
 	}
 }
@@ -99,11 +111,11 @@ static int leader_gone(struct parasite_ctl *ctl, int status, struct ck_err **err
 	return ck_err_set(err, ESRCH, "process %d %s", ctl->pid, how);
 }
 
-/* see parasite-priv.h */
-int leader_run(struct parasite_ctl *ctl, int request, bool timeout, bool *timed_out,
-	       enum leader_stop *stop, struct ck_err **err)
+/* leader_run() with a deadline (0: none) and an optional @done poll. */
+static int run_until(struct parasite_ctl *ctl, int request, bool timeout, long deadline,
+		     bool (*done)(struct parasite_ctl *), bool *timed_out, enum leader_stop *stop,
+		     struct ck_err **err)
 {
-	long deadline = timeout && ctl->timeout_ms ? now_ms() + ctl->timeout_ms : 0;
 	bool interrupted = false;
 	int sig = 0;
 
@@ -120,9 +132,21 @@ int leader_run(struct parasite_ctl *ctl, int request, bool timeout, bool *timed_
 		}
 		sig = 0;
 again:
-		r = wait_leader(ctl, deadline, &status, err);
+		r = wait_leader(ctl, deadline, done, &status, err);
 		if (r < 0)
 			return -1;
+		if (r == 2) {
+			/* Done: stop it where it waits; the next trap is ours. */
+			if (parasite_fault_hook)
+				parasite_fault_hook("blob-waiting");
+			if (ptrace(PTRACE_INTERRUPT, ctl->pid, NULL, NULL) < 0)
+				return ck_err_set(err, errno, "PTRACE_INTERRUPT of process %d",
+						  ctl->pid);
+			done = NULL;
+			deadline = 0;
+			interrupted = true;
+			goto again;
+		}
 		if (r == 1) {
 			/* Too slow: interrupt it; the call ends at its exit stop. */
 			pr_debug("parasite: process %d: timeout after %u ms, interrupting",
@@ -132,6 +156,7 @@ again:
 						  ctl->pid);
 			if (timed_out)
 				*timed_out = true;
+			done = NULL;
 			deadline = 0;
 			interrupted = true;
 			goto again;
@@ -195,6 +220,23 @@ again:
 				ctl->pid, sig, strsignal(sig), si.si_code, regs.rip);
 		}
 	}
+}
+
+/* see parasite-priv.h */
+int leader_run(struct parasite_ctl *ctl, int request, bool timeout, bool *timed_out,
+	       enum leader_stop *stop, struct ck_err **err)
+{
+	long deadline = timeout && ctl->timeout_ms ? now_ms() + ctl->timeout_ms : 0;
+
+	return run_until(ctl, request, timeout, deadline, NULL, timed_out, stop, err);
+}
+
+/* see parasite-priv.h */
+int leader_run_until(struct parasite_ctl *ctl, bool (*done)(struct parasite_ctl *),
+		     unsigned int timeout_ms, bool *timed_out, enum leader_stop *stop,
+		     struct ck_err **err)
+{
+	return run_until(ctl, PTRACE_CONT, true, now_ms() + timeout_ms, done, timed_out, stop, err);
 }
 
 /* see parasite-priv.h */
@@ -273,7 +315,7 @@ int leader_prepare(struct parasite_ctl *ctl, struct ck_err **err)
 	_cleanup_free_ struct map_ent *tm = NULL;
 	size_t tn = 0;
 
-	if (ctl->prepared)
+	if (ctl->prepared && !ctl->frame_stale)
 		return 0;
 	/*
 	 * A task stopped inside sigsuspend(), ppoll() & co runs with the call's
@@ -295,6 +337,7 @@ int leader_prepare(struct parasite_ctl *ctl, struct ck_err **err)
 	    frame_prepare(ctl, tm, tn, err) < 0)
 		return -1;
 	ctl->prepared = true;
+	ctl->frame_stale = false;
 	return 0;
 }
 

@@ -24,6 +24,8 @@ setup() {
 }
 
 teardown() {
+	# a ckpt left paused or stopped by a failed blob test (and its guardian)
+	[ -z "${CK_BG:-}" ] || kill -KILL $CK_BG 2>/dev/null || true
 	agent_teardown
 	kill_victims
 }
@@ -79,6 +81,16 @@ sweep() {
 	[[ "$SUMMARY" == *leftovers=0* ]] || fail "SIGTERM/SIGINT left something: $SUMMARY"
 }
 
+# A full dump (not --memory-only) runs the blob's command in each task: its
+# run under PTRACE_CONT, its wait for ckpt's interrupt and the way home.
+@test "item 1: a full dump --leave-running killed with SIGKILL at every step: the target survives" {
+	local to=30000 step=$((STEP * 2))
+	[ -z "${KILL_SWEEP_LONG:-}" ] || { to=80000; step=$STEP; }
+	ckpt_run -0 dump --leave-running --shell-job -t "$V" -D "$BATS_TEST_TMPDIR/d"
+	sweep -s 9 -f 0 -t "$to" -S "$step" -- "$CKPT" dump --leave-running --shell-job \
+		-t "$V" -D "$BATS_TEST_TMPDIR/d{}"
+}
+
 # ckpt SIGKILLs itself (CK_FAULT) with the leader's registers set for a
 # recorded call that has not run: without the guardian's skip, the detached
 # leader would run it after the guardian's look (issue 12 item 1, the late
@@ -127,6 +139,81 @@ armed_kill() {
 	armed_kill 11 exec -t "$V" getcwd @64 64
 	requires uffd-wp-async
 	armed_kill 3 pre-dump -t "$V" -D "$BATS_TEST_TMPDIR/b" --tracker uffd-wp
+}
+
+# The blob's ending (docs/parasite.md): the blob runs under PTRACE_CONT and
+# waits in a futex for ckpt's interrupt.  ckpt SIGKILLs itself while the blob
+# waits (blob-waiting) or with the leader stopped in that wait (blob-stopped):
+# the guardian finds the leader in the blob, sends it home through the safety
+# frame and removes the blob.  Without the guardian the blob's own wait ends
+# and it goes home itself; with ckpt stopped past that wait, ckpt finds the
+# task back in its own code and leaves it there.
+blob_state() {
+	maps=$(cat "/proc/$V/maps")
+	fds=$(ls -l "/proc/$V/fd" | awk '{print $9, $11}')
+}
+
+blob_back_home() {
+	local tries=$1 c0
+	retry "$tries" 0.1 untraced "$V"
+	retry "$tries" 0.1 eval '[ "$(cat "/proc/$V/maps")" = "$maps" ]' || fail "mappings changed"
+	c0=$(ctxsw)
+	retry 250 0.02 eval '[ "$(ctxsw)" -ge $((c0 + 2)) ]'
+	[ "$(ls -l "/proc/$V/fd" | awk '{print $9, $11}')" = "$fds" ] || fail "fds changed"
+	victim_healthy
+}
+
+@test "item 1: ckpt killed while the blob waits for it or is stopped in that wait: the guardian sends the task home" {
+	local point maps fds
+	for point in blob-waiting blob-stopped; do
+		blob_state
+		run env CK_FAULT="$point:kill:1" "$CKPT" dump --leave-running --shell-job -t "$V" \
+			-D "$BATS_TEST_TMPDIR/$point"
+		echo "$output" >&2
+		[ "$status" -eq 137 ] || fail "$point: expected ckpt to die by SIGKILL (137), got $status"
+		[[ "$output" == *"ckpt guardian: process $V: ckpt died during a blob command; sent the task home"* ]] ||
+			fail "$point: the guardian did not send the task home"
+		# the blob's own wait lasts 15 s: back within 5 s is the guardian's doing
+		blob_back_home 50
+	done
+}
+
+@test "item 1: ckpt and its guardian killed while the blob waits: the blob goes home by itself" {
+	local log="$BATS_TEST_TMPDIR/ckpt.err" maps fds g
+	blob_state
+	CK_FAULT="blob-waiting:pause:1" "$CKPT" dump --leave-running --shell-job -t "$V" \
+		-D "$BATS_TEST_TMPDIR/d" >/dev/null 2>"$log" 3>&- &
+	local ck=$!
+	CK_BG=$ck
+	retry 200 0.05 grep -q "paused at blob-waiting" "$log" || fail "ckpt did not pause: $(cat "$log")"
+	g=$(tr -d ' \n' <"/proc/$ck/task/$ck/children")
+	CK_BG="$ck $g"
+	[ -n "$g" ] && [ "$(cat "/proc/$g/comm")" = ckpt-leftovers ] || fail "no guardian child: '$g'"
+	kill -KILL "$g"
+	kill -KILL "$ck"
+	wait "$ck" || true
+	# the blob waits 15 s (the 10 s command timeout and a 5 s margin), then leaves
+	blob_back_home 250
+}
+
+@test "item 1: ckpt stopped past the blob's wait: the task goes home, ckpt fails and leaves it there" {
+	local log="$BATS_TEST_TMPDIR/ckpt.err" maps fds
+	blob_state
+	CK_FAULT="blob-waiting:stop:1" "$CKPT" dump --leave-running --shell-job -t "$V" \
+		-D "$BATS_TEST_TMPDIR/d" >/dev/null 2>"$log" 3>&- &
+	local ck=$!
+	CK_BG=$ck
+	retry 200 0.05 grep -q "stopped at blob-waiting" "$log" || fail "ckpt did not stop: $(cat "$log")"
+	# traced but not stopped, the leader runs the blob's 15 s wait out, unmaps it and
+	# returns to its own code
+	retry 250 0.1 eval '[ "$(cat "/proc/$V/maps")" = "$maps" ]' || fail "the blob did not leave"
+	kill -CONT "$ck"
+	local st=0
+	wait "$ck" || st=$?
+	cat "$log" >&2
+	[ "$st" -eq 1 ] || fail "expected ckpt to fail (1), got $st"
+	grep -q "the blob gave up waiting for ckpt and left" "$log" || fail "no reason given"
+	blob_back_home 50
 }
 
 # The pre-copy agent of a "container" without runc: sweep-victim alone in a
