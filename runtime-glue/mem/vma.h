@@ -83,5 +83,17 @@ void glue_vmas_free(struct glue_vmas *vmas);
 /* The VMA containing @addr, or NULL. */
 const struct glue_vma *glue_vma_find(const struct glue_vmas *vmas, uint64_t addr);
 
+/*
+ * An anonymous private VMA: its pages come and go only through faults and
+ * zaps, and none of them is page cache (PAGEMAP_SCAN need not look at a
+ * page's struct page to tell).
+ */
+static inline bool glue_vma_anonymous(const struct glue_vma *v)
+{
+	return v->dump == GLUE_DUMP_PRIVATE && !v->ino &&
+	       !(v->status & (GLUE_VMA_FILE_PRIVATE | GLUE_VMA_MEMFD | GLUE_VMA_VDSO)) &&
+	       (v->status & GLUE_VMA_ANON_PRIVATE);
+}
+
 /* Human-readable kind ("anon", "file-private", "vdso", ...) for logs and verify. */
 const char *glue_vma_kind(const struct glue_vma *vma);
