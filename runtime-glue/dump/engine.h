@@ -83,6 +83,7 @@ struct engine {
 	size_t nr_early;
 	uint8_t *early_data; /* mapped, of the frozen buffer's size */
 	size_t early_used;
+	struct glue_vmas_snap smaps; /* read before the freeze (uffd-target.h), for VmFlags */
 };
 
 /*

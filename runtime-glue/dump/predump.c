@@ -485,11 +485,25 @@ static int write_rest(struct engine *e, struct ck_err **err)
 		if (ob->m.shmem || e->o->restorable)
 			continue;
 		if (!e->o->restorable) {
+			const struct glue_vmas *early =
+				glue_vmas_snap_find(&e->smaps, ob->m.pid, ob->m.task->start_time);
 			struct glue_vmas full = { 0 };
 			_cleanup_err_ struct ck_err *e2 = NULL;
 
-			/* VmFlags of the VMAs that did not change since the freeze */
-			if (glue_vmas_read(ob->m.task->pid, &full, &e2) == 0) {
+			/*
+			 * VmFlags of the VMAs that did not change since the freeze:
+			 * from the smaps read before it when every VMA is there alike
+			 * (a flag changed by madvise() on a whole VMA is missed either
+			 * way: no read outside the freeze is of its instant), else
+			 * read now.
+			 */
+			size_t missed = early ? glue_vmas_merge_flags(&ob->vmas, early) : 1;
+
+			if (missed && early)
+				pr_debug(
+					"pid %d: %zu VMAs changed since the smaps read before the freeze: smaps read again",
+					(int)ob->m.pid, missed);
+			if (missed && glue_vmas_read(ob->m.task->pid, &full, &e2) == 0) {
 				glue_vmas_merge_flags(&ob->vmas, &full);
 				glue_vmas_free(&full);
 			}
@@ -635,13 +649,15 @@ int glue_mem_dump(const struct glue_mem_opts *o, struct glue_mem_result *res, st
 	if (glue_mem_pick_tracker(o->tracker, &tid, why, sizeof(why), err) < 0)
 		return -1;
 	if (glue_uffd_fit_target(&tgt, o->tracker >= 0, o->pre_dump || o->track_mem, &tid, why,
-				 sizeof(why), err) < 0)
+				 sizeof(why), o->restorable ? NULL : &e.smaps, err) < 0)
 		return -1;
 	res->tracker = tid;
 	pr_info("tracker: %s", why);
 	e.trk.ops = glue_tracker_ops(tid, err);
-	if (glue_layer_begin(o->images_dir, o->prev_dir, &e.layer, err) < 0)
+	if (glue_layer_begin(o->images_dir, o->prev_dir, &e.layer, err) < 0) {
+		glue_vmas_snap_free(&e.smaps);
 		return -1;
+	}
 	if (e.trk.ops->open && e.trk.ops->open(&e.trk, e.layer.parent_dirfd, e.layer.dirfd,
 					       o->pre_dump || o->track_mem, err) < 0)
 		goto out;
@@ -767,6 +783,7 @@ out:
 			pr_warn("network-unlock: %s", e3->msg);
 	}
 	glue_fbuf_free(e.fbuf);
+	glue_vmas_snap_free(&e.smaps);
 	glue_dump_state_free(rst);
 	free_objs(&e);
 	if (e.trk_open && e.trk.ops->close)
