@@ -84,6 +84,7 @@ struct engine {
 	uint8_t *early_data; /* mapped, of the frozen buffer's size */
 	size_t early_used;
 	struct glue_vmas_snap smaps; /* read before the freeze (uffd-target.h), for VmFlags */
+	bool presence_late;          /* the presence scan after the thaw (predump.c) */
 };
 
 /*
