@@ -484,30 +484,8 @@ static int write_rest(struct engine *e, struct ck_err **err)
 		 */
 		if (ob->m.shmem || e->o->restorable)
 			continue;
-		if (!e->o->restorable) {
-			const struct glue_vmas *early =
-				glue_vmas_snap_find(&e->smaps, ob->m.pid, ob->m.task->start_time);
-			struct glue_vmas full = { 0 };
-			_cleanup_err_ struct ck_err *e2 = NULL;
-
-			/*
-			 * VmFlags of the VMAs that did not change since the freeze:
-			 * from the smaps read before it when every VMA is there alike
-			 * (a flag changed by madvise() on a whole VMA is missed either
-			 * way: no read outside the freeze is of its instant), else
-			 * read now.
-			 */
-			size_t missed = early ? glue_vmas_merge_flags(&ob->vmas, early) : 1;
-
-			if (missed && early)
-				pr_debug(
-					"pid %d: %zu VMAs changed since the smaps read before the freeze: smaps read again",
-					(int)ob->m.pid, missed);
-			if (missed && glue_vmas_read(ob->m.task->pid, &full, &e2) == 0) {
-				glue_vmas_merge_flags(&ob->vmas, &full);
-				glue_vmas_free(&full);
-			}
-		}
+		if (!e->o->restorable)
+			glue_engine_vmflags(e, ob);
 		if (glue_layer_write_mm(&e->layer, ob->m.task, &ob->vmas, err) < 0) {
 			/*
 			 * A pre-dump writes this after the thaw: a task that exited
