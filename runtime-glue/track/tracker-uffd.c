@@ -14,6 +14,9 @@
  *     the target, register every VMA,   thaw (pre-dump)
  *     arm (first scan), release,        dirty = written set | whole VMAs
  *     hand the uffd to a holder
+ *     (pre-dump: the arm chunk by
+ *     chunk ahead of the copy, the
+ *     hand-over after it)
  *   uffd-<id>.state: token              uffd-<id>.state: token
  *
  * Arming always happens before the pages it covers are copied, so a page
