@@ -99,6 +99,7 @@ struct uffd_obj {
 	int lazy_uffd;
 	struct glue_ranges unprot;
 	uint64_t prot_upto;
+	bool arm_tried; /* maybe_arm() ran for this run */
 	uint64_t nr_written, nr_whole_vmas;
 };
 
@@ -604,9 +605,15 @@ static void maybe_arm(struct glue_tracker_ctx *t, struct glue_mobj *obj, bool la
 	struct uffd_obj *uo = obj->tracker_priv;
 	_cleanup_err_ struct ck_err *e2 = NULL;
 
-	if (!r->rearm || uo->armed || obj->shmem)
+	if (!r->rearm || uo->armed || uo->arm_tried || obj->shmem)
 		return;
-	uo->armed = true; /* one attempt per run */
+	/*
+	 * One attempt per run: an arm that succeeded at a later chunk would come
+	 * after the copy of the earlier ones, and its first scan would consume
+	 * what was written to them in between.
+	 */
+	uo->arm_tried = true;
+	uo->armed = true;
 	if (!seizable_now(obj->pid)) {
 		pr_info("uffd-wp: pid %d: not armed while the tree is held frozen; the next layer is full",
 			(int)obj->pid);
@@ -708,10 +715,18 @@ static int uffd_classify(struct glue_tracker_ctx *t, struct glue_mobj *obj, stru
 
 	/* a chunk of a pre-dump's copy: protected lazily; else (npages 0: arm now) whole */
 	maybe_arm(t, obj, c->npages > 0);
-	if (uo->lazy_uffd >= 0 && protect_below(uo, glue_pagescan_fd(obj->scan),
-						c->addr + c->npages * GLUE_PAGE_SIZE, err) < 0)
-		return ck_err_wrap(err, "uffd-wp: pid %d: write-protect ahead of the copy",
-				   (int)obj->pid);
+	if (uo->lazy_uffd >= 0) {
+		_cleanup_err_ struct ck_err *e2 = NULL;
+
+		if (protect_below(uo, glue_pagescan_fd(obj->scan),
+				  c->addr + c->npages * GLUE_PAGE_SIZE, &e2) < 0) {
+			/* not tracked after all (this layer is complete): the next one is full */
+			pr_warn("uffd-wp: pid %d: cannot arm the tracker (%s); the next layer is full",
+				(int)obj->pid, e2->msg);
+			close(steal_fd(&uo->lazy_uffd));
+			uo->armed = uo->armed_now = false;
+		}
+	}
 	if (!c->npages)
 		return 0;
 	if (!uo->history) {
