@@ -21,7 +21,8 @@
  * the tracker's early scan read, the tree not frozen yet; fail is ignored),
  * frozen (tree frozen, nothing read yet),
  * collected (page lists taken, still frozen), thawed (pre-dump copying after
- * thaw), pages (half of the pages written), copy-write (the page writer
+ * thaw), late-presence (a first uffd-wp pre-dump layer: presence scanned after
+ * the thaw, the tracker not armed yet), pages (half of the pages written), copy-write (the page writer
  * thread, before its second buffer), commit (layer complete, before the
  * rename).  The layer merge (mem/merge.h): merge-pages, merge-built,
  * merge-switched.  Also: no-pagemap-scan (use pagemap reads instead of the ioctl);

@@ -26,6 +26,18 @@ static bool gone(pid_t pid)
 	return glue_proc_stat(pid, f, &e2) < 3 || f[3] == 'Z';
 }
 
+/*
+ * A pre-dump's first uffd-wp layer: the presence scan that other layers do
+ * while frozen, after the thaw (predump.c says why that is exact).
+ */
+static int scan_late(struct engine *e, struct mobj *ob, struct ck_err **err)
+{
+	if (glue_presence_scan(&ob->pres, &ob->m, e->trk.ops, e->layer.parent_dirfd, err) < 0 ||
+	    glue_presence_resolve(&ob->pres, &e->trk, &ob->m, err) < 0)
+		return -1;
+	return 0;
+}
+
 /* see engine.h */
 int glue_engine_check_presence(struct engine *e, struct ck_err **err)
 {
@@ -36,6 +48,18 @@ int glue_engine_check_presence(struct engine *e, struct ck_err **err)
 		struct mobj *ob = &e->obj[i];
 
 		const struct glue_ranges *seen = NULL, *recheck = NULL;
+
+		if (e->presence_late && !ob->m.shmem) {
+			if (scan_late(e, ob, err) < 0) {
+				if (!gone(ob->m.pid))
+					return ck_err_wrap(err, "task %d", (int)ob->m.pid);
+				pr_info("pid %d exited during the pre-dump: its pages are left to the copy",
+					(int)ob->m.pid);
+				ck_err_free(err);
+			}
+			e->pages_total += ob->m.present.pages;
+			continue;
+		}
 
 		/* a final dump's written pages seen before the freeze: only changes rechecked */
 		if (!ob->m.shmem && !e->o->pre_dump)
@@ -56,6 +80,13 @@ int glue_engine_check_presence(struct engine *e, struct ck_err **err)
 		e->pages_total += ob->m.present.pages;
 	}
 	e->res->discover_us += glue_now_us() - t0;
+	if (e->presence_late) {
+		pr_info("presence scan after the thaw (first layer; its tracker is armed after it): %" PRIu64
+			" us",
+			glue_now_us() - t0);
+		/* the tree runs: a page that appears now is in the next layer (uffd-late) */
+		return glue_fault("late-presence", err);
+	}
 	return 0;
 }
 

@@ -370,3 +370,24 @@ void glue_engine_prefreeze_free(struct engine *e)
 	e->early_data = NULL;
 	e->early_used = 0;
 }
+
+/* see engine.h */
+void glue_engine_vmflags(struct engine *e, struct mobj *ob)
+{
+	const struct glue_vmas *early =
+		glue_vmas_snap_find(&e->smaps, ob->m.pid, ob->m.task->start_time);
+	struct glue_vmas full = { 0 };
+	_cleanup_err_ struct ck_err *e2 = NULL;
+	size_t missed = early ? glue_vmas_merge_flags(&ob->vmas, early) : 1;
+
+	if (!missed)
+		return;
+	if (early)
+		pr_debug(
+			"pid %d: %zu VMAs changed since the smaps read before the freeze: smaps read again",
+			(int)ob->m.pid, missed);
+	if (glue_vmas_read(ob->m.task->pid, &full, &e2) == 0) {
+		glue_vmas_merge_flags(&ob->vmas, &full);
+		glue_vmas_free(&full);
+	}
+}

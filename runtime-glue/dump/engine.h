@@ -83,6 +83,8 @@ struct engine {
 	size_t nr_early;
 	uint8_t *early_data; /* mapped, of the frozen buffer's size */
 	size_t early_used;
+	struct glue_vmas_snap smaps; /* read before the freeze (uffd-target.h), for VmFlags */
+	bool presence_late;          /* the presence scan after the thaw (predump.c) */
 };
 
 /*
@@ -117,6 +119,14 @@ bool glue_engine_early_presence(struct engine *e, struct mobj *ob,
 size_t glue_engine_early_at(struct engine *e, struct mobj *ob, uint64_t start, uint64_t end,
 			    const uint8_t **data, size_t *skip);
 
+/*
+ * After a pre-dump's copy: VmFlags of @ob's VMAs that did not change since
+ * the freeze, from the smaps read before it (e->smaps) when every VMA is
+ * there alike, else from smaps read now.  A flag changed by madvise() on a
+ * whole VMA is missed either way: no read outside the freeze is of its
+ * instant, and a pre-dump's mm image restores nothing.
+ */
+void glue_engine_vmflags(struct engine *e, struct mobj *ob);
 /* The presence of the pages the tracker reported changed (presence.h). */
 int glue_engine_check_presence(struct engine *e, struct ck_err **err);
 /*

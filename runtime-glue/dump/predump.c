@@ -200,8 +200,8 @@ static int collect(struct engine *e, struct ck_err **err)
 		}
 		if (glue_engine_load_parent(e, ob, err) < 0)
 			return -1;
-		if (glue_presence_scan(&ob->pres, &ob->m, e->trk.ops, e->layer.parent_dirfd, err) <
-		    0) {
+		if (!e->presence_late && glue_presence_scan(&ob->pres, &ob->m, e->trk.ops,
+							    e->layer.parent_dirfd, err) < 0) {
 			if (skip_dead(e, t, err))
 				continue;
 			return ck_err_wrap(err, "task %d", (int)t->pid);
@@ -228,7 +228,7 @@ static int collect(struct engine *e, struct ck_err **err)
 			return ck_err_wrap(err, "tracker %s", glue_tracker_name(e->trk.ops->id));
 		t_trk += glue_now_us();
 		ob->collected = true;
-		if (!ob->m.shmem) {
+		if (!ob->m.shmem && !e->presence_late) {
 			if (glue_presence_resolve(&ob->pres, &e->trk, &ob->m, err) < 0)
 				return ck_err_wrap(err, "task %d", (int)ob->m.pid);
 			t_scan += ob->pres.scan_us;
@@ -484,16 +484,8 @@ static int write_rest(struct engine *e, struct ck_err **err)
 		 */
 		if (ob->m.shmem || e->o->restorable)
 			continue;
-		if (!e->o->restorable) {
-			struct glue_vmas full = { 0 };
-			_cleanup_err_ struct ck_err *e2 = NULL;
-
-			/* VmFlags of the VMAs that did not change since the freeze */
-			if (glue_vmas_read(ob->m.task->pid, &full, &e2) == 0) {
-				glue_vmas_merge_flags(&ob->vmas, &full);
-				glue_vmas_free(&full);
-			}
-		}
+		if (!e->o->restorable)
+			glue_engine_vmflags(e, ob);
 		if (glue_layer_write_mm(&e->layer, ob->m.task, &ob->vmas, err) < 0) {
 			/*
 			 * A pre-dump writes this after the thaw: a task that exited
@@ -635,13 +627,24 @@ int glue_mem_dump(const struct glue_mem_opts *o, struct glue_mem_result *res, st
 	if (glue_mem_pick_tracker(o->tracker, &tid, why, sizeof(why), err) < 0)
 		return -1;
 	if (glue_uffd_fit_target(&tgt, o->tracker >= 0, o->pre_dump || o->track_mem, &tid, why,
-				 sizeof(why), err) < 0)
+				 sizeof(why), o->restorable ? NULL : &e.smaps, err) < 0)
 		return -1;
 	res->tracker = tid;
 	pr_info("tracker: %s", why);
 	e.trk.ops = glue_tracker_ops(tid, err);
-	if (glue_layer_begin(o->images_dir, o->prev_dir, &e.layer, err) < 0)
+	if (glue_layer_begin(o->images_dir, o->prev_dir, &e.layer, err) < 0) {
+		glue_vmas_snap_free(&e.smaps);
 		return -1;
+	}
+	/*
+	 * A pre-dump's first layer with uffd-wp holds the freeze for the VMA
+	 * list only.  Its tracker is armed after the thaw whatever happens, and
+	 * the layer says so (uffd-late: the next layer checks every VMA for
+	 * presence), so a page that appears after this layer's presence scan and
+	 * before the arm is dumped by the next layer wherever the scan runs: it
+	 * runs after the thaw (glue_engine_check_presence), before the arm.
+	 */
+	e.presence_late = o->pre_dump && e.layer.parent_dirfd < 0 && tid == GLUE_TRACKER_UFFD_WP;
 	if (e.trk.ops->open && e.trk.ops->open(&e.trk, e.layer.parent_dirfd, e.layer.dirfd,
 					       o->pre_dump || o->track_mem, err) < 0)
 		goto out;
@@ -767,6 +770,7 @@ out:
 			pr_warn("network-unlock: %s", e3->msg);
 	}
 	glue_fbuf_free(e.fbuf);
+	glue_vmas_snap_free(&e.smaps);
 	glue_dump_state_free(rst);
 	free_objs(&e);
 	if (e.trk_open && e.trk.ops->close)

@@ -90,14 +90,6 @@ static bool had_same(const struct glue_range *pv, size_t nr, const struct glue_v
 	return lo < nr && pv[lo].start == v->start && pv[lo].end == v->end;
 }
 
-/* An anonymous private VMA: its pages come and go only through faults and zaps. */
-static bool anonymous(const struct glue_vma *v)
-{
-	return v->dump == GLUE_DUMP_PRIVATE && !v->ino &&
-	       !(v->status & (GLUE_VMA_FILE_PRIVATE | GLUE_VMA_MEMFD | GLUE_VMA_VDSO)) &&
-	       (v->status & GLUE_VMA_ANON_PRIVATE);
-}
-
 /* see presence.h */
 int glue_presence_scan(struct glue_presence *p, struct glue_mobj *obj,
 		       const struct glue_tracker_ops *ops, int parent_dirfd, struct ck_err **err)
@@ -119,7 +111,7 @@ int glue_presence_scan(struct glue_presence *p, struct glue_mobj *obj,
 	for (size_t j = 0; j < obj->vmas->nr; j++) {
 		const struct glue_vma *v = &obj->vmas->v[j];
 
-		if (npv && anonymous(v) && had_same(pv, npv, v)) {
+		if (npv && glue_vma_anonymous(v) && had_same(pv, npv, v)) {
 			p->deferred[j] = 1;
 			p->nr_deferred++;
 			continue;

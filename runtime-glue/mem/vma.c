@@ -151,6 +151,8 @@ static void parse_vmflags(struct glue_vma *v, struct vma_raw *raw, char *s)
 			raw->io = true;
 		else if (!strcmp(tok, "ss"))
 			raw->shstk = true;
+		else if (!strcmp(tok, "um") || !strcmp(tok, "uw") || !strcmp(tok, "ui"))
+			v->uffd = true;
 		for (size_t i = 0; i < ARRAY_SIZE(vmflags); i++) {
 			if (strcmp(tok, vmflags[i].code))
 				continue;
@@ -347,18 +349,54 @@ int glue_vmas_read_fast(pid_t pid, struct glue_vmas *out, struct ck_err **err)
 }
 
 /* see vma.h */
-void glue_vmas_merge_flags(struct glue_vmas *fast, const struct glue_vmas *full)
+size_t glue_vmas_merge_flags(struct glue_vmas *fast, const struct glue_vmas *full)
 {
+	size_t missed = 0;
+
 	for (size_t i = 0; i < fast->nr; i++) {
 		struct glue_vma *v = &fast->v[i];
 		const struct glue_vma *w = glue_vma_find(full, v->start);
 
-		if (!w || w->start != v->start || w->end != v->end || w->ino != v->ino)
+		if (!w || w->start != v->start || w->end != v->end || w->ino != v->ino ||
+		    w->dev != v->dev || w->pgoff != v->pgoff || w->prot != v->prot) {
+			missed++;
 			continue;
+		}
 		v->flags = w->flags;
 		v->madv = w->madv;
 		v->status = w->status;
 	}
+	return missed;
+}
+
+/* see vma.h */
+void glue_vmas_snap_add(struct glue_vmas_snap *s, pid_t pid, uint64_t start_time,
+			struct glue_vmas *vmas)
+{
+	s->t = xreallocarray(s->t, s->nr + 1, sizeof(*s->t));
+	s->t[s->nr].pid = pid;
+	s->t[s->nr].start_time = start_time;
+	s->t[s->nr++].vmas = *vmas;
+	memset(vmas, 0, sizeof(*vmas));
+}
+
+/* see vma.h */
+const struct glue_vmas *glue_vmas_snap_find(const struct glue_vmas_snap *s, pid_t pid,
+					    uint64_t start_time)
+{
+	for (size_t i = 0; i < s->nr; i++)
+		if (s->t[i].pid == pid && s->t[i].start_time == start_time)
+			return &s->t[i].vmas;
+	return NULL;
+}
+
+/* see vma.h */
+void glue_vmas_snap_free(struct glue_vmas_snap *s)
+{
+	for (size_t i = 0; i < s->nr; i++)
+		glue_vmas_free(&s->t[i].vmas);
+	free(s->t);
+	memset(s, 0, sizeof(*s));
 }
 
 /* see vma.h */

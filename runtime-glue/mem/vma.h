@@ -51,6 +51,7 @@ struct glue_vma {
 	char *name;          /* path or [pseudo] name column, NULL when empty */
 	uint64_t rss_kb;     /* Rss + Swap: 0 means no page can be present; UINT64_MAX unknown */
 	enum glue_vma_dump dump;
+	bool uffd; /* registered with a userfaultfd (VmFlags um, uw or ui; smaps only) */
 };
 
 struct glue_vmas {
@@ -72,8 +73,36 @@ int glue_vmas_read(pid_t pid, struct glue_vmas *out, struct ck_err **err);
  */
 int glue_vmas_read_fast(pid_t pid, struct glue_vmas *out, struct ck_err **err);
 
-/* Copy flags, madv and status from @full into the VMAs of @fast that match exactly. */
-void glue_vmas_merge_flags(struct glue_vmas *fast, const struct glue_vmas *full);
+/*
+ * Copy flags, madv and status from @full into the VMAs of @fast that match
+ * exactly (start, end, inode, offset, protection); returns how many VMAs of
+ * @fast had no match.
+ */
+size_t glue_vmas_merge_flags(struct glue_vmas *fast, const struct glue_vmas *full);
+
+/*
+ * smaps of some tasks, read once (before a pre-dump's freeze) and kept for
+ * the VmFlags merge after its copy: smaps walks the page tables (~18 ms for a
+ * populated 1 GiB), so one read serves both.  A task is found by pid and
+ * start time (a reused pid is another task).
+ */
+struct glue_vmas_task {
+	pid_t pid;
+	uint64_t start_time;
+	struct glue_vmas vmas;
+};
+
+struct glue_vmas_snap {
+	size_t nr;
+	struct glue_vmas_task *t;
+};
+
+/* Keep @vmas (taken over: @vmas is emptied) as @pid's. */
+void glue_vmas_snap_add(struct glue_vmas_snap *s, pid_t pid, uint64_t start_time,
+			struct glue_vmas *vmas);
+const struct glue_vmas *glue_vmas_snap_find(const struct glue_vmas_snap *s, pid_t pid,
+					    uint64_t start_time);
+void glue_vmas_snap_free(struct glue_vmas_snap *s);
 
 /* Same, from an already opened smaps (or maps) text (used by unit tests). */
 int glue_vmas_parse(FILE *smaps, struct glue_vmas *out, struct ck_err **err);
@@ -82,6 +111,18 @@ void glue_vmas_free(struct glue_vmas *vmas);
 
 /* The VMA containing @addr, or NULL. */
 const struct glue_vma *glue_vma_find(const struct glue_vmas *vmas, uint64_t addr);
+
+/*
+ * An anonymous private VMA: its pages come and go only through faults and
+ * zaps, and none of them is page cache (PAGEMAP_SCAN need not look at a
+ * page's struct page to tell).
+ */
+static inline bool glue_vma_anonymous(const struct glue_vma *v)
+{
+	return v->dump == GLUE_DUMP_PRIVATE && !v->ino &&
+	       !(v->status & (GLUE_VMA_FILE_PRIVATE | GLUE_VMA_MEMFD | GLUE_VMA_VDSO)) &&
+	       (v->status & GLUE_VMA_ANON_PRIVATE);
+}
 
 /* Human-readable kind ("anon", "file-private", "vdso", ...) for logs and verify. */
 const char *glue_vma_kind(const struct glue_vma *vma);

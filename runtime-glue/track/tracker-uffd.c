@@ -14,6 +14,9 @@
  *     the target, register every VMA,   thaw (pre-dump)
  *     arm (first scan), release,        dirty = written set | whole VMAs
  *     hand the uffd to a holder
+ *     (pre-dump: the arm chunk by
+ *     chunk ahead of the copy, the
+ *     hand-over after it)
  *   uffd-<id>.state: token              uffd-<id>.state: token
  *
  * Arming always happens before the pages it covers are copied, so a page
@@ -88,6 +91,15 @@ struct uffd_obj {
 	bool late;                  /* the parent's tracker was armed after its freeze */
 	bool armed_now;             /* armed by this run after its thaw (arm_new) */
 	struct glue_ranges stale;   /* then: written since, or whole */
+	/*
+	 * A pre-dump's arm after the thaw, write-protecting chunk by chunk
+	 * (arm_new, protect_below): the uffd until it goes to a holder, the
+	 * registered ranges, and the address below which all are protected.
+	 */
+	int lazy_uffd;
+	struct glue_ranges unprot;
+	uint64_t prot_upto;
+	bool arm_tried; /* maybe_arm() ran for this run */
 	uint64_t nr_written, nr_whole_vmas;
 };
 
@@ -324,6 +336,7 @@ static int uffd_collect(struct glue_tracker_ctx *t, struct glue_mobj *obj, struc
 	int pm;
 
 	obj->tracker_priv = uo;
+	uo->lazy_uffd = -1;
 	if (obj->shmem)
 		return 0; /* shared segments: written through any mapper; always whole */
 	p = find_pre(r, obj);
@@ -427,21 +440,26 @@ static int holder_adopted_by_tree(struct glue_tracker_ctx *t, pid_t holder,
 			  (int)ppid);
 }
 
+static int hand_over(struct glue_tracker_ctx *t, struct uffd_obj *uo, struct glue_mobj *obj,
+		     int uffd_in, struct ck_err **err);
+
 /*
  * Arm a new uffd in a running (or seizable) process: create it inside the
  * target, take it out, close the target's copy, register and arm every VMA,
- * and give it to a holder.  Called before any page of @obj is read.
+ * and give it to a holder.  Called before any page of @obj is read.  @lazy
+ * (a pre-dump's copy, chunk by chunk): register only; protect_below()
+ * write-protects ahead of the copy and the holder gets the uffd after it
+ * (finish_lazy), so that the 1 GiB protection walk (~15 ms) runs while the
+ * page writer, the copy's slower half, has work queued.
  */
 static int arm_new(struct glue_tracker_ctx *t, struct uffd_obj *uo, struct glue_mobj *obj,
-		   struct ck_err **err)
+		   bool lazy, struct ck_err **err)
 {
 	_cleanup_parasite_ctl_ struct parasite_ctl *ctl = NULL;
 	_cleanup_close_ int uffd = -1;
 	unsigned long args[6] = { O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY };
 	_cleanup_err_ struct ck_err *e2 = NULL;
 	long rfd = -1, ret;
-	uint64_t token;
-	pid_t holder = 0;
 	int pm = glue_pagescan_fd(obj->scan);
 
 	/*
@@ -491,11 +509,62 @@ static int arm_new(struct glue_tracker_ctx *t, struct uffd_obj *uo, struct glue_
 			ck_err_free(&e2);
 			continue;
 		}
-		if (glue_fault("uffd-register", err) < 0 ||
-		    glue_uffd_scan_written(pm, v->start, v->end, &arm, &tracked, err) < 0)
+		if (glue_fault("uffd-register", err) < 0)
+			return -1;
+		if (lazy) {
+			glue_ranges_add(&uo->unprot, v->start, v->end);
+			continue;
+		}
+		if (glue_uffd_scan_written(pm, v->start, v->end, &arm, &tracked, err) < 0)
 			return -1;
 		glue_ranges_free(&arm);
 	}
+	if (lazy) {
+		/* protected chunk by chunk before each is read, handed over after the copy */
+		uo->lazy_uffd = steal_fd(&uffd);
+		uo->armed = true;
+		return 0;
+	}
+	return hand_over(t, uo, obj, steal_fd(&uffd), err);
+}
+
+/*
+ * Write-protect what @uo registered below @end (all of it with UINT64_MAX),
+ * in address order: a page is protected before it is read, so a write after
+ * its copy is in the next layer.  A page protected without being read (not
+ * present at the presence scan) is the uffd-late case (file comment).  A range
+ * the kernel refuses (EPERM: replaced since it was registered) is left to the
+ * next layer's frozen scan, which finds it unregistered and dumps it whole.
+ */
+static int protect_below(struct uffd_obj *uo, int pm, uint64_t end, struct ck_err **err)
+{
+	for (size_t i = glue_ranges_first_after(&uo->unprot, uo->prot_upto); i < uo->unprot.nr;
+	     i++) {
+		const struct glue_range *r = &uo->unprot.r[i];
+		uint64_t s = r->start > uo->prot_upto ? r->start : uo->prot_upto;
+		uint64_t e = r->end < end ? r->end : end;
+		struct glue_ranges arm = { 0 };
+		bool tracked;
+
+		if (r->start >= end)
+			break;
+		if (s < e && glue_uffd_scan_written(pm, s, e, &arm, &tracked, err) < 0)
+			return -1;
+		glue_ranges_free(&arm);
+	}
+	if (end > uo->prot_upto)
+		uo->prot_upto = end;
+	return 0;
+}
+
+/* Give @uffd (taken over) to a holder: the tracking outlives this run. */
+static int hand_over(struct glue_tracker_ctx *t, struct uffd_obj *uo, struct glue_mobj *obj,
+		     int uffd_in, struct ck_err **err)
+{
+	_cleanup_close_ int uffd = uffd_in;
+	uint64_t token;
+	pid_t holder = 0;
+
 	if (getrandom(&token, sizeof(token), 0) != sizeof(token))
 		return ck_err_set(err, errno, "getrandom");
 	if (glue_fault("uffd-handoff", err) < 0 ||
@@ -530,25 +599,33 @@ static bool seizable_now(pid_t pid)
 	return !tracer && !glue_pid_paused(pid);
 }
 
-static void maybe_arm(struct glue_tracker_ctx *t, struct glue_mobj *obj)
+static void maybe_arm(struct glue_tracker_ctx *t, struct glue_mobj *obj, bool lazy)
 {
 	struct uffd_run *r = t->priv;
 	struct uffd_obj *uo = obj->tracker_priv;
 	_cleanup_err_ struct ck_err *e2 = NULL;
 
-	if (!r->rearm || uo->armed || obj->shmem)
+	if (!r->rearm || uo->armed || uo->arm_tried || obj->shmem)
 		return;
-	uo->armed = true; /* one attempt per run */
+	/*
+	 * One attempt per run: an arm that succeeded at a later chunk would come
+	 * after the copy of the earlier ones, and its first scan would consume
+	 * what was written to them in between.
+	 */
+	uo->arm_tried = true;
+	uo->armed = true;
 	if (!seizable_now(obj->pid)) {
 		pr_info("uffd-wp: pid %d: not armed while the tree is held frozen; the next layer is full",
 			(int)obj->pid);
 		uo->armed = false;
 		return;
 	}
-	if (arm_new(t, uo, obj, &e2) < 0) {
+	if (arm_new(t, uo, obj, lazy, &e2) < 0) {
 		_cleanup_free_ char *msg = ck_err_str(e2);
 
 		uo->armed = false;
+		if (uo->lazy_uffd >= 0)
+			close(steal_fd(&uo->lazy_uffd));
 		if (kill(obj->pid, 0) < 0 && errno == ESRCH) {
 			pr_info("uffd-wp: pid %d exited before its tracker was armed",
 				(int)obj->pid);
@@ -561,6 +638,34 @@ static void maybe_arm(struct glue_tracker_ctx *t, struct glue_mobj *obj)
 	}
 	uo->armed_now = true;
 	pr_info("uffd-wp: pid %d: tracker armed", (int)obj->pid);
+}
+
+/*
+ * After the copy of a lazily armed process: protect the rest (the pages that
+ * were not present, between and after the chunks) and hand the uffd to a
+ * holder.  A failure there leaves the process untracked: the next layer is
+ * full, as when the arm fails.
+ */
+static void finish_lazy(struct glue_tracker_ctx *t, struct uffd_obj *uo, struct glue_mobj *obj)
+{
+	_cleanup_err_ struct ck_err *e2 = NULL;
+	_cleanup_free_ char *msg = NULL;
+
+	if (uo->lazy_uffd < 0)
+		return;
+	if (protect_below(uo, glue_pagescan_fd(obj->scan), UINT64_MAX, &e2) == 0 &&
+	    hand_over(t, uo, obj, steal_fd(&uo->lazy_uffd), &e2) == 0)
+		return;
+	if (uo->lazy_uffd >= 0)
+		close(steal_fd(&uo->lazy_uffd));
+	uo->armed = uo->armed_now = false;
+	msg = ck_err_str(e2);
+	if (kill(obj->pid, 0) < 0 && errno == ESRCH) {
+		pr_info("uffd-wp: pid %d exited before its tracker was armed", (int)obj->pid);
+		return;
+	}
+	pr_warn("uffd-wp: pid %d: cannot arm the tracker (%s); the next layer is full",
+		(int)obj->pid, msg);
 }
 
 /*
@@ -608,7 +713,20 @@ static int uffd_classify(struct glue_tracker_ctx *t, struct glue_mobj *obj, stru
 {
 	struct uffd_obj *uo = obj->tracker_priv;
 
-	maybe_arm(t, obj);
+	/* a chunk of a pre-dump's copy: protected lazily; else (npages 0: arm now) whole */
+	maybe_arm(t, obj, c->npages > 0);
+	if (uo->lazy_uffd >= 0) {
+		_cleanup_err_ struct ck_err *e2 = NULL;
+
+		if (protect_below(uo, glue_pagescan_fd(obj->scan),
+				  c->addr + c->npages * GLUE_PAGE_SIZE, &e2) < 0) {
+			/* not tracked after all (this layer is complete): the next one is full */
+			pr_warn("uffd-wp: pid %d: cannot arm the tracker (%s); the next layer is full",
+				(int)obj->pid, e2->msg);
+			close(steal_fd(&uo->lazy_uffd));
+			uo->armed = uo->armed_now = false;
+		}
+	}
 	if (!c->npages)
 		return 0;
 	if (!uo->history) {
@@ -629,7 +747,8 @@ static int uffd_finish_obj(struct glue_tracker_ctx *t, struct glue_mobj *obj, in
 	if (obj->shmem)
 		return 0;
 	/* A process with no page to copy was never classified: arm it now. */
-	maybe_arm(t, obj);
+	maybe_arm(t, obj, false);
+	finish_lazy(t, uo, obj);
 	if (!r->rearm) {
 		/* Final dump: nobody will ask for this tracker again. */
 		_cleanup_err_ struct ck_err *e2 = NULL;
@@ -656,6 +775,9 @@ static void uffd_release_obj(struct glue_tracker_ctx *t, struct glue_mobj *obj)
 	glue_ranges_free(&uo->written);
 	glue_ranges_free(&uo->whole);
 	glue_ranges_free(&uo->stale);
+	glue_ranges_free(&uo->unprot);
+	if (uo->lazy_uffd >= 0)
+		close(uo->lazy_uffd);
 	free(uo);
 	obj->tracker_priv = NULL;
 }

@@ -17,6 +17,7 @@
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "runtime-glue/proc/proc.h"
+#include "runtime-glue/mem/vma.h"
 #include "runtime-glue/proc/pstree.h"
 #include "runtime-glue/track/uffd-holder.h"
 #include "runtime-glue/track/uffd-target.h"
@@ -78,40 +79,31 @@ static int own_uffd_fd(pid_t pid)
 }
 
 /*
- * Whether a VMA of @pid is registered with a userfaultfd (VmFlags um, uw or
+ * Whether a VMA of @t is registered with a userfaultfd (VmFlags um, uw or
  * ui); *addr gets its start.  smaps walks the page tables: only asked for
- * tasks no holder of ours tracks, whose registrations cannot be ours.
+ * tasks no holder of ours tracks, whose registrations cannot be ours.  The
+ * VMAs read go to @smaps (when not NULL) for the VmFlags of the layer's mm
+ * image, which would otherwise read smaps again after the copy.
  */
-static bool uffd_registered(pid_t pid, unsigned long long *addr, char flag[3])
+static bool uffd_registered(const struct glue_task *t, unsigned long long *addr,
+			    struct glue_vmas_snap *smaps)
 {
-	_cleanup_free_ char *path = xasprintf("/proc/%d/smaps", (int)pid);
-	_cleanup_fclose_ FILE *f = fopen(path, "re");
-	_cleanup_free_ char *line = NULL;
-	unsigned long long start = 0;
-	size_t cap = 0;
+	_cleanup_err_ struct ck_err *e2 = NULL;
+	struct glue_vmas vmas = { 0 };
+	bool found = false;
 
-	if (!f)
-		return false;
-	while (getline(&line, &cap, f) > 0) {
-		unsigned long long a, b;
-		char *tok, *save = NULL;
-
-		/* not into start directly: "FilePmdMapped:" alone scans as 0xf */
-		if (sscanf(line, "%llx-%llx ", &a, &b) == 2) {
-			start = a;
-			continue;
+	if (glue_vmas_read(t->pid, &vmas, &e2) < 0)
+		return false; /* gone, or not ours to look at (then not ours to dump) */
+	for (size_t i = 0; i < vmas.nr && !found; i++) {
+		if (vmas.v[i].uffd) {
+			*addr = vmas.v[i].start;
+			found = true;
 		}
-		if (strncmp(line, "VmFlags:", 8))
-			continue;
-		for (tok = strtok_r(line + 8, " \n", &save); tok;
-		     tok = strtok_r(NULL, " \n", &save))
-			if (!strcmp(tok, "um") || !strcmp(tok, "uw") || !strcmp(tok, "ui")) {
-				*addr = start;
-				snprintf(flag, 3, "%s", tok);
-				return true;
-			}
 	}
-	return false;
+	if (smaps && !found)
+		glue_vmas_snap_add(smaps, t->pid, t->start_time, &vmas);
+	glue_vmas_free(&vmas);
+	return found;
 }
 
 /* A reason not to put a holder where the kernel would reparent it, or "". */
@@ -170,13 +162,13 @@ static bool shares_tracked_mm(const struct glue_pstree *tree, size_t i)
 }
 
 /* The first task of @tree that uses userfaultfd itself, or "": releases our tracking of it. */
-static void own_uffd_problem(const struct glue_pstree *tree, char *why, size_t len)
+static void own_uffd_problem(const struct glue_pstree *tree, char *why, size_t len,
+			     struct glue_vmas_snap *smaps)
 {
 	for (size_t i = 0; i < tree->nr; i++) {
 		pid_t pid = tree->t[i].pid;
 		bool ours = glue_uffd_holder_alive(pid);
 		unsigned long long addr = 0;
-		char flag[3] = "";
 		int fd = own_uffd_fd(pid);
 		_cleanup_err_ struct ck_err *e2 = NULL;
 
@@ -185,13 +177,14 @@ static void own_uffd_problem(const struct glue_pstree *tree, char *why, size_t l
 				 "pid %d holds a userfaultfd of its own (fd %d): uffd-wp tracking "
 				 "would make its UFFDIO_REGISTER fail with EBUSY",
 				 (int)pid, fd);
-		else if (!ours && uffd_registered(pid, &addr, flag) && !shares_tracked_mm(tree, i))
+		else if (!ours && uffd_registered(&tree->t[i], &addr, smaps) &&
+			 !shares_tracked_mm(tree, i))
 			snprintf(
 				why, len,
-				"pid %d has ranges registered with a userfaultfd (VmFlags %s at "
+				"pid %d has ranges registered with a userfaultfd (VmFlags um, uw or ui at "
 				"%#llx): uffd-wp tracking would make its UFFDIO_REGISTER fail with "
 				"EBUSY",
-				(int)pid, flag, addr);
+				(int)pid, addr);
 		else
 			continue;
 		if (ours) {
@@ -207,7 +200,8 @@ static void own_uffd_problem(const struct glue_pstree *tree, char *why, size_t l
 
 /* see uffd-target.h */
 int glue_uffd_fit_target(const struct glue_target *tgt, bool explicit, bool rearm,
-			 enum glue_tracker *tid, char *why, size_t why_len, struct ck_err **err)
+			 enum glue_tracker *tid, char *why, size_t why_len,
+			 struct glue_vmas_snap *smaps, struct ck_err **err)
 {
 	_cleanup_err_ struct ck_err *e2 = NULL;
 	struct glue_pstree tree;
@@ -220,12 +214,14 @@ int glue_uffd_fit_target(const struct glue_target *tgt, bool explicit, bool rear
 		pr_debug("uffd-wp: tree not checked: %s", e2->msg);
 		return 0;
 	}
-	own_uffd_problem(&tree, reason, sizeof(reason));
+	own_uffd_problem(&tree, reason, sizeof(reason), smaps);
 	if (!reason[0])
 		adoption_problem(&tree, reason, sizeof(reason));
 	glue_pstree_free(&tree);
 	if (!reason[0])
 		return 0;
+	if (smaps)
+		glue_vmas_snap_free(smaps); /* another tracker, or none: not asked for */
 	if (explicit)
 		return ck_err_set(err, 0, "--tracker uffd-wp refused: %s", reason);
 	*tid = glue_auto_tracker_except(GLUE_TRACKER_UFFD_WP, reason, why, why_len);

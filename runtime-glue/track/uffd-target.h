@@ -7,6 +7,7 @@
 
 #include "common/err.h"
 #include "runtime-glue/features.h"
+#include "runtime-glue/mem/vma.h"
 #include "runtime-glue/proc/freezer.h"
 
 /*
@@ -34,9 +35,12 @@
  * next tracker, with a warning and *why saying why.  Holders of ours for tasks
  * that use userfaultfd are stopped, so their own registrations work again.
  * A tree that cannot be listed is not checked (the freeze reports why).
+ * The smaps read for the check are kept in @smaps (when not NULL and uffd-wp
+ * stays): the layer takes its VmFlags from them (glue_vmas_snap).
  */
 int glue_uffd_fit_target(const struct glue_target *tgt, bool explicit, bool rearm,
-			 enum glue_tracker *tid, char *why, size_t why_len, struct ck_err **err);
+			 enum glue_tracker *tid, char *why, size_t why_len,
+			 struct glue_vmas_snap *smaps, struct ck_err **err);
 
 struct glue_untrack_result {
 	size_t tasks;    /* tasks of the tree */

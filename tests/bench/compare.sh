@@ -12,6 +12,8 @@
 #   VMAs (1 GiB) and with 16 processes of 64 MiB (one tree); the workload's
 #   write rate tracked vs untracked; peak RSS of ckpt at the largest size.
 #   BENCH_FIRST_ONLY=1: the first-layer comparison and the write rate only.
+#   BENCH_OTHER_CKPT=PATH: another build's first pre-dump in every round too
+#   ("ckpt-other pre-dump", paired_predump_speed_over_other: before/after a change).
 # Writes $BUILD/bench-compare.json and prints a table.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -22,6 +24,7 @@ MIB=${BENCH_MIB:-1024}
 SIZES=${BENCH_SIZES:-"1024 2048 4096 8192"}
 [ -n "${BENCH_QUICK:-}" ] && SIZES=${BENCH_SIZES:-"1024 2048"} && RUNS=${BENCH_RUNS:-2}
 SPIN_MS=${BENCH_SPIN_MS:-300}
+OTHER=${BENCH_OTHER_CKPT:-}
 WORK=$(mktemp -d "$PWD/$BUILD/bench-cmp.XXXXXX")
 # shellcheck source=tests/bench/lib.sh
 . tests/bench/lib.sh
@@ -101,6 +104,10 @@ rm -rf "$WORK/warm"
 for r in $(seq "$RUNS"); do
 	read -r w f < <(ckpt_layer "$WORK/p$r" pre-dump -t "$VPID" --tracker uffd-wp)
 	rec ckpt pre-dump "$r" "$w" "$f"; rm -rf "$WORK/p$r"
+	if [ -n "$OTHER" ]; then
+		read -r w f < <(CKPT=$OTHER ckpt_layer "$WORK/o$r" pre-dump -t "$VPID" --tracker uffd-wp)
+		rec ckpt-other pre-dump "$r" "$w" "$f"; rm -rf "$WORK/o$r"
+	fi
 	read -r w f < <(ckpt_layer "$WORK/d$r" dump --memory-only -t "$VPID" --leave-running)
 	rec ckpt dump "$r" "$w" "$f"; rm -rf "$WORK/d$r"
 	if [ -n "$CRIU" ]; then
@@ -195,6 +202,7 @@ jq -n --argjson runs "$runs" --argjson rates "$rates" --arg kernel "$(uname -r)"
 	     paired_predump_speed_over_write: paired("ckpt pre-dump"; "write() write"),
 	     paired_dump_speed_over_write: paired("ckpt dump"; "write() write"),
 	     paired_predump_speed_over_write_memory: paired("ckpt pre-dump"; "write() memory"),
+	     paired_predump_speed_over_other: paired("ckpt pre-dump"; "ckpt-other pre-dump"),
 	     paired_dump_speed_over_write_memory: paired("ckpt dump"; "write() memory")},
 	   goals: {predump_speed_over_criu: ">= 1.3", first_layer_speed_over_write: ">= 0.9",
 		incr_frozen_ms: "<= 3, <= 1.5x from 1 to 8 GiB", final_dump_frozen_ms: "<= 15"},

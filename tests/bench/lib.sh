@@ -3,7 +3,7 @@
 # workload driver, ckpt's "done" event, the page-cache warm-up.  Source it
 # after setting BUILD and WORK (a directory the caller removes).
 
-CKPT="$PWD/$BUILD/ckpt"
+CKPT="${BENCH_CKPT:-$PWD/$BUILD/ckpt}" # BENCH_CKPT: another build's, e.g. the one before a change
 VICTIM="$PWD/$BUILD/tests/victims/mem-bench"
 WRITE_BENCH="$PWD/$BUILD/tests/victims/write-bench"
 export GLIBC_TUNABLES=glibc.pthread.rseq=0

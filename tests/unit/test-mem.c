@@ -283,9 +283,48 @@ static void test_auxv(void)
 		tap_diag("could not remove %s", dir);
 }
 
+/* um/uw/ui, and the VmFlags of a read before the freeze merged into the frozen maps read */
+static void test_vmflags_merge(void)
+{
+	static const char sm[] = "1000-3000 rw-p 00000000 00:00 0 \n"
+				 "VmFlags: rd wr mr mw me hg sd\n"
+				 "5000-6000 rw-p 00000000 00:00 0 \n"
+				 "VmFlags: rd wr mr mw me uw sd\n";
+	static const char mp[] = "1000-3000 rw-p 00000000 00:00 0 \n"
+				 "5000-6000 rw-p 00000000 00:00 0 \n";
+	struct glue_vmas full = { 0 }, fast = { 0 }, keep;
+	struct glue_vmas_snap snap = { 0 };
+	struct ck_err *err = NULL;
+	FILE *f = fmemopen((void *)sm, sizeof(sm) - 1, "r");
+
+	tap_ok(glue_vmas_parse(f, &full, &err) == 0 && full.nr == 2, "smaps with uw parses");
+	fclose(f);
+	f = fmemopen((void *)mp, sizeof(mp) - 1, "r");
+	tap_ok(glue_vmas_parse(f, &fast, &err) == 0 && fast.nr == 2, "maps parses");
+	fclose(f);
+	if (full.nr != 2 || fast.nr != 2)
+		return;
+	tap_ok(!full.v[0].uffd && full.v[1].uffd, "VmFlags uw: registered with a userfaultfd");
+	tap_ok(glue_vmas_merge_flags(&fast, &full) == 0 &&
+		       fast.v[0].madv == (1ULL << MADV_HUGEPAGE),
+	       "every VMA alike: all merged, none missed");
+	fast.v[1].end = 0x7000;
+	fast.v[0].prot = PROT_READ;
+	tap_ok(glue_vmas_merge_flags(&fast, &full) == 2, "another end, another protection: missed");
+	keep = full;
+	glue_vmas_snap_add(&snap, 42, 7, &full);
+	tap_ok(!full.nr && glue_vmas_snap_find(&snap, 42, 7) &&
+		       glue_vmas_snap_find(&snap, 42, 7)->v == keep.v &&
+		       !glue_vmas_snap_find(&snap, 42, 8) && !glue_vmas_snap_find(&snap, 43, 7),
+	       "kept by pid and start time");
+	glue_vmas_snap_free(&snap);
+	glue_vmas_free(&fast);
+}
+
 int main(void)
 {
 	test_smaps();
+	test_vmflags_merge();
 	test_ranges();
 	test_hash();
 	test_pagemap_roundtrip();
