@@ -166,6 +166,15 @@ struct parasite_rseq {
 };
 void parasite_thread_rseq(const struct parasite_ctl *ctl, size_t idx, struct parasite_rseq *out);
 
+/*
+ * Look for the code an injection into @pid will run through (the vDSO
+ * gadget, a restorer in its binary) while it still runs, so that the frozen
+ * injection finds them in the cache and only checks them (gadget.c).  Reads
+ * the running task's code, never stops or touches it; failing is harmless
+ * (the injection searches again).  Per ckpt thread, like the cache.
+ */
+void parasite_warm_gadgets(pid_t pid);
+
 /* The target's audit architecture (AUDIT_ARCH_X86_64), for libseccomp. */
 unsigned int parasite_audit_arch(const struct parasite_ctl *ctl);
 

@@ -31,6 +31,7 @@
 #include <sys/auxv.h>
 #include <sys/ptrace.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -353,4 +354,26 @@ unsigned long find_restorer(struct parasite_ctl *ctl, const struct map_ent *tm, 
 		return tm[j].start + (unsigned long)o;
 	}
 	return 0;
+}
+
+/* see parasite.h */
+void parasite_warm_gadgets(pid_t pid)
+{
+	struct parasite_ctl probe = { .pid = pid, .mem_fd = -1 };
+	_cleanup_free_ struct map_ent *tm = NULL;
+	size_t tn = 0;
+	long t0 = 0;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	t0 = ts.tv_sec * 1000000L + ts.tv_nsec / 1000;
+	if (!vdso_local.done)
+		vdso_local_scan();
+	if (read_maps(pid, &tm, &tn, NULL) < 0)
+		return;
+	/* only where to look is kept: the frozen task is checked again (rcache_lookup) */
+	(void)find_restorer(&probe, tm, tn);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	pr_debug("parasite: gadgets of process %d looked for before the freeze in %ld us", pid,
+		 ts.tv_sec * 1000000L + ts.tv_nsec / 1000 - t0);
 }

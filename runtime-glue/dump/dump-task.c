@@ -177,6 +177,7 @@ struct glue_dump_pre *glue_dump_pre_read(pid_t pid, const struct glue_ctr_opts *
 	struct glue_dump_pre *pre = xzalloc(sizeof(*pre));
 
 	pre->pid = pid;
+	parasite_warm_gadgets(pid);
 	if (ctr->manage_cgroups)
 		pre->cg = glue_cg_pre_read(pid);
 	if (glue_ns_ino(pid, GLUE_NS_MNT) &&
