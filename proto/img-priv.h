@@ -45,6 +45,7 @@ struct img {
 	uint64_t extra_due; /* write: raw bytes owed after the last entry */
 	void *extra;        /* IMG_PIPES_DATA: raw bytes after the last entry */
 	size_t extra_len;
+	struct img_later *later; /* img_create_later(): kept in memory, no fd */
 };
 
 static inline bool img_type_valid(enum img_type type)

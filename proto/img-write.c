@@ -67,7 +67,7 @@ static void reserve(struct img *img, size_t len)
 
 static int maybe_flush(struct img *img, struct ck_err **err)
 {
-	if (img->buf_len < IMG_BUF_SIZE)
+	if (img->later || img->buf_len < IMG_BUF_SIZE)
 		return 0;
 	if (flush(img, err))
 		return -1;
@@ -80,24 +80,12 @@ static int maybe_flush(struct img *img, struct ck_err **err)
 	return 0;
 }
 
-/* see img.h */
-struct img *img_create(int dirfd, const char *name, enum img_type type, struct ck_err **err)
+/* A new image writing to @fd (-1: to memory only), its magics written. */
+static struct img *start_image(int fd, const char *name, enum img_type type)
 {
-	_cleanup_close_ int fd = -1;
-	struct img *img;
-	const struct img_desc *d;
+	const struct img_desc *d = &img_descs[type];
+	struct img *img = img_alloc(fd, name, type, true);
 
-	if (!img_type_valid(type)) {
-		ck_err_set(err, EINVAL, "%s: invalid image type %d", name, (int)type);
-		return NULL;
-	}
-	d = &img_descs[type];
-	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0) {
-		ck_err_set(err, errno, "create %s", name);
-		return NULL;
-	}
-	img = img_alloc(steal_fd(&fd), name, type, true);
 	reserve(img, 8);
 	if (d->head_magic) {
 		put_u32(img->buf + img->buf_len, d->head_magic);
@@ -109,6 +97,23 @@ struct img *img_create(int dirfd, const char *name, enum img_type type, struct c
 	}
 	img->off = img->buf_len;
 	return img;
+}
+
+/* see img.h */
+struct img *img_create(int dirfd, const char *name, enum img_type type, struct ck_err **err)
+{
+	int fd;
+
+	if (!img_type_valid(type)) {
+		ck_err_set(err, EINVAL, "%s: invalid image type %d", name, (int)type);
+		return NULL;
+	}
+	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		ck_err_set(err, errno, "create %s", name);
+		return NULL;
+	}
+	return start_image(fd, name, type);
 }
 
 static int check_writable(struct img *img, struct ck_err **err)
@@ -284,6 +289,105 @@ int img_write_pagemap_entry(struct img *img, uint64_t vaddr, uint64_t nr_pages, 
 	return 0;
 }
 
+/* ---- images kept in memory, written later ------------------------------ */
+
+struct later_img {
+	char *name;
+	char *buf;
+	size_t len;
+};
+
+struct img_later {
+	int dirfd;
+	struct later_img *v;
+	size_t nr;
+	uint64_t bytes;
+};
+
+/* see img.h */
+struct img_later *img_later_new(int dirfd)
+{
+	struct img_later *l = xzalloc(sizeof(*l));
+
+	l->dirfd = dirfd;
+	return l;
+}
+
+/* The bytes of a closed deferred image move to @l. */
+static void later_keep(struct img_later *l, struct img *img)
+{
+	l->v = xreallocarray(l->v, l->nr + 1, sizeof(*l->v));
+	l->v[l->nr++] = (struct later_img){ xstrdup(img->name), img->buf, img->buf_len };
+	l->bytes += img->buf_len;
+	img->buf = NULL;
+}
+
+/* see img.h */
+struct img *img_create_later(struct img_later *l, const char *name, enum img_type type,
+			     struct ck_err **err)
+{
+	struct img *img;
+
+	if (!img_type_valid(type)) {
+		ck_err_set(err, EINVAL, "%s: invalid image type %d", name, (int)type);
+		return NULL;
+	}
+	img = start_image(-1, name, type);
+	img->later = l;
+	return img;
+}
+
+/* see img.h */
+uint64_t img_later_bytes(const struct img_later *l)
+{
+	return l ? l->bytes : 0;
+}
+
+/* see img.h */
+int img_later_write(struct img_later *l, struct ck_err **err)
+{
+	for (size_t i = 0; i < l->nr; i++) {
+		struct later_img *e = &l->v[i];
+		_cleanup_close_ int fd =
+			openat(l->dirfd, e->name,
+			       O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+		size_t done = 0;
+
+		if (fd < 0)
+			return ck_err_set(err, errno, "create %s", e->name);
+		while (done < e->len) {
+			ssize_t n = write(fd, e->buf + done, e->len - done);
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0)
+				return ck_err_set(err, errno, "%s: write", e->name);
+			done += (size_t)n;
+		}
+		if (close(steal_fd(&fd)) < 0 && errno != EINTR)
+			return ck_err_set(err, errno, "%s: close", e->name);
+		free(e->buf);
+		free(e->name);
+		e->buf = e->name = NULL;
+	}
+	l->nr = 0;
+	l->bytes = 0;
+	return 0;
+}
+
+/* see img.h */
+void img_later_free(struct img_later *l)
+{
+	if (!l)
+		return;
+	for (size_t i = 0; i < l->nr; i++) {
+		free(l->v[i].buf);
+		free(l->v[i].name);
+	}
+	free(l->v);
+	free(l);
+}
+
 /* see img.h */
 int (*img_close_fault)(const char *type_name, struct ck_err **err);
 
@@ -298,6 +402,15 @@ int img_close(struct img *img, struct ck_err **err)
 	if (img->writing && img->extra_due)
 		rc = ck_err_set(err, EINVAL, "%s: the last entry lacks its %" PRIu64 " data bytes",
 				img->name, img->extra_due);
+	if (rc == 0 && img->later) {
+		later_keep(img->later, img);
+		img_free(img);
+		return 0;
+	}
+	if (img->later) {
+		img_free(img);
+		return rc;
+	}
 	if (rc == 0 && img->writing && flush(img, err))
 		rc = -1;
 	fd = img->fd;

@@ -81,6 +81,25 @@ struct img; /* an open image file */
 struct img *img_create(int dirfd, const char *name, enum img_type type, struct ck_err **err);
 
 /*
+ * Images made in memory now and written as files later, in one go: a final
+ * dump builds its per-task images while the tree is frozen and creates the
+ * files after the kill (file creation is most of their cost).
+ *
+ *   img_later_new(dirfd)            a set for that directory (dirfd stays the caller's)
+ *   img_create_later(set, name, t)  like img_create(), no file; img_close() keeps the bytes
+ *   img_later_bytes(set)            what the kept images hold (room to check for)
+ *   img_later_write(set)            create and write every kept image, in order
+ *   img_later_free(set)             drop what was not written
+ */
+struct img_later;
+struct img_later *img_later_new(int dirfd);
+struct img *img_create_later(struct img_later *l, const char *name, enum img_type type,
+			     struct ck_err **err);
+uint64_t img_later_bytes(const struct img_later *l);
+int img_later_write(struct img_later *l, struct ck_err **err);
+void img_later_free(struct img_later *l);
+
+/*
  * Append one entry: u32 length + the packed message.  `msg` must be a
  * ProtobufCMessage of the type's descriptor (for IMG_PAGEMAP: a PagemapHead
  * first, PagemapEntry after), with every required field set (checked with

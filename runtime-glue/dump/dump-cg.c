@@ -646,7 +646,7 @@ int glue_cg_write(struct glue_dump_state *st, int dirfd, struct ck_err **err)
 		pr_info("cgroup.img: %zu property files from the read before the freeze", cached);
 	else
 		pr_info("cgroup.img: every property read while frozen (%s)", why);
-	img = img_create(dirfd, "cgroup.img", IMG_CGROUP, err);
+	img = glue_dump_img_create(st, dirfd, "cgroup.img", IMG_CGROUP, err);
 	if (!img || img_write(img, &ce, err) < 0)
 		goto out;
 	rc = img_close(steal_ptr(&img), err);

@@ -645,7 +645,7 @@ static int dump_one_core(struct glue_dump_state *st, int dirfd, const struct glu
 	}
 
 	name = img_filename(IMG_CORE, (unsigned long)vtid);
-	img = img_create(dirfd, name, IMG_CORE, err);
+	img = glue_dump_img_create(st, dirfd, name, IMG_CORE, err);
 	if (!img || img_write(img, &core, err) < 0 || img_close(steal_ptr(&img), err) < 0)
 		goto out;
 	rc = 0;

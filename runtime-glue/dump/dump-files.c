@@ -215,7 +215,7 @@ int glue_files_dump_fds(struct glue_dump_state *st, int dirfd, const struct glue
 
 	if (list_fds(task->pid, &fds, &nr, err) < 0)
 		return -1;
-	img = img_create(dirfd, name, IMG_FDINFO, err);
+	img = glue_dump_img_create(st, dirfd, name, IMG_FDINFO, err);
 	if (!img)
 		return -1;
 	for (size_t i = 0; i < nr; i++) {

@@ -115,8 +115,11 @@ struct glue_dump_state {
 	struct glue_cg *cg;       /* cgroup.img: the sets seen (dump-cg.c) */
 	struct glue_mnt_set *mnt; /* the container's mount tree (dump-mnt.c), read while frozen */
 	bool tars_done;           /* the tmpfs tars are written (in the freeze: tree lives on) */
-	bool frozen_end;          /* glue_dump_frozen_end() ran */
-	char *descriptors;        /* descriptors.json, read while frozen */
+	struct img_later *later;  /* per-task images made while frozen, files after (finish) */
+	int later_dirfd;
+	bool later_done;   /* glue_dump_finish() wrote them: images are files again */
+	bool frozen_end;   /* glue_dump_frozen_end() ran */
+	char *descriptors; /* descriptors.json, read while frozen */
 	struct glue_dump_times t;
 };
 
@@ -260,6 +263,16 @@ struct glue_task_remote {
  */
 int glue_task_remote_read(struct parasite_ctl *ctl, struct glue_task_remote *out,
 			  struct ck_err **err);
+
+/*
+ * An image of the final dump: while the tree is frozen it is kept in memory
+ * and made a file by glue_dump_finish() (img_create_later()), else a file now.
+ */
+struct img *glue_dump_img_create(struct glue_dump_state *st, int dirfd, const char *name,
+				 enum img_type type, struct ck_err **err);
+/* glue_dump_write_single() through glue_dump_img_create(). */
+int glue_dump_write_later(struct glue_dump_state *st, int dirfd, enum img_type type,
+			  unsigned long id, const void *msg, struct ck_err **err);
 
 /* core-<vtid>.img for every thread of @task.  0 or -1. */
 int glue_dump_cores(struct glue_dump_state *st, int dirfd, const struct glue_task *task,

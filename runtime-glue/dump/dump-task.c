@@ -215,6 +215,7 @@ void glue_dump_state_free(struct glue_dump_state *st)
 {
 	if (!st)
 		return;
+	img_later_free(st->later);
 	glue_files_free(&st->files);
 	glue_ns_release(&st->ns);
 	glue_cg_free(st);
@@ -229,22 +230,6 @@ void glue_dump_state_free(struct glue_dump_state *st)
 	free(st);
 }
 
-/* see dump-priv.h */
-int glue_dump_write_single(int dirfd, enum img_type type, unsigned long id, const void *msg,
-			   struct ck_err **err)
-{
-	_cleanup_free_ char *name = img_filename(type, id);
-	struct img *img = img_create(dirfd, name, type, err);
-
-	if (!img)
-		return -1;
-	if (img_write(img, msg, err) < 0) {
-		img_abort(img);
-		return -1;
-	}
-	return img_close(img, err);
-}
-
 static int write_ids(struct glue_dump_state *st, int dirfd, const struct glue_task *task,
 		     struct ck_err **err)
 {
@@ -254,7 +239,7 @@ static int write_ids(struct glue_dump_state *st, int dirfd, const struct glue_ta
 	ids.vm_id = ids.files_id = ids.fs_id = ids.sighand_id = kid;
 	if (glue_ns_fill_ids(&st->ns, task->pid, &ids, err) < 0)
 		return -1;
-	return glue_dump_write_single(dirfd, IMG_IDS, (unsigned long)task->vpid, &ids, err);
+	return glue_dump_write_later(st, dirfd, IMG_IDS, (unsigned long)task->vpid, &ids, err);
 }
 
 /* The path a /proc/PID/<link> points to (cwd, root, exe). */
@@ -289,7 +274,7 @@ static int write_fs(struct glue_dump_state *st, int dirfd, const struct glue_tas
 		fs.has_umask = true;
 		fs.umask = (uint32_t)strtoul(umask_s, NULL, 8);
 	}
-	return glue_dump_write_single(dirfd, IMG_FS, (unsigned long)task->vpid, &fs, err);
+	return glue_dump_write_later(st, dirfd, IMG_FS, (unsigned long)task->vpid, &fs, err);
 }
 
 /*
@@ -574,7 +559,7 @@ static int write_descriptors(const struct glue_dump_state *st, int dirfd, struct
 
 static int check_room(const struct glue_dump_state *st, int dirfd, struct ck_err **err)
 {
-	uint64_t need = SMALL_IMAGES_SLACK, have;
+	uint64_t need = SMALL_IMAGES_SLACK + img_later_bytes(st->later), have;
 	struct statvfs sv;
 
 	if (st->mnt)
@@ -586,7 +571,8 @@ static int check_room(const struct glue_dump_state *st, int dirfd, struct ck_err
 		return ck_err_set(
 			err, ENOSPC,
 			"the images directory has %" PRIu64 " KiB free, the images written "
-			"after the kill (tmpfs tars, small images) may need %" PRIu64 " KiB",
+			"after the kill (tmpfs tars, the per-task and small images) may need %" PRIu64
+			" KiB",
 			have >> 10, need >> 10);
 	return 0;
 }
@@ -664,6 +650,11 @@ int glue_dump_finish(struct glue_dump_state *st, int dirfd, struct ck_err **err)
 
 	if (!st->frozen_end)
 		return ck_err_set(err, EINVAL, "final dump: the frozen part was not ended");
+	/* the cores, ids, fs, fdinfo and cgroup images made while frozen */
+	if (st->later && img_later_write(st->later, err) < 0)
+		return ck_err_wrap(err, "final dump");
+	img_later_free(steal_ptr(&st->later));
+	st->later_done = true;
 	for (size_t i = 0; i < st->tree->nr; i++) {
 		if (!st->mm[i].done)
 			return ck_err_set(err, EINVAL, "final dump: pid %d was not dumped",

@@ -462,7 +462,7 @@ restore_shm() {
 		--descriptors "${EXT[@]}" -D "$W/small/img" -o "$W/dump.log"
 	umount "$W/small"
 	assert_output --partial "before the kill"
-	assert_output --partial "images written after the kill (tmpfs tars, small images) may need"
+	assert_output --partial "images written after the kill (tmpfs tars, the per-task and small images) may need"
 	runs_on
 }
 

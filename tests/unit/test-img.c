@@ -188,6 +188,38 @@ static void test_round_trips(void)
 	}
 }
 
+/* Images kept in memory (img_create_later) become the same files when written. */
+static void test_later(void)
+{
+	_cleanup_err_ struct ck_err *err = NULL;
+	_cleanup_free_ char *now = NULL, *later = NULL;
+	struct sample_arena *a = sample_arena_new();
+	struct img_later *l = img_later_new(tdir);
+	struct img *img;
+	size_t n1 = 0, n2 = 0;
+	bool ok = true;
+
+	write_sample(a, "now-core.img", IMG_CORE, 1, &err);
+	for (int k = 0; k < 2 && ok; k++) {
+		img = img_create_later(l, k ? "later-fs.img" : "later-core.img",
+				       k ? IMG_FS : IMG_CORE, &err);
+		ok = img &&
+		     !img_write(img, img_sample_entry(a, k ? IMG_FS : IMG_CORE, 100, 0), &err) &&
+		     !img_close(img, &err);
+	}
+	tap_ok(ok && img_later_bytes(l) > 16 && faccessat(tdir, "later-core.img", F_OK, 0) < 0,
+	       "later: kept in memory, no file yet (%llu bytes)",
+	       (unsigned long long)img_later_bytes(l));
+	tap_ok(!img_later_write(l, &err) && img_later_bytes(l) == 0, "later: written");
+	now = read_file("now-core.img", &n1);
+	later = read_file("later-core.img", &n2);
+	tap_ok(now && later && n1 == n2 && !memcmp(now, later, n1),
+	       "later: the same bytes as a file written at once");
+	tap_ok(faccessat(tdir, "later-fs.img", F_OK, 0) == 0, "later: every kept image written");
+	img_later_free(l);
+	sample_arena_free(a);
+}
+
 static void test_magics_on_disk(void)
 {
 	_cleanup_err_ struct ck_err *err = NULL;
@@ -593,6 +625,7 @@ int main(void)
 	}
 	test_round_trips();
 	test_magics_on_disk();
+	test_later();
 	test_pagemap_helpers();
 	test_writer_checks();
 	test_pages();
