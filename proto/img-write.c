@@ -27,23 +27,50 @@ static void put_u32(char *p, uint32_t v)
 
 /* ---- writing ----------------------------------------------------------- */
 
-static int flush(struct img *img, struct ck_err **err)
+/* Write @len bytes of @buf to @fd of image @name, whose end @end is after them. */
+static int write_all(int fd, const char *name, const char *buf, size_t len, uint64_t end,
+		     struct ck_err **err)
 {
 	size_t done = 0;
 
-	while (done < img->buf_len) {
-		ssize_t n = write(img->fd, img->buf + done, img->buf_len - done);
+	while (done < len) {
+		ssize_t n = write(fd, buf + done, len - done);
 
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			return ck_err_set(err, errno, "%s: write at offset %" PRIu64, img->name,
-					  img->off - (img->buf_len - done));
+			return ck_err_set(err, errno, "%s: write at offset %" PRIu64, name,
+					  end - (len - done));
 		}
 		done += (size_t)n;
 	}
+	return 0;
+}
+
+static int flush(struct img *img, struct ck_err **err)
+{
+	if (write_all(img->fd, img->name, img->buf, img->buf_len, img->off, err))
+		return -1;
 	img->buf_len = 0;
 	return 0;
+}
+
+/* Create image file @name in @dirfd for writing: an fd, or -1 with *err set. */
+static int create_file(int dirfd, const char *name, struct ck_err **err)
+{
+	int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+	if (fd < 0)
+		ck_err_set(err, errno, "create %s", name);
+	return fd;
+}
+
+static bool valid_type(const char *name, enum img_type type, struct ck_err **err)
+{
+	if (img_type_valid(type))
+		return true;
+	ck_err_set(err, EINVAL, "%s: invalid image type %d", name, (int)type);
+	return false;
 }
 
 /* Make room for len more bytes in the write buffer. */
@@ -104,15 +131,8 @@ struct img *img_create(int dirfd, const char *name, enum img_type type, struct c
 {
 	int fd;
 
-	if (!img_type_valid(type)) {
-		ck_err_set(err, EINVAL, "%s: invalid image type %d", name, (int)type);
+	if (!valid_type(name, type, err) || (fd = create_file(dirfd, name, err)) < 0)
 		return NULL;
-	}
-	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0) {
-		ck_err_set(err, errno, "create %s", name);
-		return NULL;
-	}
 	return start_image(fd, name, type);
 }
 
@@ -328,10 +348,8 @@ struct img *img_create_later(struct img_later *l, const char *name, enum img_typ
 {
 	struct img *img;
 
-	if (!img_type_valid(type)) {
-		ck_err_set(err, EINVAL, "%s: invalid image type %d", name, (int)type);
+	if (!valid_type(name, type, err))
 		return NULL;
-	}
 	img = start_image(-1, name, type);
 	img->later = l;
 	return img;
@@ -348,22 +366,10 @@ int img_later_write(struct img_later *l, struct ck_err **err)
 {
 	for (size_t i = 0; i < l->nr; i++) {
 		struct later_img *e = &l->v[i];
-		_cleanup_close_ int fd =
-			openat(l->dirfd, e->name,
-			       O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-		size_t done = 0;
+		_cleanup_close_ int fd = create_file(l->dirfd, e->name, err);
 
-		if (fd < 0)
-			return ck_err_set(err, errno, "create %s", e->name);
-		while (done < e->len) {
-			ssize_t n = write(fd, e->buf + done, e->len - done);
-
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0)
-				return ck_err_set(err, errno, "%s: write", e->name);
-			done += (size_t)n;
-		}
+		if (fd < 0 || write_all(fd, e->name, e->buf, e->len, e->len, err))
+			return -1;
 		if (close(steal_fd(&fd)) < 0 && errno != EINTR)
 			return ck_err_set(err, errno, "%s: close", e->name);
 		free(e->buf);
@@ -402,12 +408,9 @@ int img_close(struct img *img, struct ck_err **err)
 	if (img->writing && img->extra_due)
 		rc = ck_err_set(err, EINVAL, "%s: the last entry lacks its %" PRIu64 " data bytes",
 				img->name, img->extra_due);
-	if (rc == 0 && img->later) {
-		later_keep(img->later, img);
-		img_free(img);
-		return 0;
-	}
 	if (img->later) {
+		if (rc == 0)
+			later_keep(img->later, img);
 		img_free(img);
 		return rc;
 	}

@@ -116,7 +116,7 @@ void guard_note_blob(pid_t pid, unsigned long addr, unsigned long exit_ip, unsig
  * critical section that may be restarted, move its saved and live IP to the
  * section's abort handler (rseq.c).  Called before any code runs in @t.
  */
-int seize_rseq(struct parasite_thread *t, struct ck_err **err);
+int seize_rseq(struct parasite_ctl *ctl, struct parasite_thread *t, struct ck_err **err);
 
 /* ptrace(2) wrappers that set *err with context (seize.c). */
 int ptr_getregs(pid_t tid, struct user_regs_struct *regs, struct ck_err **err);

@@ -4,7 +4,7 @@
  * thread), read when the thread is saved, before any code runs in it:
  *
  *   PTRACE_GET_RSEQ_CONFIGURATION(tid)   the area, its size, the signature
- *   struct rseq at the area (PEEKDATA)   +8 rseq_cs: the critical section
+ *   struct rseq at the area (read)       +8 rseq_cs: the critical section
  *                                        the thread is in, or 0; +16 flags
  *   struct rseq_cs at rseq_cs            version, flags, start_ip,
  *                                        post_commit_offset, abort_ip
@@ -53,23 +53,8 @@ struct rseq_cs_desc {
 	uint64_t start_ip, post_commit_offset, abort_ip;
 };
 
-static int peek(pid_t tid, uint64_t addr, void *out, size_t len, struct ck_err **err)
-{
-	for (size_t off = 0; off < len; off += sizeof(long)) {
-		long w;
-
-		errno = 0;
-		w = ptrace(PTRACE_PEEKDATA, tid, (void *)(uintptr_t)(addr + off), NULL);
-		if (errno)
-			return ck_err_set(err, errno, "read %zu bytes at %#llx of thread %d (rseq)",
-					  len, (unsigned long long)addr, tid);
-		memcpy((char *)out + off, &w, len - off < sizeof(w) ? len - off : sizeof(w));
-	}
-	return 0;
-}
-
 /* see parasite-priv.h */
-int seize_rseq(struct parasite_thread *t, struct ck_err **err)
+int seize_rseq(struct parasite_ctl *ctl, struct parasite_thread *t, struct ck_err **err)
 {
 	struct rseq_conf c = { 0 };
 	struct rseq_cs_desc cs;
@@ -87,13 +72,14 @@ int seize_rseq(struct parasite_thread *t, struct ck_err **err)
 	t->rseq.ptr = c.rseq_abi_pointer;
 	t->rseq.size = c.rseq_abi_size;
 	t->rseq.sig = c.signature;
-	if (peek(t->tid, c.rseq_abi_pointer + RSEQ_AREA_CS, &cs_ptr, sizeof(cs_ptr), err) < 0 ||
-	    peek(t->tid, c.rseq_abi_pointer + RSEQ_AREA_FLAGS, &area_flags, 4, err) < 0)
-		return -1;
+	if (parasite_read(ctl, c.rseq_abi_pointer + RSEQ_AREA_CS, &cs_ptr, sizeof(cs_ptr), err) <
+		    0 ||
+	    parasite_read(ctl, c.rseq_abi_pointer + RSEQ_AREA_FLAGS, &area_flags, 4, err) < 0)
+		return ck_err_wrap(err, "rseq area of thread %d", t->tid);
 	if (!cs_ptr)
 		return 0;
-	if (peek(t->tid, cs_ptr, &cs, sizeof(cs), err) < 0)
-		return -1;
+	if (parasite_read(ctl, cs_ptr, &cs, sizeof(cs), err) < 0)
+		return ck_err_wrap(err, "rseq critical section of thread %d", t->tid);
 	if (cs.version != 0)
 		return ck_err_set(err, EINVAL,
 				  "thread %d: rseq critical section at %#llx of version %u", t->tid,

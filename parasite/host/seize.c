@@ -421,7 +421,7 @@ static int save_thread(struct parasite_ctl *ctl, struct parasite_thread *t, stru
 		return -1;
 	if (!t->group_stopped && fix_spurious_eintr(t, err) < 0)
 		return -1;
-	return seize_rseq(t, err);
+	return seize_rseq(ctl, t, err);
 }
 
 /* One pass over /proc/PID/task: seize threads not seen yet.  Sets *added. */

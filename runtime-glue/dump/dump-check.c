@@ -380,20 +380,19 @@ static bool same_time_for_children(pid_t pid)
 static void check_net(const struct glue_task *t, const struct glue_dump_opts *opts,
 		      struct problems *p)
 {
-	char path[64];
-	struct stat sb = { 0 };
+	uint64_t ino = glue_ns_ino(t->pid, GLUE_NS_NET);
 
-	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)t->pid);
-	if (opts->ctr.ext_net_key && stat(path, &sb) == 0 && sb.st_ino == opts->ctr.ext_net_ino)
+	if (opts->ctr.ext_net_key && ino == opts->ctr.ext_net_ino)
 		return;
 	if (opts->ctr.empty_net)
 		return;
 	if (opts->ctr.ext_net_key)
 		add_problem(
 			p,
-			"pid %d: net namespace %llu of its own, not the external net[%" PRIu64
+			"pid %d: net namespace %" PRIu64
+			" of its own, not the external net[%" PRIu64
 			"]: ckpt does not dump a network namespace; give --empty-ns net (restored empty, as runc asks)",
-			(int)t->pid, (unsigned long long)sb.st_ino, opts->ctr.ext_net_ino);
+			(int)t->pid, ino, opts->ctr.ext_net_ino);
 	else
 		add_problem(
 			p,
