@@ -651,7 +651,8 @@ int glue_dump_finish(struct glue_dump_state *st, int dirfd, struct ck_err **err)
 	if (!st->frozen_end)
 		return ck_err_set(err, EINVAL, "final dump: the frozen part was not ended");
 	/* the cores, ids, fs, fdinfo and cgroup images made while frozen */
-	if (st->later && img_later_write(st->later, err) < 0)
+	if (st->later &&
+	    (glue_fault("late-images", err) < 0 || img_later_write(st->later, err) < 0))
 		return ck_err_wrap(err, "final dump");
 	img_later_free(steal_ptr(&st->later));
 	st->later_done = true;

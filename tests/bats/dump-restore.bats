@@ -267,6 +267,27 @@ EOF
 	restore_and_check "$VICTIM_PID"
 }
 
+@test "the per-task images made files after the kill fail to be written (fault late-images): a clear error, no committed image; with --leave-running the victim runs on untraced" {
+	victim rst-signals
+	CK_FAULT=late-images ckpt_run -1 --separate-stderr dump -t "$VICTIM_PID" -D "$IMG/late" --leave-running
+	stderr_has "fault injected at late-images"
+	[ ! -e "$IMG/late/inventory.img" ]
+	[ "$(proc_state "$VICTIM_PID")" = S ]
+	run -0 untraced "$VICTIM_PID"
+	local pid=$VICTIM_PID
+	CK_FAULT=late-images ckpt_run -1 --separate-stderr dump -t "$pid" -D "$IMG/late2"
+	stderr_has "fault injected at late-images"
+	[ ! -e "$IMG/late2/inventory.img" ]
+	# the documented trade-off of a killing dump (docs/reliability.md): the tree is gone, so is the layer
+	retry 100 0.05 bash -c "! kill -0 $pid 2>/dev/null || grep -q '^State:.*Z' /proc/$pid/status"
+	# no half image directory, no temporary one
+	local d
+	for d in late late2; do
+		[ ! -d "$IMG/$d" ] || [ -z "$(ls -A "$IMG/$d")" ] || fail "$d: $(ls -A "$IMG/$d")"
+	done
+	[ -z "$(find "$IMG" -maxdepth 1 -name '*ckpt-tmp*')" ]
+}
+
 @test "a TCP socket and an eventfd: the dump is refused up front, the victim keeps running" {
 	victim rst-socket
 	ckpt_run -1 --separate-stderr dump -t "$VICTIM_PID" -D "$IMG/1"
