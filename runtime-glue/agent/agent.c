@@ -221,8 +221,12 @@ int agent_take_layer(struct agent *a, const char *dir, bool final, bool leave_fr
 		ck_log_set_level(CK_LOG_WARN);
 	rc = glue_mem_dump(&o, &res, err);
 	ck_log_set_level(level);
-	if (rc < 0)
+	if (rc < 0) {
+		/* a failed round leaves no directory: the next one takes its number */
+		if (!dir && access(path, F_OK) < 0 && errno == ENOENT)
+			a->next_n = n;
 		return ck_err_wrap(err, "layer %u (%s)", n, path);
+	}
 	if (final && !leave_frozen && glue_cgroup_write_thaw(a->cg.dir, a->cg.v2) < 0)
 		return ck_err_set(err, errno, "final layer %u: thaw %s", n, a->cg.dir);
 	memset(out, 0, sizeof(*out));

@@ -17,15 +17,6 @@
 #include "runtime-glue/mem/copy.h"
 #include "runtime-glue/proc/proc.h"
 
-/* Whether @pid has exited (reaped or a zombie). */
-static bool gone(pid_t pid)
-{
-	_cleanup_err_ struct ck_err *e2 = NULL;
-	uint64_t f[GLUE_STAT_FIELDS];
-
-	return glue_proc_stat(pid, f, &e2) < 3 || f[3] == 'Z';
-}
-
 /*
  * A pre-dump's first uffd-wp layer: the presence scan that other layers do
  * while frozen, after the thaw (predump.c says why that is exact).
@@ -51,7 +42,7 @@ int glue_engine_check_presence(struct engine *e, struct ck_err **err)
 
 		if (e->presence_late && !ob->m.shmem) {
 			if (scan_late(e, ob, err) < 0) {
-				if (!gone(ob->m.pid))
+				if (!glue_proc_exited(ob->m.pid))
 					return ck_err_wrap(err, "task %d", (int)ob->m.pid);
 				pr_info("pid %d exited during the pre-dump: its pages are left to the copy",
 					(int)ob->m.pid);
@@ -71,7 +62,7 @@ int glue_engine_check_presence(struct engine *e, struct ck_err **err)
 			 * (a container shell's short-lived child) is left to the copy,
 			 * which drops a task that is gone.
 			 */
-			if (!e->o->pre_dump || !gone(ob->m.pid))
+			if (!e->o->pre_dump || !glue_proc_exited(ob->m.pid))
 				return ck_err_wrap(err, "task %d", (int)ob->m.pid);
 			pr_info("pid %d exited during the pre-dump: its pages are left to the copy",
 				(int)ob->m.pid);

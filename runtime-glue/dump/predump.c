@@ -24,6 +24,7 @@
 #include "runtime-glue/dump/predump.h"
 #include "runtime-glue/dump/presence.h"
 #include "runtime-glue/mem/pagemap.h"
+#include "runtime-glue/proc/proc.h"
 #include "runtime-glue/proc/seccomp.h"
 #include "runtime-glue/dump/progress.h"
 #include "runtime-glue/track/tracker.h"
@@ -492,7 +493,7 @@ static int write_rest(struct engine *e, struct ck_err **err)
 			 * since (a short-lived child) has no mm to describe.  Its
 			 * pages are in the layer; no later layer will refer to them.
 			 */
-			if (!e->o->pre_dump || kill(ob->m.task->pid, 0) == 0 || errno != ESRCH)
+			if (!e->o->pre_dump || !glue_proc_exited(ob->m.task->pid))
 				return -1;
 			pr_info("pid %d exited during the pre-dump: no mm image",
 				(int)ob->m.task->pid);

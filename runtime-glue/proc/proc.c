@@ -41,6 +41,17 @@ int glue_proc_stat(pid_t pid, uint64_t f[GLUE_STAT_FIELDS], struct ck_err **err)
 }
 
 /* see proc.h */
+bool glue_proc_exited(pid_t pid)
+{
+	_cleanup_err_ struct ck_err *e = NULL;
+	uint64_t f[GLUE_STAT_FIELDS];
+	int last = glue_proc_stat(pid, f, &e);
+
+	/* field 23: vsize */
+	return last < 3 || f[3] == 'Z' || f[3] == 'X' || (last >= 23 && f[23] == 0);
+}
+
+/* see proc.h */
 int glue_proc_stat_need(pid_t pid, uint64_t f[GLUE_STAT_FIELDS], int need, struct ck_err **err)
 {
 	int last = glue_proc_stat(pid, f, err);

@@ -3,6 +3,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdbool.h>
 #include <sys/types.h>
 
 #include "common/err.h"
@@ -24,6 +25,15 @@ int glue_proc_stat(pid_t pid, uint64_t f[GLUE_STAT_FIELDS], struct ck_err **err)
 
 /* Like glue_proc_stat(), failing with EINVAL when field @need is missing. */
 int glue_proc_stat_need(pid_t pid, uint64_t f[GLUE_STAT_FIELDS], int need, struct ck_err **err);
+
+/*
+ * Whether @pid has exited or is exiting: reaped, a zombie, or past the
+ * release of its memory (do_exit() drops the mm well before the task turns
+ * zombie; in between a read of its memory fails with ESRCH while its state
+ * still says running, and /proc/PID/stat reports vsize 0).  Only for tasks
+ * that had memory (not kernel threads).
+ */
+bool glue_proc_exited(pid_t pid);
 
 /* Start time of @pid (clock ticks since boot, field 22): tells a reused pid apart. */
 int glue_proc_starttime(pid_t pid, uint64_t *starttime, struct ck_err **err);

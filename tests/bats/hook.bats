@@ -336,6 +336,22 @@ dump_on_latest() {
 	thaw "$CPID"
 }
 
+@test "runc: a round that fails leaves no number behind: the next layer is 1, and 2 links to it" {
+	write_config "$BUNDLE" 'exec sleep 100000' org.ckpt.enable=true org.ckpt.interval=100ms \
+		org.ckpt.max-layers=50
+	jq '.hooks.poststart[0].env += ["CK_FAULT=thawed:fail:1"]' "$BUNDLE/config.json" >"$BUNDLE/config.new"
+	mv "$BUNDLE/config.new" "$BUNDLE/config.json"
+	start "$CTR" "$BUNDLE"
+	local D="$BUNDLE/checkpoint"
+	retry 100 0.1 test -e "$D/2/inventory.img"
+	cat "$D/agent.log" >&2
+	grep -q "Warn: layer 1 ($D/1): .*thawed" "$D/agent.log"
+	grep -q "^(.*) layer 1: $D/1: " "$D/agent.log"
+	[ ! -e "$D/1/parent" ]
+	[ "$(readlink "$D/2/parent")" = ../1 ]
+	[ -z "$(find "$D" -mindepth 1 -maxdepth 1 -name '.*ckpt-tmp-*')" ]
+}
+
 @test "runc: the hook at createRuntime (status creating, init not yet exec'd) starts the agent; it waits for the workload" {
 	write_config "$BUNDLE" 'while :; do sleep 0.05; done' org.ckpt.enable=true org.ckpt.interval=200ms
 	jq '.hooks.createRuntime = [.hooks.poststart[0] | .args = ["ckpt", "hook", "createRuntime"]] | del(.hooks.poststart)' \

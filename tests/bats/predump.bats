@@ -446,6 +446,11 @@ ckpt_paused() {
 	run -1 bash -c "ls -A '$IMG' | grep -q ckpt-tmp"
 }
 
+@test "a child killed during a pre-dump, caught while its memory is released (not yet a zombie): the copy drops it, the layer is written" {
+	# the hash tracker scans frozen: the copy finds the child's memory gone
+	predump_exiting_child "vanished while copying"
+}
+
 @test "item 18: the man page's example on a process that keeps writing: dump --leave-stopped, verify OK, SIGCONT" {
 	sh -c 'i=0; while :; do i=$((i + 1)); done' 3>&- </dev/null >/dev/null 2>&1 &
 	VICTIM_PIDS+=("$!")

@@ -548,3 +548,7 @@ file_text_ranges() {
 	done
 	untraced "$p"
 }
+
+@test "uffd-wp: a child killed during a first pre-dump, caught while its memory is released (not yet a zombie): the scan after the thaw drops it, the layer is written" {
+	TRACKER=uffd-wp predump_exiting_child "exited during the pre-dump"
+}
