@@ -262,6 +262,22 @@ int parasite_cmd(struct parasite_ctl *ctl, enum parasite_cmd cmd, void *payload,
 int parasite_get_sigactions(struct parasite_ctl *ctl, struct parasite_sigactions_args *out,
 			    struct ck_err **err) __attribute__((warn_unused_result));
 
+/* What a non-leader thread tells about itself (parasite_thread_state()). */
+struct parasite_thread_state {
+	uint64_t sas_sp, sas_size; /* sigaltstack(NULL, &old) */
+	int32_t sas_flags;
+	int32_t pdeath_sig; /* PR_GET_PDEATHSIG */
+};
+
+/*
+ * The alternate signal stack and parent-death signal of seized thread @idx
+ * (> 0; the leader's come with parasite_get_task_state()): two system calls
+ * run in that thread, on the blob's stack, so the process must be infected
+ * (thread.c).  Killed at any moment, ckpt leaves the thread as it was.
+ */
+int parasite_thread_state(struct parasite_ctl *ctl, size_t idx, struct parasite_thread_state *out,
+			  struct ck_err **err) __attribute__((warn_unused_result));
+
 /*
  * PARASITE_CMD_GET_TASK_STATE: the sigactions plus the itimers, sigaltstack,
  * brk and prctl values, read by the leader itself in one blob call.  Fails only

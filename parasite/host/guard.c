@@ -42,7 +42,28 @@ struct guard_rec {
 
 #define GUARD_RECS (4096 / sizeof(struct guard_rec))
 
-static struct guard_rec *recs; /* shared with the guardian */
+/* A non-leader thread running a call of thread.c, its stack in [lo, hi) */
+struct guard_away {
+	pid_t pid; /* 0: none */
+	pid_t tid;
+	unsigned long lo, hi;
+	struct user_regs_struct regs; /* its own, and its own signal mask */
+	uint64_t mask;
+};
+
+/*
+ * Shared with the guardian, two pages:
+ *
+ *   +--------------------------+ 0
+ *   | recs[GUARD_RECS]         |  mappings and fds that may exist in a target
+ *   +--------------------------+ 4096
+ *   | away                     |  the one thread away from home, if any
+ *   +--------------------------+ 8192
+ */
+#define GUARD_SHARED 8192
+static struct guard_rec *recs;
+static struct guard_away *away;
+_Static_assert(sizeof(struct guard_away) <= GUARD_SHARED - 4096, "guardian page layout");
 static pid_t guardian_pid;
 static bool in_guardian;
 
@@ -215,6 +236,42 @@ static void blob_send_home(struct parasite_ctl *ctl)
 	}
 }
 
+/*
+ * ckpt died during a call in a non-leader thread (thread.c), whose frame is
+ * in the blob: a thread still on that stack (before its `ret`, or at the
+ * restorer) would crash once the blob is gone.  Give it its own registers
+ * and mask back, as its rt_sigreturn would have; our detach then lets the
+ * kernel restart what it was in.
+ */
+static void thread_send_home(struct parasite_ctl *ctl)
+{
+	struct ck_err *err = NULL;
+
+	if (__atomic_load_n(&away->pid, __ATOMIC_ACQUIRE) != ctl->pid)
+		return;
+	for (size_t i = 1; i < ctl->nr_threads; i++) {
+		struct parasite_thread *t = &ctl->threads[i];
+
+		if (t->tid != away->tid)
+			continue;
+		if (t->regs.rsp < away->lo || t->regs.rsp >= away->hi)
+			break; /* home already: its rt_sigreturn ran */
+		if (ptr_setregs(t->tid, &away->regs, &err) < 0 ||
+		    ptr_setsigmask(t->tid, away->mask, &err) < 0) {
+			dprintf(STDERR_FILENO, "ckpt guardian: process %d: thread %d: %s\n",
+				(int)ctl->pid, (int)t->tid, err ? err->msg : "?");
+			ck_err_free(&err);
+			return;
+		}
+		t->regs = away->regs;
+		dprintf(STDERR_FILENO,
+			"ckpt guardian: process %d: ckpt died during a call in thread %d; sent it home\n",
+			(int)ctl->pid, (int)t->tid);
+		break;
+	}
+	away->pid = 0;
+}
+
 /* Remove what is left in one target; bounded (seize and call timeouts). */
 static void clean_pid(pid_t pid)
 {
@@ -245,6 +302,7 @@ static void clean_pid(pid_t pid)
 	}
 	skip_pending_call(ctl);
 	blob_send_home(ctl);
+	thread_send_home(ctl);
 	for (i = 0; i < GUARD_RECS; i++) {
 		struct guard_rec *r = &recs[i];
 		unsigned long args[6] = { 0 };
@@ -296,15 +354,16 @@ static int guard_start(struct ck_err **err)
 
 	if (recs && guardian_pid)
 		return 0;
-	page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	page = mmap(NULL, GUARD_SHARED, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (page == MAP_FAILED)
 		return ck_err_set(err, errno, "guardian page");
 	pid = fork();
 	if (pid < 0) {
-		munmap(page, 4096);
+		munmap(page, GUARD_SHARED);
 		return ck_err_set(err, errno, "fork leftover guardian");
 	}
 	recs = page;
+	away = (struct guard_away *)((char *)page + 4096);
 	if (pid == 0) {
 		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 
@@ -409,6 +468,27 @@ void guard_note_blob(pid_t pid, unsigned long addr, unsigned long exit_ip, unsig
 		r->blob_exit_sp = exit_sp;
 		__atomic_store_n(&r->blob_exit_ip, exit_ip, __ATOMIC_SEQ_CST);
 	}
+}
+
+/* see parasite-priv.h */
+void guard_note_thread(pid_t pid, pid_t tid, unsigned long lo, unsigned long hi,
+		       const struct user_regs_struct *regs, uint64_t mask)
+{
+	if (!away || in_guardian)
+		return;
+	away->tid = tid;
+	away->lo = lo;
+	away->hi = hi;
+	away->regs = *regs;
+	away->mask = mask;
+	__atomic_store_n(&away->pid, pid, __ATOMIC_SEQ_CST);
+}
+
+/* see parasite-priv.h */
+void guard_thread_back(void)
+{
+	if (away && !in_guardian)
+		__atomic_store_n(&away->pid, 0, __ATOMIC_SEQ_CST);
 }
 
 /* see parasite-priv.h */

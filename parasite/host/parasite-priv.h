@@ -100,6 +100,16 @@ void guard_note_call(pid_t pid, bool map, unsigned long addr_or_fd, long nr, uns
  */
 void guard_note_blob(pid_t pid, unsigned long addr, unsigned long exit_ip, unsigned long exit_sp);
 
+/*
+ * Thread @tid of @pid is about to run a call whose stack (the safety frame)
+ * is inside [@lo, @hi) (the blob); its own registers and mask are @regs and
+ * @mask.  A guardian that finds it with rsp still in that range puts them
+ * back before it unmaps the blob.  guard_thread_back() once it is parked.
+ */
+void guard_note_thread(pid_t pid, pid_t tid, unsigned long lo, unsigned long hi,
+		       const struct user_regs_struct *regs, uint64_t mask);
+void guard_thread_back(void);
+
 #define PARASITE_DEFAULT_TIMEOUT_MS 10000u
 
 #define SIGBIT(s) (1ULL << ((s)-1))
@@ -159,6 +169,29 @@ int leader_run_until(struct parasite_ctl *ctl, bool (*done)(struct parasite_ctl 
 /* Put the saved registers back and re-enter a get_signal() stop (syscall.c). */
 int leader_park(struct parasite_ctl *ctl, struct ck_err **err);
 
+/* leader_run() and leader_park() for any seized thread @t (thread.c's calls). */
+int thread_run(struct parasite_ctl *ctl, const struct parasite_thread *t, int request, bool timeout,
+	       bool *timed_out, enum leader_stop *stop, struct ck_err **err);
+int thread_park(struct parasite_ctl *ctl, const struct parasite_thread *t, struct ck_err **err);
+
+/*
+ * One remote system call in thread @t (syscall.c), in three steps:
+ *   call_regs()    @t's saved registers pointed at the gadget for @nr(@args),
+ *                  rsp = @frame_sp when non-zero (the `ret` after the call
+ *                  pops the safety frame's restorer)
+ *   call_arm()     those registers and the injection mask set (the order a
+ *                  detached thread survives), the syscall poked if need be
+ *   call_finish()  stepped to the syscall-exit stop, *rax read, the code
+ *                  unpoked and @t parked with its own registers
+ */
+void call_regs(const struct parasite_ctl *ctl, const struct parasite_thread *t,
+	       unsigned long frame_sp, long nr, const unsigned long args[6],
+	       struct user_regs_struct *regs);
+int call_arm(struct parasite_ctl *ctl, const struct parasite_thread *t,
+	     const struct user_regs_struct *regs, struct ck_err **err);
+int call_finish(struct parasite_ctl *ctl, const struct parasite_thread *t, long nr, long *rax,
+		bool *timed_out, struct ck_err **err);
+
 /* First injection: block signals, find syscall_ip. */
 int leader_prepare(struct parasite_ctl *ctl, struct ck_err **err);
 
@@ -188,6 +221,15 @@ unsigned long find_restorer(struct parasite_ctl *ctl, const struct map_ent *tm, 
  */
 int frame_prepare(struct parasite_ctl *ctl, const struct map_ent *tm, size_t tn,
 		  struct ck_err **err);
+
+/*
+ * A safety frame for non-leader thread @t in the blob's stack area, below
+ * @top (sigframe.c): the thread's own stack may have no room to spare (a Go
+ * goroutine's), the blob's is ckpt's.  *sp = the frame, 0 (logged) when the
+ * task lacks what a frame needs; fails only on ptrace errors.
+ */
+int thread_frame(struct parasite_ctl *ctl, struct parasite_thread *t, unsigned long top,
+		 const struct map_ent *tm, size_t tn, unsigned long *sp, struct ck_err **err);
 
 /* Poked mode: write "syscall; int3..." at syscall_ip, and put it back (syscall.c). */
 int poke_syscall(struct parasite_ctl *ctl, struct ck_err **err);

@@ -146,12 +146,16 @@ static int xstate_sw_bytes(const void *xsave, size_t len, struct fx_sw *sw)
 	return 0;
 }
 
-static const char *build_frame(struct parasite_ctl *ctl, const struct map_ent *tm, size_t tn,
-			       unsigned long restorer)
+/*
+ * @t's frame below @top (its own stack below the red zone, or ckpt's blob
+ * stack), in the mapping that holds @top - 1; *sp = where it starts.
+ */
+static const char *build_frame(struct parasite_ctl *ctl, struct parasite_thread *t,
+			       const struct map_ent *tm, size_t tn, unsigned long restorer,
+			       unsigned long top, unsigned long *sp)
 {
-	struct parasite_thread *t = &ctl->threads[0];
 	const struct user_regs_struct *r = &t->regs;
-	unsigned long fp, frame, top = r->rsp - RED_ZONE, len;
+	unsigned long fp, frame, len;
 	_cleanup_free_ unsigned char *buf = NULL;
 	struct k_rt_sigframe *f;
 	const struct map_ent *stack = NULL;
@@ -167,7 +171,7 @@ static const char *build_frame(struct parasite_ctl *ctl, const struct map_ent *t
 	fp = (top - (xsize + 4)) & ~63UL;
 	frame = (fp - sizeof(*f)) & ~15UL;
 	for (size_t i = 0; i < tn; i++)
-		if (tm[i].start < r->rsp && r->rsp <= tm[i].end)
+		if (tm[i].start < top && top <= tm[i].end)
 			stack = &tm[i];
 	if (!stack || stack->perms[0] != 'r' || stack->perms[1] != 'w' || frame < stack->start)
 		return "no room for a signal frame in the stack mapping";
@@ -209,8 +213,28 @@ static const char *build_frame(struct parasite_ctl *ctl, const struct map_ent *t
 	rv = (struct iovec){ (void *)frame, len };
 	if (process_vm_writev(ctl->pid, &l, 1, &rv, 1, 0) != (ssize_t)len)
 		return "cannot write the signal frame on the stack";
-	ctl->frame_sp = frame;
+	*sp = frame;
 	return NULL;
+}
+
+/*
+ * *why @t cannot have a frame (NULL: it can, with *restorer), its xsave read
+ * if need be.  0, or -1 when that read failed.
+ */
+static int frame_needs(struct parasite_ctl *ctl, struct parasite_thread *t,
+		       const struct map_ent *tm, size_t tn, unsigned long *restorer,
+		       const char **why, struct ck_err **err)
+{
+	*why = NULL;
+	if (!ctl->syscall_safe)
+		*why = "no vDSO `syscall; ret`";
+	else if (shadow_stack_on(ctl->pid))
+		*why = "the process uses a shadow stack";
+	else if (!t->xsave && ptr_get_xsave(t, err) < 0)
+		return -1;
+	else if (!(*restorer = find_restorer(ctl, tm, tn)))
+		*why = "no `mov $15,%eax; syscall` in its code";
+	return 0;
 }
 
 /* see parasite-priv.h */
@@ -218,23 +242,15 @@ int frame_prepare(struct parasite_ctl *ctl, const struct map_ent *tm, size_t tn,
 		  struct ck_err **err)
 {
 	struct parasite_thread *leader = &ctl->threads[0];
-	unsigned long restorer;
-	const char *why = NULL;
+	unsigned long restorer = 0;
+	const char *why;
 
 	ctl->frame_sp = 0;
-	if (!ctl->syscall_safe)
-		why = "no vDSO `syscall; ret`";
-	else if (shadow_stack_on(ctl->pid))
-		why = "the process uses a shadow stack";
-	if (!why && !leader->xsave && ptr_get_xsave(leader, err) < 0)
+	if (frame_needs(ctl, leader, tm, tn, &restorer, &why, err) < 0)
 		return -1;
-	if (!why) {
-		restorer = find_restorer(ctl, tm, tn);
-		if (!restorer)
-			why = "no `mov $15,%eax; syscall` in its code";
-		else
-			why = build_frame(ctl, tm, tn, restorer);
-	}
+	if (!why)
+		why = build_frame(ctl, leader, tm, tn, restorer, leader->regs.rsp - RED_ZONE,
+				  &ctl->frame_sp);
 	if (why)
 		pr_debug(
 			"parasite: process %d: no safety frame (%s): if ckpt dies during an injected call, the process may crash",
@@ -242,5 +258,24 @@ int frame_prepare(struct parasite_ctl *ctl, const struct map_ent *tm, size_t tn,
 	else
 		pr_debug("parasite: process %d: safety frame at 0x%lx, restorer 0x%lx", ctl->pid,
 			 ctl->frame_sp, restorer);
+	return 0;
+}
+
+/* see parasite-priv.h */
+int thread_frame(struct parasite_ctl *ctl, struct parasite_thread *t, unsigned long top,
+		 const struct map_ent *tm, size_t tn, unsigned long *sp, struct ck_err **err)
+{
+	unsigned long restorer = 0;
+	const char *why;
+
+	*sp = 0;
+	if (frame_needs(ctl, t, tm, tn, &restorer, &why, err) < 0)
+		return -1;
+	if (!why)
+		why = build_frame(ctl, t, tm, tn, restorer, top, sp);
+	if (why)
+		pr_debug(
+			"parasite: thread %d of process %d: no safety frame (%s): if ckpt dies during its call, the process may crash",
+			t->tid, ctl->pid, why);
 	return 0;
 }

@@ -64,27 +64,29 @@ static long now_ms(void)
 }
 
 /*
- * waitpid() for the leader, with an optional deadline (ms since boot, 0 = none)
+ * waitpid() for thread @tid (the leader, or a thread running a call of
+ * thread.c), with an optional deadline (ms since boot, 0 = none)
  * and an optional @done poll (the blob's state, infect.c).  Returns 0 with
  * *status, 1 when the deadline passed (or SIGTERM & co. arrived), 2 when @done
  * said so while the leader was still running.
  */
-static int wait_leader(struct parasite_ctl *ctl, long deadline, bool (*done)(struct parasite_ctl *),
-		       int *status, struct ck_err **err)
+static int wait_task(struct parasite_ctl *ctl, pid_t tid, long deadline,
+		     bool (*done)(struct parasite_ctl *), int *status, struct ck_err **err)
 {
 	bool poll = deadline || done;
 	/* the blob answers in tens of microseconds: poll it finely */
 	long delay = done ? 10 : 20, cap = done ? 100 : 2000;
 
 	for (;;) {
-		pid_t r = waitpid(ctl->pid, status, __WALL | (poll ? WNOHANG : 0));
+		pid_t r = waitpid(tid, status, __WALL | (poll ? WNOHANG : 0));
 
-		if (r == ctl->pid)
+		if (r == tid)
 			return 0;
 		if (r < 0 && errno == EINTR && ck_stop_sig)
 			return 1; /* SIGTERM & co.: interrupt the call, undo, exit */
 		if (r < 0 && errno != EINTR)
-			return ck_err_set(err, errno, "waitpid of process %d", ctl->pid);
+			return ck_err_set(err, errno, "waitpid of thread %d of process %d", tid,
+					  ctl->pid);
 		if (r == 0) {
 			/* SIGTERM & co.: a blob command is cut short (it has no result
 			 * to lose); a remote call finishes, so its result (an fd, a
@@ -102,17 +104,23 @@ static int wait_leader(struct parasite_ctl *ctl, long deadline, bool (*done)(str
 	}
 }
 
-static int leader_gone(struct parasite_ctl *ctl, int status, struct ck_err **err)
+/*
+ * A thread held by us dies only with its process (a fatal signal): the
+ * process is gone either way.
+ */
+static int task_gone(struct parasite_ctl *ctl, pid_t tid, int status, struct ck_err **err)
 {
 	char how[96];
 
 	describe_exit(status, how, sizeof(how));
 	ctl->dead = true;
+	if (tid != ctl->pid)
+		return ck_err_set(err, ESRCH, "thread %d of process %d %s", tid, ctl->pid, how);
 	return ck_err_set(err, ESRCH, "process %d %s", ctl->pid, how);
 }
 
-/* leader_run() with a deadline (0: none) and an optional @done poll. */
-static int run_until(struct parasite_ctl *ctl, int request, bool timeout, long deadline,
+/* leader_run() of thread @tid with a deadline (0: none) and an optional @done poll. */
+static int run_until(struct parasite_ctl *ctl, pid_t tid, int request, bool timeout, long deadline,
 		     bool (*done)(struct parasite_ctl *), bool *timed_out, enum leader_stop *stop,
 		     struct ck_err **err)
 {
@@ -122,24 +130,24 @@ static int run_until(struct parasite_ctl *ctl, int request, bool timeout, long d
 	for (;;) {
 		int status, event, r;
 
-		if (ptrace(request, ctl->pid, NULL, (void *)(long)sig) < 0) {
+		if (ptrace(request, tid, NULL, (void *)(long)sig) < 0) {
 			int e = errno, st;
 
-			if (e == ESRCH && waitpid(ctl->pid, &st, __WALL | WNOHANG) == ctl->pid &&
+			if (e == ESRCH && waitpid(tid, &st, __WALL | WNOHANG) == tid &&
 			    (WIFEXITED(st) || WIFSIGNALED(st)))
-				return leader_gone(ctl, st, err);
-			return ck_err_set(err, e, "resume process %d", ctl->pid);
+				return task_gone(ctl, tid, st, err);
+			return ck_err_set(err, e, "resume thread %d of process %d", tid, ctl->pid);
 		}
 		sig = 0;
 again:
-		r = wait_leader(ctl, deadline, done, &status, err);
+		r = wait_task(ctl, tid, deadline, done, &status, err);
 		if (r < 0)
 			return -1;
 		if (r == 2) {
 			/* Done: stop it where it waits; the next trap is ours. */
 			if (parasite_fault_hook)
 				parasite_fault_hook("blob-waiting");
-			if (ptrace(PTRACE_INTERRUPT, ctl->pid, NULL, NULL) < 0)
+			if (ptrace(PTRACE_INTERRUPT, tid, NULL, NULL) < 0)
 				return ck_err_set(err, errno, "PTRACE_INTERRUPT of process %d",
 						  ctl->pid);
 			done = NULL;
@@ -151,7 +159,7 @@ again:
 			/* Too slow: interrupt it; the call ends at its exit stop. */
 			pr_debug("parasite: process %d: timeout after %u ms, interrupting",
 				 ctl->pid, ctl->timeout_ms);
-			if (ptrace(PTRACE_INTERRUPT, ctl->pid, NULL, NULL) < 0)
+			if (ptrace(PTRACE_INTERRUPT, tid, NULL, NULL) < 0)
 				return ck_err_set(err, errno, "PTRACE_INTERRUPT of process %d",
 						  ctl->pid);
 			if (timed_out)
@@ -162,7 +170,7 @@ again:
 			goto again;
 		}
 		if (WIFEXITED(status) || WIFSIGNALED(status))
-			return leader_gone(ctl, status, err);
+			return task_gone(ctl, tid, status, err);
 		if (!WIFSTOPPED(status))
 			goto again;
 		sig = WSTOPSIG(status);
@@ -193,7 +201,7 @@ again:
 			siginfo_t si = { 0 };
 			struct user_regs_struct regs;
 
-			if (ptrace(PTRACE_GETSIGINFO, ctl->pid, NULL, &si) < 0)
+			if (ptrace(PTRACE_GETSIGINFO, tid, NULL, &si) < 0)
 				return ck_err_set(err, errno, "PTRACE_GETSIGINFO of process %d",
 						  ctl->pid);
 			if (si.si_code <= 0) {
@@ -212,7 +220,7 @@ again:
 				*stop = LEADER_STOP_SIGTRAP;
 				return 0;
 			}
-			if (ptrace(PTRACE_GETREGS, ctl->pid, NULL, &regs) < 0)
+			if (ptrace(PTRACE_GETREGS, tid, NULL, &regs) < 0)
 				regs.rip = 0;
 			return ck_err_set(
 				err, EFAULT,
@@ -228,7 +236,16 @@ int leader_run(struct parasite_ctl *ctl, int request, bool timeout, bool *timed_
 {
 	long deadline = timeout && ctl->timeout_ms ? now_ms() + ctl->timeout_ms : 0;
 
-	return run_until(ctl, request, timeout, deadline, NULL, timed_out, stop, err);
+	return run_until(ctl, ctl->pid, request, timeout, deadline, NULL, timed_out, stop, err);
+}
+
+/* see parasite-priv.h */
+int thread_run(struct parasite_ctl *ctl, const struct parasite_thread *t, int request, bool timeout,
+	       bool *timed_out, enum leader_stop *stop, struct ck_err **err)
+{
+	long deadline = timeout && ctl->timeout_ms ? now_ms() + ctl->timeout_ms : 0;
+
+	return run_until(ctl, t->tid, request, timeout, deadline, NULL, timed_out, stop, err);
 }
 
 /* see parasite-priv.h */
@@ -236,13 +253,19 @@ int leader_run_until(struct parasite_ctl *ctl, bool (*done)(struct parasite_ctl 
 		     unsigned int timeout_ms, bool *timed_out, enum leader_stop *stop,
 		     struct ck_err **err)
 {
-	return run_until(ctl, PTRACE_CONT, true, now_ms() + timeout_ms, done, timed_out, stop, err);
+	return run_until(ctl, ctl->pid, PTRACE_CONT, true, now_ms() + timeout_ms, done, timed_out,
+			 stop, err);
 }
 
 /* see parasite-priv.h */
 int leader_park(struct parasite_ctl *ctl, struct ck_err **err)
 {
-	struct parasite_thread *leader = &ctl->threads[0];
+	return thread_park(ctl, &ctl->threads[0], err);
+}
+
+/* see parasite-priv.h */
+int thread_park(struct parasite_ctl *ctl, const struct parasite_thread *leader, struct ck_err **err)
+{
 	enum leader_stop stop;
 
 	/*
@@ -254,10 +277,10 @@ int leader_park(struct parasite_ctl *ctl, struct ck_err **err)
 	if (ptr_setsigmask(leader->tid, leader->sigmask, err) < 0)
 		return -1;
 	if (ptrace(PTRACE_INTERRUPT, leader->tid, NULL, NULL) < 0)
-		return ck_err_set(err, errno, "PTRACE_INTERRUPT of process %d", ctl->pid);
+		return ck_err_set(err, errno, "PTRACE_INTERRUPT of thread %d", leader->tid);
 	if (ptr_setregs(leader->tid, &leader->regs, err) < 0)
 		return -1;
-	if (leader_run(ctl, PTRACE_CONT, false, NULL, &stop, err) < 0)
+	if (thread_run(ctl, leader, PTRACE_CONT, false, NULL, &stop, err) < 0)
 		return -1;
 	if (stop != LEADER_STOP_TRAP)
 		return ck_err_set(err, EIO,
@@ -391,34 +414,95 @@ static int check_usable(struct parasite_ctl *ctl, struct ck_err **err)
 	return 0;
 }
 
-/* Step the leader through the syscall set up in its registers; *rax = result. */
-static int step_syscall(struct parasite_ctl *ctl, long nr, long *rax, bool *timed_out,
-			struct ck_err **err)
+/* Step thread @t through the syscall set up in its registers; *rax = result. */
+static int step_syscall(struct parasite_ctl *ctl, const struct parasite_thread *t, long nr,
+			long *rax, bool *timed_out, struct ck_err **err)
 {
 	struct __ptrace_syscall_info info;
 	struct user_regs_struct regs;
 	enum leader_stop stop;
 
-	if (leader_run(ctl, PTRACE_SYSCALL, false, NULL, &stop, err) < 0)
+	if (thread_run(ctl, t, PTRACE_SYSCALL, false, NULL, &stop, err) < 0)
 		return -1;
 	if (stop != LEADER_STOP_SYSCALL)
-		return ck_err_set(err, EIO, "process %d: no syscall-entry stop", ctl->pid);
-	if (ptrace(PTRACE_GET_SYSCALL_INFO, ctl->pid, (void *)sizeof(info), &info) > 0 &&
+		return ck_err_set(err, EIO, "thread %d: no syscall-entry stop", t->tid);
+	if (ptrace(PTRACE_GET_SYSCALL_INFO, t->tid, (void *)sizeof(info), &info) > 0 &&
 	    (info.op != PTRACE_SYSCALL_INFO_ENTRY || (long)info.entry.nr != nr))
-		return ck_err_set(err, EIO, "process %d: expected entry of syscall %ld, got op %d",
-				  ctl->pid, nr, info.op);
-	if (leader_run(ctl, PTRACE_SYSCALL, true, timed_out, &stop, err) < 0)
+		return ck_err_set(err, EIO, "thread %d: expected entry of syscall %ld, got op %d",
+				  t->tid, nr, info.op);
+	if (parasite_fault_hook && t != &ctl->threads[0])
+		parasite_fault_hook("thread-call-entry");
+	if (thread_run(ctl, t, PTRACE_SYSCALL, true, timed_out, &stop, err) < 0)
 		return -1;
 	if (stop != LEADER_STOP_SYSCALL)
-		return ck_err_set(err, EIO, "process %d: no syscall-exit stop", ctl->pid);
-	if (ptrace(PTRACE_GETREGS, ctl->pid, NULL, &regs) < 0)
-		return ck_err_set(err, errno, "PTRACE_GETREGS of process %d", ctl->pid);
+		return ck_err_set(err, EIO, "thread %d: no syscall-exit stop", t->tid);
+	if (parasite_fault_hook && t != &ctl->threads[0])
+		parasite_fault_hook("thread-call-exit");
+	if (ptrace(PTRACE_GETREGS, t->tid, NULL, &regs) < 0)
+		return ck_err_set(err, errno, "PTRACE_GETREGS of thread %d", t->tid);
 	*rax = (long)regs.rax;
 	return 0;
 }
 
 /* see parasite.h */
 void (*parasite_fault_hook)(const char *point);
+
+/* see parasite-priv.h */
+void call_regs(const struct parasite_ctl *ctl, const struct parasite_thread *t,
+	       unsigned long frame_sp, long nr, const unsigned long args[6],
+	       struct user_regs_struct *regs)
+{
+	*regs = t->regs;
+	regs->rip = ctl->syscall_ip;
+	regs->rax = (unsigned long long)nr;
+	regs->orig_rax = (unsigned long long)-1;
+	regs->rdi = args[0];
+	regs->rsi = args[1];
+	regs->rdx = args[2];
+	regs->r10 = args[3];
+	regs->r8 = args[4];
+	regs->r9 = args[5];
+	regs->eflags &= ~0x100ULL; /* TF */
+	if (frame_sp)
+		regs->rsp = frame_sp; /* `ret` after the call: rt_sigreturn */
+}
+
+/* see parasite-priv.h */
+int call_arm(struct parasite_ctl *ctl, const struct parasite_thread *t,
+	     const struct user_regs_struct *regs, struct ck_err **err)
+{
+	if (ptr_setregs(t->tid, regs, err) < 0)
+		return -1;
+	/* The mask only after the registers: a detached thread then either
+	 * still has its own context or runs into the safety frame. */
+	if (ptr_setsigmask(t->tid, INJECT_SIGMASK, err) < 0) {
+		ptr_setregs(t->tid, &t->regs, NULL);
+		return -1;
+	}
+	if (ctl->syscall_poked && poke_syscall(ctl, err) < 0) {
+		ptr_setsigmask(t->tid, t->sigmask, NULL);
+		ptr_setregs(t->tid, &t->regs, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+/* see parasite-priv.h */
+int call_finish(struct parasite_ctl *ctl, const struct parasite_thread *t, long nr, long *rax,
+		bool *timed_out, struct ck_err **err)
+{
+	int rc = step_syscall(ctl, t, nr, rax, timed_out, err);
+
+	if (ctl->dead)
+		return ck_err_wrap(err, "during system call %ld", nr);
+	/* Whatever happened: original code, registers, and a get_signal() stop.
+	 * (ck_err_set keeps the first error, the cause.) */
+	if (ctl->syscall_poked && unpoke_syscall(ctl, err) < 0)
+		rc = -1;
+	if (thread_park(ctl, t, err) < 0)
+		rc = -1;
+	return rc;
+}
 
 /* see parasite.h */
 int parasite_syscall(struct parasite_ctl *ctl, long nr, const unsigned long args[6], long *ret,
@@ -447,19 +531,7 @@ int parasite_syscall(struct parasite_ctl *ctl, long nr, const unsigned long args
 			return -1;
 	}
 	leader = &ctl->threads[0];
-	regs = leader->regs;
-	regs.rip = ctl->syscall_ip;
-	regs.rax = (unsigned long long)nr;
-	regs.orig_rax = (unsigned long long)-1;
-	regs.rdi = args[0];
-	regs.rsi = args[1];
-	regs.rdx = args[2];
-	regs.r10 = args[3];
-	regs.r8 = args[4];
-	regs.r9 = args[5];
-	regs.eflags &= ~0x100ULL; /* TF */
-	if (ctl->frame_sp)
-		regs.rsp = ctl->frame_sp; /* `ret` after the call: rt_sigreturn */
+	call_regs(ctl, leader, ctl->frame_sp, nr, args, &regs);
 	/* Only the safe gadget (`syscall; xor...; ret`) can skip its call. */
 	if (ctl->frame_sp && ctl->syscall_safe && !ctl->syscall_poked) {
 		/* the calls that create (mmap, userfaultfd) or undo (munmap, close) a record */
@@ -471,19 +543,8 @@ int parasite_syscall(struct parasite_ctl *ctl, long nr, const unsigned long args
 		else if (nr == SYS_close)
 			guard_note_call(ctl->pid, false, args[0], nr, regs.rip, regs.rsp);
 	}
-	if (ptr_setregs(ctl->pid, &regs, err) < 0)
+	if (call_arm(ctl, leader, &regs, err) < 0)
 		return -1;
-	/* The mask only after the registers: a detached leader then either
-	 * still has its own context or runs into the safety frame. */
-	if (ptr_setsigmask(ctl->pid, INJECT_SIGMASK, err) < 0) {
-		ptr_setregs(ctl->pid, &leader->regs, NULL);
-		return -1;
-	}
-	if (ctl->syscall_poked && poke_syscall(ctl, err) < 0) {
-		ptr_setsigmask(ctl->pid, leader->sigmask, NULL);
-		ptr_setregs(ctl->pid, &leader->regs, NULL);
-		return -1;
-	}
 	if (parasite_fault_hook) {
 		char point[48];
 
@@ -491,15 +552,9 @@ int parasite_syscall(struct parasite_ctl *ctl, long nr, const unsigned long args
 		parasite_fault_hook("remote-call-armed");
 		parasite_fault_hook(point);
 	}
-	rc = step_syscall(ctl, nr, &rax, &timed_out, err);
+	rc = call_finish(ctl, leader, nr, &rax, &timed_out, err);
 	if (ctl->dead)
-		return ck_err_wrap(err, "during system call %ld", nr);
-	/* Whatever happened: original code, registers, and a get_signal() stop.
-	 * (ck_err_set keeps the first error, the cause.) */
-	if (ctl->syscall_poked && unpoke_syscall(ctl, err) < 0)
-		rc = -1;
-	if (leader_park(ctl, err) < 0)
-		rc = -1;
+		return -1;
 	if (guard_fd >= 0 && (rc < 0 || timed_out || rax != guard_fd)) {
 		guard_forget(ctl->pid, false, (unsigned long)guard_fd);
 		if (rc == 0 && !timed_out && rax >= 0 &&

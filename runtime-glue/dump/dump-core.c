@@ -146,6 +146,12 @@ int glue_task_remote_read(struct parasite_ctl *ctl, struct glue_task_remote *out
 	if (parasite_get_task_state(ctl, ts, err) < 0 ||
 	    glue_fault("parasite-sigactions", err) < 0 || take_task_state(ts, out, err) < 0)
 		goto out;
+	/* per thread in the kernel: each other thread tells its own (a Go program has one each) */
+	out->nr_thr = parasite_nr_threads(ctl);
+	out->thr = xcalloc(out->nr_thr, sizeof(*out->thr));
+	for (size_t i = 1; i < out->nr_thr; i++)
+		if (parasite_thread_state(ctl, i, &out->thr[i], err) < 0)
+			goto out;
 	rc = 0;
 out:
 	if (infected_here) {
@@ -159,6 +165,14 @@ out:
 	if (rc < 0)
 		return ck_err_wrap(err, "reading the state of pid %d", (int)parasite_pid(ctl));
 	return 0;
+}
+
+/* see dump-priv.h */
+void glue_task_remote_free(struct glue_task_remote *r)
+{
+	free(r->thr);
+	r->thr = NULL;
+	r->nr_thr = 0;
 }
 
 /* ---- registers ---- */
@@ -564,15 +578,23 @@ static int dump_one_core(struct glue_dump_state *st, int dirfd, const struct glu
 	cr.n_groups = tp.nr_groups;
 	cr.groups = tp.groups;
 	tc.creds = &cr;
+	/* per thread in the kernel: the leader's from the blob, the others' from thread calls */
 	if (leader) {
-		/* per thread in the kernel, but only the leader's can be read for now */
 		sas.ss_sp = (uint64_t)(uintptr_t)rem->sas.ss_sp;
 		sas.ss_size = rem->sas.ss_size;
 		sas.ss_flags = (uint32_t)rem->sas.ss_flags;
-		tc.sas = &sas;
-		tc.has_pdeath_sig = true;
 		tc.pdeath_sig = (uint32_t)rem->pdeath_sig;
+	} else if (pidx < rem->nr_thr) {
+		sas.ss_sp = rem->thr[pidx].sas_sp;
+		sas.ss_size = rem->thr[pidx].sas_size;
+		sas.ss_flags = (uint32_t)rem->thr[pidx].sas_flags;
+		tc.pdeath_sig = (uint32_t)rem->thr[pidx].pdeath_sig;
+	} else {
+		ck_err_set(err, EINVAL, "thread %d: no state read inside it", (int)tid);
+		goto out;
 	}
+	tc.sas = &sas;
+	tc.has_pdeath_sig = true;
 
 	/* task_core: per process, in the leader's image */
 	if (leader) {

@@ -252,9 +252,12 @@ int glue_fdinfo_read(pid_t pid, int fd, uint32_t *flags, uint64_t *pos);
 struct glue_task_remote {
 	struct itimerval itimer[3]; /* ITIMER_REAL, VIRTUAL, PROF */
 	uint64_t brk;               /* current program break */
-	stack_t sas;                /* the leader's sigaltstack */
+	stack_t sas;                /* the leader's sigaltstack (thr[]: the others') */
 	int pdeath_sig, child_subreaper, secbits, dumpable, thp_disabled;
 	struct parasite_sigactions_args sa; /* dispositions + leader's clear_child_tid */
+	/* per seized thread index (thr[0] unused): what only each thread can tell */
+	struct parasite_thread_state *thr;
+	size_t nr_thr;
 };
 
 /*
@@ -263,6 +266,7 @@ struct glue_task_remote {
  */
 int glue_task_remote_read(struct parasite_ctl *ctl, struct glue_task_remote *out,
 			  struct ck_err **err);
+void glue_task_remote_free(struct glue_task_remote *r);
 
 /*
  * An image of the final dump: while the tree is frozen it is kept in memory

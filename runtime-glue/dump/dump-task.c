@@ -387,7 +387,7 @@ int glue_dump_task_state(struct glue_dump_state *st, int dirfd, const struct glu
 			 struct ck_err **err)
 {
 	_cleanup_parasite_ctl_ struct parasite_ctl *own_ctl = NULL;
-	struct glue_task_remote rem;
+	struct glue_task_remote rem = { 0 };
 	struct glue_vmas own = { 0 };
 	uint64_t t;
 	int rc = -1;
@@ -433,6 +433,7 @@ int glue_dump_task_state(struct glue_dump_state *st, int dirfd, const struct glu
 	rc = 0;
 out:
 	glue_vmas_free(&own);
+	glue_task_remote_free(&rem);
 	if (own_ctl && rc == 0 && parasite_release(own_ctl, err) < 0)
 		rc = -1;
 	if (rc < 0)

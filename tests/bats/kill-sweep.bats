@@ -291,3 +291,52 @@ agent_sweep() {
 	AG_START="$AG_START && for i in \$(seq 200); do '$CKPT' agent status --bundle '$AG_B' | grep -q converged && exit 0; sleep 0.01; done; exit 1"
 	agent_sweep 9 25000 "$STEP" -R "exec '$CKPT' agent final --leave running --bundle '$AG_B' >/dev/null 2>&1"
 }
+
+# Calls in non-leader threads (parasite/host/thread.c): each thread's
+# alternate signal stack and parent-death signal, read inside it, with its
+# safety frame in the blob.  rst-threads' four workers check their TLS, stack,
+# alternate stack and death signal all the time; SIGTERM makes it report.
+threads_victim_passes() {
+	kill -TERM "$T"
+	retry 100 0.05 grep -qE '^(PASS|FAIL)' "$BATS_TEST_TMPDIR/rst-threads.out"
+	grep -q '^PASS' "$BATS_TEST_TMPDIR/rst-threads.out" || fail "$(cat "$BATS_TEST_TMPDIR/rst-threads.out")"
+}
+
+@test "threads: ckpt killed at each step of a call inside a non-leader thread: every thread goes on with its own state, the blob is gone" {
+	start_victim rst-threads
+	T=$VICTIM_PID
+	local point maps
+	maps=$(cat "/proc/$T/maps")
+	for point in thread-call-armed thread-call-entry thread-call-exit thread-call-parked; do
+		run env CK_FAULT="$point:kill:1" "$CKPT" dump --leave-running --shell-job -t "$T" \
+			-D "$BATS_TEST_TMPDIR/$point"
+		[ "$status" -eq 137 ] || fail "$point: expected ckpt to die by SIGKILL (137), got $status: $output"
+		retry 100 0.05 untraced "$T"
+		retry 100 0.05 eval '[ "$(cat "/proc/$T/maps")" = "$maps" ]' || fail "$point: mappings changed"
+		echo "# $point: ${output:+$(grep -o 'ckpt guardian: .*' <<<"$output" | tr '\n' ' ')}" >&3
+	done
+	requires crit
+	# and a whole dump still reads every thread
+	ckpt_run -0 dump --leave-running --shell-job -t "$T" -D "$BATS_TEST_TMPDIR/whole"
+	local c got=""
+	for c in "$BATS_TEST_TMPDIR"/whole/core-*.img; do
+		got+="$(crit decode -i "$c" | jq -r '.entries[0].thread_core | "\(.sas.ss_size // 0)/\(.pdeath_sig)"') "
+	done
+	# the main thread: none; the workers: 64 KiB each, SIGWINCH, SIGURG, none, SIGURG
+	[ "$(tr ' ' '\n' <<<"$got" | grep . | sort | tr '\n' ' ')" = "0/0 65536/0 65536/23 65536/23 65536/28 " ] ||
+		fail "thread cores: $got"
+	threads_victim_passes
+}
+
+@test "threads: a full dump --leave-running of a multi-threaded process killed with SIGKILL at every step: every thread goes on" {
+	start_victim rst-threads
+	T=$VICTIM_PID
+	local to=30000 step=$((STEP * 2))
+	[ -z "${KILL_SWEEP_LONG:-}" ] || { to=80000; step=$STEP; }
+	run "$SWEEP" -p "$T" -s 9 -f 0 -t "$to" -S "$step" -- "$CKPT" dump --leave-running \
+		--shell-job -t "$T" -D "$BATS_TEST_TMPDIR/d{}"
+	echo "$output" | grep -E 'FAIL|LEFTOVER|points=' -A3 >&2 || true
+	[ "$status" -eq 0 ] || fail "sweep failed: $(echo "$output" | grep -A40 FAIL | head -60)"
+	echo "# $(echo "$output" | tail -1)" >&3
+	threads_victim_passes
+}

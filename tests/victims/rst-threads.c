@@ -4,10 +4,13 @@
  * TLS) and a counter it keeps incrementing between short sleeps.  On SIGTERM
  * the main thread checks that every thread still runs (its counter moves),
  * that each thread found its TLS and stack intact every time it looked, and
- * that the threads still have their names.
+ * that the threads still have their names.  Each thread also has its own
+ * alternate signal stack and parent-death signal (per thread in the kernel;
+ * the main thread has neither), which it checks every time it looks.
  */
 #include <dirent.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <sys/prctl.h>
 #include <time.h>
@@ -19,6 +22,23 @@
 static _Thread_local uint64_t tls_pattern[64];
 static volatile uint64_t counter[NTHR];
 static volatile int bad[NTHR];
+static char altstack[NTHR][65536];
+/* harmless if they ever come: ignored by default (0: none) */
+static const int pdeath[NTHR] = { SIGWINCH, SIGURG, 0, SIGURG };
+
+/* 0, or what differs from what thread @id set up */
+static int own_state_bad(int id)
+{
+	stack_t ss;
+	int sig = -1;
+
+	if (sigaltstack(NULL, &ss) || ss.ss_sp != altstack[id] ||
+	    ss.ss_size != sizeof(altstack[id]) || ss.ss_flags != 0)
+		return 3;
+	if (prctl(PR_GET_PDEATHSIG, &sig) || sig != pdeath[id])
+		return 4;
+	return 0;
+}
 
 static void *worker(void *arg)
 {
@@ -27,8 +47,12 @@ static void *worker(void *arg)
 	char name[16];
 	struct timespec ts = { 0, 2 * 1000 * 1000 };
 
+	stack_t ss = { .ss_sp = altstack[id], .ss_size = sizeof(altstack[id]) };
+
 	snprintf(name, sizeof(name), "rst-worker-%d", id);
 	prctl(PR_SET_NAME, name);
+	if (sigaltstack(&ss, NULL) || prctl(PR_SET_PDEATHSIG, pdeath[id]))
+		bad[id] = 5;
 	for (int i = 0; i < 64; i++)
 		tls_pattern[i] = (uint64_t)id * 1000 + (uint64_t)i;
 	for (int i = 0; i < 128; i++)
@@ -40,10 +64,22 @@ static void *worker(void *arg)
 		for (int i = 0; i < 128; i++)
 			if (stack_pattern[i] != ((uint64_t)id << 40 | (uint64_t)i))
 				bad[id] = 2;
+		if (!bad[id])
+			bad[id] = own_state_bad(id);
 		counter[id]++;
 		nanosleep(&ts, NULL);
 	}
 	return NULL;
+}
+
+/* the main thread has neither: they are per thread, not per process */
+static int main_state_ok(void)
+{
+	stack_t ss;
+	int sig = -1;
+
+	return !sigaltstack(NULL, &ss) && (ss.ss_flags & SS_DISABLE) &&
+	       !prctl(PR_GET_PDEATHSIG, &sig) && sig == 0;
 }
 
 int main(void)
@@ -53,6 +89,8 @@ int main(void)
 	struct timespec ts = { 0, 300 * 1000 * 1000 };
 
 	rst_setup();
+	if (!main_state_ok())
+		rst_fail("the main thread starts with an alternate stack or a death signal");
 	for (int i = 0; i < NTHR; i++)
 		if (pthread_create(&th[i], NULL, worker, (void *)(intptr_t)i))
 			rst_fail("pthread_create");
@@ -72,8 +110,12 @@ int main(void)
 		if (counter[i] == before[i])
 			rst_fail("thread %d does not run any more", i);
 		if (bad[i])
-			rst_fail("thread %d saw its %s change", i, bad[i] == 1 ? "TLS" : "stack");
+			rst_fail("thread %d saw its %s change", i,
+				 (const char *[]){ "?", "TLS", "stack", "alternate signal stack",
+						   "parent-death signal", "setup fail" }[bad[i]]);
 	}
+	if (!main_state_ok())
+		rst_fail("the main thread has another thread's alternate stack or death signal");
 	/* the thread names (thread_core.comm) came back too */
 	int named = 0;
 	DIR *d = opendir("/proc/self/task");
