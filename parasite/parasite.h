@@ -266,17 +266,21 @@ int parasite_get_sigactions(struct parasite_ctl *ctl, struct parasite_sigactions
 struct parasite_thread_state {
 	uint64_t sas_sp, sas_size; /* sigaltstack(NULL, &old) */
 	int32_t sas_flags;
-	int32_t pdeath_sig; /* PR_GET_PDEATHSIG */
+	int32_t pdeath_sig;       /* PR_GET_PDEATHSIG */
+	uint64_t clear_child_tid; /* PR_GET_TID_ADDRESS, unless tid_address_err */
+	int32_t tid_address_err;  /* its errno (EINVAL: no CONFIG_CHECKPOINT_RESTORE) */
 };
 
 /*
- * The alternate signal stack and parent-death signal of seized thread @idx
- * (> 0; the leader's come with parasite_get_task_state()): two system calls
- * run in that thread, on the blob's stack, so the process must be infected
- * (thread.c).  Killed at any moment, ckpt leaves the thread as it was.
+ * The alternate signal stack, parent-death signal and clear_child_tid of
+ * every seized thread but the leader (whose come with
+ * parasite_get_task_state()), into @out[1 .. parasite_nr_threads() - 1]:
+ * three system calls run in each thread, on the blob's stack, so the process
+ * must be infected (thread.c).  Killed at any moment, ckpt leaves every
+ * thread as it was.
  */
-int parasite_thread_state(struct parasite_ctl *ctl, size_t idx, struct parasite_thread_state *out,
-			  struct ck_err **err) __attribute__((warn_unused_result));
+int parasite_threads_state(struct parasite_ctl *ctl, struct parasite_thread_state *out,
+			   struct ck_err **err) __attribute__((warn_unused_result));
 
 /*
  * PARASITE_CMD_GET_TASK_STATE: the sigactions plus the itimers, sigaltstack,

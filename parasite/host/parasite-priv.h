@@ -175,22 +175,26 @@ int thread_run(struct parasite_ctl *ctl, const struct parasite_thread *t, int re
 int thread_park(struct parasite_ctl *ctl, const struct parasite_thread *t, struct ck_err **err);
 
 /*
- * One remote system call in thread @t (syscall.c), in three steps:
+ * Remote system calls in thread @t (syscall.c), in steps:
  *   call_regs()    @t's saved registers pointed at the gadget for @nr(@args),
  *                  rsp = @frame_sp when non-zero (the `ret` after the call
  *                  pops the safety frame's restorer)
  *   call_arm()     those registers and the injection mask set (the order a
  *                  detached thread survives), the syscall poked if need be
- *   call_finish()  stepped to the syscall-exit stop, *rax read, the code
- *                  unpoked and @t parked with its own registers
+ *   call_step()    stepped to the syscall-exit stop, *rax read; with
+ *                  @timeout interrupted after ctl->timeout_ms (*timed_out).
+ *                  Another call may follow: its registers set at this stop
+ *   call_end()     the code unpoked and @t parked with its own registers
+ * A death of the process during a step sets ctl->dead (no call_end then).
  */
 void call_regs(const struct parasite_ctl *ctl, const struct parasite_thread *t,
 	       unsigned long frame_sp, long nr, const unsigned long args[6],
 	       struct user_regs_struct *regs);
 int call_arm(struct parasite_ctl *ctl, const struct parasite_thread *t,
 	     const struct user_regs_struct *regs, struct ck_err **err);
-int call_finish(struct parasite_ctl *ctl, const struct parasite_thread *t, long nr, long *rax,
-		bool *timed_out, struct ck_err **err);
+int call_step(struct parasite_ctl *ctl, const struct parasite_thread *t, long nr, bool timeout,
+	      long *rax, bool *timed_out, struct ck_err **err);
+int call_end(struct parasite_ctl *ctl, const struct parasite_thread *t, struct ck_err **err);
 
 /* First injection: block signals, find syscall_ip. */
 int leader_prepare(struct parasite_ctl *ctl, struct ck_err **err);

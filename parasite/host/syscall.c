@@ -414,9 +414,9 @@ static int check_usable(struct parasite_ctl *ctl, struct ck_err **err)
 	return 0;
 }
 
-/* Step thread @t through the syscall set up in its registers; *rax = result. */
-static int step_syscall(struct parasite_ctl *ctl, const struct parasite_thread *t, long nr,
-			long *rax, bool *timed_out, struct ck_err **err)
+/* see parasite-priv.h */
+int call_step(struct parasite_ctl *ctl, const struct parasite_thread *t, long nr, bool timeout,
+	      long *rax, bool *timed_out, struct ck_err **err)
 {
 	struct __ptrace_syscall_info info;
 	struct user_regs_struct regs;
@@ -432,7 +432,7 @@ static int step_syscall(struct parasite_ctl *ctl, const struct parasite_thread *
 				  t->tid, nr, info.op);
 	if (parasite_fault_hook && t != &ctl->threads[0])
 		parasite_fault_hook("thread-call-entry");
-	if (thread_run(ctl, t, PTRACE_SYSCALL, true, timed_out, &stop, err) < 0)
+	if (thread_run(ctl, t, PTRACE_SYSCALL, timeout, timed_out, &stop, err) < 0)
 		return -1;
 	if (stop != LEADER_STOP_SYSCALL)
 		return ck_err_set(err, EIO, "thread %d: no syscall-exit stop", t->tid);
@@ -488,13 +488,10 @@ int call_arm(struct parasite_ctl *ctl, const struct parasite_thread *t,
 }
 
 /* see parasite-priv.h */
-int call_finish(struct parasite_ctl *ctl, const struct parasite_thread *t, long nr, long *rax,
-		bool *timed_out, struct ck_err **err)
+int call_end(struct parasite_ctl *ctl, const struct parasite_thread *t, struct ck_err **err)
 {
-	int rc = step_syscall(ctl, t, nr, rax, timed_out, err);
+	int rc = 0;
 
-	if (ctl->dead)
-		return ck_err_wrap(err, "during system call %ld", nr);
 	/* Whatever happened: original code, registers, and a get_signal() stop.
 	 * (ck_err_set keeps the first error, the cause.) */
 	if (ctl->syscall_poked && unpoke_syscall(ctl, err) < 0)
@@ -552,9 +549,11 @@ int parasite_syscall(struct parasite_ctl *ctl, long nr, const unsigned long args
 		parasite_fault_hook("remote-call-armed");
 		parasite_fault_hook(point);
 	}
-	rc = call_finish(ctl, leader, nr, &rax, &timed_out, err);
+	rc = call_step(ctl, leader, nr, true, &rax, &timed_out, err);
 	if (ctl->dead)
-		return -1;
+		return ck_err_wrap(err, "during system call %ld", nr);
+	if (call_end(ctl, leader, err) < 0)
+		rc = -1;
 	if (guard_fd >= 0 && (rc < 0 || timed_out || rax != guard_fd)) {
 		guard_forget(ctl->pid, false, (unsigned long)guard_fd);
 		if (rc == 0 && !timed_out && rax >= 0 &&

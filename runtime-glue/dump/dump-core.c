@@ -149,9 +149,8 @@ int glue_task_remote_read(struct parasite_ctl *ctl, struct glue_task_remote *out
 	/* per thread in the kernel: each other thread tells its own (a Go program has one each) */
 	out->nr_thr = parasite_nr_threads(ctl);
 	out->thr = xcalloc(out->nr_thr, sizeof(*out->thr));
-	for (size_t i = 1; i < out->nr_thr; i++)
-		if (parasite_thread_state(ctl, i, &out->thr[i], err) < 0)
-			goto out;
+	if (parasite_threads_state(ctl, out->thr, err) < 0)
+		goto out;
 	rc = 0;
 out:
 	if (infected_here) {
@@ -411,34 +410,9 @@ static unsigned long proc_ul(pid_t pid, const char *file, int base, unsigned lon
 
 /* ---- the entries ---- */
 
-/*
- * clear_child_tid of a non-leader thread.  Only the leader's is read inside
- * the task; glibc points every thread's at the same offset of its thread
- * block (fs_base), so when the leader's address is fs_base + off and the word
- * at a thread's fs_base + off holds that thread's tid, that is its address.
- */
-static uint64_t thread_ctid(struct parasite_ctl *ctl, const struct glue_task_remote *rem,
-			    uint64_t leader_fs, uint64_t fs, pid_t vtid)
-{
-	uint64_t off;
-	int32_t v = 0;
-	_cleanup_err_ struct ck_err *e = NULL;
-
-	if (rem->sa.tid_address_err || !rem->sa.clear_child_tid ||
-	    rem->sa.clear_child_tid < leader_fs || rem->sa.clear_child_tid - leader_fs > 4096)
-		return 0;
-	off = rem->sa.clear_child_tid - leader_fs;
-	if (parasite_read(ctl, fs + off, &v, sizeof(v), &e) < 0 || v != vtid) {
-		pr_warn("thread %d: clear_child_tid unknown, restored as 0", (int)vtid);
-		return 0;
-	}
-	return fs + off;
-}
-
 static int dump_one_core(struct glue_dump_state *st, int dirfd, const struct glue_task *task,
 			 struct parasite_ctl *ctl, const struct glue_task_remote *rem, size_t idx,
-			 size_t pidx, uint64_t leader_fs, const struct glue_seccomp_thread *sc,
-			 struct ck_err **err)
+			 size_t pidx, const struct glue_seccomp_thread *sc, struct ck_err **err)
 {
 	pid_t tid = task->threads[idx], vtid = task->vthreads[idx];
 	bool leader = idx == 0;
@@ -484,10 +458,11 @@ static int dump_one_core(struct glue_dump_state *st, int dirfd, const struct glu
 	ti.fpregs = &fp;
 	if (fill_fpregs(&fp, &xs, fb, &tr, tid, err) < 0)
 		goto out;
+	/* PR_GET_TID_ADDRESS inside the thread (0 without CONFIG_CHECKPOINT_RESTORE) */
 	if (leader)
 		ti.clear_tid_addr = rem->sa.tid_address_err ? 0 : rem->sa.clear_child_tid;
-	else
-		ti.clear_tid_addr = thread_ctid(ctl, rem, leader_fs, tr.regs.fs_base, vtid);
+	else if (pidx < rem->nr_thr && !rem->thr[pidx].tid_address_err)
+		ti.clear_tid_addr = rem->thr[pidx].clear_child_tid;
 
 	/* thread_core */
 	core.thread_core = &tc;
@@ -685,14 +660,11 @@ int glue_dump_cores(struct glue_dump_state *st, int dirfd, const struct glue_tas
 		    struct parasite_ctl *ctl, const struct glue_task_remote *rem,
 		    struct ck_err **err)
 {
-	struct glue_thread_regs leader;
 	_cleanup_free_ struct glue_seccomp_thread *sc = NULL;
 
 	if (parasite_nr_threads(ctl) != task->nr_threads)
 		return ck_err_set(err, EAGAIN, "pid %d has %zu threads, %zu seized", (int)task->pid,
 				  task->nr_threads, parasite_nr_threads(ctl));
-	if (glue_thread_regs_get(ctl, 0, &leader, err) < 0)
-		return -1;
 	sc = xcalloc(task->nr_threads, sizeof(*sc));
 	if (glue_seccomp_collect(st, task, ctl, sc, err) < 0)
 		return -1;
@@ -705,8 +677,7 @@ int glue_dump_cores(struct glue_dump_state *st, int dirfd, const struct glue_tas
 		if (j == task->nr_threads)
 			return ck_err_set(err, EAGAIN, "pid %d: thread %d was not seized",
 					  (int)task->pid, (int)task->threads[i]);
-		if (dump_one_core(st, dirfd, task, ctl, rem, i, j, leader.regs.fs_base, &sc[j],
-				  err) < 0)
+		if (dump_one_core(st, dirfd, task, ctl, rem, i, j, &sc[j], err) < 0)
 			return -1;
 	}
 	return 0;

@@ -22,6 +22,7 @@
 static _Thread_local uint64_t tls_pattern[64];
 static volatile uint64_t counter[NTHR];
 static volatile int bad[NTHR];
+static volatile int quit = -1; /* the worker that returns */
 static char altstack[NTHR][65536];
 /* harmless if they ever come: ignored by default (0: none) */
 static const int pdeath[NTHR] = { SIGWINCH, SIGURG, 0, SIGURG };
@@ -67,6 +68,8 @@ static void *worker(void *arg)
 		if (!bad[id])
 			bad[id] = own_state_bad(id);
 		counter[id]++;
+		if (quit == id)
+			return NULL;
 		nanosleep(&ts, NULL);
 	}
 	return NULL;
@@ -137,5 +140,15 @@ int main(void)
 		closedir(d);
 	if (named != NTHR)
 		rst_fail("%d threads named rst-worker-*, want %d", named, NTHR);
+	/* a join is woken through the thread's clear_child_tid (thread_info.clear_tid_addr) */
+	{
+		struct timespec until;
+
+		quit = NTHR - 1;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += 5;
+		if (pthread_timedjoin_np(th[NTHR - 1], NULL, &until))
+			rst_fail("thread %d returned, its join was never woken", NTHR - 1);
+	}
 	rst_pass();
 }
