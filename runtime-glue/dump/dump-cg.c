@@ -24,13 +24,26 @@
  * bounding set (no remount, no new cgroupfs mount).  Dirs of other sets, and
  * freezer.state (a pause from outside moves it), are read in the freeze.  A
  * change from the host (runc update) during the dump is a race CRIU has too.
+ *
+ * A container in a cgroup namespace of its own (Podman's default on cgroup
+ * v2, runc's "cgroup" namespace): each member also says where the
+ * namespace's root is, as the length of that prefix of its path
+ * (cgns_prefix), so that CRIU's restore unshares the namespace there.  The
+ * root is what the host sees of the init's cgroup minus what the init sees
+ * of it from inside (a child of ckpt that joined the namespace reads
+ * /proc/PID/cgroup): "/ctr" and "/" give "/ctr".  It never changes, so it is
+ * read before the freeze.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "common/cleanup.h"
 #include "common/err.h"
@@ -58,20 +71,20 @@ struct glue_cg {
 	struct cg_set *sets; /* sets[0] is ckpt's own (id 1) */
 };
 
-static int read_set(pid_t pid, struct cg_set *s, struct ck_err **err)
+static void free_set(struct cg_set *s)
 {
-	char file[64];
-	_cleanup_fclose_ FILE *f = NULL;
+	for (size_t i = 0; i < s->nr; i++) {
+		free(s->name[i]);
+		free(s->path[i]);
+	}
+}
+
+/* The lines of a /proc/PID/cgroup, sorted by hierarchy name. */
+static void parse_set(FILE *f, struct cg_set *s)
+{
 	_cleanup_free_ char *line = NULL;
 	size_t n = 0;
 
-	if (pid)
-		snprintf(file, sizeof(file), "/proc/%d/cgroup", (int)pid);
-	else
-		snprintf(file, sizeof(file), "/proc/self/cgroup");
-	f = fopen(file, "re");
-	if (!f)
-		return ck_err_set(err, errno, "open %s", file);
 	memset(s, 0, sizeof(*s));
 	while (getline(&line, &n, f) > 0) {
 		char *a = strchr(line, ':'), *b = a ? strchr(a + 1, ':') : NULL;
@@ -92,15 +105,122 @@ static int read_set(pid_t pid, struct cg_set *s, struct ck_err **err)
 		}
 		s->nr++;
 	}
+}
+
+static int read_set(pid_t pid, struct cg_set *s, struct ck_err **err)
+{
+	char file[64];
+	_cleanup_fclose_ FILE *f = NULL;
+
+	if (pid)
+		snprintf(file, sizeof(file), "/proc/%d/cgroup", (int)pid);
+	else
+		snprintf(file, sizeof(file), "/proc/self/cgroup");
+	f = fopen(file, "re");
+	if (!f)
+		return ck_err_set(err, errno, "open %s", file);
+	parse_set(f, s);
 	return 0;
 }
 
-static void free_set(struct cg_set *s)
+/*
+ * /proc/@pid/cgroup as @pid sees it: the kernel shows the paths relative to
+ * the reader's cgroup namespace, so a child joins @pid's and reads it.
+ */
+static int inner_set(pid_t pid, struct cg_set *in, struct ck_err **err)
 {
-	for (size_t i = 0; i < s->nr; i++) {
-		free(s->name[i]);
-		free(s->path[i]);
+	char ns[64], file[64], buf[4096];
+	_cleanup_close_ int nsfd = -1;
+	_cleanup_fclose_ FILE *f = NULL;
+	int pfd[2], status;
+	pid_t child;
+
+	snprintf(ns, sizeof(ns), "/proc/%d/ns/cgroup", (int)pid);
+	snprintf(file, sizeof(file), "/proc/%d/cgroup", (int)pid);
+	nsfd = open(ns, O_RDONLY | O_CLOEXEC);
+	if (nsfd < 0)
+		return ck_err_set(err, errno, "open %s", ns);
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return ck_err_set(err, errno, "pipe");
+	child = fork();
+	if (child < 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+		return ck_err_set(err, errno, "fork");
 	}
+	if (child == 0) {
+		/* only async-signal-safe calls: ckpt may have other threads */
+		int fd;
+		ssize_t n;
+
+		if (setns(nsfd, CLONE_NEWCGROUP) < 0)
+			_exit(2);
+		fd = open(file, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			_exit(3);
+		while ((n = read(fd, buf, sizeof(buf))) > 0)
+			if (write(pfd[1], buf, (size_t)n) != n)
+				_exit(4);
+		_exit(n < 0 ? 5 : 0);
+	}
+	close(pfd[1]);
+	f = fdopen(pfd[0], "re");
+	if (!f) {
+		close(pfd[0]);
+		waitpid(child, &status, 0);
+		return ck_err_set(err, errno, "fdopen");
+	}
+	parse_set(f, in);
+	if (waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status)) {
+		free_set(in);
+		return ck_err_set(err, EIO,
+				  "reading %s from inside its cgroup namespace failed (step %d)",
+				  file, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	}
+	return 0;
+}
+
+/*
+ * The root of @pid's cgroup namespace in each hierarchy (host paths, by
+ * name in @roots); see the head of the file.
+ */
+static int cgns_roots(pid_t pid, struct cg_set *roots, struct ck_err **err)
+{
+	struct cg_set host, in;
+
+	memset(roots, 0, sizeof(*roots));
+	if (read_set(pid, &host, err) < 0)
+		return -1;
+	if (inner_set(pid, &in, err) < 0) {
+		free_set(&host);
+		return -1;
+	}
+	for (size_t j = 0; j < host.nr; j++) {
+		const char *hp = host.path[j], *ip = NULL;
+		size_t hl = strlen(hp), il;
+
+		for (size_t k = 0; k < in.nr; k++)
+			if (!strcmp(in.name[k], host.name[j]))
+				ip = in.path[k];
+		il = ip ? strlen(ip) : 0;
+		if (!ip || !strncmp(ip, "/..", 3) ||
+		    (strcmp(ip, "/") && (il > hl || strcmp(hp + hl - il, ip)))) {
+			ck_err_set(
+				err, EINVAL,
+				"pid %d: cgroup %s:%s is seen as %s from inside its cgroup namespace: not below the namespace's root",
+				(int)pid, host.name[j], hp, ip ? ip : "nothing");
+			free_set(&host);
+			free_set(&in);
+			free_set(roots);
+			return -1;
+		}
+		roots->name[roots->nr] = xstrdup(host.name[j]);
+		roots->path[roots->nr++] =
+			strcmp(ip, "/") ? xasprintf("%.*s", (int)(hl - il), hp) : xstrdup(hp);
+	}
+	free_set(&host);
+	free_set(&in);
+	return 0;
 }
 
 static bool same_set(const struct cg_set *a, const struct cg_set *b)
@@ -172,6 +292,8 @@ struct glue_cg_pre {
 	size_t nr, nr_mnt;
 	struct cg_pre_prop *p;
 	struct cg_pre_mnt *m;
+	bool cgns_read; /* the init is in a cgroup namespace of its own: its roots */
+	struct cg_set cgns;
 };
 
 /* ckpt's mount of the hierarchy @name ("" = cgroup2; "cpu,cpuacct"; "name=systemd"). */
@@ -396,6 +518,35 @@ static void pre_add(void *arg, const char *dir, const char *name)
 		p->val = NULL;
 }
 
+static bool in_own_cgns(pid_t pid)
+{
+	uint64_t ino = glue_ns_ino(pid, GLUE_NS_CGROUP);
+
+	return ino && ino != glue_ns_ino(0, GLUE_NS_CGROUP);
+}
+
+/* cgns_prefix of @m (path @path in hierarchy @name) from the namespace's @roots. */
+static int set_prefix(CgMemberEntry *m, const struct cg_set *roots, struct ck_err **err)
+{
+	for (size_t k = 0; k < roots->nr; k++) {
+		size_t l = strlen(roots->path[k]);
+
+		if (strcmp(roots->name[k], m->name))
+			continue;
+		if (!strcmp(roots->path[k], "/"))
+			return 0; /* rooted at the hierarchy's root: nothing to cut */
+		if (strncmp(m->path, roots->path[k], l) || (m->path[l] && m->path[l] != '/'))
+			return ck_err_set(
+				err, EINVAL,
+				"cgroup %s:%s is outside the cgroup namespace's root %s there",
+				m->name, m->path, roots->path[k]);
+		m->has_cgns_prefix = true;
+		m->cgns_prefix = (uint32_t)l;
+		return 0;
+	}
+	return ck_err_set(err, EINVAL, "cgroup %s: no root of the cgroup namespace there", m->name);
+}
+
 /* see dump-priv.h */
 struct glue_cg_pre *glue_cg_pre_read(pid_t pid)
 {
@@ -403,6 +554,9 @@ struct glue_cg_pre *glue_cg_pre_read(pid_t pid)
 	_cleanup_err_ struct ck_err *e = NULL;
 	struct cg_set s;
 
+	if (in_own_cgns(pid) && cgns_roots(pid, &pre->cgns, &e) == 0)
+		pre->cgns_read = true;
+	ck_err_free(&e); /* read again in the freeze, which reports it */
 	if (read_set(pid, &s, &e) < 0)
 		return pre; /* nothing read: all of it in the freeze */
 	pre->m = xcalloc(s.nr ? s.nr : 1, sizeof(*pre->m));
@@ -436,6 +590,7 @@ void glue_cg_pre_free(struct glue_cg_pre *pre)
 	}
 	free(pre->p);
 	free(pre->m);
+	free_set(&pre->cgns);
 	free(pre);
 }
 
@@ -513,7 +668,8 @@ int glue_cg_write(struct glue_dump_state *st, int dirfd, struct ck_err **err)
 	_cleanup_free_ char **cnbuf = NULL;
 	_cleanup_(img_abortp) struct img *img = NULL;
 	const struct glue_cg_pre *pre = st->opts.pre ? st->opts.pre->cg : NULL;
-	const struct cg_set *s;
+	struct cg_set own_roots = { 0 };
+	const struct cg_set *s, *roots = NULL;
 	size_t nsets, nctl = 0, nm = 0, cached = 0;
 	const char *why = "nothing was read before the freeze";
 	int rc = -1;
@@ -521,6 +677,15 @@ int glue_cg_write(struct glue_dump_state *st, int dirfd, struct ck_err **err)
 	if (!cg || cg->nr < 2) {
 		pr_info("cgroup.img: the tasks are in ckpt's own cgroups, nothing to write");
 		return 0;
+	}
+	if (in_own_cgns(st->tree->t[0].pid)) {
+		/* its root never moves: read before the freeze, else now */
+		if (pre && pre->cgns_read && st->opts.pre->pid == st->tree->t[0].pid)
+			roots = &pre->cgns;
+		else if (cgns_roots(st->tree->t[0].pid, &own_roots, err) < 0)
+			return ck_err_wrap(err, "cgroup.img");
+		else
+			roots = &own_roots;
 	}
 	if (!pre || tree_may_write_cgroups(st, &why))
 		pre = NULL;
@@ -539,6 +704,10 @@ int glue_cg_write(struct glue_dump_state *st, int dirfd, struct ck_err **err)
 			mem[nm].name = s->name[j];
 			mem[nm].path = s->path[j];
 			memp[nm] = &mem[nm];
+			if (roots && set_prefix(&mem[nm], roots, err) < 0) {
+				free_set(&own_roots);
+				return ck_err_wrap(err, "cgroup.img: pid set %u", s->id);
+			}
 		}
 		sets[i].n_ctls = s->nr;
 		setp[i] = &sets[i];
@@ -657,5 +826,6 @@ out:
 	}
 	for (size_t j = 0; j < s->nr; j++)
 		free(cnbuf[j]);
+	free_set(&own_roots);
 	return rc;
 }

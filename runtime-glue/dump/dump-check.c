@@ -405,8 +405,9 @@ static void check_net(const struct glue_task *t, const struct glue_dump_opts *op
  * has namespaces of its own) may have its own pid, mnt, ipc and uts
  * namespaces, and its own net namespace when it is recreated empty (--empty-ns
  * net, as runc always asks), and its own time namespace (a container CRIU
- * restored) unless it is nested; every task shares the root task's.  User and
- * cgroup namespaces of its own are not supported.
+ * restored) unless it is nested, and its own cgroup namespace with
+ * --manage-cgroups; every task shares the root task's.  A user namespace of
+ * its own is not supported.
  */
 static void check_ns(const struct glue_pstree *tree, const struct glue_task *t,
 		     const struct glue_dump_opts *opts, struct problems *p)
@@ -457,7 +458,7 @@ static void check_ns(const struct glue_pstree *tree, const struct glue_task *t,
 			_cleanup_err_ struct ck_err *e = NULL;
 			struct glue_mnt_opts mo;
 
-			glue_ctr_mnt_opts(&opts->ctr, &mo, ext);
+			glue_ctr_mnt_opts(&opts->ctr, t->pid, &mo, ext);
 			if (glue_mnt_collect(t->pid, &mo, &set, &e) < 0 ||
 			    glue_mnt_check(set, &e) < 0)
 				add_problem(p, "pid %d: %s", (int)t->pid, e->msg);
@@ -484,8 +485,15 @@ static void check_ns(const struct glue_pstree *tree, const struct glue_task *t,
 					"pid %d: its children's time namespace differs from its own (nested time namespaces are not supported)",
 					(int)t->pid);
 			break;
-		case GLUE_NS_USER:
 		case GLUE_NS_CGROUP:
+			/* cgroup.img says where its root is (cgns_prefix): CRIU unshares it there */
+			if (!opts->ctr.manage_cgroups)
+				add_problem(
+					p,
+					"pid %d: cgroup namespace of its own: ckpt writes one only with --manage-cgroups (cgroup.img holds its root)",
+					(int)t->pid);
+			break;
+		case GLUE_NS_USER:
 		case GLUE_NS_NR:
 			add_problem(p, "pid %d: %s namespace of its own (not supported)",
 				    (int)t->pid, n);

@@ -136,7 +136,8 @@ void glue_cg_pre_free(struct glue_cg_pre *pre);
 
 struct glue_mnt_opts;
 /* The mount options of a container dump (--root, --ext-mnt); @ext holds nr_ext_mnt entries. */
-void glue_ctr_mnt_opts(const struct glue_ctr_opts *c, struct glue_mnt_opts *o, void *ext);
+void glue_ctr_mnt_opts(const struct glue_ctr_opts *c, pid_t root, struct glue_mnt_opts *o,
+		       void *ext);
 
 /* The cgroup set of @pid (read now; ckpt's own is 1), for thread_core.cg_set.  0 or -1. */
 int glue_cg_task_set(struct glue_dump_state *st, pid_t pid, uint32_t *id, struct ck_err **err);

@@ -57,12 +57,15 @@ uint32_t glue_task_kid(const struct glue_dump_state *st, const struct glue_task 
 }
 
 /* see dump-priv.h */
-void glue_ctr_mnt_opts(const struct glue_ctr_opts *c, struct glue_mnt_opts *o, void *ext)
+void glue_ctr_mnt_opts(const struct glue_ctr_opts *c, pid_t root, struct glue_mnt_opts *o,
+		       void *ext)
 {
 	struct glue_mnt_ext *e = ext;
 
 	memset(o, 0, sizeof(*o));
 	o->root = c->root;
+	o->cgroup_ns = glue_ns_ino(root, GLUE_NS_CGROUP) &&
+		       glue_ns_ino(root, GLUE_NS_CGROUP) != glue_ns_ino(0, GLUE_NS_CGROUP);
 	for (size_t i = 0; i < c->nr_ext_mnt; i++) {
 		e[i].key = c->ext_mnt[i].key;
 		e[i].val = c->ext_mnt[i].val;
@@ -146,7 +149,7 @@ struct glue_dump_state *glue_dump_state_new(const struct glue_pstree *tree,
 		bool same = false;
 		int rc;
 
-		glue_ctr_mnt_opts(&st->opts.ctr, &mo, ext);
+		glue_ctr_mnt_opts(&st->opts.ctr, tree->t[0].pid, &mo, ext);
 		if (pre && pre->mnt && pre->pid == tree->t[0].pid) {
 			st->mnt = steal_ptr(&pre->mnt);
 			rc = glue_mnt_recheck(&st->mnt, tree->t[0].pid, &mo, &same, err);
@@ -187,7 +190,7 @@ struct glue_dump_pre *glue_dump_pre_read(pid_t pid, const struct glue_ctr_opts *
 		_cleanup_free_ struct glue_mnt_ext *ext =
 			xcalloc(ctr->nr_ext_mnt + 1, sizeof(*ext));
 
-		glue_ctr_mnt_opts(ctr, &mo, ext);
+		glue_ctr_mnt_opts(ctr, pid, &mo, ext);
 		if (glue_mnt_collect(pid, &mo, &pre->mnt, &e) < 0)
 			pre->mnt = NULL; /* read in the freeze, which reports the error */
 	}

@@ -153,7 +153,7 @@ ctr_dump() {
 	[ ! -e "$W/img/inventory.img" ]
 }
 
-@test "ckpt dump of a runc container with a user and a cgroup namespace of its own: both refused in the whole list; the container keeps running untouched" {
+@test "ckpt dump of a runc container with a user namespace of its own: refused in the whole list (its cgroup namespace is not); the container keeps running untouched" {
 	jq '.linux.namespaces += [{type: "user"}, {type: "cgroup"}] |
 		.linux.uidMappings = [{containerID: 0, hostID: 0, size: 65536}] |
 		.linux.gidMappings = [{containerID: 0, hostID: 0, size: 65536}]' \
@@ -163,9 +163,9 @@ ctr_dump() {
 	retry 100 0.1 counter_at_least 3
 	[ "$(readlink "/proc/$CPID/ns/user")" != "$(readlink /proc/self/ns/user)" ]
 	ext_mnts
-	ckpt_run -1 dump --cgroup "/sys/fs/cgroup/freezer/$CTR" --empty-ns net "${EXT[@]}" -D "$W/img"
+	ckpt_run -1 dump --cgroup "/sys/fs/cgroup/freezer/$CTR" --empty-ns net --manage-cgroups "${EXT[@]}" -D "$W/img"
 	assert_output --partial "user namespace of its own (not supported)"
-	assert_output --partial "cgroup namespace of its own (not supported)"
+	refute_output --partial "cgroup namespace"
 	runs_on
 	[ ! -e "$W/img/inventory.img" ]
 }
@@ -241,6 +241,58 @@ status_ok() {
 	[ "$(counter)" -lt $((n0 + 400)) ]
 	status_ok
 	sleeper "$(runc state "$CTR" | jq .pid)" >/dev/null
+}
+
+# cgns_in PID: /proc/PID/cgroup as PID sees it (its cgroup namespace's view)
+cgns_in() {
+	nsenter -t "$1" -C cat "/proc/$1/cgroup"
+}
+
+@test "runc --criu build/criu: a container with a cgroup namespace of its own: pre-dumps and ckpt's own final dump (cgns_prefix in cgroup.img), restored by CRIU 4.2 into a cgroup namespace rooted at its cgroups again" {
+	jq '.linux.namespaces += [{type: "cgroup"}]' "$BUNDLE/config.json" >"$BUNDLE/c.new"
+	mv "$BUNDLE/c.new" "$BUNDLE/config.json"
+	front_end
+	run_mem_container
+	[ "$(readlink "/proc/$CPID/ns/cgroup")" != "$(readlink /proc/self/ns/cgroup)" ]
+	# inside: every hierarchy at its root; outside: the container's cgroups
+	cgns_in "$CPID" | awk -F: '$3 != "/" { exit 1 }'
+	grep -q ":/$CTR\$" "/proc/$CPID/cgroup"
+	fe_checkpoint pre1 --pre-dump
+	fe_checkpoint final --parent-path ../pre1
+	grep -q "DUMP of container pid $CPID by ckpt's own final dump" "$W/work-final/dump.log"
+	# each member's cgns_prefix is the length of its path's namespace root (the whole path here)
+	run -0 "$CKPT" show "$W/img/final/cgroup.img"
+	echo "$output" | jq -e '[.entries[0].sets[0].ctls[] | .cgns_prefix == (.path | length)] | all and length > 1'
+	run -0 "$CKPT" show "$W/img/final/ids-1.img"
+	local cgns_id
+	cgns_id=$(echo "$output" | jq '.entries[0].cgroup_ns_id')
+	run -0 "$CKPT" show "$W/img/final/inventory.img"
+	echo "$output" | jq -e --argjson c "$cgns_id" '.entries[0].root_ids.cgroup_ns_id != $c'
+	# the cgroup mounts inside are written from the namespace's view: root /
+	run -0 crit decode -i "$W/img/final/mountpoints-13.img"
+	echo "$output" | jq -e '[.entries[] | select(.fstype == 12) | .root == "/"] | all and length > 0'
+	local n0
+	n0=$(counter)
+	run -0 runc --criu "$FE" restore -d --bundle "$BUNDLE" --image-path "$W/img/final" --work-path "$W/workr" "$CTR" </dev/null 3>&-
+	local rpid
+	rpid=$(runc state "$CTR" | jq .pid)
+	retry 100 0.1 counter_above "$((n0 + 2))"
+	status_ok
+	[ "$(readlink "/proc/$rpid/ns/cgroup")" != "$(readlink /proc/self/ns/cgroup)" ]
+	cgns_in "$rpid" | awk -F: '$3 != "/" { exit 1 }'
+	grep -q ":/$CTR\$" "/proc/$rpid/cgroup"
+}
+
+@test "ckpt dump of a container with a cgroup namespace of its own, without --manage-cgroups: refused (cgroup.img holds its root), the container runs on" {
+	jq '.linux.namespaces += [{type: "cgroup"}]' "$BUNDLE/config.json" >"$BUNDLE/c.new"
+	mv "$BUNDLE/c.new" "$BUNDLE/config.json"
+	run_container
+	retry 100 0.1 counter_at_least 3
+	ext_mnts
+	ckpt_run -1 dump --cgroup "/sys/fs/cgroup/freezer/$CTR" --empty-ns net --descriptors "${EXT[@]}" -D "$W/img"
+	assert_output --partial "cgroup namespace of its own: ckpt writes one only with --manage-cgroups"
+	runs_on
+	[ ! -e "$W/img/inventory.img" ]
 }
 
 @test "a runc container joined to a network namespace by path (ip netns): runc sends external net[INO]:extRootNetNS; two pre-dumps and ckpt's own final dump (netns image with that key), runc restore by CRIU 4.2 joins the same namespace, memory check passes" {

@@ -12,6 +12,8 @@
 # pass/fail; writes $BUILD/bench-container.json.
 # Skips (exit 0) without runc, busybox or CRIU 4.2 (tests/tools/criu.sh).
 # BENCH_KEEP=1 keeps the work dir (the dump logs of every run) and says where.
+# BENCH_LOAD=N runs N busy loops on the host meanwhile (2 on this 2-core machine:
+# both cores taken; the dumps then compete for CPU with them, as on a loaded host).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD="${BUILD:-build}"
@@ -19,6 +21,8 @@ CKPT="$PWD/$BUILD/ckpt"
 OUT="$PWD/$BUILD/bench-container.json"
 RUNS=${BENCH_RUNS:-3}
 MIB=${BENCH_CTR_MIB:-16}
+LOAD=${BENCH_LOAD:-0}
+LOAD_PIDS=()
 [ "$(id -u)" = 0 ] || { echo "bench-container: needs root" >&2; exit 1; }
 if ! command -v runc >/dev/null || [ ! -x /bin/busybox ]; then
 	echo "bench-container: skipped (runc or busybox missing)"
@@ -28,6 +32,7 @@ CRIU4=$(tests/tools/criu.sh 2>/dev/null) || { echo "bench-container: skipped (no
 WORK=$(mktemp -d "$PWD/$BUILD/bench-container.XXXXXX")
 CTR="bench-ctdump-$$"
 cleanup() {
+	[ ${#LOAD_PIDS[@]} = 0 ] || kill "${LOAD_PIDS[@]}" 2>/dev/null || true
 	runc delete -f "$CTR" >/dev/null 2>&1 || true
 	if [ "${BENCH_KEEP:-0}" = 1 ]; then
 		echo "bench-container: kept $WORK (BENCH_KEEP=1)" >&2
@@ -136,6 +141,10 @@ run_criu() {
 
 : >"$WORK/ckpt.frozen"
 : >"$WORK/criu.frozen"
+for _ in $(seq "$LOAD"); do
+	sh -c 'while :; do :; done' </dev/null >/dev/null 2>&1 &
+	LOAD_PIDS+=("$!")
+done
 # side by side, alternating which one goes first
 for r in $(seq "$RUNS"); do
 	if [ $((r % 2)) = 1 ]; then
@@ -159,10 +168,10 @@ parts=""
 for i in 1 2 3 4 5 6 7; do
 	parts="$parts${parts:+, }\"${names[$((i - 1))]}_us\": $(col "$WORK/ckpt.parts" "$i")"
 done
-printf '{"container_mib": %d, "criu_pages_written": %s, "runs": %d, "ckpt_final_frozen_us": %s, "criu_frozen_us": %s, "ratio": %s, "ckpt_all": [%s], "criu_all": [%s], "ckpt_frozen_parts": {%s}, "criu_freezing_us": %s, "criu_memdump_us": %s, "criu_memwrite_us": %s}\n' \
+printf '{"container_mib": %d, "load_busy_loops": '"$LOAD"', "criu_pages_written": %s, "runs": %d, "ckpt_final_frozen_us": %s, "criu_frozen_us": %s, "ratio": %s, "ckpt_all": [%s], "criu_all": [%s], "ckpt_frozen_parts": {%s}, "criu_freezing_us": %s, "criu_memdump_us": %s, "criu_memwrite_us": %s}\n' \
 	"$MIB" "$pages" "$RUNS" "$ck" "$cr" "$ratio" "$(paste -sd, "$WORK/ckpt.frozen")" "$(paste -sd, "$WORK/criu.frozen")" \
 	"$parts" "$(col "$WORK/criu.parts" 1)" "$(col "$WORK/criu.parts" 2)" "$(col "$WORK/criu.parts" 3)" >"$OUT"
-printf 'container final dump (runc busybox + %d MiB string, CRIU wrote %s pages; median of %d, alternating)\n' "$MIB" "$pages" "$RUNS"
+printf 'container final dump (runc busybox + %d MiB string, CRIU wrote %s pages; median of %d, alternating; %d busy loops)\n' "$MIB" "$pages" "$RUNS" "$LOAD"
 printf '  %-46s %10s us\n' "ckpt: final after 2 pre-dumps (front-end)" "$ck" "CRIU 4.2: runc checkpoint" "$cr"
 printf '  ckpt / CRIU frozen: %s (goal < 0.10)\n' "$ratio"
 printf '  ckpt frozen, medians (us): seize %s, memory+gaps %s, state %s, parasite %s, cores/ids/fs/fds/mm %s, end (cgroups) %s, post-dump notify %s\n' \
