@@ -29,21 +29,14 @@
  * v2, runc's "cgroup" namespace): each member also says where the
  * namespace's root is, as the length of that prefix of its path
  * (cgns_prefix), so that CRIU's restore unshares the namespace there.  The
- * root is what the host sees of the init's cgroup minus what the init sees
- * of it from inside (a child of ckpt that joined the namespace reads
- * /proc/PID/cgroup): "/ctr" and "/" give "/ctr".  It never changes, so it is
- * read before the freeze.
+ * roots (cgset.c) never move, so they are read before the freeze.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "common/cleanup.h"
 #include "common/err.h"
@@ -52,186 +45,16 @@
 #include "proto/img.h"
 #include "proto/cgroup.pb-c.h"
 #include "proto/mnt.pb-c.h"
+#include "runtime-glue/dump/cgset.h"
 #include "runtime-glue/dump/dump-mnt.h"
 #include "runtime-glue/dump/dump-priv.h"
 #include "runtime-glue/proc/freezer.h"
 #include "runtime-glue/proc/pstree.h"
 
-#define CG_MAX_CTLS 16
-
-struct cg_set {
-	uint32_t id;
-	size_t nr;
-	char *name[CG_MAX_CTLS]; /* "cpu,cpuacct", "name=systemd", "" */
-	char *path[CG_MAX_CTLS];
-};
-
 struct glue_cg {
 	size_t nr;
 	struct cg_set *sets; /* sets[0] is ckpt's own (id 1) */
 };
-
-static void free_set(struct cg_set *s)
-{
-	for (size_t i = 0; i < s->nr; i++) {
-		free(s->name[i]);
-		free(s->path[i]);
-	}
-}
-
-/* The lines of a /proc/PID/cgroup, sorted by hierarchy name. */
-static void parse_set(FILE *f, struct cg_set *s)
-{
-	_cleanup_free_ char *line = NULL;
-	size_t n = 0;
-
-	memset(s, 0, sizeof(*s));
-	while (getline(&line, &n, f) > 0) {
-		char *a = strchr(line, ':'), *b = a ? strchr(a + 1, ':') : NULL;
-
-		if (!b || s->nr == CG_MAX_CTLS)
-			continue;
-		b[strcspn(b, "\n")] = '\0';
-		s->name[s->nr] = xasprintf("%.*s", (int)(b - a - 1), a + 1);
-		s->path[s->nr] = xstrdup(b + 1);
-		/* sorted by name, as CRIU lists them */
-		for (size_t i = s->nr; i > 0 && strcmp(s->name[i - 1], s->name[i]) > 0; i--) {
-			char *tn = s->name[i], *tp = s->path[i];
-
-			s->name[i] = s->name[i - 1];
-			s->path[i] = s->path[i - 1];
-			s->name[i - 1] = tn;
-			s->path[i - 1] = tp;
-		}
-		s->nr++;
-	}
-}
-
-static int read_set(pid_t pid, struct cg_set *s, struct ck_err **err)
-{
-	char file[64];
-	_cleanup_fclose_ FILE *f = NULL;
-
-	if (pid)
-		snprintf(file, sizeof(file), "/proc/%d/cgroup", (int)pid);
-	else
-		snprintf(file, sizeof(file), "/proc/self/cgroup");
-	f = fopen(file, "re");
-	if (!f)
-		return ck_err_set(err, errno, "open %s", file);
-	parse_set(f, s);
-	return 0;
-}
-
-/*
- * /proc/@pid/cgroup as @pid sees it: the kernel shows the paths relative to
- * the reader's cgroup namespace, so a child joins @pid's and reads it.
- */
-static int inner_set(pid_t pid, struct cg_set *in, struct ck_err **err)
-{
-	char ns[64], file[64], buf[4096];
-	_cleanup_close_ int nsfd = -1;
-	_cleanup_fclose_ FILE *f = NULL;
-	int pfd[2], status;
-	pid_t child;
-
-	snprintf(ns, sizeof(ns), "/proc/%d/ns/cgroup", (int)pid);
-	snprintf(file, sizeof(file), "/proc/%d/cgroup", (int)pid);
-	nsfd = open(ns, O_RDONLY | O_CLOEXEC);
-	if (nsfd < 0)
-		return ck_err_set(err, errno, "open %s", ns);
-	if (pipe2(pfd, O_CLOEXEC) < 0)
-		return ck_err_set(err, errno, "pipe");
-	child = fork();
-	if (child < 0) {
-		close(pfd[0]);
-		close(pfd[1]);
-		return ck_err_set(err, errno, "fork");
-	}
-	if (child == 0) {
-		/* only async-signal-safe calls: ckpt may have other threads */
-		int fd;
-		ssize_t n;
-
-		if (setns(nsfd, CLONE_NEWCGROUP) < 0)
-			_exit(2);
-		fd = open(file, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			_exit(3);
-		while ((n = read(fd, buf, sizeof(buf))) > 0)
-			if (write(pfd[1], buf, (size_t)n) != n)
-				_exit(4);
-		_exit(n < 0 ? 5 : 0);
-	}
-	close(pfd[1]);
-	f = fdopen(pfd[0], "re");
-	if (!f) {
-		close(pfd[0]);
-		waitpid(child, &status, 0);
-		return ck_err_set(err, errno, "fdopen");
-	}
-	parse_set(f, in);
-	if (waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status)) {
-		free_set(in);
-		return ck_err_set(err, EIO,
-				  "reading %s from inside its cgroup namespace failed (step %d)",
-				  file, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-	}
-	return 0;
-}
-
-/*
- * The root of @pid's cgroup namespace in each hierarchy (host paths, by
- * name in @roots); see the head of the file.
- */
-static int cgns_roots(pid_t pid, struct cg_set *roots, struct ck_err **err)
-{
-	struct cg_set host, in;
-
-	memset(roots, 0, sizeof(*roots));
-	if (read_set(pid, &host, err) < 0)
-		return -1;
-	if (inner_set(pid, &in, err) < 0) {
-		free_set(&host);
-		return -1;
-	}
-	for (size_t j = 0; j < host.nr; j++) {
-		const char *hp = host.path[j], *ip = NULL;
-		size_t hl = strlen(hp), il;
-
-		for (size_t k = 0; k < in.nr; k++)
-			if (!strcmp(in.name[k], host.name[j]))
-				ip = in.path[k];
-		il = ip ? strlen(ip) : 0;
-		if (!ip || !strncmp(ip, "/..", 3) ||
-		    (strcmp(ip, "/") && (il > hl || strcmp(hp + hl - il, ip)))) {
-			ck_err_set(
-				err, EINVAL,
-				"pid %d: cgroup %s:%s is seen as %s from inside its cgroup namespace: not below the namespace's root",
-				(int)pid, host.name[j], hp, ip ? ip : "nothing");
-			free_set(&host);
-			free_set(&in);
-			free_set(roots);
-			return -1;
-		}
-		roots->name[roots->nr] = xstrdup(host.name[j]);
-		roots->path[roots->nr++] =
-			strcmp(ip, "/") ? xasprintf("%.*s", (int)(hl - il), hp) : xstrdup(hp);
-	}
-	free_set(&host);
-	free_set(&in);
-	return 0;
-}
-
-static bool same_set(const struct cg_set *a, const struct cg_set *b)
-{
-	if (a->nr != b->nr)
-		return false;
-	for (size_t i = 0; i < a->nr; i++)
-		if (strcmp(a->name[i], b->name[i]) || strcmp(a->path[i], b->path[i]))
-			return false;
-	return true;
-}
 
 /* see dump-priv.h */
 int glue_cg_task_set(struct glue_dump_state *st, pid_t pid, uint32_t *id, struct ck_err **err)
@@ -242,17 +65,17 @@ int glue_cg_task_set(struct glue_dump_state *st, pid_t pid, uint32_t *id, struct
 	if (!cg) {
 		cg = st->cg = xzalloc(sizeof(*cg));
 		cg->sets = xzalloc(sizeof(*cg->sets));
-		if (read_set(0, &cg->sets[0], err) < 0)
+		if (glue_cgset_read(0, &cg->sets[0], err) < 0)
 			return -1;
 		cg->sets[0].id = 1;
 		cg->nr = 1;
 		st->root_cg_set = 1;
 	}
-	if (read_set(pid, &s, err) < 0)
+	if (glue_cgset_read(pid, &s, err) < 0)
 		return -1;
 	for (size_t i = 0; i < cg->nr; i++)
-		if (same_set(&cg->sets[i], &s)) {
-			free_set(&s);
+		if (glue_cgset_same(&cg->sets[i], &s)) {
+			glue_cgset_free(&s);
 			*id = cg->sets[i].id;
 			return 0;
 		}
@@ -271,7 +94,7 @@ void glue_cg_free(struct glue_dump_state *st)
 	if (!cg)
 		return;
 	for (size_t i = 0; i < cg->nr; i++)
-		free_set(&cg->sets[i]);
+		glue_cgset_free(&cg->sets[i]);
 	free(cg->sets);
 	free(cg);
 	st->cg = NULL;
@@ -518,13 +341,6 @@ static void pre_add(void *arg, const char *dir, const char *name)
 		p->val = NULL;
 }
 
-static bool in_own_cgns(pid_t pid)
-{
-	uint64_t ino = glue_ns_ino(pid, GLUE_NS_CGROUP);
-
-	return ino && ino != glue_ns_ino(0, GLUE_NS_CGROUP);
-}
-
 /* cgns_prefix of @m (path @path in hierarchy @name) from the namespace's @roots. */
 static int set_prefix(CgMemberEntry *m, const struct cg_set *roots, struct ck_err **err)
 {
@@ -554,10 +370,10 @@ struct glue_cg_pre *glue_cg_pre_read(pid_t pid)
 	_cleanup_err_ struct ck_err *e = NULL;
 	struct cg_set s;
 
-	if (in_own_cgns(pid) && cgns_roots(pid, &pre->cgns, &e) == 0)
+	if (glue_cgns_own(pid) && glue_cgns_roots(pid, &pre->cgns, &e) == 0)
 		pre->cgns_read = true;
 	ck_err_free(&e); /* read again in the freeze, which reports it */
-	if (read_set(pid, &s, &e) < 0)
+	if (glue_cgset_read(pid, &s, &e) < 0)
 		return pre; /* nothing read: all of it in the freeze */
 	pre->m = xcalloc(s.nr ? s.nr : 1, sizeof(*pre->m));
 	for (size_t j = 0; j < s.nr; j++) {
@@ -571,7 +387,7 @@ struct glue_cg_pre *glue_cg_pre_read(pid_t pid)
 		dir = xasprintf("%s%s", m->mnt, s.path[j]);
 		for_each_prop(s.name[j], !s.name[j][0], dir, pre_add, pre);
 	}
-	free_set(&s);
+	glue_cgset_free(&s);
 	return pre;
 }
 
@@ -590,7 +406,7 @@ void glue_cg_pre_free(struct glue_cg_pre *pre)
 	}
 	free(pre->p);
 	free(pre->m);
-	free_set(&pre->cgns);
+	glue_cgset_free(&pre->cgns);
 	free(pre);
 }
 
@@ -678,11 +494,11 @@ int glue_cg_write(struct glue_dump_state *st, int dirfd, struct ck_err **err)
 		pr_info("cgroup.img: the tasks are in ckpt's own cgroups, nothing to write");
 		return 0;
 	}
-	if (in_own_cgns(st->tree->t[0].pid)) {
+	if (glue_cgns_own(st->tree->t[0].pid)) {
 		/* its root never moves: read before the freeze, else now */
 		if (pre && pre->cgns_read && st->opts.pre->pid == st->tree->t[0].pid)
 			roots = &pre->cgns;
-		else if (cgns_roots(st->tree->t[0].pid, &own_roots, err) < 0)
+		else if (glue_cgns_roots(st->tree->t[0].pid, &own_roots, err) < 0)
 			return ck_err_wrap(err, "cgroup.img");
 		else
 			roots = &own_roots;
@@ -705,7 +521,7 @@ int glue_cg_write(struct glue_dump_state *st, int dirfd, struct ck_err **err)
 			mem[nm].path = s->path[j];
 			memp[nm] = &mem[nm];
 			if (roots && set_prefix(&mem[nm], roots, err) < 0) {
-				free_set(&own_roots);
+				glue_cgset_free(&own_roots);
 				return ck_err_wrap(err, "cgroup.img: pid set %u", s->id);
 			}
 		}
@@ -826,6 +642,6 @@ out:
 	}
 	for (size_t j = 0; j < s->nr; j++)
 		free(cnbuf[j]);
-	free_set(&own_roots);
+	glue_cgset_free(&own_roots);
 	return rc;
 }
