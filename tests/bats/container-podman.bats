@@ -33,8 +33,9 @@ seccomp_of() {
 	awk '/^Seccomp:/ {m = $2} /^Seccomp_filters:/ {n = $2} END {print m, n}' "/proc/$1/status"
 }
 
+# start_counter [PODMAN-RUN-ARGS...]
 start_counter() {
-	podman run -d --name "$C" "localhost/${P}busybox" sh -c "$LOOP" >/dev/null 3>&-
+	podman run -d --name "$C" "$@" "localhost/${P}busybox" sh -c "$LOOP" >/dev/null 3>&-
 	CPID=$(podman inspect -f '{{.State.Pid}}' "$C")
 	BUNDLE=$(podman inspect -f '{{.StaticDir}}' "$C")
 	retry 100 0.1 bash -c "podman exec '$C' cat /tmp/status | grep -q OK"
@@ -115,4 +116,21 @@ stats_are_ckpts() {
 	run -0 pm container restore --keep "$C"
 	grep -q "Restore finished successfully" "$BUNDLE/restore.log"
 	restored_ok "$C" "$n0"
+}
+
+@test "podman run --cgroupns=private (its default on cgroup v2): checkpoint by ckpt's own dump, restored by CRIU 4.2 into a cgroup namespace of its own again" {
+	start_counter --cgroupns=private
+	[ "$(readlink "/proc/$CPID/ns/cgroup")" != "$(readlink /proc/self/ns/cgroup)" ]
+	run -0 podman exec "$C" cat /proc/self/cgroup
+	echo "$output" | awk -F: '$3 != "/" { exit 1 }'
+	run -0 pm container checkpoint --keep "$C"
+	ckpt_dumped "(none)"
+	local n0 rpid
+	n0=$(last "$C")
+	run -0 pm container restore --keep "$C"
+	restored_ok "$C" "$n0"
+	rpid=$(podman inspect -f '{{.State.Pid}}' "$C")
+	[ "$(readlink "/proc/$rpid/ns/cgroup")" != "$(readlink /proc/self/ns/cgroup)" ]
+	run -0 podman exec "$C" cat /proc/self/cgroup
+	echo "$output" | awk -F: '$3 != "/" { exit 1 }'
 }
