@@ -27,8 +27,10 @@
  */
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/ptrace.h>
 #include <sys/syscall.h>
 
 #include "common/cleanup.h"
@@ -112,6 +114,47 @@ static int thread_calls(struct parasite_ctl *ctl, struct parasite_thread *t, uns
 	return rc;
 }
 
+#ifndef PTRACE_O_SUSPEND_SECCOMP
+#define PTRACE_O_SUSPEND_SECCOMP (1 << 21)
+#endif
+
+/* "Seccomp:" of thread @tid of @pid (0 none, 1 strict, 2 filter); -1 unknown. */
+static int thread_seccomp(pid_t pid, pid_t tid)
+{
+	_cleanup_fclose_ FILE *f = NULL;
+	char path[96], line[256];
+	int mode = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)pid, (int)tid);
+	f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "Seccomp: %d", &mode) == 1)
+			break;
+	return mode;
+}
+
+/*
+ * A thread under seccomp runs our calls with its filter suspended, as the
+ * leader does (the option is per tracee; the detach clears it): a filter
+ * that kills on prctl() would kill the whole process.  Without
+ * CAP_SYS_ADMIN nothing runs in it.
+ */
+static int suspend_seccomp(struct parasite_ctl *ctl, const struct parasite_thread *t,
+			   struct ck_err **err)
+{
+	int mode = thread_seccomp(ctl->pid, t->tid);
+
+	if (mode == 0)
+		return 0;
+	if (ptrace(PTRACE_SETOPTIONS, t->tid, NULL,
+		   (void *)(long)(PTRACE_O_TRACESYSGOOD | PTRACE_O_SUSPEND_SECCOMP)) == 0)
+		return 0;
+	return ck_err_set(
+		err, errno,
+		"thread %d has a seccomp %s (Seccomp: %d) that ckpt cannot suspend (it needs CAP_SYS_ADMIN); a call could kill the process, so none was run in it",
+		t->tid, mode == 1 ? "strict mode" : "filter", mode);
+}
+
 /* One thread's calls and their results read back. */
 static int thread_state(struct parasite_ctl *ctl, struct parasite_thread *t,
 			const struct map_ent *tm, size_t tn, struct parasite_thread_state *out,
@@ -123,7 +166,8 @@ static int thread_state(struct parasite_ctl *ctl, struct parasite_thread *t,
 	long rax[NR_CALLS] = { 0 };
 	uint8_t buf[OUT_SIZE];
 
-	if (thread_frame(ctl, t, out_addr, tm, tn, &sp, err) < 0 ||
+	if (suspend_seccomp(ctl, t, err) < 0 ||
+	    thread_frame(ctl, t, out_addr, tm, tn, &sp, err) < 0 ||
 	    thread_calls(ctl, t, sp, out_addr, rax, err) < 0)
 		return -1;
 	/* PR_GET_TID_ADDRESS needs CONFIG_CHECKPOINT_RESTORE: its error is a value */

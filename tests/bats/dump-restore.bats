@@ -359,3 +359,13 @@ EOF
 	run -1 --separate-stderr env PATH=/nonexistent "$CKPT" restore -D "$IMG/final"
 	stderr_has "CRIU is not installed"
 }
+
+@test "threads under a seccomp filter that kills the process on sigaltstack() and prctl(PR_GET_PDEATHSIG): the calls inside each thread run with it suspended, the process lives on" {
+	victim rst-thrkill
+	ckpt_run -0 dump --leave-running --shell-job -t "$VICTIM_PID" -D "$IMG/k"
+	kill -0 "$VICTIM_PID"
+	[ "$(awk '/^Seccomp:/ {print $2}' "/proc/$VICTIM_PID/status")" = 2 ]
+	kill -TERM "$VICTIM_PID"
+	retry 100 0.05 grep -qE '^(PASS|FAIL)' "$OUT"
+	grep -q '^PASS' "$OUT" || fail "$(cat "$OUT")"
+}
