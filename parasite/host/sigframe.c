@@ -237,6 +237,26 @@ static int frame_needs(struct parasite_ctl *ctl, struct parasite_thread *t,
 	return 0;
 }
 
+/*
+ * Whether the memory below @sp is certainly free stack: the main thread's
+ * [stack], or a mapping right above a PROT_NONE guard (how glibc and musl
+ * lay out a thread's stack).  Anything else may be a stack carved out of a
+ * larger mapping (a Go goroutine's: a few KiB of the heap, another
+ * goroutine's stack right below it; a coroutine's), where a frame below the
+ * stack pointer would overwrite someone's memory on every injection.
+ */
+static bool plain_stack(const struct map_ent *tm, size_t tn, unsigned long sp)
+{
+	for (size_t i = 0; i < tn; i++) {
+		if (!(tm[i].start < sp && sp <= tm[i].end))
+			continue;
+		if (!strcmp(tm[i].name, "[stack]"))
+			return true;
+		return i > 0 && tm[i - 1].end == tm[i].start && !strncmp(tm[i - 1].perms, "---", 3);
+	}
+	return false;
+}
+
 /* see parasite-priv.h */
 int frame_prepare(struct parasite_ctl *ctl, const struct map_ent *tm, size_t tn,
 		  struct ck_err **err)
@@ -248,6 +268,8 @@ int frame_prepare(struct parasite_ctl *ctl, const struct map_ent *tm, size_t tn,
 	ctl->frame_sp = 0;
 	if (frame_needs(ctl, leader, tm, tn, &restorer, &why, err) < 0)
 		return -1;
+	if (!why && !plain_stack(tm, tn, leader->regs.rsp))
+		why = "its stack pointer is not in a stack known to have room below it (a goroutine's or a coroutine's stack inside a larger mapping): a frame there could overwrite other memory";
 	if (!why)
 		why = build_frame(ctl, leader, tm, tn, restorer, leader->regs.rsp - RED_ZONE,
 				  &ctl->frame_sp);

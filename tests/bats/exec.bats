@@ -505,3 +505,26 @@ victim_out() {
 	assert_output --partial "it would end the main thread while ckpt holds the other threads stopped"
 	victim_ok "$VICTIM_PID"
 }
+
+# The main thread of exec-smallstack blocks on a stack carved out of a larger
+# mapping, with 32 KiB of pattern right below it (a Go goroutine's stack sits
+# so in the heap, another goroutine's below it).  Its stdin is a pipe from a
+# subshell that writes one byte once $ctl is written.
+@test "a stack pointer in a stack carved out of a larger mapping (a goroutine's): exec, a uffd-wp pre-dump and a full dump write nothing below it" {
+	local ctl="$BATS_TEST_TMPDIR/ctl" out="$BATS_TEST_TMPDIR/exec-smallstack.out" pid
+	mkfifo "$ctl"
+	{ read -r _ <"$ctl"; echo x; } 3>&- | "$VICTIMS/exec-smallstack" >"$out" 2>&1 3>&- &
+	retry 100 0.05 grep -q '^READY' "$out"
+	pid=$(sed -n 's/^READY pid=\([0-9]*\).*/\1/p' "$out")
+	VICTIM_PIDS+=("$pid")
+	ckpt_run -0 exec -v -t "$pid" getpid
+	assert_output --partial "no safety frame (its stack pointer is not in a stack known to have room below it"
+	if "$CKPT" check --feature uffd-wp-async >/dev/null 2>&1; then
+		ckpt_run -0 pre-dump -t "$pid" -D "$BATS_TEST_TMPDIR/p" --tracker uffd-wp
+	fi
+	ckpt_run -0 dump -t "$pid" -D "$BATS_TEST_TMPDIR/d" --leave-running --shell-job
+	victim_ok "$pid"
+	echo go >"$ctl"
+	retry 100 0.05 grep -qE '^(PASS|FAIL)' "$out"
+	grep -q '^PASS' "$out" || fail "$(cat "$out")"
+}

@@ -87,9 +87,18 @@ teardown() {
 	grep -q "tracker soft-dirty" "$t/w1/dump.log"
 	run -0 runc --criu "$t/bin/criu" checkpoint --pre-dump --image-path "$t/img/pre2" --work-path "$t/w2" --parent-path ../pre1 "$CTR"
 	[ "$(runc state "$CTR" | jq -r .status)" = running ]
+	local cpid
+	cpid=$(runc state "$CTR" | jq .pid)
 	run -0 runc --criu "$t/bin/criu" checkpoint --image-path "$t/img/final" --work-path "$t/wf" --parent-path ../pre2 "$CTR"
-	# in place with the parent: CRIU's log alone, pages taken from ckpt's layer
-	run ! grep -q "ckpt's criu front-end" "$t/wf/dump.log"
+	if [ "$(readlink "/proc/$cpid/ns/cgroup")" != "$(readlink /proc/self/ns/cgroup)" ]; then
+		# runc on a cgroup2-only host gives it a cgroup namespace, which ckpt writes:
+		# ckpt's own final dump on its chain, CRIU 3.17 restores it
+		grep -q "DUMP of container pid $cpid by ckpt's own final dump" "$t/wf/dump.log"
+		echo "# the container has a cgroup namespace: the final dump is ckpt's" >&3
+	else
+		# in place with the parent: CRIU's log alone, pages taken from ckpt's layer
+		run ! grep -q "ckpt's criu front-end" "$t/wf/dump.log"
+	fi
 	[ "$(readlink "$t/img/final/parent")" = ../pre2 ]
 	"$CKPT" show "$t/wf/stats-dump" | jq -e '.entries[0].dump.pages_skipped_parent > 0'
 	local before
