@@ -148,8 +148,17 @@ static bool skip_dead(struct engine *e, struct glue_task *t, struct ck_err **err
 		glue_ranges_free(&ob->m.parent_held);
 		ck_err_free(err);
 	}
-	pr_info("pid %d is a zombie (it exited, its parent has not reaped it): no memory to dump",
-		(int)t->pid);
+	{
+		_cleanup_err_ struct ck_err *e2 = NULL;
+		uint64_t f[GLUE_STAT_FIELDS];
+
+		if (glue_proc_stat(t->pid, f, &e2) >= 3 && f[3] != 'Z' && f[3] != 'X')
+			pr_info("pid %d is exiting (its memory already released): no memory to dump",
+				(int)t->pid);
+		else
+			pr_info("pid %d is a zombie (it exited, its parent has not reaped it): no memory to dump",
+				(int)t->pid);
+	}
 	return true;
 }
 

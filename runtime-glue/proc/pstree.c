@@ -102,10 +102,13 @@ bool glue_task_refresh_dead(struct glue_task *t)
 	uint64_t f[GLUE_STAT_FIELDS];
 	_cleanup_err_ struct ck_err *e = NULL;
 
-	if (glue_proc_stat_need(t->pid, f, 22, &e) < 0)
+	int last = glue_proc_stat_need(t->pid, f, 22, &e);
+
+	if (last < 0)
 		t->dead = e->errnum == ENOENT || e->errnum == ESRCH;
 	else if (f[22] == t->start_time)
-		t->dead = f[3] == 'Z' || f[3] == 'X';
+		/* exiting: its memory released (vsize 0), a zombie soon (proc.h) */
+		t->dead = f[3] == 'Z' || f[3] == 'X' || (!t->kthread && last >= 23 && f[23] == 0);
 	else
 		t->dead = true; /* the pid was reused: ours is gone */
 	return t->dead;

@@ -49,7 +49,9 @@ struct glue_task *glue_pstree_find(const struct glue_pstree *tree, pid_t pid);
 
 /*
  * Read @t's state again (a frozen tree: only a task that exited before it
- * could be stopped changes) and set t->dead for a zombie or a vanished task.
+ * could be stopped changes: a fatal signal ends a task under ptrace too) and
+ * set t->dead for a zombie, a vanished task, or one past the release of its
+ * memory in its exit.
  * Returns t->dead.
  */
 bool glue_task_refresh_dead(struct glue_task *t);

@@ -145,21 +145,22 @@ make_cgroup() {
 	CG=$cg
 }
 
-# predump_exiting_child MESSAGE: a pre-dump ($TRACKER) stopped after its thaw
-# while a child of 2 GiB of 4 KiB pages is killed; it goes on when the child's
+# predump_exiting_child MESSAGE: a pre-dump ($TRACKER) stopped at fault point
+# $POINT (default thawed: after its thaw) while a child of 2 GiB of 4 KiB pages is killed; it goes on when the child's
 # memory is released but it is not a zombie yet (the release takes a few
 # hundred ms, while /proc says it runs, with vsize 0).  The layer is written,
 # its log names the child with MESSAGE.
 predump_exiting_child() {
+	local point=${POINT:-thawed}
 	vcmd alloc big 524288
 	vcmd fork big 1
 	local child log="$BATS_TEST_TMPDIR/ckpt.err" rc=0
 	child=$(sed -n 's/^CHILD //p' "$OUT" | tail -1)
 	retry 300 0.05 bash -c "awk '/^VmRSS/ { exit !(\$2 > 2000000) }' /proc/$child/status"
-	CK_FAULT=thawed:stop "$CKPT" pre-dump -t "$VPID" -D "$IMG/x" --tracker "$TRACKER" -v4 \
+	CK_FAULT=$point:stop "$CKPT" pre-dump -t "$VPID" -D "$IMG/x" --tracker "$TRACKER" -v4 \
 		>/dev/null 2>"$log" 3>&- &
 	CKPT_PID=$!
-	retry 200 0.02 grep -q "stopped at thawed" "$log" || fail "ckpt did not stop: $(cat "$log")"
+	retry 200 0.02 grep -q "stopped at $point" "$log" || fail "ckpt did not stop: $(cat "$log")"
 	kill -KILL "$child"
 	retry 500 0.001 bash -c "s=\$(cat /proc/$child/stat); s=\${s##*) }; set -- \$s; [ \$1 != Z ] && [ \${21} = 0 ]" ||
 		fail "the child was never seen exiting with its memory released"

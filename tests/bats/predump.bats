@@ -451,6 +451,10 @@ ckpt_paused() {
 	predump_exiting_child "vanished while copying"
 }
 
+@test "a child killed while a pre-dump holds the tree frozen, caught while its memory is released: no memory object for it, the layer is written" {
+	POINT=frozen predump_exiting_child "is exiting (its memory already released)"
+}
+
 @test "item 18: the man page's example on a process that keeps writing: dump --leave-stopped, verify OK, SIGCONT" {
 	sh -c 'i=0; while :; do i=$((i + 1)); done' 3>&- </dev/null >/dev/null 2>&1 &
 	VICTIM_PIDS+=("$!")

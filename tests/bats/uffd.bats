@@ -552,3 +552,7 @@ file_text_ranges() {
 @test "uffd-wp: a child killed during a first pre-dump, caught while its memory is released (not yet a zombie): the scan after the thaw drops it, the layer is written" {
 	TRACKER=uffd-wp predump_exiting_child "exited during the pre-dump"
 }
+
+@test "uffd-wp: a child killed while a pre-dump holds the tree frozen, caught while its memory is released: no memory object for it, the layer is written" {
+	TRACKER=uffd-wp POINT=frozen predump_exiting_child "is exiting (its memory already released)"
+}
