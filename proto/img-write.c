@@ -127,6 +127,16 @@ static struct img *start_image(int fd, const char *name, enum img_type type)
 }
 
 /* see img.h */
+struct img *img_create_fd(int fd, const char *name, enum img_type type, struct ck_err **err)
+{
+	if (!valid_type(name, type, err)) {
+		close(fd);
+		return NULL;
+	}
+	return start_image(fd, name, type);
+}
+
+/* see img.h */
 struct img *img_create(int dirfd, const char *name, enum img_type type, struct ck_err **err)
 {
 	int fd;

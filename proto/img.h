@@ -79,6 +79,8 @@ struct img; /* an open image file */
  * img_close() guarantees it reached the file.  Returns NULL with *err set.
  */
 struct img *img_create(int dirfd, const char *name, enum img_type type, struct ck_err **err);
+/* The same on a file the caller made (empty, open for writing); the image owns @fd. */
+struct img *img_create_fd(int fd, const char *name, enum img_type type, struct ck_err **err);
 
 /*
  * Images made in memory now and written as files later, in one go: a final

@@ -187,17 +187,28 @@ void glue_engine_prefreeze(struct engine *e, const struct glue_target *tgt)
 	_cleanup_err_ struct ck_err *e0 = NULL;
 	uint64_t t_start = glue_now_us();
 
-	if (e->layer.parent_dirfd < 0)
-		return; /* a first layer: no parent to read, no written set yet */
+	/* a first layer: no parent to read, no written set yet */
+	if (e->layer.parent_dirfd < 0 && e->o->pre_dump)
+		return;
 	if (glue_target_tree(tgt, &t0, &e0) < 0) {
 		/* the freeze says why, if it matters */
 		pr_debug("before the freeze: %s", e0->msg);
 		return;
 	}
+	/* a final dump opens its image files while frozen: made now (pagemap.h) */
+	if (!e->o->pre_dump)
+		glue_pmw_precreate_pages(&e->layer, t0.nr);
 	for (size_t i = 0; i < t0.nr; i++) {
 		const struct glue_task *t = &t0.t[i];
 
 		if (t->dead || t->kthread)
+			continue;
+		if (!e->o->pre_dump) {
+			_cleanup_free_ char *name = glue_pagemap_name(false, (uint64_t)t->vpid);
+
+			glue_pmw_precreate(&e->layer, name);
+		}
+		if (e->layer.parent_dirfd < 0)
 			continue;
 		e->par = xreallocarray(e->par, e->nr_par + 1, sizeof(*e->par));
 		if (read_parent(e->layer.parent_dirfd, t->vpid, t->start_time, &e->par[e->nr_par],
@@ -222,6 +233,8 @@ void glue_engine_prefreeze(struct engine *e, const struct glue_target *tgt)
 	/* tests change the tree here, between these reads and the freeze */
 	if (glue_fault("prefreeze", &e0) < 0)
 		pr_debug("%s", e0->msg);
+	if (e->layer.nr_pre)
+		pr_debug("before the freeze: %zu image files made", e->layer.nr_pre);
 	pr_info("before the freeze: %zu tasks, parent pages and tracker state read, %zu KiB "
 		"copied, in %" PRIu64 " us",
 		e->nr_par, e->early_used >> 10, glue_now_us() - t_start);

@@ -32,6 +32,7 @@
 #include "runtime-glue/fault.h"
 #include "runtime-glue/mem/chain.h"
 #include "runtime-glue/mem/layer.h"
+#include "runtime-glue/mem/pagemap.h"
 #include "runtime-glue/proc/proc.h"
 
 #define TMP_TAG ".ckpt-tmp-"
@@ -331,6 +332,7 @@ fail:
 /* see layer.h */
 int glue_layer_commit(struct glue_layer *l, struct ck_err **err)
 {
+	glue_pmw_pre_drop(l); /* made before the freeze for a task that did not need it */
 	if (fsync(l->dirfd) < 0)
 		return ck_err_set(err, errno, "fsync %s", l->tmp);
 	if (glue_fault("rename", err) < 0)
@@ -433,6 +435,7 @@ int glue_layer_exchange(struct glue_layer *l, struct ck_err **err)
 /* see layer.h */
 void glue_layer_abort(struct glue_layer *l)
 {
+	glue_pmw_pre_drop(l);
 	if (l->tmp)
 		glue_layer_remove_flat(l->tmp);
 	if (l->dirfd >= 0)

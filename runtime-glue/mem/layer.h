@@ -44,6 +44,8 @@ struct glue_layer {
 	uint32_t next_pages_id;
 	uint64_t bytes_written;     /* page data written (pages-*.img) */
 	struct glue_copier *copier; /* page writer thread (copy.h), or NULL: written inline */
+	struct glue_pmw_pre *pre;   /* image files made before the freeze (pagemap.h) */
+	size_t nr_pre;
 };
 
 /*

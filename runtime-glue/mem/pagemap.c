@@ -41,6 +41,69 @@ struct glue_pmw {
 	size_t nr_held, cap_held;
 };
 
+/* An image file made before the freeze. */
+struct glue_pmw_pre {
+	char *name;
+	int fd;
+};
+
+/* see pagemap.h */
+void glue_pmw_precreate(struct glue_layer *l, const char *name)
+{
+	int fd;
+
+	for (size_t i = 0; i < l->nr_pre; i++)
+		if (!strcmp(l->pre[i].name, name))
+			return;
+	fd = openat(l->dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return; /* created when opened */
+	l->pre = xreallocarray(l->pre, l->nr_pre + 1, sizeof(*l->pre));
+	l->pre[l->nr_pre].name = xstrdup(name);
+	l->pre[l->nr_pre++].fd = fd;
+}
+
+/* see pagemap.h */
+void glue_pmw_precreate_pages(struct glue_layer *l, size_t npages)
+{
+	for (size_t i = 0; i < npages; i++) {
+		_cleanup_free_ char *name = img_filename(IMG_PAGES, l->next_pages_id + i);
+
+		glue_pmw_precreate(l, name);
+	}
+}
+
+/* The image @name of the layer: the file made for it before the freeze, else a new one. */
+static struct img *create(struct glue_layer *l, const char *name, enum img_type type,
+			  struct ck_err **err)
+{
+	for (size_t i = 0; i < l->nr_pre; i++) {
+		struct glue_pmw_pre *p = &l->pre[i];
+		int fd = p->fd;
+
+		if (fd < 0 || strcmp(p->name, name))
+			continue;
+		p->fd = -1; /* taken: kept in the layer */
+		return img_create_fd(fd, name, type, err);
+	}
+	return img_create(l->dirfd, name, type, err);
+}
+
+/* see pagemap.h */
+void glue_pmw_pre_drop(struct glue_layer *l)
+{
+	for (size_t i = 0; i < l->nr_pre; i++) {
+		if (l->pre[i].fd >= 0) {
+			close(l->pre[i].fd);
+			unlinkat(l->dirfd, l->pre[i].name, 0);
+		}
+		free(l->pre[i].name);
+	}
+	free(l->pre);
+	l->pre = NULL;
+	l->nr_pre = 0;
+}
+
 /* see pagemap.h */
 struct glue_pmw *glue_pmw_open(struct glue_layer *l, const char *name, struct ck_err **err)
 {
@@ -50,12 +113,12 @@ struct glue_pmw *glue_pmw_open(struct glue_layer *l, const char *name, struct ck
 
 	w->l = l;
 	w->name = xstrdup(name);
-	w->pm = img_create(l->dirfd, name, IMG_PAGEMAP, err);
+	w->pm = create(l, name, IMG_PAGEMAP, err);
 	if (!w->pm)
 		goto fail;
 	if (img_write_pagemap_head(w->pm, id, err) < 0)
 		goto fail;
-	w->pages = img_create(l->dirfd, pages, IMG_PAGES, err);
+	w->pages = create(l, pages, IMG_PAGES, err);
 	if (!w->pages)
 		goto fail;
 	return w;

@@ -368,4 +368,41 @@ EOF
 	kill -TERM "$VICTIM_PID"
 	retry 100 0.05 grep -qE '^(PASS|FAIL)' "$OUT"
 	grep -q '^PASS' "$OUT" || fail "$(cat "$OUT")"
+
+@test "a VMA's flags changed between the early smaps read and the freeze: the mm image has the frozen truth" {
+	victim rst-mem
+	local mem start end log=$BATS_TEST_TMPDIR/dump.err
+	mem=$(sed -n 's/^READY 0x//p' "$OUT")
+	# the whole VMA holding the pattern: madvise() and mlock() of all of it split nothing
+	local r
+	while read -r r _; do
+		if ((16#${r%-*} <= 16#$mem && 16#$mem < 16#${r#*-})); then
+			start=${r%-*} end=${r#*-}
+		fi
+	done <"/proc/$VICTIM_PID/maps"
+	[ -n "${end:-}" ] || fail "no VMA at 0x$mem"
+	ckpt_run -0 pre-dump -t "$VICTIM_PID" -D "$IMG/1"
+	ckpt_run -0 pre-dump -t "$VICTIM_PID" -D "$IMG/2" --prev-images-dir ../1
+	# stopped after what it reads before the freeze (smaps included), before the freeze
+	CK_FAULT=prefreeze:stop "$CKPT" dump -t "$VICTIM_PID" -D "$IMG/3" --prev-images-dir ../2 -v4 \
+		>/dev/null 2>"$log" 3>&- &
+	local ck=$!
+	retry 200 0.02 grep -q "stopped at prefreeze" "$log" || fail "ckpt did not stop: $(cat "$log")"
+	local len=$((16#$end - 16#$start))
+	ckpt_run -0 exec -t "$VICTIM_PID" madvise "0x$start" "$len" 10 # MADV_DONTFORK
+	ckpt_run -0 exec -t "$VICTIM_PID" mlock "0x$start" "$len"
+	# the VMA's maps line is as before: only VmFlags tell
+	grep -q "^$start-$end rw-p " "/proc/$VICTIM_PID/maps" || fail "the VMA changed: $(cat "/proc/$VICTIM_PID/maps")"
+	grep -A30 "^$start-$end " "/proc/$VICTIM_PID/smaps" | grep -m1 '^VmFlags:' | grep -q ' dc .*lo\| lo .*dc' ||
+		fail "VmFlags lack dc/lo: $(grep -A30 "^$start-$end " "/proc/$VICTIM_PID/smaps" | grep -m1 '^VmFlags:')"
+	kill -CONT "$ck"
+	local rc=0
+	wait "$ck" || rc=$?
+	[ "$rc" = 0 ] || fail "the dump failed: $(cat "$log")"
+	run -0 crit decode -i "$IMG/3/mm-$VICTIM_PID.img"
+	# flags MAP_LOCKED (0x2000), madv 1 << MADV_DONTFORK (10)
+	echo "$output" | jq -e --argjson s $((16#$start)) '.entries[0].vmas[] | select(.start == $s) |
+		((.flags / 8192 | floor) % 2 == 1) and ((.madv / 1024 | floor) % 2 == 1)' ||
+		fail "the mm image lacks MAP_LOCKED or MADV_DONTFORK: $(echo "$output" | jq -c --argjson s $((16#$start)) '.entries[0].vmas[] | select(.start == $s)')"
+	check_images "$IMG/3" "$VICTIM_PID"
 }
