@@ -368,6 +368,7 @@ EOF
 	kill -TERM "$VICTIM_PID"
 	retry 100 0.05 grep -qE '^(PASS|FAIL)' "$OUT"
 	grep -q '^PASS' "$OUT" || fail "$(cat "$OUT")"
+}
 
 @test "a VMA's flags changed between the early smaps read and the freeze: the mm image has the frozen truth" {
 	victim rst-mem

@@ -60,7 +60,9 @@ start() {
 	rm -f "$B/rootfs/tmp/n"
 	runc run -d --bundle "$B" "$CTR" >/dev/null 2>&1 </dev/null
 	for _ in $(seq 300); do
-		[ "$(cat "$B/rootfs/tmp/n" 2>/dev/null || echo 0)" -ge 5 ] && return 0
+		# read while the loop truncates it: empty counts as 0
+		n=$(cat "$B/rootfs/tmp/n" 2>/dev/null || true)
+		[ "${n:-0}" -ge 5 ] && return 0
 		sleep 0.1
 	done
 	echo "bench-container: the container did not start" >&2
