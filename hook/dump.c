@@ -7,7 +7,8 @@
  * copied and the rest of its state (registers, files, ids: dump-state.h) is
  * written; then it is killed (default, as CRIU does), left stopped
  * (--leave-stopped) or left running (--leave-running).  --shell-job allows a
- * session or process group leader outside the tree.  The implementation
+ * session or process group leader outside the tree and a terminal of its
+ * shell's.  The implementation
  * shares pre-dump.c's.
  *
  * --memory-only writes the final, frozen, consistent memory layer alone

@@ -40,7 +40,8 @@ const struct hook_verb hook_verbs[] = {
 	  "checked first: if it holds anything ckpt cannot dump, the dump is refused with\n"
 	  "the whole list and the tree keeps running.  After a successful dump the tree is\n"
 	  "killed (as CRIU does) unless --leave-running or --leave-stopped is given.\n"
-	  "--shell-job accepts a session or process group leader outside the tree.\n"
+	  "--shell-job accepts a session or process group leader outside the tree and its\n"
+	  "shell's terminal (restored onto the terminal of the restore).\n"
 	  "--memory-only writes the frozen memory layer only (inventory, pstree, mm,\n"
 	  "pagemap, pages, stats-dump), which cannot be restored, without the check; the\n"
 	  "tree is then left stopped by default (--leave-running resumes it).", hook_opts_mem },

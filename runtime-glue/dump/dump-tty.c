@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
- * Terminals of a container's tasks: the pty slave of runc's console (terminal:
- * true), whose master is outside the container (held by the receiver of the
- * --console-socket), dumped as CRIU does with orphan_pts_master.
+ * Terminals whose master is outside the tree, dumped as CRIU does:
+ *  - a container's console (runc's terminal: true), the master held by the
+ *    receiver of the --console-socket: with orphan_pts_master;
+ *  - a shell job's terminal (a plain tree started from a shell, the tty on
+ *    ckpt's own devpts, the session leader outside): with shell_job.
+ * The images are the same; the restore decides where the slave comes from.
  *
  *   files.img     REG{id R, "/dev/pts/N", flags, mnt_id of the container's devpts}
  *                 TTY{id T, tty_info_id 2N, flags, regf_id R}   (after R: CRIU
@@ -15,7 +18,11 @@
  * No tty-data.img: with the master outside, CRIU writes none either; bytes
  * queued in the tty at dump time are not carried.  On restore CRIU opens a
  * new master at index N in the new devpts and hands it to the runtime
- * (NOTIFY orphan-pts-master), which forwards it to --console-socket.
+ * (NOTIFY orphan-pts-master), which forwards it to --console-socket.  A
+ * shell job's slave is "inherited" by CRIU's --shell-job restore: its fds
+ * become CRIU's own stdin terminal, given the dumped termios and window size;
+ * the session (outside the tree) was zeroed here, as CRIU's dump zaps a
+ * session whose leader it does not dump.
  *
  * The values come from ioctls on a pidfd_getfd() copy of the task's fd (the
  * same open file: nothing about the tty changes), except the session and the
@@ -152,6 +159,7 @@ static int refusal(const struct glue_ttys *ts, pid_t pid, int fd, const char *pa
 	_cleanup_close_ int cfd = -1;
 	char proc[64], in[PATH_MAX + 32];
 	struct stat st;
+	bool own;
 	int v;
 
 	snprintf(proc, sizeof(proc), "/proc/%d/fd/%d", (int)pid, fd);
@@ -160,15 +168,22 @@ static int refusal(const struct glue_ttys *ts, pid_t pid, int fd, const char *pa
 		return -1;
 	}
 	*index = pts_index(st.st_rdev);
-	if (!opts->ctr.orphan_pts_master)
+	/* the task sees ckpt's /dev/pts: a terminal of ckpt's side, a shell's */
+	own = glue_task_path(pid, path, in, sizeof(in)) == path;
+	if (!own && !opts->ctr.orphan_pts_master)
 		snprintf(
 			why, why_len,
 			"terminal %s: its master is outside the tree; give --orphan-pts-master (a container console, as runc asks)",
 			path);
-	else if (glue_task_path(pid, path, in, sizeof(in)) == path)
+	else if (own && opts->ctr.orphan_pts_master)
 		snprintf(
 			why, why_len,
-			"terminal %s of ckpt's own devpts: only a container's console (a devpts of its own mount namespace) is dumped",
+			"terminal %s of ckpt's own devpts: with --orphan-pts-master only a container's console (a devpts of its own mount namespace) is dumped",
+			path);
+	else if (own && !opts->shell_job)
+		snprintf(
+			why, why_len,
+			"terminal %s: its master is outside the tree; give --shell-job (a job of a shell: restored onto the terminal the restore runs in)",
 			path);
 	else if (path_index(path) != (long)*index)
 		snprintf(
