@@ -168,6 +168,12 @@ static void own_uffd_problem(const struct glue_pstree *tree, char *why, size_t l
 	for (size_t i = 0; i < tree->nr; i++) {
 		pid_t pid = tree->t[i].pid;
 		bool ours = glue_uffd_holder_alive(pid);
+		/*
+		 * Asked before the smaps read: a vfork child seen sharing a tracked mm
+		 * may exec before the read, and one that had exec'd (its own mm) when
+		 * asked shows only registrations of its own.
+		 */
+		bool shared = !ours && shares_tracked_mm(tree, i);
 		unsigned long long addr = 0;
 		int fd = own_uffd_fd(pid);
 		_cleanup_err_ struct ck_err *e2 = NULL;
@@ -177,8 +183,7 @@ static void own_uffd_problem(const struct glue_pstree *tree, char *why, size_t l
 				 "pid %d holds a userfaultfd of its own (fd %d): uffd-wp tracking "
 				 "would make its UFFDIO_REGISTER fail with EBUSY",
 				 (int)pid, fd);
-		else if (!ours && uffd_registered(&tree->t[i], &addr, smaps) &&
-			 !shares_tracked_mm(tree, i))
+		else if (!ours && !shared && uffd_registered(&tree->t[i], &addr, smaps))
 			snprintf(
 				why, len,
 				"pid %d has ranges registered with a userfaultfd (VmFlags um, uw or ui at "
