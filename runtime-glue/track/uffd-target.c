@@ -148,15 +148,14 @@ static void adoption_problem(const struct glue_pstree *tree, char *why, size_t l
 
 /*
  * Whether task @i of @tree shares its address space with another task of the
- * tree that a holder of ours tracks: a vfork child (dash runs every command
- * through vfork) shows its parent's registrations, which are ours.
+ * tree that a holder of ours tracks (@ours[j]): a vfork child (dash runs every
+ * command through vfork) shows its parent's registrations, which are ours.
  */
-static bool shares_tracked_mm(const struct glue_pstree *tree, size_t i)
+static bool shares_tracked_mm(const struct glue_pstree *tree, const bool *ours, size_t i)
 {
 	for (size_t j = 0; j < tree->nr; j++)
-		if (j != i &&
-		    syscall(SYS_kcmp, tree->t[i].pid, tree->t[j].pid, KCMP_VM, 0, 0) == 0 &&
-		    glue_uffd_holder_alive(tree->t[j].pid))
+		if (j != i && ours[j] &&
+		    syscall(SYS_kcmp, tree->t[i].pid, tree->t[j].pid, KCMP_VM, 0, 0) == 0)
 			return true;
 	return false;
 }
@@ -165,15 +164,19 @@ static bool shares_tracked_mm(const struct glue_pstree *tree, size_t i)
 static void own_uffd_problem(const struct glue_pstree *tree, char *why, size_t len,
 			     struct glue_vmas_snap *smaps)
 {
+	/* one holder connect per task: the mm check below asks about the others */
+	_cleanup_free_ bool *ours = xcalloc(tree->nr ? tree->nr : 1, sizeof(*ours));
+
+	for (size_t i = 0; i < tree->nr; i++)
+		ours[i] = glue_uffd_holder_alive(tree->t[i].pid);
 	for (size_t i = 0; i < tree->nr; i++) {
 		pid_t pid = tree->t[i].pid;
-		bool ours = glue_uffd_holder_alive(pid);
 		/*
 		 * Asked before the smaps read: a vfork child seen sharing a tracked mm
 		 * may exec before the read, and one that had exec'd (its own mm) when
 		 * asked shows only registrations of its own.
 		 */
-		bool shared = !ours && shares_tracked_mm(tree, i);
+		bool shared = !ours[i] && shares_tracked_mm(tree, ours, i);
 		unsigned long long addr = 0;
 		int fd = own_uffd_fd(pid);
 		_cleanup_err_ struct ck_err *e2 = NULL;
@@ -183,7 +186,7 @@ static void own_uffd_problem(const struct glue_pstree *tree, char *why, size_t l
 				 "pid %d holds a userfaultfd of its own (fd %d): uffd-wp tracking "
 				 "would make its UFFDIO_REGISTER fail with EBUSY",
 				 (int)pid, fd);
-		else if (!ours && !shared && uffd_registered(&tree->t[i], &addr, smaps))
+		else if (!ours[i] && !shared && uffd_registered(&tree->t[i], &addr, smaps))
 			snprintf(
 				why, len,
 				"pid %d has ranges registered with a userfaultfd (VmFlags um, uw or ui at "
@@ -192,7 +195,7 @@ static void own_uffd_problem(const struct glue_pstree *tree, char *why, size_t l
 				(int)pid, addr);
 		else
 			continue;
-		if (ours) {
+		if (ours[i]) {
 			if (glue_uffd_holder_stop(pid, NULL, NULL, &e2) < 0)
 				pr_warn("uffd-wp: pid %d: %s", (int)pid, e2->msg);
 			else
