@@ -10,7 +10,10 @@
 #   warm-up (lib.sh warm_cache); frozen time of an incremental uffd-wp layer
 #   (32 MiB dirty) at 1, 2, 4, 8 GiB (BENCH_QUICK=1: 1 and 2 GiB), with 10,000
 #   VMAs (1 GiB) and with 16 processes of 64 MiB (one tree); the workload's
-#   write rate tracked vs untracked; peak RSS of ckpt at the largest size.
+#   write rate tracked vs untracked; peak RSS of ckpt at the largest size;
+#   and the two userfaultfd write-protect modes side by side at the smallest and
+#   largest size (tests/victims/uffd-modes.c: the async walk ckpt uses against
+#   the sync fault handler it does not: frozen step and the writer's cost).
 #   BENCH_FIRST_ONLY=1: the first-layer comparison and the write rate only.
 #   BENCH_OTHER_CKPT=PATH: another build's first pre-dump in every round too
 #   ("ckpt-other pre-dump", paired_predump_speed_over_other: before/after a change).
@@ -165,6 +168,13 @@ for s in $SIZES; do
 	rm -rf "$WORK"/s*
 	stop_workload
 done
+# the tracker not used: async walk vs sync handler, same 32 MiB rewritten
+modes="[]"
+for s in $(tr ' ' '\n' <<<"$SIZES" | sort -n | sed -n '1p;$p' | uniq); do
+	[ "$(awk '/MemAvailable/ {print int($2 / 1024)}' /proc/meminfo)" -ge $((s + 1024)) ] || continue
+	echo "compare: uffd-wp async vs sync, ${s} MiB" >&2
+	modes=$(jq -c --slurp --argjson m "$modes" '$m + .' <("$PWD/$BUILD/tests/victims/uffd-modes" "$s" 5))
+done
 if [ -z "${BENCH_FIRST_ONLY:-}" ]; then
 	echo "compare: 10,000 VMAs (1 GiB), 16 processes of 64 MiB" >&2
 	incr_case incr-10000vmas 1024 10000 1
@@ -175,7 +185,7 @@ if [ -z "${BENCH_FIRST_ONLY:-}" ]; then
 	rm -rf "$WORK"/s*
 fi
 
-jq -n --argjson runs "$runs" --argjson rates "$rates" --arg kernel "$(uname -r)" --argjson mib "$MIB" \
+jq -n --argjson runs "$runs" --argjson rates "$rates" --argjson modes "$modes" --arg kernel "$(uname -r)" --argjson mib "$MIB" \
 	--arg criu "${CRIU:-$CRIU_WHY}" --argjson peak "$peak" --arg sizes "$SIZES" --argjson spin "$SPIN_MS" '
 	def med: sort | if length == 0 then null else .[(length - 1) / 2 | floor] end;
 	def r2: if . == null then null else . * 100 | round / 100 end;
@@ -206,7 +216,7 @@ jq -n --argjson runs "$runs" --argjson rates "$rates" --arg kernel "$(uname -r)"
 	     paired_dump_speed_over_write_memory: paired("ckpt dump"; "write() memory")},
 	   goals: {predump_speed_over_criu: ">= 1.3", first_layer_speed_over_write: ">= 0.9",
 		incr_frozen_ms: "<= 3, <= 1.5x from 1 to 8 GiB", final_dump_frozen_ms: "<= 15"},
-	   runs: $runs, rates: $rates}' >"$OUT"
+	   uffd_modes: $modes, runs: $runs, rates: $rates}' >"$OUT"
 
 printf '%-22s %12s %12s\n' "tool / layer" "wall ms" "frozen ms"
 jq -r '.medians | to_entries[] | [.key, (.value.wall_ms // "-" | tostring), (.value.frozen_ms // "-" | tostring)] | @tsv' "$OUT" |
@@ -214,6 +224,7 @@ jq -r '.medians | to_entries[] | [.key, (.value.wall_ms // "-" | tostring), (.va
 [ -n "$CRIU" ] || printf '%-22s %12s %12s\n' "criu-4.2 dump" "$CRIU_WHY" "$CRIU_WHY"
 jq -r '.ratios | to_entries[] | "\(.key): \(.value // "n/a")"' "$OUT"
 jq -r '.workload_rate | "workload write rate (spin \(.spin_ms) ms): untracked \(.untracked_pages_per_s) pages/s, right after a uffd-wp layer \(.tracked_pages_per_s) pages/s: \(.slowdown_pct) % slower"' "$OUT"
+jq -r '.uffd_modes[] | "uffd-wp \(.mode) at \(.mib) MiB (32 MiB rewritten): frozen step \(.frozen_ms) ms, before the freeze \(.early_ms) ms; writer \(.tracked_us_per_page) us per first write to a protected page (\(.untracked_us_per_page) untracked)"' "$OUT"
 echo "peak RSS of ckpt at the largest size: $(jq .peak_rss_mib_largest "$OUT") MiB"
 echo "figures (every run, medians, ratios) written to $OUT"
 MEM="$PWD/$BUILD/bench-memory.json"
