@@ -497,12 +497,14 @@ static int layer_meta_json(struct oci_json *j, const char *name, FILE *f, struct
 
 /*
  * PREFIX-ID.state of the uffd-wp and soft-dirty trackers: "token T starttime S"
- * (PREFIX: uffd, uffd-late, softdirty; the ID follows its last '-').
+ * (PREFIX: uffd, uffd-late, softdirty; the ID follows its last '-'), for
+ * uffd-late a list of page ranges after it ("ranges N", N lines "START-END").
  */
 static int tracker_state_json(struct oci_json *j, const char *name, FILE *f, struct ck_err **err)
 {
 	unsigned long long tok, st;
 	char prefix[64], hex[20], tail[8];
+	size_t nr;
 	const char *dash = strrchr(name, '-');
 	size_t plen = dash ? (size_t)(dash - name) : 0;
 	uint64_t id;
@@ -525,6 +527,20 @@ static int tracker_state_json(struct oci_json *j, const char *name, FILE *f, str
 	oci_json_string(j, hex);
 	oci_json_key(j, "start_time");
 	oci_json_uint(j, st);
+	/* uffd-late: the pages whose presence changed before their protection */
+	if (fscanf(f, " ranges %zu", &nr) == 1) {
+		oci_json_key(j, "ranges");
+		oci_json_array_open(j);
+		for (size_t i = 0; i < nr && fscanf(f, " %llx-%llx", &tok, &st) == 2; i++) {
+			oci_json_map_open(j);
+			oci_json_key(j, "start");
+			oci_json_uint(j, tok);
+			oci_json_key(j, "end");
+			oci_json_uint(j, st);
+			oci_json_map_close(j);
+		}
+		oci_json_array_close(j);
+	}
 	oci_json_map_close(j);
 	return 0;
 }

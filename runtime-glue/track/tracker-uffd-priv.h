@@ -28,7 +28,11 @@ struct uffd_pre {
 	uint64_t token;
 	struct glue_ranges written;
 	struct glue_ranges unsure;
+	int late; /* parent_late() of this process: LATE_NONE, LATE_PAGES (in written), LATE_ALL */
 };
+
+/* What the parent layer says about a tracker it armed after its freeze. */
+enum { LATE_NONE, LATE_PAGES, LATE_ALL };
 
 struct uffd_run {
 	int parent_dirfd;

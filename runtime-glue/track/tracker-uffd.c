@@ -22,12 +22,15 @@
  * Arming always happens before the pages it covers are copied, so a page
  * written after the arm is reported next time and a page copied "too new" is
  * harmless.  But a first layer arms after its thaw (the process must be
- * seizable): a page that became present between the layer's frozen presence
- * scan and the arm is in no layer, and the arm re-protects it, so the next
- * layer's written set does not name it.  Such a layer leaves a second state
- * file, uffd-late-<id>.state, and the next layer checks every VMA of that
- * process for presence (changed() answers NULL): the engine's rule that a
- * page is PE_PARENT only when the parent chain holds it then dumps it.  The engine adds its own safety net: a page becomes PE_PARENT
+ * seizable): a page that became present (or went) between the layer's
+ * presence scan and its write-protection is not as the layer has it, and the
+ * protection hides the change from the next layer's written set.  Such a
+ * layer leaves a second state file, uffd-late-<id>.state, with the pages
+ * whose presence differs between its presence scan and a scan after the
+ * hand-over (late_pages()); the next layer adds them to the written set.
+ * When that list could not be made (or is too long, or from an older
+ * build), the file has no list and the next layer checks every VMA of that
+ * process for presence (changed() answers NULL).  The engine adds its own safety net: a page becomes PE_PARENT
  * only when it is present now, this tracker calls it clean and the parent
  * chain holds it.  Anything without valid history (no state in the parent
  * layer, holder gone, token mismatch, pid reused) is a full layer for that
@@ -133,6 +136,43 @@ static bool take_history(const struct uffd_run *r, pid_t pid, uint64_t id, uint6
 }
 
 /*
+ * Whether the parent layer armed the tracker of @pid (state @id, started at
+ * @start_time) after its freeze (uffd-late state, file comment): LATE_NONE;
+ * LATE_PAGES, the pages it could not track in @late (for the written set:
+ * the engine checks and reads them as written ones); LATE_ALL, no such list
+ * (every VMA is checked for presence).
+ */
+static int parent_late(const struct uffd_run *r, pid_t pid, uint64_t id, uint64_t start_time,
+		       struct glue_ranges *late)
+{
+	uint64_t tok, st;
+
+	if (!glue_tracker_state_read(r->parent_dirfd, "uffd-late", id, &tok, &st) ||
+	    st != start_time)
+		return LATE_NONE;
+	if (glue_tracker_state_read_ranges(r->parent_dirfd, "uffd-late", id, late) != 1) {
+		pr_info("uffd-wp: pid %d: its tracker was armed after the parent layer's freeze: every VMA checked for presence",
+			(int)pid);
+		return LATE_ALL;
+	}
+	pr_info("uffd-wp: pid %d: its tracker was armed after the parent layer's freeze: %" PRIu64
+		" pages whose presence changed before their protection are checked",
+		(int)pid, late->pages);
+	return LATE_PAGES;
+}
+
+/* @to ∪= @from, which is freed. */
+static void take_ranges(struct glue_ranges *to, struct glue_ranges *from)
+{
+	struct glue_ranges all = { 0 };
+
+	glue_ranges_union(to, from, &all);
+	glue_ranges_free(to);
+	glue_ranges_free(from);
+	*to = all;
+}
+
+/*
  * Running, before the freeze: take the parent's tracker and consume the
  * written set of every VMA listed now, so that the frozen scan reports only
  * what was written since (its page-table walk remains; the re-protection and
@@ -150,6 +190,7 @@ static void uffd_precollect(struct glue_tracker_ctx *t, const struct glue_task *
 	_cleanup_err_ struct ck_err *e1 = NULL;
 	_cleanup_close_ int pm = -1;
 	struct glue_vmas vmas = { 0 };
+	struct glue_ranges late = { 0 };
 	uint64_t tok, st;
 	struct uffd_pre *p;
 
@@ -167,11 +208,13 @@ static void uffd_precollect(struct glue_tracker_ctx *t, const struct glue_task *
 				  &p->token);
 	if (!p->history)
 		return;
+	p->late = parent_late(r, task->pid, (uint64_t)task->vpid, task->start_time, &late);
 	path = xasprintf("/proc/%d/pagemap", (int)task->pid);
 	pm = open(path, O_RDONLY | O_CLOEXEC);
 	if (pm < 0 || glue_vmas_read_fast(task->pid, &vmas, &e1) < 0) {
 		/* gone, or about to be: the frozen scan does it all */
 		pr_debug("uffd-wp: pid %d: no scan before the freeze", (int)task->pid);
+		take_ranges(&p->written, &late);
 		return;
 	}
 	for (size_t i = 0; i < vmas.nr; i++) {
@@ -187,6 +230,7 @@ static void uffd_precollect(struct glue_tracker_ctx *t, const struct glue_task *
 		}
 	}
 	glue_vmas_free(&vmas);
+	take_ranges(&p->written, &late);
 	pr_debug("uffd-wp: pid %d: %" PRIu64 " written pages before the freeze", (int)task->pid,
 		 p->written.pages);
 }
@@ -258,19 +302,6 @@ static int scan_frozen(int pm, const struct glue_vmas *vmas, struct glue_ranges 
 		i = j;
 	}
 	return 0;
-}
-
-/* Whether the parent layer armed @obj's tracker after its freeze (uffd-late state). */
-static bool parent_armed_late(const struct uffd_run *r, const struct glue_mobj *obj)
-{
-	uint64_t tok, st;
-
-	if (!glue_tracker_state_read(r->parent_dirfd, "uffd-late", obj->id, &tok, &st) ||
-	    st != obj->task->start_time)
-		return false;
-	pr_info("uffd-wp: pid %d: its tracker was armed after the parent layer's freeze: every VMA checked for presence",
-		(int)obj->pid);
-	return true;
 }
 
 /*
@@ -348,8 +379,16 @@ static int uffd_collect(struct glue_tracker_ctx *t, struct glue_mobj *obj, struc
 		glue_ranges_free(&arm);
 	}
 	glue_ranges_free(&unreg);
+	if (p) {
+		uo->late = p->late == LATE_ALL; /* its pages are in p->written */
+	} else {
+		struct glue_ranges late = { 0 };
+
+		uo->late =
+			parent_late(r, obj->pid, obj->id, obj->task->start_time, &late) == LATE_ALL;
+		take_ranges(&frozen, &late);
+	}
 	glue_ranges_union(&pre, &frozen, &uo->written);
-	uo->late = parent_armed_late(r, obj);
 	if (p) {
 		uo->early = true;
 		glue_ranges_union(&frozen, &uo->whole, &uo->stale);
@@ -435,6 +474,57 @@ static int uffd_classify(struct glue_tracker_ctx *t, struct glue_mobj *obj, stru
 	return 0;
 }
 
+/*
+ * A process this run armed after its thaw, once every registered page is
+ * write-protected (after the hand-over): the pages of its anonymous VMAs
+ * whose presence now differs from the layer's presence scan (@obj->present,
+ * what the layer holds), which the next layer must check as written ones.
+ * Exact: a page changes its presence only by a fault or a zap; one after
+ * its protection is in the next written set (a write) or maps the zero page
+ * (a read: no content), so whatever the written set cannot name happened
+ * between the presence scan and the protection and shows here.  A page
+ * present in both was read after its protection (the copy runs behind it).
+ * Private file mappings are scanned by every layer anyway.  False (the
+ * next layer checks every VMA): the scan failed, or the list is too long.
+ */
+static bool late_pages(const struct glue_mobj *obj, struct glue_ranges *late)
+{
+	struct glue_ranges held = { 0 }, now = { 0 }, gone = { 0 }, came = { 0 };
+	_cleanup_err_ struct ck_err *e2 = NULL;
+	uint64_t t0 = glue_now_us();
+	bool ok = true;
+
+	for (size_t i = 0; i < obj->vmas->nr && ok; i++) {
+		const struct glue_vma *v = &obj->vmas->v[i];
+
+		if (!glue_uffd_trackable(v) || !glue_vma_anonymous(v))
+			continue;
+		add_clipped(&held, &obj->present, v->start, v->end);
+		ok = glue_pagescan_vma(obj->scan, v, &now, &e2) == 0;
+	}
+	if (ok) {
+		glue_ranges_subtract(&held, &now, &gone);
+		glue_ranges_subtract(&now, &held, &came);
+		glue_ranges_union(&gone, &came, late);
+		ok = late->nr <= GLUE_TRACKER_STATE_RANGES_MAX;
+	}
+	if (ok)
+		pr_info("uffd-wp: pid %d: %" PRIu64 " pages came and %" PRIu64
+			" went before their protection (scan after the hand-over: %" PRIu64 " us)",
+			(int)obj->pid, came.pages, gone.pages, glue_now_us() - t0);
+	else
+		pr_info("uffd-wp: pid %d: %s: the next layer checks every VMA for presence",
+			(int)obj->pid,
+			e2 ? e2->msg : "too many pages changed before their protection");
+	if (!ok)
+		glue_ranges_free(late);
+	glue_ranges_free(&held);
+	glue_ranges_free(&now);
+	glue_ranges_free(&gone);
+	glue_ranges_free(&came);
+	return ok;
+}
+
 static int uffd_finish_obj(struct glue_tracker_ctx *t, struct glue_mobj *obj, int layer_dirfd,
 			   struct ck_err **err)
 {
@@ -456,9 +546,17 @@ static int uffd_finish_obj(struct glue_tracker_ctx *t, struct glue_mobj *obj, in
 	}
 	if (!uo->armed)
 		return 0;
-	if (uo->armed_now && glue_tracker_state_write(layer_dirfd, "uffd-late", obj->id, uo->token,
-						      obj->task->start_time, err) < 0)
-		return -1;
+	if (uo->armed_now) {
+		struct glue_ranges late = { 0 };
+		bool known = late_pages(obj, &late);
+		int rc = glue_tracker_state_write_ranges(layer_dirfd, "uffd-late", obj->id,
+							 uo->token, obj->task->start_time,
+							 known ? &late : NULL, err);
+
+		glue_ranges_free(&late);
+		if (rc < 0)
+			return -1;
+	}
 	return glue_tracker_state_write(layer_dirfd, "uffd", obj->id, uo->token,
 					obj->task->start_time, err);
 }

@@ -178,6 +178,20 @@ bool glue_tracker_state_read(int dirfd, const char *prefix, uint64_t id, uint64_
 int glue_tracker_state_write(int dirfd, const char *prefix, uint64_t id, uint64_t token,
 			     uint64_t starttime, struct ck_err **err);
 
+/*
+ * The same state with a list of page ranges after it ("ranges N", then N
+ * lines "START-END" in hex), at most GLUE_TRACKER_STATE_RANGES_MAX of them;
+ * @rs NULL writes the plain state.  read_ranges: 1 with @out filled, 0 when
+ * the file has no list (or is absent), -1 when the list is malformed (a
+ * warning says so; @out is left empty).
+ */
+#define GLUE_TRACKER_STATE_RANGES_MAX 16384
+int glue_tracker_state_write_ranges(int dirfd, const char *prefix, uint64_t id, uint64_t token,
+				    uint64_t starttime, const struct glue_ranges *rs,
+				    struct ck_err **err);
+int glue_tracker_state_read_ranges(int dirfd, const char *prefix, uint64_t id,
+				   struct glue_ranges *out);
+
 /* Implementations (tracker-<name>.c). */
 extern const struct glue_tracker_ops glue_tracker_uffd_ops;
 extern const struct glue_tracker_ops glue_tracker_softdirty_ops;

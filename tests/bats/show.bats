@@ -189,6 +189,11 @@ hexfile() {
 	if [ "${#trackers[@]}" = 2 ]; then
 		ckpt_run -0 show "$BATS_TEST_TMPDIR/l-uffd-wp"
 		echo "$output" | jq -e --arg f "uffd-$p.state" --argjson p "$p" '.[$f] | .magic == "CKPT_TRACKER_STATE" and .tracker == "uffd" and .id == $p and (.token | test("^[0-9a-f]{16}$"))'
+		# a first layer's late list (empty: nothing came or went before the protection)
+		echo "$output" | jq -e --arg f "uffd-late-$p.state" '.[$f] | .tracker == "uffd-late" and .ranges == []'
+		printf 'token 0123456789abcdef starttime 5\nranges 2\n1000-3000\n8000-9000\n' >"$BATS_TEST_TMPDIR/uffd-late-7.state"
+		ckpt_run -0 show "$BATS_TEST_TMPDIR/uffd-late-7.state"
+		echo "$output" | jq -e '.id == 7 and .ranges == [{start: 4096, end: 12288}, {start: 32768, end: 36864}]'
 	fi
 	# a damaged ckpt-layer is an error naming the file and line
 	printf 'ckpt-layer 1\ngarbage\n' >"$BATS_TEST_TMPDIR/ckpt-layer"

@@ -104,9 +104,17 @@ first_layer_gap() {
 	if [ "$2" = 1 ]; then :; else region_pages a 100 50; fi >"$BATS_TEST_TMPDIR/exp2"
 	expect_layer "$IMG/2" "$VPID" a 256 "$BATS_TEST_TMPDIR/exp2"
 	verify_ok "$IMG/2"
-	# how: the first layer said its tracker was armed late, the second checked presence
+	# how: the first layer listed what changed before its protection (the 50
+	# pages when they came after its presence scan), the second checked those
+	# pages and scanned no unchanged VMA
 	[ -f "$IMG/1/uffd-late-$VPID.state" ]
-	[[ "$out2" == *"armed after the parent layer's freeze: every VMA checked for presence"* ]]
+	local came=0
+	[ "$2" = 1 ] || came=50
+	grep -q "pid $VPID: $came pages came and 0 went before their protection" "$BATS_TEST_TMPDIR/ckpt.err"
+	[[ "$out2" == *"armed after the parent layer's freeze: $came pages whose presence changed before their protection are checked"* ]]
+	[[ "$out2" != *"every VMA checked for presence"* ]]
+	[[ "$out2" =~ ([0-9]+)\ of\ ([0-9]+)\ unchanged\ anonymous\ VMAs\ answered ]]
+	[ "${BASH_REMATCH[1]}" = "${BASH_REMATCH[2]}" ] && [ "${BASH_REMATCH[1]}" -gt 0 ]
 	# armed while frozen since: the next layer is exact on the written set alone
 	[ ! -e "$IMG/2/uffd-late-$VPID.state" ]
 	vcmd fill a 3 1 3
@@ -125,6 +133,53 @@ first_layer_gap() {
 
 @test "uffd-wp: pages that appear right after a first layer's thaw (before its presence scan) are in that layer" {
 	first_layer_gap thawed 1
+}
+
+@test "uffd-wp: pages that came or went between a first layer's presence scan and its protection are right in the final dump after it" {
+	# the runc flow: one pre-dump, then the final dump, which reads the late
+	# pages before its freeze (they are in its written set) and scans no VMA
+	vcmd alloc a 256
+	vcmd fill a 0 16 1
+	local log="$BATS_TEST_TMPDIR/ckpt.err" pid rc=0
+	CK_FAULT=late-presence:stop "$CKPT" pre-dump -t "$VPID" -D "$IMG/1" --tracker uffd-wp -v 4 >/dev/null 2>"$log" 3>&- &
+	pid=$!
+	retry 200 0.02 grep -q "stopped at late-presence" "$log" || fail "ckpt did not stop: $(cat "$log")"
+	retry 200 0.02 grep -qE '^State:\s+T' "/proc/$pid/status"
+	vcmd fill a 100 50 2
+	vcmd zero a 0 4
+	kill -CONT "$pid"
+	wait "$pid" || rc=$?
+	cat "$log" >&2
+	[ "$rc" = 0 ] || fail "the first layer failed: $(cat "$log")"
+	grep -q "pid $VPID: 50 pages came and 4 went before their protection" "$log"
+	ckpt_run -0 dump --memory-only -t "$VPID" -D "$IMG/2" --prev-images-dir ../1 --tracker uffd-wp --leave-running -v 4
+	assert_output --partial "54 pages whose presence changed before their protection are checked"
+	refute_output --partial "every VMA checked for presence"
+	# the 50 late pages were copied before the freeze, with the written ones
+	[[ "$output" =~ before\ the\ freeze:\ [0-9]+\ tasks,\ parent\ pages\ and\ tracker\ state\ read,\ ([0-9]+)\ KiB\ copied ]]
+	[ "${BASH_REMATCH[1]}" -ge 200 ] || fail "early copy: ${BASH_REMATCH[1]} KiB"
+	region_pages a 100 50 >"$BATS_TEST_TMPDIR/exp2"
+	expect_layer "$IMG/2" "$VPID" a 256 "$BATS_TEST_TMPDIR/exp2"
+	# the zapped pages are not taken from the parent either
+	region_pages a 4 12 >"$BATS_TEST_TMPDIR/par2"
+	diff <(layer_pages "$IMG/2" "$VPID" 1 | in_region a 256 | sort -n) <(sort -n "$BATS_TEST_TMPDIR/par2")
+	verify_ok "$IMG/2"
+}
+
+@test "uffd-wp: a damaged late list in the parent layer: every VMA is checked for presence, the layer is exact" {
+	vcmd alloc a 64
+	vcmd fill a 0 16 1
+	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/1" --tracker uffd-wp
+	local f="$IMG/1/uffd-late-$VPID.state"
+	grep -qx 'ranges 0' "$f"
+	{ head -n1 "$f"; printf 'ranges 2\n2000-1000\n'; } >"$f.new" && mv "$f.new" "$f"
+	vcmd fill a 20 5 2
+	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/2" --prev-images-dir ../1 --tracker uffd-wp -v
+	assert_output --partial "uffd-late-$VPID.state in the parent layer: malformed range list (entry 1 of 2)"
+	assert_output --partial "armed after the parent layer's freeze: every VMA checked for presence"
+	region_pages a 20 5 >"$BATS_TEST_TMPDIR/exp2"
+	expect_layer "$IMG/2" "$VPID" a 64 "$BATS_TEST_TMPDIR/exp2"
+	verify_ok "$IMG/2"
 }
 
 @test "uffd-wp: a first layer protects its pages chunk by chunk and hands the tracker over after the copy: pages written in between are in the next layer" {
