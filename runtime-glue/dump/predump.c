@@ -233,11 +233,13 @@ static int collect(struct engine *e, struct ck_err **err)
 			ob->m.vmas = &ob->vmas;
 		else if (glue_engine_load_parent(e, ob, err) < 0)
 			return -1;
+		ob->collected = true;
 		t_trk -= glue_now_us();
-		if (e->trk.ops->collect && e->trk.ops->collect(&e->trk, &ob->m, err) < 0)
+		/* (a uffd-wp pre-dump: after the thaw, glue_engine_check_presence) */
+		if (e->trk.ops->collect && (!e->presence_late || ob->m.shmem) &&
+		    e->trk.ops->collect(&e->trk, &ob->m, err) < 0)
 			return ck_err_wrap(err, "tracker %s", glue_tracker_name(e->trk.ops->id));
 		t_trk += glue_now_us();
-		ob->collected = true;
 		if (!ob->m.shmem && !e->presence_late) {
 			if (glue_presence_resolve(&ob->pres, &e->trk, &ob->m, err) < 0)
 				return ck_err_wrap(err, "task %d", (int)ob->m.pid);
@@ -647,14 +649,17 @@ int glue_mem_dump(const struct glue_mem_opts *o, struct glue_mem_result *res, st
 		return -1;
 	}
 	/*
-	 * A pre-dump's first layer with uffd-wp holds the freeze for the VMA
-	 * list only.  Its tracker is armed after the thaw whatever happens, and
-	 * the layer says so (uffd-late: the next layer checks every VMA for
-	 * presence), so a page that appears after this layer's presence scan and
-	 * before the arm is dumped by the next layer wherever the scan runs: it
-	 * runs after the thaw (glue_engine_check_presence), before the arm.
+	 * A pre-dump with uffd-wp holds the freeze for the VMA list only: a
+	 * pre-dump is no instant of the tree (its pages are copied after the
+	 * thaw), only each page must be copied after its write-protection.  So
+	 * the written set is read and re-protected after the thaw (collect()
+	 * with the tree running), then presence is scanned where the tracker
+	 * cannot answer (a VMA it registers anew is protected before its scan),
+	 * then the pages are copied (glue_engine_check_presence, docs/memory.md).
+	 * A first layer's tracker is armed after its presence scan; the layer
+	 * lists the pages that changed in between (uffd-late).
 	 */
-	e.presence_late = o->pre_dump && e.layer.parent_dirfd < 0 && tid == GLUE_TRACKER_UFFD_WP;
+	e.presence_late = o->pre_dump && tid == GLUE_TRACKER_UFFD_WP;
 	if (e.trk.ops->open && e.trk.ops->open(&e.trk, e.layer.parent_dirfd, e.layer.dirfd,
 					       o->pre_dump || o->track_mem, err) < 0)
 		goto out;

@@ -305,9 +305,35 @@ static int scan_frozen(int pm, const struct glue_vmas *vmas, struct glue_ranges 
 }
 
 /*
- * Frozen.  With history: read and re-arm the written set of every VMA; VMAs
- * the uffd does not cover yet are registered, armed and dumped whole.  What
- * uffd_precollect() read before the freeze is added.
+ * The written-set scan of a pre-dump after its thaw: the tree runs, so the
+ * VMA list (read frozen) may be stale and the two calls of a span scan could
+ * see two VMA sets.  One checked call a VMA instead, as before the freeze: a
+ * VMA the kernel refuses (not registered: new, replaced, moved) or that
+ * fails part-way (its pages may be consumed already) goes to @unreg, dumped
+ * whole.  A VMA made since the freeze is not in the list: the next layer
+ * finds it.
+ */
+static void scan_running(int pm, const struct glue_vmas *vmas, struct glue_ranges *written,
+			 struct glue_ranges *unreg)
+{
+	for (size_t i = 0; i < vmas->nr; i++) {
+		const struct glue_vma *v = &vmas->v[i];
+		_cleanup_err_ struct ck_err *e1 = NULL;
+		bool tracked = false;
+
+		if (!glue_uffd_trackable(v))
+			continue;
+		if (glue_uffd_scan_written(pm, v->start, v->end, written, &tracked, &e1) < 0 ||
+		    !tracked)
+			glue_ranges_add(unreg, v->start, v->end);
+	}
+}
+
+/*
+ * Frozen, or for a pre-dump after the thaw (t->running).  With history: read
+ * and re-arm the written set of every VMA; VMAs the uffd does not cover yet
+ * are registered, armed and dumped whole (their presence is scanned after
+ * this).  What uffd_precollect() read before the freeze is added.
  */
 static int uffd_collect(struct glue_tracker_ctx *t, struct glue_mobj *obj, struct ck_err **err)
 {
@@ -342,7 +368,9 @@ static int uffd_collect(struct glue_tracker_ctx *t, struct glue_mobj *obj, struc
 		return 0;
 	}
 	pm = glue_pagescan_fd(obj->scan);
-	if (scan_frozen(pm, obj->vmas, &frozen, &unreg, err) < 0) {
+	if (t->running) {
+		scan_running(pm, obj->vmas, &frozen, &unreg);
+	} else if (scan_frozen(pm, obj->vmas, &frozen, &unreg, err) < 0) {
 		glue_ranges_free(&frozen);
 		glue_ranges_free(&unreg);
 		return ck_err_wrap(err, "pid %d", (int)obj->pid);

@@ -33,7 +33,9 @@
  *   │ collect(obj)      kernel trackers read and re-arm the dirty state   │
  *   │ changed(obj, vma) exact trackers: the pages that may differ         │
  *   └────────────────────────────────────────────────────────────────────┘
- *   (pre-dump thaws here; dump stays frozen)
+ *   (pre-dump thaws here; dump stays frozen.  A uffd-wp pre-dump holds
+ *   the freeze for the VMAs only: collect() (ctx.running), then the
+ *   presence scan and changed(), run after the thaw, in that order)
  *   for each chunk of present pages of obj, in increasing address order:
  *     engine: dirty[i] = !held[i]
  *     classify(obj, chunk)            tracker may set more dirty bits
@@ -156,6 +158,12 @@ struct glue_tracker_ctx {
 	const struct glue_tracker_ops *ops;
 	void *priv;
 	const struct glue_pstree *tree; /* the frozen tree, set by the engine before collect() */
+	/*
+	 * collect() runs with the tree running (a uffd-wp pre-dump, after its
+	 * thaw: predump.c): the VMA list may be stale, so no scan may rely on
+	 * the VMA set staying as it was between two calls.
+	 */
+	bool running;
 	/* counters for stats and the log */
 	uint64_t pages_compared;  /* pages whose content was checked */
 	uint64_t pages_unchanged; /* checked pages found equal to the parent */

@@ -19,7 +19,8 @@ teardown() {
 	mem_teardown
 }
 
-# answered OUTPUT: "N of M" from the frozen-work log line (needs -v).
+# answered OUTPUT: "N of M" from the last log line that counts them (needs -v):
+# a dump's frozen-work line, a uffd-wp pre-dump's line after the thaw.
 answered() {
 	sed -n 's/.*; \([0-9]\+ of [0-9]\+\) unchanged anonymous VMAs answered.*/\1/p' <<<"$1" | tail -n1
 }
@@ -237,6 +238,51 @@ resume_ok() {
 	ckpt_run -0 dump --memory-only -t "$VPID" -D "$IMG/3" --prev-images-dir ../2 --tracker uffd-wp --leave-stopped
 	crit_all "$IMG"/1 "$IMG"/2 "$IMG"/3
 	verify_ok "$IMG/3"
+	kill -CONT "$VPID"
+}
+
+@test "engine: an incremental uffd-wp pre-dump reads its written set after the thaw: writes, zaps, an unmap, a replaced and a new VMA in between are in this layer or the next, the chain verifies" {
+	vcmd alloc a 1024
+	vcmd fill a 0 1024 1
+	vcmd alloc b 256
+	vcmd fill b 0 256 1
+	vcmd alloc r 4
+	vcmd fill r 0 4 1
+	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/1" --tracker uffd-wp
+	vcmd fill a 0 8 2
+	# stopped right after the thaw: the VMA list read frozen, no written set read since
+	LOG="$BATS_TEST_TMPDIR/ckpt.err"
+	CK_FAULT=thawed:stop "$CKPT" pre-dump -t "$VPID" -D "$IMG/2" --prev-images-dir ../1 --tracker uffd-wp -v4 >/dev/null 2>"$LOG" 3>&- &
+	CKPT_PID=$!
+	retry 200 0.02 grep -q "stopped at thawed" "$LOG" || fail "ckpt did not stop: $(cat "$LOG")"
+	grep -q "frozen work: maps [0-9]* us, presence scans 0 us, tracker 0 us" "$LOG" || fail "$(cat "$LOG")"
+	vcmd fill a 100 4 3
+	vcmd zero a 500 2
+	vcmd unmap b 128 128
+	vcmd replace r
+	vcmd fill r 0 2 3
+	vcmd alloc c 32
+	vcmd fill c 0 32 3
+	resume_ok
+	grep -qE "uffd-wp: pid $VPID: [0-9]+ written pages, 1 VMAs dumped whole" "$LOG" || fail "$(cat "$LOG")"
+	grep -q "presence scan after the thaw, with the written set" "$LOG"
+	# written before the freeze and after the thaw: in layer 2; the zapped pages not
+	{ region_pages a 0 8; region_pages a 100 4; } >"$BATS_TEST_TMPDIR/exp2"
+	expect_layer "$IMG/2" "$VPID" a 1024 "$BATS_TEST_TMPDIR/exp2"
+	no_page_in a 500 2 "$IMG/2"
+	# the replaced VMA whole: its two present pages
+	region_pages r 0 2 >"$BATS_TEST_TMPDIR/expr"
+	expect_layer "$IMG/2" "$VPID" r 4 "$BATS_TEST_TMPDIR/expr"
+	# the new VMA (made after the freeze) is the next layer's, whole
+	vcmd fill a 200 1 4
+	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/3" --prev-images-dir ../2 --tracker uffd-wp
+	region_pages c 0 32 >"$BATS_TEST_TMPDIR/expc"
+	expect_layer "$IMG/3" "$VPID" c 32 "$BATS_TEST_TMPDIR/expc"
+	region_pages a 200 1 >"$BATS_TEST_TMPDIR/exp3"
+	expect_layer "$IMG/3" "$VPID" a 1024 "$BATS_TEST_TMPDIR/exp3"
+	ckpt_run -0 dump --memory-only -t "$VPID" -D "$IMG/4" --prev-images-dir ../3 --tracker uffd-wp --leave-stopped
+	crit_all "$IMG"/1 "$IMG"/2 "$IMG"/3 "$IMG"/4
+	verify_ok "$IMG/4"
 	kill -CONT "$VPID"
 }
 
