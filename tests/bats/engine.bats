@@ -34,22 +34,12 @@ no_page_in() {
 	[ "$covered" -eq 0 ] || fail "layer $4 still covers $covered of the removed pages $1 $2+$3"
 }
 
-# start_at_prefreeze ARGS...: ckpt ARGS -v4 in the background, stopped once
-# the tracker's written set is read (and a final dump's pages copied), before
-# the freeze; sets CKPT_PID and LOG.  resume_ok: let it go on; it must succeed.
+# start_at_prefreeze ARGS...: ckpt ARGS stopped once the tracker's written
+# set is read (and a final dump's pages copied), before the freeze
+# (ckpt_stopped_at); ckpt_resume_ok lets it go on.
 start_at_prefreeze() {
-	LOG="$BATS_TEST_TMPDIR/ckpt.err"
-	CK_FAULT=prefreeze:stop "$CKPT" "$@" -v4 >/dev/null 2>"$LOG" 3>&- &
-	CKPT_PID=$!
-	retry 200 0.02 grep -q "stopped at prefreeze" "$LOG" || fail "ckpt did not stop: $(cat "$LOG")"
+	ckpt_stopped_at prefreeze "$@"
 	grep -q "written pages before the freeze" "$LOG" || fail "no scan before the freeze: $(cat "$LOG")"
-}
-
-resume_ok() {
-	local rc=0
-	kill -CONT "$CKPT_PID"
-	wait "$CKPT_PID" || rc=$?
-	[ "$rc" = 0 ] || fail "ckpt failed: $(cat "$LOG")"
 }
 
 @test "engine: an incremental uffd-wp layer scans no unchanged VMA; zapped 4 KiB pages, a zapped THP and zapped-then-read pages are not claimed from the parent" {
@@ -227,7 +217,7 @@ resume_ok() {
 	vcmd fill m2 0 1 3
 	vcmd alloc c 32
 	vcmd fill c 0 32 3
-	resume_ok
+	ckpt_resume_ok
 	# the pages written after the early scan are in layer 2, the zapped ones are not
 	region_pages a 0 8 >"$BATS_TEST_TMPDIR/exp2"
 	region_pages a 100 4 >>"$BATS_TEST_TMPDIR/exp2"
@@ -251,10 +241,7 @@ resume_ok() {
 	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/1" --tracker uffd-wp
 	vcmd fill a 0 8 2
 	# stopped right after the thaw: the VMA list read frozen, no written set read since
-	LOG="$BATS_TEST_TMPDIR/ckpt.err"
-	CK_FAULT=thawed:stop "$CKPT" pre-dump -t "$VPID" -D "$IMG/2" --prev-images-dir ../1 --tracker uffd-wp -v4 >/dev/null 2>"$LOG" 3>&- &
-	CKPT_PID=$!
-	retry 200 0.02 grep -q "stopped at thawed" "$LOG" || fail "ckpt did not stop: $(cat "$LOG")"
+	ckpt_stopped_at thawed pre-dump -t "$VPID" -D "$IMG/2" --prev-images-dir ../1 --tracker uffd-wp
 	grep -q "frozen work: maps [0-9]* us, presence scans 0 us, tracker 0 us" "$LOG" || fail "$(cat "$LOG")"
 	vcmd fill a 100 4 3
 	vcmd zero a 500 2
@@ -263,7 +250,7 @@ resume_ok() {
 	vcmd fill r 0 2 3
 	vcmd alloc c 32
 	vcmd fill c 0 32 3
-	resume_ok
+	ckpt_resume_ok
 	grep -qE "uffd-wp: pid $VPID: [0-9]+ written pages, 1 VMAs dumped whole" "$LOG" || fail "$(cat "$LOG")"
 	grep -q "presence scan after the thaw, with the written set" "$LOG"
 	# written before the freeze and after the thaw: in layer 2; the zapped pages not
@@ -286,7 +273,7 @@ resume_ok() {
 	kill -CONT "$VPID"
 }
 
-@test "engine: a VMA replaced at the same address after the scan before the freeze (maps unchanged, registration gone), among 200 tracked VMAs in one scan span: dumped whole" {
+@test "engine: a VMA replaced at the same address after the scan before the freeze (maps unchanged, registration gone), among 200 tracked VMAs: dumped whole by a pre-dump (checked calls after the thaw) and by a final dump (one frozen scan span)" {
 	local i
 	# every other region read-only: 200 VMAs that never merge
 	for i in $(seq 100); do
@@ -302,7 +289,7 @@ resume_ok() {
 	vcmd replace r50
 	vcmd fill r50 0 2 3
 	vcmd fill r7 1 1 4
-	resume_ok
+	ckpt_resume_ok
 	grep -qE "uffd-wp: pid $VPID: [0-9]+ written pages, 1 VMAs dumped whole" "$LOG" || fail "$(cat "$LOG")"
 	# the replacement's two present pages, and the one written in a tracked VMA
 	region_pages r50 0 2 >"$BATS_TEST_TMPDIR/exp50"
@@ -314,7 +301,15 @@ resume_ok() {
 	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/4" --prev-images-dir ../3 --tracker uffd-wp
 	region_pages r50 3 1 >"$BATS_TEST_TMPDIR/exp50b"
 	expect_layer "$IMG/4" "$VPID" r50 4 "$BATS_TEST_TMPDIR/exp50b"
-	ckpt_run -0 dump --memory-only -t "$VPID" -D "$IMG/5" --prev-images-dir ../4 --tracker uffd-wp --leave-stopped
+	# the same in a final dump, whose written-set scan is frozen: the span scan
+	# must find r60 unregistered among the 200, though its maps line is as before
+	start_at_prefreeze dump --memory-only -t "$VPID" -D "$IMG/5" --prev-images-dir ../4 --tracker uffd-wp --leave-stopped
+	vcmd replace r60
+	vcmd fill r60 1 2 6
+	ckpt_resume_ok
+	grep -qE "uffd-wp: pid $VPID: [0-9]+ written pages, 1 VMAs dumped whole" "$LOG" || fail "$(cat "$LOG")"
+	region_pages r60 1 2 >"$BATS_TEST_TMPDIR/exp60"
+	expect_layer "$IMG/5" "$VPID" r60 4 "$BATS_TEST_TMPDIR/exp60"
 	verify_ok "$IMG/5"
 	kill -CONT "$VPID"
 }
@@ -338,7 +333,7 @@ resume_ok() {
 	vcmd unmap b 0 32
 	vcmd remap c c2 64
 	vcmd fill c2 7 1 4
-	resume_ok
+	ckpt_resume_ok
 	grep -q "; [1-9][0-9]* KiB of them copied before the freeze" "$LOG" || fail "no early copy: $(cat "$LOG")"
 	crit_all "$IMG"/1 "$IMG"/2
 	verify_ok "$IMG/2"

@@ -173,3 +173,24 @@ predump_exiting_child() {
 	crit_all "$IMG/x"
 	untraced "$VPID"
 }
+
+# ckpt_stopped_at POINT ARGS...: ckpt ARGS -v 4 in the background, stopped at
+# its fault point POINT (CK_FAULT=POINT:stop); sets CKPT_PID and LOG (ckpt's
+# stderr).  ckpt_resume_ok: let it go on; it must succeed.
+ckpt_stopped_at() {
+	local point=$1
+	shift
+	LOG="$BATS_TEST_TMPDIR/ckpt.err"
+	CK_FAULT=$point:stop "$CKPT" "$@" -v 4 >/dev/null 2>"$LOG" 3>&- &
+	CKPT_PID=$!
+	retry 200 0.02 grep -q "stopped at $point" "$LOG" || fail "ckpt did not stop: $(cat "$LOG")"
+	retry 200 0.02 grep -qE '^State:\s+T' "/proc/$CKPT_PID/status"
+}
+
+ckpt_resume_ok() {
+	local rc=0
+	kill -CONT "$CKPT_PID"
+	wait "$CKPT_PID" || rc=$?
+	cat "$LOG" >&2
+	[ "$rc" = 0 ] || fail "ckpt failed: $(cat "$LOG")"
+}

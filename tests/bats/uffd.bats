@@ -82,18 +82,11 @@ no_uffd_in() {
 first_layer_gap() {
 	vcmd alloc a 256
 	vcmd fill a 0 16 1
-	local log="$BATS_TEST_TMPDIR/ckpt.err" pid rc=0
-	CK_FAULT=$1:stop "$CKPT" pre-dump -t "$VPID" -D "$IMG/1" --tracker uffd-wp -v 4 >/dev/null 2>"$log" 3>&- &
-	pid=$!
-	retry 200 0.02 grep -q "stopped at $1" "$log" || fail "ckpt did not stop: $(cat "$log")"
-	retry 200 0.02 grep -qE '^State:\s+T' "/proc/$pid/status"
+	ckpt_stopped_at "$1" pre-dump -t "$VPID" -D "$IMG/1" --tracker uffd-wp
 	vcmd fill a 100 50 2
-	kill -CONT "$pid"
-	wait "$pid" || rc=$?
-	cat "$log" >&2
-	[ "$rc" = 0 ] || fail "the first layer failed: $(cat "$log")"
+	ckpt_resume_ok
 	# the first layer holds the freeze for the VMA list only; presence is scanned after the thaw
-	grep -q "presence scan after the thaw" "$log"
+	grep -q "presence scan after the thaw" "$LOG"
 	{
 		region_pages a 0 16
 		[ "$2" = 1 ] && region_pages a 100 50
@@ -110,7 +103,7 @@ first_layer_gap() {
 	[ -f "$IMG/1/uffd-late-$VPID.state" ]
 	local came=0
 	[ "$2" = 1 ] || came=50
-	grep -q "pid $VPID: $came pages came and 0 went before their protection" "$BATS_TEST_TMPDIR/ckpt.err"
+	grep -q "pid $VPID: $came pages came and 0 went before their protection" "$LOG"
 	[[ "$out2" == *"armed after the parent layer's freeze: $came pages whose presence changed before their protection are checked"* ]]
 	[[ "$out2" != *"every VMA checked for presence"* ]]
 	# (the last such line: a pre-dump's, after the thaw)
@@ -142,18 +135,11 @@ first_layer_gap() {
 	# pages before its freeze (they are in its written set) and scans no VMA
 	vcmd alloc a 256
 	vcmd fill a 0 16 1
-	local log="$BATS_TEST_TMPDIR/ckpt.err" pid rc=0
-	CK_FAULT=late-presence:stop "$CKPT" pre-dump -t "$VPID" -D "$IMG/1" --tracker uffd-wp -v 4 >/dev/null 2>"$log" 3>&- &
-	pid=$!
-	retry 200 0.02 grep -q "stopped at late-presence" "$log" || fail "ckpt did not stop: $(cat "$log")"
-	retry 200 0.02 grep -qE '^State:\s+T' "/proc/$pid/status"
+	ckpt_stopped_at late-presence pre-dump -t "$VPID" -D "$IMG/1" --tracker uffd-wp
 	vcmd fill a 100 50 2
 	vcmd zero a 0 4
-	kill -CONT "$pid"
-	wait "$pid" || rc=$?
-	cat "$log" >&2
-	[ "$rc" = 0 ] || fail "the first layer failed: $(cat "$log")"
-	grep -q "pid $VPID: 50 pages came and 4 went before their protection" "$log"
+	ckpt_resume_ok
+	grep -q "pid $VPID: 50 pages came and 4 went before their protection" "$LOG"
 	ckpt_run -0 dump --memory-only -t "$VPID" -D "$IMG/2" --prev-images-dir ../1 --tracker uffd-wp --leave-running -v 4
 	assert_output --partial "54 pages whose presence changed before their protection are checked"
 	refute_output --partial "every VMA checked for presence"
@@ -187,18 +173,11 @@ first_layer_gap() {
 @test "uffd-wp: a first layer protects its pages chunk by chunk and hands the tracker over after the copy: pages written in between are in the next layer" {
 	vcmd alloc a 256
 	vcmd fill a 0 16 1
-	local log="$BATS_TEST_TMPDIR/ckpt.err" pid rc=0
 	# uffd-handoff: every page copied and protected, the uffd not given to its holder yet
-	CK_FAULT=uffd-handoff:stop "$CKPT" pre-dump -t "$VPID" -D "$IMG/1" --tracker uffd-wp -v 4 >/dev/null 2>"$log" 3>&- &
-	pid=$!
-	retry 200 0.02 grep -q "stopped at uffd-handoff" "$log" || fail "ckpt did not stop: $(cat "$log")"
-	retry 200 0.02 grep -qE '^State:\s+T' "/proc/$pid/status"
+	ckpt_stopped_at uffd-handoff pre-dump -t "$VPID" -D "$IMG/1" --tracker uffd-wp
 	vcmd fill a 0 8 2
 	vcmd fill a 100 50 2
-	kill -CONT "$pid"
-	wait "$pid" || rc=$?
-	cat "$log" >&2
-	[ "$rc" = 0 ] || fail "the first layer failed: $(cat "$log")"
+	ckpt_resume_ok
 	region_pages a 0 16 >"$BATS_TEST_TMPDIR/exp1"
 	expect_layer "$IMG/1" "$VPID" a 256 "$BATS_TEST_TMPDIR/exp1"
 	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/2" --prev-images-dir ../1 --tracker uffd-wp -v 4
