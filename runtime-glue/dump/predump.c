@@ -234,12 +234,14 @@ static int collect(struct engine *e, struct ck_err **err)
 		else if (glue_engine_load_parent(e, ob, err) < 0)
 			return -1;
 		ob->collected = true;
-		t_trk -= glue_now_us();
 		/* (a uffd-wp pre-dump: after the thaw, glue_engine_check_presence) */
-		if (e->trk.ops->collect && (!e->presence_late || ob->m.shmem) &&
-		    e->trk.ops->collect(&e->trk, &ob->m, err) < 0)
-			return ck_err_wrap(err, "tracker %s", glue_tracker_name(e->trk.ops->id));
-		t_trk += glue_now_us();
+		if (e->trk.ops->collect && (!e->presence_late || ob->m.shmem)) {
+			t_trk -= glue_now_us();
+			if (e->trk.ops->collect(&e->trk, &ob->m, err) < 0)
+				return ck_err_wrap(err, "tracker %s",
+						   glue_tracker_name(e->trk.ops->id));
+			t_trk += glue_now_us();
+		}
 		if (!ob->m.shmem && !e->presence_late) {
 			if (glue_presence_resolve(&ob->pres, &e->trk, &ob->m, err) < 0)
 				return ck_err_wrap(err, "task %d", (int)ob->m.pid);
