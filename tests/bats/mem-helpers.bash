@@ -42,6 +42,8 @@ mem_setup() {
 # mem_teardown: thaw and remove test cgroups, kill victims; idempotent.
 mem_teardown() {
 	local cg
+	# a ckpt left stopped at a fault point by a failed test (ckpt_stopped_at)
+	[ -z "${CK_STOPPED:-}" ] || kill -KILL "$CK_STOPPED" 2>/dev/null || true
 	for cg in "${CGROUPS[@]+"${CGROUPS[@]}"}"; do
 		[ -e "$cg/cgroup.freeze" ] && echo 0 >"$cg/cgroup.freeze" 2>/dev/null
 		[ -e "$cg/freezer.state" ] && echo THAWED >"$cg/freezer.state" 2>/dev/null
@@ -154,43 +156,38 @@ predump_exiting_child() {
 	local point=${POINT:-thawed}
 	vcmd alloc big 524288
 	vcmd fork big 1
-	local child log="$BATS_TEST_TMPDIR/ckpt.err" rc=0
+	local child
 	child=$(sed -n 's/^CHILD //p' "$OUT" | tail -1)
 	retry 300 0.05 bash -c "awk '/^VmRSS/ { exit !(\$2 > 2000000) }' /proc/$child/status"
-	CK_FAULT=$point:stop "$CKPT" pre-dump -t "$VPID" -D "$IMG/x" --tracker "$TRACKER" -v4 \
-		>/dev/null 2>"$log" 3>&- &
-	CKPT_PID=$!
-	retry 200 0.02 grep -q "stopped at $point" "$log" || fail "ckpt did not stop: $(cat "$log")"
+	ckpt_stopped_at "$point" pre-dump -t "$VPID" -D "$IMG/x" --tracker "$TRACKER"
 	kill -KILL "$child"
 	retry 500 0.001 bash -c "s=\$(cat /proc/$child/stat); s=\${s##*) }; set -- \$s; [ \$1 != Z ] && [ \${21} = 0 ]" ||
 		fail "the child was never seen exiting with its memory released"
-	kill -CONT "$CKPT_PID"
-	wait "$CKPT_PID" || rc=$?
-	cat "$log" >&2
-	[ "$rc" = 0 ]
-	grep -q "$child.* $1\|$1.* $child" "$log"
+	ckpt_resume_ok
+	grep -q "$child.* $1\|$1.* $child" "$LOG"
 	[ -e "$IMG/x/pagemap-$VPID.img" ]
 	crit_all "$IMG/x"
 	untraced "$VPID"
 }
 
 # ckpt_stopped_at POINT ARGS...: ckpt ARGS -v 4 in the background, stopped at
-# its fault point POINT (CK_FAULT=POINT:stop); sets CKPT_PID and LOG (ckpt's
+# its fault point POINT (CK_FAULT=POINT:stop); sets CK_STOPPED and LOG (ckpt's
 # stderr).  ckpt_resume_ok: let it go on; it must succeed.
 ckpt_stopped_at() {
 	local point=$1
 	shift
 	LOG="$BATS_TEST_TMPDIR/ckpt.err"
 	CK_FAULT=$point:stop "$CKPT" "$@" -v 4 >/dev/null 2>"$LOG" 3>&- &
-	CKPT_PID=$!
+	CK_STOPPED=$!
 	retry 200 0.02 grep -q "stopped at $point" "$LOG" || fail "ckpt did not stop: $(cat "$LOG")"
-	retry 200 0.02 grep -qE '^State:\s+T' "/proc/$CKPT_PID/status"
+	retry 200 0.02 grep -qE '^State:\s+T' "/proc/$CK_STOPPED/status"
 }
 
 ckpt_resume_ok() {
 	local rc=0
-	kill -CONT "$CKPT_PID"
-	wait "$CKPT_PID" || rc=$?
+	kill -CONT "$CK_STOPPED"
+	wait "$CK_STOPPED" || rc=$?
+	CK_STOPPED=""
 	cat "$LOG" >&2
 	[ "$rc" = 0 ] || fail "ckpt failed: $(cat "$LOG")"
 }
