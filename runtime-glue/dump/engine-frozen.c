@@ -27,7 +27,6 @@ static int scan_late(struct engine *e, struct mobj *ob, uint64_t *trk, uint64_t 
 {
 	uint64_t t0 = glue_now_us();
 
-	e->trk.running = true;
 	if (e->trk.ops->collect && e->trk.ops->collect(&e->trk, &ob->m, err) < 0)
 		return ck_err_wrap(err, "tracker %s", glue_tracker_name(e->trk.ops->id));
 	*trk += glue_now_us() - t0;

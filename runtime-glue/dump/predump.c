@@ -662,6 +662,7 @@ int glue_mem_dump(const struct glue_mem_opts *o, struct glue_mem_result *res, st
 	 * lists the pages that changed in between (uffd-late).
 	 */
 	e.presence_late = o->pre_dump && tid == GLUE_TRACKER_UFFD_WP;
+	e.trk.running = e.presence_late; /* its precollect() has no scan to do then */
 	if (e.trk.ops->open && e.trk.ops->open(&e.trk, e.layer.parent_dirfd, e.layer.dirfd,
 					       o->pre_dump || o->track_mem, err) < 0)
 		goto out;

@@ -173,7 +173,8 @@ static void take_ranges(struct glue_ranges *to, struct glue_ranges *from)
 }
 
 /*
- * Running, before the freeze: take the parent's tracker and consume the
+ * Running, before the freeze: take the parent's tracker and (a dump; a
+ * pre-dump reads its written set after the thaw, t->running) consume the
  * written set of every VMA listed now, so that the frozen scan reports only
  * what was written since (its page-table walk remains; the re-protection and
  * TLB flushes of the dirty pages, which grow with the address space the
@@ -209,6 +210,11 @@ static void uffd_precollect(struct glue_tracker_ctx *t, const struct glue_task *
 	if (!p->history)
 		return;
 	p->late = parent_late(r, task->pid, (uint64_t)task->vpid, task->start_time, &late);
+	if (t->running) {
+		/* a pre-dump: its collect() reads it all after the thaw, one walk */
+		take_ranges(&p->written, &late);
+		return;
+	}
 	path = xasprintf("/proc/%d/pagemap", (int)task->pid);
 	pm = open(path, O_RDONLY | O_CLOEXEC);
 	if (pm < 0 || glue_vmas_read_fast(task->pid, &vmas, &e1) < 0) {

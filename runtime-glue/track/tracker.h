@@ -159,9 +159,11 @@ struct glue_tracker_ctx {
 	void *priv;
 	const struct glue_pstree *tree; /* the frozen tree, set by the engine before collect() */
 	/*
-	 * collect() runs with the tree running (a uffd-wp pre-dump, after its
-	 * thaw: predump.c): the VMA list may be stale, so no scan may rely on
-	 * the VMA set staying as it was between two calls.
+	 * Set before precollect(): collect() will run with the tree running (a
+	 * uffd-wp pre-dump, after its thaw: predump.c), so the VMA list may be
+	 * stale and no scan may rely on the VMA set staying as it was between
+	 * two calls; nor is there any point in reading part of it before the
+	 * freeze.
 	 */
 	bool running;
 	/* counters for stats and the log */

@@ -34,12 +34,17 @@ no_page_in() {
 	[ "$covered" -eq 0 ] || fail "layer $4 still covers $covered of the removed pages $1 $2+$3"
 }
 
-# start_at_prefreeze ARGS...: ckpt ARGS stopped once the tracker's written
-# set is read (and a final dump's pages copied), before the freeze
-# (ckpt_stopped_at); ckpt_resume_ok lets it go on.
+# start_at_prefreeze ARGS...: ckpt ARGS stopped right before the freeze, the
+# tracker taken over from its holder and, for a dump, the written set read and
+# its pages copied (ckpt_stopped_at); ckpt_resume_ok lets it go on.  A
+# pre-dump reads its written set after the thaw, in one walk.
 start_at_prefreeze() {
 	ckpt_stopped_at prefreeze "$@"
-	grep -q "written pages before the freeze" "$LOG" || fail "no scan before the freeze: $(cat "$LOG")"
+	if [ "$1" = dump ]; then
+		grep -q "written pages before the freeze" "$LOG" || fail "no scan before the freeze: $(cat "$LOG")"
+	else
+		! grep -q "written pages before the freeze" "$LOG" || fail "a pre-dump scanned before the freeze: $(cat "$LOG")"
+	fi
 }
 
 @test "engine: an incremental uffd-wp layer scans no unchanged VMA; zapped 4 KiB pages, a zapped THP and zapped-then-read pages are not claimed from the parent" {
@@ -197,7 +202,7 @@ start_at_prefreeze() {
 	[ -e "$IMG/k/inventory.img" ] && [ -e "$IMG/k/pagemap-$pid.img" ]
 }
 
-@test "engine: the tree changes between the written-set scan before the freeze and the freeze (writes, zaps, unmap, mremap, a new VMA): nothing is lost, the chain verifies" {
+@test "engine: the tree changes right before a pre-dump's freeze, its tracker taken over (writes, zaps, unmap, mremap, a new VMA): nothing is lost, the chain verifies" {
 	vcmd alloc a 1024
 	vcmd fill a 0 1024 1
 	vcmd alloc b 256
@@ -206,7 +211,7 @@ start_at_prefreeze() {
 	vcmd fill m 0 64 1
 	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/1" --tracker uffd-wp
 	vcmd fill a 0 8 2
-	# stopped with the written set of every VMA consumed, not frozen yet
+	# stopped with the tracker taken over, not frozen yet
 	start_at_prefreeze pre-dump -t "$VPID" -D "$IMG/2" --prev-images-dir ../1 --tracker uffd-wp
 	vcmd fill a 100 4 3
 	vcmd fill a 1020 4 3
@@ -218,7 +223,7 @@ start_at_prefreeze() {
 	vcmd alloc c 32
 	vcmd fill c 0 32 3
 	ckpt_resume_ok
-	# the pages written after the early scan are in layer 2, the zapped ones are not
+	# the pages written before the freeze are in layer 2, the zapped ones are not
 	region_pages a 0 8 >"$BATS_TEST_TMPDIR/exp2"
 	region_pages a 100 4 >>"$BATS_TEST_TMPDIR/exp2"
 	region_pages a 1020 4 >>"$BATS_TEST_TMPDIR/exp2"
@@ -275,7 +280,7 @@ start_at_prefreeze() {
 	kill -CONT "$VPID"
 }
 
-@test "engine: a VMA replaced at the same address after the scan before the freeze (maps unchanged, registration gone), among 200 tracked VMAs: dumped whole by a pre-dump (checked calls after the thaw) and by a final dump (one frozen scan span)" {
+@test "engine: a VMA replaced at the same address right before the freeze (maps unchanged, registration gone), among 200 tracked VMAs: dumped whole by a pre-dump (checked calls after the thaw) and by a final dump (after its scan before the freeze; one frozen scan span)" {
 	local i
 	# every other region read-only: 200 VMAs that never merge
 	for i in $(seq 100); do
@@ -286,7 +291,7 @@ start_at_prefreeze() {
 	done
 	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/1" --tracker uffd-wp
 	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/2" --prev-images-dir ../1 --tracker uffd-wp
-	# stopped after the scan before the freeze, which found every VMA registered
+	# stopped right before the freeze
 	start_at_prefreeze pre-dump -t "$VPID" -D "$IMG/3" --prev-images-dir ../2 --tracker uffd-wp
 	vcmd replace r50
 	vcmd fill r50 0 2 3
