@@ -164,7 +164,8 @@ static bool skip_dead(struct engine *e, struct glue_task *t, struct ck_err **err
 
 /*
  * Frozen: VMAs, the pages to dump, the tracker's snapshot.  VMAs an exact
- * tracker answers for are not scanned for presence (presence.h).
+ * tracker answers for are not scanned for presence (presence.h).  A uffd-wp
+ * pre-dump reads only the VMAs here; the rest waits for the thaw.
  */
 static int collect(struct engine *e, struct ck_err **err)
 {
