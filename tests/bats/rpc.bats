@@ -96,8 +96,9 @@ ctr_thawed() {
 pre_dump() {
 	local n=$1 parent=()
 	[ "$n" -gt 1 ] && parent=(--parent-path "../pre$((n - 1))")
-	run -0 runc --criu "$FRONT" checkpoint --pre-dump --image-path "$W/img/pre$n" \
+	run runc --criu "$FRONT" checkpoint --pre-dump --image-path "$W/img/pre$n" \
 		--work-path "$W/work$n" "${parent[@]}" "$CTR"
+	[ "$status" = 0 ] || { echo "$output"; cat "$W/work$n"/*.log; false; }
 }
 
 @test "criu CLI: --version, check, check --feature, unsupported commands" {
