@@ -173,6 +173,48 @@ static void take_ranges(struct glue_ranges *to, struct glue_ranges *from)
 }
 
 /*
+ * The written-set scan with the tree running, one checked call a VMA: before
+ * a dump's freeze, or a pre-dump's after its thaw.  The VMA list may be
+ * stale, so the two calls of a span scan could see two VMA sets.  A VMA the
+ * kernel refuses (not registered: new, replaced, moved) or that fails
+ * part-way (its pages may be consumed already) goes to @unreg, dumped whole.
+ * A VMA made since the list was read is not in it: the next layer finds it.
+ */
+static void scan_checked(int pm, const struct glue_vmas *vmas, struct glue_ranges *written,
+			 struct glue_ranges *unreg)
+{
+	for (size_t i = 0; i < vmas->nr; i++) {
+		const struct glue_vma *v = &vmas->v[i];
+		_cleanup_err_ struct ck_err *e1 = NULL;
+		bool tracked = false;
+
+		if (!glue_uffd_trackable(v))
+			continue;
+		if (glue_uffd_scan_written(pm, v->start, v->end, written, &tracked, &e1) < 0 ||
+		    !tracked)
+			glue_ranges_add(unreg, v->start, v->end);
+	}
+}
+
+/* A dump's written set before the freeze, into @p; false when @task is going. */
+static bool scan_before_freeze(const struct glue_task *task, struct uffd_pre *p)
+{
+	_cleanup_free_ char *path = xasprintf("/proc/%d/pagemap", (int)task->pid);
+	_cleanup_err_ struct ck_err *e1 = NULL;
+	_cleanup_close_ int pm = open(path, O_RDONLY | O_CLOEXEC);
+	struct glue_vmas vmas = { 0 };
+
+	if (pm < 0 || glue_vmas_read_fast(task->pid, &vmas, &e1) < 0) {
+		/* gone, or about to be: the frozen scan does it all */
+		pr_debug("uffd-wp: pid %d: no scan before the freeze", (int)task->pid);
+		return false;
+	}
+	scan_checked(pm, &vmas, &p->written, &p->unsure);
+	glue_vmas_free(&vmas);
+	return true;
+}
+
+/*
  * Running, before the freeze: take the parent's tracker and (a dump; a
  * pre-dump reads its written set after the thaw, t->running) consume the
  * written set of every VMA listed now, so that the frozen scan reports only
@@ -187,13 +229,10 @@ static void take_ranges(struct glue_ranges *to, struct glue_ranges *from)
 static void uffd_precollect(struct glue_tracker_ctx *t, const struct glue_task *task)
 {
 	struct uffd_run *r = t->priv;
-	_cleanup_free_ char *path = NULL;
-	_cleanup_err_ struct ck_err *e1 = NULL;
-	_cleanup_close_ int pm = -1;
-	struct glue_vmas vmas = { 0 };
 	struct glue_ranges late = { 0 };
 	uint64_t tok, st;
 	struct uffd_pre *p;
+	bool scanned;
 
 	if (r->parent_dirfd < 0 || task->dead || task->kthread ||
 	    !glue_tracker_state_read(r->parent_dirfd, "uffd", (uint64_t)task->vpid, &tok, &st) ||
@@ -210,35 +249,12 @@ static void uffd_precollect(struct glue_tracker_ctx *t, const struct glue_task *
 	if (!p->history)
 		return;
 	p->late = parent_late(r, task->pid, (uint64_t)task->vpid, task->start_time, &late);
-	if (t->running) {
-		/* a pre-dump: its collect() reads it all after the thaw, one walk */
-		take_ranges(&p->written, &late);
-		return;
-	}
-	path = xasprintf("/proc/%d/pagemap", (int)task->pid);
-	pm = open(path, O_RDONLY | O_CLOEXEC);
-	if (pm < 0 || glue_vmas_read_fast(task->pid, &vmas, &e1) < 0) {
-		/* gone, or about to be: the frozen scan does it all */
-		pr_debug("uffd-wp: pid %d: no scan before the freeze", (int)task->pid);
-		take_ranges(&p->written, &late);
-		return;
-	}
-	for (size_t i = 0; i < vmas.nr; i++) {
-		const struct glue_vma *v = &vmas.v[i];
-		bool tracked = false;
-
-		if (!glue_uffd_trackable(v))
-			continue;
-		if (glue_uffd_scan_written(pm, v->start, v->end, &p->written, &tracked, &e1) < 0 ||
-		    !tracked) {
-			glue_ranges_add(&p->unsure, v->start, v->end);
-			ck_err_free(&e1);
-		}
-	}
-	glue_vmas_free(&vmas);
+	/* a pre-dump: its collect() reads it all after the thaw, in one walk */
+	scanned = !t->running && scan_before_freeze(task, p);
 	take_ranges(&p->written, &late);
-	pr_debug("uffd-wp: pid %d: %" PRIu64 " written pages before the freeze", (int)task->pid,
-		 p->written.pages);
+	if (scanned)
+		pr_debug("uffd-wp: pid %d: %" PRIu64 " written pages before the freeze",
+			 (int)task->pid, p->written.pages);
 }
 
 static const struct glue_ranges *uffd_early_written(struct glue_tracker_ctx *t,
@@ -311,31 +327,6 @@ static int scan_frozen(int pm, const struct glue_vmas *vmas, struct glue_ranges 
 }
 
 /*
- * The written-set scan of a pre-dump after its thaw: the tree runs, so the
- * VMA list (read frozen) may be stale and the two calls of a span scan could
- * see two VMA sets.  One checked call a VMA instead, as before the freeze: a
- * VMA the kernel refuses (not registered: new, replaced, moved) or that
- * fails part-way (its pages may be consumed already) goes to @unreg, dumped
- * whole.  A VMA made since the freeze is not in the list: the next layer
- * finds it.
- */
-static void scan_running(int pm, const struct glue_vmas *vmas, struct glue_ranges *written,
-			 struct glue_ranges *unreg)
-{
-	for (size_t i = 0; i < vmas->nr; i++) {
-		const struct glue_vma *v = &vmas->v[i];
-		_cleanup_err_ struct ck_err *e1 = NULL;
-		bool tracked = false;
-
-		if (!glue_uffd_trackable(v))
-			continue;
-		if (glue_uffd_scan_written(pm, v->start, v->end, written, &tracked, &e1) < 0 ||
-		    !tracked)
-			glue_ranges_add(unreg, v->start, v->end);
-	}
-}
-
-/*
  * Frozen, or for a pre-dump after the thaw (t->running).  With history: read
  * and re-arm the written set of every VMA; VMAs the uffd does not cover yet
  * are registered, armed and dumped whole (their presence is scanned after
@@ -375,7 +366,7 @@ static int uffd_collect(struct glue_tracker_ctx *t, struct glue_mobj *obj, struc
 	}
 	pm = glue_pagescan_fd(obj->scan);
 	if (t->running) {
-		scan_running(pm, obj->vmas, &frozen, &unreg);
+		scan_checked(pm, obj->vmas, &frozen, &unreg);
 	} else if (scan_frozen(pm, obj->vmas, &frozen, &unreg, err) < 0) {
 		glue_ranges_free(&frozen);
 		glue_ranges_free(&unreg);
