@@ -38,6 +38,25 @@ static int scan_late(struct engine *e, struct mobj *ob, uint64_t *trk, uint64_t 
 }
 
 /* see engine.h */
+bool glue_engine_gone(struct engine *e, struct mobj *ob)
+{
+	if (ob->gone)
+		return true;
+	if (!e->o->pre_dump || ob->m.shmem)
+		return false;
+	if (glue_proc_exited(ob->m.pid))
+		pr_info("pid %d exited during the pre-dump: left out of this layer",
+			(int)ob->m.pid);
+	else if (glue_pagescan_mm_gone(ob->m.scan))
+		pr_info("pid %d exec'd during the pre-dump (the address space of the freeze is gone): left out of this layer",
+			(int)ob->m.pid);
+	else
+		return false;
+	ob->gone = true;
+	return true;
+}
+
+/* see engine.h */
 int glue_engine_check_presence(struct engine *e, struct ck_err **err)
 {
 	uint64_t t0 = glue_now_us(), t_trk = 0, t_scan = 0, answered = 0, deferred = 0;
@@ -52,11 +71,10 @@ int glue_engine_check_presence(struct engine *e, struct ck_err **err)
 			/* then the pages of the tracker's answer, checked as a dump does frozen */
 			if (scan_late(e, ob, &t_trk, &t_scan, err) < 0 ||
 			    glue_presence_check(&ob->pres, &ob->m, NULL, NULL, err) < 0) {
-				if (!glue_proc_exited(ob->m.pid))
+				if (!glue_engine_gone(e, ob))
 					return ck_err_wrap(err, "task %d", (int)ob->m.pid);
-				pr_info("pid %d exited during the pre-dump: its pages are left to the copy",
-					(int)ob->m.pid);
 				ck_err_free(err);
+				continue;
 			}
 			answered += ob->pres.nr_answered;
 			deferred += ob->pres.nr_deferred;
@@ -70,15 +88,14 @@ int glue_engine_check_presence(struct engine *e, struct ck_err **err)
 		if (!ob->m.shmem &&
 		    glue_presence_check(&ob->pres, &ob->m, seen, recheck, err) < 0) {
 			/*
-			 * A pre-dump checks after the thaw: a task that exited since
-			 * (a container shell's short-lived child) is left to the copy,
-			 * which drops a task that is gone.
+			 * A pre-dump checks after the thaw: a task that exited or
+			 * exec'd since (a container shell's short-lived child) is
+			 * left out of the layer.
 			 */
-			if (!e->o->pre_dump || !glue_proc_exited(ob->m.pid))
+			if (!e->o->pre_dump || !glue_engine_gone(e, ob))
 				return ck_err_wrap(err, "task %d", (int)ob->m.pid);
-			pr_info("pid %d exited during the pre-dump: its pages are left to the copy",
-				(int)ob->m.pid);
 			ck_err_free(err);
+			continue;
 		}
 		e->pages_total += ob->m.present.pages;
 	}

@@ -45,6 +45,8 @@ struct mobj {
 	struct glue_presence pres; /* task objects */
 	struct glue_pmw *pmw;      /* final dump: open until the frozen buffer is written */
 	bool collected;
+	/* a pre-dump: its task exited or exec'd after the thaw; left out of the layer */
+	bool gone;
 	/* final dump: the early copy's pages still exact (engine-pre.c) */
 	bool early_resolved;
 	const struct engine_early *early;
@@ -127,6 +129,19 @@ size_t glue_engine_early_at(struct engine *e, struct mobj *ob, uint64_t start, u
  * instant, and a pre-dump's mm image restores nothing.
  */
 void glue_engine_vmflags(struct engine *e, struct mobj *ob);
+/*
+ * A pre-dump, after the thaw: whether @ob's task exited or exec'd since the
+ * freeze (sets ob->gone, logged once).  What was read of it may be of another
+ * address space, so none of it goes into the layer: no pages, no mm image,
+ * no tracker state, and its next layer is whole.
+ */
+bool glue_engine_gone(struct engine *e, struct mobj *ob);
+/*
+ * The copy of @ob into the layer (engine-copy.c): its pagemap and pages
+ * images, then the tracker's finish_obj().  A pre-dump's object whose task
+ * is gone by the end is left out (its images removed).  0 or -1.
+ */
+int glue_engine_dump_obj(struct engine *e, struct mobj *ob, struct ck_err **err);
 /* The presence of the pages the tracker reported changed (presence.h). */
 int glue_engine_check_presence(struct engine *e, struct ck_err **err);
 /*

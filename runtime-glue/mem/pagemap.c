@@ -32,6 +32,7 @@ struct glue_pmw {
 	struct glue_layer *l;
 	struct img *pm, *pages;
 	char *name;
+	uint32_t pages_id;
 	uint64_t pend_vaddr, pend_n;
 	bool pend_present;
 	glue_pmw_put_fn put; /* page data sink (glue_pmw_set_sink) */
@@ -113,6 +114,7 @@ struct glue_pmw *glue_pmw_open(struct glue_layer *l, const char *name, struct ck
 
 	w->l = l;
 	w->name = xstrdup(name);
+	w->pages_id = id;
 	w->pm = create(l, name, IMG_PAGEMAP, err);
 	if (!w->pm)
 		goto fail;
@@ -256,6 +258,23 @@ int glue_pmw_close(struct glue_pmw *w, struct ck_err **err)
 		rc = -1;
 	glue_pmw_abort(w);
 	return rc;
+}
+
+/* see pagemap.h */
+void glue_pmw_discard(struct glue_pmw *w)
+{
+	_cleanup_free_ char *pages = NULL;
+	_cleanup_free_ char *name = NULL;
+	int dirfd;
+
+	if (!w)
+		return;
+	pages = img_filename(IMG_PAGES, w->pages_id);
+	name = xstrdup(w->name);
+	dirfd = w->l->dirfd;
+	glue_pmw_abort(w);
+	unlinkat(dirfd, name, 0);
+	unlinkat(dirfd, pages, 0);
 }
 
 /* see pagemap.h */

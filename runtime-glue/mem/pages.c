@@ -230,6 +230,18 @@ int glue_pagescan_fd(const struct glue_pagescan *ps)
 	return ps->fd;
 }
 
+/* see pages.h */
+bool glue_pagescan_mm_gone(const struct glue_pagescan *ps)
+{
+	uint64_t pme;
+	ssize_t n;
+
+	do
+		n = pread(ps->fd, &pme, sizeof(pme), 0);
+	while (n < 0 && errno == EINTR);
+	return n == 0;
+}
+
 /*
  * A uffd-wp PTE marker (left in empty slots of a write-protected range by an
  * armed tracker, ckpt's or another chain's) looks like a swapped page to

@@ -68,6 +68,13 @@ void glue_pagescan_close(struct glue_pagescan *ps);
 enum glue_scan_method glue_pagescan_method(const struct glue_pagescan *ps);
 /* The pagemap fd of the task (O_RDONLY), for trackers that issue their own scans. */
 int glue_pagescan_fd(const struct glue_pagescan *ps);
+/*
+ * Whether the address space the scan was opened on has no users left: its
+ * task exited or exec'd since (the fd pins that mm, and a read of a pagemap
+ * whose mm is gone returns nothing).  A task whose mm is shared with another
+ * (vfork) and that exec'd is not seen here.
+ */
+bool glue_pagescan_mm_gone(const struct glue_pagescan *ps);
 
 /*
  * Append to @out the content pages of [start, end) (see above).  Returns 0 or -1.

@@ -170,6 +170,42 @@ predump_exiting_child() {
 	untraced "$VPID"
 }
 
+# predump_execing_child POINT: a pre-dump ($TRACKER) stopped at fault point
+# POINT while its child (32 MiB of its own) execs /bin/cat.  The address
+# space the freeze saw is gone, and what is read after the exec would be the
+# new program's: the layer holds nothing of the child (no pagemap, pages, mm
+# image or tracker state), the parent's part is there.  The next pre-dump
+# takes the child whole, and that chain verifies.
+predump_execing_child() {
+	local point=$1 child exe
+	exe=$(realpath /bin/cat)
+	vcmd alloc big 8192
+	vcmd fork big 1
+	child=$(sed -n 's/^CHILD //p' "$OUT" | tail -1)
+	retry 300 0.05 bash -c "awk '/^VmRSS/ { exit !(\$2 > 32768) }' /proc/$child/status"
+	ckpt_stopped_at "$point" pre-dump -t "$VPID" -D "$IMG/x" --tracker "$TRACKER"
+	kill -USR1 "$child"
+	retry 200 0.02 bash -c "[ \"\$(readlink /proc/$child/exe)\" = $exe ]" ||
+		fail "the child did not exec"
+	ckpt_resume_ok
+	grep -q "pid $child exec'd during the pre-dump" "$LOG"
+	[ -e "$IMG/x/pagemap-$VPID.img" ]
+	[ ! -e "$IMG/x/pagemap-$child.img" ]
+	[ ! -e "$IMG/x/mm-$child.img" ]
+	run ls "$IMG/x"
+	refute_output --partial "-$child.state"
+	# no pages-N.img left behind without its pagemap
+	local pages=("$IMG"/x/pages-*.img) maps=("$IMG"/x/pagemap-*.img)
+	[ "${#pages[@]}" = "${#maps[@]}" ]
+	crit_all "$IMG/x"
+	# cat at its read(0): done writing its memory, so the next layer is its instant
+	retry 200 0.02 grep -q "^0 0x0 " "/proc/$child/syscall"
+	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/y" --prev-images-dir ../x --tracker "$TRACKER"
+	verify_ok "$IMG/y"
+	untraced "$VPID"
+	untraced "$child"
+}
+
 # ckpt_stopped_at POINT ARGS...: ckpt ARGS -v 4 in the background, stopped at
 # its fault point POINT (CK_FAULT=POINT:stop); sets CK_STOPPED and LOG (ckpt's
 # stderr).  ckpt_resume_ok: let it go on; it must succeed.

@@ -447,8 +447,16 @@ ckpt_paused() {
 }
 
 @test "a child killed during a pre-dump, caught while its memory is released (not yet a zombie): the copy drops it, the layer is written" {
-	# the hash tracker scans frozen: the copy finds the child's memory gone
-	predump_exiting_child "vanished while copying"
+	# the hash tracker scans frozen; after the thaw the child is seen gone
+	predump_exiting_child "exited during the pre-dump: left out of this layer"
+}
+
+@test "a child execs after the pre-dump's thaw: left out of the layer, the next layer takes it whole" {
+	predump_execing_child thawed
+}
+
+@test "a child execs half-way through the pre-dump's copy of its pages: what was read is discarded with its images" {
+	predump_execing_child pages
 }
 
 @test "a child killed while a pre-dump holds the tree frozen, caught while its memory is released: no memory object for it, the layer is written" {

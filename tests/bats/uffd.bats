@@ -589,6 +589,20 @@ file_text_ranges() {
 	TRACKER=uffd-wp predump_exiting_child "exited during the pre-dump"
 }
 
+@test "uffd-wp: a child execs between the pre-dump's thaw and its scan: left out of the layer (its scans fail on the address space that is gone), the next layer takes it whole" {
+	TRACKER=uffd-wp predump_execing_child thawed
+}
+
+@test "uffd-wp: a child execs after the pre-dump's scan, before its copy: left out of the layer, not armed in the new program" {
+	TRACKER=uffd-wp predump_execing_child late-presence
+	grep -q "pid $(sed -n 's/^CHILD //p' "$OUT" | tail -1): tracker armed" "$LOG" && fail "armed in the new program"
+	true
+}
+
+@test "uffd-wp: a child execs half-way through the pre-dump's copy of its pages: what was read is discarded with its images" {
+	TRACKER=uffd-wp predump_execing_child pages
+}
+
 @test "uffd-wp: a child killed while a pre-dump holds the tree frozen, caught while its memory is released: no memory object for it, the layer is written" {
 	TRACKER=uffd-wp POINT=frozen predump_exiting_child "is exiting (its memory already released)"
 }
