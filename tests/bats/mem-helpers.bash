@@ -147,18 +147,25 @@ make_cgroup() {
 	CG=$cg
 }
 
+# child_of_pages PAGES: the victim forks a child that writes PAGES pages of a
+# region of its own (the victim leaves them untouched); CHILD is its pid once
+# they are resident.
+child_of_pages() {
+	vcmd alloc big "$1"
+	vcmd fork big 1
+	CHILD=$(sed -n 's/^CHILD //p' "$OUT" | tail -1)
+	retry 300 0.05 bash -c "awk -v kib=$(($1 * 4 - 256)) '/^VmRSS/ { exit !(\$2 > kib) }' /proc/$CHILD/status"
+}
+
 # predump_exiting_child MESSAGE: a pre-dump ($TRACKER) stopped at fault point
 # $POINT (default thawed: after its thaw) while a child of 2 GiB of 4 KiB pages is killed; it goes on when the child's
 # memory is released but it is not a zombie yet (the release takes a few
 # hundred ms, while /proc says it runs, with vsize 0).  The layer is written,
 # its log names the child with MESSAGE.
 predump_exiting_child() {
-	local point=${POINT:-thawed}
-	vcmd alloc big 524288
-	vcmd fork big 1
-	local child
-	child=$(sed -n 's/^CHILD //p' "$OUT" | tail -1)
-	retry 300 0.05 bash -c "awk '/^VmRSS/ { exit !(\$2 > 2000000) }' /proc/$child/status"
+	local point=${POINT:-thawed} child
+	child_of_pages 524288
+	child=$CHILD
 	ckpt_stopped_at "$point" pre-dump -t "$VPID" -D "$IMG/x" --tracker "$TRACKER"
 	kill -KILL "$child"
 	retry 500 0.001 bash -c "s=\$(cat /proc/$child/stat); s=\${s##*) }; set -- \$s; [ \$1 != Z ] && [ \${21} = 0 ]" ||
@@ -179,10 +186,8 @@ predump_exiting_child() {
 predump_execing_child() {
 	local point=$1 child exe
 	exe=$(realpath /bin/cat)
-	vcmd alloc big 8192
-	vcmd fork big 1
-	child=$(sed -n 's/^CHILD //p' "$OUT" | tail -1)
-	retry 300 0.05 bash -c "awk '/^VmRSS/ { exit !(\$2 > 32768) }' /proc/$child/status"
+	child_of_pages 8192
+	child=$CHILD
 	ckpt_stopped_at "$point" pre-dump -t "$VPID" -D "$IMG/x" --tracker "$TRACKER"
 	kill -USR1 "$child"
 	retry 200 0.02 bash -c "[ \"\$(readlink /proc/$child/exe)\" = $exe ]" ||

@@ -446,7 +446,7 @@ ckpt_paused() {
 	run -1 bash -c "ls -A '$IMG' | grep -q ckpt-tmp"
 }
 
-@test "a child killed during a pre-dump, caught while its memory is released (not yet a zombie): the copy drops it, the layer is written" {
+@test "a child killed during a pre-dump, caught while its memory is released (not yet a zombie): left out of the layer after the thaw, the layer is written" {
 	# the hash tracker scans frozen; after the thaw the child is seen gone
 	predump_exiting_child "exited during the pre-dump: left out of this layer"
 }
