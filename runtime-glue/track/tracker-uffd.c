@@ -340,6 +340,7 @@ static int uffd_collect(struct glue_tracker_ctx *t, struct glue_mobj *obj, struc
 	_cleanup_close_ int uffd = -1;
 	struct uffd_pre *p;
 	uint64_t token = 0;
+	bool execd = false;
 	int pm;
 
 	obj->tracker_priv = uo;
@@ -372,7 +373,7 @@ static int uffd_collect(struct glue_tracker_ctx *t, struct glue_mobj *obj, struc
 		glue_ranges_free(&unreg);
 		return ck_err_wrap(err, "pid %d", (int)obj->pid);
 	}
-	for (size_t i = 0; i < obj->vmas->nr; i++) {
+	for (size_t i = 0; i < obj->vmas->nr && !execd; i++) {
 		const struct glue_vma *v = &obj->vmas->v[i];
 		_cleanup_err_ struct ck_err *e2 = NULL;
 		struct glue_ranges arm = { 0 };
@@ -392,7 +393,15 @@ static int uffd_collect(struct glue_tracker_ctx *t, struct glue_mobj *obj, struc
 		glue_ranges_add(&uo->whole, v->start, v->end);
 		uo->nr_whole_vmas++;
 		if (glue_uffd_register(uffd, v->start, v->end, &e2) < 0) {
-			pr_debug("uffd-wp: pid %d: %s: stays untracked", (int)obj->pid, e2->msg);
+			/*
+			 * ENOMEM: the uffd's address space has no users (the
+			 * kernel's mmget_not_zero() failed): the process exec'd
+			 * since the uffd was made, and its new VMAs are none of it.
+			 */
+			execd = e2->errnum == ENOMEM;
+			if (!execd)
+				pr_debug("uffd-wp: pid %d: %s: stays untracked", (int)obj->pid,
+					 e2->msg);
 			continue;
 		}
 		if (glue_uffd_scan_written(pm, v->start, v->end, &arm, &tracked, err) < 0) {
@@ -404,6 +413,15 @@ static int uffd_collect(struct glue_tracker_ctx *t, struct glue_mobj *obj, struc
 		glue_ranges_free(&arm);
 	}
 	glue_ranges_free(&unreg);
+	if (execd) {
+		pr_info("uffd-wp: pid %d exec'd since its parent layer (its tracker's address space is gone): full layer, tracked anew",
+			(int)obj->pid);
+		glue_ranges_free(&frozen);
+		glue_ranges_free(&pre);
+		glue_ranges_free(&uo->whole);
+		uo->nr_whole_vmas = 0;
+		return 0; /* no history: the arm stops the old holder first */
+	}
 	if (p) {
 		uo->late = p->late == LATE_ALL; /* its pages are in p->written */
 	} else {

@@ -603,6 +603,23 @@ file_text_ranges() {
 	TRACKER=uffd-wp predump_execing_child pages
 }
 
+@test "uffd-wp: a tracked child execs between two pre-dumps: the next one finds its tracker's address space gone, takes it whole and arms it anew; the one after is incremental for it again" {
+	local exe
+	exe=$(realpath /bin/cat)
+	child_of_pages 8192
+	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/1" --tracker uffd-wp
+	kill -USR1 "$CHILD"
+	retry 200 0.02 bash -c "[ \"\$(readlink /proc/$CHILD/exe)\" = $exe ]" || fail "the child did not exec"
+	retry 200 0.02 grep -q "^0 0x0 " "/proc/$CHILD/syscall"
+	ckpt_run -0 --separate-stderr pre-dump -t "$VPID" -D "$IMG/2" --prev-images-dir ../1 --tracker uffd-wp -v 4
+	[[ "$stderr" == *"pid $CHILD exec'd since its parent layer"* ]] || fail "$stderr"
+	[[ "$stderr" == *"uffd-wp: pid $CHILD: tracker armed"* ]] || fail "$stderr"
+	ckpt_run -0 --separate-stderr pre-dump -t "$VPID" -D "$IMG/3" --prev-images-dir ../2 --tracker uffd-wp -v 4
+	[[ "$stderr" =~ "uffd-wp: pid $CHILD: "[0-9]+" written pages, 0 VMAs dumped whole" ]] || fail "$stderr"
+	verify_ok "$IMG/3"
+	untraced "$CHILD"
+}
+
 @test "uffd-wp: a child killed while a pre-dump holds the tree frozen, caught while its memory is released: no memory object for it, the layer is written" {
 	TRACKER=uffd-wp POINT=frozen predump_exiting_child "is exiting (its memory already released)"
 }
