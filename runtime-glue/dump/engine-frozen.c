@@ -50,6 +50,10 @@ bool glue_engine_gone(struct engine *e, struct mobj *ob)
 	else if (glue_pagescan_mm_gone(ob->m.scan))
 		pr_info("pid %d exec'd during the pre-dump (the address space of the freeze is gone): left out of this layer",
 			(int)ob->m.pid);
+	else if (ob->vm_peer && glue_proc_same_vm(ob->m.pid, ob->vm_peer) != 1)
+		/* its vfork parent keeps that address space alive: the test above cannot see it */
+		pr_info("pid %d exec'd during the pre-dump (it no longer shares the address space of pid %d, its vfork parent): left out of this layer",
+			(int)ob->m.pid, (int)ob->vm_peer);
 	else
 		return false;
 	ob->gone = true;

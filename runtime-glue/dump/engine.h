@@ -47,6 +47,7 @@ struct mobj {
 	bool collected;
 	/* a pre-dump: its task exited or exec'd after the thaw; left out of the layer */
 	bool gone;
+	pid_t vm_peer; /* a pre-dump: its vfork parent, whose address space it shared frozen */
 	/* final dump: the early copy's pages still exact (engine-pre.c) */
 	bool early_resolved;
 	const struct engine_early *early;

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/kcmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -62,6 +64,14 @@ int glue_proc_stat_need(pid_t pid, uint64_t f[GLUE_STAT_FIELDS], int need, struc
 		return ck_err_set(err, EINVAL, "/proc/%d/stat has %d fields, need %d", (int)pid,
 				  last, need);
 	return last;
+}
+
+/* see proc.h */
+int glue_proc_same_vm(pid_t a, pid_t b)
+{
+	long rc = syscall(SYS_kcmp, a, b, KCMP_VM, 0, 0);
+
+	return rc < 0 ? -1 : rc == 0;
 }
 
 /* see proc.h */

@@ -35,6 +35,13 @@ int glue_proc_stat_need(pid_t pid, uint64_t f[GLUE_STAT_FIELDS], int need, struc
  */
 bool glue_proc_exited(pid_t pid);
 
+/*
+ * kcmp(KCMP_VM): 1 when @a and @b share one address space (CLONE_VM without
+ * CLONE_THREAD: a vfork child and its parent), 0 when not, -1 when kcmp
+ * cannot tell (one is gone, or not permitted).
+ */
+int glue_proc_same_vm(pid_t a, pid_t b);
+
 /* Start time of @pid (clock ticks since boot, field 22): tells a reused pid apart. */
 int glue_proc_starttime(pid_t pid, uint64_t *starttime, struct ck_err **err);
 

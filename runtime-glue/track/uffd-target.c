@@ -6,11 +6,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/kcmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -154,8 +152,7 @@ static void adoption_problem(const struct glue_pstree *tree, char *why, size_t l
 static bool shares_tracked_mm(const struct glue_pstree *tree, const bool *ours, size_t i)
 {
 	for (size_t j = 0; j < tree->nr; j++)
-		if (j != i && ours[j] &&
-		    syscall(SYS_kcmp, tree->t[i].pid, tree->t[j].pid, KCMP_VM, 0, 0) == 0)
+		if (j != i && ours[j] && glue_proc_same_vm(tree->t[i].pid, tree->t[j].pid) == 1)
 			return true;
 	return false;
 }

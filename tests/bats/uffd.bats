@@ -603,6 +603,45 @@ file_text_ranges() {
 	TRACKER=uffd-wp predump_execing_child pages
 }
 
+# The vfork child shares its parent's address space at the freeze; after its
+# exec the parent keeps that one alive, so only kcmp tells.
+@test "uffd-wp: a vfork child execs after a cgroup pre-dump's thaw: left out of the layer (kcmp against its parent), not armed in the new program; the next layer takes it whole" {
+	requires cgroup-freezer
+	[ -d /sys/fs/cgroup/unified ] || skip "no cgroup v2 hierarchy"
+	CG=/sys/fs/cgroup/unified/ckpt-test-$$-$BATS_TEST_NUMBER-vfork
+	mkdir "$CG"
+	CGROUPS+=("$CG")
+	local go="$BATS_TEST_TMPDIR/go" out="$BATS_TEST_TMPDIR/vf.out" p c exe
+	exe=$(realpath /bin/cat)
+	mkfifo "$go"
+	(
+		echo "$BASHPID" >"$CG/cgroup.procs"
+		exec "$VICTIMS/vfork-victim" exec >"$out" 2>&1 3<>"$go" </dev/null
+	) &
+	VICTIM_PIDS+=("$!")
+	retry 100 0.05 grep -q '^READY' "$out"
+	p=$(sed -n 's/^READY parent=\([0-9]*\) child=.*/\1/p' "$out")
+	c=$(sed -n 's/^READY parent=[0-9]* child=//p' "$out")
+	VICTIM_PIDS+=("$c")
+	ckpt_stopped_at thawed pre-dump --cgroup "$CG" -D "$IMG/x" --tracker uffd-wp
+	echo x >"$go"
+	retry 200 0.02 bash -c "[ \"\$(readlink /proc/$c/exe)\" = $exe ]" || fail "the vfork child did not exec"
+	ckpt_resume_ok
+	grep -q "pid $c exec'd during the pre-dump (it no longer shares the address space of pid $p" "$LOG"
+	run grep "pid $c: tracker armed" "$LOG"
+	assert_failure
+	[ -e "$IMG/x/pagemap-$p.img" ]
+	[ ! -e "$IMG/x/pagemap-$c.img" ]
+	[ ! -e "$IMG/x/mm-$c.img" ]
+	[ ! -e "$IMG/x/uffd-$c.state" ]
+	no_holder_for "$c"
+	no_uffd_in "$c"
+	retry 200 0.02 grep -q "^0 0x0 " "/proc/$c/syscall"
+	ckpt_run -0 pre-dump --cgroup "$CG" -D "$IMG/y" --prev-images-dir ../x --tracker uffd-wp
+	ckpt_run -0 verify --cgroup "$CG" -D "$IMG/y"
+	assert_output --partial ": OK"
+}
+
 @test "uffd-wp: a tracked child execs between two pre-dumps: the next one finds its tracker's address space gone, takes it whole and arms it anew; the one after is incremental for it again" {
 	local exe
 	exe=$(realpath /bin/cat)
