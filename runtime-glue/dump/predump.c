@@ -184,9 +184,11 @@ static int collect(struct engine *e, struct ck_err **err)
 		ob->m.pid = t->pid;
 		ob->m.id = (uint64_t)t->vpid;
 		ob->m.task = t;
-		/* a vfork child: its exec after the thaw leaves the parent's mm alive */
-		if (e->o->pre_dump && t->ppid && glue_pstree_find(&e->tree, t->ppid) &&
-		    glue_proc_same_vm(t->pid, t->ppid) == 1)
+		/*
+		 * A vfork child: its exec after the thaw leaves the parent's mm
+		 * alive.  (ppid is 0 when the parent is not in the tree.)
+		 */
+		if (e->o->pre_dump && t->ppid && glue_proc_same_vm(t->pid, t->ppid) == 1)
 			ob->vm_peer = t->ppid;
 		t_maps -= glue_now_us();
 		/*

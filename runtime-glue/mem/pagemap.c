@@ -263,18 +263,12 @@ int glue_pmw_close(struct glue_pmw *w, struct ck_err **err)
 /* see pagemap.h */
 void glue_pmw_discard(struct glue_pmw *w)
 {
-	_cleanup_free_ char *pages = NULL;
-	_cleanup_free_ char *name = NULL;
-	int dirfd;
+	_cleanup_free_ char *pages = img_filename(IMG_PAGES, w->pages_id);
 
-	if (!w)
-		return;
-	pages = img_filename(IMG_PAGES, w->pages_id);
-	name = xstrdup(w->name);
-	dirfd = w->l->dirfd;
+	/* the open fds stay valid for the writer that abort() waits for */
+	unlinkat(w->l->dirfd, w->name, 0);
+	unlinkat(w->l->dirfd, pages, 0);
 	glue_pmw_abort(w);
-	unlinkat(dirfd, name, 0);
-	unlinkat(dirfd, pages, 0);
 }
 
 /* see pagemap.h */

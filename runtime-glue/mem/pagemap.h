@@ -76,7 +76,7 @@ struct glue_copier *glue_pmw_copier(const struct glue_pmw *w);
 /* Reserve space for @len more bytes of page data (img_reserve()). */
 int glue_pmw_reserve(struct glue_pmw *w, uint64_t len, bool *reserved, struct ck_err **err);
 void glue_pmw_abort(struct glue_pmw *w);
-/* Abort, and remove both image files from the layer (an object left out of it). */
+/* Abort @w (not NULL), and remove both its image files from the layer (an object left out of it). */
 void glue_pmw_discard(struct glue_pmw *w);
 
 /* ---- reading pagemaps ---- */

@@ -177,6 +177,15 @@ predump_exiting_child() {
 	untraced "$VPID"
 }
 
+# cat_reading PID: wait until PID runs /bin/cat (the victims' exec) and blocks
+# in its read(0), done writing its memory (a later layer is then its instant).
+cat_reading() {
+	local exe
+	exe=$(realpath /bin/cat)
+	retry 200 0.02 bash -c "[ \"\$(readlink /proc/$1/exe)\" = $exe ]" || fail "pid $1 did not exec cat"
+	retry 200 0.02 grep -q "^0 0x0 " "/proc/$1/syscall" || fail "pid $1 (cat) does not block in read(0)"
+}
+
 # predump_execing_child POINT: a pre-dump ($TRACKER) stopped at fault point
 # POINT while its child (32 MiB of its own) execs /bin/cat.  The address
 # space the freeze saw is gone, and what is read after the exec would be the
@@ -184,14 +193,12 @@ predump_exiting_child() {
 # image or tracker state), the parent's part is there.  The next pre-dump
 # takes the child whole, and that chain verifies.
 predump_execing_child() {
-	local point=$1 child exe
-	exe=$(realpath /bin/cat)
+	local point=$1 child
 	child_of_pages 8192
 	child=$CHILD
 	ckpt_stopped_at "$point" pre-dump -t "$VPID" -D "$IMG/x" --tracker "$TRACKER"
 	kill -USR1 "$child"
-	retry 200 0.02 bash -c "[ \"\$(readlink /proc/$child/exe)\" = $exe ]" ||
-		fail "the child did not exec"
+	cat_reading "$child"
 	ckpt_resume_ok
 	grep -q "pid $child exec'd during the pre-dump" "$LOG"
 	[ -e "$IMG/x/pagemap-$VPID.img" ]
@@ -203,8 +210,6 @@ predump_execing_child() {
 	local pages=("$IMG"/x/pages-*.img) maps=("$IMG"/x/pagemap-*.img)
 	[ "${#pages[@]}" = "${#maps[@]}" ]
 	crit_all "$IMG/x"
-	# cat at its read(0): done writing its memory, so the next layer is its instant
-	retry 200 0.02 grep -q "^0 0x0 " "/proc/$child/syscall"
 	ckpt_run -0 pre-dump -t "$VPID" -D "$IMG/y" --prev-images-dir ../x --tracker "$TRACKER"
 	verify_ok "$IMG/y"
 	untraced "$VPID"
